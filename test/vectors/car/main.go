@@ -1,0 +1,159 @@
+// Command carvectors writes golden CAR files and the CARv2 MultihashIndexSorted index go-car builds
+// for each, so the TypeScript streaming indexer can be compared byte for byte with the reference.
+//
+//	go run . <out-dir>
+//
+// Every input is deterministic (seeded), so the fixtures only change when go-car does.
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	carv2 "github.com/ipld/go-car/v2"
+	"github.com/ipld/go-car/v2/index"
+	"github.com/multiformats/go-multicodec"
+	"github.com/multiformats/go-multihash"
+)
+
+type record struct {
+	Cid    string `json:"cid"`
+	Offset uint64 `json:"offset"`
+	Size   uint64 `json:"size"`
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+// mkBlock hashes data with the given multihash code (raw codec CID).
+func mkBlock(data []byte, mh uint64, length int) blocks.Block {
+	pre := cid.Prefix{Version: 1, Codec: cid.Raw, MhType: mh, MhLength: length}
+	c, err := pre.Sum(data)
+	must(err)
+	b, err := blocks.NewBlockWithCid(data, c)
+	must(err)
+	return b
+}
+
+// writeV1 writes a CARv1 with the blocks in order and returns its bytes and the reference records
+// (offset of each section's length varint from byte 0, block data size).
+func writeV1(bs []blocks.Block) ([]byte, []record) {
+	var buf bytes.Buffer
+	// The header is dag-cbor {"roots":[root],"version":1}, written by hand (go-car v0's writer pulls
+	// in go-merkledag, which no longer builds against current go-ipld-format).
+	root := append([]byte{0}, bs[0].Cid().Bytes()...)
+	hdr := []byte{0xa2, 0x65, 'r', 'o', 'o', 't', 's', 0x81, 0xd8, 0x2a, 0x58, byte(len(root))}
+	hdr = append(hdr, root...)
+	hdr = append(hdr, 0x67, 'v', 'e', 'r', 's', 'i', 'o', 'n', 0x01)
+	ld(&buf, hdr)
+	var recs []record
+	for _, b := range bs {
+		off := uint64(buf.Len())
+		ld(&buf, b.Cid().Bytes(), b.RawData())
+		recs = append(recs, record{Cid: b.Cid().String(), Offset: off, Size: uint64(len(b.RawData()))})
+	}
+	return buf.Bytes(), recs
+}
+
+// ld writes one length-delimited CAR section: uvarint(total length) || parts.
+func ld(w *bytes.Buffer, parts ...[]byte) {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	w.Write(binary.AppendUvarint(nil, uint64(n)))
+	for _, p := range parts {
+		w.Write(p)
+	}
+}
+
+func indexBytes(car []byte) []byte {
+	idx, err := carv2.GenerateIndex(bytes.NewReader(car))
+	must(err)
+	var out bytes.Buffer
+	_, err = index.WriteTo(idx, &out)
+	must(err)
+	return out.Bytes()
+}
+
+func wrapV2(v1 []byte) []byte {
+	dir, err := os.MkdirTemp("", "carvectors")
+	must(err)
+	defer os.RemoveAll(dir)
+	src, dst := filepath.Join(dir, "in.car"), filepath.Join(dir, "out.car")
+	must(os.WriteFile(src, v1, 0o644))
+	must(carv2.WrapV1File(src, dst))
+	b, err := os.ReadFile(dst)
+	must(err)
+	return b
+}
+
+func randBytes(r *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	r.Read(b)
+	return b
+}
+
+func main() {
+	out := os.Args[1]
+	must(os.MkdirAll(out, 0o755))
+	r := rand.New(rand.NewSource(42))
+	type vec struct {
+		name   string
+		blocks []blocks.Block
+	}
+	var vecs []vec
+
+	// small: a few sha2-256 blocks of varied sizes (1-byte and 2-byte length varints).
+	var small []blocks.Block
+	for _, n := range []int{1, 10, 100, 127, 128, 300, 1000} {
+		small = append(small, mkBlock(randBytes(r, n), multihash.SHA2_256, -1))
+	}
+	vecs = append(vecs, vec{"small", small})
+
+	// mixed: several hash codes and digest lengths, an identity CID (left out of the index by
+	// default), and a duplicate block (indexed twice).
+	mixed := []blocks.Block{
+		mkBlock(randBytes(r, 200), multihash.SHA2_256, -1),
+		mkBlock(randBytes(r, 50), multihash.BLAKE2B_MIN+31, -1), // blake2b-256 (0xb220)
+		mkBlock(randBytes(r, 70), multihash.SHA2_512, -1),
+		mkBlock([]byte("identity"), multihash.IDENTITY, -1),
+		mkBlock(randBytes(r, 5000), multihash.SHA2_256, -1),
+		mkBlock(randBytes(r, 33), multihash.SHA3_256, -1),
+	}
+	mixed = append(mixed, mixed[0])
+	vecs = append(vecs, vec{"mixed", mixed})
+
+	// large: 60 blocks up to 40 KiB (3-byte varints), ~1.2 MB total.
+	var large []blocks.Block
+	for i := 0; i < 60; i++ {
+		large = append(large, mkBlock(randBytes(r, 1+r.Intn(40960)), multihash.SHA2_256, -1))
+	}
+	vecs = append(vecs, vec{"large", large})
+
+	manifest := map[string]any{}
+	for _, v := range vecs {
+		car, recs := writeV1(v.blocks)
+		must(os.WriteFile(filepath.Join(out, v.name+".car"), car, 0o644))
+		must(os.WriteFile(filepath.Join(out, v.name+".car.idx"), indexBytes(car), 0o644))
+		v2 := wrapV2(car)
+		must(os.WriteFile(filepath.Join(out, v.name+".v2.car"), v2, 0o644))
+		must(os.WriteFile(filepath.Join(out, v.name+".v2.car.idx"), indexBytes(v2), 0o644))
+		manifest[v.name] = recs
+	}
+	mf, err := json.MarshalIndent(manifest, "", " ")
+	must(err)
+	must(os.WriteFile(filepath.Join(out, "records.json"), mf, 0o644))
+	fmt.Println("wrote", len(vecs), "vectors to", out)
+	_ = multicodec.CarMultihashIndexSorted
+}
