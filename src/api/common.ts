@@ -1,0 +1,66 @@
+import { arr, enumOf, int, obj, str, type Schema } from './schema.ts'
+
+export const GROUP = 'dealyard.io'
+export const VERSION = 'v1alpha1'
+export const API_VERSION = `${GROUP}/${VERSION}`
+
+/** Token amounts are attoFIL as decimal strings: they overflow JSON numbers (1 FIL = 10^18). */
+export const attoFil = (description: string, opts: Partial<Schema> = {}): Schema =>
+  str(`${description} (attoFIL, decimal string)`, { pattern: '^(0|[1-9][0-9]{0,40})$', maxLength: 41, ...opts })
+
+export const address = (description: string): Schema =>
+  str(description, { pattern: '^[ft][0-4][a-z0-9]{1,120}$', maxLength: 122 })
+
+export const cid = (description: string): Schema =>
+  str(description, { pattern: '^[A-Za-z0-9]{16,160}$', maxLength: 160 })
+
+export const epoch = (description: string): Schema => int(`${description} (chain epoch)`, { minimum: 0 })
+
+export const uuid = (description: string): Schema =>
+  str(description, { pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', maxLength: 36 })
+
+export const timestamp = (description: string): Schema => str(description, { format: 'date-time', maxLength: 64 })
+
+export const k8sName = (description: string): Schema =>
+  str(description, { pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', maxLength: 253 })
+
+export const secretKeyRef = (description: string): Schema => obj(description, {
+  namespace: k8sName('Namespace of the Secret; defaults to the namespace dealyard runs in.'),
+  name: k8sName('Name of the Secret.'),
+  key: str('Key within the Secret.', { maxLength: 253 })
+}, { required: ['name', 'key'], title: 'SecretKeyRef' })
+
+/** metav1.Condition, as cert-manager and CloudNativePG keep it. */
+export const conditions: Schema = arr('Latest observations of the object\'s state.', obj('A condition.', {
+  type: str('Condition type, e.g. Ready.', { maxLength: 316, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$' }),
+  status: enumOf('Status of the condition.', ['True', 'False', 'Unknown']),
+  observedGeneration: int('The .metadata.generation the condition was set for.', { minimum: 0 }),
+  lastTransitionTime: timestamp('When the condition last changed status.'),
+  reason: str('CamelCase reason for the last transition.', { maxLength: 1024, minLength: 1, pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$' }),
+  message: str('Human-readable details.', { maxLength: 32768 })
+}, { required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'], title: 'Condition' }), {
+  maxItems: 16, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type']
+})
+
+export interface PrinterColumn {
+  name: string
+  type: 'string' | 'integer' | 'date' | 'boolean' | 'number'
+  jsonPath: string
+  description?: string
+  priority?: number
+  format?: string
+}
+
+export interface KindDefinition {
+  kind: string
+  plural: string
+  singular: string
+  shortNames: string[]
+  scope: 'Namespaced' | 'Cluster'
+  description: string
+  spec: Schema
+  status: Schema
+  printerColumns: PrinterColumn[]
+  /** CEL rules on the whole object (may read metadata.name). */
+  rootRules?: Schema['x-kubernetes-validations']
+}

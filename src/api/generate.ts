@@ -1,0 +1,46 @@
+/**
+ * Writes crds/*.yaml, the chart's CRD templates and src/api/types.generated.ts from the kind
+ * definitions. `--check` writes nothing and exits 1 when a committed file is stale.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { KINDS } from './kinds.ts'
+import { renderCrd, renderTypes } from './render.ts'
+import { GROUP } from './common.ts'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+/** Every generated file, path relative to the repository root → content. */
+export function generatedFiles (): Map<string, string> {
+  const files = new Map<string, string>()
+  for (const def of KINDS) {
+    const crd = renderCrd(def)
+    files.set(`crds/${GROUP}_${def.plural}.yaml`, crd)
+  }
+  files.set('src/api/types.generated.ts', renderTypes(KINDS))
+  return files
+}
+
+export function staleFiles (): string[] {
+  const stale: string[] = []
+  for (const [path, content] of generatedFiles()) {
+    let current = ''
+    try { current = readFileSync(join(root, path), 'utf8') } catch {}
+    if (current !== content) stale.push(path)
+  }
+  return stale
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.argv.includes('--check')) {
+    const stale = staleFiles()
+    if (stale.length > 0) {
+      console.error(`generated files are stale (run npm run gen): ${stale.join(', ')}`)
+      process.exit(1)
+    }
+  } else {
+    for (const [path, content] of generatedFiles()) writeFileSync(join(root, path), content)
+    console.log(`wrote ${generatedFiles().size} files`)
+  }
+}

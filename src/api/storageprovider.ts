@@ -1,0 +1,100 @@
+import { arr, bool, int, obj, str } from './schema.ts'
+import { address, attoFil, cid, conditions, epoch, k8sName, secretKeyRef, timestamp, type KindDefinition } from './common.ts'
+
+const endpoint = (what: string): ReturnType<typeof obj> => obj(`${what} JSON-RPC endpoint.`, {
+  url: str('HTTP(S) URL of the JSON-RPC endpoint, e.g. http://lotus:1234/rpc/v1.', { pattern: '^https?://', maxLength: 2048 }),
+  tokenSecretRef: secretKeyRef('API token (JWT) with the permissions the engine needs.')
+}, { required: ['url'], title: 'RpcEndpointSpec' })
+
+const cidrs = (description: string): ReturnType<typeof arr> =>
+  arr(description, str('A CIDR, e.g. 10.0.0.0/8 or fd00::/8.', { maxLength: 64, pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$' }), { maxItems: 256 })
+
+const providerSpec = obj('A miner this installation makes deals for. Owned by GitOps.', {
+  address: address('Miner actor address (f0…).'),
+  paused: bool('Refuse new proposals and stop advancing deals (in-flight data stays).', { default: false }),
+  lotus: obj('Chain and sealing endpoints.', {
+    fullNode: endpoint('Lotus full node (v1 API)'),
+    miner: endpoint('lotus-miner (v0 API)')
+  }, { required: ['fullNode', 'miner'], title: 'LotusSpec' }),
+  ask: obj('The storage ask: prices and piece size bounds.', {
+    price: attoFil('Price per GiB per epoch for unverified deals', { default: '0' }),
+    verifiedPrice: attoFil('Price per GiB per epoch for verified deals', { default: '0' }),
+    minPieceSize: int('Smallest padded piece size accepted.', { minimum: 128, default: 256 }),
+    maxPieceSize: int('Largest padded piece size accepted.', { minimum: 128, default: 34359738368 }),
+    seqNo: int('Ask sequence number; bump it when the ask changes.', { minimum: 0, default: 0 }),
+    expiryEpochs: int('How long a signed ask is valid, in epochs.', { minimum: 1, default: 2880 })
+  }, { title: 'AskSpec' }),
+  dealPolicy: obj('What proposals to accept.', {
+    acceptOnline: bool('Consider online deals.', { default: true }),
+    acceptOffline: bool('Consider offline deals.', { default: true }),
+    acceptVerified: bool('Consider verified deals.', { default: true }),
+    acceptUnverified: bool('Consider unverified deals.', { default: true }),
+    expectedSealDurationEpochs: int('A deal must start at least this far after the current head.', { minimum: 0, default: 2880 }),
+    maxStartDelayEpochs: int('Online deals may start at most this far after the earliest possible start.', { minimum: 0, default: 40320 }),
+    maxProviderCollateralMultiplier: int('Accept provider collateral up to this multiple of the chain minimum.', { minimum: 1, default: 2 }),
+    maxTransferSize: int('Largest transfer accepted, in bytes (0 = the maximum piece size).', { minimum: 0, default: 0 }),
+    transferTypes: arr('Transfer types accepted for online deals.', str('A transfer type.', { enum: ['http', 'libp2p'] }), { maxItems: 2, default: ['http'] }),
+    clients: obj('Client filters: a non-empty allow list admits only those clients; the deny list always wins.', {
+      allow: arr('Client addresses allowed.', address('A client address.'), { maxItems: 10000 }),
+      deny: arr('Client addresses refused.', address('A client address.'), { maxItems: 10000 })
+    }, { title: 'ClientFilter' }),
+    pieceCidBlocklist: arr('Piece CIDs never accepted.', cid('A piece CID.'), { maxItems: 10000 }),
+    transferHosts: obj('Hosts the provider may download from (checked at admission and at connect time). '
+      + 'Loopback, link-local, private and the cluster\'s own ranges are refused unless allowed here.', {
+      allowCidrs: cidrs('Ranges allowed even if refused by default.'),
+      denyCidrs: cidrs('Extra ranges refused (e.g. the cluster\'s pod and service CIDRs).')
+    }, { title: 'TransferHostPolicy' })
+  }, { title: 'DealPolicySpec' }),
+  publish: obj('How deals are batched into PublishStorageDeals messages.', {
+    wallet: address('Wallet that sends publish messages (a control address of the miner).'),
+    periodSeconds: int('Wait this long after the first pending deal before publishing a batch.', { minimum: 0, default: 3600 }),
+    maxDealsPerMessage: int('Publish as soon as this many deals are pending.', { minimum: 1, maximum: 256, default: 8 }),
+    maxFee: attoFil('Maximum fee per publish message', { default: '50000000000000000' }),
+    startEpochSealingBuffer: int('Deals starting within this many epochs of the head are not published.', { minimum: 0, default: 480 }),
+    manual: bool('Deals wait for the publish-now action instead of the timer.', { default: false })
+  }, { title: 'PublishSpec' }),
+  indexing: obj('CAR indexing and IPNI announcements.', {
+    announce: bool('Announce deals to IPNI.', { default: true }),
+    announceUrls: arr('Indexer announce endpoints (HTTP).', str('URL.', { maxLength: 2048, pattern: '^https?://' }), { maxItems: 16 }),
+    publisherUrl: str('Public URL of this provider\'s ipnisync HTTP publisher.', { maxLength: 2048 })
+  }, { title: 'IndexingSpec' }),
+  transfer: obj('Transfer Jobs.', {
+    image: str('Container image of dealyard for transfer Jobs (defaults to the controller\'s own).', { maxLength: 512 }),
+    maxConcurrent: int('Transfers running at once for this provider.', { minimum: 1, default: 4 }),
+    stallTimeoutSeconds: int('Reconnect when no byte arrived for this long.', { minimum: 1, default: 60 }),
+    deadlineSeconds: int('Fail a transfer that takes longer than this.', { minimum: 1, default: 86400 })
+  }, { title: 'TransferJobSpec' }),
+  fundLedger: k8sName('FundLedger that holds this provider\'s collateral and publish funds.'),
+  storageLedger: k8sName('StorageLedger of the staging volume this provider downloads into.'),
+  libp2pIdentitySecretRef: secretKeyRef('libp2p private key (protobuf) the ingress serves this provider with.')
+}, { title: 'StorageProviderSpec', required: ['address', 'lotus', 'fundLedger', 'storageLedger'] })
+
+const providerStatus = obj('What the controller observed about the provider.', {
+  observedGeneration: int('The .metadata.generation last reconciled.', { minimum: 0 }),
+  peerId: str('libp2p peer ID the ingress serves this provider as.', { maxLength: 128 }),
+  chainHead: epoch('Chain head at the last sync.'),
+  lastSyncTime: timestamp('When chain facts were last read.'),
+  activeDeals: int('Deals not yet Complete.', { minimum: 0 }),
+  workerAddress: address('Miner worker address from StateMinerInfo.'),
+  conditions
+}, { title: 'StorageProviderStatus' })
+
+export const storageProvider: KindDefinition = {
+  kind: 'StorageProvider',
+  plural: 'storageproviders',
+  singular: 'storageprovider',
+  shortNames: ['sp'],
+  scope: 'Cluster',
+  description: 'A storage provider (miner) this installation makes deals for: endpoints, ask, policy, batching.',
+  spec: providerSpec,
+  status: providerStatus,
+  printerColumns: [
+    { name: 'Address', type: 'string', jsonPath: '.spec.address' },
+    { name: 'Paused', type: 'boolean', jsonPath: '.spec.paused' },
+    { name: 'Deals', type: 'integer', jsonPath: '.status.activeDeals' },
+    { name: 'Head', type: 'integer', jsonPath: '.status.chainHead' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    { name: 'PeerID', type: 'string', jsonPath: '.status.peerId', priority: 1 }
+  ]
+}
