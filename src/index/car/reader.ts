@@ -1,0 +1,216 @@
+import { decode as decodeCbor } from '@ipld/dag-cbor'
+import { parseCid, isIdentity } from './cid.ts'
+import { readUvarint } from './varint.ts'
+
+/** One block section of a CAR, as the CARv2 index records it. */
+export interface BlockRecord {
+  /** Whole multihash of the block's CID. */
+  multihash: Uint8Array
+  hashCode: number
+  digest: Uint8Array
+  /**
+   * Offset of the section's length varint from the start of the CARv1 payload: byte 0 of a CARv1
+   * file, `DataOffset` of a CARv2 (go-car `LoadIndex`, spec ipni-indexing §7.4).
+   */
+  offset: number
+  /** Offset of the section's length varint from byte 0 of the stream (boost's `SourceOffset`). */
+  sourceOffset: number
+  /** Length of the block data (section minus CID and varint). */
+  size: number
+}
+
+export interface CarIndexResult {
+  /** 1 or 2; undefined when the stream is not a CAR. */
+  version: 1 | 2 | undefined
+  records: BlockRecord[]
+  /** Why indexing stopped early; the records up to that point are still returned. */
+  error: Error | undefined
+  /** A zero-length section ended the payload early (go-car `ZeroLengthSectionAsEOF`). */
+  zeroLengthSectionAsEOF: boolean
+}
+
+// The CARv2 pragma's payload: CBOR {"version": 2} after its varint length 0x0a.
+const V2_PRAGMA = Uint8Array.of(0xa1, 0x67, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x02)
+const V2_HEADER_SIZE = 40
+/** go-car `DefaultMaxIndexCidSize` and `DefaultMaxAllowedHeaderSize`. */
+const MAX_CID_SIZE = 2 << 10
+const MAX_HEADER_SIZE = 32 << 20
+
+type State =
+  | 'header-len' | 'header' | 'v2-header' | 'skip-to-data'
+  | 'section-len' | 'section-cid' | 'section-data' | 'done'
+
+/**
+ * A streaming CAR indexer: feed it the bytes of a CARv1 or CARv2 in chunks of any size, in order,
+ * and it finds every block section without buffering block data, so it can sit on the download
+ * path. It never throws from `update`: a stream that is not a valid CAR stops indexing and is
+ * reported by `result().error`, because a deal's payload need not be a CAR for the deal to be
+ * valid (boost likewise only fails the indexing step).
+ */
+export class CarBlockIndexer {
+  /** Bytes seen so far. */
+  position = 0
+  private state: State = 'header-len'
+  private acc = new Uint8Array(64)
+  private accLen = 0
+  private need = 0
+  private version: 1 | 2 | undefined
+  private inner = false
+  /** Start of the CARv1 payload in the stream (0, or a CARv2's DataOffset). */
+  private base = 0
+  /** End of the CARv1 payload in the stream (a CARv2's DataOffset + DataSize). */
+  private end = Number.POSITIVE_INFINITY
+  private sectionStart = 0
+  private sectionLen = 0
+  private readonly records: BlockRecord[] = []
+  private error: Error | undefined
+  private zeroEOF = false
+
+  update (chunk: Uint8Array): void {
+    let i = 0
+    const n = chunk.length
+    try {
+      while (i < n && this.state !== 'done') {
+        switch (this.state) {
+          case 'header-len':
+          case 'section-len': {
+            if (this.state === 'section-len' && this.accLen === 0) {
+              this.sectionStart = this.position + i
+              // A CARv2's payload ends at DataSize; what follows (padding, index) is not sections.
+              if (this.sectionStart - this.base >= this.end - this.base) { this.state = 'done'; break }
+            }
+            this.push(chunk[i++]!)
+            const v = readUvarint(this.acc.subarray(0, this.accLen), 0)
+            if (v === undefined) break
+            this.accLen = 0
+            this.onLength(v[0])
+            break
+          }
+          case 'header':
+          case 'v2-header':
+          case 'section-cid': {
+            const take = Math.min(n - i, this.need - this.accLen)
+            this.pushAll(chunk.subarray(i, i + take))
+            i += take
+            if (this.accLen < this.need) break
+            this.onFilled()
+            break
+          }
+          case 'skip-to-data':
+          case 'section-data': {
+            const take = Math.min(n - i, this.need)
+            i += take
+            this.need -= take
+            if (this.need === 0) this.state = this.state === 'skip-to-data' ? 'header-len' : 'section-len'
+            break
+          }
+        }
+      }
+    } catch (err) {
+      this.error = err instanceof Error ? err : new Error(String(err))
+      this.state = 'done'
+    }
+    this.position += n
+  }
+
+  /** Ends the stream; a stream that stops inside a section is reported as truncated. */
+  result (): CarIndexResult {
+    if (this.error === undefined && this.state !== 'done' && !(this.state === 'section-len' && this.accLen === 0)) {
+      this.error = new Error(this.version === undefined
+        ? 'not a CAR: stream ended inside the header'
+        : `truncated CAR: stream ended inside a section at offset ${this.sectionStart - this.base}`)
+    }
+    return { version: this.version, records: this.records, error: this.error, zeroLengthSectionAsEOF: this.zeroEOF }
+  }
+
+  private push (b: number): void {
+    if (this.accLen === this.acc.length) this.grow(this.accLen + 1)
+    this.acc[this.accLen++] = b
+  }
+
+  private pushAll (bytes: Uint8Array): void {
+    if (this.accLen + bytes.length > this.acc.length) this.grow(this.accLen + bytes.length)
+    this.acc.set(bytes, this.accLen)
+    this.accLen += bytes.length
+  }
+
+  private grow (min: number): void {
+    const next = new Uint8Array(Math.max(min, this.acc.length * 2))
+    next.set(this.acc.subarray(0, this.accLen))
+    this.acc = next
+  }
+
+  private onLength (len: number): void {
+    if (this.state === 'header-len') {
+      if (len === 0 || len > MAX_HEADER_SIZE) throw new Error(`not a CAR: header length ${len}`)
+      this.state = 'header'
+      this.need = len
+      return
+    }
+    if (len === 0) {
+      // Zero padding after the last section: boost reads deal data with ZeroLengthSectionAsEOF.
+      this.zeroEOF = true
+      this.state = 'done'
+      return
+    }
+    this.sectionLen = len
+    this.state = 'section-cid'
+    // 34 bytes hold a CIDv0 whole; longer CIDs are read on in steps until they parse.
+    this.need = Math.min(len, 34)
+  }
+
+  private onFilled (): void {
+    const bytes = this.acc.subarray(0, this.accLen)
+    if (this.state === 'header') {
+      this.accLen = 0
+      if (!this.inner && bytes.length === V2_PRAGMA.length && bytes.every((b, k) => b === V2_PRAGMA[k])) {
+        this.version = 2
+        this.state = 'v2-header'
+        this.need = V2_HEADER_SIZE
+        return
+      }
+      const header = decodeCbor(bytes) as { version?: unknown, roots?: unknown }
+      if (header.version !== 1) throw new Error(`not a CAR: header version ${String(header.version)}`)
+      this.version ??= 1
+      this.state = 'section-len'
+      return
+    }
+    if (this.state === 'v2-header') {
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      const dataOffset = Number(dv.getBigUint64(16, true))
+      const dataSize = Number(dv.getBigUint64(24, true))
+      this.accLen = 0
+      if (dataOffset < 51) throw new Error(`malformed CARv2: data offset too small: ${dataOffset}`)
+      this.base = dataOffset
+      this.end = dataOffset + dataSize
+      this.inner = true
+      this.need = dataOffset - 51
+      this.state = this.need === 0 ? 'header-len' : 'skip-to-data'
+      return
+    }
+    // section-cid
+    const cid = parseCid(bytes)
+    if (cid === undefined) {
+      const more = Math.min(this.sectionLen, this.accLen + 8, MAX_CID_SIZE)
+      if (more <= this.accLen) throw new Error(`malformed section at offset ${this.sectionStart - this.base}: CID does not fit`)
+      this.need = more
+      return
+    }
+    const offset = this.sectionStart - this.base
+    this.records.push({
+      multihash: cid.multihash,
+      hashCode: cid.hashCode,
+      digest: cid.digest,
+      offset,
+      sourceOffset: this.sectionStart,
+      size: this.sectionLen - cid.length
+    })
+    // Bytes already taken past the CID belong to the block data.
+    const rest = this.sectionLen - this.accLen
+    this.accLen = 0
+    this.need = rest
+    this.state = rest === 0 ? 'section-len' : 'section-data'
+  }
+}
+
+export { isIdentity }

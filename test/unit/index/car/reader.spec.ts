@@ -1,0 +1,85 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { CID } from 'multiformats/cid'
+import { CarBlockIndexer, encodeMultihashIndexSorted, decodeMultihashIndexSorted } from '../../../../src/index/car/index.ts'
+
+// Fixtures written by go-car v2 (test/vectors/car): each CAR, as CARv1 and wrapped as CARv2, with
+// the MultihashIndexSorted index `car.GenerateIndex` + `index.WriteTo` produce for it.
+const dir = join(import.meta.dirname, '../../../fixtures/car')
+const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(dir, name)))
+const refRecords = JSON.parse(readFileSync(join(dir, 'records.json'), 'utf8')) as Record<string, Array<{ cid: string, offset: number, size: number }>>
+
+function indexInChunks (bytes: Uint8Array, chunk: number): CarBlockIndexer {
+  const ix = new CarBlockIndexer()
+  for (let i = 0; i < bytes.length; i += chunk) ix.update(bytes.subarray(i, i + chunk))
+  return ix
+}
+
+for (const name of ['small', 'mixed', 'large']) {
+  for (const v of ['', '.v2']) {
+    for (const chunk of [1, 7, 4096, 1 << 20]) {
+      test(`${name}${v}.car in ${chunk}-byte chunks gives go-car's index bytes`, () => {
+        const res = indexInChunks(fixture(`${name}${v}.car`), chunk).result()
+        assert.equal(res.error, undefined)
+        assert.equal(res.version, v === '' ? 1 : 2)
+        assert.deepEqual(encodeMultihashIndexSorted(res.records), fixture(`${name}${v}.car.idx`))
+      })
+    }
+  }
+  test(`${name}.car records match go-car's offsets and sizes, identity CIDs included`, () => {
+    const res = indexInChunks(fixture(`${name}.car`), 1000).result()
+    const got = res.records.map((r) => ({ mh: r.multihash, offset: r.offset, size: r.size }))
+    const want = refRecords[name]!.map((r) => ({ mh: CID.parse(r.cid).multihash.bytes, offset: r.offset, size: r.size }))
+    assert.deepEqual(got, want)
+  })
+}
+
+test('a CARv2 reports offsets relative to DataOffset and source offsets from byte 0', () => {
+  const bytes = fixture('small.v2.car')
+  const dataOffset = Number(new DataView(bytes.buffer).getBigUint64(27, true))
+  const res = indexInChunks(bytes, 333).result()
+  assert.ok(res.records.length > 0)
+  for (const r of res.records) assert.equal(r.sourceOffset, r.offset + dataOffset)
+})
+
+test('decode reads back what encode wrote, in code/width/digest order', () => {
+  const idx = fixture('mixed.car.idx')
+  const entries = decodeMultihashIndexSorted(idx)
+  assert.deepEqual(encodeMultihashIndexSorted(entries), idx)
+  const codes = entries.map((e) => e.hashCode)
+  assert.deepEqual(codes, [...codes].sort((a, b) => a - b))
+  assert.ok(codes.includes(0x12) && codes.includes(0x13) && codes.includes(0xb220))
+})
+
+test('identity CIDs are left out unless asked for', () => {
+  const res = indexInChunks(fixture('mixed.car'), 64).result()
+  const withId = decodeMultihashIndexSorted(encodeMultihashIndexSorted(res.records, { storeIdentityCids: true }))
+  const without = decodeMultihashIndexSorted(encodeMultihashIndexSorted(res.records))
+  assert.equal(withId.length, without.length + 1)
+  assert.equal(withId[0]!.hashCode, 0)
+})
+
+const bad: Record<string, { bytes: () => Uint8Array, message: RegExp }> = {
+  'random bytes are not a CAR': { bytes: () => Uint8Array.from({ length: 500 }, (_, i) => (i * 37 + 11) & 0xff), message: /not a CAR|CBOR|decode|version/i },
+  'a CAR cut inside a block is truncated': { bytes: () => fixture('small.car').subarray(0, 1500), message: /truncated CAR/ },
+  'a CAR cut inside the header is reported': { bytes: () => fixture('small.car').subarray(0, 20), message: /inside the header/ }
+}
+for (const [name, c] of Object.entries(bad)) {
+  test(name, () => {
+    const res = indexInChunks(c.bytes(), 100).result()
+    assert.ok(res.error instanceof Error)
+    assert.match(res.error.message, c.message)
+  })
+}
+
+test('zero padding after the last section ends the payload (ZeroLengthSectionAsEOF)', () => {
+  const car = fixture('small.car')
+  const padded = new Uint8Array(car.length + 4096)
+  padded.set(car)
+  const res = indexInChunks(padded, 512).result()
+  assert.equal(res.error, undefined)
+  assert.equal(res.zeroLengthSectionAsEOF, true)
+  assert.deepEqual(encodeMultihashIndexSorted(res.records), fixture('small.car.idx'))
+})
