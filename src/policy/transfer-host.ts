@@ -1,0 +1,171 @@
+/**
+ * Which addresses a transfer may connect to (SSRF guard). A deal's data URL comes from the client,
+ * so without this check a client could make the provider fetch from its own cluster: the API
+ * server, a metadata service, a Lotus node. The transfer program applies it to every address a
+ * host name resolves to, at connect time and after each redirect; the ingress admission applies it
+ * to literal addresses in proposals. Pure: no DNS, no sockets.
+ */
+
+export interface TransferHostPolicy {
+  /** Ranges always allowed; they override every refusal below (the local demo allows 127.0.0.0/8). */
+  allowCidrs: readonly string[]
+  /** Ranges refused on top of the defaults: the cluster's service and pod CIDRs. */
+  denyCidrs: readonly string[]
+}
+
+export interface Violation {
+  /** CamelCase, stable. */
+  reason: string
+  message: string
+}
+
+/** Reasons, one per refused class of address. */
+export const Reasons = {
+  /** Not an IP address at all (a resolver returned garbage). */
+  InvalidAddress: 'InvalidAddress',
+  LoopbackAddress: 'LoopbackAddress',
+  LinkLocalAddress: 'LinkLocalAddress',
+  /** RFC 1918, IPv6 ULA (fc00::/7) and carrier-grade NAT (100.64.0.0/10). */
+  PrivateAddress: 'PrivateAddress',
+  UnspecifiedAddress: 'UnspecifiedAddress',
+  MulticastAddress: 'MulticastAddress',
+  /** 240.0.0.0/4 and the broadcast address. */
+  ReservedAddress: 'ReservedAddress',
+  /** Inside one of the policy's `denyCidrs`. */
+  DeniedCidr: 'DeniedCidr'
+} as const
+
+export const defaultTransferHostPolicy: TransferHostPolicy = { allowCidrs: [], denyCidrs: [] }
+
+interface Cidr { text: string, bytes: Uint8Array, bits: number }
+
+/** Parses an IPv4 or IPv6 address into 16 bytes (IPv4 as ::ffff:a.b.c.d), or undefined. */
+export function parseIp (text: string): Uint8Array | undefined {
+  const zone = text.indexOf('%')
+  if (zone >= 0) text = text.slice(0, zone)
+  if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1)
+  if (!text.includes(':')) {
+    const v4 = parseIpv4(text)
+    if (v4 === undefined) return undefined
+    const out = new Uint8Array(16)
+    out[10] = 0xff; out[11] = 0xff
+    out.set(v4, 12)
+    return out
+  }
+  return parseIpv6(text)
+}
+
+function parseIpv4 (text: string): Uint8Array | undefined {
+  const parts = text.split('.')
+  if (parts.length !== 4) return undefined
+  const out = new Uint8Array(4)
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i]!
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined
+    const n = Number(p)
+    if (n > 255) return undefined
+    out[i] = n
+  }
+  return out
+}
+
+function parseIpv6 (text: string): Uint8Array | undefined {
+  const halves = text.split('::')
+  if (halves.length > 2) return undefined
+  const groups = (s: string): number[] | undefined => {
+    if (s === '') return []
+    const out: number[] = []
+    const parts = s.split(':')
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!
+      if (i === parts.length - 1 && p.includes('.')) {
+        const v4 = parseIpv4(p)
+        if (v4 === undefined) return undefined
+        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!)
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(p)) return undefined
+        out.push(parseInt(p, 16))
+      }
+    }
+    return out
+  }
+  const head = groups(halves[0]!)
+  const tail = halves.length === 2 ? groups(halves[1]!) : []
+  if (head === undefined || tail === undefined) return undefined
+  const fill = 8 - head.length - tail.length
+  if (halves.length === 2 ? fill < 1 : fill !== 0) return undefined
+  const all = [...head, ...new Array<number>(fill).fill(0), ...tail]
+  const out = new Uint8Array(16)
+  all.forEach((g, i) => { out[2 * i] = g >> 8; out[2 * i + 1] = g & 0xff })
+  return out
+}
+
+/** Parses `a.b.c.d/n` or `x::y/n`; IPv4 prefixes are mapped into ::ffff:0:0/96. Throws if malformed. */
+export function parseCidr (text: string): Cidr {
+  const slash = text.indexOf('/')
+  const addr = slash < 0 ? text : text.slice(0, slash)
+  const bytes = parseIp(addr)
+  if (bytes === undefined) throw new Error(`invalid CIDR ${JSON.stringify(text)}: bad address`)
+  const v4 = !addr.includes(':')
+  const max = v4 ? 32 : 128
+  const bits = slash < 0 ? max : Number(text.slice(slash + 1))
+  if (!Number.isInteger(bits) || bits < 0 || bits > max || (slash >= 0 && !/^\d+$/.test(text.slice(slash + 1)))) {
+    throw new Error(`invalid CIDR ${JSON.stringify(text)}: bad prefix length`)
+  }
+  return { text, bytes, bits: v4 ? bits + 96 : bits }
+}
+
+function contains (c: Cidr, ip: Uint8Array): boolean {
+  const full = c.bits >> 3
+  for (let i = 0; i < full; i++) if (c.bytes[i] !== ip[i]) return false
+  const rest = c.bits & 7
+  if (rest === 0) return true
+  const mask = (0xff << (8 - rest)) & 0xff
+  return (c.bytes[full]! & mask) === (ip[full]! & mask)
+}
+
+const builtin: Array<[string, string, string]> = [
+  [Reasons.UnspecifiedAddress, '0.0.0.0/8', 'unspecified'],
+  [Reasons.UnspecifiedAddress, '::/128', 'unspecified'],
+  [Reasons.LoopbackAddress, '127.0.0.0/8', 'loopback'],
+  [Reasons.LoopbackAddress, '::1/128', 'loopback'],
+  [Reasons.LinkLocalAddress, '169.254.0.0/16', 'link-local'],
+  [Reasons.LinkLocalAddress, 'fe80::/10', 'link-local'],
+  [Reasons.PrivateAddress, '10.0.0.0/8', 'private (RFC 1918)'],
+  [Reasons.PrivateAddress, '172.16.0.0/12', 'private (RFC 1918)'],
+  [Reasons.PrivateAddress, '192.168.0.0/16', 'private (RFC 1918)'],
+  [Reasons.PrivateAddress, '100.64.0.0/10', 'carrier-grade NAT'],
+  [Reasons.PrivateAddress, 'fc00::/7', 'private (unique local)'],
+  [Reasons.MulticastAddress, '224.0.0.0/4', 'multicast'],
+  [Reasons.MulticastAddress, 'ff00::/8', 'multicast'],
+  [Reasons.ReservedAddress, '240.0.0.0/4', 'reserved']
+]
+const builtinCidrs = builtin.map(([reason, cidr, what]) => ({ reason, cidr: parseCidr(cidr), what }))
+
+/** A policy with its CIDRs parsed once; build it when the policy is loaded, then check many addresses. */
+export interface CompiledPolicy { allow: Cidr[], deny: Cidr[] }
+
+export function compileTransferHostPolicy (policy: TransferHostPolicy): CompiledPolicy {
+  return { allow: policy.allowCidrs.map(parseCidr), deny: policy.denyCidrs.map(parseCidr) }
+}
+
+/**
+ * Checks one resolved address. Order: allowCidrs (accept), the built-in refusals, then denyCidrs.
+ * IPv4-mapped IPv6 addresses (::ffff:10.0.0.1) are judged as the IPv4 address they carry, so the
+ * mapping cannot be used to slip past the IPv4 rules.
+ */
+export function checkTransferAddress (ip: string, policy: TransferHostPolicy | CompiledPolicy): Violation | undefined {
+  const compiled = 'allow' in policy ? policy : compileTransferHostPolicy(policy)
+  const bytes = parseIp(ip)
+  if (bytes === undefined) return { reason: Reasons.InvalidAddress, message: `${JSON.stringify(ip)} is not an IP address` }
+  for (const c of compiled.allow) if (contains(c, bytes)) return undefined
+  for (const b of builtinCidrs) {
+    if (contains(b.cidr, bytes)) {
+      return { reason: b.reason, message: `transfer address ${ip} is ${b.what} (${b.cidr.text}); allow it with allowCidrs` }
+    }
+  }
+  for (const c of compiled.deny) {
+    if (contains(c, bytes)) return { reason: Reasons.DeniedCidr, message: `transfer address ${ip} is in denied range ${c.text}` }
+  }
+  return undefined
+}

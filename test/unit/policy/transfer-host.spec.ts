@@ -1,0 +1,67 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { checkTransferAddress, parseCidr, parseIp, compileTransferHostPolicy, type TransferHostPolicy } from '../../../src/policy/transfer-host.ts'
+
+const none: TransferHostPolicy = { allowCidrs: [], denyCidrs: [] }
+const cluster: TransferHostPolicy = { allowCidrs: [], denyCidrs: ['203.0.113.0/24', '2001:db8:42::/48'] }
+const demo: TransferHostPolicy = { allowCidrs: ['127.0.0.0/8', '::1/128'], denyCidrs: [] }
+
+interface Case { ip: string, policy: TransferHostPolicy, reason: string | undefined }
+const cases: Record<string, Case> = {
+  'a public IPv4 address is allowed': { ip: '93.184.216.34', policy: none, reason: undefined },
+  'a public IPv6 address is allowed': { ip: '2606:2800:220:1:248:1893:25c8:1946', policy: none, reason: undefined },
+  'IPv4 loopback is refused': { ip: '127.0.0.1', policy: none, reason: 'LoopbackAddress' },
+  'any 127/8 address is loopback': { ip: '127.45.3.2', policy: none, reason: 'LoopbackAddress' },
+  'IPv6 loopback is refused': { ip: '::1', policy: none, reason: 'LoopbackAddress' },
+  'the metadata service (link-local) is refused': { ip: '169.254.169.254', policy: none, reason: 'LinkLocalAddress' },
+  'IPv6 link-local with a zone is refused': { ip: 'fe80::1%eth0', policy: none, reason: 'LinkLocalAddress' },
+  '10/8 is private': { ip: '10.1.2.3', policy: none, reason: 'PrivateAddress' },
+  '172.16/12 is private': { ip: '172.31.255.255', policy: none, reason: 'PrivateAddress' },
+  '172.32.0.1 is outside 172.16/12': { ip: '172.32.0.1', policy: none, reason: undefined },
+  '192.168/16 is private': { ip: '192.168.0.10', policy: none, reason: 'PrivateAddress' },
+  'CGNAT is private': { ip: '100.100.0.1', policy: none, reason: 'PrivateAddress' },
+  '100.128.0.1 is outside CGNAT': { ip: '100.128.0.1', policy: none, reason: undefined },
+  'IPv6 ULA is private': { ip: 'fd12:3456::1', policy: none, reason: 'PrivateAddress' },
+  'unspecified IPv4 is refused': { ip: '0.0.0.0', policy: none, reason: 'UnspecifiedAddress' },
+  'unspecified IPv6 is refused': { ip: '::', policy: none, reason: 'UnspecifiedAddress' },
+  'IPv4 multicast is refused': { ip: '239.1.1.1', policy: none, reason: 'MulticastAddress' },
+  'IPv6 multicast is refused': { ip: 'ff02::1', policy: none, reason: 'MulticastAddress' },
+  'broadcast is reserved': { ip: '255.255.255.255', policy: none, reason: 'ReservedAddress' },
+  'an IPv4-mapped private address is judged as IPv4': { ip: '::ffff:10.0.0.1', policy: none, reason: 'PrivateAddress' },
+  'an IPv4-mapped loopback in hex is judged as IPv4': { ip: '::ffff:7f00:1', policy: none, reason: 'LoopbackAddress' },
+  'a service CIDR of the cluster is refused': { ip: '203.0.113.7', policy: cluster, reason: 'DeniedCidr' },
+  'an IPv6 pod CIDR of the cluster is refused': { ip: '2001:db8:42:ff::9', policy: cluster, reason: 'DeniedCidr' },
+  'next to the pod CIDR is allowed': { ip: '2001:db8:43::1', policy: cluster, reason: undefined },
+  'the demo allows IPv4 loopback explicitly': { ip: '127.0.0.1', policy: demo, reason: undefined },
+  'the demo allows IPv6 loopback explicitly': { ip: '::1', policy: demo, reason: undefined },
+  'the demo still refuses private addresses': { ip: '10.0.0.1', policy: demo, reason: 'PrivateAddress' },
+  'a host name is not an address': { ip: 'example.com', policy: none, reason: 'InvalidAddress' },
+  'a bad IPv4 octet is not an address': { ip: '1.2.3.256', policy: none, reason: 'InvalidAddress' },
+  'octal-looking IPv4 is not an address': { ip: '010.0.0.1', policy: none, reason: 'InvalidAddress' }
+}
+
+for (const [name, c] of Object.entries(cases)) {
+  test(name, () => {
+    assert.equal(checkTransferAddress(c.ip, c.policy)?.reason, c.reason)
+    assert.equal(checkTransferAddress(c.ip, compileTransferHostPolicy(c.policy))?.reason, c.reason)
+  })
+}
+
+test('a violation message names the address and the range', () => {
+  const v = checkTransferAddress('10.0.0.1', none)
+  assert.ok(v !== undefined)
+  assert.match(v.message, /10\.0\.0\.1/)
+  assert.match(v.message, /10\.0\.0\.0\/8/)
+})
+
+test('malformed CIDRs are rejected when the policy is compiled', () => {
+  for (const bad of ['10.0.0.0/33', '10.0.0/8', 'fe80::/129', '10.0.0.0/x', '1:2:3:4:5:6:7:8:9/64']) {
+    assert.throws(() => parseCidr(bad), /invalid CIDR/, bad)
+  }
+})
+
+test('IPv6 text forms parse to the same bytes', () => {
+  assert.deepEqual(parseIp('2001:db8::1'), parseIp('2001:0db8:0:0:0:0:0:0001'))
+  assert.deepEqual(parseIp('::ffff:1.2.3.4'), parseIp('1.2.3.4'))
+  assert.equal(parseIp('1::2::3'), undefined)
+})
