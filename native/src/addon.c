@@ -1,0 +1,124 @@
+/*
+ * Node-API binding of the CommP hasher. Plain C against node_api.h (ABI-stable), so one build works
+ * on every Node version with Node-API 8.
+ *   implementation: 'sha-ni' | 'portable'   (DEALYARD_COMMP_PORTABLE=1 forces portable)
+ *   create(threads) -> handle;  update(handle, Uint8Array);  digest(handle, height) -> Buffer(32)
+ *   hashPairs(Uint8Array of 64*n bytes) -> Buffer(32*n)   (node hashing, for tests)
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "commp.h"
+#include "sha256.h"
+
+#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, "ERR_COMMP_NATIVE", #call " failed"); return NULL; } } while (0)
+
+static void finalize (napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  commp_free((commp_hasher *)data);
+}
+
+static commp_hasher *get_hasher (napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+    napi_throw_type_error(env, "ERR_COMMP_NATIVE", "expected a commp handle");
+    return NULL;
+  }
+  return (commp_hasher *)p;
+}
+
+static int get_bytes (napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset;
+  void *base;
+  if (napi_get_typedarray_info(env, v, &type, len, &base, &ab, &offset) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_COMMP_NATIVE", "expected a Uint8Array");
+    return 0;
+  }
+  *data = (uint8_t *)base;
+  return 1;
+}
+
+static napi_value js_create (napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  int32_t threads = 1;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc >= 1) CHECK(napi_get_value_int32(env, argv[0], &threads));
+  commp_hasher *h = commp_new(threads);
+  if (h == NULL) { napi_throw_error(env, "ERR_COMMP_NATIVE", "out of memory"); return NULL; }
+  CHECK(napi_create_external(env, h, finalize, NULL, &out));
+  return out;
+}
+
+static napi_value js_update (napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  commp_hasher *h = get_hasher(env, argv[0]);
+  uint8_t *data;
+  size_t len;
+  if (h == NULL || !get_bytes(env, argv[1], &data, &len)) return NULL;
+  if (commp_update(h, data, len) != 0) napi_throw_error(env, "ERR_COMMP_NATIVE", "out of memory");
+  return NULL;
+}
+
+static napi_value js_digest (napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  int32_t height;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  commp_hasher *h = get_hasher(env, argv[0]);
+  if (h == NULL) return NULL;
+  CHECK(napi_get_value_int32(env, argv[1], &height));
+  void *buf;
+  CHECK(napi_create_buffer(env, 32, &buf, &out));
+  int rc = commp_digest(h, height, buf);
+  if (rc == -1) { napi_throw_range_error(env, "ERR_COMMP_SIZE", "payload does not fit the tree height"); return NULL; }
+  if (rc != 0) { napi_throw_error(env, "ERR_COMMP_NATIVE", "out of memory"); return NULL; }
+  return out;
+}
+
+static napi_value js_hash_pairs (napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *data;
+  size_t len;
+  if (!get_bytes(env, argv[0], &data, &len)) return NULL;
+  void *buf;
+  CHECK(napi_create_buffer(env, len / 2, &buf, &out));
+  commp_hash_pairs(buf, data, len / 64);
+  return out;
+}
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static const char *impl = "portable";
+
+static void init_once (void) {
+  const char *force = getenv("DEALYARD_COMMP_PORTABLE");
+  impl = commp_sha_init(force != NULL && force[0] != '\0' && force[0] != '0');
+  commp_init();
+}
+
+static napi_value init (napi_env env, napi_value exports) {
+  /* the module may be loaded by several Node environments (worker threads): init once */
+  pthread_once(&once, init_once);
+  napi_value v;
+  CHECK(napi_create_string_utf8(env, impl, NAPI_AUTO_LENGTH, &v));
+  CHECK(napi_set_named_property(env, exports, "implementation", v));
+  CHECK(napi_create_function(env, "create", NAPI_AUTO_LENGTH, js_create, NULL, &v));
+  CHECK(napi_set_named_property(env, exports, "create", v));
+  CHECK(napi_create_function(env, "update", NAPI_AUTO_LENGTH, js_update, NULL, &v));
+  CHECK(napi_set_named_property(env, exports, "update", v));
+  CHECK(napi_create_function(env, "digest", NAPI_AUTO_LENGTH, js_digest, NULL, &v));
+  CHECK(napi_set_named_property(env, exports, "digest", v));
+  CHECK(napi_create_function(env, "hashPairs", NAPI_AUTO_LENGTH, js_hash_pairs, NULL, &v));
+  CHECK(napi_set_named_property(env, exports, "hashPairs", v));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,309 @@
+/*
+ * Streaming CommP. Payload bytes are Fr32-padded (127 -> 128 bytes, four 32-byte leaves) straight
+ * into a batch of COMMP_BATCH leaves; a full batch is reduced in place level by level (in cache,
+ * many independent nodes per hash_pairs call) to one subtree root, which is pushed on the right-edge
+ * stack: stack[l] holds a complete left subtree at level l waiting for its right sibling, so memory
+ * stays O(tree height). In threaded mode payload is cut into jobs of 2^COMMP_JOB_LOG leaves, hashed
+ * by pool threads, and their roots are pushed in order.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "commp.h"
+#include "sha256.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "fr32 word code assumes a little-endian host"
+#endif
+
+typedef struct {
+  uint8_t stack[COMMP_MAX_LEVEL + 1][32];
+  uint64_t present;
+  uint8_t carry[127];
+  size_t carry_len;
+  uint8_t *leaves;
+  size_t nleaves;
+} tree_t;
+
+static uint8_t zero_comm[COMMP_MAX_LEVEL + 1][32];
+
+const uint8_t *commp_zero (int level) { return zero_comm[level]; }
+
+void commp_init (void) {
+  memset(zero_comm[0], 0, 32);
+  for (int l = 0; l < COMMP_MAX_LEVEL; l++) {
+    uint8_t pair[64];
+    memcpy(pair, zero_comm[l], 32);
+    memcpy(pair + 32, zero_comm[l], 32);
+    commp_hash_pairs(zero_comm[l + 1], pair, 1);
+  }
+}
+
+static inline uint64_t ld (const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static inline void st (uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+#define TOP2 0x3fffffffffffffffULL
+
+/* 127 bytes read as a little-endian bit stream, cut into four 254-bit field elements, each stored
+ * as 32 bytes with the top two bits zero. Element j starts at bit 254j: bytes 0, 31, 63, 95 with
+ * bit shifts 0, 6, 4, 2. Every 8-byte read stays inside the 127 input bytes. */
+static inline void fr32_block (uint8_t *out, const uint8_t *in) {
+  st(out + 0, ld(in + 0)); st(out + 8, ld(in + 8)); st(out + 16, ld(in + 16));
+  st(out + 24, ld(in + 24) & TOP2);
+  for (int w = 0; w < 4; w++) {
+    uint64_t v = (ld(in + 31 + 8 * w) >> 6) | (ld(in + 39 + 8 * w) << 58);
+    st(out + 32 + 8 * w, w == 3 ? v & TOP2 : v);
+  }
+  for (int w = 0; w < 4; w++) {
+    uint64_t v = (ld(in + 63 + 8 * w) >> 4) | (ld(in + 71 + 8 * w) << 60);
+    st(out + 64 + 8 * w, w == 3 ? v & TOP2 : v);
+  }
+  for (int w = 0; w < 3; w++) st(out + 96 + 8 * w, (ld(in + 95 + 8 * w) >> 2) | (ld(in + 103 + 8 * w) << 62));
+  st(out + 120, ld(in + 119) >> 2);
+}
+
+/* node is clobbered. */
+static void tree_push (tree_t *t, int level, uint8_t *node) {
+  uint8_t pair[64];
+  while (t->present & (1ULL << level)) {
+    memcpy(pair, t->stack[level], 32);
+    memcpy(pair + 32, node, 32);
+    commp_hash_pairs(node, pair, 1);
+    t->present &= ~(1ULL << level);
+    level++;
+  }
+  memcpy(t->stack[level], node, 32);
+  t->present |= 1ULL << level;
+}
+
+static void tree_flush_batch (tree_t *t) {
+  size_t n = COMMP_BATCH;
+  for (int l = 0; l < COMMP_BATCH_LOG; l++, n /= 2) commp_hash_pairs(t->leaves, t->leaves, n / 2);
+  tree_push(t, COMMP_BATCH_LOG, t->leaves);
+  t->nleaves = 0;
+}
+
+static void tree_update (tree_t *t, const uint8_t *data, size_t len) {
+  if (t->carry_len > 0) {
+    size_t take = 127 - t->carry_len < len ? 127 - t->carry_len : len;
+    memcpy(t->carry + t->carry_len, data, take);
+    t->carry_len += take; data += take; len -= take;
+    if (t->carry_len < 127) return;
+    fr32_block(t->leaves + 32 * t->nleaves, t->carry);
+    t->nleaves += 4;
+    t->carry_len = 0;
+    if (t->nleaves == COMMP_BATCH) tree_flush_batch(t);
+  }
+  while (len >= 127) {
+    size_t room = (COMMP_BATCH - t->nleaves) / 4, nb = len / 127;
+    if (nb > room) nb = room;
+    uint8_t *o = t->leaves + 32 * t->nleaves;
+    for (size_t i = 0; i < nb; i++) fr32_block(o + 128 * i, data + 127 * i);
+    t->nleaves += 4 * nb; data += 127 * nb; len -= 127 * nb;
+    if (t->nleaves == COMMP_BATCH) tree_flush_batch(t);
+  }
+  if (len > 0) { memcpy(t->carry, data, len); t->carry_len = len; }
+}
+
+/* Non-destructive: works on a copy of the stack. Pending leaves and the zero-filled carry are
+ * pushed one by one (fewer than a batch), then the right edge is folded with zero subtrees up to
+ * `height`. */
+static int tree_digest (const tree_t *t, int height, uint8_t out[32]) {
+  tree_t *c = malloc(sizeof *c);
+  if (c == NULL) return -2;
+  memcpy(c->stack, t->stack, sizeof c->stack);
+  c->present = t->present;
+  uint8_t node[32], pad[128], blk[127];
+  for (size_t i = 0; i < t->nleaves; i++) {
+    memcpy(node, t->leaves + 32 * i, 32);
+    tree_push(c, 0, node);
+  }
+  if (t->carry_len > 0) {
+    memset(blk, 0, sizeof blk);
+    memcpy(blk, t->carry, t->carry_len);
+    fr32_block(pad, blk);
+    for (int i = 0; i < 4; i++) { memcpy(node, pad + 32 * i, 32); tree_push(c, 0, node); }
+  }
+  int rc = 0;
+  if ((c->present >> height) != 0) {
+    /* exactly one full tree of the requested height, or too much data */
+    if (c->present == (1ULL << height)) memcpy(out, c->stack[height], 32);
+    else rc = -1;
+  } else {
+    uint8_t pair[64], cur[32];
+    int have = 0;
+    for (int l = 0; l < height; l++) {
+      if (c->present & (1ULL << l)) {
+        memcpy(pair, c->stack[l], 32);
+        memcpy(pair + 32, have ? cur : zero_comm[l], 32);
+      } else if (have) {
+        memcpy(pair, cur, 32);
+        memcpy(pair + 32, zero_comm[l], 32);
+      } else continue;
+      commp_hash_pairs(cur, pair, 1);
+      have = 1;
+    }
+    memcpy(out, have ? cur : zero_comm[height], 32);
+  }
+  free(c);
+  return rc;
+}
+
+/* ---- the shared thread pool ---- */
+
+typedef struct job {
+  uint8_t *raw;
+  uint8_t root[32];
+  int state; /* 0 free or filling, 1 queued/running, 2 done */
+  struct job *next;
+} job_t;
+
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_work = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t pool_done = PTHREAD_COND_INITIALIZER;
+static job_t *queue_head, *queue_tail;
+static int pool_threads;
+
+static void *pool_main (void *arg) {
+  (void)arg;
+  tree_t *t = calloc(1, sizeof *t);
+  uint8_t *leaves = malloc(COMMP_BATCH * 32);
+  if (t == NULL || leaves == NULL) abort(); /* a wrong root would be worse than a crash */
+  for (;;) {
+    pthread_mutex_lock(&pool_mu);
+    while (queue_head == NULL) pthread_cond_wait(&pool_work, &pool_mu);
+    job_t *j = queue_head;
+    queue_head = j->next;
+    if (queue_head == NULL) queue_tail = NULL;
+    pthread_mutex_unlock(&pool_mu);
+    memset(t, 0, sizeof *t);
+    t->leaves = leaves;
+    tree_update(t, j->raw, COMMP_JOB_RAW);
+    memcpy(j->root, t->stack[COMMP_JOB_LOG], 32);
+    pthread_mutex_lock(&pool_mu);
+    j->state = 2;
+    pthread_cond_broadcast(&pool_done);
+    pthread_mutex_unlock(&pool_mu);
+  }
+  return NULL;
+}
+
+/* Grows the pool to n threads (never shrinks: idle threads only wait on a condition). */
+static int pool_ensure (int n) {
+  pthread_mutex_lock(&pool_mu);
+  int ok = 1;
+  while (pool_threads < n) {
+    pthread_t th;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&th, &attr, pool_main, NULL);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) { ok = pool_threads > 0; break; }
+    pool_threads++;
+  }
+  pthread_mutex_unlock(&pool_mu);
+  return ok;
+}
+
+/* ---- the hasher ---- */
+
+struct commp_hasher {
+  int threads;
+  tree_t tree;
+  job_t *ring;
+  size_t ring_size, head, count;
+  job_t *fill;
+  size_t fill_len;
+};
+
+commp_hasher *commp_new (int threads) {
+  commp_hasher *h = calloc(1, sizeof *h);
+  if (h == NULL) return NULL;
+  h->threads = threads;
+  h->tree.leaves = malloc(COMMP_BATCH * 32);
+  if (h->tree.leaves == NULL) { free(h); return NULL; }
+  if (threads > 1) {
+    if (!pool_ensure(threads)) { h->threads = 1; return h; }
+    h->ring_size = (size_t)threads * 2 + 2;
+    h->ring = calloc(h->ring_size, sizeof *h->ring);
+    if (h->ring == NULL) { free(h->tree.leaves); free(h); return NULL; }
+  }
+  return h;
+}
+
+/* Pushes finished jobs, oldest first; with wait, blocks until at least `keep` or fewer remain. */
+static void reap (commp_hasher *h, size_t keep) {
+  pthread_mutex_lock(&pool_mu);
+  for (;;) {
+    while (h->count > 0 && h->ring[h->head].state == 2) {
+      job_t *j = &h->ring[h->head];
+      j->state = 0;
+      tree_push(&h->tree, COMMP_JOB_LOG, j->root);
+      h->head = (h->head + 1) % h->ring_size;
+      h->count--;
+    }
+    if (h->count <= keep) break;
+    pthread_cond_wait(&pool_done, &pool_mu);
+  }
+  pthread_mutex_unlock(&pool_mu);
+}
+
+void commp_free (commp_hasher *h) {
+  if (h == NULL) return;
+  if (h->ring != NULL) {
+    reap(h, 0); /* running jobs still read their buffers */
+    for (size_t i = 0; i < h->ring_size; i++) free(h->ring[i].raw);
+    free(h->ring);
+  }
+  free(h->tree.leaves);
+  free(h);
+}
+
+int commp_update (commp_hasher *h, const uint8_t *data, size_t len) {
+  if (h->ring == NULL) { tree_update(&h->tree, data, len); return 0; }
+  while (len > 0) {
+    if (h->fill == NULL) {
+      if (h->count == h->ring_size) reap(h, h->ring_size - 1);
+      job_t *j = &h->ring[(h->head + h->count) % h->ring_size];
+      if (j->raw == NULL && (j->raw = malloc(COMMP_JOB_RAW)) == NULL) return -2;
+      h->fill = j;
+      h->fill_len = 0;
+    }
+    size_t take = COMMP_JOB_RAW - h->fill_len < len ? COMMP_JOB_RAW - h->fill_len : len;
+    memcpy(h->fill->raw + h->fill_len, data, take);
+    h->fill_len += take; data += take; len -= take;
+    if (h->fill_len == COMMP_JOB_RAW) {
+      pthread_mutex_lock(&pool_mu);
+      h->fill->state = 1;
+      h->fill->next = NULL;
+      if (queue_tail != NULL) queue_tail->next = h->fill; else queue_head = h->fill;
+      queue_tail = h->fill;
+      pthread_cond_signal(&pool_work);
+      pthread_mutex_unlock(&pool_mu);
+      h->count++;
+      h->fill = NULL;
+      reap(h, h->ring_size); /* non-blocking: just collect what is done */
+    }
+  }
+  return 0;
+}
+
+int commp_digest (commp_hasher *h, int height, uint8_t out[32]) {
+  if (height < 0 || height > COMMP_MAX_LEVEL - 1) return -1;
+  if (h->ring == NULL) return tree_digest(&h->tree, height, out);
+  reap(h, 0);
+  if (h->fill == NULL || h->fill_len == 0) return tree_digest(&h->tree, height, out);
+  /* the unfinished job is hashed here, on a copy, so that updates can continue after digest */
+  tree_t *t = malloc(sizeof *t);
+  uint8_t *leaves = malloc(COMMP_BATCH * 32);
+  int rc = -2;
+  if (t != NULL && leaves != NULL) {
+    memcpy(t, &h->tree, sizeof *t);
+    t->leaves = leaves;
+    tree_update(t, h->fill->raw, h->fill_len);
+    rc = tree_digest(t, height, out);
+  }
+  free(leaves);
+  free(t);
+  return rc;
+}
