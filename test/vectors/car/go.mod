@@ -3,6 +3,7 @@ module github.com/dealyard/dealyard/test/vectors/car
 go 1.26.8
 
 require (
+	github.com/filecoin-project/go-fil-commp-hashhash v0.2.0
 	github.com/ipfs/go-block-format v0.2.4
 	github.com/ipfs/go-cid v0.6.2
 	github.com/ipld/go-car/v2 v2.17.0

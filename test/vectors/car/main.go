@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 
 	blocks "github.com/ipfs/go-block-format"
+	"github.com/filecoin-project/go-fil-commp-hashhash"
 	"github.com/ipfs/go-cid"
 	carv2 "github.com/ipld/go-car/v2"
 	"github.com/ipld/go-car/v2/index"
@@ -98,6 +99,51 @@ func wrapV2(v1 []byte) []byte {
 	return b
 }
 
+// commP computes the piece CID of data at its natural (smallest) padded size with
+// go-fil-commp-hashhash, an oracle independent of the TypeScript/native hashers.
+func commP(data []byte) (string, uint64) {
+	cp := &commp.Calc{}
+	_, err := cp.Write(data)
+	must(err)
+	raw, size, err := cp.Digest()
+	must(err)
+	c, err := commcidV1(raw)
+	must(err)
+	return c, size
+}
+
+func commcidV1(raw []byte) (string, error) {
+	mh, err := multihash.Encode(raw, 0x1012) // sha2-256-trunc254-padded
+	if err != nil {
+		return "", err
+	}
+	return cid.NewCidV1(0xf101, mh).String(), nil // fil-commitment-unsealed
+}
+
+// carOfSize builds a CARv1 of exactly n bytes: random blocks, the last one sized to land on n.
+func carOfSize(r *rand.Rand, n int) []byte {
+	bs := []blocks.Block{mkBlock(randBytes(r, 100000), multihash.SHA2_256, -1)}
+	for {
+		car, _ := writeV1(bs)
+		rest := n - len(car)
+		if rest < 200000 {
+			// The last section is uvarint(36+d) ‖ 36-byte CID ‖ d data bytes.
+			for k := 1; k <= 3; k++ {
+				d := rest - 36 - k
+				if len(binary.AppendUvarint(nil, uint64(36+d))) == k {
+					out, _ := writeV1(append(bs, mkBlock(randBytes(r, d), multihash.SHA2_256, -1)))
+					if len(out) != n {
+						panic("size arithmetic")
+					}
+					return out
+				}
+			}
+			panic("cannot hit size")
+		}
+		bs = append(bs, mkBlock(randBytes(r, 100000), multihash.SHA2_256, -1))
+	}
+}
+
 func randBytes(r *rand.Rand, n int) []byte {
 	b := make([]byte, n)
 	r.Read(b)
@@ -151,6 +197,30 @@ func main() {
 		must(os.WriteFile(filepath.Join(out, v.name+".v2.car.idx"), indexBytes(v2), 0o644))
 		manifest[v.name] = recs
 	}
+	// CARs just below, at and just above the 1 MiB piece boundary (unpadded 1040384 bytes), and
+	// the commP of every CAR written here.
+	pieces := map[string]map[string]any{}
+	for _, n := range []int{1040383, 1040384, 1040385} {
+		name := fmt.Sprintf("boundary-%d", n)
+		car := carOfSize(r, n)
+		must(os.WriteFile(filepath.Join(out, name+".car"), car, 0o644))
+		must(os.WriteFile(filepath.Join(out, name+".car.idx"), indexBytes(car), 0o644))
+	}
+	entries, err := os.ReadDir(out)
+	must(err)
+	for _, e := range entries {
+		if filepath.Ext(e.Name()) != ".car" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(out, e.Name()))
+		must(err)
+		c, size := commP(data)
+		pieces[e.Name()] = map[string]any{"pieceCid": c, "pieceSize": size, "payloadSize": len(data)}
+	}
+	pf, err := json.MarshalIndent(pieces, "", " ")
+	must(err)
+	must(os.WriteFile(filepath.Join(out, "pieces.json"), pf, 0o644))
+
 	mf, err := json.MarshalIndent(manifest, "", " ")
 	must(err)
 	must(os.WriteFile(filepath.Join(out, "records.json"), mf, 0o644))
