@@ -1,0 +1,72 @@
+import { blake2b } from '@noble/hashes/blake2.js'
+import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { bls12_381 as bls } from '@noble/curves/bls12-381.js'
+import type { Address } from './address.ts'
+import type { PrivateKey } from './keys.ts'
+
+/** go-state-types crypto.SigType values (SigTypeUnknown=255 is declared first, so secp256k1 is 1). */
+export const SigType = { Secp256k1: 1, BLS: 2, Delegated: 3 } as const
+export type SigTypeValue = typeof SigType[keyof typeof SigType]
+
+export interface Signature { type: 1 | 2 | 3, data: Uint8Array }
+
+/** Filecoin's BLS suite: min-pk keys in G1, signatures in G2, the basic (NUL) scheme. */
+export const BLS_DST = 'BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_'
+
+/**
+ * Verifies a signature the way Lotus's lib/sigs does. secp256k1: the 65-byte R‖S‖V signature is
+ * over blake2b-256(message); the recovered public key's blake2b-160 must equal the f1 payload.
+ * BLS: the 96-byte G2 signature over the message itself against the f3 address's G1 public key.
+ * `signer` must be the key address (f1/f3): resolving an ID address is the chain's job. Delegated
+ * (f4) signatures are only checkable by the chain (AuthenticateMessage), so they return false here.
+ * Malformed signatures and keys return false, never throw.
+ */
+export function verifySignature (sig: Signature, signer: Address, message: Uint8Array): boolean {
+  try {
+    if (sig.type === SigType.Secp256k1) {
+      if (signer.protocol !== 1 || sig.data.length !== 65) return false
+      const v = sig.data[64]!
+      if (v > 3) return false
+      const recovered = new Uint8Array(65)
+      recovered[0] = v
+      recovered.set(sig.data.subarray(0, 64), 1)
+      const pub = secp256k1.recoverPublicKey(recovered, blake2b(message, { dkLen: 32 }), { prehash: false })
+      const uncompressed = secp256k1.Point.fromBytes(pub).toBytes(false)
+      const hash = blake2b(uncompressed, { dkLen: 20 })
+      return equal(hash, signer.payload)
+    }
+    if (sig.type === SigType.BLS) {
+      if (signer.protocol !== 3 || sig.data.length !== 96) return false
+      const sigs = bls.longSignatures
+      return sigs.verify(sig.data, sigs.hash(message, BLS_DST), signer.payload)
+    }
+    return false
+  } catch {
+    return false
+  }
+}
+
+/** Signs as a Lotus wallet does (deterministic RFC 6979 nonces for secp256k1). */
+export function sign (key: PrivateKey, message: Uint8Array): Signature {
+  if (key.type === 'secp256k1') {
+    const rec = secp256k1.sign(blake2b(message, { dkLen: 32 }), key.privateKey, { prehash: false, format: 'recovered', lowS: true })
+    const data = new Uint8Array(65)
+    data.set(rec.subarray(1), 0)
+    data[64] = rec[0]!
+    return { type: SigType.Secp256k1, data }
+  }
+  const sigs = bls.longSignatures
+  const point = sigs.sign(sigs.hash(message, BLS_DST), blsSecretBE(key.privateKey))
+  return { type: SigType.BLS, data: point.toBytes(true) }
+}
+
+/** Lotus stores BLS secret keys little-endian (filecoin-ffi); noble wants big-endian. */
+export function blsSecretBE (le: Uint8Array): Uint8Array {
+  return Uint8Array.from(le).reverse()
+}
+
+function equal (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}

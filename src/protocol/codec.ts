@@ -1,0 +1,27 @@
+import { CborReader, decodeError } from './cbor/reader.ts'
+import { CborWriter } from './cbor/writer.ts'
+import type { DecodeOptions } from './types.ts'
+
+/**
+ * Largest message accepted by default: 5 MiB holds the largest DealParams cbor-gen would decode
+ * (2 MiB Transfer.Params + 2 MiB label + the rest) and refuses anything like a 10 MB flood.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 5 << 20
+
+/** Decodes exactly one top-level item of `bytes` with `read`; trailing bytes are an error. */
+export function decodeWith<T> (bytes: Uint8Array, root: string, read: (r: CborReader, path: string) => T, opts: DecodeOptions = {}): T {
+  if (!(bytes instanceof Uint8Array)) throw decodeError(root, 'input is not a Uint8Array')
+  const max = opts.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+  if (bytes.length > max) throw decodeError(root, `message of ${bytes.length} bytes exceeds the ${max}-byte limit`)
+  if (bytes.length === 0) throw decodeError(root, 'empty input')
+  const r = new CborReader(bytes)
+  const v = read(r, root)
+  r.end(root)
+  return v
+}
+
+export function encodeWith<T> (value: T, root: string, write: (w: CborWriter, path: string, v: T) => void): Uint8Array {
+  const w = new CborWriter()
+  write(w, root, value)
+  return w.finish()
+}
