@@ -1,0 +1,100 @@
+/**
+ * Loads the native CommP addon built by native/build.sh (node-gyp; tools/env.sh runs it when the
+ * sources changed). The addon is cached outside the repository under
+ * $DEALYARD_CACHE/commp-native/<key>/dealyard_commp.node, where key is the same hash build.sh takes
+ * (binding.gyp, then native/src/* sorted bytewise), so a stale build is never picked up.
+ * DEALYARD_COMMP_ADDON names an addon file explicitly (container images);
+ * DEALYARD_COMMP_IMPL=typescript disables the native path.
+ */
+import { createHash } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { homedir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { DealyardError } from '../../errors.ts'
+import type { TreeEngine } from './engine.ts'
+
+export interface NativeAddon {
+  /** 'sha-ni' or 'portable': which SHA-256 the CPU check picked. */
+  implementation: string
+  create (threads: number): object
+  update (handle: object, chunk: Uint8Array): void
+  digest (handle: object, height: number): Uint8Array
+  hashPairs (pairs: Uint8Array): Uint8Array
+}
+
+export interface NativeLoad {
+  addon?: NativeAddon
+  path?: string
+  /** why the native addon is not used (when addon is undefined) */
+  reason?: string
+}
+
+const nativeDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../native')
+
+/** The build key of native/ sources, identical to native/build.sh's. */
+export function nativeSourceKey (dir = nativeDir): string {
+  const h = createHash('sha256')
+  h.update(readFileSync(join(dir, 'binding.gyp')))
+  for (const f of readdirSync(join(dir, 'src')).sort()) h.update(readFileSync(join(dir, 'src', f)))
+  return h.digest('hex').slice(0, 16)
+}
+
+function addonPath (): { path?: string, reason?: string } {
+  const explicit = process.env.DEALYARD_COMMP_ADDON
+  if (explicit !== undefined && explicit !== '') return { path: explicit }
+  if (!existsSync(join(nativeDir, 'binding.gyp'))) return { reason: `no native sources at ${nativeDir}` }
+  const cache = process.env.DEALYARD_CACHE ?? join(homedir(), '.cache', 'dealyard')
+  const path = join(cache, 'commp-native', nativeSourceKey(), 'dealyard_commp.node')
+  if (!existsSync(path)) return { reason: `native addon not built (${path}); run native/build.sh or source tools/env.sh` }
+  return { path }
+}
+
+let loaded: NativeLoad | undefined
+
+export function loadNative (): NativeLoad {
+  if (loaded !== undefined) return loaded
+  if (process.env.DEALYARD_COMMP_IMPL === 'typescript') {
+    loaded = { reason: 'DEALYARD_COMMP_IMPL=typescript' }
+    return loaded
+  }
+  const { path, reason } = addonPath()
+  if (path === undefined) {
+    loaded = { reason: reason ?? 'no addon' }
+    return loaded
+  }
+  try {
+    const addon = createRequire(import.meta.url)(path) as NativeAddon
+    loaded = { addon, path }
+  } catch (err) {
+    loaded = { reason: `loading ${path}: ${err instanceof Error ? err.message : String(err)}` }
+  }
+  return loaded
+}
+
+/** The native tree; threads ≤ 1 hashes inside update(), more uses the addon's thread pool. */
+export class NativeTree implements TreeEngine {
+  readonly #addon: NativeAddon
+  readonly #handle: object
+
+  constructor (addon: NativeAddon, threads: number) {
+    this.#addon = addon
+    this.#handle = addon.create(threads)
+  }
+
+  update (chunk: Uint8Array): void {
+    this.#addon.update(this.#handle, chunk)
+  }
+
+  digest (height: number): Uint8Array {
+    try {
+      return new Uint8Array(this.#addon.digest(this.#handle, height))
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_COMMP_SIZE') {
+        throw new DealyardError('ERR_COMMP_SIZE', `commp: payload does not fit a tree of height ${height}`, { cause: err })
+      }
+      throw err
+    }
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Deterministic test payloads shared by the CommP tests and tools/bench-go/gen-vectors.ts (which
+ * records upstream stream-commp's answers for them): mulberry32, four little-endian bytes a step.
+ */
+export function pseudoRandom (size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  let s = seed >>> 0
+  let i = 0
+  for (; i + 4 <= size; i += 4) {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = Math.imul(s ^ (s >>> 15), 1 | s)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    view.setUint32(i, (t ^ (t >>> 14)) >>> 0, true)
+  }
+  for (; i < size; i++) out[i] = (i * 131 + seed) & 0xff
+  return out
+}
+
+/** Feeds data in chunks of the given sizes, cycling through them. */
+export function chunked (data: Uint8Array, sizes: number[], each: (chunk: Uint8Array) => void): void {
+  let k = 0
+  for (let i = 0; i < data.length;) {
+    const n = sizes[k++ % sizes.length]!
+    each(data.subarray(i, i + n))
+    i += n
+  }
+}
