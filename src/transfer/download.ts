@@ -1,0 +1,322 @@
+import { open, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises'
+import type { Dispatcher } from 'undici'
+import { TransferError, TransferErrorCodes, RetryableError, diskError } from './errors.ts'
+import { getRange, header, parseContentRange, strongEtag, type RangeResponse } from './http-request.ts'
+import type { PieceSink } from './piece-sink.ts'
+
+export interface DownloadTarget {
+  url: string
+  headers: Record<string, string>
+  /** Declared transfer size in bytes; 0 when unknown (then Content-Length decides, up to maxBytes). */
+  size: number
+  /** Hard cap on the body: the piece's unpadded size. */
+  maxBytes: number
+  /** The partial file, `<uuid>.car.part`; a sidecar `<partPath>.json` keeps the ETag across restarts. */
+  partPath: string
+}
+
+export interface DownloadTuning {
+  /** No byte for this long → drop the connection and reconnect. */
+  stallMs: number
+  /** The whole download, ms from start. */
+  deadlineMs: number
+  /** Consecutive failed attempts without progress before giving up. */
+  maxAttempts: number
+  backoffMinMs: number
+  backoffMaxMs: number
+  backoffFactor: number
+  maxRedirects: number
+  /** Bytes gathered before one write + hash step. */
+  writeBatchBytes: number
+}
+
+export const defaultTuning: DownloadTuning = {
+  stallMs: 60_000,
+  deadlineMs: 24 * 3600_000,
+  maxAttempts: 15,
+  backoffMinMs: 1000,
+  backoffMaxMs: 60_000,
+  backoffFactor: 2,
+  maxRedirects: 5,
+  writeBatchBytes: 1 << 20
+}
+
+export interface DownloadProgress { bytes: number, total: number, attempt: number }
+
+export interface DownloadComponents {
+  dispatcher: Dispatcher
+  sink: PieceSink
+  onProgress?: (p: DownloadProgress) => void
+  /** Reports a failed attempt before the backoff (for logs). */
+  onRetry?: (err: Error, attempt: number, delayMs: number) => void
+  now?: () => number
+  random?: () => number
+}
+
+export interface DownloadResult {
+  bytes: number
+  /** Connection attempts made (1 = no retry). */
+  attempts: number
+  /** Times the download started over from byte 0 (server ignored Range, ETag changed). */
+  restarts: number
+  /** Bytes of the partial file re-read to rebuild the hasher state after a process restart. */
+  replayedBytes: number
+}
+
+/** Capped exponential backoff with jitter in [50%, 100%] of the step. */
+export function backoffDelay (failures: number, t: Pick<DownloadTuning, 'backoffMinMs' | 'backoffMaxMs' | 'backoffFactor'>, random: () => number): number {
+  const step = Math.min(t.backoffMaxMs, t.backoffMinMs * t.backoffFactor ** Math.max(0, failures - 1))
+  return Math.round(step * (0.5 + random() / 2))
+}
+
+interface Meta { url: string, etag?: string }
+
+/** Internal: the server's bytes are not the ones on disk; start over from byte 0. */
+class Restart extends Error {}
+
+/**
+ * Downloads `target.url` into `target.partPath`, resuming from what is already there, and feeds
+ * every byte once, in order, through `sink` (CommP + CAR index) on the way to disk.
+ *
+ * A resume is trusted only when it provably continues the same bytes: 206 with a Content-Range
+ * starting where the file ends and, if the first response had a strong ETag, the same ETag.
+ * A 200 to a Range request (server ignores ranges) restarts from zero using that body; an ETag
+ * change restarts with a fresh request. Failures that another attempt may cure (5xx, resets,
+ * stalls, short bodies) back off and reconnect; the backoff resets whenever bytes arrived.
+ */
+export async function download (target: DownloadTarget, comps: DownloadComponents, tuning: DownloadTuning = defaultTuning, signal?: AbortSignal): Promise<DownloadResult> {
+  const now = comps.now ?? Date.now
+  const random = comps.random ?? Math.random
+  const limit = target.size > 0 ? target.size : target.maxBytes
+  const metaPath = `${target.partPath}.json`
+  const deadline = AbortSignal.timeout(tuning.deadlineMs)
+  const outer = signal === undefined ? deadline : AbortSignal.any([deadline, signal])
+
+  let fh: FileHandle
+  try {
+    fh = await open(target.partPath, 'r+').catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return await open(target.partPath, 'w+')
+      throw err
+    })
+  } catch (err) { throw diskError(`open ${target.partPath}`, err) }
+
+  const result: DownloadResult = { bytes: 0, attempts: 0, restarts: 0, replayedBytes: 0 }
+  try {
+    let meta = await readMeta(metaPath)
+    let offset = (await fh.stat()).size
+    if (offset > limit || (meta !== undefined && meta.url !== target.url)) {
+      // Longer than the deal allows, or from another URL: not a prefix we can trust.
+      await truncate(fh, target.partPath)
+      offset = 0
+      meta = undefined
+    }
+    comps.sink.reset()
+    if (offset > 0) result.replayedBytes = await comps.sink.replay(target.partPath, offset)
+    let expected = target.size > 0 ? target.size : undefined
+    let failures = 0
+
+    for (;;) {
+      if (expected !== undefined && offset === expected) break
+      result.attempts++
+      const before = offset
+      const attempt = new AbortController()
+      let lastByte = now()
+      const stallTimer = setInterval(() => {
+        if (now() - lastByte >= tuning.stallMs) {
+          attempt.abort(new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${offset}`))
+        }
+      }, Math.max(10, Math.min(1000, tuning.stallMs / 4)))
+      try {
+        const res = await getRange(target.url, target.headers, offset, {
+          dispatcher: comps.dispatcher,
+          signal: AbortSignal.any([attempt.signal, outer]),
+          maxRedirects: tuning.maxRedirects
+        })
+        const start = await checkResponse(res, offset, target, meta)
+        if (start === 0 && offset > 0) {
+          // The server ignored Range (200): this body is the whole file again.
+          result.restarts++
+          await truncate(fh, target.partPath)
+          comps.sink.reset()
+          offset = 0
+        }
+        const total = res.statusCode === 206
+          ? parseContentRange(header(res.headers, 'content-range'))?.total
+          : contentLength(res)
+        if (total !== undefined && total > limit) {
+          await res.body.dump().catch(() => {})
+          throw tooLong(target, total)
+        }
+        expected ??= total
+        const etag = strongEtag(header(res.headers, 'etag'))
+        if (meta === undefined || (meta.etag === undefined && etag !== undefined && offset === 0)) {
+          meta = { url: target.url, ...(etag !== undefined ? { etag } : {}) }
+          await writeFile(metaPath, JSON.stringify(meta)).catch((err: unknown) => { throw diskError(`write ${metaPath}`, err) })
+        }
+        const at = { offset }
+        try {
+          await receive(res, fh, at, limit, target, comps, tuning, () => { lastByte = now() }, result.attempts, expected)
+        } finally {
+          // Bytes written before a failure are good: the next attempt continues after them.
+          offset = at.offset
+        }
+        if (expected === undefined) expected = offset
+        if (offset < expected) throw new RetryableError('SHORT_BODY', `connection closed at ${offset} of ${expected} bytes`)
+      } catch (err) {
+        const cause = attempt.signal.aborted && !outer.aborted ? attempt.signal.reason as unknown : err
+        if (cause instanceof Restart) {
+          result.restarts++
+          await truncate(fh, target.partPath)
+          await rm(metaPath, { force: true })
+          comps.sink.reset()
+          offset = 0
+          meta = undefined
+          continue
+        }
+        if (outer.aborted) {
+          if (deadline.aborted) {
+            throw new TransferError(TransferErrorCodes.Deadline, `transfer deadline of ${Math.round(tuning.deadlineMs / 1000)} s passed at ${offset} bytes`, { retry: 'fatal', cause })
+          }
+          throw outer.reason
+        }
+        if (cause instanceof TransferError) throw cause
+        if (offset > before) failures = 0
+        failures++
+        if (failures >= tuning.maxAttempts) {
+          throw new TransferError(TransferErrorCodes.RetriesExhausted,
+            `could not finish transfer after ${result.attempts} attempts (${failures} without progress), at ${offset} bytes: ${(cause as Error).message}`,
+            { retry: 'auto', cause })
+        }
+        const delay = backoffDelay(failures, tuning, random)
+        comps.onRetry?.(cause as Error, result.attempts, delay)
+        await sleep(delay, outer).catch(() => {})
+      } finally {
+        clearInterval(stallTimer)
+      }
+    }
+    try { await fh.sync() } catch (err) { throw diskError(`fsync ${target.partPath}`, err) }
+    result.bytes = offset
+    return result
+  } finally {
+    await fh.close().catch(() => {})
+  }
+}
+
+function contentLength (res: RangeResponse): number | undefined {
+  const v = header(res.headers, 'content-length')
+  return v === undefined ? undefined : Number(v)
+}
+
+function tooLong (target: DownloadTarget, got: number): TransferError {
+  const what = target.size > 0 ? `the declared transfer size ${target.size}` : `the piece capacity ${target.maxBytes}`
+  return new TransferError(TransferErrorCodes.TooLong, `body of ${got} bytes is longer than ${what}`)
+}
+
+/** Returns where the body starts in the file; throws Restart when the bytes cannot continue ours. */
+async function checkResponse (res: RangeResponse, offset: number, target: DownloadTarget, meta: Meta | undefined): Promise<number> {
+  const etag = strongEtag(header(res.headers, 'etag'))
+  if (res.statusCode === 416) {
+    await res.body.dump()
+    throw new Restart('range not satisfiable')
+  }
+  if (res.statusCode === 200) {
+    const len = contentLength(res)
+    if (target.size > 0 && len !== undefined && len !== target.size) {
+      await res.body.dump().catch(() => {})
+      if (len > target.size) throw tooLong(target, len)
+      throw new TransferError(TransferErrorCodes.SizeMismatch, `deal size mismatch: server has ${len} bytes, deal declares ${target.size}`)
+    }
+    return 0
+  }
+  // 206
+  const range = parseContentRange(header(res.headers, 'content-range'))
+  const etagChanged = meta?.etag !== undefined && etag !== undefined && etag !== meta.etag
+  if (range === undefined || range.start !== offset || etagChanged) {
+    await res.body.dump().catch(() => {})
+    throw new Restart(etagChanged ? 'ETag changed' : 'Content-Range does not continue the file')
+  }
+  if (target.size > 0 && range.total !== undefined && range.total !== target.size) {
+    await res.body.dump().catch(() => {})
+    if (range.total > target.size) throw tooLong(target, range.total)
+    throw new TransferError(TransferErrorCodes.SizeMismatch, `deal size mismatch: server has ${range.total} bytes, deal declares ${target.size}`)
+  }
+  return offset
+}
+
+/**
+ * Streams the body to the file and the sink. One write is in flight while the next batch arrives
+ * and is hashed, so network, disk and hashing overlap. Returns the new file length.
+ */
+async function receive (res: RangeResponse, fh: FileHandle, at: { offset: number }, limit: number, target: DownloadTarget,
+  comps: DownloadComponents, tuning: DownloadTuning, onBytes: () => void, attempt: number, expected: number | undefined): Promise<void> {
+  let batch: Buffer[] = []
+  let batchLen = 0
+  let pos = at.offset
+  let pending: Promise<void> = Promise.resolve()
+  const flush = async (): Promise<void> => {
+    if (batchLen === 0) return
+    const bufs = batch
+    const start = pos
+    const len = batchLen
+    pos += batchLen
+    batch = []
+    batchLen = 0
+    await pending
+    pending = writeAll(fh, bufs, start).then(() => { at.offset = start + len }, (err: unknown) => { throw diskError(`write ${target.partPath} at ${start}`, err) })
+    pending.catch(() => {}) // observed on the next flush or at the end
+    for (const b of bufs) await comps.sink.update(b)
+    comps.onProgress?.({ bytes: pos, total: expected ?? 0, attempt })
+  }
+  try {
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      onBytes()
+      if (pos + batchLen + chunk.length > limit) throw tooLong(target, pos + batchLen + chunk.length)
+      batch.push(chunk)
+      batchLen += chunk.length
+      if (batchLen >= tuning.writeBatchBytes) await flush()
+    }
+  } finally {
+    // Whatever arrived before a drop is good data: keep it so the next attempt resumes after it.
+    // A body that was too long is not: nothing of it past the limit was queued.
+    await flush()
+    await pending
+  }
+}
+
+async function writeAll (fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {
+  let rest = bufs
+  while (rest.length > 0) {
+    const total = rest.reduce((n, b) => n + b.length, 0)
+    const { bytesWritten } = await fh.writev(rest, position)
+    if (bytesWritten === total) return
+    position += bytesWritten
+    let skip = bytesWritten
+    const next: Buffer[] = []
+    for (const b of rest) {
+      if (skip >= b.length) { skip -= b.length; continue }
+      next.push(skip > 0 ? b.subarray(skip) : b)
+      skip = 0
+    }
+    rest = next
+  }
+}
+
+async function truncate (fh: FileHandle, path: string): Promise<void> {
+  try { await fh.truncate(0) } catch (err) { throw diskError(`truncate ${path}`, err) }
+}
+
+async function readMeta (path: string): Promise<Meta | undefined> {
+  try {
+    const m = JSON.parse(await readFile(path, 'utf8')) as Meta
+    return typeof m.url === 'string' ? m : undefined
+  } catch { return undefined }
+}
+
+function sleep (ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) { reject(signal.reason as Error); return }
+    const t = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, ms)
+    const onAbort = (): void => { clearTimeout(t); reject(signal.reason as Error) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}

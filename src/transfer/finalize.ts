@@ -1,0 +1,62 @@
+import { open, rename, rm, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { indexFromRecords } from '../index/car/index.ts'
+import type { Logger } from '../log.ts'
+import { TransferError, TransferErrorCodes, diskError } from './errors.ts'
+import type { PieceResult } from './piece-sink.ts'
+
+/** The bytes' piece CID must be the proposal's; anything else fails the deal (boost: fatal). */
+export function checkPieceCid (expected: string | undefined, piece: PieceResult): void {
+  if (expected !== undefined && piece.pieceCid !== expected) {
+    throw new TransferError(TransferErrorCodes.CommPMismatch, `commP mismatch: expected ${expected}, got ${piece.pieceCid}`)
+  }
+}
+
+/**
+ * Writes the CARv2 MultihashIndexSorted index next to the data, atomically (temp file + rename),
+ * where the indexing step reads it. Data that is not a CAR gets no index: the deal can still be
+ * sealed, only not indexed, so that is a warning here and not a failure.
+ */
+export async function writeIndex (piece: PieceResult, path: string, log: Logger): Promise<string | undefined> {
+  const car = piece.car
+  if (car === undefined) return undefined
+  if (car.error !== undefined) {
+    log.warn({ err: car.error.message, blocks: car.records.length }, 'payload is not a complete CAR; no index written')
+    return undefined
+  }
+  const tmp = `${path}.tmp`
+  try {
+    await writeFile(tmp, indexFromRecords(car.records))
+    await syncFile(tmp)
+    await rename(tmp, path)
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw diskError(`write index ${path}`, err)
+  }
+  return path
+}
+
+/** Moves the finished partial file into place and makes the rename durable. */
+export async function commitStaged (partPath: string, finalPath: string): Promise<void> {
+  try {
+    await rename(partPath, finalPath)
+    await rm(`${partPath}.json`, { force: true })
+    await syncDir(dirname(finalPath))
+  } catch (err) { throw diskError(`rename ${partPath}`, err) }
+}
+
+/** Removes a partial download and its sidecar: after a fatal failure nothing half-done stays. */
+export async function removePartial (partPath: string): Promise<void> {
+  await rm(partPath, { force: true })
+  await rm(`${partPath}.json`, { force: true })
+}
+
+async function syncFile (path: string): Promise<void> {
+  const fh = await open(path, 'r')
+  try { await fh.sync() } finally { await fh.close() }
+}
+
+async function syncDir (path: string): Promise<void> {
+  const fh = await open(path, 'r')
+  try { await fh.sync() } catch { /* some file systems refuse fsync on a directory */ } finally { await fh.close() }
+}

@@ -1,0 +1,77 @@
+import { request, type Dispatcher } from 'undici'
+import { TransferError, TransferErrorCodes, RetryableError } from './errors.ts'
+
+export interface RangeResponse {
+  statusCode: number
+  headers: Record<string, string | string[] | undefined>
+  body: Dispatcher.ResponseData['body']
+  /** URL that answered, after redirects. */
+  url: string
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+/** Headers Go's net/http drops when a redirect leaves the original host; we do the same. */
+const SENSITIVE = new Set(['authorization', 'www-authenticate', 'cookie', 'cookie2', 'proxy-authorization'])
+
+export function header (h: RangeResponse['headers'], name: string): string | undefined {
+  const v = h[name]
+  return Array.isArray(v) ? v[0] : v
+}
+
+/**
+ * One GET, following at most `maxRedirects` redirects by hand so that each hop goes through the
+ * guarded dispatcher (the policy check runs again for the new host) and keeps the Range header.
+ * Statuses are classified here: 401/403 and other 4xx are final, 5xx/408/429 are retryable.
+ */
+export async function getRange (url: string, headers: Record<string, string>, from: number, opts: {
+  dispatcher: Dispatcher
+  signal: AbortSignal
+  maxRedirects: number
+}): Promise<RangeResponse> {
+  let current = new URL(url)
+  const origin = current.host
+  let hdrs: Record<string, string> = { ...headers, 'accept-encoding': 'identity' }
+  if (from > 0) hdrs.range = `bytes=${from}-`
+  for (let hop = 0; ; hop++) {
+    const res = await request(current, { dispatcher: opts.dispatcher, method: 'GET', headers: hdrs, signal: opts.signal })
+    const where = `GET ${current.origin}${current.pathname}`
+    if (REDIRECTS.has(res.statusCode)) {
+      await res.body.dump()
+      const loc = header(res.headers, 'location')
+      if (loc === undefined) throw new TransferError(TransferErrorCodes.Redirect, `${where}: ${res.statusCode} without Location`)
+      if (hop >= opts.maxRedirects) throw new TransferError(TransferErrorCodes.Redirect, `${where}: more than ${opts.maxRedirects} redirects`)
+      const next = new URL(loc, current)
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+        throw new TransferError(TransferErrorCodes.Redirect, `${where}: redirect to unsupported scheme ${next.protocol}`)
+      }
+      if (next.host !== origin) hdrs = Object.fromEntries(Object.entries(hdrs).filter(([k]) => !SENSITIVE.has(k.toLowerCase())))
+      current = next
+      continue
+    }
+    if (res.statusCode === 200 || res.statusCode === 206 || res.statusCode === 416) {
+      return { statusCode: res.statusCode, headers: res.headers, body: res.body, url: current.href }
+    }
+    const text = (await res.body.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim()
+    const detail = text === '' ? '' : `: ${text}`
+    if (res.statusCode === 401 || res.statusCode === 403) {
+      throw new TransferError(TransferErrorCodes.Unauthorized,
+        `${where}: HTTP ${res.statusCode}: the data server refused the deal's transfer headers (Authorization)${detail}`, { statusCode: res.statusCode })
+    }
+    if (res.statusCode >= 500 || res.statusCode === 408 || res.statusCode === 429) {
+      throw new RetryableError('HTTP_' + String(res.statusCode), `${where}: HTTP ${res.statusCode}${detail}`)
+    }
+    throw new TransferError(TransferErrorCodes.HttpClientError, `${where}: HTTP ${res.statusCode}${detail}`, { statusCode: res.statusCode })
+  }
+}
+
+/** Parses `Content-Range: bytes a-b/total` (total may be `*`). */
+export function parseContentRange (v: string | undefined): { start: number, end: number, total: number | undefined } | undefined {
+  const m = v === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(v.trim())
+  if (m === null) return undefined
+  return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? undefined : Number(m[3]) }
+}
+
+/** A strong ETag, or undefined (weak validators cannot prove two bodies are the same bytes). */
+export function strongEtag (v: string | undefined): string | undefined {
+  return v === undefined || v.startsWith('W/') ? undefined : v
+}

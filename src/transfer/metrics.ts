@@ -1,0 +1,20 @@
+import { Counter } from 'prom-client'
+import { registry } from '../metrics.ts'
+
+export interface TransferMetrics {
+  bytes: Counter
+  retries: Counter
+  operations: Counter<'result'>
+}
+
+let metrics: TransferMetrics | undefined
+
+/** The transfer program's metrics, registered once per process. */
+export function transferMetrics (): TransferMetrics {
+  metrics ??= {
+    bytes: new Counter({ name: 'dealyard_transfer_received_bytes_total', help: 'Bytes received from data servers and written to the staging volume.', registers: [registry] }),
+    retries: new Counter({ name: 'dealyard_transfer_retries_total', help: 'Transfer connection attempts that failed and were retried.', registers: [registry] }),
+    operations: new Counter({ name: 'dealyard_transfer_operations_total', help: 'Transfers and verifications finished, by result (ok or error).', labelNames: ['result'], registers: [registry] })
+  }
+  return metrics
+}

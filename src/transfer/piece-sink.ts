@@ -1,0 +1,78 @@
+import { open } from 'node:fs/promises'
+import { CarBlockIndexer, type CarIndexResult } from '../index/car/index.ts'
+
+/** The CommP hasher contract of `src/filecoin/commp` (update may return a promise to push back). */
+export interface PieceHasher {
+  update (chunk: Uint8Array): unknown
+  digest (paddedPieceSize?: number): unknown
+}
+export type PieceHasherFactory = () => PieceHasher
+
+export interface PieceResult {
+  /** Piece CID v1 (baga…) as a string. */
+  pieceCid: string
+  payloadSize: number
+  /** The CAR index, or undefined when indexing was not asked for. */
+  car: CarIndexResult | undefined
+}
+
+/**
+ * Where the received bytes go on their way to disk: the CommP hasher and the CAR block indexer,
+ * both fed in stream order exactly once. `reset` starts over (a server that ignored Range sends
+ * the data from byte 0 again); `replay` feeds a prefix already on disk after a process restart,
+ * since neither the hasher state nor the index survive the process.
+ */
+export class PieceSink {
+  bytes = 0
+  private hasher: PieceHasher
+  private indexer: CarBlockIndexer | undefined
+  private readonly factory: PieceHasherFactory
+  private readonly index: boolean
+
+  constructor (factory: PieceHasherFactory, opts: { index: boolean }) {
+    this.factory = factory
+    this.index = opts.index
+    this.hasher = factory()
+    this.indexer = opts.index ? new CarBlockIndexer() : undefined
+  }
+
+  async update (chunk: Uint8Array): Promise<void> {
+    this.indexer?.update(chunk)
+    const r = this.hasher.update(chunk)
+    if (r instanceof Promise) await r
+    this.bytes += chunk.length
+  }
+
+  reset (): void {
+    this.hasher = this.factory()
+    this.indexer = this.index ? new CarBlockIndexer() : undefined
+    this.bytes = 0
+  }
+
+  /** Feeds bytes [this.bytes, end) of `path`; returns the bytes read. */
+  async replay (path: string, end: number, chunkSize = 4 << 20): Promise<number> {
+    const fh = await open(path, 'r')
+    let read = 0
+    try {
+      while (this.bytes < end) {
+        const buf = Buffer.allocUnsafe(Math.min(chunkSize, end - this.bytes))
+        const { bytesRead } = await fh.read(buf, 0, buf.length, this.bytes)
+        if (bytesRead === 0) throw new Error(`${path}: ended at ${this.bytes} bytes, expected ${end}`)
+        await this.update(buf.subarray(0, bytesRead))
+        read += bytesRead
+      }
+    } finally {
+      await fh.close()
+    }
+    return read
+  }
+
+  async finish (paddedPieceSize: number | undefined): Promise<PieceResult> {
+    const d = await this.hasher.digest(paddedPieceSize) as { pieceCid: unknown, payloadSize?: number | bigint }
+    return {
+      pieceCid: String(d.pieceCid),
+      payloadSize: Number(d.payloadSize ?? this.bytes),
+      car: this.indexer?.result()
+    }
+  }
+}

@@ -1,0 +1,142 @@
+import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Dispatcher } from 'undici'
+import { wrap, DealyardError } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import type { TransferHostPolicy } from '../policy/transfer-host.ts'
+import { TransferError, TransferErrorCodes } from './errors.ts'
+import { checkPieceCid, commitStaged, removePartial, writeIndex } from './finalize.ts'
+import { download, defaultTuning, type DownloadTuning } from './download.ts'
+import { guardedAgent, type Resolver } from './guard.ts'
+import { checkTransferUrl } from './params.ts'
+import { PieceSink, type PieceHasherFactory } from './piece-sink.ts'
+import { ProgressThrottle, type ProgressSink } from './progress.ts'
+import { transferMetrics } from './metrics.ts'
+
+export interface TransferJobSpec {
+  /** Deal UUID: names the staged files `<uuid>.car`, `<uuid>.car.idx`. */
+  uuid: string
+  /** Staging directory. */
+  outDir: string
+  url: string
+  headers: Record<string, string>
+  /** Declared transfer size (spec.transfer.size); 0 = unknown. */
+  size: number
+  /** Expected piece CID; when absent the piece CID is only computed and reported. */
+  pieceCid?: string | undefined
+  /** Padded piece size of the proposal; the CommP is zero-padded up to it. */
+  pieceSize?: number | undefined
+  policy: TransferHostPolicy
+  tuning?: Partial<DownloadTuning>
+  /** Build the CAR index on the way (default true). */
+  index?: boolean
+}
+
+export interface TransferComponents {
+  hasher: PieceHasherFactory
+  progress: ProgressSink
+  log: Logger
+  resolver?: Resolver
+  /** A dispatcher to use instead of the guarded agent (tests of the guard itself pass none). */
+  dispatcher?: Dispatcher
+  now?: () => number
+}
+
+export interface TransferOutcome {
+  pieceCid: string
+  stagedPath: string
+  indexPath: string | undefined
+  bytes: number
+  attempts: number
+  restarts: number
+  replayedBytes: number
+  seconds: number
+}
+
+const UUID_SAFE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+
+/** Unpadded capacity of a padded piece size: no body may be longer. */
+export function unpaddedSize (padded: number): number { return padded - padded / 128 }
+
+/**
+ * The transfer program's work for one online deal: download into `<uuid>.car.part` with resume,
+ * CommP and CAR index computed in the same pass, then check the piece CID against the proposal,
+ * write the index and rename the data into place. Rerunning after success re-verifies the staged
+ * file instead of downloading again. A fatal failure removes the partial file; a retryable one
+ * keeps it so the next Job resumes.
+ */
+export async function runTransferJob (job: TransferJobSpec, comps: TransferComponents): Promise<TransferOutcome> {
+  const now = comps.now ?? Date.now
+  const started = now()
+  const partPath = join(job.outDir, `${job.uuid}.car.part`)
+  const finalPath = join(job.outDir, `${job.uuid}.car`)
+  const indexPath = join(job.outDir, `${job.uuid}.car.idx`)
+  const metrics = transferMetrics()
+  let throttle: ProgressThrottle | undefined
+  const context = `deal ${job.uuid}: transfer`
+  let ownedDispatcher: Dispatcher | undefined
+  try {
+    if (!UUID_SAFE.test(job.uuid)) throw new TransferError(TransferErrorCodes.Params, `unsafe deal uuid ${JSON.stringify(job.uuid)}`)
+    checkTransferUrl(job.url)
+    const maxBytes = job.pieceSize !== undefined ? unpaddedSize(job.pieceSize) : Number.MAX_SAFE_INTEGER
+    if (job.size > maxBytes) {
+      throw new TransferError(TransferErrorCodes.Params, `transfer size ${job.size} exceeds the piece's capacity ${maxBytes} (piece size ${job.pieceSize})`)
+    }
+    const sink = new PieceSink(comps.hasher, { index: job.index ?? true })
+
+    if (await exists(finalPath)) {
+      // A previous run finished: verify what is staged rather than fetch it again.
+      comps.log.info({ path: finalPath }, 'staged file already present; verifying it')
+      const size = (await stat(finalPath)).size
+      await sink.replay(finalPath, size)
+      const piece = await sink.finish(job.pieceSize)
+      checkPieceCid(job.pieceCid, piece)
+      const idx = await writeIndex(piece, indexPath, comps.log)
+      return { pieceCid: piece.pieceCid, stagedPath: finalPath, indexPath: idx, bytes: size, attempts: 0, restarts: 0, replayedBytes: size, seconds: (now() - started) / 1000 }
+    }
+
+    const existing = await stat(partPath).then((s) => s.size, () => 0)
+    throttle = new ProgressThrottle(comps.progress, { now, startBytes: existing })
+    const dispatcher = comps.dispatcher ?? (ownedDispatcher = guardedAgent({ policy: job.policy, ...(comps.resolver !== undefined ? { resolver: comps.resolver } : {}) }))
+    const tuning = { ...defaultTuning, ...job.tuning }
+    const t = throttle
+    const res = await download(
+      { url: job.url, headers: job.headers, size: job.size, maxBytes, partPath },
+      {
+        dispatcher,
+        sink,
+        now,
+        onProgress: (p) => { t.update(p.bytes, p.total, p.attempt) },
+        onRetry: (err, attempt, delayMs) => {
+          metrics.retries.inc()
+          comps.log.warn({ attempt, delayMs, err: err.message }, 'transfer attempt failed; retrying')
+        }
+      },
+      tuning)
+    metrics.bytes.inc(res.bytes - existing)
+    const piece = await sink.finish(job.pieceSize)
+    checkPieceCid(job.pieceCid, piece)
+    const idx = await writeIndex(piece, indexPath, comps.log)
+    await commitStaged(partPath, finalPath)
+    const outcome: TransferOutcome = { pieceCid: piece.pieceCid, stagedPath: finalPath, indexPath: idx, ...res, seconds: (now() - started) / 1000 }
+    metrics.operations.inc({ result: 'ok' })
+    const fin = throttle.final()
+    await comps.progress.succeeded({ pieceCid: outcome.pieceCid, stagedPath: finalPath, indexPath: idx }, { ...fin, bytesReceived: res.bytes, totalBytes: res.bytes })
+    return outcome
+  } catch (err) {
+    const e = wrap(context, err)
+    const retry = err instanceof DealyardError ? err.retry : 'auto'
+    // Keep the partial file only when the next attempt can resume from it.
+    if (retry !== 'auto') await removePartial(partPath).catch(() => {})
+    metrics.operations.inc({ result: 'error' })
+    const p = throttle?.final() ?? { bytesReceived: 0, totalBytes: job.size, rateBytesPerSecond: 0, attempt: 1, lastUpdate: new Date(now()) }
+    await comps.progress.failed({ message: e.message, code: (e as DealyardError).code ?? 'TRANSFER_INTERNAL' }, p).catch(() => {})
+    throw e
+  } finally {
+    await ownedDispatcher?.close().catch(() => {})
+  }
+}
+
+async function exists (path: string): Promise<boolean> {
+  return await stat(path).then(() => true, () => false)
+}

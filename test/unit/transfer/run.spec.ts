@@ -1,0 +1,275 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFile, readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { runTransferJob, type TransferJobSpec } from '../../../src/transfer/run.ts'
+import { fixture, pieces, log, loopback, fast, tempDir, serve, sendRange, RecordingSink } from './support.ts'
+import { hasher } from './hasher.ts'
+
+const car = fixture('large.car')
+const piece = pieces['large.car']!
+
+function job (url: string, outDir: string, over: Partial<TransferJobSpec> = {}): TransferJobSpec {
+  return {
+    uuid: 'd0c5e1a2-0000-4000-8000-000000000001',
+    outDir,
+    url,
+    headers: {},
+    size: car.length,
+    pieceCid: piece.pieceCid,
+    pieceSize: piece.pieceSize,
+    policy: loopback,
+    tuning: fast,
+    ...over
+  }
+}
+
+test('a clean download stages the CAR, go-car\'s index and the proposal\'s piece CID', async (t) => {
+  const srv = await serve(car)
+  t.after(srv.close)
+  const dir = await tempDir()
+  const sink = new RecordingSink()
+  const out = await runTransferJob(job(srv.url, dir), { hasher, progress: sink, log })
+  assert.equal(out.pieceCid, piece.pieceCid)
+  assert.deepEqual(await readFile(out.stagedPath), car)
+  assert.deepEqual(await readFile(out.indexPath!), fixture('large.car.idx'))
+  assert.deepEqual((await readdir(dir)).sort(), ['d0c5e1a2-0000-4000-8000-000000000001.car', 'd0c5e1a2-0000-4000-8000-000000000001.car.idx'])
+  assert.equal(sink.success?.pieceCid, piece.pieceCid)
+  assert.equal(out.attempts, 1)
+})
+
+test('the server closing mid-stream 10 times still gives the right file and piece CID', async (t) => {
+  const srv = await serve(car, {
+    behave: (req, res, i) => {
+      if (i >= 10) return undefined
+      sendRange(req, res, car, { dropAfter: 50_000 + i * 1000 })
+      return true
+    }
+  })
+  t.after(srv.close)
+  const dir = await tempDir()
+  const out = await runTransferJob(job(srv.url, dir), { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.attempts, 11)
+  assert.equal(out.restarts, 0)
+  assert.equal(out.pieceCid, piece.pieceCid)
+  assert.deepEqual(await readFile(out.stagedPath), car)
+  assert.deepEqual(await readFile(out.indexPath!), fixture('large.car.idx'))
+  // Each reconnect asked for the bytes after the ones already on disk.
+  const starts = srv.seen.map((s) => Number(/^bytes=(\d+)-$/.exec(s.range ?? 'bytes=0-')?.[1]))
+  assert.equal(starts[0], 0)
+  for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! > starts[i - 1]!, `request ${i} starts after request ${i - 1}`)
+})
+
+test('a server that ignores Range makes the download restart from zero', async (t) => {
+  const srv = await serve(car, {
+    behave: (req, res, i) => {
+      sendRange(req, res, car, { ignoreRange: true, ...(i === 0 ? { dropAfter: 400_000 } : {}) })
+      return true
+    }
+  })
+  t.after(srv.close)
+  const dir = await tempDir()
+  const out = await runTransferJob(job(srv.url, dir), { hasher, progress: new RecordingSink(), log })
+  assert.equal(srv.seen[1]?.range, `bytes=${400_000}-`)
+  assert.equal(out.restarts, 1)
+  assert.equal(out.pieceCid, piece.pieceCid)
+  assert.deepEqual(await readFile(out.stagedPath), car)
+})
+
+test('a changed ETag on resume restarts from zero instead of splicing two versions', async (t) => {
+  const other = Buffer.from(car)
+  other[car.length - 10] = other[car.length - 10]! ^ 0xff
+  const srv = await serve(car, {
+    behave: (req, res, i) => {
+      if (i === 0) { sendRange(req, res, other, { etag: '"old"', dropAfter: 300_000 }); return true }
+      sendRange(req, res, car, { etag: '"new"' })
+      return true
+    }
+  })
+  t.after(srv.close)
+  const dir = await tempDir()
+  const out = await runTransferJob(job(srv.url, dir), { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.restarts, 1)
+  assert.equal(srv.seen.at(-1)?.range, undefined)
+  assert.equal(out.pieceCid, piece.pieceCid)
+})
+
+test('after a crash the partial file is resumed with Range and its prefix re-read once', async (t) => {
+  const srv = await serve(car)
+  t.after(srv.close)
+  const dir = await tempDir()
+  const j = job(srv.url, dir)
+  await writeFile(join(dir, `${j.uuid}.car.part`), car.subarray(0, 700_001))
+  const out = await runTransferJob(j, { hasher, progress: new RecordingSink(), log })
+  assert.equal(srv.seen.length, 1)
+  assert.equal(srv.seen[0]!.range, 'bytes=700001-')
+  assert.equal(out.replayedBytes, 700_001)
+  assert.equal(out.pieceCid, piece.pieceCid)
+  assert.deepEqual(await readFile(out.indexPath!), fixture('large.car.idx'))
+})
+
+test('a body longer than the declared size is refused', async (t) => {
+  const srv = await serve(car)
+  t.after(srv.close)
+  const dir = await tempDir()
+  await assert.rejects(runTransferJob(job(srv.url, dir, { size: car.length - 1000, pieceCid: undefined }), { hasher, progress: new RecordingSink(), log }),
+    { code: 'TRANSFER_BODY_TOO_LONG', retry: 'fatal' })
+  assert.deepEqual(await readdir(dir), [])
+})
+
+test('a chunked body that runs past the declared size is cut off and refused', async (t) => {
+  const srv = await serve(car, {
+    behave: (_req, res) => {
+      res.writeHead(200) // no Content-Length: the length is only known by counting
+      res.write(car)
+      res.end(car.subarray(0, 5000))
+      return true
+    }
+  })
+  t.after(srv.close)
+  const dir = await tempDir()
+  await assert.rejects(runTransferJob(job(srv.url, dir, { pieceCid: undefined }), { hasher, progress: new RecordingSink(), log }),
+    { code: 'TRANSFER_BODY_TOO_LONG' })
+  assert.deepEqual(await readdir(dir), [])
+})
+
+test('wrong data fails with commP mismatch and the partial file is removed', async (t) => {
+  const wrong = Buffer.from(car)
+  wrong[car.length >> 1] = wrong[car.length >> 1]! ^ 1
+  const srv = await serve(wrong)
+  t.after(srv.close)
+  const dir = await tempDir()
+  const sink = new RecordingSink()
+  await assert.rejects(runTransferJob(job(srv.url, dir), { hasher, progress: sink, log }), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'TRANSFER_COMMP_MISMATCH')
+    assert.match(err.message, new RegExp(`commP mismatch: expected ${piece.pieceCid}, got baga`))
+    return true
+  })
+  assert.deepEqual(await readdir(dir), [])
+  assert.equal(sink.failure?.code, 'TRANSFER_COMMP_MISMATCH')
+})
+
+test('401 is fatal at once with a message about the transfer headers', async (t) => {
+  const srv = await serve(car, { behave: (_req, res) => { res.writeHead(401); res.end('token expired'); return true } })
+  t.after(srv.close)
+  const dir = await tempDir()
+  await assert.rejects(runTransferJob(job(srv.url, dir, { headers: { Authorization: 'Bearer x' } }), { hasher, progress: new RecordingSink(), log }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'TRANSFER_UNAUTHORIZED')
+      assert.match(err.message, /HTTP 401.*Authorization.*token expired/)
+      return true
+    })
+  assert.equal(srv.seen.length, 1)
+  assert.equal(srv.seen[0]!.authorization, 'Bearer x')
+})
+
+test('5xx answers are retried with backoff until the data comes', async (t) => {
+  const srv = await serve(car, { behave: (_req, res, i) => { if (i >= 3) return undefined; res.writeHead(503); res.end(); return true } })
+  t.after(srv.close)
+  const out = await runTransferJob(job(srv.url, await tempDir()), { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.attempts, 4)
+  assert.equal(out.pieceCid, piece.pieceCid)
+})
+
+test('when attempts run out the error is retryable and the partial file is kept for the next Job', async (t) => {
+  const srv = await serve(car, {
+    behave: (req, res, i) => {
+      if (i === 0) { sendRange(req, res, car, { dropAfter: 100_000 }); return true }
+      res.writeHead(500); res.end(); return true
+    }
+  })
+  t.after(srv.close)
+  const dir = await tempDir()
+  const j = job(srv.url, dir, { tuning: { ...fast, maxAttempts: 3 } })
+  await assert.rejects(runTransferJob(j, { hasher, progress: new RecordingSink(), log }), { code: 'TRANSFER_RETRIES_EXHAUSTED', retry: 'auto' })
+  const part = await readFile(join(dir, `${j.uuid}.car.part`))
+  assert.ok(part.length >= 64 << 10 && part.length <= 100_000)
+  assert.deepEqual(part, car.subarray(0, part.length))
+})
+
+test('a stalled connection is dropped and resumed', async (t) => {
+  const srv = await serve(car, {
+    behave: (req, res, i) => {
+      if (i > 0) return undefined
+      res.writeHead(200, { 'content-length': car.length, etag: '"v1"' })
+      res.write(car.subarray(0, 200_000)) // then nothing: the socket stays open
+      return true
+    }
+  })
+  t.after(srv.close)
+  const out = await runTransferJob(job(srv.url, await tempDir(), { tuning: { ...fast, stallMs: 300 } }), { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.attempts, 2)
+  assert.equal(srv.seen[1]!.range, 'bytes=200000-')
+  assert.equal(out.pieceCid, piece.pieceCid)
+})
+
+test('the total deadline ends a transfer that keeps stalling', async (t) => {
+  const srv = await serve(car, { behave: (_req, res) => { res.writeHead(200, { 'content-length': car.length }); res.write(car.subarray(0, 1000)); return true } })
+  t.after(srv.close)
+  await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { tuning: { ...fast, stallMs: 100, deadlineMs: 700 } }), { hasher, progress: new RecordingSink(), log }),
+    { code: 'TRANSFER_DEADLINE' })
+})
+
+test('a redirect to a refused address is refused before connecting', async (t) => {
+  const cases: Record<string, string> = {
+    'a host name that resolves to a private address': 'http://internal.example:80/data.car',
+    'a literal link-local address (metadata service)': 'http://169.254.169.254/latest/meta-data'
+  }
+  for (const [name, location] of Object.entries(cases)) {
+    await t.test(name, async (t) => {
+      const srv = await serve(car, { behave: (_req, res) => { res.writeHead(302, { location }); res.end(); return true } })
+      t.after(srv.close)
+      const resolver = async (host: string): Promise<string[]> => host === 'internal.example' ? ['10.0.0.5'] : ['127.0.0.1']
+      await assert.rejects(runTransferJob(job(srv.url, await tempDir()), { hasher, progress: new RecordingSink(), log, resolver }),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'TRANSFER_ADDRESS_REFUSED')
+          assert.match(err.message, /refused by transfer-host policy/)
+          return true
+        })
+      assert.equal(srv.seen.length, 1)
+    })
+  }
+})
+
+test('a redirect to an allowed host is followed with the Range header, without Authorization', async (t) => {
+  const target = await serve(car)
+  t.after(target.close)
+  const front = await serve(car, { behave: (req, res) => { res.writeHead(307, { location: `http://localhost:${target.port}/moved.car` }); res.end(); return true } })
+  t.after(front.close)
+  const resolver = async (): Promise<string[]> => ['127.0.0.1']
+  const out = await runTransferJob(job(front.url, await tempDir(), { headers: { Authorization: 'Bearer secret' } }), { hasher, progress: new RecordingSink(), log, resolver })
+  assert.equal(out.pieceCid, piece.pieceCid)
+  assert.equal(front.seen[0]!.authorization, 'Bearer secret')
+  assert.equal(target.seen[0]!.authorization, undefined)
+})
+
+test('the data server itself is refused when the policy does not allow loopback', async (t) => {
+  const srv = await serve(car)
+  t.after(srv.close)
+  await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { policy: { allowCidrs: [], denyCidrs: [] } }), { hasher, progress: new RecordingSink(), log }),
+    { code: 'TRANSFER_ADDRESS_REFUSED' })
+  assert.equal(srv.seen.length, 0)
+})
+
+test('progress is reported at most about once a second with a rate', async (t) => {
+  let sent = 0
+  const srv = await serve(car, {
+    behave: (_req, res) => {
+      res.writeHead(200, { 'content-length': car.length })
+      const timer = setInterval(() => {
+        res.write(car.subarray(sent, sent + 100_000))
+        sent += 100_000
+        if (sent >= car.length) { clearInterval(timer); res.end() }
+      }, 200)
+      return true
+    }
+  })
+  t.after(srv.close)
+  const sink = new RecordingSink()
+  await runTransferJob(job(srv.url, await tempDir()), { hasher, progress: sink, log })
+  assert.ok(sink.reports.length >= 1 && sink.reports.length <= 4, `${sink.reports.length} reports for ~2.4 s`)
+  for (let i = 1; i < sink.reports.length; i++) {
+    assert.ok(sink.reports[i]!.lastUpdate.getTime() - sink.reports[i - 1]!.lastUpdate.getTime() >= 1000)
+  }
+  assert.ok(sink.reports.at(-1)!.rateBytesPerSecond > 0)
+})

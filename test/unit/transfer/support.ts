@@ -1,0 +1,85 @@
+// Shared pieces of the transfer tests: a programmable local HTTP data server (node:http on
+// loopback), the fixtures, and a recording progress sink.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { readFileSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import type { ProgressSink, TransferFailure, TransferProgress, TransferSuccess } from '../../../src/transfer/progress.ts'
+import { logger } from '../../../src/log.ts'
+
+export const fixturesDir = join(import.meta.dirname, '../../fixtures/car')
+export const fixture = (name: string): Buffer => readFileSync(join(fixturesDir, name))
+export const pieces = JSON.parse(readFileSync(join(fixturesDir, 'pieces.json'), 'utf8')) as Record<string, { pieceCid: string, pieceSize: number, payloadSize: number }>
+export const log = logger('transfer-test')
+export const loopback = { allowCidrs: ['127.0.0.1/32'], denyCidrs: [] }
+export const fast = { backoffMinMs: 5, backoffMaxMs: 20, stallMs: 2000, writeBatchBytes: 64 << 10 }
+
+export async function tempDir (): Promise<string> { return await mkdtemp(join(tmpdir(), 'dealyard-transfer-')) }
+
+export interface Seen { range: string | undefined, authorization: string | undefined, url: string }
+
+/** What the server does with request number `i` (0-based); undefined = serve normally. */
+export type Behaviour = (req: IncomingMessage, res: ServerResponse, i: number) => boolean | undefined
+
+export interface DataServer {
+  url: string
+  port: number
+  seen: Seen[]
+  close: () => Promise<void>
+}
+
+/**
+ * Serves `data` with Range support (206 + Content-Range) and a strong ETag unless told otherwise.
+ * `behave` may take over a request (return true) to misbehave.
+ */
+export async function serve (data: Buffer, opts: { etag?: string | undefined, ignoreRange?: boolean, behave?: Behaviour, chunk?: number } = {}): Promise<DataServer> {
+  const seen: Seen[] = []
+  const server: Server = createServer((req, res) => {
+    const i = seen.length
+    seen.push({ range: req.headers.range, authorization: req.headers.authorization, url: req.url ?? '' })
+    if (opts.behave?.(req, res, i) === true) return
+    sendRange(req, res, data, opts)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${port}/data.car`,
+    port,
+    seen,
+    close: async () => { server.closeAllConnections(); await new Promise<void>((resolve) => server.close(() => { resolve() })) }
+  }
+}
+
+export function sendRange (req: IncomingMessage, res: ServerResponse, data: Buffer, opts: { etag?: string | undefined, ignoreRange?: boolean, dropAfter?: number } = {}): void {
+  const etag = 'etag' in opts ? opts.etag : '"v1"'
+  const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
+  let start = 0
+  let end = data.length - 1
+  if (m !== null && opts.ignoreRange !== true) {
+    start = Number(m[1])
+    if (m[2] !== '') end = Math.min(end, Number(m[2]))
+    if (start >= data.length) { res.writeHead(416, { 'content-range': `bytes */${data.length}` }); res.end(); return }
+    res.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${data.length}`, ...(etag !== undefined ? { etag } : {}) })
+  } else {
+    res.writeHead(200, { 'content-length': data.length, ...(etag !== undefined ? { etag } : {}) })
+  }
+  const body = data.subarray(start, end + 1)
+  if (opts.dropAfter !== undefined) {
+    // Let the client read what was sent before the connection dies, as after a real drop.
+    res.write(body.subarray(0, opts.dropAfter), () => { setTimeout(() => res.socket?.destroy(), 30) })
+    return
+  }
+  res.end(body)
+}
+
+/** Records every report, as a deal status would receive them. */
+export class RecordingSink implements ProgressSink {
+  readonly reports: TransferProgress[] = []
+  success: TransferSuccess | undefined
+  failure: TransferFailure | undefined
+  progress (p: TransferProgress): void { this.reports.push(p) }
+  async succeeded (r: TransferSuccess): Promise<void> { this.success = r }
+  async failed (f: TransferFailure): Promise<void> { this.failure = f }
+}
