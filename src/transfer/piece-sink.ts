@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises'
+import { CommPHasher } from '../filecoin/commp/index.ts'
 import { CarBlockIndexer, type CarIndexResult } from '../index/car/index.ts'
 
 /** The CommP hasher contract of `src/filecoin/commp` (update may return a promise to push back). */
@@ -75,4 +76,9 @@ export class PieceSink {
       car: this.indexer?.result()
     }
   }
+}
+
+/** The project's CommP hasher (native when built, pure TypeScript otherwise). */
+export function commpHasher (workers?: number): PieceHasherFactory {
+  return () => new CommPHasher(workers === undefined ? {} : { workers })
 }

@@ -1,4 +1,3 @@
-// The CommP hasher the transfer tests use. TEMPORARY until src/filecoin/commp lands.
-import { TinyCommP } from './tiny-commp.ts'
-import type { PieceHasherFactory } from '../../../src/transfer/piece-sink.ts'
-export const hasher: PieceHasherFactory = () => new TinyCommP()
+// The transfer tests hash with the project's real CommP module (native addon when built).
+import { commpHasher } from '../../../src/transfer/piece-sink.ts'
+export const hasher = commpHasher()
