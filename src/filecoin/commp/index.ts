@@ -129,7 +129,7 @@ export async function commpOfFile (path: string, opts: CommPOptions & { paddedPi
   try {
     fh = await open(path, 'r')
   } catch (err) {
-    throw wrap(`commp ${path}`, err)
+    throw readError(path, err)
   }
   try {
     const bufs = [Buffer.allocUnsafe(READ_SIZE), Buffer.allocUnsafe(READ_SIZE)] as const
@@ -146,10 +146,16 @@ export async function commpOfFile (path: string, opts: CommPOptions & { paddedPi
     }
     return hasher.digest(opts.paddedPieceSize)
   } catch (err) {
-    throw wrap(`commp ${path}`, err)
+    throw err instanceof DealyardError ? wrap(`commp ${path}`, err) : readError(path, err)
   } finally {
     await fh.close()
   }
+}
+
+/** I/O failures keep the system code (ENOENT, EIO) in `cause` and carry ERR_COMMP_READ. */
+function readError (path: string, err: unknown): DealyardError {
+  const code = (err as { code?: string }).code
+  return new DealyardError('ERR_COMMP_READ', `commp ${path}: ${code ?? (err instanceof Error ? err.message : String(err))}`, { cause: err })
 }
 
 /** The commitment of an all-zero piece of paddedPieceSize bytes (Lotus's zerocomm table). */
