@@ -1,0 +1,57 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { DealyardError } from '../../../src/errors.ts'
+import { cborItemEnd, decodeDealParams, readCborItem } from '../../../src/protocol/index.ts'
+import { loadVectors, unhex } from './golden.ts'
+
+const online = unhex(loadVectors().vectors.find((v) => v.name === 'deal-params/online-http-secp')!.hex)
+
+async function * chunks (b: Uint8Array, size: number, thenStall = false): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size)
+  if (thenStall) await new Promise(() => {})
+}
+
+const isCode = (code: string) => (err: unknown): boolean => err instanceof DealyardError && err.code === code
+
+describe('framing: one CBOR item per stream direction', () => {
+  it('reads one item split across many chunks and stops there, leaving trailing bytes unread', async () => {
+    const withTrailer = Uint8Array.from([...online, 0xa0, 0xff, 0xff])
+    const item = await readCborItem(chunks(withTrailer, 7), { path: 'DealParams' })
+    assert.equal(item.length, online.length)
+    assert.deepEqual(decodeDealParams(item).dealUuid, '9f5c0a3e-6b1d-4e2f-8a7b-0c1d2e3f4a5b')
+  })
+
+  it('returns without waiting for the stream to end (the client does not half-close)', async () => {
+    const item = await readCborItem(chunks(online, 64, true))
+    assert.equal(item.length, online.length)
+  })
+
+  it('fails with ERR_CBOR_DECODE when the stream ends mid-message', async () => {
+    await assert.rejects(readCborItem(chunks(online.subarray(0, 100), 10)), isCode('ERR_CBOR_DECODE'))
+  })
+
+  it('fails with ERR_STREAM_ABORTED when half a message arrives and the sender stalls', async () => {
+    const started = Date.now()
+    const stalled = (async function * () { yield online.subarray(0, 50); await new Promise(() => {}) })()
+    await assert.rejects(readCborItem(stalled, { signal: AbortSignal.timeout(100) }), isCode('ERR_STREAM_ABORTED'))
+    assert.ok(Date.now() - started < 5_000)
+  })
+
+  it('cuts off a 10 MB flood at the size limit without reading it all', async () => {
+    let sent = 0
+    const flood = (async function * () {
+      yield Uint8Array.from([0x5a, 0x00, 0x98, 0x96, 0x80]) // byte string of 10,000,000 bytes
+      while (sent < 10_000_000) { sent += 65536; yield new Uint8Array(65536) }
+    })()
+    await assert.rejects(readCborItem(flood, { maxBytes: 1 << 20 }), isCode('ERR_CBOR_DECODE'))
+    assert.ok(sent < 2 << 20, `read ${sent} bytes before giving up`)
+  })
+
+  it('finds item ends from headers alone', () => {
+    assert.equal(cborItemEnd(online), online.length)
+    assert.equal(cborItemEnd(online.subarray(0, 40)), -1)
+    assert.equal(cborItemEnd(Uint8Array.from([0x82, 0x01, 0x02, 0x03])), 3)
+    assert.throws(() => cborItemEnd(Uint8Array.from([0x9f])), isCode('ERR_CBOR_DECODE'))
+    assert.throws(() => cborItemEnd(Uint8Array.from([0x18, 0x01])), isCode('ERR_CBOR_DECODE'))
+  })
+})
