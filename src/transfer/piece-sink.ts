@@ -50,22 +50,32 @@ export class PieceSink {
     this.bytes = 0
   }
 
-  /** Feeds bytes [this.bytes, end) of `path`; returns the bytes read. */
+  /**
+   * Feeds bytes [this.bytes, end) of `path`; returns the bytes read. The next read runs while the
+   * current buffer is hashed (the hasher and the indexer copy what they keep, so two buffers do).
+   */
   async replay (path: string, end: number, chunkSize = 4 << 20): Promise<number> {
     const fh = await open(path, 'r')
-    let read = 0
+    const start = this.bytes
     try {
-      while (this.bytes < end) {
-        const buf = Buffer.allocUnsafe(Math.min(chunkSize, end - this.bytes))
-        const { bytesRead } = await fh.read(buf, 0, buf.length, this.bytes)
-        if (bytesRead === 0) throw new Error(`${path}: ended at ${this.bytes} bytes, expected ${end}`)
-        await this.update(buf.subarray(0, bytesRead))
-        read += bytesRead
+      const bufs = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)]
+      let which = 0
+      let pos = this.bytes
+      const next = (): Promise<{ bytesRead: number, buffer: Buffer }> | undefined =>
+        pos < end ? fh.read(bufs[which]!, 0, Math.min(chunkSize, end - pos), pos) : undefined
+      let pending = next()
+      while (pending !== undefined) {
+        const { bytesRead, buffer } = await pending
+        if (bytesRead === 0) throw new Error(`${path}: ended at ${pos} bytes, expected ${end}`)
+        pos += bytesRead
+        which ^= 1
+        pending = next()
+        await this.update(buffer.subarray(0, bytesRead))
       }
     } finally {
       await fh.close()
     }
-    return read
+    return this.bytes - start
   }
 
   async finish (paddedPieceSize: number | undefined): Promise<PieceResult> {

@@ -1,0 +1,60 @@
+import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { wrap, DealyardError } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import { TransferError, TransferErrorCodes } from './errors.ts'
+import { checkPieceCid, writeIndex } from './finalize.ts'
+import { PieceSink, type PieceHasherFactory } from './piece-sink.ts'
+import { ProgressThrottle, type ProgressSink } from './progress.ts'
+import { unpaddedSize } from './run.ts'
+
+export interface VerifySpec {
+  uuid: string
+  /** The imported file (offline deal: spec.dataSource.path, resolved on the staging volume). */
+  file: string
+  /** Where the index goes (`<uuid>.car.idx`); default: next to the file. */
+  outDir: string
+  pieceCid?: string | undefined
+  pieceSize?: number | undefined
+  index?: boolean
+}
+
+export interface VerifyComponents { hasher: PieceHasherFactory, progress: ProgressSink, log: Logger, now?: () => number }
+
+export interface VerifyOutcome { pieceCid: string, stagedPath: string, indexPath: string | undefined, bytes: number, seconds: number }
+
+/**
+ * Offline import verification: the piece CID (and CAR index) of a file already on the staging
+ * volume, computed by the same sink as a download and reported the same way. The imported file
+ * is the operator's, so a mismatch leaves it where it is.
+ */
+export async function verifyImport (spec: VerifySpec, comps: VerifyComponents): Promise<VerifyOutcome> {
+  const now = comps.now ?? Date.now
+  const started = now()
+  const throttle = new ProgressThrottle(comps.progress, { now })
+  try {
+    const size = await stat(spec.file).then((s) => s.size, (err: unknown) => {
+      throw new TransferError(TransferErrorCodes.Import, `imported file ${spec.file}: ${(err as Error).message}`, { retry: 'manual', cause: err })
+    })
+    if (spec.pieceSize !== undefined && size > unpaddedSize(spec.pieceSize)) {
+      throw new TransferError(TransferErrorCodes.SizeMismatch, `imported file of ${size} bytes does not fit the piece (${unpaddedSize(spec.pieceSize)} bytes)`)
+    }
+    const sink = new PieceSink(comps.hasher, { index: spec.index ?? true })
+    // Report as we read: a 32 GiB import takes minutes.
+    const chunk = 16 << 20
+    for (let at = 0; at < size;) {
+      at += await sink.replay(spec.file, Math.min(size, at + chunk))
+      throttle.update(at, size, 1)
+    }
+    const piece = await sink.finish(spec.pieceSize)
+    checkPieceCid(spec.pieceCid, piece)
+    const indexPath = await writeIndex(piece, join(spec.outDir, `${spec.uuid}.car.idx`), comps.log)
+    const fin = throttle.final()
+    await comps.progress.succeeded({ pieceCid: piece.pieceCid, stagedPath: spec.file, indexPath }, fin)
+    return { pieceCid: piece.pieceCid, stagedPath: spec.file, indexPath, bytes: size, seconds: (now() - started) / 1000 }
+  } catch (err) {
+    const e = wrap(`deal ${spec.uuid}: verify`, err)
+    await comps.progress.failed({ message: e.message, code: (e as DealyardError).code ?? 'TRANSFER_INTERNAL' }, throttle.final()).catch(() => {})
+    throw e
+  }
+}
