@@ -1,0 +1,143 @@
+/**
+ * `dealyard transfer`: download one deal's data into the staging directory with resume, computing
+ * its CommP and CAR index on the way. Runs in a transfer Job (with `--deal`, reading the deal, its
+ * provider and its params Secret, and patching the deal's status.transfer) or in a terminal
+ * without any cluster (with `--url`/`--params-file` and the sizes as flags).
+ */
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { TransferHostPolicy } from '../policy/transfer-host.ts'
+import { parseCidr } from '../policy/transfer-host.ts'
+import { intFlag, progressSinks, reportFailure, cliLogger, UsageError } from '../transfer/cli-support.ts'
+import { KubeDeals, parseDealRef, type DealRef } from '../transfer/kube.ts'
+import { parseHeaderFlag, parseTransferParams } from '../transfer/params.ts'
+import { commpHasher } from '../transfer/piece-sink.ts'
+import { runTransferJob, type TransferJobSpec } from '../transfer/run.ts'
+import { TransferError, TransferErrorCodes } from '../transfer/errors.ts'
+import type { DownloadTuning } from '../transfer/download.ts'
+
+const usage = `usage: dealyard transfer [--deal <ns>/<name>] [options]
+  --deal NS/NAME        read the StorageDeal, its params Secret and StorageProvider; patch its status
+  --url URL             data URL (instead of the deal's params Secret)
+  --header 'K: V'       request header, repeatable
+  --params-file PATH    boost transfer Params JSON ({"URL":…,"Headers":{…}})
+  --size BYTES          declared transfer size (0 = unknown)
+  --piece-cid CID       expected piece CID (checked at the end)
+  --piece-size BYTES    padded piece size of the proposal
+  --out-dir DIR         staging directory (default .)
+  --uuid UUID           deal UUID naming the staged files (default: the deal's)
+  --allow-cidr CIDR     allow a range the default policy refuses, repeatable (e.g. 127.0.0.0/8)
+  --deny-cidr CIDR      refuse a range (cluster service/pod CIDRs), repeatable
+  --stall-timeout S     reconnect after S seconds without a byte (default 60)
+  --deadline S          fail after S seconds in total (default 86400)
+  --max-attempts N      failed attempts in a row before giving up (default 15)
+  --workers N           CommP hashing threads (default: all cores, at most 8)
+  --no-index            do not build the CAR index
+  --quiet               no progress bar or progress log lines
+`
+
+const options = {
+  deal: { type: 'string' },
+  url: { type: 'string' },
+  header: { type: 'string', multiple: true },
+  'params-file': { type: 'string' },
+  size: { type: 'string' },
+  'piece-cid': { type: 'string' },
+  'piece-size': { type: 'string' },
+  'out-dir': { type: 'string' },
+  uuid: { type: 'string' },
+  'allow-cidr': { type: 'string', multiple: true },
+  'deny-cidr': { type: 'string', multiple: true },
+  'stall-timeout': { type: 'string' },
+  deadline: { type: 'string' },
+  'max-attempts': { type: 'string' },
+  workers: { type: 'string' },
+  'no-index': { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' }
+} as const
+
+type Values = ReturnType<typeof parseArgs<{ args: string[], options: typeof options }>>['values']
+
+export async function runTransfer (argv: string[]): Promise<number> {
+  let values: Values
+  try {
+    values = parseArgs({ args: argv, options, allowPositionals: false }).values
+    if (values.help === true) { process.stdout.write(usage); return 0 }
+    if (values.deal === undefined && values.url === undefined && values['params-file'] === undefined) throw new UsageError('one of --deal, --url or --params-file is required')
+    for (const c of [...values['allow-cidr'] ?? [], ...values['deny-cidr'] ?? []]) parseCidr(c)
+  } catch (err) {
+    process.stderr.write(`dealyard transfer: ${err instanceof Error ? err.message : String(err)}\n${usage}`)
+    return 2
+  }
+  const log = cliLogger('transfer')
+  const outDir = resolve(values['out-dir'] ?? '.')
+  let ref: DealRef | undefined
+  let deals: KubeDeals | undefined
+  try {
+    const job = await buildJob(values, outDir, (r, d) => { ref = r; deals = d })
+    const workers = intFlag(values.workers, '--workers')
+    const progress = values.quiet === true && ref === undefined
+      ? { progress () {}, async succeeded () {}, async failed () {} }
+      : progressSinks({ deals, ref, outDir, log, tty: values.quiet !== true && process.stderr.isTTY })
+    const out = await runTransferJob(job, { hasher: commpHasher(workers), progress, log })
+    process.stdout.write(JSON.stringify({ pieceCid: out.pieceCid, stagedPath: out.stagedPath, indexPath: out.indexPath ?? null, bytes: out.bytes, attempts: out.attempts, seconds: Number(out.seconds.toFixed(3)) }) + '\n')
+    return 0
+  } catch (err) {
+    return reportFailure('transfer', err)
+  }
+}
+
+async function buildJob (v: Values, outDir: string, onDeal: (ref: DealRef, deals: KubeDeals) => void): Promise<TransferJobSpec> {
+  let url = v.url
+  let headers: Record<string, string> = {}
+  let size = intFlag(v.size, '--size')
+  let pieceCid = v['piece-cid']
+  let pieceSize = intFlag(v['piece-size'], '--piece-size')
+  let uuid = v.uuid
+  const policy: TransferHostPolicy = { allowCidrs: [...v['allow-cidr'] ?? []], denyCidrs: [...v['deny-cidr'] ?? []] }
+  const tuning: Partial<DownloadTuning> = {}
+  if (v.deal !== undefined) {
+    const ref = parseDealRef(v.deal)
+    const deals = new KubeDeals()
+    onDeal(ref, deals)
+    const deal = await deals.deal(ref)
+    if (deal.transferType === '') throw new TransferError(TransferErrorCodes.Params, `deal ${ref.namespace}/${ref.name} is offline: use dealyard verify`)
+    uuid ??= deal.uuid
+    size ??= deal.transferSize
+    pieceCid ??= deal.pieceCid
+    pieceSize ??= deal.pieceSize
+    if (url === undefined && v['params-file'] === undefined) {
+      if (deal.paramsSecret === undefined) throw new TransferError(TransferErrorCodes.Params, `deal ${ref.namespace}/${ref.name}: spec.transfer.paramsSecretRef missing`)
+      const params = parseTransferParams(await deals.params(ref.namespace, deal.paramsSecret))
+      url = params.url
+      headers = params.headers
+    }
+    if (deal.provider !== undefined) {
+      const p = await deals.provider(deal.provider)
+      policy.allowCidrs = [...p.policy.allowCidrs, ...policy.allowCidrs]
+      policy.denyCidrs = [...p.policy.denyCidrs, ...policy.denyCidrs]
+      if (p.stallTimeoutSeconds !== undefined) tuning.stallMs = p.stallTimeoutSeconds * 1000
+      if (p.deadlineSeconds !== undefined) tuning.deadlineMs = p.deadlineSeconds * 1000
+    }
+  }
+  if (v['params-file'] !== undefined) {
+    const params = parseTransferParams(await readFile(v['params-file']))
+    url ??= params.url
+    headers = { ...params.headers }
+  }
+  for (const h of v.header ?? []) {
+    const [k, val] = parseHeaderFlag(h)
+    headers[k] = val
+  }
+  const stall = intFlag(v['stall-timeout'], '--stall-timeout')
+  if (stall !== undefined) tuning.stallMs = stall * 1000
+  const deadline = intFlag(v.deadline, '--deadline')
+  if (deadline !== undefined) tuning.deadlineMs = deadline * 1000
+  const attempts = intFlag(v['max-attempts'], '--max-attempts')
+  if (attempts !== undefined) tuning.maxAttempts = Math.max(1, attempts)
+  if (url === undefined) throw new TransferError(TransferErrorCodes.Params, 'no data URL')
+  uuid ??= `transfer-${Date.now()}`
+  return { uuid, outDir, url, headers, size: size ?? 0, pieceCid, pieceSize, policy, tuning, index: v['no-index'] !== true }
+}

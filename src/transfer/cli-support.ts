@@ -1,0 +1,37 @@
+import { relative } from 'node:path'
+import { logger, type Logger } from '../log.ts'
+import { TransferError, TransferErrorCodes } from './errors.ts'
+import { KubeDeals, KubeStatusSink, type DealRef } from './kube.ts'
+import { FanoutProgress, LogProgress, TerminalProgress, type ProgressSink } from './progress.ts'
+
+/** Parses a non-negative integer flag. */
+export function intFlag (v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isSafeInteger(n) || n < 0) throw new TransferError(TransferErrorCodes.Params, `${name} must be a non-negative integer, got ${v}`)
+  return n
+}
+
+/**
+ * The progress sinks of a CLI run: the deal's status when a deal is named, plus a progress bar on
+ * a terminal or log lines otherwise.
+ */
+export function progressSinks (opts: { deals: KubeDeals | undefined, ref: DealRef | undefined, outDir: string, log: Logger, tty: boolean }): ProgressSink {
+  const sinks: ProgressSink[] = [opts.tty ? new TerminalProgress() : new LogProgress(opts.log)]
+  if (opts.deals !== undefined && opts.ref !== undefined) {
+    sinks.push(new KubeStatusSink(opts.deals.kc, opts.ref, (p) => relative(opts.outDir, p)))
+  }
+  return new FanoutProgress(sinks)
+}
+
+/** One clear line on stderr for a failure; returns the exit code 1. */
+export function reportFailure (command: string, err: unknown): number {
+  const code = (err as { code?: string }).code
+  const message = err instanceof Error ? err.message : String(err)
+  process.stderr.write(`dealyard ${command}: ${message}${code !== undefined ? ` (${code})` : ''}\n`)
+  return 1
+}
+
+export class UsageError extends Error {}
+
+export function cliLogger (component: string): Logger { return logger(component) }

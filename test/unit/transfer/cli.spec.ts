@@ -1,0 +1,75 @@
+// The transfer and verify commands as a person runs them without a cluster: exit codes 0/1/2, one
+// JSON line on stdout on success, one clear line on stderr on failure.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fixture, fixturesDir, pieces, tempDir, serve } from './support.ts'
+
+const root = join(import.meta.dirname, '../../..')
+
+function cli (command: 'transfer' | 'verify', args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
+  const fn = command === 'transfer' ? 'runTransfer' : 'runVerify'
+  const script = `import('./src/cli/${command}.ts').then((m) => m.${fn}(JSON.parse(process.argv[1]))).then((c) => { process.exitCode = c })`
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', script, JSON.stringify(args)], { cwd: root, env: { ...process.env, DEALYARD_LOG_LEVEL: 'silent' } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+    child.on('exit', (code) => { resolve({ code: code ?? 1, stdout, stderr }) })
+  })
+}
+
+const car = fixture('large.car')
+const piece = pieces['large.car']!
+
+test('transfer with flags only stages the file and prints its piece CID', async (t) => {
+  const srv = await serve(car)
+  t.after(srv.close)
+  const dir = await tempDir()
+  const r = await cli('transfer', ['--url', srv.url, '--header', 'Authorization: Bearer abc', '--size', String(car.length),
+    '--piece-cid', piece.pieceCid, '--piece-size', String(piece.pieceSize), '--out-dir', dir, '--uuid', 'u1', '--allow-cidr', '127.0.0.0/8', '--quiet'])
+  assert.equal(r.code, 0, r.stderr)
+  const out = JSON.parse(r.stdout) as { pieceCid: string, stagedPath: string, indexPath: string }
+  assert.equal(out.pieceCid, piece.pieceCid)
+  assert.equal(out.stagedPath, join(dir, 'u1.car'))
+  assert.equal(srv.seen[0]!.authorization, 'Bearer abc')
+})
+
+test('transfer reads boost\'s Params JSON from a file', async (t) => {
+  const srv = await serve(car)
+  t.after(srv.close)
+  const dir = await tempDir()
+  const params = join(dir, 'params.json')
+  await writeFile(params, JSON.stringify({ URL: srv.url, Headers: { 'X-Token': 't1' } }))
+  const r = await cli('transfer', ['--params-file', params, '--size', String(car.length), '--out-dir', dir, '--uuid', 'u2', '--allow-cidr', '127.0.0.1/32', '--quiet'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(JSON.parse(r.stdout).pieceCid, piece.pieceCid)
+})
+
+test('a refused data server exits 1 with one line naming the policy', async (t) => {
+  const srv = await serve(car)
+  t.after(srv.close)
+  const r = await cli('transfer', ['--url', srv.url, '--size', String(car.length), '--out-dir', await tempDir(), '--uuid', 'u3', '--quiet'])
+  assert.equal(r.code, 1)
+  assert.equal(r.stderr.trim().split('\n').length, 1)
+  assert.match(r.stderr, /^dealyard transfer: deal u3: transfer: connect to 127\.0\.0\.1: refused by transfer-host policy: .*\(TRANSFER_ADDRESS_REFUSED\)\n$/)
+})
+
+test('bad usage exits 2', async () => {
+  assert.equal((await cli('transfer', ['--size', '10'])).code, 2)
+  assert.equal((await cli('transfer', ['--url', 'http://x', '--allow-cidr', '10.0.0.0/99'])).code, 2)
+  assert.equal((await cli('verify', [])).code, 2)
+})
+
+test('verify reports the piece CID of an imported file and a mismatch as exit 1', async () => {
+  const dir = await tempDir()
+  const ok = await cli('verify', ['--file', join(fixturesDir, 'large.car'), '--piece-cid', piece.pieceCid, '--piece-size', String(piece.pieceSize), '--out-dir', dir, '--uuid', 'imp', '--quiet'])
+  assert.equal(ok.code, 0, ok.stderr)
+  assert.equal(JSON.parse(ok.stdout).indexPath, join(dir, 'imp.car.idx'))
+  const bad = await cli('verify', ['--file', join(fixturesDir, 'small.car'), '--piece-cid', piece.pieceCid, '--out-dir', dir, '--uuid', 'imp', '--quiet'])
+  assert.equal(bad.code, 1)
+  assert.match(bad.stderr, /commP mismatch: expected baga\w+, got baga\w+ \(TRANSFER_COMMP_MISMATCH\)/)
+})
