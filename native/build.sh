@@ -27,10 +27,12 @@ tmp=$(mktemp -d "$cache/commp-native/build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 cp -r binding.gyp src "$tmp/"
 start=$(date +%s)
-if ! (cd "$tmp" && nice node "$gyp" rebuild --nodedir="$node_home" --jobs=2 --loglevel=warn >&2); then
+if ! (cd "$tmp" && nice node "$gyp" rebuild --nodedir="$node_home" --jobs=2 --loglevel=warn >"$tmp/build.log" 2>&1); then
+  cat "$tmp/build.log" >&2
   echo "commp native: node-gyp build failed" >&2
   exit 1
 fi
+grep -i 'warning' "$tmp/build.log" >&2 || true
 mkdir -p "$out"
 cp "$tmp/build/Release/dealyard_commp.node" "$addon.tmp"
 mv "$addon.tmp" "$addon"

@@ -26,3 +26,8 @@ if [ "$(cat "$DEALYARD_ROOT/node_modules/.dealyard-lock" 2>/dev/null)" != "$lock
   (cd "$DEALYARD_ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
   echo "$lock_hash" > "$DEALYARD_ROOT/node_modules/.dealyard-lock"
 fi
+# The CommP native addon (native/build.sh is keyed by a hash of its sources: a no-op when that build
+# exists). A failed build stops nothing: the pure-TypeScript hasher runs and its log line says so.
+if ! "$DEALYARD_ROOT/native/build.sh" >/dev/null; then
+  echo "CommP native addon: build failed; the pure-TypeScript hasher will run (slow)" >&2
+fi

@@ -3,13 +3,16 @@
  * on every Node version with Node-API 8.
  *   implementation: 'sha-ni' | 'portable'   (DEALYARD_COMMP_PORTABLE=1 forces portable)
  *   create(threads) -> handle;  update(handle, Uint8Array);  digest(handle, height) -> Buffer(32)
+ *   updateFile(handle, fd, position, length): threaded hashers let pool threads pread the file
  *   hashPairs(Uint8Array of 64*n bytes) -> Buffer(32*n)   (node hashing, for tests)
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include "commp.h"
 #include "sha256.h"
 
@@ -66,6 +69,24 @@ static napi_value js_update (napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_update_file (napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t fd;
+  int64_t off, len;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  commp_hasher *h = get_hasher(env, argv[0]);
+  if (h == NULL) return NULL;
+  CHECK(napi_get_value_int32(env, argv[1], &fd));
+  CHECK(napi_get_value_int64(env, argv[2], &off));
+  CHECK(napi_get_value_int64(env, argv[3], &len));
+  if (fd < 0 || off < 0 || len < 0) { napi_throw_range_error(env, "ERR_COMMP_NATIVE", "bad fd, offset or length"); return NULL; }
+  int rc = commp_update_file(h, fd, (off_t)off, (size_t)len);
+  if (rc == -2) napi_throw_error(env, "ERR_COMMP_NATIVE", "out of memory");
+  else if (rc != 0) napi_throw_error(env, "ERR_COMMP_READ", rc == EIO ? "read: short file or I/O error" : strerror(rc));
+  return NULL;
+}
+
 static napi_value js_digest (napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], out;
@@ -78,7 +99,8 @@ static napi_value js_digest (napi_env env, napi_callback_info info) {
   CHECK(napi_create_buffer(env, 32, &buf, &out));
   int rc = commp_digest(h, height, buf);
   if (rc == -1) { napi_throw_range_error(env, "ERR_COMMP_SIZE", "payload does not fit the tree height"); return NULL; }
-  if (rc != 0) { napi_throw_error(env, "ERR_COMMP_NATIVE", "out of memory"); return NULL; }
+  if (rc == -2) { napi_throw_error(env, "ERR_COMMP_NATIVE", "out of memory"); return NULL; }
+  if (rc != 0) { napi_throw_error(env, "ERR_COMMP_READ", strerror(rc)); return NULL; }
   return out;
 }
 
@@ -114,6 +136,8 @@ static napi_value init (napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "create", v));
   CHECK(napi_create_function(env, "update", NAPI_AUTO_LENGTH, js_update, NULL, &v));
   CHECK(napi_set_named_property(env, exports, "update", v));
+  CHECK(napi_create_function(env, "updateFile", NAPI_AUTO_LENGTH, js_update_file, NULL, &v));
+  CHECK(napi_set_named_property(env, exports, "updateFile", v));
   CHECK(napi_create_function(env, "digest", NAPI_AUTO_LENGTH, js_digest, NULL, &v));
   CHECK(napi_set_named_property(env, exports, "digest", v));
   CHECK(napi_create_function(env, "hashPairs", NAPI_AUTO_LENGTH, js_hash_pairs, NULL, &v));

@@ -6,9 +6,11 @@
  * stays O(tree height). In threaded mode payload is cut into jobs of 2^COMMP_JOB_LOG leaves, hashed
  * by pool threads, and their roots are pushed in order.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "commp.h"
 #include "sha256.h"
 
@@ -148,10 +150,25 @@ static int tree_digest (const tree_t *t, int height, uint8_t out[32]) {
   return rc;
 }
 
+/* Reads exactly len bytes at off; returns 0 or an errno (EIO for a file shorter than expected). */
+static int pread_full (int fd, uint8_t *buf, size_t len, off_t off) {
+  while (len > 0) {
+    ssize_t n = pread(fd, buf, len, off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) return EIO;
+    buf += n; len -= (size_t)n; off += n;
+  }
+  return 0;
+}
+
 /* ---- the shared thread pool ---- */
 
 typedef struct job {
   uint8_t *raw;
+  int fd;       /* >= 0: the worker reads its payload itself (pread at off) */
+  off_t off;
+  int err;      /* errno of a failed read */
   uint8_t root[32];
   int state; /* 0 free or filling, 1 queued/running, 2 done */
   struct job *next;
@@ -175,10 +192,13 @@ static void *pool_main (void *arg) {
     queue_head = j->next;
     if (queue_head == NULL) queue_tail = NULL;
     pthread_mutex_unlock(&pool_mu);
-    memset(t, 0, sizeof *t);
-    t->leaves = leaves;
-    tree_update(t, j->raw, COMMP_JOB_RAW);
-    memcpy(j->root, t->stack[COMMP_JOB_LOG], 32);
+    j->err = j->fd >= 0 ? pread_full(j->fd, j->raw, COMMP_JOB_RAW, j->off) : 0;
+    if (j->err == 0) {
+      memset(t, 0, sizeof *t);
+      t->leaves = leaves;
+      tree_update(t, j->raw, COMMP_JOB_RAW);
+      memcpy(j->root, t->stack[COMMP_JOB_LOG], 32);
+    }
     pthread_mutex_lock(&pool_mu);
     j->state = 2;
     pthread_cond_broadcast(&pool_done);
@@ -214,6 +234,7 @@ struct commp_hasher {
   size_t ring_size, head, count;
   job_t *fill;
   size_t fill_len;
+  int err; /* sticky errno of a failed file job */
 };
 
 commp_hasher *commp_new (int threads) {
@@ -238,6 +259,7 @@ static void reap (commp_hasher *h, size_t keep) {
     while (h->count > 0 && h->ring[h->head].state == 2) {
       job_t *j = &h->ring[h->head];
       j->state = 0;
+      if (j->err != 0 && h->err == 0) h->err = j->err;
       tree_push(&h->tree, COMMP_JOB_LOG, j->root);
       h->head = (h->head + 1) % h->ring_size;
       h->count--;
@@ -259,39 +281,102 @@ void commp_free (commp_hasher *h) {
   free(h);
 }
 
+/* The next ring slot (waiting for a finished job when all are in flight), its buffer allocated. */
+static job_t *take_slot (commp_hasher *h) {
+  if (h->count == h->ring_size) reap(h, h->ring_size - 1);
+  job_t *j = &h->ring[(h->head + h->count) % h->ring_size];
+  if (j->raw == NULL && (j->raw = malloc(COMMP_JOB_RAW)) == NULL) return NULL;
+  j->fd = -1;
+  j->err = 0;
+  return j;
+}
+
+static void submit (commp_hasher *h, job_t *j) {
+  pthread_mutex_lock(&pool_mu);
+  j->state = 1;
+  j->next = NULL;
+  if (queue_tail != NULL) queue_tail->next = j; else queue_head = j;
+  queue_tail = j;
+  pthread_cond_signal(&pool_work);
+  pthread_mutex_unlock(&pool_mu);
+  h->count++;
+  reap(h, h->ring_size); /* non-blocking: just collect what is done */
+}
+
+/* Copies (or, with fd >= 0, reads) up to one job's worth into the job being filled. */
+static int fill_from (commp_hasher *h, const uint8_t *data, int fd, off_t off, size_t len, size_t *took) {
+  if (h->fill == NULL) {
+    if ((h->fill = take_slot(h)) == NULL) return -2;
+    h->fill_len = 0;
+  }
+  size_t take = COMMP_JOB_RAW - h->fill_len < len ? COMMP_JOB_RAW - h->fill_len : len;
+  if (fd >= 0) {
+    int e = pread_full(fd, h->fill->raw + h->fill_len, take, off);
+    if (e != 0) return e;
+  } else if (data != NULL) {
+    memcpy(h->fill->raw + h->fill_len, data, take);
+  }
+  h->fill_len += take;
+  *took = take;
+  if (h->fill_len == COMMP_JOB_RAW) {
+    submit(h, h->fill);
+    h->fill = NULL;
+  }
+  return 0;
+}
+
 int commp_update (commp_hasher *h, const uint8_t *data, size_t len) {
   if (h->ring == NULL) { tree_update(&h->tree, data, len); return 0; }
   while (len > 0) {
-    if (h->fill == NULL) {
-      if (h->count == h->ring_size) reap(h, h->ring_size - 1);
-      job_t *j = &h->ring[(h->head + h->count) % h->ring_size];
-      if (j->raw == NULL && (j->raw = malloc(COMMP_JOB_RAW)) == NULL) return -2;
-      h->fill = j;
-      h->fill_len = 0;
-    }
-    size_t take = COMMP_JOB_RAW - h->fill_len < len ? COMMP_JOB_RAW - h->fill_len : len;
-    memcpy(h->fill->raw + h->fill_len, data, take);
-    h->fill_len += take; data += take; len -= take;
-    if (h->fill_len == COMMP_JOB_RAW) {
-      pthread_mutex_lock(&pool_mu);
-      h->fill->state = 1;
-      h->fill->next = NULL;
-      if (queue_tail != NULL) queue_tail->next = h->fill; else queue_head = h->fill;
-      queue_tail = h->fill;
-      pthread_cond_signal(&pool_work);
-      pthread_mutex_unlock(&pool_mu);
-      h->count++;
-      h->fill = NULL;
-      reap(h, h->ring_size); /* non-blocking: just collect what is done */
-    }
+    size_t took;
+    int rc = fill_from(h, data, -1, 0, len, &took);
+    if (rc != 0) return rc;
+    data += took; len -= took;
   }
   return 0;
+}
+
+int commp_update_file (commp_hasher *h, int fd, off_t off, size_t len) {
+  if (fd < 0) return EBADF;
+  if (h->err != 0) return h->err;
+  if (h->ring == NULL) {
+    /* inline mode: read through one scratch buffer on this thread */
+    size_t cap = COMMP_JOB_RAW;
+    uint8_t *buf = malloc(cap);
+    if (buf == NULL) return -2;
+    int e = 0;
+    while (len > 0 && e == 0) {
+      size_t n = len < cap ? len : cap;
+      if ((e = pread_full(fd, buf, n, off)) == 0) { tree_update(&h->tree, buf, n); off += (off_t)n; len -= n; }
+    }
+    free(buf);
+    return e;
+  }
+  while (len > 0) {
+    if (h->fill == NULL && len >= COMMP_JOB_RAW) {
+      /* a whole job: the worker reads it, so reads run in parallel and nothing is copied here */
+      job_t *j = take_slot(h);
+      if (j == NULL) return -2;
+      j->fd = fd;
+      j->off = off;
+      submit(h, j);
+      off += (off_t)COMMP_JOB_RAW; len -= COMMP_JOB_RAW;
+      continue;
+    }
+    size_t took;
+    int rc = fill_from(h, NULL, fd, off, len, &took);
+    if (rc != 0) return rc;
+    off += (off_t)took; len -= took;
+  }
+  /* jobs may still be reading: the caller keeps fd open until commp_digest (which waits for them) */
+  return h->err;
 }
 
 int commp_digest (commp_hasher *h, int height, uint8_t out[32]) {
   if (height < 0 || height > COMMP_MAX_LEVEL - 1) return -1;
   if (h->ring == NULL) return tree_digest(&h->tree, height, out);
   reap(h, 0);
+  if (h->err != 0) return h->err;
   if (h->fill == NULL || h->fill_len == 0) return tree_digest(&h->tree, height, out);
   /* the unfinished job is hashed here, on a copy, so that updates can continue after digest */
   tree_t *t = malloc(sizeof *t);

@@ -3,6 +3,7 @@
 #define DEALYARD_COMMP_H
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Leaves hashed level by level in one in-cache batch (4096 leaves = 128 KiB). */
 #define COMMP_BATCH_LOG 12
@@ -22,8 +23,14 @@ const uint8_t *commp_zero (int level);
 commp_hasher *commp_new (int threads);
 void commp_free (commp_hasher *h);
 int commp_update (commp_hasher *h, const uint8_t *data, size_t len);
+/* len payload bytes of file fd from offset off. Threaded: whole jobs are read by the pool threads
+ * themselves (pread, in parallel, no copy on this thread), so fd must stay open until
+ * commp_digest returned. 0, an errno from reading (EIO: the file is shorter), or -2 (no memory);
+ * a read error in a pool thread surfaces from a later call or from commp_digest. */
+int commp_update_file (commp_hasher *h, int fd, off_t off, size_t len);
 /* Root of the tree of 2^height leaves holding everything written so far plus zeros; does not
- * finalize (more updates may follow). Returns -1 when the data does not fit, -2 on no memory. */
+ * finalize (more updates may follow). Returns -1 when the data does not fit, -2 on no memory, an errno
+ * when a file job failed. */
 int commp_digest (commp_hasher *h, int height, uint8_t out[32]);
 
 #endif

@@ -61,9 +61,21 @@ function engine (workers: number): TreeEngine {
   return addon !== undefined ? new NativeTree(addon, workers) : new TsTree()
 }
 
+/** commpOfFile's way into a hasher: native threaded engines read the file in their pool threads. */
+let feedFile: (h: CommPHasher, fd: number, position: number, length: number) => boolean
+
 export class CommPHasher {
   readonly #engine: TreeEngine
   #bytes = 0
+
+  static {
+    feedFile = (h, fd, position, length) => {
+      if (!(h.#engine instanceof NativeTree) || !h.#engine.threaded) return false
+      h.#engine.updateFile(fd, position, length)
+      h.#bytes += length
+      return true
+    }
+  }
 
   constructor (opts: CommPOptions = {}) {
     const workers = opts.workers ?? defaultWorkers()
@@ -118,10 +130,13 @@ function result (root: Uint8Array, payloadSize: number, paddedPieceSize: number)
 
 /** Reads of 4 MiB: large enough for few native calls, a worker job's worth of payload. */
 const READ_SIZE = 4 << 20
+/** Threaded hashing of a file goes by slices of this many bytes, yielding to the event loop between. */
+const FILE_SLICE = 64 * (127 << 15)
 
 /**
- * CommP of a file. Reads run ahead by one buffer (libuv thread pool) while the previous buffer is
- * hashed, so a single-threaded hasher overlaps I/O with hashing.
+ * CommP of a file (of its size when opened). Threaded native hashers let their pool threads read
+ * the file (no copy through JavaScript); otherwise reads run ahead by one buffer (libuv thread
+ * pool) while the previous buffer is hashed, so a single-threaded hasher overlaps I/O and hashing.
  */
 export async function commpOfFile (path: string, opts: CommPOptions & { paddedPieceSize?: number } = {}): Promise<CommPResult> {
   const hasher = new CommPHasher(opts)
@@ -132,20 +147,32 @@ export async function commpOfFile (path: string, opts: CommPOptions & { paddedPi
     throw readError(path, err)
   }
   try {
-    const bufs = [Buffer.allocUnsafe(READ_SIZE), Buffer.allocUnsafe(READ_SIZE)] as const
-    let which = 0
+    const st = await fh.stat()
     let pos = 0
-    let pending = fh.read(bufs[0], 0, READ_SIZE, 0)
-    for (;;) {
-      const { bytesRead, buffer } = await pending
-      if (bytesRead === 0) break
-      pos += bytesRead
-      which ^= 1
-      pending = fh.read(bufs[which as 0 | 1], 0, READ_SIZE, pos)
-      hasher.update(buffer.subarray(0, bytesRead))
+    if (st.isFile()) {
+      for (; pos < st.size; pos += FILE_SLICE) {
+        if (!feedFile(hasher, fh.fd, pos, Math.min(FILE_SLICE, st.size - pos))) break
+        await new Promise<void>((resolve) => { setImmediate(resolve) })
+      }
     }
+    if (pos === 0) {
+      const bufs = [Buffer.allocUnsafe(READ_SIZE), Buffer.allocUnsafe(READ_SIZE)] as const
+      let which = 0
+      let pending = fh.read(bufs[0], 0, READ_SIZE, 0)
+      for (;;) {
+        const { bytesRead, buffer } = await pending
+        if (bytesRead === 0) break
+        pos += bytesRead
+        which ^= 1
+        pending = fh.read(bufs[which as 0 | 1], 0, READ_SIZE, pos)
+        hasher.update(buffer.subarray(0, bytesRead))
+      }
+    }
+    // digest waits for pool threads still reading fh: it must run before close
     return hasher.digest(opts.paddedPieceSize)
   } catch (err) {
+    // pool threads may still be reading fh: wait for them before the finally closes it
+    try { hasher.digest() } catch {}
     throw err instanceof DealyardError ? wrap(`commp ${path}`, err) : readError(path, err)
   } finally {
     await fh.close()

@@ -20,6 +20,8 @@ export interface NativeAddon {
   implementation: string
   create (threads: number): object
   update (handle: object, chunk: Uint8Array): void
+  /** threaded handles: pool threads pread whole jobs; fd must stay open until digest */
+  updateFile (handle: object, fd: number, position: number, length: number): void
   digest (handle: object, height: number): Uint8Array
   hashPairs (pairs: Uint8Array): Uint8Array
 }
@@ -77,24 +79,40 @@ export function loadNative (): NativeLoad {
 export class NativeTree implements TreeEngine {
   readonly #addon: NativeAddon
   readonly #handle: object
+  readonly threaded: boolean
 
   constructor (addon: NativeAddon, threads: number) {
     this.#addon = addon
     this.#handle = addon.create(threads)
+    this.threaded = threads > 1
   }
 
   update (chunk: Uint8Array): void {
     this.#addon.update(this.#handle, chunk)
   }
 
+  /** length bytes of an open file from position; fd must stay open until digest() returned. */
+  updateFile (fd: number, position: number, length: number): void {
+    try {
+      this.#addon.updateFile(this.#handle, fd, position, length)
+    } catch (err) {
+      throw nativeError(err, `commp: read at ${position}`)
+    }
+  }
+
   digest (height: number): Uint8Array {
     try {
       return new Uint8Array(this.#addon.digest(this.#handle, height))
     } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_COMMP_SIZE') {
-        throw new DealyardError('ERR_COMMP_SIZE', `commp: payload does not fit a tree of height ${height}`, { cause: err })
-      }
-      throw err
+      throw nativeError(err, `commp: tree of height ${height}`)
     }
   }
+}
+
+/** The addon throws plain errors with a code; callers match DealyardError codes. */
+function nativeError (err: unknown, context: string): Error {
+  const code = (err as { code?: string }).code
+  if (code === 'ERR_COMMP_SIZE') return new DealyardError(code, `${context}: payload does not fit`, { cause: err })
+  if (code === 'ERR_COMMP_READ') return new DealyardError(code, `${context}: ${(err as Error).message}`, { cause: err })
+  return err instanceof Error ? err : new Error(String(err))
 }

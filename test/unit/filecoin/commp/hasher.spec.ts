@@ -146,6 +146,7 @@ test('commpOfFile and the portable C path (DEALYARD_COMMP_PORTABLE=1, a child pr
     assert.equal((err.cause as { code?: string }).code, 'ENOENT')
     return true
   })
+  await assert.rejects(commpOfFile(dir), { code: 'ERR_COMMP_READ' })
   const script = `import { commpOfFile } from ${JSON.stringify(new URL('../../../../src/filecoin/commp/index.ts', import.meta.url).href)}
 import { loadNative } from ${JSON.stringify(new URL('../../../../src/filecoin/commp/native.ts', import.meta.url).href)}
 const r = await commpOfFile(process.argv[1], { workers: 2 })
