@@ -59,6 +59,8 @@ func runUp(args []string) int {
 	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait for the control plane to become ready")
 	watchStdin := fs.Bool("exit-on-stdin-close", false, "shut down when stdin closes (the parent process died)")
 	keep := fs.Bool("keep-dir", false, "leave the working directory in place on shutdown")
+	var extra multiFlag
+	fs.Var(&extra, "apiserver-arg", "extra kube-apiserver flag (repeatable), e.g. --apiserver-arg=--watch-cache-sizes=configmaps#0")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -67,7 +69,7 @@ func runUp(args []string) int {
 		return 2
 	}
 	start := time.Now()
-	p, err := startPlane(*dir, *withKCM, *timeout, start)
+	p, err := startPlane(*dir, *withKCM, *timeout, start, extra)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "up: %v\n", err)
 		if p != nil {
@@ -92,6 +94,11 @@ func runUp(args []string) int {
 	p.stop(*keep)
 	return 0
 }
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 type plane struct {
 	dir        string
@@ -128,7 +135,7 @@ func (p *plane) spawn(name string, args ...string) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
-func startPlane(dir string, withKCM bool, timeout time.Duration, start time.Time) (*plane, error) {
+func startPlane(dir string, withKCM bool, timeout time.Duration, start time.Time, extra []string) (*plane, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -146,8 +153,7 @@ func startPlane(dir string, withKCM bool, timeout time.Duration, start time.Time
 		return p, err
 	}
 	server := fmt.Sprintf("https://127.0.0.1:%d", port)
-	p.apiserver, err = p.spawn("kube-apiserver",
-		"--etcd-servers="+etcdURL,
+	args := []string{"--etcd-servers=" + etcdURL,
 		"--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", port),
 		"--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none",
 		"--cert-dir="+dir, "--tls-cert-file="+keys.ServingCert, "--tls-private-key-file="+keys.ServingKey,
@@ -156,7 +162,8 @@ func startPlane(dir string, withKCM bool, timeout time.Duration, start time.Time
 		"--authorization-mode=RBAC", "--disable-admission-plugins=ServiceAccount",
 		"--service-account-issuer="+server,
 		"--service-account-key-file="+keys.SAPub, "--service-account-signing-key-file="+keys.SAKey,
-	)
+	}
+	p.apiserver, err = p.spawn("kube-apiserver", append(args, extra...)...)
 	if err != nil {
 		return p, err
 	}

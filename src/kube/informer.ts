@@ -1,0 +1,250 @@
+/**
+ * An informer: a local cache of one resource kept current by list + watch, the way client-go's
+ * reflector does it. Watches resume from the last resourceVersion (bookmarks keep it fresh on quiet
+ * resources), a 410 Gone leads to a full relist that emits `delete` for objects that vanished while
+ * we were away, dropped connections reconnect with backoff, and a periodic resync re-delivers every
+ * object so level-triggered controllers converge even if an event was missed.
+ */
+import { EventEmitter } from 'node:events'
+import { Watch } from '@kubernetes/client-node'
+import { Counter } from 'prom-client'
+import { registry } from '../metrics.ts'
+import { logger } from '../log.ts'
+import { Backoff, sleep } from './backoff.ts'
+import { isGone, KubeApiError, resourcePath, type KubeObject, type KubeRest, type ResourceCoords } from './rest.ts'
+
+const log = logger('kube:informer')
+
+const relists = new Counter({ name: 'dealyard_kube_informer_relists_total', help: 'Full lists done by informers (first sync, 410 Gone, errors).', labelNames: ['resource', 'reason'], registers: [registry] })
+const reconnects = new Counter({ name: 'dealyard_kube_informer_watch_reconnects_total', help: 'Watch connections re-established by informers.', labelNames: ['resource'], registers: [registry] })
+const watchEvents = new Counter({ name: 'dealyard_kube_informer_events_total', help: 'Watch events received by informers.', labelNames: ['resource', 'type'], registers: [registry] })
+
+export interface InformerOptions {
+  resource: ResourceCoords
+  /** Watch one namespace; all namespaces (or a cluster-scoped kind) when unset. */
+  namespace?: string
+  labelSelector?: string
+  fieldSelector?: string
+  /** Re-deliver every cached object as an update this often (0 = never). Default 10 min. */
+  resyncMs?: number
+  /** Server-side watch timeout; the watch is renewed after it. Default random 5–10 min, like client-go. */
+  watchTimeoutSeconds?: number
+  pageSize?: number
+  backoff?: Backoff
+}
+
+export interface InformerEvents<T> {
+  add: [obj: T]
+  update: [oldObj: T, newObj: T]
+  delete: [obj: T]
+  synced: []
+  error: [err: Error]
+}
+
+export function objectKey (obj: KubeObject): string {
+  const ns = obj.metadata?.namespace
+  return ns == null || ns === '' ? obj.metadata?.name ?? '' : `${ns}/${obj.metadata?.name ?? ''}`
+}
+
+interface WatchEvent { type: string, object: KubeObject & { code?: number, reason?: string, message?: string } }
+
+export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<T>> {
+  private readonly rest: KubeRest
+  private readonly opts: InformerOptions
+  private readonly cache = new Map<string, T>()
+  private readonly name: string
+  private resourceVersion: string | undefined
+  private running = false
+  private abort: AbortController | undefined
+  private currentWatch: AbortController | undefined
+  private resyncTimer: NodeJS.Timeout | undefined
+  private loop: Promise<void> | undefined
+  private syncedOnce = false
+  /** Counters tests and health checks read; the Prometheus metrics carry the same numbers. */
+  readonly stats = { relists: 0, goneRelists: 0, reconnects: 0 }
+
+  constructor (rest: KubeRest, opts: InformerOptions) {
+    super()
+    this.rest = rest
+    this.opts = opts
+    this.name = `${opts.resource.plural}${opts.resource.group === '' ? '' : '.' + opts.resource.group}`
+  }
+
+  get hasSynced (): boolean { return this.syncedOnce }
+  get lastResourceVersion (): string | undefined { return this.resourceVersion }
+
+  get (key: string): T | undefined { return this.cache.get(key) }
+  getObject (namespace: string | undefined, name: string): T | undefined {
+    return this.cache.get(namespace == null || namespace === '' ? name : `${namespace}/${name}`)
+  }
+
+  list (): T[] { return [...this.cache.values()] }
+  keys (): string[] { return [...this.cache.keys()] }
+
+  /**
+   * Starts list + watch and resolves after the first complete list. After `stop()`, a new
+   * `start()` resumes from the last resourceVersion with the cache intact, as a reconnect would.
+   */
+  async start (): Promise<void> {
+    if (this.running) return
+    this.running = true
+    this.abort = new AbortController()
+    const synced = this.syncedOnce ? Promise.resolve() : new Promise<void>((resolve) => this.once('synced', resolve))
+    this.loop = this.run(this.abort.signal)
+    const resync = this.opts.resyncMs ?? 600_000
+    if (resync > 0) {
+      this.resyncTimer = setInterval(() => { this.resync() }, resync)
+      this.resyncTimer.unref()
+    }
+    await synced
+  }
+
+  async stop (): Promise<void> {
+    this.running = false
+    this.abort?.abort()
+    this.currentWatch?.abort()
+    if (this.resyncTimer != null) clearInterval(this.resyncTimer)
+    await this.loop
+  }
+
+  /** Re-delivers every cached object as an update (client-go's resync). */
+  resync (): void {
+    for (const obj of this.cache.values()) this.emit('update', obj, obj)
+  }
+
+  private async run (signal: AbortSignal): Promise<void> {
+    const backoff = this.opts.backoff ?? new Backoff(500, 30_000)
+    while (!signal.aborted) {
+      try {
+        if (this.resourceVersion == null) await this.relist(this.syncedOnce ? 'gone' : 'initial')
+        const outcome = await this.watchOnce(signal)
+        if (outcome === 'gone') {
+          log.info({ resource: this.name, resourceVersion: this.resourceVersion }, 'watch expired (410 Gone): relisting')
+          this.resourceVersion = undefined
+          this.stats.goneRelists++
+          continue
+        }
+        if (outcome === 'closed') { backoff.reset(); continue }
+      } catch (err) {
+        if (signal.aborted) break
+        const e = err as Error
+        if (isGone(e)) { this.resourceVersion = undefined; this.stats.goneRelists++; continue }
+        log.warn({ resource: this.name, err: e.message }, 'list/watch failed; retrying with backoff')
+        if (this.listenerCount('error') > 0) this.emit('error', e)
+      }
+      await sleep(backoff.next(), signal)
+    }
+  }
+
+  private async relist (reason: 'initial' | 'gone'): Promise<void> {
+    const items: T[] = []
+    let cont: string | undefined
+    let rv: string | undefined
+    do {
+      const page = await this.rest.list<T>(this.opts.resource, this.opts.namespace, {
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
+        limit: this.opts.pageSize ?? 500,
+        continue: cont
+      })
+      items.push(...page.items)
+      cont = page.metadata.continue === '' ? undefined : page.metadata.continue
+      rv = page.metadata.resourceVersion
+    } while (cont != null)
+    this.stats.relists++
+    relists.inc({ resource: this.name, reason })
+    const apiVersion = this.opts.resource.group === '' ? this.opts.resource.version : `${this.opts.resource.group}/${this.opts.resource.version}`
+    const seen = new Set<string>()
+    for (const item of items) {
+      // List items come without apiVersion/kind; watch events carry them. Keep the cache uniform.
+      item.apiVersion ??= apiVersion
+      const key = objectKey(item)
+      seen.add(key)
+      const old = this.cache.get(key)
+      this.cache.set(key, item)
+      if (old == null) this.emit('add', item)
+      else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion) this.emit('update', old, item)
+    }
+    for (const [key, old] of this.cache) {
+      if (!seen.has(key)) { this.cache.delete(key); this.emit('delete', old) }
+    }
+    this.resourceVersion = rv
+    if (!this.syncedOnce) { this.syncedOnce = true; this.emit('synced') }
+  }
+
+  private watchOnce (signal: AbortSignal): Promise<'closed' | 'gone'> {
+    const timeout = this.opts.watchTimeoutSeconds ?? Math.round(300 + Math.random() * 300)
+    const path = resourcePath(this.opts.resource, this.opts.namespace)
+    const watch = new Watch(this.rest.kc)
+    // client-node aborts a watch after this long without bytes (a private field in its typings);
+    // the server itself closes the watch at `timeout`, so allow a little more than that.
+    ;(watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = (timeout + 30) * 1000
+    return new Promise((resolve, reject) => {
+      let gone = false
+      let settled = false
+      const finish = (err: unknown): void => {
+        if (settled) return
+        settled = true
+        signal.removeEventListener('abort', onAbort)
+        if (gone) { resolve('gone'); return }
+        if (err != null && !signal.aborted) {
+          const code = (err as { statusCode?: number }).statusCode
+          if (code === 410) { resolve('gone'); return }
+          reject(code != null ? new KubeApiError(code, String(code), `watch ${path}: HTTP ${code}`) : err)
+          return
+        }
+        resolve('closed')
+      }
+      const onAbort = (): void => { this.currentWatch?.abort(); finish(null) }
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.stats.reconnects++
+      reconnects.inc({ resource: this.name })
+      watch.watch(path, {
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: timeout,
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector
+      }, (type: string, object: WatchEvent['object']) => {
+        if (settled) return
+        watchEvents.inc({ resource: this.name, type })
+        this.handleEvent({ type, object }, () => { gone = true; this.currentWatch?.abort() }, () => { this.currentWatch?.abort() })
+      }, finish).then((ctrl) => {
+        this.currentWatch = ctrl
+        if (settled) ctrl.abort()
+      }, finish)
+    })
+  }
+
+  private handleEvent (ev: WatchEvent, onGone: () => void, onEnd: () => void): void {
+    const obj = ev.object as T
+    switch (ev.type) {
+      case 'ADDED':
+      case 'MODIFIED': {
+        const key = objectKey(obj)
+        const old = this.cache.get(key)
+        this.cache.set(key, obj)
+        this.resourceVersion = obj.metadata?.resourceVersion
+        if (old == null) this.emit('add', obj)
+        else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit('update', old, obj)
+        return
+      }
+      case 'DELETED': {
+        const key = objectKey(obj)
+        const old = this.cache.get(key)
+        this.cache.delete(key)
+        this.resourceVersion = obj.metadata?.resourceVersion
+        this.emit('delete', old ?? obj)
+        return
+      }
+      case 'BOOKMARK':
+        this.resourceVersion = obj.metadata?.resourceVersion
+        return
+      case 'ERROR':
+        if (ev.object.code === 410 || ev.object.reason === 'Expired' || ev.object.reason === 'Gone') { onGone(); return }
+        // Any other error ends this watch; the loop re-watches from the last resourceVersion.
+        log.warn({ resource: this.name, status: ev.object }, 'watch error event')
+        onEnd()
+    }
+  }
+}

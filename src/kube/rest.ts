@@ -1,0 +1,185 @@
+/**
+ * A small REST client over any Kubernetes path, on top of client-node's KubeConfig (auth, TLS) and
+ * undici. The generated client-node APIs are per-type and default patch calls to JSON Patch; the
+ * operator runtime needs one generic client where content types, field managers and
+ * resourceVersion preconditions are explicit.
+ */
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node'
+import { fetch, type Dispatcher } from 'undici'
+import { DealyardError } from '../errors.ts'
+
+export interface ResourceCoords {
+  group: string
+  version: string
+  plural: string
+}
+
+export interface KubeObject {
+  apiVersion?: string
+  kind?: string
+  metadata?: {
+    name?: string
+    namespace?: string
+    uid?: string
+    resourceVersion?: string
+    generation?: number
+    labels?: Record<string, string>
+    annotations?: Record<string, string>
+    ownerReferences?: Array<Record<string, unknown>>
+    finalizers?: string[]
+    deletionTimestamp?: string | Date
+    creationTimestamp?: string | Date
+    [k: string]: unknown
+  }
+  [k: string]: unknown
+}
+
+export interface ObjectList<T> {
+  items: T[]
+  metadata: { resourceVersion?: string, continue?: string }
+}
+
+/** An error answer from the apiserver, with its HTTP status and Status reason kept as fields. */
+export class KubeApiError extends DealyardError {
+  readonly status: number
+  readonly reason: string
+  readonly details: unknown
+
+  constructor (status: number, reason: string, message: string, details?: unknown) {
+    super('ERR_KUBE_API', message, { retry: status >= 500 || status === 429 ? 'auto' : 'fatal' })
+    this.name = 'KubeApiError'
+    this.status = status
+    this.reason = reason
+    this.details = details
+  }
+}
+
+export const isNotFound = (e: unknown): boolean => e instanceof KubeApiError && e.status === 404
+export const isConflict = (e: unknown): boolean => e instanceof KubeApiError && e.status === 409 && e.reason === 'Conflict'
+export const isAlreadyExists = (e: unknown): boolean => e instanceof KubeApiError && e.status === 409 && e.reason === 'AlreadyExists'
+export const isGone = (e: unknown): boolean => e instanceof KubeApiError && (e.status === 410 || e.reason === 'Expired' || e.reason === 'Gone')
+
+export const ContentType = {
+  json: 'application/json',
+  mergePatch: 'application/merge-patch+json',
+  jsonPatch: 'application/json-patch+json',
+  apply: 'application/apply-patch+yaml'
+} as const
+
+/** `/apis/<group>/<version>/[namespaces/<ns>/]<plural>[/<name>[/<sub>]]`, core group under /api/v1. */
+export function resourcePath (r: ResourceCoords, namespace?: string, name?: string, subresource?: string): string {
+  let p = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`
+  if (namespace != null) p += `/namespaces/${encodeURIComponent(namespace)}`
+  p += `/${r.plural}`
+  if (name != null) p += `/${encodeURIComponent(name)}`
+  if (subresource != null) p += `/${subresource}`
+  return p
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>
+  body?: unknown
+  contentType?: string
+  signal?: AbortSignal
+  timeoutMs?: number
+}
+
+export class KubeRest {
+  readonly kc: KubeConfig
+  private readonly server: string
+
+  constructor (kc: KubeConfig) {
+    const cluster = kc.getCurrentCluster()
+    if (cluster == null) throw new DealyardError('ERR_KUBE_CONFIG', 'kubeconfig has no current cluster')
+    this.kc = kc
+    this.server = cluster.server.replace(/\/$/, '')
+  }
+
+  async request<T> (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions = {}): Promise<T> {
+    const url = new URL(this.server + path)
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v))
+    const ctx = new RequestContext(url.toString(), HttpMethod[method])
+    await this.kc.applySecurityAuthentication(ctx)
+    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' }
+    let body: string | undefined
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body)
+      headers['content-type'] = opts.contentType ?? ContentType.json
+    }
+    const signals = [AbortSignal.timeout(opts.timeoutMs ?? 30_000)]
+    if (opts.signal != null) signals.push(opts.signal)
+    let res
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        body,
+        dispatcher: ctx.getDispatcher() as Dispatcher | undefined,
+        signal: AbortSignal.any(signals)
+      })
+    } catch (err) {
+      throw new DealyardError('ERR_KUBE_TRANSPORT', `${method} ${path}: ${(err as Error).message}`, { cause: err, retry: 'auto' })
+    }
+    const text = await res.text()
+    if (res.status >= 200 && res.status < 300) return (text === '' ? undefined : JSON.parse(text)) as T
+    let status: { reason?: string, message?: string, details?: unknown } = {}
+    try { status = JSON.parse(text) } catch {}
+    throw new KubeApiError(res.status, status.reason ?? String(res.status),
+      `${method} ${path}: ${res.status} ${status.reason ?? ''}: ${status.message ?? text.slice(0, 500)}`, status.details)
+  }
+
+  get<T extends KubeObject> (r: ResourceCoords, namespace: string | undefined, name: string): Promise<T> {
+    return this.request('GET', resourcePath(r, namespace, name))
+  }
+
+  list<T extends KubeObject> (r: ResourceCoords, namespace?: string, query: RequestOptions['query'] = {}): Promise<ObjectList<T>> {
+    return this.request('GET', resourcePath(r, namespace), { query })
+  }
+
+  create<T extends KubeObject> (r: ResourceCoords, namespace: string | undefined, obj: T, query: RequestOptions['query'] = {}): Promise<T> {
+    return this.request('POST', resourcePath(r, namespace), { body: obj, query })
+  }
+
+  replace<T extends KubeObject> (r: ResourceCoords, namespace: string | undefined, name: string, obj: T, subresource?: string): Promise<T> {
+    return this.request('PUT', resourcePath(r, namespace, name, subresource), { body: obj })
+  }
+
+  /** A merge patch; put `metadata.resourceVersion` in it to make it a conditional write. */
+  mergePatch<T extends KubeObject> (r: ResourceCoords, namespace: string | undefined, name: string, patch: unknown, subresource?: string, fieldManager?: string): Promise<T> {
+    return this.request('PATCH', resourcePath(r, namespace, name, subresource), {
+      body: patch, contentType: ContentType.mergePatch, query: { fieldManager }
+    })
+  }
+
+  /** Server-side apply under a named field manager; `force` takes ownership of conflicting fields. */
+  apply<T extends KubeObject> (r: ResourceCoords, namespace: string | undefined, name: string, obj: KubeObject, fieldManager: string, opts: { force?: boolean, subresource?: string } = {}): Promise<T> {
+    return this.request('PATCH', resourcePath(r, namespace, name, opts.subresource), {
+      body: obj, contentType: ContentType.apply, query: { fieldManager, force: opts.force ?? true }
+    })
+  }
+
+  delete (r: ResourceCoords, namespace: string | undefined, name: string, opts: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan', resourceVersion?: string } = {}): Promise<unknown> {
+    const body: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1' }
+    if (opts.propagationPolicy != null) body.propagationPolicy = opts.propagationPolicy
+    if (opts.resourceVersion != null) body.preconditions = { resourceVersion: opts.resourceVersion }
+    return this.request('DELETE', resourcePath(r, namespace, name), { body })
+  }
+}
+
+/** Loads the kubeconfig the usual way: an explicit path, $KUBECONFIG, in-cluster, then ~/.kube/config. */
+export function loadKubeConfig (path?: string): KubeConfig {
+  const kc = new KubeConfig()
+  if (path != null) kc.loadFromFile(path)
+  else kc.loadFromDefault()
+  return kc
+}
+
+/** Coordinates of the built-in kinds the runtime and the controller use. */
+export const Core = {
+  namespaces: { group: '', version: 'v1', plural: 'namespaces' },
+  secrets: { group: '', version: 'v1', plural: 'secrets' },
+  pods: { group: '', version: 'v1', plural: 'pods' },
+  jobs: { group: 'batch', version: 'v1', plural: 'jobs' },
+  leases: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases' },
+  events: { group: 'events.k8s.io', version: 'v1', plural: 'events' }
+} as const satisfies Record<string, ResourceCoords>
