@@ -9,8 +9,8 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { TransferHostPolicy } from '../policy/transfer-host.ts'
 import { parseCidr } from '../policy/transfer-host.ts'
-import { intFlag, progressSinks, reportFailure, cliLogger, UsageError } from '../transfer/cli-support.ts'
-import { KubeDeals, parseDealRef, type DealRef } from '../transfer/kube.ts'
+import { intFlag, kubeDeals, progressSinks, reportFailure, cliLogger, UsageError } from '../transfer/cli-support.ts'
+import type { KubeDeals, DealRef } from '../transfer/kube.ts'
 import { parseHeaderFlag, parseTransferParams } from '../transfer/params.ts'
 import { commpHasher } from '../transfer/piece-sink.ts'
 import { runTransferJob, type TransferJobSpec } from '../transfer/run.ts'
@@ -80,7 +80,7 @@ export async function runTransfer (argv: string[]): Promise<number> {
     const workers = intFlag(values.workers, '--workers')
     const progress = values.quiet === true && ref === undefined
       ? { progress () {}, async succeeded () {}, async failed () {} }
-      : progressSinks({ deals, ref, outDir, log, tty: values.quiet !== true && process.stderr.isTTY })
+      : await progressSinks({ deals, ref, outDir, log, tty: values.quiet !== true && process.stderr.isTTY })
     const out = await runTransferJob(job, { hasher: commpHasher(workers), progress, log })
     process.stdout.write(JSON.stringify({ pieceCid: out.pieceCid, stagedPath: out.stagedPath, indexPath: out.indexPath ?? null, bytes: out.bytes, attempts: out.attempts, seconds: Number(out.seconds.toFixed(3)) }) + '\n')
     return 0
@@ -99,8 +99,9 @@ async function buildJob (v: Values, outDir: string, onDeal: (ref: DealRef, deals
   const policy: TransferHostPolicy = { allowCidrs: [...v['allow-cidr'] ?? []], denyCidrs: [...v['deny-cidr'] ?? []] }
   const tuning: Partial<DownloadTuning> = {}
   if (v.deal !== undefined) {
-    const ref = parseDealRef(v.deal)
-    const deals = new KubeDeals()
+    const k = await kubeDeals()
+    const ref = k.parseDealRef(v.deal)
+    const deals = new k.KubeDeals()
     onDeal(ref, deals)
     const deal = await deals.deal(ref)
     if (deal.transferType === '') throw new TransferError(TransferErrorCodes.Params, `deal ${ref.namespace}/${ref.name} is offline: use dealyard verify`)

@@ -5,8 +5,8 @@
  */
 import { isAbsolute, resolve, dirname } from 'node:path'
 import { parseArgs } from 'node:util'
-import { intFlag, progressSinks, reportFailure, cliLogger, UsageError } from '../transfer/cli-support.ts'
-import { KubeDeals, parseDealRef, type DealRef } from '../transfer/kube.ts'
+import { intFlag, kubeDeals, progressSinks, reportFailure, cliLogger, UsageError } from '../transfer/cli-support.ts'
+import type { KubeDeals, DealRef } from '../transfer/kube.ts'
 import { commpHasher } from '../transfer/piece-sink.ts'
 import { verifyImport } from '../transfer/verify.ts'
 import { TransferError, TransferErrorCodes } from '../transfer/errors.ts'
@@ -56,8 +56,9 @@ export async function runVerify (argv: string[]): Promise<number> {
     let uuid = values.uuid
     let outDir = values['out-dir'] !== undefined ? resolve(values['out-dir']) : undefined
     if (values.deal !== undefined) {
-      ref = parseDealRef(values.deal)
-      deals = new KubeDeals()
+      const k = await kubeDeals()
+      ref = k.parseDealRef(values.deal)
+      deals = new k.KubeDeals()
       const deal = await deals.deal(ref)
       pieceCid ??= deal.pieceCid
       pieceSize ??= deal.pieceSize
@@ -71,7 +72,7 @@ export async function runVerify (argv: string[]): Promise<number> {
     outDir ??= dirname(file)
     const progress = values.quiet === true && ref === undefined
       ? { progress () {}, async succeeded () {}, async failed () {} }
-      : progressSinks({ deals, ref, outDir, log, tty: values.quiet !== true && process.stderr.isTTY })
+      : await progressSinks({ deals, ref, outDir, log, tty: values.quiet !== true && process.stderr.isTTY })
     const out = await verifyImport({ uuid: uuid ?? 'import', file, outDir, pieceCid, pieceSize, index: values['no-index'] !== true },
       { hasher: commpHasher(intFlag(values.workers, '--workers')), progress, log })
     process.stdout.write(JSON.stringify({ pieceCid: out.pieceCid, file: out.stagedPath, indexPath: out.indexPath ?? null, bytes: out.bytes, seconds: Number(out.seconds.toFixed(3)) }) + '\n')

@@ -1,7 +1,7 @@
 import { relative } from 'node:path'
 import { logger, type Logger } from '../log.ts'
 import { TransferError, TransferErrorCodes } from './errors.ts'
-import { KubeDeals, KubeStatusSink, type DealRef } from './kube.ts'
+import type { KubeDeals, DealRef } from './kube.ts'
 import { FanoutProgress, LogProgress, TerminalProgress, type ProgressSink } from './progress.ts'
 
 /** Parses a non-negative integer flag. */
@@ -16,12 +16,22 @@ export function intFlag (v: string | undefined, name: string): number | undefine
  * The progress sinks of a CLI run: the deal's status when a deal is named, plus a progress bar on
  * a terminal or log lines otherwise.
  */
-export function progressSinks (opts: { deals: KubeDeals | undefined, ref: DealRef | undefined, outDir: string, log: Logger, tty: boolean }): ProgressSink {
+export async function progressSinks (opts: { deals: KubeDeals | undefined, ref: DealRef | undefined, outDir: string, log: Logger, tty: boolean }): Promise<ProgressSink> {
   const sinks: ProgressSink[] = [opts.tty ? new TerminalProgress() : new LogProgress(opts.log)]
   if (opts.deals !== undefined && opts.ref !== undefined) {
+    const { KubeStatusSink } = await import('./kube.ts')
     sinks.push(new KubeStatusSink(opts.deals.kc, opts.ref, (p) => relative(opts.outDir, p)))
   }
   return new FanoutProgress(sinks)
+}
+
+/**
+ * The kube client is loaded only for `--deal`: @kubernetes/client-node takes about half a second
+ * to import, which a person running the command on a file should not pay.
+ */
+export async function kubeDeals (): Promise<{ KubeDeals: typeof KubeDeals, parseDealRef: (s: string) => DealRef }> {
+  const m = await import('./kube.ts')
+  return { KubeDeals: m.KubeDeals, parseDealRef: m.parseDealRef }
 }
 
 /** One clear line on stderr for a failure; returns the exit code 1. */

@@ -38,7 +38,8 @@ export const defaultTuning: DownloadTuning = {
   backoffMaxMs: 60_000,
   backoffFactor: 2,
   maxRedirects: 5,
-  writeBatchBytes: 1 << 20
+  // 4 MiB: fewer write calls and hasher jobs; measured faster than 1 MiB on the 2 GiB bench.
+  writeBatchBytes: 4 << 20
 }
 
 export interface DownloadProgress { bytes: number, total: number, attempt: number }
@@ -166,6 +167,10 @@ export async function download (target: DownloadTarget, comps: DownloadComponent
         const cause = attempt.signal.aborted && !outer.aborted ? attempt.signal.reason as unknown : err
         if (cause instanceof Restart) {
           result.restarts++
+          // A server whose ETag changes on every request would restart us forever.
+          if (result.restarts > tuning.maxAttempts) {
+            throw new TransferError(TransferErrorCodes.RetriesExhausted, `the data changed ${result.restarts} times during the transfer (${cause.message})`, { retry: 'auto' })
+          }
           await truncate(fh, target.partPath)
           await rm(metaPath, { force: true })
           comps.sink.reset()
