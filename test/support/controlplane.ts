@@ -15,6 +15,8 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..'
 
 export interface ControlPlane {
   server: string
+  /** The embedded etcd's client URL (tests compact it to provoke 410 Gone). */
+  etcd: string
   kubeconfig: string
   token: string
   caFile: string
@@ -26,7 +28,7 @@ export interface ControlPlane {
 }
 
 interface ReadyFile {
-  server: string, kubeconfig: string, token: string, caFile: string, version: string, startupMs: number
+  server: string, kubeconfig: string, token: string, caFile: string, version: string, startupMs: number, etcd: string
 }
 
 /** Builds (or finds in the cache) the testplane binary and returns its path. */
@@ -42,6 +44,8 @@ export interface StartOptions {
   /** Also run kube-controller-manager (Job, GC, TTL, pod-GC and namespace controllers). */
   kcm?: boolean
   timeoutMs?: number
+  /** Extra kube-apiserver flags. */
+  apiserverArgs?: string[]
 }
 
 export async function startControlPlane (opts: StartOptions = {}): Promise<ControlPlane> {
@@ -49,6 +53,7 @@ export async function startControlPlane (opts: StartOptions = {}): Promise<Contr
   const dir = await mkdtemp(join(tmpdir(), 'dealyard-plane-'))
   const args = ['up', `--dir=${dir}`, '--exit-on-stdin-close', `--timeout=${Math.round((opts.timeoutMs ?? 60_000) / 1000)}s`]
   if (opts.kcm === true) args.push('--kcm')
+  for (const a of opts.apiserverArgs ?? []) args.push(`--apiserver-arg=${a}`)
   // stdin stays a pipe we never close: if this process dies, the plane notices EOF and shuts down.
   const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] })
   let output = ''

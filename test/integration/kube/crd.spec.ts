@@ -1,0 +1,108 @@
+/**
+ * The CRDs as the real apiserver enforces them: CEL immutability of a StorageDeal's spec (except
+ * dataSource, settable once), the name rule, the status subresource, and kubectl's columns.
+ */
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { StorageDeals, type StorageDeal } from '../../../src/api/index.ts'
+import { KubeApiError } from '../../../src/kube/index.ts'
+import { storageDeal } from '../../support/builders.ts'
+import { testKube, type TestKube } from '../../support/kube.ts'
+
+let k: TestKube
+before(async () => { k = await testKube(import.meta.filename) })
+after(async () => { await k.cleanup() })
+
+async function rejected (p: Promise<unknown>, message: RegExp): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof KubeApiError, String(err))
+    assert.equal(err.status, 422, err.message)
+    assert.match(err.message, message)
+    return true
+  })
+}
+
+test('a StorageDeal is created and its spec cannot change afterwards', async () => {
+  const deal = storageDeal(k.namespace)
+  const created = await k.rest.create<StorageDeal>(StorageDeals, k.namespace, deal)
+  assert.equal(created.metadata.name, deal.spec.dealUuid)
+  const changed = structuredClone(created)
+  changed.spec.proposal.storagePricePerEpoch = '1'
+  await rejected(k.rest.replace(StorageDeals, k.namespace, deal.metadata.name!, changed), /spec is immutable except dataSource/)
+  const labelled = structuredClone(created)
+  labelled.spec.clientPeerId = undefined as unknown as string
+  delete labelled.spec.clientPeerId
+  await rejected(k.rest.replace(StorageDeals, k.namespace, deal.metadata.name!, labelled), /spec is immutable/)
+})
+
+test('metadata.name must be the deal UUID', async () => {
+  const deal = storageDeal(k.namespace)
+  deal.metadata.name = 'something-else'
+  await rejected(k.rest.create(StorageDeals, k.namespace, deal), /metadata.name must equal spec.dealUuid/)
+})
+
+test('an offline deal takes dataSource once; changing or removing it is refused', async () => {
+  const deal = storageDeal(k.namespace, { isOffline: true, transfer: { type: '', size: 0 } })
+  const name = deal.metadata.name!
+  await k.rest.create(StorageDeals, k.namespace, deal)
+  await k.rest.mergePatch(StorageDeals, k.namespace, name, { spec: { dataSource: { path: 'imports/a.car' } } })
+  const got = await k.rest.get<StorageDeal>(StorageDeals, k.namespace, name)
+  assert.equal(got.spec.dataSource?.path, 'imports/a.car')
+  await rejected(k.rest.mergePatch(StorageDeals, k.namespace, name, { spec: { dataSource: { path: 'imports/b.car' } } }), /dataSource may be set once/)
+  await rejected(k.rest.mergePatch(StorageDeals, k.namespace, name, { spec: { dataSource: null } }), /dataSource may not be removed/)
+})
+
+test('an online deal cannot take a dataSource', async () => {
+  const deal = storageDeal(k.namespace)
+  await k.rest.create(StorageDeals, k.namespace, deal)
+  await rejected(k.rest.mergePatch(StorageDeals, k.namespace, deal.metadata.name!, { spec: { dataSource: { path: 'x.car' } } }), /only for offline deals/)
+})
+
+test('bounds and enums are enforced by the apiserver too', async () => {
+  const deal = storageDeal(k.namespace)
+  deal.spec.proposal.pieceSize = 64
+  await rejected(k.rest.create(StorageDeals, k.namespace, deal), /pieceSize/)
+  const offline = storageDeal(k.namespace, { isOffline: true })
+  await rejected(k.rest.create(StorageDeals, k.namespace, offline), /offline deals have no transfer type/)
+})
+
+test('status is written through the status subresource only', async () => {
+  const deal = storageDeal(k.namespace)
+  const name = deal.metadata.name!
+  const created = await k.rest.create<StorageDeal>(StorageDeals, k.namespace, deal)
+  // A status in the main resource is dropped by the apiserver (status subresource semantics).
+  const viaMain = await k.rest.mergePatch<StorageDeal>(StorageDeals, k.namespace, name, { status: { checkpoint: 'Published' } })
+  assert.equal(viaMain.status?.checkpoint, undefined)
+  const viaStatus = await k.rest.mergePatch<StorageDeal>(StorageDeals, k.namespace, name, {
+    status: { checkpoint: 'Transferred', progress: '100%' }
+  }, 'status')
+  assert.equal(viaStatus.status?.checkpoint, 'Transferred')
+  assert.equal(viaStatus.metadata.generation, created.metadata.generation, 'status writes do not bump generation')
+  // …and a spec change sent to the status subresource is ignored, not applied.
+  const sneaky = await k.rest.mergePatch<StorageDeal>(StorageDeals, k.namespace, name, { spec: { provider: 'other' } }, 'status')
+  assert.equal(sneaky.spec.provider, deal.spec.provider)
+  await rejected(k.rest.mergePatch(StorageDeals, k.namespace, name, { status: { checkpoint: 'Sealed' } }, 'status'), /checkpoint/)
+})
+
+test('kubectl get storagedeals shows the printer columns and the row', async () => {
+  const deal = storageDeal(k.namespace)
+  const name = deal.metadata.name!
+  await k.rest.create(StorageDeals, k.namespace, deal)
+  await k.rest.mergePatch(StorageDeals, k.namespace, name, {
+    status: {
+      checkpoint: 'Accepted', progress: '42%', chainDealId: 77, retry: 'auto', message: 'downloading',
+      conditions: [{ type: 'Ready', status: 'False', reason: 'Transferring', message: 'downloading', lastTransitionTime: '2026-01-01T00:00:00Z' }]
+    }
+  }, 'status')
+  const out = await k.kubectl('get', 'storagedeals', '-n', k.namespace, '--field-selector', `metadata.name=${name}`)
+  const [header, row] = out.trim().split('\n')
+  assert.deepEqual(header!.split(/\s+/), ['NAME', 'PROVIDER', 'CLIENT', 'SIZE', 'CHECKPOINT', 'PROGRESS', 'STATUS', 'AGE'])
+  const cells = row!.split(/\s+/)
+  assert.deepEqual(cells.slice(0, 7), [name, 'f01000', deal.spec.proposal.client, '2048', 'Accepted', '42%', 'Transferring'])
+  const wide = await k.kubectl('get', 'sd', '-n', k.namespace, '-o', 'wide', '--field-selector', `metadata.name=${name}`)
+  const wideHeader = wide.split('\n')[0]!.split(/\s+/)
+  assert.deepEqual(wideHeader.slice(8), ['PIECECID', 'DEALID', 'SECTOR', 'RETRY', 'MESSAGE'])
+  assert.match(wide, /\b77\b/)
+  const byCategory = await k.kubectl('get', 'dealyard', '-n', k.namespace, '-o', 'name')
+  assert.match(byCategory, new RegExp(`storagedeal.dealyard.io/${name}`))
+})
