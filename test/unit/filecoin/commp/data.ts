@@ -2,6 +2,8 @@
  * Deterministic test payloads shared by the CommP tests and tools/bench-go/gen-vectors.ts (which
  * records upstream stream-commp's answers for them): mulberry32, four little-endian bytes a step.
  */
+import { createHash } from 'node:crypto'
+
 export function pseudoRandom (size: number, seed: number): Uint8Array {
   const out = new Uint8Array(size)
   const view = new DataView(out.buffer)
@@ -14,6 +16,20 @@ export function pseudoRandom (size: number, seed: number): Uint8Array {
     view.setUint32(i, (t ^ (t >>> 14)) >>> 0, true)
   }
   for (; i < size; i++) out[i] = (i * 131 + seed) & 0xff
+  return out
+}
+
+/**
+ * storacha/data-segment's test payload (test/util.js deriveBuffer): each 64 bytes are SHA-512 of
+ * the 64 bytes before them (of nothing, at the start). Its vectors name the payload by raw CID too,
+ * so the test checks this generator before trusting it.
+ */
+export function sha512Chain (size: number): Uint8Array {
+  const out = new Uint8Array(size)
+  for (let off = 0; off < size; off += 64) {
+    const d = createHash('sha512').update(out.subarray(Math.max(0, off - 64), off)).digest()
+    out.set(d.subarray(0, Math.min(64, size - off)), off)
+  }
   return out
 }
 

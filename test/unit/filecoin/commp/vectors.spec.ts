@@ -2,14 +2,18 @@
  * Upstream vectors, for every hasher this machine has (native SHA-NI, native with worker threads,
  * pure TypeScript): FRC-0069 (go-fil-commcid commcid_test.go), Lotus ClientCalcCommP outputs kept
  * by go-fil-commp-hashhash (testdata/zero.txt, 0xCC.txt), and stream-commp (go-fil-commp-hashhash
- * v0.2.0) over deterministic pseudo-random payloads up to ~20 MiB (fixtures/stream-commp.json).
+ * v0.2.0) over deterministic pseudo-random payloads up to ~20 MiB (fixtures/stream-commp.json),
+ * and @web3-storage/data-segment's vectors (fixtures/data-segment.csv, 65 B … 4 MiB + 1).
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { CommPHasher, commpImplementation, pieceCidV2, zeroPieceCommitment, pieceCidV1 } from '../../../../src/filecoin/commp/index.ts'
 import { TsTree } from '../../../../src/filecoin/commp/tree.ts'
-import { chunked, pseudoRandom } from './data.ts'
+import { createHash } from 'node:crypto'
+import { CID } from 'multiformats/cid'
+import { create as createDigest } from 'multiformats/hashes/digest'
+import { chunked, pseudoRandom, sha512Chain } from './data.ts'
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')
 
@@ -91,6 +95,26 @@ for (const [hname, make] of Object.entries(hashers)) {
       }
     })
   }
+
+  test(`${hname}: data-segment vectors (payload checked by its raw CID first)`, () => {
+    const rows = fixture('data-segment.csv').split('\n').filter((l) => /^\d/.test(l))
+    assert.ok(rows.length >= 80)
+    const biggest = Math.max(...rows.map((r) => Number(r.split(',')[0])))
+    const all = sha512Chain(biggest)
+    for (const row of rows) {
+      const [size, payloadCid, , pieceSize, cid] = row.split(',') as [string, string, string, string, string]
+      const data = all.subarray(0, Number(size))
+      // slower TS path: only payloads up to 1 MiB
+      if (hname === 'typescript' && data.length > 1 << 20) continue
+      const raw = CID.create(1, 0x55, createDigest(0x12, createHash('sha256').update(data).digest())).toString()
+      assert.equal(raw, payloadCid, `payload generator, size ${size}`)
+      const h = make()
+      chunked(data, [4093, 127, 1], (c) => { h.update(c) })
+      const r = h.digest()
+      assert.equal(r.paddedPieceSize, Number(pieceSize), `size ${size}`)
+      assert.equal(r.pieceCid, cid, `size ${size}`)
+    }
+  })
 
   test(`${hname}: upstream stream-commp over pseudo-random payloads (127-byte and odd chunks)`, () => {
     const { cases } = JSON.parse(fixture('stream-commp.json')) as {
