@@ -1,0 +1,88 @@
+/**
+ * The admission input and the chain that evaluates it. The ingress gathers everything a decision
+ * needs first (chain facts from a TTL cache, the StorageProvider's terms, earlier deals from the
+ * informer cache); the checks in checks.ts are pure functions of that input, run in boost's order,
+ * and the first violation wins (cert-manager's policy chain shape).
+ */
+import type { Address } from '../filecoin/address.ts'
+import type { DealParams } from '../protocol/types.ts'
+import type { CompiledPolicy } from './transfer-host.ts'
+
+/** A chain read that may have failed: the failure only matters if a check reaches it, as in boost. */
+export type Fact<T> = { ok: true, value: T } | { ok: false, error: string }
+
+export const fact = <T>(value: T): Fact<T> => ({ ok: true, value })
+export const failedFact = <T>(error: string): Fact<T> => ({ ok: false, error })
+
+export interface ChainFacts {
+  /** ChainHead height. */
+  head: Fact<number>
+  /** StateAccountKey(proposal.Client): the key address the signature must verify against. */
+  clientKey: Fact<Address>
+  /** StateDealProviderCollateralBounds(PieceSize, VerifiedDeal). */
+  collateralBounds: Fact<{ min: bigint, max: bigint }>
+  /** StateMarketBalance(proposal.Client). */
+  clientBalance: Fact<{ escrow: bigint, locked: bigint }>
+  /** StateVerifiedClientStatus(proposal.Client): null = not a verified client. Read for verified deals only. */
+  datacap?: Fact<bigint | null>
+}
+
+/** A StorageProvider's spec with every default filled in (see terms.ts). */
+export interface ProviderTerms {
+  /** StorageProvider resource name. */
+  name: string
+  address: Address
+  paused: boolean
+  ask: { price: bigint, verifiedPrice: bigint, minPieceSize: number, maxPieceSize: number }
+  acceptOnline: boolean
+  acceptOffline: boolean
+  acceptVerified: boolean
+  acceptUnverified: boolean
+  expectedSealDurationEpochs: number
+  maxStartDelayEpochs: number
+  maxProviderCollateralMultiplier: number
+  /** 0 = no limit beyond the ask's maximum piece size. */
+  maxTransferSize: number
+  transferTypes: readonly string[]
+  /** Addresses without their network letter (f/t), so f0100 and t0100 match. */
+  clientsAllow: ReadonlySet<string>
+  clientsDeny: ReadonlySet<string>
+  pieceCidBlocklist: ReadonlySet<string>
+  transferHosts: CompiledPolicy
+}
+
+/** An earlier deal the proposal collides with. */
+export interface PriorDeal { dealUuid: string, createdAt: Date }
+
+export interface AdmissionInput {
+  params: DealParams
+  provider: ProviderTerms
+  chain: ChainFacts
+  /** An existing deal with the same signed proposal CID (boost's "identical" check). */
+  identicalTo?: PriorDeal
+  /** An existing deal with the same UUID (the create call is the atomic check; this is the fast path). */
+  sameUuidAs?: PriorDeal
+}
+
+/**
+ * Why a proposal was refused. `message` is the exact text the client receives (boost's wording where
+ * boost has the check); `reason` is a stable CamelCase word for metrics and logs.
+ */
+export interface Violation { stage: 'validation' | 'acceptance' | 'filter' | 'policy', reason: string, message: string }
+
+export type Check = (input: AdmissionInput) => Violation | undefined
+
+/** Runs checks in order; the first violation wins. */
+export function evaluate (chain: readonly Check[], input: AdmissionInput): Violation | undefined {
+  for (const check of chain) {
+    const v = check(input)
+    if (v !== undefined) return v
+  }
+  return undefined
+}
+
+/** An address without its network letter: what allow/deny lists and provider matching compare. */
+export function addressKey (a: Address | string): string {
+  const s = typeof a === 'string' ? a : a.toString()
+  return s.slice(1)
+}

@@ -1,0 +1,344 @@
+/**
+ * Every check boost makes on a deal proposal, in boost's order and with boost's texts
+ * (boost-protocol spec §7: storagemarket/deal_acceptance.go, provider_loop.go,
+ * node/modules/dealfilter.go), then the StorageProvider's own policy. Pure functions of the
+ * AdmissionInput; chain reads arrive as Facts so a failed read only matters when a check needs it.
+ */
+import { isPieceCid } from '../filecoin/cid.ts'
+import { verifyProposalSignature } from '../protocol/proposal.ts'
+import { addressKey, type AdmissionInput, type Check, type Violation } from './admission.ts'
+import { checkTransferAddress } from './transfer-host.ts'
+
+/** Actors v12 market.DealDurationBounds and miner.MaxSectorExpirationExtension (epochs). */
+export const DEAL_MIN_DURATION = 518_400
+export const DEAL_MAX_DURATION = 3_680_640
+export const MAX_SECTOR_EXPIRATION_EXTENSION = 3_680_640
+/** DealLabel business limit (market.DealMaxLabelSize). */
+export const DEAL_MAX_LABEL_SIZE = 256
+const GIB = 1n << 30n
+
+/** Stage A: boost prefixes every reason with this (ExecuteDeal). */
+export const VALIDATION_PREFIX = 'failed validation: '
+
+const A = (reason: string, message: string): Violation => ({ stage: 'validation', reason, message: VALIDATION_PREFIX + message })
+const B = (reason: string, message: string): Violation => ({ stage: 'acceptance', reason, message })
+const F = (reason: string, message: string): Violation => ({ stage: 'filter', reason, message })
+const P = (reason: string, message: string): Violation => ({ stage: 'policy', reason, message })
+
+const prop = (i: AdmissionInput): AdmissionInput['params']['clientDealProposal']['proposal'] => i.params.clientDealProposal.proposal
+
+// ---- Stage A: validateDealProposal -------------------------------------------------------------
+
+/** A1: the chain head is needed by later checks. */
+export const chainHead: Check = (i) => i.chain.head.ok ? undefined : A('ChainHeadUnavailable', 'server error: getting chain head')
+
+/** A2: a CID that decoded is always defined; kept so the chain mirrors boost's list. */
+export const pieceCidDefined: Check = (i) => prop(i).pieceCid == null ? A('PieceCidUndefined', 'proposal PieceCID undefined') : undefined
+
+/**
+ * A3: the client's signature over the re-encoded proposal, against StateAccountKey(Client). Boost's
+ * verifier returns (err == nil, err), so a bad secp256k1/BLS signature takes the error branch:
+ * clients see "server error: validating signature" for both a failed lookup and a bad signature.
+ * Delegated (f4) signatures need the chain's AuthenticateMessage, which dealyard does not simulate.
+ */
+export const clientSignature: Check = (i) => {
+  const key = i.chain.clientKey
+  if (!key.ok) return A('SignatureLookupFailed', 'server error: validating signature')
+  if (!verifyProposalSignature(i.params.clientDealProposal, key.value)) return A('InvalidSignature', 'server error: validating signature')
+  return undefined
+}
+
+/** A4 */
+export const correctProvider: Check = (i) => {
+  const p = prop(i).provider
+  if (addressKey(p) === addressKey(i.provider.address)) return undefined
+  return A('IncorrectProvider', `incorrect provider for deal; proposal.Provider: ${p.toString()}; provider.Address: ${i.provider.address.toString()}`)
+}
+
+/** A5 */
+export const labelSize: Check = (i) => {
+  const l = prop(i).label
+  const n = l.kind === 'string' ? Buffer.byteLength(l.value, 'utf8') : l.value.length
+  return n > DEAL_MAX_LABEL_SIZE ? A('LabelTooLong', `deal label can be at most ${DEAL_MAX_LABEL_SIZE} bytes, is ${n}`) : undefined
+}
+
+/** A6: abi.PaddedPieceSize.Validate. */
+export const pieceSizeValid: Check = (i) => {
+  const s = prop(i).pieceSize
+  if (s < 128) return A('InvalidPieceSize', 'proposal piece size is invalid: minimum padded piece size is 128 bytes')
+  if (!isPowerOfTwo(s)) return A('InvalidPieceSize', 'proposal piece size is invalid: padded piece size must be a power of 2')
+  return undefined
+}
+
+/** A7 */
+export const pieceCidPrefix: Check = (i) => isPieceCid(prop(i).pieceCid) ? undefined : A('WrongPieceCidPrefix', 'proposal PieceCID had wrong prefix')
+
+/** A8 */
+export const endAfterStart: Check = (i) => {
+  const p = prop(i)
+  return p.endEpoch <= p.startEpoch ? A('EndBeforeStart', `proposal end ${p.endEpoch} before proposal start ${p.startEpoch}`) : undefined
+}
+
+/** A9 */
+export const startNotElapsed: Check = (i) => {
+  const head = headOf(i)
+  const start = prop(i).startEpoch
+  return head > start ? A('StartEpochElapsed', `deal start epoch ${start} has already elapsed (current epoch: ${head})`) : undefined
+}
+
+/** A10 */
+export const durationBounds: Check = (i) => {
+  const p = prop(i)
+  const d = p.endEpoch - p.startEpoch
+  if (d < DEAL_MIN_DURATION || d > DEAL_MAX_DURATION) {
+    return A('DurationOutOfBounds', `deal duration out of bounds (min, max, provided): ${DEAL_MIN_DURATION}, ${DEAL_MAX_DURATION}, ${d}`)
+  }
+  return undefined
+}
+
+/** A11 */
+export const endEpochLimit: Check = (i) => {
+  const head = headOf(i)
+  const end = prop(i).endEpoch
+  if (end > head + MAX_SECTOR_EXPIRATION_EXTENSION) {
+    return A('EndEpochTooFar', `invalid deal end epoch ${end}: cannot be more than ${MAX_SECTOR_EXPIRATION_EXTENSION} past current epoch ${head}`)
+  }
+  return undefined
+}
+
+/** A12: within [Min, Min × multiplier] (boost ignores the chain's Max). */
+export const providerCollateral: Check = (i) => {
+  const b = i.chain.collateralBounds
+  if (!b.ok) return A('CollateralBoundsUnavailable', 'server error: getting collateral bounds')
+  const c = prop(i).providerCollateral
+  if (c < b.value.min) return A('CollateralTooLow', `proposed provider collateral ${c} below minimum ${b.value.min}`)
+  const max = b.value.min * BigInt(i.provider.maxProviderCollateralMultiplier)
+  if (c > max) return A('CollateralTooHigh', `proposed provider collateral ${c} above maximum ${max}`)
+  return undefined
+}
+
+/** A13: askPrice × PieceSize / 2^30 (integer division); the verified price for verified deals. */
+export const priceAtLeastAsk: Check = (i) => {
+  const p = prop(i)
+  const askPrice = p.verifiedDeal ? i.provider.ask.verifiedPrice : i.provider.ask.price
+  const min = askPrice * BigInt(p.pieceSize) / GIB
+  if (p.storagePricePerEpoch < min) return A('PriceBelowAsk', `storage price per epoch less than asking price: ${p.storagePricePerEpoch} < ${min}`)
+  return undefined
+}
+
+/** A14 */
+export const pieceSizeAtLeastMin: Check = (i) => {
+  const s = prop(i).pieceSize
+  const min = i.provider.ask.minPieceSize
+  return s < min ? A('PieceTooSmall', `piece size less than minimum required size: ${s} < ${min}`) : undefined
+}
+
+/** A15 */
+export const pieceSizeAtMostMax: Check = (i) => {
+  const s = prop(i).pieceSize
+  const max = i.provider.ask.maxPieceSize
+  return s > max ? A('PieceTooLarge', `piece size more than maximum allowed size: ${s} > ${max}`) : undefined
+}
+
+/** A16: available escrow (escrow − locked) covers client collateral + total storage price. */
+export const clientEscrow: Check = (i) => {
+  const bal = i.chain.clientBalance
+  if (!bal.ok) return A('MarketBalanceUnavailable', 'server error: getting market balance')
+  const p = prop(i)
+  const available = bal.value.escrow - bal.value.locked
+  const required = p.clientCollateral + p.storagePricePerEpoch * BigInt(p.endEpoch - p.startEpoch)
+  if (available < required) {
+    return A('InsufficientClientFunds', `client available funds in escrow ${available} not enough to meet storage cost for deal ${required}`)
+  }
+  return undefined
+}
+
+/** A17: verified deals need DataCap ≥ PieceSize. */
+export const verifiedDatacap: Check = (i) => {
+  const p = prop(i)
+  if (!p.verifiedDeal) return undefined
+  const dc = i.chain.datacap
+  if (dc === undefined || !dc.ok) return A('DatacapUnavailable', 'server error: getting verified datacap')
+  if (dc.value === null) return A('NotVerifiedClient', 'client is not a verified client')
+  if (dc.value < BigInt(p.pieceSize)) return A('DatacapTooSmall', `verified deal DataCap ${dc.value} too small for proposed piece size ${p.pieceSize}`)
+  return undefined
+}
+
+// ---- Stage B: provider run loop -----------------------------------------------------------------
+
+/** B1 (online only): boost's Transfer.Host(): type, Params JSON, URL. */
+export const transferHost: Check = (i) => {
+  if (i.params.isOffline) return undefined
+  const r = transferHostOf(i.params.transfer.type, i.params.transfer.params)
+  return 'error' in r ? B('InvalidTransfer', `server error: get deal transfer host: ${r.error}`) : undefined
+}
+
+/** B2 */
+export const notIdentical: Check = (i) => i.identicalTo === undefined
+  ? undefined
+  : B('IdenticalProposal', `deal proposal is identical to deal ${i.identicalTo.dealUuid} (proposed at ${goTime(i.identicalTo.createdAt)})`)
+
+/** B3 */
+export const uniqueUuid: Check = (i) => i.sameUuidAs === undefined
+  ? undefined
+  : B('DuplicateUuid', `deal has the same uuid as deal ${i.sameUuidAs.dealUuid} (proposed at ${goTime(i.sameUuidAs.createdAt)})`)
+
+// ---- Deal filter (BasicDealFilter F1–F7) --------------------------------------------------------
+
+export const onlineAccepted: Check = (i) => !i.params.isOffline && !i.provider.acceptOnline ? F('OnlineDealsOff', 'miner is not considering online storage deals') : undefined
+export const offlineAccepted: Check = (i) => i.params.isOffline && !i.provider.acceptOffline ? F('OfflineDealsOff', 'miner is not accepting offline storage deals') : undefined
+export const verifiedAccepted: Check = (i) => prop(i).verifiedDeal && !i.provider.acceptVerified ? F('VerifiedDealsOff', 'miner is not accepting verified storage deals') : undefined
+export const unverifiedAccepted: Check = (i) => !prop(i).verifiedDeal && !i.provider.acceptUnverified ? F('UnverifiedDealsOff', 'miner is not accepting unverified storage deals') : undefined
+
+export const pieceNotBlocklisted: Check = (i) => {
+  const c = prop(i).pieceCid.toString()
+  return i.provider.pieceCidBlocklist.has(c) ? F('PieceBlocklisted', `miner has blocklisted piece CID ${c}`) : undefined
+}
+
+/** F6: the sector cannot be sealed before head + expected seal duration. */
+export const sealable: Check = (i) => {
+  const start = prop(i).startEpoch
+  return start < headOf(i) + i.provider.expectedSealDurationEpochs ? F('CannotSealInTime', `cannot seal a sector before ${start}`) : undefined
+}
+
+/** F7 (online only): start at most maxStartDelay after the earliest possible start. */
+export const startDelay: Check = (i) => {
+  if (i.params.isOffline) return undefined
+  const start = prop(i).startEpoch
+  const max = headOf(i) + i.provider.expectedSealDurationEpochs + i.provider.maxStartDelayEpochs
+  return start > max ? F('StartTooFar', `deal start epoch is too far in the future: ${start} > ${max}`) : undefined
+}
+
+// ---- The StorageProvider's policy (dealyard's own texts) ----------------------------------------
+
+export const notPaused: Check = (i) => i.provider.paused ? P('ProviderPaused', 'miner is paused and not accepting storage deals') : undefined
+
+/** The deny list always wins; a non-empty allow list admits only its clients. Both forms (ID, key) match. */
+export const clientAllowed: Check = (i) => {
+  const keys = [addressKey(prop(i).client)]
+  if (i.chain.clientKey.ok) keys.push(addressKey(i.chain.clientKey.value))
+  const who = prop(i).client.toString()
+  if (keys.some((k) => i.provider.clientsDeny.has(k))) return P('ClientDenied', `client ${who} is not allowed to make deals with this miner`)
+  if (i.provider.clientsAllow.size > 0 && !keys.some((k) => i.provider.clientsAllow.has(k))) {
+    return P('ClientNotAllowed', `client ${who} is not allowed to make deals with this miner`)
+  }
+  return undefined
+}
+
+export const transferTypeAccepted: Check = (i) => {
+  if (i.params.isOffline) return undefined
+  const t = i.params.transfer.type
+  return i.provider.transferTypes.includes(t) ? undefined : P('TransferTypeRefused', `transfer type '${t}' is not accepted by this miner`)
+}
+
+/** Literal IP hosts are checked against the SSRF policy now; names are checked by the transfer at connect time. */
+export const transferHostAllowed: Check = (i) => {
+  if (i.params.isOffline) return undefined
+  const r = transferHostOf(i.params.transfer.type, i.params.transfer.params)
+  if ('error' in r || r.ip === undefined) return undefined
+  const v = checkTransferAddress(r.ip, i.provider.transferHosts)
+  return v === undefined ? undefined : P(v.reason, `transfer host refused: ${v.message}`)
+}
+
+/** The data must fit the piece (unpadded size) and the provider's transfer limit. */
+export const transferSize: Check = (i) => {
+  if (i.params.isOffline) return undefined
+  const size = i.params.transfer.size
+  const unpadded = prop(i).pieceSize - prop(i).pieceSize / 128
+  if (size > unpadded) return P('TransferLargerThanPiece', `transfer size ${size} is larger than the unpadded piece size ${unpadded}`)
+  const max = i.provider.maxTransferSize
+  if (max > 0 && size > max) return P('TransferTooLarge', `transfer size ${size} exceeds this miner's limit of ${max} bytes`)
+  return undefined
+}
+
+/** The whole chain, in order: a checklist to review on one screen. */
+export const ADMISSION_CHECKS: readonly Check[] = [
+  // stage A — validateDealProposal
+  chainHead, // A1 the head is readable
+  pieceCidDefined, // A2
+  clientSignature, // A3 the client signed this proposal
+  correctProvider, // A4 it is for this miner
+  labelSize, // A5 label ≤ 256 bytes
+  pieceSizeValid, // A6 power of two, ≥ 128
+  pieceCidPrefix, // A7 a CommP CID
+  endAfterStart, // A8
+  startNotElapsed, // A9
+  durationBounds, // A10 180–1278 days
+  endEpochLimit, // A11
+  providerCollateral, // A12 within the chain's bounds
+  priceAtLeastAsk, // A13
+  pieceSizeAtLeastMin, // A14
+  pieceSizeAtMostMax, // A15
+  clientEscrow, // A16 the client can pay
+  verifiedDatacap, // A17 the client has DataCap
+  // stage B — accept in the run loop
+  transferHost, // B1 transfer type, params, URL parse
+  notIdentical, // B2 same signed proposal
+  uniqueUuid, // B3 same UUID
+  // deal filter
+  onlineAccepted, // F1
+  offlineAccepted, // F2
+  verifiedAccepted, // F3
+  unverifiedAccepted, // F4
+  pieceNotBlocklisted, // F5
+  sealable, // F6
+  startDelay, // F7
+  // the StorageProvider's policy
+  notPaused,
+  clientAllowed,
+  transferTypeAccepted,
+  transferHostAllowed,
+  transferSize
+]
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+function headOf (i: AdmissionInput): number {
+  // chainHead runs first and stops the chain when the head is missing.
+  return i.chain.head.ok ? i.chain.head.value : Number.MAX_SAFE_INTEGER
+}
+
+export function isPowerOfTwo (n: number): boolean {
+  return Number.isSafeInteger(n) && n > 0 && (BigInt(n) & (BigInt(n) - 1n)) === 0n
+}
+
+/**
+ * boost's Transfer.Host(): the host the provider will download from, or the error text boost
+ * reports. `ip` is set when the host is a literal IP address (or a multiaddr's ip4/ip6).
+ */
+export function transferHostOf (type: string, params: Uint8Array): { host: string, ip?: string } | { error: string } {
+  if (type !== 'http' && type !== 'libp2p') return { error: `cannot parse params for unrecognized transfer type '${type}'` }
+  const text = new TextDecoder().decode(params)
+  let raw: unknown
+  try { raw = JSON.parse(text) } catch (err) {
+    return { error: `failed to de-serialize transport params bytes '${text}': ${(err as Error).message}` }
+  }
+  let url = ''
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    // Go's encoding/json matches keys case-insensitively.
+    for (const [k, v] of Object.entries(raw)) if (k.toLowerCase() === 'url' && typeof v === 'string') url = v
+  } else if (raw !== null) {
+    return { error: `failed to de-serialize transport params bytes '${text}': json: cannot unmarshal ${typeof raw} into Go value of type types.HttpRequest` }
+  }
+  if (url.startsWith('libp2p://')) {
+    const ma = url.slice('libp2p://'.length)
+    const m = /^\/(ip4|ip6|dns|dns4|dns6)\/([^/]+)\/tcp\/(\d+)\/.*p2p\/[^/]+/.exec(ma)
+    if (m === null) return { error: `cannot parse url '${url}': multiaddr must include a transport and a peer ID` }
+    return m[1] === 'ip4' || m[1] === 'ip6' ? { host: `${m[2]!}:${m[3]!}`, ip: m[2]! } : { host: `${m[2]!}:${m[3]!}` }
+  }
+  let u: URL
+  try { u = new URL(url) } catch (err) {
+    return { error: `cannot parse url '${url}': ${(err as Error).message}` }
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return { error: `cannot parse url '${url}': unsupported scheme ${u.protocol.replace(/:$/, '')}` }
+  const hostname = u.hostname.replace(/^\[|\]$/g, '')
+  const ip = /^[0-9.]+$/.test(hostname) || hostname.includes(':') ? hostname : hostname === 'localhost' ? '127.0.0.1' : undefined
+  return ip === undefined ? { host: u.host } : { host: u.host, ip }
+}
+
+/** Go's time.Time.String() for a UTC time: "2006-01-02 15:04:05.999999999 +0000 UTC". */
+export function goTime (d: Date): string {
+  const iso = d.toISOString()
+  const ms = iso.slice(20, 23).replace(/0+$/, '')
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${ms === '' ? '' : '.' + ms} +0000 UTC`
+}

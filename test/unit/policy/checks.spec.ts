@@ -1,0 +1,203 @@
+/**
+ * Admission rule by rule: each case changes one thing in a valid proposal (real keys, real
+ * signatures) and expects boost's exact text, or acceptance.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { CID } from 'multiformats/cid'
+import { Address } from '../../../src/filecoin/address.ts'
+import { generateKey } from '../../../src/filecoin/keys.ts'
+import { pieceCidFromCommP } from '../../../src/filecoin/cid.ts'
+import { signProposal } from '../../../src/protocol/index.ts'
+import type { DealParams } from '../../../src/protocol/index.ts'
+import { buildDealParams } from '../../../src/client/proposal.ts'
+import {
+  ADMISSION_CHECKS, evaluate, fact, failedFact, providerTerms, goTime, transferHostOf, isPowerOfTwo,
+  type AdmissionInput, type ProviderTerms
+} from '../../../src/policy/index.ts'
+import type { StorageProvider } from '../../../src/api/index.ts'
+
+const secp = generateKey('secp256k1')
+const bls = generateKey('bls')
+const other = generateKey('secp256k1')
+const PIECE = pieceCidFromCommP(new Uint8Array(32).fill(7)).toString()
+const ROOT = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi'
+const HEAD = 100_000
+const START = HEAD + 3000
+
+function sp (policy: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): StorageProvider {
+  return {
+    apiVersion: 'dealyard.io/v1alpha1',
+    kind: 'StorageProvider',
+    metadata: { name: 'sp1' },
+    spec: {
+      address: 'f01000',
+      lotus: { fullNode: { url: 'http://x' }, miner: { url: 'http://y' } },
+      fundLedger: 'f',
+      storageLedger: 's',
+      ask: { price: String(1n << 30n), verifiedPrice: '0', minPieceSize: 256, maxPieceSize: 1 << 30 },
+      dealPolicy: { transferTypes: ['http'], ...policy },
+      ...extra
+    }
+  } as StorageProvider
+}
+
+function base (o: { key?: typeof secp, params?: Partial<Parameters<typeof buildDealParams>[0]>, terms?: ProviderTerms } = {}): AdmissionInput {
+  const key = o.key ?? secp
+  const params = buildDealParams({
+    key,
+    provider: 'f01000',
+    pieceCid: PIECE,
+    pieceSize: 2048,
+    payloadCid: ROOT,
+    startEpoch: START,
+    storagePrice: 2048n,
+    http: { url: 'https://data.example.com/a.car', size: 1900 },
+    ...o.params
+  })
+  return {
+    params,
+    provider: o.terms ?? providerTerms(sp()),
+    chain: {
+      head: fact(HEAD),
+      clientKey: fact(key.address),
+      collateralBounds: fact({ min: 0n, max: 10n }),
+      clientBalance: fact({ escrow: 10n ** 18n, locked: 0n }),
+      datacap: fact(1n << 40n)
+    }
+  }
+}
+
+/** Re-signs after editing the proposal, so only the edited rule can fail. */
+function edit (i: AdmissionInput, f: (p: DealParams['clientDealProposal']['proposal']) => void, key = secp): AdmissionInput {
+  const p = { ...i.params.clientDealProposal.proposal }
+  f(p)
+  return { ...i, params: { ...i.params, clientDealProposal: signProposal(p, key) } }
+}
+
+const verdict = (i: AdmissionInput): string | undefined => evaluate(ADMISSION_CHECKS, i)?.message
+
+describe('admission checks', () => {
+  it('accepts a valid online proposal signed with secp256k1, and one signed with BLS', () => {
+    assert.equal(verdict(base()), undefined)
+    assert.equal(verdict(base({ key: bls })), undefined)
+  })
+
+  it('accepts a valid offline proposal', () => {
+    assert.equal(verdict(base({ params: { http: undefined } })), undefined)
+  })
+
+  const cases: Record<string, [() => AdmissionInput, string]> = {
+    'A1 a failed chain head read': [() => ({ ...base(), chain: { ...base().chain, head: failedFact('boom') } }), 'failed validation: server error: getting chain head'],
+    'A3 a signature by another key (boost reports the verifier error branch)': [() => edit(base(), () => {}, other), 'failed validation: server error: validating signature'],
+    'A3 a foreign BLS signature': [() => edit(base({ key: bls }), () => {}, generateKey('bls')), 'failed validation: server error: validating signature'],
+    'A3 a failed account key lookup': [() => ({ ...base(), chain: { ...base().chain, clientKey: failedFact('actor not found') } }), 'failed validation: server error: validating signature'],
+    'A3 a proposal changed after signing': [() => {
+      const i = base()
+      i.params.clientDealProposal.proposal.storagePricePerEpoch = 1n << 40n
+      return i
+    }, 'failed validation: server error: validating signature'],
+    'A4 a wrong provider': [() => edit(base(), (p) => { p.provider = Address.fromString('f01001') }), 'failed validation: incorrect provider for deal; proposal.Provider: f01001; provider.Address: f01000'],
+    'A5 a 257-byte label': [() => edit(base(), (p) => { p.label = { kind: 'string', value: 'é'.repeat(128) + 'x' } }), 'failed validation: deal label can be at most 256 bytes, is 257'],
+    'A6 a piece size under 128': [() => edit(base(), (p) => { p.pieceSize = 64 }), 'failed validation: proposal piece size is invalid: minimum padded piece size is 128 bytes'],
+    'A6 a non-power-of-two piece size': [() => edit(base(), (p) => { p.pieceSize = 3072 }), 'failed validation: proposal piece size is invalid: padded piece size must be a power of 2'],
+    'A7 a piece CID that is not CommP': [() => edit(base(), (p) => { p.pieceCid = CID.parse(ROOT) }), 'failed validation: proposal PieceCID had wrong prefix'],
+    'A8 end before start': [() => edit(base(), (p) => { p.endEpoch = p.startEpoch }), `failed validation: proposal end ${START} before proposal start ${START}`],
+    'A9 a past start epoch': [() => edit(base(), (p) => { p.startEpoch = HEAD - 1; p.endEpoch = HEAD - 1 + 518_400 }), `failed validation: deal start epoch ${HEAD - 1} has already elapsed (current epoch: ${HEAD})`],
+    'A10 a duration under 180 days': [() => edit(base(), (p) => { p.endEpoch = p.startEpoch + 518_399 }), 'failed validation: deal duration out of bounds (min, max, provided): 518400, 3680640, 518399'],
+    'A11 an end epoch too far': [() => edit(base(), (p) => { p.startEpoch = HEAD + 10; p.endEpoch = HEAD + 3_680_641 }), `failed validation: invalid deal end epoch ${HEAD + 3_680_641}: cannot be more than 3680640 past current epoch ${HEAD}`],
+    'A12 a failed collateral bounds read': [() => ({ ...base(), chain: { ...base().chain, collateralBounds: failedFact('x') } }), 'failed validation: server error: getting collateral bounds'],
+    'A12 collateral below the minimum': [() => ({ ...base(), chain: { ...base().chain, collateralBounds: fact({ min: 5n, max: 50n }) } }), 'failed validation: proposed provider collateral 0 below minimum 5'],
+    'A12 collateral above min × multiplier': [() => {
+      const i = edit(base(), (p) => { p.providerCollateral = 11n })
+      return { ...i, chain: { ...i.chain, collateralBounds: fact({ min: 5n, max: 50n }) } }
+    }, 'failed validation: proposed provider collateral 11 above maximum 10'],
+    'A13 a price under the ask': [() => edit(base(), (p) => { p.storagePricePerEpoch = 2047n }), 'failed validation: storage price per epoch less than asking price: 2047 < 2048'],
+    'A14 a piece under the ask minimum': [() => edit(base({ params: { http: { url: 'https://a.example/x', size: 100 } } }), (p) => { p.pieceSize = 128; p.storagePricePerEpoch = 128n }), 'failed validation: piece size less than minimum required size: 128 < 256'],
+    'A15 a piece over the ask maximum': [() => edit(base(), (p) => { p.pieceSize = 2 ** 31; p.storagePricePerEpoch = 2n ** 31n }), `failed validation: piece size more than maximum allowed size: ${2 ** 31} > ${2 ** 30}`],
+    'A16 escrow too small': [() => ({ ...base(), chain: { ...base().chain, clientBalance: fact({ escrow: 2048n * 518_400n + 10n, locked: 11n }) } }), `failed validation: client available funds in escrow ${2048n * 518_400n - 1n} not enough to meet storage cost for deal ${2048n * 518_400n}`],
+    'A16 a failed balance read': [() => ({ ...base(), chain: { ...base().chain, clientBalance: failedFact('x') } }), 'failed validation: server error: getting market balance'],
+    'A17 a verified deal from a client without DataCap': [() => {
+      const i = edit(base(), (p) => { p.verifiedDeal = true })
+      return { ...i, chain: { ...i.chain, datacap: fact(null) } }
+    }, 'failed validation: client is not a verified client'],
+    'A17 DataCap smaller than the piece': [() => {
+      const i = edit(base(), (p) => { p.verifiedDeal = true })
+      return { ...i, chain: { ...i.chain, datacap: fact(1024n) } }
+    }, 'failed validation: verified deal DataCap 1024 too small for proposed piece size 2048'],
+    'B1 an unknown transfer type': [() => {
+      const i = base()
+      i.params.transfer = { ...i.params.transfer, type: 'ftp' }
+      return i
+    }, "server error: get deal transfer host: cannot parse params for unrecognized transfer type 'ftp'"],
+    'B1 an unparsable URL': [() => {
+      const i = base()
+      i.params.transfer = { ...i.params.transfer, params: new TextEncoder().encode('{"URL":"::nope"}') }
+      return i
+    }, "server error: get deal transfer host: cannot parse url '::nope': Invalid URL"],
+    'B2 an identical proposal': [() => ({ ...base(), identicalTo: { dealUuid: 'u-1', createdAt: new Date('2026-01-02T03:04:05.5Z') } }), 'deal proposal is identical to deal u-1 (proposed at 2026-01-02 03:04:05.5 +0000 UTC)'],
+    'B3 the same UUID': [() => ({ ...base(), sameUuidAs: { dealUuid: 'u-2', createdAt: new Date('2026-01-02T03:04:05Z') } }), 'deal has the same uuid as deal u-2 (proposed at 2026-01-02 03:04:05 +0000 UTC)'],
+    'F1 online deals switched off': [() => base({ terms: providerTerms(sp({ acceptOnline: false })) }), 'miner is not considering online storage deals'],
+    'F2 offline deals switched off': [() => base({ params: { http: undefined }, terms: providerTerms(sp({ acceptOffline: false })) }), 'miner is not accepting offline storage deals'],
+    'F3 verified deals switched off': [() => edit(base({ terms: providerTerms(sp({ acceptVerified: false })) }), (p) => { p.verifiedDeal = true; p.storagePricePerEpoch = 0n }), 'miner is not accepting verified storage deals'],
+    'F4 unverified deals switched off': [() => base({ terms: providerTerms(sp({ acceptUnverified: false })) }), 'miner is not accepting unverified storage deals'],
+    'F5 a blocklisted piece': [() => base({ terms: providerTerms(sp({ pieceCidBlocklist: [PIECE] })) }), `miner has blocklisted piece CID ${PIECE}`],
+    'F6 a start epoch inside the sealing time': [() => edit(base(), (p) => { p.startEpoch = HEAD + 2879; p.endEpoch = p.startEpoch + 518_400 }), `cannot seal a sector before ${HEAD + 2879}`],
+    'F7 an online start too far ahead': [() => edit(base(), (p) => { p.startEpoch = HEAD + 2880 + 40321; p.endEpoch = p.startEpoch + 518_400 }), `deal start epoch is too far in the future: ${HEAD + 2880 + 40321} > ${HEAD + 2880 + 40320}`],
+    'a paused provider': [() => base({ terms: providerTerms(sp({}, { paused: true })) }), 'miner is paused and not accepting storage deals'],
+    'a denied client (by key address, network letter ignored)': [() => base({ terms: providerTerms(sp({ clients: { deny: ['t' + secp.address.toString().slice(1)] } })) }), `client ${secp.address.toString()} is not allowed to make deals with this miner`],
+    'a client missing from a non-empty allow list': [() => base({ terms: providerTerms(sp({ clients: { allow: [other.address.toString()] } })) }), `client ${secp.address.toString()} is not allowed to make deals with this miner`],
+    'a transfer type the provider does not take': [() => {
+      const i = base()
+      i.params.transfer = { ...i.params.transfer, type: 'libp2p' }
+      return i
+    }, "transfer type 'libp2p' is not accepted by this miner"],
+    'a loopback transfer host': [() => base({ params: { http: { url: 'http://127.0.0.1:8080/a.car', size: 10 } } }), 'transfer host refused: transfer address 127.0.0.1 is loopback (127.0.0.0/8); allow it with allowCidrs'],
+    'a link-local (metadata service) host': [() => base({ params: { http: { url: 'http://169.254.169.254/latest', size: 10 } } }), 'transfer host refused: transfer address 169.254.169.254 is link-local (169.254.0.0/16); allow it with allowCidrs'],
+    'a host in the cluster ranges': [() => base({ params: { http: { url: 'http://[2001:db8:42::5]/x', size: 10 } }, terms: providerTerms(sp(), { clusterCidrs: ['2001:db8:42::/48'] }) }), 'transfer host refused: transfer address 2001:db8:42::5 is in denied range 2001:db8:42::/48'],
+    'a transfer bigger than the piece': [() => base({ params: { http: { url: 'https://a.example/x', size: 2033 } } }), 'transfer size 2033 is larger than the unpadded piece size 2032'],
+    'a transfer over the provider limit': [() => base({ terms: providerTerms(sp({ maxTransferSize: 1000 })) }), "transfer size 1900 exceeds this miner's limit of 1000 bytes"]
+  }
+  for (const [name, [input, message]] of Object.entries(cases)) {
+    it(`rejects ${name}`, () => { assert.equal(verdict(input()), message) })
+  }
+
+  it('allows a loopback host when the provider allows its range', () => {
+    const terms = providerTerms(sp({ transferHosts: { allowCidrs: ['127.0.0.0/8'] } }))
+    assert.equal(verdict(base({ params: { http: { url: 'http://127.0.0.1:8080/a.car', size: 10 } }, terms })), undefined)
+  })
+
+  it('checks in boost order: a bad signature wins over a wrong provider and a past start', () => {
+    const i = edit(base(), (p) => { p.provider = Address.fromString('f09'); p.startEpoch = 1; p.endEpoch = 518_401 }, other)
+    assert.equal(evaluate(ADMISSION_CHECKS, i)?.reason, 'InvalidSignature')
+  })
+
+  it('does not read DataCap for unverified deals (a failed read does not matter)', () => {
+    const i = base()
+    assert.equal(verdict({ ...i, chain: { ...i.chain, datacap: failedFact('x') } }), undefined)
+  })
+
+  it('gives every violation a CamelCase reason', () => {
+    for (const [, [input]] of Object.entries(cases)) {
+      const v = evaluate(ADMISSION_CHECKS, input())
+      assert.ok(v !== undefined)
+      assert.match(v.reason, /^[A-Z][A-Za-z]+$/)
+    }
+  })
+})
+
+describe('helpers', () => {
+  it('isPowerOfTwo', () => {
+    assert.deepEqual([128, 2 ** 35, 3, 0, -2, 2 ** 53 + 2].map(isPowerOfTwo), [true, true, false, false, false, false])
+  })
+  it('goTime prints Go time.Time.String()', () => {
+    assert.equal(goTime(new Date('2025-12-31T23:59:59.120Z')), '2025-12-31 23:59:59.12 +0000 UTC')
+  })
+  it('transferHostOf parses http and libp2p URLs as boost does', () => {
+    const enc = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(o))
+    assert.deepEqual(transferHostOf('http', enc({ url: 'https://h.example:8443/p' })), { host: 'h.example:8443' })
+    assert.deepEqual(transferHostOf('libp2p', enc({ URL: 'libp2p:///ip4/10.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN' })), { host: '10.0.0.1:4001', ip: '10.0.0.1' })
+    assert.match((transferHostOf('http', enc('x')) as { error: string }).error, /^failed to de-serialize transport params bytes '"x"'/)
+    assert.match((transferHostOf('http', new Uint8Array([0x7b])) as { error: string }).error, /^failed to de-serialize transport params bytes '\{': /)
+  })
+})
