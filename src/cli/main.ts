@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+/**
+ * The one `dealyard` binary. Each subcommand lives in its own module and is loaded only when
+ * asked for, so `dealyard commp` does not pay for libp2p or the Kubernetes client.
+ */
+type Command = { summary: string, load: () => Promise<(argv: string[]) => Promise<number>> }
+
+const commands: Record<string, Command> = {
+  ingress: { summary: 'serve boost\'s deal protocols over libp2p; accepted proposals become StorageDeals', load: async () => (await import('./ingress.ts')).runIngress },
+  transfer: { summary: 'download a deal\'s data with resume, checking CommP and indexing the CAR', load: async () => (await import('./transfer.ts')).runTransfer },
+  verify: { summary: 'compute the piece CID (and index) of an imported file for an offline deal', load: async () => (await import('./verify.ts')).runVerify },
+  client: { summary: 'propose deals to any mk1.2 provider, query their status, read the ask', load: async () => (await import('./client.ts')).runClient },
+  commp: { summary: 'compute the piece commitment (CommP) of a file', load: async () => (await import('./commp.ts')).runCommp },
+  crds: { summary: 'print the CustomResourceDefinitions as YAML', load: async () => (await import('./crds.ts')).runCrds }
+}
+
+function usage (): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length))
+  return 'usage: dealyard <command> [flags]\n\ncommands:\n' +
+    Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`).join('\n') +
+    '\n\nRun `dealyard <command> --help` for the flags of one command.\n'
+}
+
+export async function main (argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name == null || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage())
+    return name == null ? 2 : 0
+  }
+  const cmd = commands[name]
+  if (cmd == null) {
+    process.stderr.write(`dealyard: unknown command "${name}"\n\n${usage()}`)
+    return 2
+  }
+  let run: (argv: string[]) => Promise<number>
+  try {
+    run = await cmd.load()
+  } catch (err) {
+    process.stderr.write(`dealyard ${name}: not available in this build: ${(err as Error).message}\n`)
+    return 1
+  }
+  return await run(rest)
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2))
+}
