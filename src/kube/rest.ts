@@ -4,7 +4,7 @@
  * operator runtime needs one generic client where content types, field managers and
  * resourceVersion preconditions are explicit.
  */
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node'
+import { HttpMethod, KubeConfig, RequestContext, type V1ObjectMeta } from '@kubernetes/client-node'
 import { fetch, type Dispatcher } from 'undici'
 import { DealyardError } from '../errors.ts'
 
@@ -14,24 +14,11 @@ export interface ResourceCoords {
   plural: string
 }
 
+/** Any Kubernetes object: what the runtime needs to know of it (JSON from the apiserver). */
 export interface KubeObject {
   apiVersion?: string
   kind?: string
-  metadata?: {
-    name?: string
-    namespace?: string
-    uid?: string
-    resourceVersion?: string
-    generation?: number
-    labels?: Record<string, string>
-    annotations?: Record<string, string>
-    ownerReferences?: Array<Record<string, unknown>>
-    finalizers?: string[]
-    deletionTimestamp?: string | Date
-    creationTimestamp?: string | Date
-    [k: string]: unknown
-  }
-  [k: string]: unknown
+  metadata?: V1ObjectMeta
 }
 
 export interface ObjectList<T> {

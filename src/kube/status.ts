@@ -40,7 +40,7 @@ export function applyStatus<T extends KubeObject> (
   status: Record<string, unknown>, fieldManager: string
 ): Promise<T> {
   const apiVersion = r.group === '' ? r.version : `${r.group}/${r.version}`
-  const body: KubeObject = { apiVersion, kind: r.kind, metadata: { name }, status }
+  const body: KubeObject & { status: Record<string, unknown> } = { apiVersion, kind: r.kind, metadata: { name }, status }
   if (namespace != null) body.metadata!.namespace = namespace
   return rest.apply<T>(r, namespace, name, body, fieldManager, { force: true, subresource: 'status' })
 }

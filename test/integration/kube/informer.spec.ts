@@ -13,7 +13,7 @@ let k: TestKube
 before(async () => { k = await testKube(import.meta.filename) })
 after(async () => { await k.cleanup() })
 
-const cm = (name: string, data: Record<string, string> = {}): KubeObject =>
+const cm = (name: string, data: Record<string, string> = {}): KubeObject & { data: Record<string, string> } =>
   ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { suite: 'informer' } }, data })
 
 async function etcdCompact (etcd: string): Promise<number> {
@@ -48,7 +48,7 @@ test('list + watch deliver add, update and delete, and the cache follows', async
 
 test('a watch resumed from a compacted resourceVersion gets 410 Gone, relists and reports what vanished', async () => {
   const inf = new Informer<KubeObject>(k.rest, { resource: configmaps, namespace: k.namespace, labelSelector: 'suite=gone', resyncMs: 0 })
-  const mk = (n: string): KubeObject => ({ ...cm(n), metadata: { name: n, labels: { suite: 'gone' } } })
+  const mk = (n: string): KubeObject => ({ ...cm(n), metadata: { name: n, labels: { suite: 'gone' } } }) as KubeObject
   await k.rest.create(configmaps, k.namespace, mk('keep'))
   await k.rest.create(configmaps, k.namespace, mk('doomed'))
   await inf.start()
@@ -81,7 +81,7 @@ test('the watch reconnects after the server closes it and misses nothing', async
   const inf = new Informer<KubeObject>(k.rest, { resource: configmaps, namespace: k.namespace, labelSelector: 'suite=reconnect', resyncMs: 0, watchTimeoutSeconds: 1 })
   await inf.start()
   const connects = inf.stats.reconnects
-  const mk = (n: string): KubeObject => ({ ...cm(n), metadata: { name: n, labels: { suite: 'reconnect' } } })
+  const mk = (n: string): KubeObject => ({ ...cm(n), metadata: { name: n, labels: { suite: 'reconnect' } } }) as KubeObject
   for (let i = 0; i < 5; i++) {
     await k.rest.create(configmaps, k.namespace, mk(`r${i}`))
     await new Promise((resolve) => setTimeout(resolve, 500))
