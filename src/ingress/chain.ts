@@ -1,0 +1,103 @@
+/**
+ * Chain facts for admission and status, read through a TTL cache per Lotus endpoint. Every read
+ * comes back as a Fact (value or error text) so admission decides, in boost's order, whether a failed
+ * read matters.
+ */
+import { Address } from '../filecoin/address.ts'
+import { FullNodeClient, type RpcEndpoint } from '../lotus/index.ts'
+import { fact, failedFact, type ChainFacts, type Fact } from '../policy/admission.ts'
+import type { DealProposal } from '../protocol/types.ts'
+import { chainFactReads } from './metrics.ts'
+import { TtlCache } from './ttl-cache.ts'
+
+/** What admission and status need from the chain; the Lotus-backed one is LotusChain. */
+export interface ChainReader {
+  head (): Promise<number>
+  accountKey (addr: string): Promise<string>
+  collateralBounds (pieceSize: number, verified: boolean): Promise<{ min: bigint, max: bigint }>
+  marketBalance (addr: string): Promise<{ escrow: bigint, locked: bigint }>
+  datacap (addr: string): Promise<bigint | null>
+}
+
+export interface LotusChainOptions {
+  /** Head freshness (default 2 s; an epoch is 30 s on mainnet). */
+  headTtlMs?: number
+  /** Balances, bounds and DataCap (default 10 s). */
+  stateTtlMs?: number
+  /** Account keys never change for an ID address (default 10 min). */
+  accountTtlMs?: number
+  /** Per-call timeout (default 5 s): past it the proposal is answered with boost's "server error". */
+  callTimeoutMs?: number
+}
+
+export class LotusChain implements ChainReader {
+  readonly client: FullNodeClient
+  private readonly heads: TtlCache<number>
+  private readonly state: TtlCache<unknown>
+  private readonly accounts: TtlCache<string>
+  private readonly timeoutMs: number
+
+  constructor (ep: RpcEndpoint, o: LotusChainOptions = {}) {
+    this.timeoutMs = o.callTimeoutMs ?? 5000
+    this.client = new FullNodeClient({ ...ep, timeoutMs: ep.timeoutMs ?? this.timeoutMs }, { retry: { attempts: 2 } })
+    this.heads = new TtlCache({ ttlMs: o.headTtlMs ?? 2000 })
+    this.state = new TtlCache({ ttlMs: o.stateTtlMs ?? 10_000 })
+    this.accounts = new TtlCache({ ttlMs: o.accountTtlMs ?? 600_000 })
+  }
+
+  async head (): Promise<number> {
+    return await this.heads.get('head', async () => (await counted('ChainHead', this.client.chainHead())).height)
+  }
+
+  async accountKey (addr: string): Promise<string> {
+    const a = Address.fromString(addr)
+    // Key addresses are their own account key: no call (boost's StateAccountKey returns them as is).
+    if (a.protocol === 1 || a.protocol === 3) return addr
+    return await this.accounts.get(addr.slice(1), async () => await counted('StateAccountKey', this.client.stateAccountKey(addr)))
+  }
+
+  async collateralBounds (pieceSize: number, verified: boolean): Promise<{ min: bigint, max: bigint }> {
+    return await this.state.get(`bounds/${pieceSize}/${verified}`, async () =>
+      await counted('StateDealProviderCollateralBounds', this.client.stateDealProviderCollateralBounds(pieceSize, verified))) as { min: bigint, max: bigint }
+  }
+
+  async marketBalance (addr: string): Promise<{ escrow: bigint, locked: bigint }> {
+    return await this.state.get(`balance/${addr.slice(1)}`, async () =>
+      await counted('StateMarketBalance', this.client.stateMarketBalance(addr))) as { escrow: bigint, locked: bigint }
+  }
+
+  async datacap (addr: string): Promise<bigint | null> {
+    return await this.state.get(`datacap/${addr.slice(1)}`, async () =>
+      await counted('StateVerifiedClientStatus', this.client.stateVerifiedClientStatus(addr))) as bigint | null
+  }
+}
+
+async function counted<T> (method: string, p: Promise<T>): Promise<T> {
+  try {
+    const v = await p
+    chainFactReads.inc({ method, result: 'ok' })
+    return v
+  } catch (err) {
+    chainFactReads.inc({ method, result: 'error' })
+    throw err
+  }
+}
+
+async function settle<T> (p: Promise<T>): Promise<Fact<T>> {
+  try { return fact(await p) } catch (err) { return failedFact((err as Error).message) }
+}
+
+/** Reads every fact a proposal may need, in parallel (each from the cache when fresh). */
+export async function gatherChainFacts (chain: ChainReader, p: DealProposal): Promise<ChainFacts> {
+  const client = p.client.toString()
+  const [head, clientKey, collateralBounds, clientBalance, datacap] = await Promise.all([
+    settle(chain.head()),
+    settle(chain.accountKey(client).then((k) => Address.fromString(k))),
+    settle(chain.collateralBounds(p.pieceSize, p.verifiedDeal)),
+    settle(chain.marketBalance(client)),
+    p.verifiedDeal ? settle(chain.datacap(client)) : Promise.resolve(undefined)
+  ])
+  return datacap === undefined
+    ? { head, clientKey, collateralBounds, clientBalance }
+    : { head, clientKey, collateralBounds, clientBalance, datacap }
+}

@@ -1,0 +1,106 @@
+/**
+ * An accepted proposal as a StorageDeal resource, and back: the spec keeps the proposal field for
+ * field (label kind included) so the status protocol can send the exact DealProposal again.
+ */
+import { CID } from 'multiformats/cid'
+import { API_VERSION } from '../api/common.ts'
+import type { StorageDeal, StorageDealSpec } from '../api/types.generated.ts'
+import { Address } from '../filecoin/address.ts'
+import type { Signature } from '../filecoin/signature.ts'
+import { proposalCid, signedProposalCid } from '../protocol/proposal.ts'
+import type { DealParams, DealProposal } from '../protocol/types.ts'
+
+export const LABELS = {
+  signedProposalCid: 'dealyard.io/signed-proposal-cid',
+  provider: 'dealyard.io/provider',
+  deal: 'dealyard.io/deal-uuid'
+} as const
+
+/** The key of the transfer params JSON in the deal's Secret. */
+export const PARAMS_KEY = 'params.json'
+
+export const paramsSecretName = (dealUuid: string): string => `${dealUuid}-transfer`
+
+const SIG_TYPES = { 1: 'secp256k1', 2: 'bls', 3: 'delegated' } as const
+const SIG_CODES = { secp256k1: 1, bls: 2, delegated: 3 } as const
+
+export interface DealContext {
+  namespace: string
+  /** StorageProvider resource name. */
+  provider: string
+  protocol: '/fil/storage/mk/1.2.0' | '/fil/storage/mk/1.2.1'
+  clientPeerId: string
+}
+
+export function dealObject (params: DealParams, ctx: DealContext): StorageDeal {
+  const cdp = params.clientDealProposal
+  const p = cdp.proposal
+  const spc = signedProposalCid(cdp).toString()
+  const spec: StorageDealSpec = {
+    provider: ctx.provider,
+    dealUuid: params.dealUuid,
+    protocol: ctx.protocol,
+    clientPeerId: ctx.clientPeerId,
+    proposal: {
+      pieceCid: p.pieceCid.toString(),
+      pieceSize: p.pieceSize,
+      verifiedDeal: p.verifiedDeal,
+      client: p.client.toString(),
+      provider: p.provider.toString(),
+      label: p.label.kind === 'string' ? p.label.value : Buffer.from(p.label.value).toString('base64'),
+      labelEncoding: p.label.kind,
+      startEpoch: p.startEpoch,
+      endEpoch: p.endEpoch,
+      storagePricePerEpoch: p.storagePricePerEpoch.toString(),
+      providerCollateral: p.providerCollateral.toString(),
+      clientCollateral: p.clientCollateral.toString()
+    },
+    clientSignature: { type: SIG_TYPES[cdp.clientSignature.type], data: Buffer.from(cdp.clientSignature.data).toString('base64') },
+    signedProposalCid: spc,
+    proposalCid: proposalCid(p).toString(),
+    dealDataRoot: params.dealDataRoot.toString(),
+    isOffline: params.isOffline,
+    skipIpniAnnounce: params.skipIpniAnnounce,
+    removeUnsealedCopy: params.removeUnsealedCopy,
+    transfer: params.isOffline
+      ? { type: '', size: 0 }
+      : {
+          type: params.transfer.type as 'http' | 'libp2p',
+          size: params.transfer.size,
+          ...(params.transfer.clientId !== '' ? { clientId: params.transfer.clientId.slice(0, 256) } : {}),
+          paramsSecretRef: { name: paramsSecretName(params.dealUuid) }
+        }
+  }
+  return {
+    apiVersion: API_VERSION,
+    kind: 'StorageDeal',
+    metadata: {
+      name: params.dealUuid,
+      namespace: ctx.namespace,
+      labels: { [LABELS.signedProposalCid]: spc, [LABELS.provider]: ctx.provider }
+    },
+    spec
+  }
+}
+
+/** The DealProposal a StorageDeal was made from (byte-identical when re-encoded). */
+export function proposalOf (spec: StorageDealSpec): DealProposal {
+  const p = spec.proposal
+  return {
+    pieceCid: CID.parse(p.pieceCid),
+    pieceSize: p.pieceSize,
+    verifiedDeal: p.verifiedDeal,
+    client: Address.fromString(p.client),
+    provider: Address.fromString(p.provider),
+    label: p.labelEncoding === 'bytes' ? { kind: 'bytes', value: Uint8Array.from(Buffer.from(p.label, 'base64')) } : { kind: 'string', value: p.label },
+    startEpoch: p.startEpoch,
+    endEpoch: p.endEpoch,
+    storagePricePerEpoch: BigInt(p.storagePricePerEpoch),
+    providerCollateral: BigInt(p.providerCollateral),
+    clientCollateral: BigInt(p.clientCollateral)
+  }
+}
+
+export function signatureOf (spec: StorageDealSpec): Signature {
+  return { type: SIG_CODES[spec.clientSignature.type], data: Uint8Array.from(Buffer.from(spec.clientSignature.data, 'base64')) }
+}

@@ -1,0 +1,151 @@
+/**
+ * The libp2p host: TCP + noise + yamux + identify, serving boost's provider protocols for every
+ * StorageProvider of the installation. Limits: connections (total and pending), inbound streams
+ * per protocol and connection, a read deadline and a size limit per request. drain() stops taking
+ * new streams, lets the ones in flight finish, then stops the node (SIGTERM).
+ */
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify, type Identify } from '@libp2p/identify'
+import type { PrivateKey, Stream, Connection } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import { logger } from '../log.ts'
+import { PROTOCOL_IDS, STREAM_DEADLINES_MS } from '../protocol/ids.ts'
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/codec.ts'
+import { decodeDealParams, encodeDealResponse } from '../protocol/deal.ts'
+import { decodeDealStatusRequest, encodeDealStatusResponse } from '../protocol/status.ts'
+import { decodeAskRequest, encodeAskResponse } from '../protocol/ask.ts'
+import { encodeTransportsQueryResponse } from '../protocol/transports.ts'
+import type { TransportProtocol } from '../protocol/types.ts'
+import type { AskService } from './ask.ts'
+import { openConnections, openStreams, streamErrors } from './metrics.ts'
+import type { ProposalService } from './proposals.ts'
+import type { StatusService } from './status.ts'
+import { serveRequest, writeAndClose, type StreamLimits } from './streams.ts'
+
+const log = logger('ingress:host')
+
+export interface HostOptions {
+  privateKey: PrivateKey
+  /** e.g. /ip4/0.0.0.0/tcp/24001 */
+  listen: string[]
+  /** Addresses to advertise instead of the listen addresses (e.g. the Service's). */
+  announce?: string[]
+  proposals: ProposalService
+  status: StatusService
+  ask: AskService
+  /** `http` entry of the transports answer (boost: Retrievals.HTTP.HTTPRetrievalMultiaddr). */
+  httpRetrievalMultiaddr?: string
+  maxConnections?: number
+  maxPendingConnections?: number
+  /** Inbound streams at once per protocol and connection (libp2p default 32). */
+  maxStreamsPerConnection?: number
+  limits?: Partial<StreamLimits>
+}
+
+export interface IngressHost {
+  node: Libp2p<{ identify: Identify }>
+  peerId: string
+  addresses (): string[]
+  /** Streams being served now. */
+  inFlight (): number
+  drain (timeoutMs?: number): Promise<void>
+}
+
+export async function startHost (o: HostOptions): Promise<IngressHost> {
+  const limits: StreamLimits = {
+    readDeadlineMs: o.limits?.readDeadlineMs ?? STREAM_DEADLINES_MS.providerRead,
+    writeDeadlineMs: o.limits?.writeDeadlineMs ?? STREAM_DEADLINES_MS.providerWrite,
+    maxMessageBytes: o.limits?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+  }
+  const node = await createLibp2p({
+    privateKey: o.privateKey,
+    addresses: { listen: o.listen, ...(o.announce !== undefined ? { announce: o.announce } : {}) },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() },
+    connectionManager: {
+      maxConnections: o.maxConnections ?? 1000,
+      maxIncomingPendingConnections: o.maxPendingConnections ?? 100
+    }
+  })
+  const inflight = new Set<Promise<void>>()
+  let draining = false
+  const track = (p: Promise<void>): void => {
+    inflight.add(p)
+    void p.finally(() => { inflight.delete(p) })
+  }
+  const guard = (protocol: string, fn: (s: Stream, c: Connection) => Promise<void>) => (s: Stream, c: Connection): void => {
+    if (draining) { s.abort(new Error('ingress is shutting down')); return }
+    track(fn(s, c).catch((err: unknown) => {
+      streamErrors.inc({ protocol, code: 'HandlerError' })
+      log.warn({ protocol, err: (err as Error).message }, 'stream handler failed')
+    }))
+  }
+  const streamOpts = { maxInboundStreams: o.maxStreamsPerConnection ?? 32, runOnLimitedConnection: false }
+
+  const dealHandler = (protocol: typeof PROTOCOL_IDS.dealProposal120 | typeof PROTOCOL_IDS.dealProposal121) =>
+    guard(protocol, async (stream, conn) => {
+      await serveRequest(stream, protocol, limits, 'DealParams', async (req) => {
+        const params = decodeDealParams(req, { maxBytes: limits.maxMessageBytes })
+        const res = await o.proposals.propose(params, { protocol, peerId: conn.remotePeer.toString() })
+        return encodeDealResponse(res)
+      })
+    })
+  await node.handle(PROTOCOL_IDS.dealProposal121, dealHandler(PROTOCOL_IDS.dealProposal121), streamOpts)
+  await node.handle(PROTOCOL_IDS.dealProposal120, dealHandler(PROTOCOL_IDS.dealProposal120), streamOpts)
+  await node.handle(PROTOCOL_IDS.dealStatus, guard(PROTOCOL_IDS.dealStatus, async (stream) => {
+    await serveRequest(stream, PROTOCOL_IDS.dealStatus, limits, 'DealStatusRequest', async (req) =>
+      encodeDealStatusResponse(await o.status.status(decodeDealStatusRequest(req, { maxBytes: limits.maxMessageBytes }))))
+  }), streamOpts)
+  await node.handle(PROTOCOL_IDS.ask, guard(PROTOCOL_IDS.ask, async (stream) => {
+    await serveRequest(stream, PROTOCOL_IDS.ask, limits, 'AskRequest', async (req) =>
+      encodeAskResponse(await o.ask.ask(decodeAskRequest(req, { maxBytes: limits.maxMessageBytes }))))
+  }), streamOpts)
+  await node.handle(PROTOCOL_IDS.transports, guard(PROTOCOL_IDS.transports, async (stream) => {
+    // The client sends nothing: answer at once and close (boost: 30 s write deadline).
+    openStreams.inc({ protocol: PROTOCOL_IDS.transports })
+    try {
+      await writeAndClose(stream, encodeTransportsQueryResponse({ protocols: transports(node, o.httpRetrievalMultiaddr) }), STREAM_DEADLINES_MS.transportsWrite)
+    } catch (err) {
+      streamErrors.inc({ protocol: PROTOCOL_IDS.transports, code: (err as Error).name })
+      stream.abort(err as Error)
+    } finally {
+      openStreams.dec({ protocol: PROTOCOL_IDS.transports })
+    }
+  }), streamOpts)
+
+  node.addEventListener('connection:open', () => { openConnections.inc() })
+  node.addEventListener('connection:close', () => { openConnections.dec() })
+  const peerId = node.peerId.toString()
+  log.info({ peerId, addresses: node.getMultiaddrs().map(String) }, 'libp2p host listening')
+
+  return {
+    node,
+    peerId,
+    addresses: () => node.getMultiaddrs().map(String),
+    inFlight: () => inflight.size,
+    drain: async (timeoutMs = 20_000) => {
+      draining = true
+      await node.unhandle(Object.values(PROTOCOL_IDS))
+      const all = Promise.allSettled([...inflight])
+      await Promise.race([all, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())])
+      await node.stop()
+    }
+  }
+}
+
+/** boost's order: libp2p (listen addresses + /p2p/<id>), then http if configured. */
+function transports (node: Libp2p, http: string | undefined): TransportProtocol[] {
+  const out: TransportProtocol[] = []
+  const addrs = node.getMultiaddrs().map((a) => {
+    const withId = a.getComponents().some((c) => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${node.peerId.toString()}`)
+    return withId.bytes
+  })
+  if (addrs.length > 0) out.push({ name: 'libp2p', addresses: addrs })
+  if (http !== undefined && http !== '') out.push({ name: 'http', addresses: [multiaddr(http).bytes] })
+  return out
+}

@@ -1,0 +1,46 @@
+/** The ingress's metrics, in the process registry (served on --metrics-addr /metrics). */
+import { Counter, Gauge, Histogram } from 'prom-client'
+import { registry } from '../metrics.ts'
+
+/** Every proposal answered: result accepted|rejected|error, reason a CamelCase word ('' when accepted). */
+export const proposalsTotal = new Counter({
+  name: 'dealyard_proposals_total',
+  help: 'Deal proposals answered by the ingress, by provider, result and reason.',
+  labelNames: ['provider', 'result', 'reason'],
+  registers: [registry]
+})
+
+export const proposalDuration = new Histogram({
+  name: 'dealyard_ingress_proposal_duration_seconds',
+  help: 'Time from a complete DealParams to the DealResponse written (admission + persistence).',
+  labelNames: ['result'],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry]
+})
+
+export const openStreams = new Gauge({
+  name: 'dealyard_ingress_open_streams',
+  help: 'Protocol streams being served now, by protocol.',
+  labelNames: ['protocol'],
+  registers: [registry]
+})
+
+export const openConnections = new Gauge({
+  name: 'dealyard_ingress_open_connections',
+  help: 'libp2p connections open now.',
+  registers: [registry]
+})
+
+export const streamErrors = new Counter({
+  name: 'dealyard_ingress_stream_errors_total',
+  help: 'Streams closed without an answer (bad message, deadline, size limit, reset), by protocol and code.',
+  labelNames: ['protocol', 'code'],
+  registers: [registry]
+})
+
+export const chainFactReads = new Counter({
+  name: 'dealyard_ingress_chain_reads_total',
+  help: 'Chain facts read from Lotus (cache misses and refreshes), by method and result.',
+  labelNames: ['method', 'result'],
+  registers: [registry]
+})

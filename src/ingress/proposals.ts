@@ -1,0 +1,81 @@
+/**
+ * Answering a deal proposal, independent of the transport: find the provider, gather the facts,
+ * run the admission chain, persist, answer. The client hears "accepted" only after the StorageDeal
+ * (and its params Secret) exist; a rejection writes nothing.
+ */
+import { logger } from '../log.ts'
+import { evaluate, type AdmissionInput, type Check } from '../policy/admission.ts'
+import { ADMISSION_CHECKS, VALIDATION_PREFIX } from '../policy/checks.ts'
+import { signedProposalCid } from '../protocol/proposal.ts'
+import type { DealParams, DealResponse } from '../protocol/types.ts'
+import { gatherChainFacts } from './chain.ts'
+import { dealObject, type DealContext } from './deal-object.ts'
+import { proposalDuration, proposalsTotal } from './metrics.ts'
+import type { ProviderDirectory } from './providers.ts'
+import type { DealStore } from './store.ts'
+import { goTime } from '../policy/checks.ts'
+
+const log = logger('ingress:proposals')
+
+export interface ProposalServiceOptions {
+  providers: ProviderDirectory
+  store: DealStore
+  /** Namespace StorageDeals and their Secrets are created in. */
+  namespace: string
+  checks?: readonly Check[]
+}
+
+export interface ProposalMeta { protocol: DealContext['protocol'], peerId: string }
+
+export class ProposalService {
+  private readonly o: ProposalServiceOptions
+
+  constructor (o: ProposalServiceOptions) { this.o = o }
+
+  async propose (params: DealParams, meta: ProposalMeta): Promise<DealResponse> {
+    const t0 = process.hrtime.bigint()
+    const p = params.clientDealProposal.proposal
+    let provider = 'unknown'
+    const done = (result: 'accepted' | 'rejected' | 'error', reason: string, message: string): DealResponse => {
+      proposalsTotal.inc({ provider, result, reason })
+      proposalDuration.observe({ result }, Number(process.hrtime.bigint() - t0) / 1e9)
+      log.info({ deal: params.dealUuid, provider, client: p.client.toString(), result, reason, peer: meta.peerId }, result === 'accepted' ? 'deal accepted' : `deal ${result}: ${message}`)
+      return { accepted: result === 'accepted', message }
+    }
+    try {
+      const entry = await this.o.providers.find(p.provider.toString())
+      if (entry === undefined) {
+        // No StorageProvider has this address: boost's A4 text, naming the miners served here.
+        return done('rejected', 'IncorrectProvider', `${VALIDATION_PREFIX}incorrect provider for deal; proposal.Provider: ${p.provider.toString()}; provider.Address: ${this.o.providers.addresses().join(', ')}`)
+      }
+      provider = entry.terms.name
+      const spc = signedProposalCid(params.clientDealProposal).toString()
+      const identicalTo = this.o.store.bySignedProposalCid(spc)
+      const sameUuidAs = this.o.store.byUuid(params.dealUuid)
+      const input: AdmissionInput = {
+        params,
+        provider: entry.terms,
+        chain: await gatherChainFacts(entry.chain, p),
+        ...(identicalTo !== undefined ? { identicalTo } : {}),
+        ...(sameUuidAs !== undefined ? { sameUuidAs } : {})
+      }
+      const v = evaluate(this.o.checks ?? ADMISSION_CHECKS, input)
+      if (v !== undefined) return done(v.message.includes('server error') ? 'error' : 'rejected', v.reason, v.message)
+      const deal = dealObject(params, { namespace: this.o.namespace, provider, protocol: meta.protocol, clientPeerId: meta.peerId })
+      let r
+      try {
+        r = await this.o.store.create(deal, params.isOffline ? undefined : params.transfer.params)
+      } catch (err) {
+        log.error({ deal: params.dealUuid, err: (err as Error).message }, 'persisting the deal failed')
+        return done('error', 'PersistFailed', 'server error: save to db')
+      }
+      if ('duplicate' in r) {
+        return done('rejected', 'DuplicateUuid', `deal has the same uuid as deal ${r.duplicate.dealUuid} (proposed at ${goTime(r.duplicate.createdAt)})`)
+      }
+      return done('accepted', '', '')
+    } catch (err) {
+      log.error({ deal: params.dealUuid, err: (err as Error).message }, 'proposal failed')
+      return done('error', 'InternalError', 'server error: internal error')
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * /fil/storage/status/1.2.0: answers from the informer cache, after checking the request is signed
+ * by the deal's client (boost's getDealStatus order: look up, resolve the client's key, verify).
+ */
+import { CID } from 'multiformats/cid'
+import { Address } from '../filecoin/address.ts'
+import { verifySignature } from '../filecoin/signature.ts'
+import { logger } from '../log.ts'
+import { statusRequestMessage } from '../protocol/proposal.ts'
+import type { DealStatusRequest, DealStatusResponse } from '../protocol/types.ts'
+import { proposalOf } from './deal-object.ts'
+import type { ProviderDirectory } from './providers.ts'
+import type { DealStore } from './store.ts'
+
+const log = logger('ingress:status')
+
+export class StatusService {
+  private readonly providers: ProviderDirectory
+  private readonly store: DealStore
+
+  constructor (providers: ProviderDirectory, store: DealStore) {
+    this.providers = providers
+    this.store = store
+  }
+
+  async status (req: DealStatusRequest): Promise<DealStatusResponse> {
+    const fail = (error: string): DealStatusResponse =>
+      ({ dealUuid: req.dealUuid, error, dealStatus: null, isOffline: false, transferSize: 0, nBytesReceived: 0 })
+    let deal
+    try {
+      deal = await this.store.get(req.dealUuid)
+    } catch (err) {
+      log.warn({ deal: req.dealUuid, err: (err as Error).message }, 'reading the deal failed')
+      return fail('failed to fetch deal status')
+    }
+    if (deal === undefined) return fail(`no storage deal found with deal UUID ${req.dealUuid}`)
+    const spec = deal.spec
+    const entry = await this.providers.find(spec.proposal.provider).catch(() => undefined)
+    let key: Address
+    try {
+      if (entry === undefined) throw new Error(`no StorageProvider for ${spec.proposal.provider}`)
+      key = Address.fromString(await entry.chain.accountKey(spec.proposal.client))
+    } catch (err) {
+      log.warn({ deal: req.dealUuid, err: (err as Error).message }, 'client account key')
+      return fail(`failed to get account key for client addr ${spec.proposal.client}`)
+    }
+    if (!verifySignature(req.signature, key, statusRequestMessage(req.dealUuid))) return fail('signature verification failed')
+    const st = deal.status ?? {}
+    const checkpoint = st.checkpoint ?? 'Accepted'
+    // boost reports live bytes only while a transfer runs (0 before, after, and for offline deals).
+    const transferring = !spec.isOffline && checkpoint === 'Accepted' && st.transfer?.jobName !== undefined
+    return {
+      dealUuid: req.dealUuid,
+      error: '',
+      isOffline: spec.isOffline,
+      transferSize: spec.transfer.size,
+      nBytesReceived: transferring ? st.transfer?.bytesReceived ?? 0 : 0,
+      dealStatus: {
+        error: st.error ?? '',
+        status: checkpoint,
+        sealingStatus: st.sector?.state ?? '',
+        proposal: proposalOf(spec),
+        signedProposalCid: CID.parse(spec.signedProposalCid),
+        publishCid: st.publishCid !== undefined ? CID.parse(st.publishCid) : null,
+        chainDealId: st.chainDealId ?? 0
+      }
+    }
+  }
+}

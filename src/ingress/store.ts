@@ -1,0 +1,123 @@
+/**
+ * Where accepted proposals go: a StorageDeal named by the deal UUID, and for online deals a Secret
+ * with the transfer params owned by it.
+ *
+ * Order: the StorageDeal first, then the Secret with an ownerReference to the deal's uid.
+ *  - The deal's create is the atomic duplicate check across replicas (AlreadyExists = same UUID);
+ *    a losing replica has written nothing, so a rejection leaves nothing behind.
+ *  - The Secret is born owned, so it can never be an orphan: it goes when the deal goes.
+ *  - If the Secret write fails, the deal is deleted again (uid precondition) before answering, so
+ *    "accepted" is only ever sent after both writes succeeded. The one window left is a crash between
+ *    the two writes: a deal without params whose client never heard "accepted"; the controller
+ *    fails such a deal when it finds no params Secret (it cannot be transferred).
+ * The other order (Secret first) would leave an orphan Secret on every duplicate and on a crash.
+ */
+import type { StorageDeal } from '../api/types.generated.ts'
+import { StorageDeals } from '../api/index.ts'
+import { Informer } from '../kube/informer.ts'
+import { Core, isAlreadyExists, isNotFound, resourcePath, type KubeObject, type KubeRest } from '../kube/rest.ts'
+import { DealyardError } from '../errors.ts'
+import type { PriorDeal } from '../policy/admission.ts'
+import { LABELS, PARAMS_KEY, paramsSecretName } from './deal-object.ts'
+
+export type CreateResult = { created: true } | { duplicate: PriorDeal }
+
+export interface DealStore {
+  /** From the cache: a deal with this signed proposal CID. */
+  bySignedProposalCid (cid: string): PriorDeal | undefined
+  /** From the cache: a deal with this UUID. */
+  byUuid (uuid: string): PriorDeal | undefined
+  /** The deal, from the cache or (just created elsewhere) from the apiserver. */
+  get (uuid: string): Promise<StorageDeal | undefined>
+  create (deal: StorageDeal, params: Uint8Array | undefined): Promise<CreateResult>
+}
+
+type Obj = StorageDeal & KubeObject
+
+const prior = (d: StorageDeal): PriorDeal => ({
+  dealUuid: d.metadata.name ?? '',
+  createdAt: new Date(d.metadata.creationTimestamp ?? Date.now())
+})
+
+export class KubeDealStore implements DealStore {
+  readonly informer: Informer<Obj>
+  private readonly rest: KubeRest
+  private readonly namespace: string
+  /** signed proposal CID → deal; fed by the informer and by our own creates (before the watch sees them). */
+  private readonly bySpc = new Map<string, PriorDeal>()
+
+  constructor (rest: KubeRest, namespace: string) {
+    this.rest = rest
+    this.namespace = namespace
+    this.informer = new Informer<Obj>(rest, { resource: StorageDeals, namespace, resyncMs: 0 })
+    const index = (d: Obj): void => {
+      const cid = d.metadata?.labels?.[LABELS.signedProposalCid]
+      if (cid !== undefined) this.bySpc.set(cid, prior(d))
+    }
+    this.informer.on('add', index)
+    this.informer.on('update', (_old, d) => { index(d) })
+    this.informer.on('delete', (d) => {
+      const cid = d.metadata?.labels?.[LABELS.signedProposalCid]
+      if (cid !== undefined && this.bySpc.get(cid)?.dealUuid === d.metadata?.name) this.bySpc.delete(cid)
+    })
+  }
+
+  async start (): Promise<void> { await this.informer.start() }
+  async stop (): Promise<void> { await this.informer.stop() }
+
+  bySignedProposalCid (cid: string): PriorDeal | undefined { return this.bySpc.get(cid) }
+
+  byUuid (uuid: string): PriorDeal | undefined {
+    const d = this.informer.getObject(this.namespace, uuid)
+    return d === undefined ? undefined : prior(d)
+  }
+
+  async get (uuid: string): Promise<StorageDeal | undefined> {
+    const cached = this.informer.getObject(this.namespace, uuid)
+    if (cached !== undefined) return cached
+    try {
+      return await this.rest.get<Obj>(StorageDeals, this.namespace, uuid)
+    } catch (err) {
+      if (isNotFound(err)) return undefined
+      throw err
+    }
+  }
+
+  async create (deal: StorageDeal, params: Uint8Array | undefined): Promise<CreateResult> {
+    const uuid = deal.metadata.name ?? ''
+    let created: Obj
+    try {
+      created = await this.rest.create<Obj>(StorageDeals, this.namespace, deal as Obj)
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err
+      const existing = await this.get(uuid)
+      return { duplicate: existing === undefined ? { dealUuid: uuid, createdAt: new Date() } : prior(existing) }
+    }
+    const spc = deal.metadata.labels?.[LABELS.signedProposalCid]
+    if (spc !== undefined) this.bySpc.set(spc, prior(created))
+    if (params === undefined) return { created: true }
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: {
+        name: paramsSecretName(uuid),
+        namespace: this.namespace,
+        labels: { [LABELS.deal]: uuid },
+        ownerReferences: [{ apiVersion: created.apiVersion, kind: 'StorageDeal', name: uuid, uid: created.metadata.uid ?? '', controller: true }]
+      },
+      data: { [PARAMS_KEY]: Buffer.from(params).toString('base64') }
+    } as unknown as KubeObject
+    try {
+      await this.rest.create(Core.secrets, this.namespace, secret)
+    } catch (err) {
+      // uid precondition: never delete a deal some other replica re-created under the same name.
+      await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, uuid), {
+        body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: created.metadata.uid } }
+      }).catch(() => {})
+      if (spc !== undefined && this.bySpc.get(spc)?.dealUuid === uuid) this.bySpc.delete(spc)
+      throw new DealyardError('ERR_PERSIST', `deal ${uuid}: create params Secret: ${(err as Error).message}`, { cause: err, retry: 'auto' })
+    }
+    return { created: true }
+  }
+}

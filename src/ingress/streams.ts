@@ -1,0 +1,53 @@
+/**
+ * One request, one response per stream, as boost's lp2pimpl does it: read exactly one CBOR item
+ * under a read deadline and a size limit, process with no deadline, write the answer under a write
+ * deadline, close. A request that cannot be read or decoded gets no answer: the stream is reset
+ * (boost closes without writing).
+ */
+import type { Stream } from '@libp2p/interface'
+import { DealyardError } from '../errors.ts'
+import { logger } from '../log.ts'
+import { readCborItem } from '../protocol/framing.ts'
+import { openStreams, streamErrors } from './metrics.ts'
+
+const log = logger('ingress:streams')
+
+export interface StreamLimits {
+  /** From stream open to a complete request (boost: 10 s). */
+  readDeadlineMs: number
+  /** To flush the answer (boost: 10 s). */
+  writeDeadlineMs: number
+  /** Largest request accepted. */
+  maxMessageBytes: number
+}
+
+/** Sends `bytes` and closes our side within the deadline; resets the stream if the peer does not take them. */
+export async function writeAndClose (stream: Stream, bytes: Uint8Array, deadlineMs: number): Promise<void> {
+  const signal = AbortSignal.timeout(deadlineMs)
+  if (!stream.send(bytes)) await stream.onDrain({ signal })
+  await stream.close({ signal })
+}
+
+/**
+ * Serves one request: `handle` gets the request's bytes and returns the answer's bytes, or throws
+ * (ERR_CBOR_DECODE for a bad request) to reset without answering.
+ */
+export async function serveRequest (stream: Stream, protocol: string, limits: StreamLimits, path: string, handle: (req: Uint8Array) => Promise<Uint8Array>): Promise<void> {
+  openStreams.inc({ protocol })
+  const deadline = new AbortController()
+  const timer = setTimeout(() => { deadline.abort(new Error('read deadline')) }, limits.readDeadlineMs)
+  try {
+    const req = await readCborItem(stream, { maxBytes: limits.maxMessageBytes, signal: deadline.signal, path })
+    clearTimeout(timer)
+    const res = await handle(req)
+    await writeAndClose(stream, res, limits.writeDeadlineMs)
+  } catch (err) {
+    const code = err instanceof DealyardError ? err.code : (err as { name?: string }).name ?? 'Error'
+    streamErrors.inc({ protocol, code })
+    log.debug({ protocol, code, err: (err as Error).message }, 'stream closed without an answer')
+    stream.abort(err instanceof Error ? err : new Error(String(err)))
+  } finally {
+    clearTimeout(timer)
+    openStreams.dec({ protocol })
+  }
+}
