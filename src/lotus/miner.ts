@@ -78,21 +78,29 @@ export class MinerClient {
       return await this.rpc.call(method, params({ Type: 'null', Info: String(size) }), { idempotent: false, timeoutMs: opts.timeoutMs ?? null, signal: opts.signal })
     }
     const id = randomUUID()
+    // lotus-miner blocks the call until the upload arrives and never times out a reader it has
+    // started, so a failed upload must also end the call, and a finished call the upload.
     const upload = new AbortController()
-    const signals = [upload.signal, ...(opts.signal !== undefined ? [opts.signal] : [])]
+    const call = new AbortController()
+    const outer = opts.signal !== undefined ? [opts.signal] : []
     let uploadError: unknown
     const uploading = pushStream(`${pushBaseUrl(this.rpc.endpoint.url)}/${id}`, padTo(data, size), size, {
-      headers: this.rpc.headers(), dispatcher: this.rpc.dispatcher, signal: AbortSignal.any(signals)
-    }).catch((err: unknown) => { if (!upload.signal.aborted) uploadError = err })
+      headers: this.rpc.headers(), dispatcher: this.rpc.dispatcher, signal: AbortSignal.any([upload.signal, ...outer])
+    }).catch((err: unknown) => {
+      if (upload.signal.aborted) return
+      uploadError = err
+      call.abort(err)
+    })
     try {
-      return await this.rpc.call(method, params({ Type: 'push', Info: id }), { idempotent: false, timeoutMs: opts.timeoutMs ?? null, signal: opts.signal })
+      return await this.rpc.call(method, params({ Type: 'push', Info: id }), {
+        idempotent: false, timeoutMs: opts.timeoutMs ?? null, signal: AbortSignal.any([call.signal, ...outer])
+      })
     } catch (err) {
-      upload.abort()
-      await uploading
-      if (uploadError !== undefined && err instanceof LotusRpcError && err.code === 'ERR_LOTUS_RPC') {
-        // The miner's error ("got 0 of n bytes", "handler timed out") is a symptom; say why.
-        throw new LotusRpcError('ERR_LOTUS_STREAM', `${method}: upload failed: ${(uploadError as Error).message}; miner said: ${err.message}`,
-          { cause: uploadError, method, rpcCode: err.rpcCode })
+      if (uploadError !== undefined && opts.signal?.aborted !== true) {
+        // Whatever the miner said ("got 0 of n bytes", "handler timed out") is a symptom; say why.
+        const said = err instanceof LotusRpcError && err !== uploadError ? `; miner said: ${err.message}` : ''
+        throw new LotusRpcError('ERR_LOTUS_STREAM', `${method}: upload failed: ${(uploadError as Error).message}${said}`,
+          { cause: uploadError, method, retry: uploadError instanceof LotusRpcError ? uploadError.retry : 'auto' })
       }
       throw err
     } finally {

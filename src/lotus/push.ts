@@ -18,7 +18,7 @@ import { request, type Dispatcher } from 'undici'
 import { LotusRpcError } from './errors.ts'
 import { pushBytes } from './metrics.ts'
 
-export type PieceData = AsyncIterable<Uint8Array> | NodeJS.ReadableStream
+export type PieceData = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | NodeJS.ReadableStream
 
 export interface ReaderStream { Type: 'push' | 'null' | 'http', Info: string }
 
@@ -43,7 +43,7 @@ const ZERO_CHUNK = new Uint8Array(1 << 20)
  */
 export async function * padTo (data: PieceData, size: number): AsyncGenerator<Uint8Array> {
   let sent = 0
-  for await (const chunk of data as AsyncIterable<Uint8Array | string>) {
+  for await (const chunk of data as AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>) {
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
     if (sent + b.length > size) {
       throw new LotusRpcError('ERR_LOTUS_STREAM', `piece data is longer than the unpadded piece size ${size}`, { retry: 'fatal' })
