@@ -14,12 +14,21 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 /** Every generated file, path relative to the repository root → content. */
 export function generatedFiles (): Map<string, string> {
   const files = new Map<string, string>()
+  const chart: string[] = []
   for (const def of KINDS) {
     const crd = renderCrd(def)
     files.set(`crds/${GROUP}_${def.plural}.yaml`, crd)
+    chart.push(chartCrd(crd))
   }
+  files.set('charts/dealyard/templates/crds.yaml',
+    '{{- if .Values.crds.enabled }}\n' + chart.join('---\n') + '{{- end }}\n')
   files.set('src/api/types.generated.ts', renderTypes(KINDS))
   return files
+}
+
+/** The chart's copy of a CRD: kept on uninstall unless crds.keep is false (cert-manager's choice). */
+function chartCrd (crd: string): string {
+  return crd.replace(/^metadata:\n/m, 'metadata:\n  annotations:\n    {{- if .Values.crds.keep }}\n    helm.sh/resource-policy: keep\n    {{- end }}\n')
 }
 
 export function staleFiles (): string[] {

@@ -326,11 +326,18 @@ function cidFromTagBytes (raw: Uint8Array, path: string, r: CborReader): CID {
   if (raw.length === 0) r.fail(path, 'undefined cid')
   if (raw.length < 2) r.fail(path, 'cbor serialized CIDs must have at least two bytes')
   if (raw[0] !== 0) r.fail(path, 'cbor serialized CIDs must have binary multibase')
+  const body = raw.subarray(1)
+  let cid: CID
   try {
-    return CID.decode(raw.subarray(1))
+    cid = CID.decode(body)
   } catch (err) {
     r.fail(path, `invalid CID: ${(err as Error).message}`, err)
   }
+  // go-cid accepts only a canonical CIDv0 (0x12 0x20 + 32 bytes) or a CIDv1 with version byte 1;
+  // multiformats is laxer (it reads a version varint of 0 with any codec), so insist the CID
+  // re-encodes to exactly the bytes we got, as go-cid's parse does implicitly.
+  if (cid.bytes.length !== body.length || cid.bytes.some((b, i) => b !== body[i])) r.fail(path, 'invalid CID: not in canonical binary form')
+  return cid
 }
 
 /**

@@ -12,6 +12,7 @@ test('committed CRDs and TS types are what src/api renders (run `npm run gen` af
 test('every kind renders a CRD file and the types file', () => {
   const paths = [...generatedFiles().keys()].sort()
   assert.deepEqual(paths, [
+    'charts/dealyard/templates/crds.yaml',
     'crds/dealyard.io_fundledgers.yaml', 'crds/dealyard.io_storagedeals.yaml',
     'crds/dealyard.io_storageledgers.yaml', 'crds/dealyard.io_storageproviders.yaml',
     'src/api/types.generated.ts'
