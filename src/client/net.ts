@@ -1,0 +1,99 @@
+/**
+ * The client side of boost's deal protocols, as boost's lp2pimpl DealClient does it: open a stream
+ * offering mk/1.2.1 then mk/1.2.0, write one CBOR item (write deadline 10 s), read one (read
+ * deadline 60 s), close. Works against any mk1.2 provider (boost, Curio, dealyard).
+ */
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { PrivateKey as Libp2pKey, Stream } from '@libp2p/interface'
+import { DealyardError } from '../errors.ts'
+import { sign } from '../filecoin/signature.ts'
+import type { PrivateKey } from '../filecoin/keys.ts'
+import { readCborItem } from '../protocol/framing.ts'
+import { DEAL_PROPOSAL_PROTOCOLS, PROTOCOL_IDS, STREAM_DEADLINES_MS } from '../protocol/ids.ts'
+import { decodeDealResponse, encodeDealParams, encodeDealParamsV120 } from '../protocol/deal.ts'
+import { decodeDealStatusResponse, encodeDealStatusRequest } from '../protocol/status.ts'
+import { decodeAskResponse, encodeAskRequest } from '../protocol/ask.ts'
+import { decodeTransportsQueryResponse } from '../protocol/transports.ts'
+import { statusRequestMessage } from '../protocol/proposal.ts'
+import type { AskResponse, DealParams, DealResponse, DealStatusResponse, TransportsQueryResponse } from '../protocol/types.ts'
+import { Address } from '../filecoin/address.ts'
+
+export type DealClientNode = Libp2p
+
+/** A dialing-only libp2p node (no listen addresses). */
+export async function createClientNode (privateKey?: Libp2pKey): Promise<DealClientNode> {
+  return await createLibp2p({
+    ...(privateKey !== undefined ? { privateKey } : {}),
+    addresses: { listen: [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() }
+  })
+}
+
+export interface CallOptions {
+  writeDeadlineMs?: number
+  readDeadlineMs?: number
+  signal?: AbortSignal
+}
+
+async function exchange (node: DealClientNode, to: Multiaddr | string, protocols: string | readonly string[], req: Uint8Array | undefined, path: string, o: CallOptions): Promise<{ bytes: Uint8Array, protocol: string }> {
+  const ma = typeof to === 'string' ? multiaddr(to) : to
+  const signals = [AbortSignal.timeout(o.writeDeadlineMs ?? STREAM_DEADLINES_MS.clientWrite)]
+  if (o.signal !== undefined) signals.push(o.signal)
+  let stream: Stream
+  try {
+    stream = await node.dialProtocol(ma, Array.isArray(protocols) ? [...protocols] : [protocols as string], { signal: AbortSignal.any(signals) })
+  } catch (err) {
+    throw new DealyardError('ERR_DIAL', `${path}: dial ${ma.toString()}: ${(err as Error).message}`, { cause: err, retry: 'auto' })
+  }
+  try {
+    if (req !== undefined && !stream.send(req)) await stream.onDrain({ signal: AbortSignal.any(signals) })
+    const read = new AbortController()
+    const timer = setTimeout(() => { read.abort() }, o.readDeadlineMs ?? STREAM_DEADLINES_MS.clientRead)
+    try {
+      const bytes = await readCborItem(stream, { path, signal: o.signal === undefined ? read.signal : AbortSignal.any([read.signal, o.signal]) })
+      return { bytes, protocol: stream.protocol ?? '' }
+    } finally {
+      clearTimeout(timer)
+    }
+  } catch (err) {
+    stream.abort(err as Error)
+    throw err
+  } finally {
+    await stream.close().catch(() => {})
+  }
+}
+
+export interface ProposeOptions extends CallOptions {
+  /** Offer only mk/1.2.0 and send the 5-key form (an old client). */
+  v120?: boolean
+}
+
+export async function proposeDeal (node: DealClientNode, to: Multiaddr | string, params: DealParams, o: ProposeOptions = {}): Promise<DealResponse & { protocol: string }> {
+  const r = o.v120 === true
+    ? await exchange(node, to, PROTOCOL_IDS.dealProposal120, encodeDealParamsV120(params), 'DealResponse', o)
+    : await exchange(node, to, DEAL_PROPOSAL_PROTOCOLS, encodeDealParams(params), 'DealResponse', o)
+  return { ...decodeDealResponse(r.bytes), protocol: r.protocol }
+}
+
+/** Signs the 16 UUID bytes with the client's key, as boost's SendDealStatusRequest does. */
+export async function dealStatus (node: DealClientNode, to: Multiaddr | string, dealUuid: string, key: PrivateKey, o: CallOptions = {}): Promise<DealStatusResponse> {
+  const req = encodeDealStatusRequest({ dealUuid, signature: sign(key, statusRequestMessage(dealUuid)) })
+  return decodeDealStatusResponse((await exchange(node, to, PROTOCOL_IDS.dealStatus, req, 'DealStatusResponse', o)).bytes)
+}
+
+export async function storageAsk (node: DealClientNode, to: Multiaddr | string, miner: string, o: CallOptions = {}): Promise<AskResponse> {
+  const req = encodeAskRequest({ miner: Address.fromString(miner) })
+  return decodeAskResponse((await exchange(node, to, PROTOCOL_IDS.ask, req, 'AskResponse', o)).bytes)
+}
+
+export async function queryTransports (node: DealClientNode, to: Multiaddr | string, o: CallOptions = {}): Promise<TransportsQueryResponse> {
+  return decodeTransportsQueryResponse((await exchange(node, to, PROTOCOL_IDS.transports, undefined, 'QueryResponse', o)).bytes)
+}

@@ -1,0 +1,123 @@
+/**
+ * The ingress: boost's provider protocols over libp2p for every StorageProvider in the cluster;
+ * accepted proposals become StorageDeals. Stateless: run several replicas with the same identity.
+ *
+ * @example
+ * const ing = await startIngress({ namespace: 'deals', privateKey, listen: ['/ip4/0.0.0.0/tcp/24001'] })
+ * onShutdown('ingress', () => ing.stop())
+ */
+import { createServer, type Server } from 'node:http'
+import type { PrivateKey } from '@libp2p/interface'
+import type { KubeConfig } from '@kubernetes/client-node'
+import { StorageProviders } from '../api/index.ts'
+import type { SecretKeyRef, StorageProvider } from '../api/types.generated.ts'
+import { Informer } from '../kube/informer.ts'
+import { Core, KubeRest, type KubeObject } from '../kube/rest.ts'
+import { logger } from '../log.ts'
+import { registry } from '../metrics.ts'
+import { AskService, type AskSigner } from './ask.ts'
+import type { ChainReader, LotusChainOptions } from './chain.ts'
+import { startHost, type HostOptions, type IngressHost } from './host.ts'
+import { ProposalService } from './proposals.ts'
+import { ProviderDirectory } from './providers.ts'
+import { StatusService } from './status.ts'
+import { KubeDealStore } from './store.ts'
+
+const log = logger('ingress')
+
+export interface IngressOptions {
+  kubeConfig: KubeConfig
+  /** Namespace of StorageDeals and params Secrets (and default namespace of token Secrets). */
+  namespace: string
+  privateKey: PrivateKey
+  listen: string[]
+  announce?: string[]
+  /** host:port for /metrics; none when unset. */
+  metricsAddr?: string
+  /** The cluster's pod and service CIDRs: refused as transfer hosts for every provider. */
+  clusterCidrs?: string[]
+  /** Allowed as transfer hosts for every provider (the local demo allows 127.0.0.0/8). */
+  allowCidrs?: string[]
+  askSigner?: AskSigner
+  httpRetrievalMultiaddr?: string
+  maxConnections?: number
+  maxStreamsPerConnection?: number
+  limits?: HostOptions['limits']
+  chain?: LotusChainOptions
+  /** Replace Lotus (bench, tests of the ingress alone). */
+  chainFor?: (sp: StorageProvider) => ChainReader
+}
+
+export interface Ingress {
+  host: IngressHost
+  store: KubeDealStore
+  providers: Informer<StorageProvider & KubeObject>
+  metricsUrl?: string
+  stop (): Promise<void>
+}
+
+export async function startIngress (o: IngressOptions): Promise<Ingress> {
+  const rest = new KubeRest(o.kubeConfig)
+  const providers = new Informer<StorageProvider & KubeObject>(rest, { resource: StorageProviders })
+  const store = new KubeDealStore(rest, o.namespace)
+  await Promise.all([providers.start(), store.start()])
+  const readSecret = async (ref: SecretKeyRef): Promise<string> => {
+    const s = await rest.get<KubeObject & { data?: Record<string, string> }>(Core.secrets, ref.namespace ?? o.namespace, ref.name)
+    const v = s.data?.[ref.key]
+    if (v === undefined) throw new Error(`Secret ${ref.name} has no key ${ref.key}`)
+    return Buffer.from(v, 'base64').toString('utf8')
+  }
+  const directory = new ProviderDirectory({
+    list: () => providers.list(),
+    readSecret,
+    ...(o.clusterCidrs !== undefined ? { clusterCidrs: o.clusterCidrs } : {}),
+    ...(o.allowCidrs !== undefined ? { allowCidrs: o.allowCidrs } : {}),
+    ...(o.chain !== undefined ? { chain: o.chain } : {}),
+    ...(o.chainFor !== undefined ? { chainFor: o.chainFor } : {})
+  })
+  const host = await startHost({
+    privateKey: o.privateKey,
+    listen: o.listen,
+    ...(o.announce !== undefined ? { announce: o.announce } : {}),
+    proposals: new ProposalService({ providers: directory, store, namespace: o.namespace }),
+    status: new StatusService(directory, store),
+    ask: new AskService(directory, o.askSigner),
+    ...(o.httpRetrievalMultiaddr !== undefined ? { httpRetrievalMultiaddr: o.httpRetrievalMultiaddr } : {}),
+    ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
+    ...(o.maxStreamsPerConnection !== undefined ? { maxStreamsPerConnection: o.maxStreamsPerConnection } : {}),
+    ...(o.limits !== undefined ? { limits: o.limits } : {})
+  })
+  let server: Server | undefined
+  let metricsUrl: string | undefined
+  if (o.metricsAddr !== undefined) {
+    server = await serveMetrics(o.metricsAddr)
+    const a = server.address()
+    if (a !== null && typeof a === 'object') metricsUrl = `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}/metrics`
+  }
+  log.info({ peerId: host.peerId, namespace: o.namespace, providers: providers.list().length }, 'ingress started')
+  return {
+    host,
+    store,
+    providers,
+    ...(metricsUrl !== undefined ? { metricsUrl } : {}),
+    stop: async () => {
+      await host.drain()
+      await Promise.all([providers.stop(), store.stop()])
+      await new Promise<void>((resolve) => { if (server === undefined) resolve(); else server.close(() => { resolve() }) })
+    }
+  }
+}
+
+async function serveMetrics (addr: string): Promise<Server> {
+  const i = addr.lastIndexOf(':')
+  const hostname = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0'
+  const port = Number(addr.slice(i + 1))
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') { res.writeHead(404).end(); return }
+    registry.metrics().then((text) => {
+      res.writeHead(200, { 'content-type': registry.contentType }).end(text)
+    }, (err: unknown) => { res.writeHead(500).end((err as Error).message) })
+  })
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, hostname, resolve) })
+  return server
+}

@@ -1,0 +1,128 @@
+/**
+ * One ingress test environment: a namespace on the shared control plane, the Lotus peer, a
+ * StorageProvider for its miner (token in a Secret), a funded client, the ingress, and a libp2p
+ * client node. Tests create deals through the real protocols and read the cluster back.
+ */
+import { randomBytes } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey as Libp2pKey } from '@libp2p/interface'
+import { KubeConfig } from '@kubernetes/client-node'
+import { StorageProviders } from '../../../src/api/index.ts'
+import type { StorageProvider } from '../../../src/api/index.ts'
+import { Core, KubeRest, type KubeObject } from '../../../src/kube/rest.ts'
+import { generateKey, type PrivateKey } from '../../../src/filecoin/keys.ts'
+import { pieceCidFromCommP } from '../../../src/filecoin/cid.ts'
+import { startIngress, type Ingress, type IngressOptions } from '../../../src/ingress/index.ts'
+import { keySigner } from '../../../src/ingress/ask.ts'
+import { buildDealParams, type ProposalOptions } from '../../../src/client/proposal.ts'
+import { createClientNode, type DealClientNode } from '../../../src/client/net.ts'
+import { FullNodeClient } from '../../../src/lotus/index.ts'
+import { sharedControlPlane } from '../../support/controlplane.ts'
+import { startLotusPeer, type LotusPeer } from '../../support/lotus-peer.ts'
+
+export const FIL = 10n ** 18n
+export const ROOT = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi'
+export const SEAL_EPOCHS = 20
+
+export interface Env {
+  rest: KubeRest
+  kc: KubeConfig
+  namespace: string
+  peer: LotusPeer
+  full: FullNodeClient
+  sp: StorageProvider
+  client: { key: PrivateKey, address: string, id: string }
+  askKey: PrivateKey
+  identity: Libp2pKey
+  ingress: Ingress
+  node: DealClientNode
+  addr: string
+  /** A valid signed proposal (online unless http: undefined) starting SEAL_EPOCHS + 10 after the head. */
+  params (o?: Partial<ProposalOptions>): Promise<ReturnType<typeof buildDealParams>>
+  startReplica (o?: Partial<IngressOptions>): Promise<Ingress>
+  close (): Promise<void>
+}
+
+export const randomPiece = (): string => pieceCidFromCommP(new Uint8Array(randomBytes(32))).toString()
+
+export async function startEnv (file: string, o: Partial<IngressOptions> = {}): Promise<Env> {
+  const plane = await sharedControlPlane()
+  const kc = new KubeConfig()
+  kc.loadFromFile(plane.kubeconfig)
+  const rest = new KubeRest(kc)
+  const namespace = `${file}-${randomBytes(3).toString('hex')}`
+  await rest.create(Core.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } })
+  const peer = await startLotusPeer({ blockTimeMs: 400 })
+  const full = new FullNodeClient(peer.fullNode)
+  const key = generateKey('secp256k1')
+  const seeded = await peer.seed({ accounts: [{ address: key.address.toString('t'), balance: 100n * FIL, escrow: 10n * FIL }] })
+  const client = { key, address: key.address.toString('t'), id: seeded.accounts[0]!.id }
+  await rest.create(Core.secrets, namespace, {
+    apiVersion: 'v1', kind: 'Secret', metadata: { name: 'lotus-token' }, stringData: { token: peer.fullNode.token ?? '' }
+  } as unknown as KubeObject)
+  const spName = `${namespace}-sp`
+  const sp = await rest.create<StorageProvider & KubeObject>(StorageProviders, undefined, {
+    apiVersion: 'dealyard.io/v1alpha1',
+    kind: 'StorageProvider',
+    metadata: { name: spName },
+    spec: {
+      address: peer.minerAddress,
+      lotus: {
+        fullNode: { url: peer.fullNode.url, tokenSecretRef: { namespace, name: 'lotus-token', key: 'token' } },
+        miner: { url: peer.miner.url }
+      },
+      ask: { price: '0', verifiedPrice: '0', minPieceSize: 256, maxPieceSize: 1 << 30, seqNo: 3, expiryEpochs: 1000 },
+      dealPolicy: { expectedSealDurationEpochs: SEAL_EPOCHS, transferTypes: ['http'] },
+      fundLedger: 'none',
+      storageLedger: 'none'
+    }
+  } as StorageProvider & KubeObject)
+  const askKey = generateKey('secp256k1')
+  const identity = await generateKeyPair('Ed25519')
+  const start = async (extra: Partial<IngressOptions> = {}): Promise<Ingress> => await startIngress({
+    kubeConfig: kc,
+    namespace,
+    privateKey: identity,
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    askSigner: keySigner(askKey),
+    allowCidrs: ['127.0.0.0/8'],
+    metricsAddr: '127.0.0.1:0',
+    ...o,
+    ...extra
+  })
+  const ingress = await start()
+  const node = await createClientNode()
+  const replicas: Ingress[] = []
+  return {
+    rest, kc, namespace, peer, full, sp, client, askKey, identity, ingress, node,
+    addr: ingress.host.addresses()[0]!,
+    params: async (p = {}) => {
+      const head = (await full.chainHead()).height
+      return buildDealParams({
+        key,
+        provider: peer.minerAddress,
+        pieceCid: randomPiece(),
+        pieceSize: 2048,
+        payloadCid: ROOT,
+        startEpoch: head + SEAL_EPOCHS + 10,
+        storagePrice: 10n,
+        providerCollateral: 2000n,
+        http: { url: 'http://127.0.0.1:9/data.car', size: 1900 },
+        ...p
+      })
+    },
+    startReplica: async (extra = {}) => {
+      const r = await start(extra)
+      replicas.push(r)
+      return r
+    },
+    close: async () => {
+      await node.stop()
+      for (const r of replicas) await r.stop()
+      await ingress.stop()
+      await peer.stop()
+      await rest.delete(StorageProviders, undefined, spName).catch(() => {})
+      await rest.delete(Core.namespaces, undefined, namespace).catch(() => {})
+    }
+  }
+}

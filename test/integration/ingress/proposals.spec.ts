@@ -1,0 +1,181 @@
+/**
+ * The ingress end to end: real libp2p streams, the real apiserver, the Lotus peer for chain facts.
+ * Accepted proposals become StorageDeals (+ an owned params Secret); rejections create nothing;
+ * status and ask answer over their protocols.
+ */
+import { describe, it, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { StorageDeals } from '../../../src/api/index.ts'
+import type { StorageDeal } from '../../../src/api/index.ts'
+import { Core, isNotFound, type KubeObject } from '../../../src/kube/rest.ts'
+import { generateKey } from '../../../src/filecoin/keys.ts'
+import { verifySignature } from '../../../src/filecoin/signature.ts'
+import { encodeDealProposal, encodeStorageAsk, signedProposalCid } from '../../../src/protocol/index.ts'
+import { proposeDeal, dealStatus, storageAsk, queryTransports } from '../../../src/client/net.ts'
+import { multiaddr } from '@multiformats/multiaddr'
+import { startEnv, SEAL_EPOCHS, type Env } from './env.ts'
+
+type Deal = StorageDeal & KubeObject
+
+describe('ingress: proposals, status, ask, transports', () => {
+  let env: Env
+  before(async () => { env = await startEnv('ingress-proposals') })
+  after(async () => { await env?.close() })
+
+  const getDeal = async (uuid: string): Promise<Deal | undefined> => {
+    try { return await env.rest.get<Deal>(StorageDeals, env.namespace, uuid) } catch (err) { if (isNotFound(err)) return undefined; throw err }
+  }
+
+  it('accepts an online deal on mk/1.2.1: StorageDeal + params Secret owned by it', async () => {
+    const params = await env.params({ http: { url: 'http://127.0.0.1:9/data.car', headers: { Authorization: 'Bearer x' }, size: 1900 } })
+    const res = await proposeDeal(env.node, env.addr, params)
+    assert.deepEqual({ accepted: res.accepted, message: res.message, protocol: res.protocol }, { accepted: true, message: '', protocol: '/fil/storage/mk/1.2.1' })
+    const deal = await getDeal(params.dealUuid)
+    assert.ok(deal !== undefined)
+    const p = params.clientDealProposal.proposal
+    assert.equal(deal.spec.provider, env.sp.metadata.name)
+    assert.equal(deal.spec.protocol, '/fil/storage/mk/1.2.1')
+    assert.equal(deal.spec.clientPeerId, env.node.peerId.toString())
+    assert.equal(deal.spec.proposal.pieceCid, p.pieceCid.toString())
+    assert.equal(deal.spec.proposal.startEpoch, p.startEpoch)
+    assert.equal(deal.spec.proposal.providerCollateral, '2000')
+    assert.equal(deal.spec.signedProposalCid, signedProposalCid(params.clientDealProposal).toString())
+    assert.equal(deal.metadata?.labels?.['dealyard.io/signed-proposal-cid'], deal.spec.signedProposalCid)
+    assert.deepEqual(deal.spec.transfer, { type: 'http', size: 1900, paramsSecretRef: { name: `${params.dealUuid}-transfer` } })
+    const secret = await env.rest.get<KubeObject & { data: Record<string, string> }>(Core.secrets, env.namespace, `${params.dealUuid}-transfer`)
+    assert.deepEqual(JSON.parse(Buffer.from(secret.data['params.json']!, 'base64').toString()), { URL: 'http://127.0.0.1:9/data.car', Headers: { Authorization: 'Bearer x' } })
+    const owner = secret.metadata?.ownerReferences?.[0]
+    assert.equal(owner?.uid, deal.metadata?.uid)
+    assert.equal(owner?.kind, 'StorageDeal')
+  })
+
+  it('accepts an offline deal from a 1.2.0 client (5-key DealParams): no Secret', async () => {
+    const params = await env.params({ http: undefined, label: { kind: 'bytes', value: Uint8Array.of(0, 255, 1) } })
+    const res = await proposeDeal(env.node, env.addr, params, { v120: true })
+    assert.equal(res.accepted, true, res.message)
+    assert.equal(res.protocol, '/fil/storage/mk/1.2.0')
+    const deal = await getDeal(params.dealUuid)
+    assert.equal(deal?.spec.isOffline, true)
+    assert.equal(deal?.spec.protocol, '/fil/storage/mk/1.2.0')
+    assert.deepEqual(deal?.spec.transfer, { type: '', size: 0 })
+    assert.equal(deal?.spec.proposal.labelEncoding, 'bytes')
+    await assert.rejects(env.rest.get(Core.secrets, env.namespace, `${params.dealUuid}-transfer`), isNotFound)
+  })
+
+  const rejections: Record<string, [() => Promise<Awaited<ReturnType<Env['params']>>>, RegExp]> = {
+    'a wrong provider': [async () => await env.params({ provider: 'f099999' }), /^failed validation: incorrect provider for deal; proposal.Provider: f099999; provider.Address: /],
+    'a non-power-of-two piece': [async () => await env.params({ pieceSize: 3000 }), /^failed validation: proposal piece size is invalid: padded piece size must be a power of 2$/],
+    'a past start epoch': [async () => {
+      const head = (await env.full.chainHead()).height
+      return await env.params({ startEpoch: head - 5 })
+    }, /^failed validation: deal start epoch \d+ has already elapsed \(current epoch: \d+\)$/],
+    'a signature by a foreign key': [async () => {
+      const p = await env.params()
+      const other = await env.params({ key: generateKey('secp256k1'), client: env.client.address })
+      return { ...p, clientDealProposal: { proposal: p.clientDealProposal.proposal, clientSignature: other.clientDealProposal.clientSignature } }
+    }, /^failed validation: server error: validating signature$/],
+    'a start epoch inside the sealing time': [async () => {
+      const head = (await env.full.chainHead()).height
+      return await env.params({ startEpoch: head + SEAL_EPOCHS - 5 })
+    }, /^cannot seal a sector before \d+$/],
+    'a client without enough escrow': [async () => await env.params({ storagePrice: 10n ** 14n }), /^failed validation: client available funds in escrow \d+ not enough to meet storage cost for deal \d+$/]
+  }
+  for (const [name, [make, message]] of Object.entries(rejections)) {
+    it(`rejects ${name} and creates nothing`, async () => {
+      const params = await make()
+      const res = await proposeDeal(env.node, env.addr, params)
+      assert.equal(res.accepted, false)
+      assert.match(res.message, message)
+      assert.equal(await getDeal(params.dealUuid), undefined)
+    })
+  }
+
+  it('rejects a resent proposal as identical, and a reused UUID as a duplicate', async () => {
+    const params = await env.params()
+    assert.equal((await proposeDeal(env.node, env.addr, params)).accepted, true)
+    const again = await proposeDeal(env.node, env.addr, params)
+    assert.match(again.message, new RegExp(`^deal proposal is identical to deal ${params.dealUuid} \\(proposed at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\+0000 UTC\\)$`))
+    const sameUuid = await env.params({ dealUuid: params.dealUuid })
+    const dup = await proposeDeal(env.node, env.addr, sameUuid)
+    assert.equal(dup.accepted, false)
+    assert.match(dup.message, new RegExp(`^deal has the same uuid as deal ${params.dealUuid} \\(proposed at `))
+  })
+
+  it('accepts exactly one of 10 concurrent proposals with the same UUID, across two replicas', async () => {
+    const replica = await env.startReplica()
+    assert.equal(replica.host.peerId, env.ingress.host.peerId, 'replicas share the identity')
+    const uuid = randomUUID()
+    const all = await Promise.all(Array.from({ length: 10 }, async (_, i) => {
+      const p = await env.params({ dealUuid: uuid, label: { kind: 'string', value: `attempt ${i}` } })
+      return await proposeDeal(env.node, i % 2 === 0 ? env.addr : replica.host.addresses()[0]!, p)
+    }))
+    assert.equal(all.filter((r) => r.accepted).length, 1, JSON.stringify(all))
+    for (const r of all.filter((x) => !x.accepted)) assert.match(r.message, new RegExp(`^deal has the same uuid as deal ${uuid} `))
+    const deal = await getDeal(uuid)
+    assert.ok(deal !== undefined)
+  })
+
+  it('answers status signed by the deal client; refuses other signers and unknown deals', async () => {
+    const params = await env.params({ http: undefined })
+    assert.equal((await proposeDeal(env.node, env.addr, params)).accepted, true)
+    const st = await dealStatus(env.node, env.addr, params.dealUuid, env.client.key)
+    assert.equal(st.error, '')
+    assert.equal(st.dealUuid, params.dealUuid)
+    assert.equal(st.isOffline, true)
+    assert.equal(st.dealStatus?.status, 'Accepted')
+    assert.equal(st.dealStatus?.publishCid, null)
+    assert.deepEqual(encodeDealProposal(st.dealStatus!.proposal), encodeDealProposal(params.clientDealProposal.proposal))
+    assert.equal(st.dealStatus?.signedProposalCid.toString(), signedProposalCid(params.clientDealProposal).toString())
+    const foreign = await dealStatus(env.node, env.addr, params.dealUuid, generateKey('bls'))
+    assert.deepEqual({ error: foreign.error, dealStatus: foreign.dealStatus }, { error: 'signature verification failed', dealStatus: null })
+    const unknown = randomUUID()
+    assert.equal((await dealStatus(env.node, env.addr, unknown, env.client.key)).error, `no storage deal found with deal UUID ${unknown}`)
+  })
+
+  it('reports the controller\'s progress from the informer cache', async () => {
+    const params = await env.params()
+    assert.equal((await proposeDeal(env.node, env.addr, params)).accepted, true)
+    const publishCid = 'bafy2bzacea3wsdh6y3a36tb3skempjoxqpuyompjbmfeyf34fi3uy6uue42v4'
+    await env.rest.mergePatch(StorageDeals, env.namespace, params.dealUuid, {
+      status: { checkpoint: 'PublishConfirmed', publishCid, chainDealId: 77, sector: { number: 3, state: 'PreCommit1' } }
+    }, 'status')
+    let st
+    for (let i = 0; i < 50; i++) {
+      st = await dealStatus(env.node, env.addr, params.dealUuid, env.client.key)
+      if (st.dealStatus?.status === 'PublishConfirmed') break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    assert.equal(st?.dealStatus?.status, 'PublishConfirmed')
+    assert.equal(st?.dealStatus?.publishCid?.toString(), publishCid)
+    assert.equal(st?.dealStatus?.chainDealId, 77)
+    assert.equal(st?.dealStatus?.sealingStatus, 'PreCommit1')
+    assert.equal(st?.transferSize, 1900)
+  })
+
+  it('serves the signed ask for its miner and a null ask for others', async () => {
+    const r = await storageAsk(env.node, env.addr, env.peer.minerAddress)
+    const ask = r.ask?.ask
+    assert.ok(ask != null)
+    assert.equal(ask.miner.toString().slice(1), env.peer.minerAddress.slice(1))
+    assert.deepEqual([ask.price, ask.minPieceSize, ask.maxPieceSize, ask.seqNo, ask.expiry - ask.timestamp], [0n, 256, 1 << 30, 3, 1000])
+    assert.ok(r.ask?.signature != null && verifySignature(r.ask.signature, env.askKey.address, encodeStorageAsk(ask)))
+    assert.deepEqual(await storageAsk(env.node, env.addr, 'f0424242'), { ask: null })
+  })
+
+  it('lists its libp2p addresses with the peer ID on the transports protocol', async () => {
+    const r = await queryTransports(env.node, env.addr)
+    assert.equal(r.protocols[0]?.name, 'libp2p')
+    const a = multiaddr(r.protocols[0]!.addresses[0]!).toString()
+    assert.ok(a.endsWith(`/p2p/${env.ingress.host.peerId}`), a)
+  })
+
+  it('counts proposals by provider, result and reason on /metrics', async () => {
+    const text = await (await fetch(env.ingress.metricsUrl!)).text()
+    assert.match(text, new RegExp(`dealyard_proposals_total\\{provider="${env.sp.metadata.name}",result="accepted",reason=""\\} [1-9]`))
+    assert.match(text, /dealyard_proposals_total\{provider="unknown",result="rejected",reason="IncorrectProvider"\} [1-9]/)
+    assert.match(text, /dealyard_ingress_proposal_duration_seconds_bucket/)
+    assert.match(text, /dealyard_ingress_open_connections [1-9]/)
+  })
+
+})
