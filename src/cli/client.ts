@@ -1,0 +1,144 @@
+/**
+ * `dealyard client propose|status|ask|transports`: a deal client for any mk1.2 provider (boost,
+ * Curio, dealyard), the way `boost deal` works: build the proposal, sign it with a local wallet key
+ * file, send it over libp2p. Prints one JSON line per answer.
+ */
+import { parseArgs } from 'node:util'
+import { multiaddr } from '@multiformats/multiaddr'
+import { loadKeyFile } from '../filecoin/keys.ts'
+import { parseFIL } from '../filecoin/token.ts'
+import { FullNodeClient } from '../lotus/fullnode.ts'
+import { buildDealParams } from '../client/proposal.ts'
+import { createClientNode, dealStatus, proposeDeal, queryTransports, storageAsk } from '../client/net.ts'
+
+const usage = `usage: dealyard client <propose|status|ask|transports> --provider-addr MULTIADDR/p2p/ID [flags]
+propose:
+  --wallet-key PATH        client key (lotus wallet export or KeyInfo JSON)
+  --provider ADDR          miner address (f0…)
+  --piece-cid CID --piece-size N (padded) --payload-cid CID
+  --http-url URL [--http-header 'K: V']… --car-size N   online deal (else offline)
+  --start-epoch N | --full-node URL [--full-node-token T] [--start-offset N (default 5760)]
+  --duration N (default 518400)  --storage-price FIL (per epoch, whole piece; default 0)
+  --provider-collateral FIL  --verified  --label TEXT  --uuid UUID
+  --remove-unsealed-copy  --skip-ipni-announce  --v120 (send the mk/1.2.0 form)
+status: --wallet-key PATH --uuid UUID
+ask:    --provider ADDR
+`
+
+const options = {
+  'provider-addr': { type: 'string' },
+  'wallet-key': { type: 'string' },
+  provider: { type: 'string' },
+  'piece-cid': { type: 'string' },
+  'piece-size': { type: 'string' },
+  'payload-cid': { type: 'string' },
+  'http-url': { type: 'string' },
+  'http-header': { type: 'string', multiple: true },
+  'car-size': { type: 'string' },
+  'start-epoch': { type: 'string' },
+  'full-node': { type: 'string' },
+  'full-node-token': { type: 'string' },
+  'start-offset': { type: 'string' },
+  duration: { type: 'string' },
+  'storage-price': { type: 'string' },
+  'provider-collateral': { type: 'string' },
+  verified: { type: 'boolean' },
+  label: { type: 'string' },
+  uuid: { type: 'string' },
+  'remove-unsealed-copy': { type: 'boolean' },
+  'skip-ipni-announce': { type: 'boolean' },
+  v120: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' }
+} as const
+
+class UsageError extends Error {}
+
+function need (v: string | undefined, flag: string): string {
+  if (v === undefined || v === '') throw new UsageError(`${flag} is required`)
+  return v
+}
+
+function int (v: string | undefined, flag: string): number {
+  const n = Number(need(v, flag))
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${flag} must be a non-negative integer, got ${v}`)
+  return n
+}
+
+const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x)
+
+export async function runClient (argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv
+  let v
+  try {
+    v = parseArgs({ args: rest, options, allowPositionals: false }).values
+  } catch (err) {
+    process.stderr.write(`dealyard client: ${(err as Error).message}\n${usage}`)
+    return 2
+  }
+  if (v.help === true || verb === undefined || verb === '--help' || verb === '-h') { process.stdout.write(usage); return verb === undefined ? 2 : 0 }
+  const node = await createClientNode()
+  try {
+    const to = multiaddr(need(v['provider-addr'], '--provider-addr'))
+    switch (verb) {
+      case 'propose': {
+        const key = await loadKeyFile(need(v['wallet-key'], '--wallet-key'))
+        let start: number
+        if (v['start-epoch'] !== undefined) {
+          start = int(v['start-epoch'], '--start-epoch')
+        } else {
+          const full = new FullNodeClient({ url: need(v['full-node'], '--start-epoch or --full-node'), ...(v['full-node-token'] !== undefined ? { token: v['full-node-token'] } : {}) })
+          start = (await full.chainHead()).height + (v['start-offset'] !== undefined ? int(v['start-offset'], '--start-offset') : 5760)
+        }
+        const headers: Record<string, string> = {}
+        for (const h of v['http-header'] ?? []) {
+          const i = h.indexOf(':')
+          if (i <= 0) throw new UsageError(`--http-header ${JSON.stringify(h)}: expected 'Name: value'`)
+          headers[h.slice(0, i).trim()] = h.slice(i + 1).trim()
+        }
+        const params = buildDealParams({
+          key,
+          provider: need(v.provider, '--provider'),
+          pieceCid: need(v['piece-cid'], '--piece-cid'),
+          pieceSize: int(v['piece-size'], '--piece-size'),
+          payloadCid: need(v['payload-cid'], '--payload-cid'),
+          startEpoch: start,
+          ...(v.duration !== undefined ? { duration: int(v.duration, '--duration') } : {}),
+          storagePrice: parseFIL(v['storage-price'] ?? '0'),
+          providerCollateral: parseFIL(v['provider-collateral'] ?? '0'),
+          verified: v.verified === true,
+          ...(v.label !== undefined ? { label: { kind: 'string', value: v.label } } : {}),
+          ...(v.uuid !== undefined ? { dealUuid: v.uuid } : {}),
+          ...(v['http-url'] !== undefined ? { http: { url: v['http-url'], headers, size: int(v['car-size'], '--car-size') } } : {}),
+          removeUnsealedCopy: v['remove-unsealed-copy'] === true,
+          skipIpniAnnounce: v['skip-ipni-announce'] === true
+        })
+        const r = await proposeDeal(node, to, params, { v120: v.v120 === true })
+        process.stdout.write(`${json({ dealUuid: params.dealUuid, ...r })}\n`)
+        return r.accepted ? 0 : 1
+      }
+      case 'status': {
+        const key = await loadKeyFile(need(v['wallet-key'], '--wallet-key'))
+        const r = await dealStatus(node, to, need(v.uuid, '--uuid'), key)
+        process.stdout.write(`${json({ ...r, dealStatus: r.dealStatus === null ? null : { ...r.dealStatus, proposal: undefined, signedProposalCid: r.dealStatus.signedProposalCid.toString(), publishCid: r.dealStatus.publishCid?.toString() ?? null } })}\n`)
+        return r.error === '' ? 0 : 1
+      }
+      case 'ask': {
+        const r = await storageAsk(node, to, need(v.provider, '--provider'))
+        process.stdout.write(`${json(r.ask === null ? { ask: null } : { ask: { ...r.ask.ask, miner: r.ask.ask?.miner.toString() }, signed: r.ask.signature !== null })}\n`)
+        return r.ask === null ? 1 : 0
+      }
+      case 'transports': {
+        const r = await queryTransports(node, to)
+        process.stdout.write(`${json({ protocols: r.protocols.map((p) => ({ name: p.name, addresses: p.addresses.map((a) => multiaddr(a).toString()) })) })}\n`)
+        return 0
+      }
+      default:
+        throw new UsageError(`unknown verb ${JSON.stringify(verb)}`)
+    }
+  } catch (err) {
+    process.stderr.write(`dealyard client ${verb}: ${(err as Error).message}\n${err instanceof UsageError ? usage : ''}`)
+    return err instanceof UsageError ? 2 : 1
+  } finally {
+    await node.stop()
+  }
+}

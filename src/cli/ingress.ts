@@ -1,0 +1,123 @@
+/**
+ * `dealyard ingress`: serve boost's deal protocols over libp2p for every StorageProvider in the
+ * cluster; accepted proposals become StorageDeals. `--generate-identity PATH` writes a new libp2p
+ * key file (put it in the Secret every replica mounts) and prints its peer ID.
+ */
+import { readFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { loadKubeConfig } from '../kube/rest.ts'
+import { onShutdown } from '../kube/shutdown.ts'
+import { collectProcessMetrics } from '../metrics.ts'
+import { parseKeyFile } from '../filecoin/keys.ts'
+import { parseCidr } from '../policy/transfer-host.ts'
+import { generateIdentityFile, loadIdentity } from '../ingress/identity.ts'
+import { keySigner, lotusWorkerSigner, type AskSigner } from '../ingress/ask.ts'
+import { startIngress } from '../ingress/index.ts'
+
+const usage = `usage: dealyard ingress --identity-file PATH [options]
+       dealyard ingress --generate-identity PATH
+  --identity-file PATH        libp2p private key (protobuf), shared by every replica
+  --listen MA                 listen multiaddr, repeatable (default /ip4/0.0.0.0/tcp/24001)
+  --announce MA               advertised multiaddr, repeatable (default: the listen addresses)
+  --namespace NS              namespace of StorageDeals and their Secrets (default $POD_NAMESPACE or dealyard)
+  --kubeconfig PATH           default: $KUBECONFIG, in-cluster, ~/.kube/config
+  --metrics-addr HOST:PORT    serve /metrics (default 0.0.0.0:9464; "" = off)
+  --cluster-cidr CIDR         the cluster's pod/service range, refused as a transfer host; repeatable
+  --allow-cidr CIDR           transfer-host range allowed for every provider; repeatable
+  --ask-signer lotus|key|none sign the storage ask with the worker key via Lotus WalletSign (default),
+                              a local key file (--ask-key-file), or not at all
+  --ask-key-file PATH         worker key for --ask-signer key (lotus wallet export format)
+  --http-retrieval-multiaddr MA  "http" entry of the transports protocol
+  --max-connections N         default 1000
+  --max-streams N             inbound streams per protocol and connection (default 32)
+  --read-deadline-ms N        per-request read deadline (default 10000)
+  --max-message-bytes N       largest request (default 5242880)
+`
+
+const options = {
+  'identity-file': { type: 'string' },
+  'generate-identity': { type: 'string' },
+  listen: { type: 'string', multiple: true },
+  announce: { type: 'string', multiple: true },
+  namespace: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  'metrics-addr': { type: 'string' },
+  'cluster-cidr': { type: 'string', multiple: true },
+  'allow-cidr': { type: 'string', multiple: true },
+  'ask-signer': { type: 'string' },
+  'ask-key-file': { type: 'string' },
+  'http-retrieval-multiaddr': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-streams': { type: 'string' },
+  'read-deadline-ms': { type: 'string' },
+  'max-message-bytes': { type: 'string' },
+  help: { type: 'boolean', short: 'h' }
+} as const
+
+function int (v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${v}`)
+  return n
+}
+
+export async function runIngress (argv: string[]): Promise<number> {
+  let values
+  try {
+    values = parseArgs({ args: argv, options, allowPositionals: false }).values
+  } catch (err) {
+    process.stderr.write(`dealyard ingress: ${(err as Error).message}\n${usage}`)
+    return 2
+  }
+  if (values.help === true) { process.stdout.write(usage); return 0 }
+  try {
+    if (values['generate-identity'] !== undefined) {
+      process.stdout.write(`${await generateIdentityFile(values['generate-identity'])}\n`)
+      return 0
+    }
+    if (values['identity-file'] === undefined) throw new Error('--identity-file is required')
+    for (const c of [...(values['cluster-cidr'] ?? []), ...(values['allow-cidr'] ?? [])]) parseCidr(c)
+    let askSigner: AskSigner | undefined
+    const mode = values['ask-signer'] ?? (values['ask-key-file'] !== undefined ? 'key' : 'lotus')
+    if (mode === 'key') {
+      if (values['ask-key-file'] === undefined) throw new Error('--ask-signer key needs --ask-key-file')
+      askSigner = keySigner(parseKeyFile(await readFile(values['ask-key-file'], 'utf8')))
+    } else if (mode === 'lotus') {
+      askSigner = lotusWorkerSigner
+    } else if (mode !== 'none') {
+      throw new Error(`--ask-signer must be lotus, key or none, got ${mode}`)
+    }
+    const metricsAddr = values['metrics-addr'] ?? '0.0.0.0:9464'
+    collectProcessMetrics()
+    const maxConnections = int(values['max-connections'], '--max-connections')
+    const maxStreams = int(values['max-streams'], '--max-streams')
+    const readDeadlineMs = int(values['read-deadline-ms'], '--read-deadline-ms')
+    const maxMessageBytes = int(values['max-message-bytes'], '--max-message-bytes')
+    const ingress = await startIngress({
+      kubeConfig: loadKubeConfig(values.kubeconfig),
+      namespace: values.namespace ?? process.env.POD_NAMESPACE ?? 'dealyard',
+      privateKey: await loadIdentity(values['identity-file']),
+      listen: values.listen ?? ['/ip4/0.0.0.0/tcp/24001'],
+      ...(values.announce !== undefined ? { announce: values.announce } : {}),
+      ...(metricsAddr !== '' ? { metricsAddr } : {}),
+      clusterCidrs: values['cluster-cidr'] ?? [],
+      allowCidrs: values['allow-cidr'] ?? [],
+      ...(askSigner !== undefined ? { askSigner } : {}),
+      ...(values['http-retrieval-multiaddr'] !== undefined ? { httpRetrievalMultiaddr: values['http-retrieval-multiaddr'] } : {}),
+      ...(maxConnections !== undefined ? { maxConnections } : {}),
+      ...(maxStreams !== undefined ? { maxStreamsPerConnection: maxStreams } : {}),
+      limits: {
+        ...(readDeadlineMs !== undefined ? { readDeadlineMs } : {}),
+        ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {})
+      }
+    })
+    process.stdout.write(`${JSON.stringify({ peerId: ingress.host.peerId, addresses: ingress.host.addresses(), metrics: ingress.metricsUrl ?? null })}\n`)
+    // SIGTERM: stop taking streams, finish the ones in flight, then stop informers and /metrics.
+    onShutdown('ingress', async () => { await ingress.stop() })
+    await new Promise<never>(() => {})
+    return 0
+  } catch (err) {
+    process.stderr.write(`dealyard ingress: ${(err as Error).message}\n`)
+    return 1
+  }
+}
