@@ -1,8 +1,8 @@
 import { open, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises'
-import type { Dispatcher } from 'undici'
 import { TransferError, TransferErrorCodes, RetryableError, diskError } from './errors.ts'
 import { getRange, header, parseContentRange, strongEtag, type RangeResponse } from './http-request.ts'
 import type { PieceSink } from './piece-sink.ts'
+import { SlabWriter } from './slab-writer.ts'
 
 export interface DownloadTarget {
   url: string
@@ -26,8 +26,12 @@ export interface DownloadTuning {
   backoffMaxMs: number
   backoffFactor: number
   maxRedirects: number
-  /** Bytes gathered before one write + hash step. */
+  /** Bytes per write buffer (socket reads land in it directly; one write + hash step each). */
   writeBatchBytes: number
+  /** Write buffers per connection: memory is writeBatchBytes × writeBuffers. */
+  writeBuffers: number
+  /** Start writeback of written data every this many bytes, so the final fsync is short (0: off). */
+  syncEveryBytes: number
 }
 
 export const defaultTuning: DownloadTuning = {
@@ -39,14 +43,17 @@ export const defaultTuning: DownloadTuning = {
   backoffFactor: 2,
   // boost follows at most 2 redirects (spec boost-protocol §5.3).
   maxRedirects: 2,
-  // 4 MiB: fewer write calls and hasher jobs; measured faster than 1 MiB on the 2 GiB bench.
-  writeBatchBytes: 4 << 20
+  // 8 MiB × 4: two CommP jobs per buffer, few write calls, 32 MiB of memory (see BENCHMARKS.md).
+  writeBatchBytes: 8 << 20,
+  writeBuffers: 4,
+  syncEveryBytes: 256 << 20
 }
 
 export interface DownloadProgress { bytes: number, total: number, attempt: number }
 
 export interface DownloadComponents {
-  dispatcher: Dispatcher
+  /** Resolves and vets a host name before each connection (the SSRF guard). */
+  address: (hostname: string) => Promise<string>
   sink: PieceSink
   onProgress?: (p: DownloadProgress) => void
   /** Reports a failed attempt before the backoff (for logs). */
@@ -130,7 +137,7 @@ export async function download (target: DownloadTarget, comps: DownloadComponent
       }, Math.max(10, Math.min(1000, tuning.stallMs / 4)))
       try {
         const res = await getRange(target.url, target.headers, offset, {
-          dispatcher: comps.dispatcher,
+          address: comps.address,
           signal: AbortSignal.any([attempt.signal, outer]),
           maxRedirects: tuning.maxRedirects
         })
@@ -146,7 +153,7 @@ export async function download (target: DownloadTarget, comps: DownloadComponent
           ? parseContentRange(header(res.headers, 'content-range'))?.total
           : contentLength(res)
         if (total !== undefined && total > limit) {
-          await res.body.dump().catch(() => {})
+          res.body.close()
           throw tooLong(target, total)
         }
         expected ??= total
@@ -222,13 +229,13 @@ function tooLong (target: DownloadTarget, got: number): TransferError {
 async function checkResponse (res: RangeResponse, offset: number, target: DownloadTarget, meta: Meta | undefined): Promise<number> {
   const etag = strongEtag(header(res.headers, 'etag'))
   if (res.statusCode === 416) {
-    await res.body.dump()
+    res.body.close()
     throw new Restart('range not satisfiable')
   }
   if (res.statusCode === 200) {
     const len = contentLength(res)
     if (target.size > 0 && len !== undefined && len !== target.size) {
-      await res.body.dump().catch(() => {})
+      res.body.close()
       if (len > target.size) throw tooLong(target, len)
       throw new TransferError(TransferErrorCodes.SizeMismatch, `deal size mismatch: server has ${len} bytes, deal declares ${target.size}`)
     }
@@ -238,11 +245,11 @@ async function checkResponse (res: RangeResponse, offset: number, target: Downlo
   const range = parseContentRange(header(res.headers, 'content-range'))
   const etagChanged = meta?.etag !== undefined && etag !== undefined && etag !== meta.etag
   if (range === undefined || range.start !== offset || etagChanged) {
-    await res.body.dump().catch(() => {})
+    res.body.close()
     throw new Restart(etagChanged ? 'ETag changed' : 'Content-Range does not continue the file')
   }
   if (target.size > 0 && range.total !== undefined && range.total !== target.size) {
-    await res.body.dump().catch(() => {})
+    res.body.close()
     if (range.total > target.size) throw tooLong(target, range.total)
     throw new TransferError(TransferErrorCodes.SizeMismatch, `deal size mismatch: server has ${range.total} bytes, deal declares ${target.size}`)
   }
@@ -250,61 +257,34 @@ async function checkResponse (res: RangeResponse, offset: number, target: Downlo
 }
 
 /**
- * Streams the body to the file and the sink. One write is in flight while the next batch arrives
- * and is hashed, so network, disk and hashing overlap. Returns the new file length.
+ * Streams the body into the file through the slab writer: socket reads land in its buffers, each
+ * full buffer is indexed and hashed (the hasher copies it into its job buffers and hashes on its
+ * threads) and then written while the next one fills. `at.offset` follows the written prefix.
  */
 async function receive (res: RangeResponse, fh: FileHandle, at: { offset: number }, limit: number, target: DownloadTarget,
   comps: DownloadComponents, tuning: DownloadTuning, onBytes: () => void, attempt: number, expected: number | undefined): Promise<void> {
-  let batch: Buffer[] = []
-  let batchLen = 0
-  let pos = at.offset
-  let pending: Promise<void> = Promise.resolve()
-  const flush = async (): Promise<void> => {
-    if (batchLen === 0) return
-    const bufs = batch
-    const start = pos
-    const len = batchLen
-    pos += batchLen
-    batch = []
-    batchLen = 0
-    await pending
-    pending = writeAll(fh, bufs, start).then(() => { at.offset = start + len }, (err: unknown) => { throw diskError(`write ${target.partPath} at ${start}`, err) })
-    pending.catch(() => {}) // observed on the next flush or at the end
-    for (const b of bufs) await comps.sink.update(b)
-    comps.onProgress?.({ bytes: pos, total: expected ?? 0, attempt })
-  }
+  const writer = new SlabWriter(fh, at.offset, {
+    slabBytes: tuning.writeBatchBytes,
+    slabs: tuning.writeBuffers,
+    syncEveryBytes: tuning.syncEveryBytes,
+    // A body that is too long: nothing of it past the limit is queued.
+    check: (end) => { if (end > limit) throw tooLong(target, end) },
+    onBytes,
+    onSlab: (data, pos) => {
+      comps.sink.update(data)
+      comps.onProgress?.({ bytes: pos + data.length, total: expected ?? 0, attempt })
+    },
+    onWritten: (end) => { at.offset = end }
+  })
+  let bodyError: unknown
   try {
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      onBytes()
-      if (pos + batchLen + chunk.length > limit) throw tooLong(target, pos + batchLen + chunk.length)
-      batch.push(chunk)
-      batchLen += chunk.length
-      if (batchLen >= tuning.writeBatchBytes) await flush()
-    }
-  } finally {
-    // Whatever arrived before a drop is good data: keep it so the next attempt resumes after it.
-    // A body that was too long is not: nothing of it past the limit was queued.
-    await flush()
-    await pending
-  }
-}
-
-async function writeAll (fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {
-  let rest = bufs
-  while (rest.length > 0) {
-    const total = rest.reduce((n, b) => n + b.length, 0)
-    const { bytesWritten } = await fh.writev(rest, position)
-    if (bytesWritten === total) return
-    position += bytesWritten
-    let skip = bytesWritten
-    const next: Buffer[] = []
-    for (const b of rest) {
-      if (skip >= b.length) { skip -= b.length; continue }
-      next.push(skip > 0 ? b.subarray(skip) : b)
-      skip = 0
-    }
-    rest = next
-  }
+    await res.body.readBody(writer)
+  } catch (err) { bodyError = err }
+  // Whatever arrived before a drop is good data: it is written so the next attempt resumes after it.
+  try {
+    await writer.finish()
+  } catch (err) { throw diskError(`write ${target.partPath} at ${at.offset}`, err) }
+  if (bodyError !== undefined) throw bodyError
 }
 
 async function truncate (fh: FileHandle, path: string): Promise<void> {

@@ -1,6 +1,5 @@
 import { lookup as dnsLookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
-import { Agent, buildConnector } from 'undici'
 import { checkTransferAddress, compileTransferHostPolicy, type TransferHostPolicy } from '../policy/transfer-host.ts'
 import { TransferError, TransferErrorCodes } from './errors.ts'
 
@@ -13,8 +12,6 @@ export const systemResolver: Resolver = async (hostname) =>
 export interface GuardOptions {
   policy: TransferHostPolicy
   resolver?: Resolver
-  /** TCP connect timeout, ms. */
-  connectTimeoutMs?: number
 }
 
 /**
@@ -36,20 +33,13 @@ export async function resolveAllowed (hostname: string, policy: ReturnType<typeo
 }
 
 /**
- * An undici dispatcher that applies the transfer-host policy when it opens each connection, on the
- * address it then connects to: a check on the URL alone would miss DNS names that resolve
- * internally and redirects to internal hosts, and resolving twice would let DNS answer differently
- * the second time. TLS keeps the original name for SNI and certificate checks.
+ * The address check the HTTP client runs before each connection, on the address it then connects
+ * to: a check on the URL alone would miss DNS names that resolve internally and redirects to
+ * internal hosts, and resolving twice would let DNS answer differently the second time. TLS keeps
+ * the original name for SNI and certificate checks (http1.ts).
  */
-export function guardedAgent (opts: GuardOptions): Agent {
+export function guardedAddress (opts: GuardOptions): (hostname: string) => Promise<string> {
   const policy = compileTransferHostPolicy(opts.policy)
   const resolver = opts.resolver ?? systemResolver
-  const base = buildConnector({ timeout: opts.connectTimeoutMs ?? 30_000 })
-  const connect: buildConnector.connector = (options, callback) => {
-    resolveAllowed(options.hostname, policy, resolver).then((ip) => {
-      const bare = options.hostname.replace(/^\[|\]$/g, '')
-      base({ ...options, hostname: ip, servername: options.servername ?? (isIP(bare) === 0 ? bare : undefined) }, callback)
-    }, (err: Error) => { callback(err, null) })
-  }
-  return new Agent({ connect, keepAliveTimeout: 10_000 })
+  return async (hostname) => await resolveAllowed(hostname, policy, resolver)
 }

@@ -1,10 +1,10 @@
-import { request, type Dispatcher } from 'undici'
+import { get, type Http1Response } from './http1.ts'
 import { TransferError, TransferErrorCodes, RetryableError } from './errors.ts'
 
 export interface RangeResponse {
   statusCode: number
   headers: Record<string, string | string[] | undefined>
-  body: Dispatcher.ResponseData['body']
+  body: Http1Response
   /** URL that answered, after redirects. */
   url: string
 }
@@ -20,11 +20,12 @@ export function header (h: RangeResponse['headers'], name: string): string | und
 
 /**
  * One GET, following at most `maxRedirects` redirects by hand so that each hop goes through the
- * guarded dispatcher (the policy check runs again for the new host) and keeps the Range header.
+ * guard (the policy check runs again for the new host) and keeps the Range header.
  * Statuses are classified here: 401/403 and other 4xx are final, 5xx/408/429 are retryable.
  */
 export async function getRange (url: string, headers: Record<string, string>, from: number, opts: {
-  dispatcher: Dispatcher
+  /** Resolves and vets a host name (the SSRF guard): the address to connect to. */
+  address: (hostname: string) => Promise<string>
   signal: AbortSignal
   maxRedirects: number
 }): Promise<RangeResponse> {
@@ -33,10 +34,10 @@ export async function getRange (url: string, headers: Record<string, string>, fr
   let hdrs: Record<string, string> = { ...headers, 'accept-encoding': 'identity' }
   if (from > 0) hdrs.range = `bytes=${from}-`
   for (let hop = 0; ; hop++) {
-    const res = await request(current, { dispatcher: opts.dispatcher, method: 'GET', headers: hdrs, signal: opts.signal })
+    const res = await get(current, hdrs, { address: opts.address, signal: opts.signal })
     const where = `GET ${current.origin}${current.pathname}`
     if (REDIRECTS.has(res.statusCode)) {
-      await res.body.dump()
+      res.close()
       const loc = header(res.headers, 'location')
       if (loc === undefined) throw new TransferError(TransferErrorCodes.Redirect, `${where}: ${res.statusCode} without Location`)
       if (hop >= opts.maxRedirects) throw new TransferError(TransferErrorCodes.Redirect, `${where}: more than ${opts.maxRedirects} redirects`)
@@ -49,9 +50,9 @@ export async function getRange (url: string, headers: Record<string, string>, fr
       continue
     }
     if (res.statusCode === 200 || res.statusCode === 206 || res.statusCode === 416) {
-      return { statusCode: res.statusCode, headers: res.headers, body: res.body, url: current.href }
+      return { statusCode: res.statusCode, headers: res.headers, body: res, url: current.href }
     }
-    const text = (await res.body.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim()
+    const text = (await res.text(4096).catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim()
     const detail = text === '' ? '' : `: ${text}`
     if (res.statusCode === 401 || res.statusCode === 403) {
       throw new TransferError(TransferErrorCodes.Unauthorized,

@@ -7,7 +7,7 @@ export { runTransferJob, unpaddedSize, type TransferJobSpec, type TransferCompon
 export { verifyImport, type VerifySpec, type VerifyComponents, type VerifyOutcome } from './verify.ts'
 export { download, defaultTuning, backoffDelay, type DownloadTarget, type DownloadTuning, type DownloadResult } from './download.ts'
 export { PieceSink, commpHasher, type PieceHasher, type PieceHasherFactory, type PieceResult } from './piece-sink.ts'
-export { guardedAgent, resolveAllowed, systemResolver, type Resolver } from './guard.ts'
+export { guardedAddress, resolveAllowed, systemResolver, type Resolver } from './guard.ts'
 export { parseTransferParams, checkTransferUrl, type TransferParams } from './params.ts'
 export { TransferError, TransferErrorCodes, type TransferErrorCode } from './errors.ts'
 export {

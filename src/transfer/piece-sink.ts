@@ -2,9 +2,9 @@ import { open } from 'node:fs/promises'
 import { CommPHasher } from '../filecoin/commp/index.ts'
 import { CarBlockIndexer, type CarIndexResult } from '../index/car/index.ts'
 
-/** The CommP hasher contract of `src/filecoin/commp` (update may return a promise to push back). */
+/** The CommP hasher contract of `src/filecoin/commp` (update copies what it keeps, synchronously). */
 export interface PieceHasher {
-  update (chunk: Uint8Array): unknown
+  update (chunk: Uint8Array): void
   digest (paddedPieceSize?: number): unknown
 }
 export type PieceHasherFactory = () => PieceHasher
@@ -37,10 +37,9 @@ export class PieceSink {
     this.indexer = opts.index ? new CarBlockIndexer() : undefined
   }
 
-  async update (chunk: Uint8Array): Promise<void> {
+  update (chunk: Uint8Array): void {
     this.indexer?.update(chunk)
-    const r = this.hasher.update(chunk)
-    if (r instanceof Promise) await r
+    this.hasher.update(chunk)
     this.bytes += chunk.length
   }
 
@@ -70,7 +69,7 @@ export class PieceSink {
         pos += bytesRead
         which ^= 1
         pending = next()
-        await this.update(buffer.subarray(0, bytesRead))
+        this.update(buffer.subarray(0, bytesRead))
       }
     } finally {
       await fh.close()

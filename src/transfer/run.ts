@@ -1,13 +1,12 @@
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Dispatcher } from 'undici'
 import { wrap, DealyardError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { TransferHostPolicy } from '../policy/transfer-host.ts'
 import { TransferError, TransferErrorCodes } from './errors.ts'
 import { checkPieceCid, commitStaged, removePartial, writeIndex } from './finalize.ts'
 import { download, defaultTuning, type DownloadTuning } from './download.ts'
-import { guardedAgent, type Resolver } from './guard.ts'
+import { guardedAddress, type Resolver } from './guard.ts'
 import { checkTransferUrl } from './params.ts'
 import { PieceSink, type PieceHasherFactory } from './piece-sink.ts'
 import { ProgressThrottle, type ProgressSink } from './progress.ts'
@@ -37,8 +36,6 @@ export interface TransferComponents {
   progress: ProgressSink
   log: Logger
   resolver?: Resolver
-  /** A dispatcher to use instead of the guarded agent (tests of the guard itself pass none). */
-  dispatcher?: Dispatcher
   now?: () => number
 }
 
@@ -74,7 +71,6 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
   const metrics = transferMetrics()
   let throttle: ProgressThrottle | undefined
   const context = `deal ${job.uuid}: transfer`
-  let ownedDispatcher: Dispatcher | undefined
   try {
     if (!UUID_SAFE.test(job.uuid)) throw new TransferError(TransferErrorCodes.Params, `unsafe deal uuid ${JSON.stringify(job.uuid)}`)
     checkTransferUrl(job.url)
@@ -97,13 +93,13 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
 
     const existing = await stat(partPath).then((s) => s.size, () => 0)
     throttle = new ProgressThrottle(comps.progress, { now, startBytes: existing })
-    const dispatcher = comps.dispatcher ?? (ownedDispatcher = guardedAgent({ policy: job.policy, ...(comps.resolver !== undefined ? { resolver: comps.resolver } : {}) }))
+    const address = guardedAddress({ policy: job.policy, ...(comps.resolver !== undefined ? { resolver: comps.resolver } : {}) })
     const tuning = { ...defaultTuning, ...job.tuning }
     const t = throttle
     const res = await download(
       { url: job.url, headers: job.headers, size: job.size, maxBytes, partPath },
       {
-        dispatcher,
+        address,
         sink,
         now,
         onProgress: (p) => { t.update(p.bytes, p.total, p.attempt) },
@@ -132,8 +128,6 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     const p = throttle?.final() ?? { bytesReceived: 0, totalBytes: job.size, rateBytesPerSecond: 0, attempt: 1, lastUpdate: new Date(now()) }
     await comps.progress.failed({ message: e.message, code: (e as DealyardError).code ?? 'TRANSFER_INTERNAL' }, p).catch(() => {})
     throw e
-  } finally {
-    await ownedDispatcher?.close().catch(() => {})
   }
 }
 

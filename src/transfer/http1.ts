@@ -1,0 +1,362 @@
+/**
+ * A minimal HTTP/1.1 GET client for bulk downloads: one request per connection (`Connection:
+ * close`), the response head parsed here, and the body decoded (Content-Length, chunked, or until
+ * close) straight into the caller's buffers. Plain TCP uses net's `onread` so the kernel copies
+ * socket data directly into the caller's write buffer: no per-read Buffer, no stream machinery
+ * (measured on 2 GiB over loopback: ~0.25 CPU-s against ~1.4 for undici's body stream). TLS goes
+ * through 'data' events and one copy. The caller vets the address (SSRF guard) before we connect.
+ */
+import { connect as netConnect, type Socket } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
+import { isIP } from 'node:net'
+import { TransferError, TransferErrorCodes, RetryableError } from './errors.ts'
+
+export type Headers = Record<string, string | string[] | undefined>
+
+/** Where body bytes go. */
+export interface BodyTarget {
+  /** The region the next socket read lands in (its free tail); at least 1 byte. */
+  space (): Uint8Array
+  /**
+   * `n` body bytes sit at the start of `region` (a region `space()` returned, or another buffer:
+   * then the target copies them). Returns false when the target has no room for another read:
+   * reading pauses until `resume` (given to `attach`) is called.
+   */
+  accept (region: Uint8Array, n: number): boolean
+  /** Called once before the first accept with the function that resumes a paused read. */
+  attach (resume: () => void): void
+}
+
+export interface GetOptions {
+  /** Resolves and vets `hostname`; returns the address to connect to. */
+  address: (hostname: string) => Promise<string>
+  signal: AbortSignal
+  connectTimeoutMs?: number
+}
+
+const MAX_HEAD = 64 << 10
+const SCRATCH = 64 << 10
+const FORBIDDEN = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'te', 'upgrade', 'keep-alive'])
+
+/** Sends `GET url` and resolves once the response head arrived; the body is read by the caller. */
+export async function get (url: URL, headers: Record<string, string>, opts: GetOptions): Promise<Http1Response> {
+  opts.signal.throwIfAborted()
+  const tlsOn = url.protocol === 'https:'
+  const port = url.port !== '' ? Number(url.port) : tlsOn ? 443 : 80
+  const bare = url.hostname.replace(/^\[|\]$/g, '')
+  const ip = await opts.address(url.hostname)
+  opts.signal.throwIfAborted()
+  const res = new Http1Response()
+  const socket: Socket = tlsOn
+    ? tlsConnect({ host: ip, port, servername: isIP(bare) === 0 ? bare : undefined, ALPNProtocols: ['http/1.1'] })
+    : netConnect({ host: ip, port, onread: { buffer: () => res.region(), callback: (n: number) => res.onRead(n) } })
+  if (tlsOn) socket.on('data', (chunk: Buffer) => { res.onChunk(chunk) })
+  res.bind(socket, opts.signal)
+  socket.setNoDelay(true)
+  const timeout = opts.connectTimeoutMs ?? 30_000
+  const timer = setTimeout(() => { res.fail(new RetryableError('CONNECT_TIMEOUT', `connect to ${url.host}: no connection after ${timeout} ms`)) }, timeout)
+  socket.once(tlsOn ? 'secureConnect' : 'connect', () => { clearTimeout(timer) })
+  socket.write(requestHead(url, headers))
+  try {
+    return await res.head
+  } finally { clearTimeout(timer) }
+}
+
+function requestHead (url: URL, headers: Record<string, string>): string {
+  let head = `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n`
+  let ua = false
+  for (const [k, v] of Object.entries(headers)) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || /[\r\n\0]/.test(v)) {
+      throw new TransferError(TransferErrorCodes.Params, `transfer header ${JSON.stringify(k)}: invalid name or value`)
+    }
+    if (FORBIDDEN.has(k.toLowerCase())) continue
+    if (k.toLowerCase() === 'user-agent') ua = true
+    head += `${k}: ${v}\r\n`
+  }
+  if (!ua) head += 'User-Agent: dealyard-transfer\r\n'
+  return head + '\r\n'
+}
+
+type Framing = { kind: 'none' } | { kind: 'length', left: number } | { kind: 'close' } | { kind: 'chunked' }
+
+export class Http1Response {
+  statusCode = 0
+  headers: Headers = {}
+  readonly head: Promise<Http1Response>
+  #headResolve!: (r: Http1Response) => void
+  #headReject!: (e: Error) => void
+  #headDone = false
+  #socket: Socket | undefined
+  #scratch: Buffer = Buffer.allocUnsafe(SCRATCH)
+  /** Head bytes gathered so far (a response head may span reads). */
+  #headBuf = Buffer.allocUnsafe(0)
+  /** Body bytes that came with the head, before a target was attached. */
+  #early: Buffer[] = []
+  #lastRegion: Uint8Array = this.#scratch
+  #target: BodyTarget | undefined
+  #framing: Framing = { kind: 'close' }
+  #chunk = new ChunkedDecoder()
+  #bodyDone = false
+  #ended = false
+  #error: Error | undefined
+  #bodyResolve: (() => void) | undefined
+  #bodyReject: ((e: Error) => void) | undefined
+
+  constructor () {
+    this.head = new Promise((resolve, reject) => { this.#headResolve = resolve; this.#headReject = reject })
+    this.head.catch(() => {})
+  }
+
+  bind (socket: Socket, signal: AbortSignal): void {
+    this.#socket = socket
+    const onAbort = (): void => { this.fail(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason))) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    socket.on('error', (err: NodeJS.ErrnoException) => { this.fail(new RetryableError(err.code ?? 'SOCKET', `connection: ${err.message}`, { cause: err })) })
+    socket.on('close', () => {
+      signal.removeEventListener('abort', onAbort)
+      this.#onEnd()
+    })
+    socket.on('end', () => { this.#onEnd() })
+  }
+
+  /** The buffer for the next read: the target's free region once the body flows, else scratch. */
+  region (): Uint8Array {
+    this.#lastRegion = this.#target !== undefined && this.#headDone && this.#error === undefined && !this.#bodyDone ? this.#target.space() : this.#scratch
+    return this.#lastRegion
+  }
+
+  onRead (n: number): boolean {
+    return this.#data(this.#lastRegion, n)
+  }
+
+  onChunk (chunk: Buffer): void {
+    if (!this.#data(chunk, chunk.length)) this.#socket?.pause()
+  }
+
+  /** Reads the whole body into `target`; rejects on a connection failure (bytes accepted so far stay accepted). */
+  async readBody (target: BodyTarget): Promise<void> {
+    if (this.#target !== undefined) throw new Error('body already read')
+    this.#target = target
+    target.attach(() => { this.#socket?.resume() })
+    const done = new Promise<void>((resolve, reject) => { this.#bodyResolve = resolve; this.#bodyReject = reject })
+    for (const b of this.#early.splice(0)) this.#body(b, b.length)
+    if (this.#framing.kind === 'none' || (this.#framing.kind === 'length' && this.#framing.left === 0) || (this.#framing.kind === 'close' && this.#ended)) this.#finishBody()
+    else if (this.#error !== undefined) this.#bodyReject?.(this.#error)
+    else this.#socket?.resume()
+    return await done
+  }
+
+  /** Up to `max` bytes of the body as text (error pages), then closes. */
+  async text (max = 4096): Promise<string> {
+    const buf = Buffer.allocUnsafe(max)
+    let len = 0
+    let resume = (): void => {}
+    await this.readBody({
+      space: () => buf.subarray(len < max ? len : 0),
+      accept: (region, n) => {
+        const take = Math.min(n, max - len)
+        if (region.buffer !== buf.buffer || region.byteOffset !== buf.byteOffset + len) buf.set(region.subarray(0, take), len)
+        len += take
+        if (len >= max) { this.close(); resume() }
+        return true
+      },
+      attach: (r) => { resume = r }
+    }).catch(() => {})
+    return buf.toString('utf8', 0, len)
+  }
+
+  /** Drops the connection (we never reuse one). */
+  close (): void {
+    if (!this.#bodyDone && this.#error === undefined) this.#error = new Error('closed')
+    this.#bodyDone = true
+    this.#bodyResolve?.()
+    this.#socket?.destroy()
+  }
+
+  fail (err: Error): void {
+    if (this.#error !== undefined || this.#bodyDone) { this.#socket?.destroy(); return }
+    this.#error = err
+    this.#socket?.destroy()
+    if (!this.#headDone) this.#headReject(err)
+    this.#bodyReject?.(err)
+  }
+
+  #data (region: Uint8Array, n: number): boolean {
+    if (this.#error !== undefined || this.#bodyDone) return false
+    if (this.#headDone) return this.#body(region, n)
+    // Gather head bytes (heads are small: copying them is fine).
+    const prev = this.#headBuf.length
+    this.#headBuf = Buffer.concat([this.#headBuf, region.subarray(0, n)])
+    const end = this.#headBuf.indexOf('\r\n\r\n', Math.max(0, prev - 3))
+    if (end < 0) {
+      if (this.#headBuf.length > MAX_HEAD) this.fail(new RetryableError('HEAD_TOO_LARGE', `response head over ${MAX_HEAD} bytes`))
+      return true
+    }
+    const rest = this.#headBuf.subarray(end + 4)
+    try {
+      this.#parseHead(this.#headBuf.toString('latin1', 0, end))
+    } catch (err) {
+      this.fail(err as Error)
+      return false
+    }
+    if (this.statusCode < 200) {
+      // 1xx informational: the real head follows.
+      this.#headBuf = Buffer.allocUnsafe(0)
+      return rest.length === 0 ? true : this.#data(rest, rest.length)
+    }
+    this.#headDone = true
+    this.#headBuf = Buffer.allocUnsafe(0)
+    if (rest.length > 0) this.#early.push(Buffer.from(rest))
+    this.#headResolve(this)
+    // Wait for the caller to attach a target (or close) before reading on.
+    return false
+  }
+
+  #parseHead (text: string): void {
+    const lines = text.split('\r\n')
+    const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? '')
+    if (m === null) throw new RetryableError('BAD_RESPONSE', `malformed status line ${JSON.stringify((lines[0] ?? '').slice(0, 80))}`)
+    this.statusCode = Number(m[1])
+    const h: Headers = {}
+    for (const line of lines.slice(1)) {
+      const c = line.indexOf(':')
+      if (c <= 0) throw new RetryableError('BAD_RESPONSE', `malformed header line ${JSON.stringify(line.slice(0, 80))}`)
+      const k = line.slice(0, c).trim().toLowerCase()
+      const v = line.slice(c + 1).trim()
+      const old = h[k]
+      h[k] = old === undefined ? v : Array.isArray(old) ? [...old, v] : [old, v]
+    }
+    this.headers = h
+    const te = h['transfer-encoding']
+    const cl = h['content-length']
+    if (this.statusCode === 204 || this.statusCode === 304) this.#framing = { kind: 'none' }
+    else if (te !== undefined) {
+      const codings = (Array.isArray(te) ? te.join(',') : te).split(',').map((s) => s.trim().toLowerCase())
+      if (codings.at(-1) !== 'chunked') throw new RetryableError('BAD_RESPONSE', `unsupported transfer-encoding ${String(te)}`)
+      this.#framing = { kind: 'chunked' }
+    } else if (cl !== undefined) {
+      const values = new Set((Array.isArray(cl) ? cl : [cl]).flatMap((v) => v.split(',')).map((v) => v.trim()))
+      const v = [...values][0] ?? ''
+      if (values.size !== 1 || !/^\d+$/.test(v)) throw new RetryableError('BAD_RESPONSE', `invalid content-length ${String(cl)}`)
+      this.#framing = { kind: 'length', left: Number(v) }
+    } else this.#framing = { kind: 'close' }
+  }
+
+  /** Decodes the framing of `region[0..n)` in place and hands the body bytes to the target. */
+  #body (region: Uint8Array, n: number): boolean {
+    const target = this.#target
+    if (target === undefined) { this.#early.push(Buffer.from(region.subarray(0, n))); return false }
+    let k = n
+    let complete = false
+    const f = this.#framing
+    if (f.kind === 'length') {
+      k = Math.min(n, f.left)
+      f.left -= k
+      complete = f.left === 0
+    } else if (f.kind === 'chunked') {
+      try {
+        k = this.#chunk.decode(region, n)
+      } catch (err) { this.fail(err as Error); return false }
+      complete = this.#chunk.done
+    } else if (f.kind === 'none') {
+      k = 0
+      complete = true
+    }
+    let more = true
+    if (k > 0) {
+      try {
+        more = target.accept(region, k)
+      } catch (err) { this.fail(err as Error); return false }
+    }
+    if (complete) { this.#finishBody(); return false }
+    return more
+  }
+
+  #finishBody (): void {
+    if (this.#bodyDone) return
+    this.#bodyDone = true
+    this.#socket?.destroy()
+    this.#bodyResolve?.()
+  }
+
+  #onEnd (): void {
+    this.#ended = true
+    if (this.#bodyDone || this.#error !== undefined) return
+    if (!this.#headDone) { this.fail(new RetryableError('CONNECTION_CLOSED', 'connection closed before the response head')); return }
+    if (this.#framing.kind === 'close' && this.#target !== undefined) { this.#finishBody(); return }
+    if (this.#framing.kind === 'close') return // body not read yet: readBody finishes it
+    this.fail(new RetryableError('CONNECTION_CLOSED', 'connection closed before the end of the body'))
+  }
+}
+
+/** Chunked transfer coding, decoded in place (body bytes move left over the framing). */
+class ChunkedDecoder {
+  done = false
+  #state: 'size' | 'ext' | 'size-lf' | 'data' | 'data-cr' | 'data-lf' | 'trailer' | 'trailer-lf' = 'size'
+  #size = 0
+  #digits = 0
+  #left = 0
+  #lineLen = 0
+
+  decode (buf: Uint8Array, n: number): number {
+    let o = 0
+    let i = 0
+    while (i < n && !this.done) {
+      switch (this.#state) {
+        case 'data': {
+          const take = Math.min(this.#left, n - i)
+          if (o !== i) buf.copyWithin(o, i, i + take)
+          o += take; i += take; this.#left -= take
+          if (this.#left === 0) this.#state = 'data-cr'
+          break
+        }
+        case 'size': {
+          const c = buf[i++]!
+          const d = hex(c)
+          if (d >= 0) {
+            if (++this.#digits > 12) throw bad('chunk size too large')
+            this.#size = this.#size * 16 + d
+          } else if (c === 0x3b || c === 0x20 || c === 0x09) {
+            this.#state = 'ext'
+          } else if (c === 0x0d) {
+            this.#state = 'size-lf'
+          } else throw bad('bad chunk size')
+          break
+        }
+        case 'ext': if (buf[i++] === 0x0d) this.#state = 'size-lf'; break
+        case 'size-lf': {
+          if (buf[i++] !== 0x0a || this.#digits === 0) throw bad('bad chunk size line')
+          this.#left = this.#size
+          this.#state = this.#size === 0 ? 'trailer' : 'data'
+          this.#size = 0; this.#digits = 0; this.#lineLen = 0
+          break
+        }
+        case 'data-cr': if (buf[i++] !== 0x0d) throw bad('missing CRLF after chunk'); this.#state = 'data-lf'; break
+        case 'data-lf': if (buf[i++] !== 0x0a) throw bad('missing CRLF after chunk'); this.#state = 'size'; break
+        case 'trailer': {
+          const c = buf[i++]!
+          if (c === 0x0d) this.#state = 'trailer-lf'
+          else this.#lineLen++
+          break
+        }
+        case 'trailer-lf': {
+          if (buf[i++] !== 0x0a) throw bad('bad trailer')
+          if (this.#lineLen === 0) this.done = true
+          this.#lineLen = 0
+          this.#state = 'trailer'
+          break
+        }
+      }
+    }
+    return o
+  }
+}
+
+function hex (c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30
+  if (c >= 0x61 && c <= 0x66) return c - 0x57
+  if (c >= 0x41 && c <= 0x46) return c - 0x37
+  return -1
+}
+
+function bad (what: string): Error { return new RetryableError('BAD_CHUNKING', `chunked body: ${what}`) }

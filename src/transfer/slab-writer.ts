@@ -1,0 +1,156 @@
+import type { FileHandle } from 'node:fs/promises'
+import type { BodyTarget } from './http1.ts'
+
+export interface SlabWriterOptions {
+  /** Bytes per write buffer; the socket reads straight into it. */
+  slabBytes: number
+  /** Write buffers in all (memory bound: slabs × slabBytes). */
+  slabs: number
+  /** Called with each full (or final) buffer, in stream order, before it is written (hash + index). */
+  onSlab: (data: Uint8Array, position: number) => void
+  /** Throws to refuse bytes (too long): called with the stream length the new bytes would reach. */
+  check: (end: number) => void
+  /** Every accept (stall detection). */
+  onBytes: () => void
+  /** The file now holds every byte below `end`. */
+  onWritten: (end: number) => void
+  /** Flush written data to disk in the background every this many bytes (0: never). */
+  syncEveryBytes: number
+}
+
+/**
+ * The download's body target: a small pool of large buffers that socket reads land in directly.
+ * A full buffer is hashed and indexed (`onSlab`), then written with one write in flight at a time,
+ * so the file only ever grows by whole, ordered writes and its length is always a correct prefix
+ * to resume from after a crash. When every buffer is full or being written, reading pauses:
+ * memory stays at `slabs × slabBytes` however slow the disk.
+ */
+export class SlabWriter implements BodyTarget {
+  readonly #fh: FileHandle
+  readonly #o: SlabWriterOptions
+  readonly #free: Buffer[] = []
+  readonly #queue: Array<{ buf: Buffer, len: number, pos: number }> = []
+  /** Smallest free tail worth a read; below it the buffer is sent. */
+  readonly #minFree: number
+  #cur: Buffer | undefined
+  #len = 0
+  /** Stream position of #cur[0]. */
+  #pos: number
+  #writing = false
+  #resume: (() => void) | undefined
+  #paused = false
+  #error: unknown
+  #idle: Array<() => void> = []
+  #sinceSync = 0
+  #syncing: Promise<void> | undefined
+
+  constructor (fh: FileHandle, position: number, opts: SlabWriterOptions) {
+    this.#fh = fh
+    this.#o = opts
+    this.#pos = position
+    this.#minFree = Math.min(64 << 10, opts.slabBytes >> 2)
+    for (let i = 0; i < opts.slabs; i++) this.#free.push(Buffer.allocUnsafe(opts.slabBytes))
+    this.#cur = this.#free.pop()
+  }
+
+  attach (resume: () => void): void { this.#resume = resume }
+
+  space (): Uint8Array {
+    // Only asked after accept kept a buffer (or before any): a paused read gets no buffer of ours.
+    return this.#cur !== undefined ? this.#cur.subarray(this.#len) : Buffer.allocUnsafe(this.#minFree)
+  }
+
+  accept (region: Uint8Array, n: number): boolean {
+    if (this.#error !== undefined) throw this.#error
+    this.#o.check(this.#pos + this.#len + n)
+    this.#o.onBytes()
+    let cur = this.#cur
+    if (cur !== undefined && region.buffer === cur.buffer && region.byteOffset === cur.byteOffset + this.#len) {
+      this.#len += n
+    } else {
+      // Bytes from elsewhere (a TLS chunk, the read after a pause): copy them in.
+      let at = 0
+      while (at < n) {
+        cur ??= this.#take()
+        const take = Math.min(n - at, cur.length - this.#len)
+        cur.set(region.subarray(at, at + take), this.#len)
+        this.#len += take
+        at += take
+        if (this.#len === cur.length) { this.#send(); cur = undefined }
+      }
+    }
+    if (this.#cur !== undefined && this.#cur.length - this.#len < this.#minFree) this.#send()
+    if (this.#cur === undefined && this.#free.length > 0) this.#cur = this.#take()
+    if (this.#cur === undefined) { this.#paused = true; return false }
+    return true
+  }
+
+  /** Sends what is left and waits for every write; throws the first write error. */
+  async finish (): Promise<void> {
+    if (this.#len > 0 && this.#error === undefined) this.#send()
+    while (this.#writing || this.#queue.length > 0) await new Promise<void>((resolve) => { this.#idle.push(resolve) })
+    await this.#syncing
+    if (this.#error !== undefined) throw this.#error
+  }
+
+  /** A buffer for the current slab: a free one, or (only after a pause) one more. */
+  #take (): Buffer {
+    const b = this.#free.pop() ?? Buffer.allocUnsafe(this.#o.slabBytes)
+    this.#cur = b
+    return b
+  }
+
+  #send (): void {
+    const buf = this.#cur!
+    const len = this.#len
+    const pos = this.#pos
+    this.#cur = undefined
+    this.#len = 0
+    this.#pos += len
+    try {
+      this.#o.onSlab(buf.subarray(0, len), pos)
+    } catch (err) { this.#error ??= err }
+    this.#queue.push({ buf, len, pos })
+    this.#pump()
+  }
+
+  #pump (): void {
+    if (this.#writing) return
+    const next = this.#queue.shift()
+    if (next === undefined || this.#error !== undefined) {
+      for (const w of this.#idle.splice(0)) w()
+      return
+    }
+    this.#writing = true
+    writeFully(this.#fh, next.buf, next.len, next.pos).then(() => {
+      this.#o.onWritten(next.pos + next.len)
+      this.#sinceSync += next.len
+      if (this.#o.syncEveryBytes > 0 && this.#sinceSync >= this.#o.syncEveryBytes && this.#syncing === undefined) {
+        // Start writeback now so the final fsync has little left (the kernel would wait ~30 s).
+        this.#sinceSync = 0
+        this.#syncing = this.#fh.datasync().catch((err: unknown) => { this.#error ??= err }).finally(() => { this.#syncing = undefined })
+      }
+    }, (err: unknown) => { this.#error ??= err }).finally(() => {
+      this.#writing = false
+      if (this.#error !== undefined) this.#queue.length = 0
+      this.#free.push(next.buf)
+      if (this.#paused) {
+        // Also after an error: the next read's accept throws it and ends the connection.
+        this.#paused = false
+        this.#cur ??= this.#take()
+        this.#resume?.()
+      }
+      this.#pump()
+    })
+  }
+
+  get error (): unknown { return this.#error }
+}
+
+async function writeFully (fh: FileHandle, buf: Buffer, len: number, pos: number): Promise<void> {
+  let off = 0
+  while (off < len) {
+    const { bytesWritten } = await fh.write(buf, off, len - off, pos + off)
+    off += bytesWritten
+  }
+}
