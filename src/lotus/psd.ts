@@ -31,7 +31,11 @@ export function publishStorageDealsParams (signedProposalsCbor: Uint8Array[]): U
     throw new LotusRpcError('ERR_LOTUS_DECODE', 'publish storage deals: no deals', { retry: 'fatal' })
   }
   signedProposalsCbor.forEach((item, i) => {
-    if (item[0] !== 0x82 || cborItemEnd(item, 0, `deals[${i}]`) !== item.length) {
+    let end: number
+    try { end = cborItemEnd(item, 0, `deals[${i}]`) } catch (err) {
+      throw new LotusRpcError('ERR_LOTUS_DECODE', `publish storage deals: deals[${i}]: ${(err as Error).message}`, { cause: err, retry: 'fatal' })
+    }
+    if (item[0] !== 0x82 || end !== item.length) {
       throw new LotusRpcError('ERR_LOTUS_DECODE', `publish storage deals: deals[${i}] is not one CBOR ClientDealProposal`, { retry: 'fatal' })
     }
   })

@@ -23,6 +23,7 @@ describe('PublishStorageDeals params', () => {
     assert.throws(() => publishStorageDealsParams([]), { code: 'ERR_LOTUS_DECODE' })
     assert.throws(() => publishStorageDealsParams([item.subarray(0, item.length - 1)]), { code: 'ERR_LOTUS_DECODE' })
     assert.throws(() => publishStorageDealsParams([Uint8Array.of(...item, 0x00)]), { code: 'ERR_LOTUS_DECODE' })
+    assert.throws(() => publishStorageDealsParams([Uint8Array.of(0x82, 0x1f, 0x00)]), { code: 'ERR_LOTUS_DECODE' })
   })
 
   it('addresses the message to the market actor, method 4, value 0', () => {
