@@ -11,6 +11,9 @@ import {
   publishResultFromReturnDec, publishStorageDealsMessage, publishStorageDealsParams
 } from '../../../src/lotus/index.ts'
 import { generateKey } from '../../../src/filecoin/keys.ts'
+import { Address } from '../../../src/filecoin/address.ts'
+import { verifySignature } from '../../../src/filecoin/signature.ts'
+import { walletSign } from '../../../src/lotus/wallet.ts'
 import { startLotusPeer, type LotusPeer } from '../../support/lotus-peer.ts'
 import { FIL, addr, fundedClient, makePiece, signedDeal, type Client } from './deals.ts'
 
@@ -170,6 +173,15 @@ describe('FullNodeClient against the Lotus peer', () => {
     assert.equal(await full.stateSearchMsg(unknown), null)
     await assert.rejects(full.stateWaitMsg(unknown, 0, -1, true, { timeoutMs: 5000 }), { code: 'ERR_LOTUS_RPC' })
     await assert.rejects(full.stateWaitMsg(unknown, 901), { code: 'ERR_LOTUS_RPC' })
+  })
+
+  it('signs with the worker key through WalletSign (boost signs its ask this way)', async () => {
+    const msg = new TextEncoder().encode('storage ask cbor')
+    const sig = await walletSign(full, peer.workerAddress, msg)
+    assert.equal(sig.type, 1)
+    assert.ok(verifySignature(sig, Address.fromString(peer.workerKey), msg))
+    assert.ok(!verifySignature(sig, Address.fromString(peer.workerKey), new TextEncoder().encode('other')))
+    await assert.rejects(walletSign(full, secp.address, msg), { code: 'ERR_LOTUS_RPC' }, 'the node holds no client keys')
   })
 
   it('gets the pushed message back with ChainGetMessage', async () => {

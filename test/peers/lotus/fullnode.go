@@ -5,9 +5,11 @@ import (
 	"context"
 
 	"github.com/filecoin-project/go-address"
+	gocrypto "github.com/filecoin-project/go-crypto"
 	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/filecoin-project/go-state-types/big"
 	"github.com/filecoin-project/go-state-types/builtin"
+	"github.com/filecoin-project/go-state-types/crypto"
 	"github.com/filecoin-project/go-state-types/network"
 	"github.com/filecoin-project/lotus/chain/actors/builtin/miner"
 	"github.com/ipfs/go-cid"
@@ -187,6 +189,30 @@ func (p *Peer) fullNodeAPI() *api.FullNodeStruct {
 			return nil, xerrors.Errorf("deal %d not found", id)
 		}
 		return &api.MarketDeal{Proposal: d.proposal, State: d.state}, nil
+	}
+	in.WalletSign = func(ctx context.Context, a address.Address, msg []byte) (*crypto.Signature, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.countCall("WalletSign")
+		key := a
+		if a.Protocol() == address.ID {
+			id, err := p.lookupID(a)
+			if err != nil {
+				return nil, err
+			}
+			if key, err = p.keyOf(id); err != nil {
+				return nil, err
+			}
+		}
+		sk, ok := p.keys[key]
+		if !ok {
+			return nil, xerrors.Errorf("failed to sign message: key not found for %s", a)
+		}
+		sig, err := gocrypto.Sign(sk, blake2b256(msg))
+		if err != nil {
+			return nil, err
+		}
+		return &crypto.Signature{Type: crypto.SigTypeSecp256k1, Data: sig}, nil
 	}
 	in.WalletBalance = func(ctx context.Context, a address.Address) (types.BigInt, error) {
 		p.mu.Lock()
