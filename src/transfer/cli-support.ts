@@ -20,7 +20,7 @@ export async function progressSinks (opts: { deals: KubeDeals | undefined, ref: 
   const sinks: ProgressSink[] = [opts.tty ? new TerminalProgress() : new LogProgress(opts.log)]
   if (opts.deals !== undefined && opts.ref !== undefined) {
     const { KubeStatusSink } = await import('./kube.ts')
-    sinks.push(new KubeStatusSink(opts.deals.kc, opts.ref, (p) => relative(opts.outDir, p)))
+    sinks.push(new KubeStatusSink(opts.deals.rest, opts.ref, (p) => relative(opts.outDir, p)))
   }
   return new FanoutProgress(sinks)
 }

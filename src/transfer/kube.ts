@@ -1,10 +1,12 @@
-import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node'
+import type { KubeConfig } from '@kubernetes/client-node'
+import { StorageDeals, StorageProviders, GROUP, VERSION } from '../api/index.ts'
+import { applyStatus } from '../kube/status.ts'
+import { Core, KubeRest, loadKubeConfig, type KubeObject } from '../kube/rest.ts'
 import type { TransferHostPolicy } from '../policy/transfer-host.ts'
 import { TransferError, TransferErrorCodes } from './errors.ts'
 import { percent, type ProgressSink, type TransferFailure, type TransferProgress, type TransferSuccess } from './progress.ts'
 
-export const GROUP = 'dealyard.io'
-export const VERSION = 'v1alpha1'
+export { GROUP, VERSION }
 /** The field manager that owns status.transfer and status.progress (the controller owns the rest). */
 export const FIELD_MANAGER = 'dealyard-transfer'
 
@@ -65,49 +67,37 @@ export function providerForTransfer (obj: unknown): ProviderForTransfer {
 
 /** Reads a deal, its provider and its transfer Params Secret through the kubeconfig/in-cluster config. */
 export class KubeDeals {
-  readonly kc: KubeConfig
-  private readonly custom: CustomObjectsApi
-  private readonly core: CoreV1Api
+  readonly rest: KubeRest
 
-  constructor (kc?: KubeConfig) {
-    this.kc = kc ?? defaultKubeConfig()
-    this.custom = this.kc.makeApiClient(CustomObjectsApi)
-    this.core = this.kc.makeApiClient(CoreV1Api)
+  constructor (kc: KubeConfig = loadKubeConfig()) {
+    this.rest = new KubeRest(kc)
   }
 
   async deal (ref: DealRef): Promise<DealForTransfer> {
-    const obj: unknown = await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'storagedeals', ...ref })
-    return dealForTransfer(obj)
+    return dealForTransfer(await this.rest.get(StorageDeals, ref.namespace, ref.name))
   }
 
   async provider (name: string): Promise<ProviderForTransfer> {
-    const obj: unknown = await this.custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'storageproviders', name })
-    return providerForTransfer(obj)
+    return providerForTransfer(await this.rest.get(StorageProviders, undefined, name))
   }
 
   /** The Secret's `params.json`, verbatim. */
   async params (namespace: string, secret: string): Promise<string> {
-    const s = await this.core.readNamespacedSecret({ namespace, name: secret })
+    const s = await this.rest.get<KubeObject & { data?: Record<string, string> }>(Core.secrets, namespace, secret)
     const b64 = s.data?.['params.json']
     if (b64 === undefined) throw new TransferError(TransferErrorCodes.Params, `secret ${namespace}/${secret}: no key params.json`)
     return Buffer.from(b64, 'base64').toString('utf8')
   }
 }
 
-function defaultKubeConfig (): KubeConfig {
-  const kc = new KubeConfig()
-  kc.loadFromDefault()
-  return kc
-}
-
 type Status = Record<string, unknown>
 
 /**
- * The status fields this program owns, as one server-side-apply body. Server-side apply removes
+ * The status fields this program owns, as one server-side-apply status. Server-side apply removes
  * fields a manager stops sending, so every apply carries the full set: progress numbers always,
  * plus the outcome once known.
  */
-export function statusApplyBody (ref: DealRef, p: TransferProgress, outcome?: { success?: TransferSuccess, failure?: TransferFailure }): Status {
+export function transferStatus (p: TransferProgress, outcome?: { success?: TransferSuccess, failure?: TransferFailure }): Status {
   const transfer: Status = {
     bytesReceived: p.bytesReceived,
     totalBytes: p.totalBytes,
@@ -126,12 +116,7 @@ export function statusApplyBody (ref: DealRef, p: TransferProgress, outcome?: { 
     transfer.error = f.message.slice(0, 4096)
     transfer.errorCode = f.code
   }
-  return {
-    apiVersion: `${GROUP}/${VERSION}`,
-    kind: 'StorageDeal',
-    metadata: { name: ref.name, namespace: ref.namespace },
-    status: { transfer, progress: percent(p) }
-  }
+  return { transfer, progress: percent(p) }
 }
 
 /**
@@ -140,35 +125,26 @@ export function statusApplyBody (ref: DealRef, p: TransferProgress, outcome?: { 
  * directory, as the CRD documents.
  */
 export class KubeStatusSink implements ProgressSink {
-  private readonly api: CustomObjectsApi
+  private readonly rest: KubeRest
   private readonly ref: DealRef
   private readonly relative: (p: string) => string
 
-  constructor (kc: KubeConfig, ref: DealRef, relative: (p: string) => string = (p) => p) {
-    this.api = kc.makeApiClient(CustomObjectsApi)
+  constructor (rest: KubeRest, ref: DealRef, relative: (p: string) => string = (p) => p) {
+    this.rest = rest
     this.ref = ref
     this.relative = relative
   }
 
-  async progress (p: TransferProgress): Promise<void> { await this.apply(statusApplyBody(this.ref, p)) }
+  async progress (p: TransferProgress): Promise<void> { await this.apply(transferStatus(p)) }
 
   async succeeded (r: TransferSuccess, p: TransferProgress): Promise<void> {
     const success = { ...r, stagedPath: this.relative(r.stagedPath), indexPath: r.indexPath === undefined ? undefined : this.relative(r.indexPath) }
-    await this.apply(statusApplyBody(this.ref, p, { success }))
+    await this.apply(transferStatus(p, { success }))
   }
 
-  async failed (f: TransferFailure, p: TransferProgress): Promise<void> { await this.apply(statusApplyBody(this.ref, p, { failure: f })) }
+  async failed (f: TransferFailure, p: TransferProgress): Promise<void> { await this.apply(transferStatus(p, { failure: f })) }
 
-  private async apply (body: Status): Promise<void> {
-    await this.api.patchNamespacedCustomObjectStatus({
-      group: GROUP,
-      version: VERSION,
-      plural: 'storagedeals',
-      namespace: this.ref.namespace,
-      name: this.ref.name,
-      body,
-      fieldManager: FIELD_MANAGER,
-      force: true
-    }, setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply))
+  private async apply (status: Status): Promise<void> {
+    await applyStatus(this.rest, StorageDeals, this.ref.namespace, this.ref.name, status, FIELD_MANAGER)
   }
 }

@@ -6,7 +6,7 @@ export interface SlabWriterOptions {
   slabBytes: number
   /** Write buffers in all (memory bound: slabs × slabBytes). */
   slabs: number
-  /** Called with each full (or final) buffer, in stream order, before it is written (hash + index). */
+  /** Called with each full (or final) buffer, in stream order, as its write starts (hash + index). */
   onSlab: (data: Uint8Array, position: number) => void
   /** Throws to refuse bytes (too long): called with the stream length the new bytes would reach. */
   check: (end: number) => void
@@ -107,11 +107,13 @@ export class SlabWriter implements BodyTarget {
     this.#cur = undefined
     this.#len = 0
     this.#pos += len
+    // The write goes first: its copy into the page cache (a libuv thread) then overlaps the
+    // hasher's copy (here); both only read the buffer, which is reused after both.
+    this.#queue.push({ buf, len, pos })
+    this.#pump()
     try {
       this.#o.onSlab(buf.subarray(0, len), pos)
     } catch (err) { this.#error ??= err }
-    this.#queue.push({ buf, len, pos })
-    this.#pump()
   }
 
   #pump (): void {

@@ -1,12 +1,13 @@
 // The kube side of the transfer program, against a local HTTP server standing in for the API
-// server so that the exact requests client-node sends can be checked: reads of the deal, its
+// server so that the exact requests the project's KubeRest sends can be checked: reads of the deal, its
 // provider and params Secret, and server-side apply of status.transfer on the status subresource.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { KubeConfig } from '@kubernetes/client-node'
-import { KubeDeals, KubeStatusSink, statusApplyBody, parseDealRef, FIELD_MANAGER } from '../../../src/transfer/kube.ts'
+import { KubeRest } from '../../../src/kube/rest.ts'
+import { KubeDeals, KubeStatusSink, transferStatus, parseDealRef, FIELD_MANAGER } from '../../../src/transfer/kube.ts'
 
 interface Req { method: string, url: string, contentType: string | undefined, body: string }
 
@@ -69,7 +70,7 @@ test('the deal, its provider and its params Secret are read through the API', as
 test('progress and outcome are server-side applied to the status subresource as dealyard-transfer', async (t) => {
   const api = await fakeApiServer({})
   t.after(api.close)
-  const sink = new KubeStatusSink(api.kc, { namespace: 'ns', name: 'd1' }, (p) => p.replace('/staging/', ''))
+  const sink = new KubeStatusSink(new KubeRest(api.kc), { namespace: 'ns', name: 'd1' }, (p) => p.replace('/staging/', ''))
   const p = { bytesReceived: 500, totalBytes: 1000, rateBytesPerSecond: 250, attempt: 2, lastUpdate: new Date('2026-01-02T03:04:05.678Z') }
   await sink.progress(p)
   await sink.succeeded({ pieceCid: 'baga6ea4seaqx', stagedPath: '/staging/u.car', indexPath: '/staging/u.car.idx' }, { ...p, bytesReceived: 1000 })
@@ -95,9 +96,9 @@ test('progress and outcome are server-side applied to the status subresource as 
 })
 
 test('a failure carries error and errorCode next to the last numbers', () => {
-  const body = statusApplyBody({ namespace: 'ns', name: 'd1' },
+  const body = { status: transferStatus(
     { bytesReceived: 10, totalBytes: 0, rateBytesPerSecond: 0, attempt: 1, lastUpdate: new Date(0) },
-    { failure: { message: 'deal x: transfer: HTTP 401', code: 'TRANSFER_UNAUTHORIZED' } }) as { status: { transfer: Record<string, unknown>, progress: string } }
+    { failure: { message: 'deal x: transfer: HTTP 401', code: 'TRANSFER_UNAUTHORIZED' } }) as { transfer: Record<string, unknown>, progress: string } }
   assert.equal(body.status.transfer.errorCode, 'TRANSFER_UNAUTHORIZED')
   assert.equal(body.status.transfer.error, 'deal x: transfer: HTTP 401')
   assert.equal(body.status.progress, '0%')
