@@ -10,6 +10,7 @@ import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { startControlPlane, buildTestplane, repoRoot, type ControlPlane } from './support/controlplane.ts'
 import { applyCrds } from './support/crds.ts'
+import { buildLotusPeer } from './support/lotus-peer.ts'
 
 const suites = ['unit', 'integration', 'interop'] as const
 type Suite = typeof suites[number]
@@ -60,6 +61,10 @@ async function main (): Promise<number> {
   const t0 = Date.now()
   const bin = await buildTestplane()
   console.log(`# testplane binary ready in ${Date.now() - t0} ms: ${bin}`)
+  // Build the Lotus peer once here rather than in several test files at the same time.
+  const t1 = Date.now()
+  const peer = await buildLotusPeer()
+  console.log(`# lotus-peer binary ready in ${Date.now() - t1} ms: ${peer}`)
   let plane: ControlPlane | undefined
   const stop = async (): Promise<void> => { await plane?.stop() }
   process.once('SIGINT', () => { void stop().then(() => process.exit(130)) })
@@ -74,7 +79,8 @@ async function main (): Promise<number> {
     failed += await nodeTest(cluster, {
       ...env,
       DEALYARD_TEST_PLANE: join(plane.kubeconfig, '..', 'ready.json'),
-      DEALYARD_TESTPLANE_BIN: bin
+      DEALYARD_TESTPLANE_BIN: bin,
+      DEALYARD_LOTUS_PEER_BIN: peer
     }, 2)
   } finally {
     await stop()
