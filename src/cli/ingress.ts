@@ -29,6 +29,7 @@ const usage = `usage: dealyard ingress --identity-file PATH [options]
   --ask-key-file PATH         worker key for --ask-signer key (lotus wallet export format)
   --http-retrieval-multiaddr MA  "http" entry of the transports protocol
   --max-connections N         default 1000
+  --inbound-connection-rate N new connections per second from one IP (default 20)
   --max-streams N             inbound streams per protocol and connection (default 32)
   --read-deadline-ms N        per-request read deadline (default 10000)
   --max-message-bytes N       largest request (default 5242880)
@@ -48,6 +49,7 @@ const options = {
   'ask-key-file': { type: 'string' },
   'http-retrieval-multiaddr': { type: 'string' },
   'max-connections': { type: 'string' },
+  'inbound-connection-rate': { type: 'string' },
   'max-streams': { type: 'string' },
   'read-deadline-ms': { type: 'string' },
   'max-message-bytes': { type: 'string' },
@@ -90,6 +92,7 @@ export async function runIngress (argv: string[]): Promise<number> {
     const metricsAddr = values['metrics-addr'] ?? '0.0.0.0:9464'
     collectProcessMetrics()
     const maxConnections = int(values['max-connections'], '--max-connections')
+    const inboundConnectionRate = int(values['inbound-connection-rate'], '--inbound-connection-rate')
     const maxStreams = int(values['max-streams'], '--max-streams')
     const readDeadlineMs = int(values['read-deadline-ms'], '--read-deadline-ms')
     const maxMessageBytes = int(values['max-message-bytes'], '--max-message-bytes')
@@ -105,6 +108,7 @@ export async function runIngress (argv: string[]): Promise<number> {
       ...(askSigner !== undefined ? { askSigner } : {}),
       ...(values['http-retrieval-multiaddr'] !== undefined ? { httpRetrievalMultiaddr: values['http-retrieval-multiaddr'] } : {}),
       ...(maxConnections !== undefined ? { maxConnections } : {}),
+      ...(inboundConnectionRate !== undefined ? { inboundConnectionRate } : {}),
       ...(maxStreams !== undefined ? { maxStreamsPerConnection: maxStreams } : {}),
       limits: {
         ...(readDeadlineMs !== undefined ? { readDeadlineMs } : {}),

@@ -40,6 +40,8 @@ export interface HostOptions {
   httpRetrievalMultiaddr?: string
   maxConnections?: number
   maxPendingConnections?: number
+  /** New inbound connections per second from one IP (libp2p's inboundConnectionThreshold; default 20). */
+  inboundConnectionRate?: number
   /** Inbound streams at once per protocol and connection (libp2p default 32). */
   maxStreamsPerConnection?: number
   limits?: Partial<StreamLimits>
@@ -69,7 +71,8 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     services: { identify: identify() },
     connectionManager: {
       maxConnections: o.maxConnections ?? 1000,
-      maxIncomingPendingConnections: o.maxPendingConnections ?? 100
+      maxIncomingPendingConnections: o.maxPendingConnections ?? 100,
+      inboundConnectionThreshold: o.inboundConnectionRate ?? 20
     }
   })
   const inflight = new Set<Promise<void>>()

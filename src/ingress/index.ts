@@ -41,6 +41,7 @@ export interface IngressOptions {
   askSigner?: AskSigner
   httpRetrievalMultiaddr?: string
   maxConnections?: number
+  inboundConnectionRate?: number
   maxStreamsPerConnection?: number
   limits?: HostOptions['limits']
   chain?: LotusChainOptions
@@ -84,6 +85,7 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
     ask: new AskService(directory, o.askSigner),
     ...(o.httpRetrievalMultiaddr !== undefined ? { httpRetrievalMultiaddr: o.httpRetrievalMultiaddr } : {}),
     ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
+    ...(o.inboundConnectionRate !== undefined ? { inboundConnectionRate: o.inboundConnectionRate } : {}),
     ...(o.maxStreamsPerConnection !== undefined ? { maxStreamsPerConnection: o.maxStreamsPerConnection } : {}),
     ...(o.limits !== undefined ? { limits: o.limits } : {})
   })

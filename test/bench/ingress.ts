@@ -1,0 +1,153 @@
+/**
+ * Ingress benchmark (`npm run bench ingress [--clients N] [--rounds R]`): a real control plane, the
+ * Lotus peer, and `dealyard ingress` in its own process. N libp2p clients (one connection each,
+ * dialled beforehand, proposals signed beforehand) send R waves of N concurrent online proposals.
+ * Prints accepted/s, p50/p99 latency, and in the same run the raw create rate of the same
+ * apiserver for the same objects (a StorageDeal + its params Secret per deal, N at a time), and the
+ * ratio. Goal: p99 < 1 s at 200 concurrent proposals; ratio ≥ 0.7.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { KubeConfig } from '@kubernetes/client-node'
+import { StorageDeals, StorageProviders } from '../../src/api/index.ts'
+import { Core, KubeRest, type KubeObject } from '../../src/kube/rest.ts'
+import { generateKey, type PrivateKey } from '../../src/filecoin/keys.ts'
+import { pieceCidFromCommP } from '../../src/filecoin/cid.ts'
+import { buildDealParams } from '../../src/client/proposal.ts'
+import { createClientNode, proposeDeal, type DealClientNode } from '../../src/client/net.ts'
+import { generateIdentityFile } from '../../src/ingress/identity.ts'
+import { dealObject } from '../../src/ingress/deal-object.ts'
+import { FullNodeClient } from '../../src/lotus/index.ts'
+import { startControlPlane } from '../support/controlplane.ts'
+import { applyCrds } from '../support/crds.ts'
+import { startLotusPeer } from '../support/lotus-peer.ts'
+
+const { values } = parseArgs({ options: { clients: { type: 'string' }, rounds: { type: 'string' } } })
+const N = Number(values.clients ?? 200)
+const ROUNDS = Number(values.rounds ?? 3)
+const FIL = 10n ** 18n
+const ROOT = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi'
+const repo = new URL('../../', import.meta.url).pathname
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!
+}
+
+async function pool<T> (n: number, items: T[], fn: (t: T) => Promise<void>): Promise<void> {
+  let i = 0
+  await Promise.all(Array.from({ length: n }, async () => { while (i < items.length) await fn(items[i++]!) }))
+}
+
+const plane = await startControlPlane()
+const peer = await startLotusPeer({ blockTimeMs: 1000 })
+let ingressProc: ReturnType<typeof spawn> | undefined
+const nodes: DealClientNode[] = []
+try {
+  await applyCrds(plane)
+  const kc = new KubeConfig()
+  kc.loadFromFile(plane.kubeconfig)
+  const rest = new KubeRest(kc)
+  const ns = `bench-ingress-${randomBytes(3).toString('hex')}`
+  await rest.create(Core.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } })
+  await rest.create(Core.secrets, ns, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'lotus-token' }, stringData: { token: peer.fullNode.token ?? '' } } as unknown as KubeObject)
+  await rest.create(StorageProviders, undefined, {
+    apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageProvider', metadata: { name: `${ns}-sp` },
+    spec: {
+      address: peer.minerAddress,
+      lotus: { fullNode: { url: peer.fullNode.url, tokenSecretRef: { namespace: ns, name: 'lotus-token', key: 'token' } }, miner: { url: peer.miner.url } },
+      dealPolicy: { expectedSealDurationEpochs: 20, transferTypes: ['http'] },
+      fundLedger: 'none', storageLedger: 'none'
+    }
+  } as unknown as KubeObject)
+  const keys: PrivateKey[] = Array.from({ length: N }, () => generateKey('secp256k1'))
+  await peer.seed({ accounts: keys.map((k) => ({ address: k.address.toString('t'), balance: FIL, escrow: FIL })) })
+
+  const dir = mkdtempSync(join(tmpdir(), 'dealyard-bench-ingress-'))
+  await generateIdentityFile(join(dir, 'identity.key'))
+  ingressProc = spawn(process.execPath, [join(repo, 'src/cli/main.ts'), 'ingress', '--identity-file', join(dir, 'identity.key'),
+    '--kubeconfig', plane.kubeconfig, '--namespace', ns, '--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-addr', '127.0.0.1:0',
+    '--allow-cidr', '127.0.0.0/8', '--ask-signer', 'none', '--max-streams', '64', '--inbound-connection-rate', '10000'],
+  { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DEALYARD_LOG_LEVEL: 'warn' } })
+  const ready = await new Promise<{ addresses: string[] }>((resolve, reject) => {
+    let out = ''
+    ingressProc!.stdout!.on('data', (b: Buffer) => {
+      out += b.toString()
+      const line = out.split('\n').find((l) => l.startsWith('{'))
+      if (line !== undefined) resolve(JSON.parse(line) as { addresses: string[] })
+    })
+    ingressProc!.once('exit', (code) => { reject(new Error(`ingress exited ${code}`)) })
+  })
+  const addr = ready.addresses[0]!
+  for (let i = 0; i < N; i++) nodes.push(await createClientNode())
+  const { multiaddr } = await import('@multiformats/multiaddr')
+  await pool(20, nodes, async (n) => { await n.dial(multiaddr(addr)) })
+
+  const full = new FullNodeClient(peer.fullNode)
+  const makeWave = async (): Promise<Array<ReturnType<typeof buildDealParams>>> => {
+    const head = (await full.chainHead()).height
+    return keys.map((key) => buildDealParams({
+      key, provider: peer.minerAddress, pieceCid: pieceCidFromCommP(new Uint8Array(randomBytes(32))).toString(), pieceSize: 2048,
+      payloadCid: ROOT, startEpoch: head + 200, storagePrice: 1n, providerCollateral: 2000n,
+      http: { url: 'http://127.0.0.1:9/data.car', headers: { Authorization: 'Bearer bench' }, size: 1900 }
+    }))
+  }
+  // Warm-up wave (JIT, informers, chain-fact caches), not counted.
+  await Promise.all((await makeWave()).slice(0, 20).map(async (p, i) => await proposeDeal(nodes[i]!, addr, p)))
+
+  const lat: number[] = []
+  let accepted = 0
+  let rejected = 0
+  const messages = new Map<string, number>()
+  let busy = 0
+  for (let r = 0; r < ROUNDS; r++) {
+    const wave = await makeWave()
+    const t0 = performance.now()
+    await Promise.all(wave.map(async (p, i) => {
+      const s = performance.now()
+      const res = await proposeDeal(nodes[i]!, addr, p)
+      lat.push(performance.now() - s)
+      if (res.accepted) accepted++; else { rejected++; messages.set(res.message, (messages.get(res.message) ?? 0) + 1) }
+    }))
+    busy += performance.now() - t0
+  }
+  const rate = accepted / (busy / 1000)
+
+  // Raw apiserver create rate for the same objects, same concurrency, same run.
+  const head = (await full.chainHead()).height
+  const raw = Array.from({ length: N * ROUNDS }, (_, i) => {
+    const p = buildDealParams({
+      key: keys[i % N]!, provider: peer.minerAddress, pieceCid: pieceCidFromCommP(new Uint8Array(randomBytes(32))).toString(), pieceSize: 2048,
+      payloadCid: ROOT, startEpoch: head + 200, dealUuid: randomUUID(), http: { url: 'http://127.0.0.1:9/data.car', headers: { Authorization: 'Bearer bench' }, size: 1900 }
+    })
+    return { deal: dealObject(p, { namespace: ns, provider: `${ns}-sp`, protocol: '/fil/storage/mk/1.2.1', clientPeerId: nodes[0]!.peerId.toString() }), params: p.transfer.params }
+  })
+  const tr = performance.now()
+  await pool(N, raw, async ({ deal, params }) => {
+    const created = await rest.create<KubeObject>(StorageDeals, ns, deal as unknown as KubeObject)
+    await rest.create(Core.secrets, ns, {
+      apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+      metadata: { name: `${deal.metadata.name!}-transfer`, ownerReferences: [{ apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageDeal', name: deal.metadata.name, uid: created.metadata?.uid, controller: true }] },
+      data: { 'params.json': Buffer.from(params).toString('base64') }
+    } as unknown as KubeObject)
+  })
+  const rawRate = raw.length / ((performance.now() - tr) / 1000)
+
+  console.log(`# ingress bench: ${N} concurrent libp2p clients × ${ROUNDS} waves, kube-apiserver ${plane.version}`)
+  console.log(`accepted ${accepted}, rejected ${rejected}${messages.size > 0 ? ' ' + JSON.stringify([...messages]) : ''}`)
+  console.log(`accepted/s ${rate.toFixed(1)}   p50 ${pct(lat, 0.5).toFixed(0)} ms   p99 ${pct(lat, 0.99).toFixed(0)} ms   max ${Math.max(...lat).toFixed(0)} ms`)
+  console.log(`raw apiserver create rate (StorageDeal + Secret, ${N} at a time): ${rawRate.toFixed(1)} deals/s`)
+  console.log(`ratio accepted/s ÷ raw: ${(rate / rawRate).toFixed(2)}   (goals: p99 < 1000 ms, ratio ≥ 0.7)`)
+} finally {
+  for (const n of nodes) await Promise.resolve(n.stop()).catch(() => {})
+  if (ingressProc !== undefined && ingressProc.exitCode === null) {
+    ingressProc.kill('SIGTERM')
+    await new Promise((resolve) => ingressProc!.once('exit', resolve))
+  }
+  await peer.stop()
+  await plane.stop()
+}
