@@ -1,4 +1,4 @@
-import { open, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises'
+import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises'
 import { TransferError, TransferErrorCodes, RetryableError, diskError } from './errors.ts'
 import { getRange, header, parseContentRange, strongEtag, type RangeResponse } from './http-request.ts'
 import type { PieceSink } from './piece-sink.ts'
@@ -30,6 +30,8 @@ export interface DownloadTuning {
   writeBatchBytes: number
   /** Write buffers per connection: memory is writeBatchBytes × writeBuffers. */
   writeBuffers: number
+  /** Writes in flight per connection (< writeBuffers, so that one buffer fills meanwhile). */
+  writesInFlight: number
   /** Start writeback of written data every this many bytes, so the final fsync is short (0: off). */
   syncEveryBytes: number
 }
@@ -46,6 +48,7 @@ export const defaultTuning: DownloadTuning = {
   // 8 MiB × 4: two CommP jobs per buffer, few write calls, 32 MiB of memory (see BENCHMARKS.md).
   writeBatchBytes: 8 << 20,
   writeBuffers: 4,
+  writesInFlight: 3,
   syncEveryBytes: 256 << 20
 }
 
@@ -78,7 +81,14 @@ export function backoffDelay (failures: number, t: Pick<DownloadTuning, 'backoff
   return Math.round(step * (0.5 + random() / 2))
 }
 
-interface Meta { url: string, etag?: string }
+/**
+ * The sidecar: the URL and ETag the partial file came from, and `written`, a length the file is
+ * known to be complete up to. Writes finish out of order, so after a crash the file may be longer
+ * than its good prefix (with a hole below its end); `written` only grows after the writes below it
+ * finished, so it is the length to resume from. A sidecar without `written` comes from a single-
+ * write version, whose file length is its good prefix.
+ */
+interface Meta { url: string, etag?: string, written?: number }
 
 /** Internal: the server's bytes are not the ones on disk; start over from byte 0. */
 class Restart extends Error {}
@@ -113,6 +123,16 @@ export async function download (target: DownloadTarget, comps: DownloadComponent
   try {
     let meta = await readMeta(metaPath)
     let offset = (await fh.stat()).size
+    if (meta === 'corrupt' && offset > 0) {
+      // No proof of what the file holds: start over.
+      await truncate(fh, target.partPath)
+      offset = 0
+    }
+    if (meta === 'corrupt') meta = undefined
+    if (meta?.written !== undefined && meta.written < offset) {
+      await truncate(fh, target.partPath, meta.written)
+      offset = meta.written
+    }
     if (offset > limit || (meta !== undefined && meta.url !== target.url)) {
       // Longer than the deal allows, or from another URL: not a prefix we can trust.
       await truncate(fh, target.partPath)
@@ -159,15 +179,18 @@ export async function download (target: DownloadTarget, comps: DownloadComponent
         expected ??= total
         const etag = strongEtag(header(res.headers, 'etag'))
         if (meta === undefined || (meta.etag === undefined && etag !== undefined && offset === 0)) {
-          meta = { url: target.url, ...(etag !== undefined ? { etag } : {}) }
-          await writeFile(metaPath, JSON.stringify(meta)).catch((err: unknown) => { throw diskError(`write ${metaPath}`, err) })
+          meta = { url: target.url, ...(etag !== undefined ? { etag } : {}), written: offset }
+          await saveMeta(metaPath, meta)
         }
         const at = { offset }
+        const m = meta
+        const saver = new MetaSaver(metaPath, m)
         try {
-          await receive(res, fh, at, limit, target, comps, tuning, () => { lastByte = now() }, result.attempts, expected)
+          await receive(res, fh, at, limit, target, comps, tuning, () => { lastByte = now() }, result.attempts, expected, (end) => { saver.save(end) })
         } finally {
           // Bytes written before a failure are good: the next attempt continues after them.
           offset = at.offset
+          await saver.flush(offset)
         }
         if (expected === undefined) expected = offset
         if (offset < expected) throw new RetryableError('SHORT_BODY', `connection closed at ${offset} of ${expected} bytes`)
@@ -262,10 +285,12 @@ async function checkResponse (res: RangeResponse, offset: number, target: Downlo
  * threads) and then written while the next one fills. `at.offset` follows the written prefix.
  */
 async function receive (res: RangeResponse, fh: FileHandle, at: { offset: number }, limit: number, target: DownloadTarget,
-  comps: DownloadComponents, tuning: DownloadTuning, onBytes: () => void, attempt: number, expected: number | undefined): Promise<void> {
+  comps: DownloadComponents, tuning: DownloadTuning, onBytes: () => void, attempt: number, expected: number | undefined,
+  onWritten: (end: number) => void): Promise<void> {
   const writer = new SlabWriter(fh, at.offset, {
     slabBytes: tuning.writeBatchBytes,
     slabs: tuning.writeBuffers,
+    writes: Math.max(1, Math.min(tuning.writesInFlight, tuning.writeBuffers - 1)),
     syncEveryBytes: tuning.syncEveryBytes,
     // A body that is too long: nothing of it past the limit is queued.
     check: (end) => { if (end > limit) throw tooLong(target, end) },
@@ -274,7 +299,7 @@ async function receive (res: RangeResponse, fh: FileHandle, at: { offset: number
       comps.sink.update(data)
       comps.onProgress?.({ bytes: pos + data.length, total: expected ?? 0, attempt })
     },
-    onWritten: (end) => { at.offset = end }
+    onWritten: (end) => { at.offset = end; onWritten(end) }
   })
   let bodyError: unknown
   try {
@@ -287,15 +312,63 @@ async function receive (res: RangeResponse, fh: FileHandle, at: { offset: number
   if (bodyError !== undefined) throw bodyError
 }
 
-async function truncate (fh: FileHandle, path: string): Promise<void> {
-  try { await fh.truncate(0) } catch (err) { throw diskError(`truncate ${path}`, err) }
+async function truncate (fh: FileHandle, path: string, length = 0): Promise<void> {
+  try { await fh.truncate(length) } catch (err) { throw diskError(`truncate ${path}`, err) }
 }
 
-async function readMeta (path: string): Promise<Meta | undefined> {
+/** The sidecar, undefined when there is none, 'corrupt' when it cannot be read. */
+async function readMeta (path: string): Promise<Meta | 'corrupt' | undefined> {
+  let text: string
+  try { text = await readFile(path, 'utf8') } catch { return undefined }
   try {
-    const m = JSON.parse(await readFile(path, 'utf8')) as Meta
-    return typeof m.url === 'string' ? m : undefined
-  } catch { return undefined }
+    const m = JSON.parse(text) as Meta
+    if (typeof m.url !== 'string' || (m.written !== undefined && !Number.isSafeInteger(m.written))) return 'corrupt'
+    return m
+  } catch { return 'corrupt' }
+}
+
+/** Temp file + rename: a crash never leaves a half-written sidecar. */
+async function saveMeta (path: string, meta: Meta): Promise<void> {
+  try {
+    await writeFile(`${path}.tmp`, JSON.stringify(meta))
+    await rename(`${path}.tmp`, path)
+  } catch (err) { throw diskError(`write ${path}`, err) }
+}
+
+/** Records the written prefix in the sidecar, one save at a time, the newest value winning. */
+class MetaSaver {
+  readonly #path: string
+  readonly #meta: Meta | undefined
+  #pending: number | undefined
+  #running: Promise<void> | undefined
+  #error: unknown
+
+  constructor (path: string, meta: Meta | undefined) {
+    this.#path = path
+    this.#meta = meta
+  }
+
+  save (written: number): void {
+    if (this.#meta === undefined) return
+    this.#pending = written
+    this.#running ??= this.#loop()
+  }
+
+  async #loop (): Promise<void> {
+    while (this.#pending !== undefined && this.#meta !== undefined) {
+      this.#meta.written = this.#pending
+      this.#pending = undefined
+      await saveMeta(this.#path, this.#meta).catch((err: unknown) => { this.#error ??= err })
+    }
+    this.#running = undefined
+  }
+
+  async flush (written: number): Promise<void> {
+    await this.#running
+    if (this.#meta !== undefined && this.#meta.written !== written) this.save(written)
+    await this.#running
+    if (this.#error !== undefined) throw this.#error
+  }
 }
 
 function sleep (ms: number, signal: AbortSignal): Promise<void> {

@@ -41,6 +41,7 @@ export async function commitStaged (partPath: string, finalPath: string): Promis
   try {
     await rename(partPath, finalPath)
     await rm(`${partPath}.json`, { force: true })
+    await rm(`${partPath}.json.tmp`, { force: true })
     await syncDir(dirname(finalPath))
   } catch (err) { throw diskError(`rename ${partPath}`, err) }
 }
@@ -49,6 +50,7 @@ export async function commitStaged (partPath: string, finalPath: string): Promis
 export async function removePartial (partPath: string): Promise<void> {
   await rm(partPath, { force: true })
   await rm(`${partPath}.json`, { force: true })
+  await rm(`${partPath}.json.tmp`, { force: true })
 }
 
 async function syncFile (path: string): Promise<void> {
