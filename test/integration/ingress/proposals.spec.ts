@@ -12,7 +12,7 @@ import { Core, isNotFound, type KubeObject } from '../../../src/kube/rest.ts'
 import { generateKey } from '../../../src/filecoin/keys.ts'
 import { verifySignature } from '../../../src/filecoin/signature.ts'
 import { encodeDealProposal, encodeStorageAsk, signedProposalCid } from '../../../src/protocol/index.ts'
-import { proposeDeal, dealStatus, storageAsk, queryTransports } from '../../../src/client/net.ts'
+import { createClientNode, proposeDeal, dealStatus, storageAsk, queryTransports } from '../../../src/client/net.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { startEnv, SEAL_EPOCHS, type Env } from './env.ts'
 
@@ -102,14 +102,14 @@ describe('ingress: proposals, status, ask, transports', () => {
     assert.match(dup.message, new RegExp(`^deal has the same uuid as deal ${params.dealUuid} \\(proposed at `))
   })
 
-  it('accepts exactly one of 10 concurrent proposals with the same UUID, across two replicas', async () => {
+  it('accepts exactly one of 10 clients proposing the same UUID at once, across two replicas', async () => {
     const replica = await env.startReplica()
     assert.equal(replica.host.peerId, env.ingress.host.peerId, 'replicas share the identity')
     const uuid = randomUUID()
-    const all = await Promise.all(Array.from({ length: 10 }, async (_, i) => {
-      const p = await env.params({ dealUuid: uuid, label: { kind: 'string', value: `attempt ${i}` } })
-      return await proposeDeal(env.node, i % 2 === 0 ? env.addr : replica.host.addresses()[0]!, p)
-    }))
+    const clients = await Promise.all(Array.from({ length: 10 }, async () => await createClientNode()))
+    const proposals = await Promise.all(clients.map(async (_, i) => await env.params({ dealUuid: uuid, label: { kind: 'string', value: `attempt ${i}` } })))
+    const all = await Promise.all(clients.map(async (c, i) => await proposeDeal(c, i % 2 === 0 ? env.addr : replica.host.addresses()[0]!, proposals[i]!)))
+    await Promise.all(clients.map(async (c) => { await c.stop() }))
     assert.equal(all.filter((r) => r.accepted).length, 1, JSON.stringify(all))
     for (const r of all.filter((x) => !x.accepted)) assert.match(r.message, new RegExp(`^deal has the same uuid as deal ${uuid} `))
     const deal = await getDeal(uuid)

@@ -1,0 +1,111 @@
+/**
+ * The two commands as processes: `dealyard ingress` (identity file, flags, /metrics, graceful drain
+ * on SIGTERM) and `dealyard client propose|status|ask` against it.
+ */
+import { describe, it, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { promisify } from 'node:util'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { encodeKeyFile } from '../../../src/filecoin/keys.ts'
+import { encodeDealParams, decodeDealResponse, readCborItem, PROTOCOL_IDS } from '../../../src/protocol/index.ts'
+import { repoRoot, sharedControlPlane } from '../../support/controlplane.ts'
+import { startEnv, randomPiece, ROOT, SEAL_EPOCHS, type Env } from './env.ts'
+
+const run = promisify(execFile)
+const main = join(repoRoot, 'src/cli/main.ts')
+
+describe('dealyard ingress and dealyard client as processes', () => {
+  let env: Env
+  let dir: string
+  let proc: ChildProcess
+  let info: { peerId: string, addresses: string[], metrics: string }
+  let exited: Promise<number | null>
+
+  before(async () => {
+    env = await startEnv('ingress-cli')
+    dir = await mkdtemp(join(tmpdir(), 'dealyard-ingress-cli-'))
+    await writeFile(join(dir, 'client.key'), encodeKeyFile(env.client.key))
+    const plane = await sharedControlPlane()
+    const gen = await run(process.execPath, [main, 'ingress', '--generate-identity', join(dir, 'id.key')])
+    assert.match(gen.stdout.trim(), /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/)
+    proc = spawn(process.execPath, [main, 'ingress', '--identity-file', join(dir, 'id.key'), '--kubeconfig', plane.kubeconfig,
+      '--namespace', env.namespace, '--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-addr', '127.0.0.1:0', '--allow-cidr', '127.0.0.0/8',
+      '--ask-signer', 'none'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    exited = new Promise((resolve) => proc.once('exit', (code) => { resolve(code) }))
+    info = await new Promise((resolve, reject) => {
+      let out = ''
+      proc.stdout!.on('data', (b: Buffer) => {
+        out += b.toString()
+        const line = out.split('\n').find((l) => l.startsWith('{'))
+        if (line !== undefined) resolve(JSON.parse(line))
+      })
+      void exited.then((code) => { reject(new Error(`ingress exited ${code}`)) })
+    })
+    assert.equal(info.peerId, gen.stdout.trim())
+  })
+  after(async () => {
+    if (proc.exitCode === null) proc.kill('SIGKILL')
+    await env?.close()
+  })
+
+  const client = async (...args: string[]): Promise<{ code: number, out: unknown }> => {
+    try {
+      const r = await run(process.execPath, [main, 'client', ...args, '--provider-addr', info.addresses[0]!])
+      return { code: 0, out: JSON.parse(r.stdout) }
+    } catch (err) {
+      const e = err as { code: number, stdout: string, stderr: string }
+      return { code: e.code, out: e.stdout !== '' ? JSON.parse(e.stdout) : e.stderr }
+    }
+  }
+
+  it('proposes an online deal, reads its status and the ask through the client CLI', async () => {
+    const head = (await env.full.chainHead()).height
+    const p = await client('propose', '--wallet-key', join(dir, 'client.key'), '--provider', env.peer.minerAddress,
+      '--piece-cid', randomPiece(), '--piece-size', '2048', '--payload-cid', ROOT, '--start-epoch', String(head + SEAL_EPOCHS + 20),
+      '--storage-price', '10 attofil', '--provider-collateral', '2000 attofil', '--http-url', 'http://127.0.0.1:9/a.car',
+      '--http-header', 'Authorization: Bearer t', '--car-size', '1900')
+    const r = p.out as { dealUuid: string, accepted: boolean, message: string }
+    assert.equal(p.code, 0, JSON.stringify(p.out))
+    assert.equal(r.accepted, true)
+    const s = await client('status', '--wallet-key', join(dir, 'client.key'), '--uuid', r.dealUuid)
+    assert.equal(s.code, 0)
+    assert.equal((s.out as { dealStatus: { status: string } }).dealStatus.status, 'Accepted')
+    const a = await client('ask', '--provider', env.peer.minerAddress)
+    assert.equal((a.out as { signed: boolean, ask: { seqNo: number } }).ask.seqNo, 3)
+    assert.equal((a.out as { signed: boolean }).signed, false)
+  })
+
+  it('exits 1 with the rejection when the proposal is refused', async () => {
+    const p = await client('propose', '--wallet-key', join(dir, 'client.key'), '--provider', env.peer.minerAddress,
+      '--piece-cid', randomPiece(), '--piece-size', '3000', '--payload-cid', ROOT, '--start-epoch', '999999', '--provider-collateral', '2000 attofil')
+    assert.equal(p.code, 1)
+    assert.match((p.out as { message: string }).message, /padded piece size must be a power of 2/)
+  })
+
+  it('serves /metrics', async () => {
+    assert.match(await (await fetch(info.metrics)).text(), /dealyard_proposals_total\{provider="[^"]+",result="accepted",reason=""\} 1/)
+  })
+
+  it('drains on SIGTERM: a proposal in flight is still answered, new streams are refused, exit 0', async () => {
+    const params = await env.params()
+    const bytes = encodeDealParams(params)
+    const s = await env.node.dialProtocol(multiaddr(info.addresses[0]!), PROTOCOL_IDS.dealProposal121)
+    s.send(bytes.subarray(0, 50))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    proc.kill('SIGTERM')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await assert.rejects(async () => {
+      const s2 = await env.node.dialProtocol(multiaddr(info.addresses[0]!), PROTOCOL_IDS.dealProposal121)
+      s2.send(bytes)
+      await readCborItem(s2, { signal: AbortSignal.timeout(5000) })
+    })
+    s.send(bytes.subarray(50))
+    const res = decodeDealResponse(await readCborItem(s, { signal: AbortSignal.timeout(10_000) }))
+    assert.equal(res.accepted, true, res.message)
+    assert.equal(await exited, 0)
+  })
+})
