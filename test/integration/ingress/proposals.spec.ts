@@ -170,6 +170,21 @@ describe('ingress: proposals, status, ask, transports', () => {
     assert.ok(a.endsWith(`/p2p/${env.ingress.host.peerId}`), a)
   })
 
+  it('does not wait on a slow Lotus once the chain facts are cached', async () => {
+    assert.equal((await proposeDeal(env.node, env.addr, await env.params())).accepted, true)
+    const params = await env.params()
+    await env.peer.faults({ target: 'full', latencyMs: 3000 })
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2200)) // the cached head is now stale
+      const t0 = Date.now()
+      const res = await proposeDeal(env.node, env.addr, params)
+      assert.equal(res.accepted, true, res.message)
+      assert.ok(Date.now() - t0 < 1500, `answered in ${Date.now() - t0} ms with a 3 s Lotus`)
+    } finally {
+      await env.peer.faults({ reset: true })
+    }
+  })
+
   it('counts proposals by provider, result and reason on /metrics', async () => {
     const text = await (await fetch(env.ingress.metricsUrl!)).text()
     assert.match(text, new RegExp(`dealyard_proposals_total\\{provider="${env.sp.metadata.name}",result="accepted",reason=""\\} [1-9]`))
