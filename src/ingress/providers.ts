@@ -39,7 +39,13 @@ export class ProviderDirectory {
   /** The provider whose spec.address is `address` (f/t letter ignored), or undefined. */
   async find (address: string): Promise<ProviderEntry | undefined> {
     const key = addressKey(address)
-    const sp = this.o.list().find((p) => addressKey(p.spec.address) === key)
+    const matches = this.o.list().filter((p) => addressKey(p.spec.address) === key)
+    if (matches.length > 1) {
+      // A misconfiguration: serve the oldest one, deterministically on every replica, and say so.
+      matches.sort((a, b) => String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? '')) || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))
+      log.warn({ address, providers: matches.map((m) => m.metadata.name) }, 'several StorageProviders have this address; using the oldest')
+    }
+    const sp = matches[0]
     return sp === undefined ? undefined : await this.entry(sp)
   }
 

@@ -52,7 +52,8 @@ export async function startEnv (file: string, o: Partial<IngressOptions> = {}): 
   const rest = new KubeRest(kc)
   const namespace = `${file}-${randomBytes(3).toString('hex')}`
   await rest.create(Core.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } })
-  const peer = await startLotusPeer({ blockTimeMs: 400 })
+  // StorageProviders are cluster-scoped and every ingress sees them all: a miner ID of its own per file.
+  const peer = await startLotusPeer({ blockTimeMs: 400, minerId: 10_000 + Math.floor(Math.random() * 1_000_000) })
   const full = new FullNodeClient(peer.fullNode)
   const key = generateKey('secp256k1')
   const seeded = await peer.seed({ accounts: [{ address: key.address.toString('t'), balance: 100n * FIL, escrow: 10n * FIL }] })
