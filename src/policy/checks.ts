@@ -251,6 +251,18 @@ export const transferSize: Check = (i) => {
   return undefined
 }
 
+/**
+ * Boost does not check signs at proposal time (the market actor does at publish); a negative
+ * client collateral would pass the escrow check and could never publish, so refuse it now.
+ */
+export const nonNegativeAmounts: Check = (i) => {
+  const p = prop(i)
+  for (const [name, v] of [['storage price per epoch', p.storagePricePerEpoch], ['provider collateral', p.providerCollateral], ['client collateral', p.clientCollateral]] as const) {
+    if (v < 0n) return P('NegativeAmount', `proposal ${name} is negative: ${v}`)
+  }
+  return undefined
+}
+
 /** The whole chain, in order: a checklist to review on one screen. */
 export const ADMISSION_CHECKS: readonly Check[] = [
   // stage A — validateDealProposal
@@ -285,6 +297,7 @@ export const ADMISSION_CHECKS: readonly Check[] = [
   startDelay, // F7
   // the StorageProvider's policy
   notPaused,
+  nonNegativeAmounts,
   clientAllowed,
   transferTypeAccepted,
   transferHostAllowed,

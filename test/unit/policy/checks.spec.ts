@@ -144,6 +144,7 @@ describe('admission checks', () => {
     'F5 a blocklisted piece': [() => base({ terms: providerTerms(sp({ pieceCidBlocklist: [PIECE] })) }), `miner has blocklisted piece CID ${PIECE}`],
     'F6 a start epoch inside the sealing time': [() => edit(base(), (p) => { p.startEpoch = HEAD + 2879; p.endEpoch = p.startEpoch + 518_400 }), `cannot seal a sector before ${HEAD + 2879}`],
     'F7 an online start too far ahead': [() => edit(base(), (p) => { p.startEpoch = HEAD + 2880 + 40321; p.endEpoch = p.startEpoch + 518_400 }), `deal start epoch is too far in the future: ${HEAD + 2880 + 40321} > ${HEAD + 2880 + 40320}`],
+    'a negative client collateral (boost leaves it to the market actor)': [() => edit(base(), (p) => { p.clientCollateral = -5n }), 'proposal client collateral is negative: -5'],
     'a paused provider': [() => base({ terms: providerTerms(sp({}, { paused: true })) }), 'miner is paused and not accepting storage deals'],
     'a denied client (by key address, network letter ignored)': [() => base({ terms: providerTerms(sp({ clients: { deny: ['t' + secp.address.toString().slice(1)] } })) }), `client ${secp.address.toString()} is not allowed to make deals with this miner`],
     'a client missing from a non-empty allow list': [() => base({ terms: providerTerms(sp({ clients: { allow: [other.address.toString()] } })) }), `client ${secp.address.toString()} is not allowed to make deals with this miner`],
