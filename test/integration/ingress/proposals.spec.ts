@@ -14,6 +14,8 @@ import { verifySignature } from '../../../src/filecoin/signature.ts'
 import { encodeDealProposal, encodeStorageAsk, signedProposalCid } from '../../../src/protocol/index.ts'
 import { createClientNode, proposeDeal, dealStatus, storageAsk, queryTransports } from '../../../src/client/net.ts'
 import { multiaddr } from '@multiformats/multiaddr'
+import { Address } from '../../../src/filecoin/address.ts'
+import { lotusWorkerSigner } from '../../../src/ingress/ask.ts'
 import { startEnv, SEAL_EPOCHS, type Env } from './env.ts'
 
 type Deal = StorageDeal & KubeObject
@@ -161,6 +163,17 @@ describe('ingress: proposals, status, ask, transports', () => {
     assert.deepEqual([ask.price, ask.minPieceSize, ask.maxPieceSize, ask.seqNo, ask.expiry - ask.timestamp], [0n, 256, 1 << 30, 3, 1000])
     assert.ok(r.ask?.signature != null && verifySignature(r.ask.signature, env.askKey.address, encodeStorageAsk(ask)))
     assert.deepEqual(await storageAsk(env.node, env.addr, 'f0424242'), { ask: null })
+  })
+
+  it('signs the ask with the miner worker key through Lotus WalletSign, as boost does', async () => {
+    const replica = await env.startReplica({ askSigner: lotusWorkerSigner })
+    // A node of its own: env.node's connection to this peer ID goes to the first replica.
+    const node = await createClientNode()
+    const r = await storageAsk(node, replica.host.addresses()[0]!, env.peer.minerAddress).finally(async () => { await node.stop() })
+    const ask = r.ask?.ask
+    assert.ok(ask != null && r.ask?.signature != null)
+    assert.ok(verifySignature(r.ask.signature, Address.fromString(env.peer.workerKey), encodeStorageAsk(ask)))
+    assert.ok(!verifySignature(r.ask.signature, env.askKey.address, encodeStorageAsk(ask)))
   })
 
   it('lists its libp2p addresses with the peer ID on the transports protocol', async () => {
