@@ -12,7 +12,7 @@ export const address = (description: string): Schema =>
   str(description, { pattern: '^[ft][0-4][a-z0-9]{1,120}$', maxLength: 122 })
 
 export const cid = (description: string): Schema =>
-  str(description, { pattern: '^[A-Za-z0-9]{16,160}$', maxLength: 160 })
+  str(description, { pattern: '^[A-Za-z0-9]+$', maxLength: 160 })
 
 export const epoch = (description: string): Schema => int(`${description} (chain epoch)`, { minimum: 0 })
 
