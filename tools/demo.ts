@@ -1,18 +1,68 @@
 /**
  * The local demo cluster, end to end on 127.0.0.1: a real kube-apiserver + etcd + Job controller,
  * dealyard's CRDs, the Lotus peer (go-jsonrpc, simulated chain), a StorageProvider with its
- * ledgers — then shows what `kubectl get storagedeals` shows. Everything is torn down at the end
+ * ledgers, the libp2p ingress; a client asks, proposes an online, an offline and a bad deal; the
+ * transfer program downloads the online deal's CAR (CommP checked) and verify checks the offline
+ * import — then shows what `kubectl get storagedeals` shows. Everything is torn down at the end
  * unless --keep is given (then it runs until Ctrl-C and prints how to reach the cluster).
  */
 import { startControlPlane, type ControlPlane } from '../test/support/controlplane.ts'
 import { applyCrds } from '../test/support/crds.ts'
 import { startLotusPeer } from '../test/support/lotus-peer.ts'
 import { KubeRest, loadKubeConfig, Core } from '../src/kube/index.ts'
-import { FundLedgers, StorageLedgers, StorageProviders } from '../src/api/index.ts'
-import { execFile } from 'node:child_process'
+import { FundLedgers, StorageDeals, StorageLedgers, StorageProviders } from '../src/api/index.ts'
+import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
+import { createServer } from 'node:http'
+import { createReadStream } from 'node:fs'
+import { copyFile, mkdir, mkdtemp, writeFile, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createServer as createNetServer, type AddressInfo } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+import * as dagCbor from '@ipld/dag-cbor'
+import { varint } from 'multiformats'
+import { generateKey, encodeKeyFile } from '../src/filecoin/keys.ts'
+import { commpOfFile } from '../src/filecoin/commp/index.ts'
+import { formatFIL } from '../src/filecoin/token.ts'
+import { FullNodeClient } from '../src/lotus/index.ts'
 
 const run = promisify(execFile)
+const dealyard = (...args: string[]): Promise<{ stdout: string }> =>
+  run(process.execPath, [join(import.meta.dirname, '../src/cli/main.ts'), ...args],
+    { maxBuffer: 1 << 24, env: { ...process.env, DEALYARD_LOG_LEVEL: process.env.DEALYARD_LOG_LEVEL ?? 'warn' } })
+const FIL = 10n ** 18n
+
+/** A CARv1 of random raw blocks: what a client would have packed with its data. */
+async function writeCar (path: string, blocks: number, blockSize: number): Promise<{ root: string, size: number }> {
+  const parts: Uint8Array[] = []
+  const cids: CID[] = []
+  const datas: Uint8Array[] = []
+  for (let i = 0; i < blocks; i++) {
+    const data = randomBytes(blockSize)
+    datas.push(data)
+    cids.push(CID.create(1, raw.code, await sha256.digest(data)))
+  }
+  const header = dagCbor.encode({ roots: [cids[0]!], version: 1 })
+  parts.push(varint.encodeTo(header.length, new Uint8Array(varint.encodingLength(header.length))), header)
+  for (let i = 0; i < blocks; i++) {
+    const len = cids[i]!.bytes.length + datas[i]!.length
+    parts.push(varint.encodeTo(len, new Uint8Array(varint.encodingLength(len))), cids[i]!.bytes, datas[i]!)
+  }
+  await writeFile(path, Buffer.concat(parts))
+  return { root: cids[0]!.toString(), size: (await stat(path)).size }
+}
+
+async function freePort (): Promise<number> {
+  const srv = createNetServer()
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve))
+  const { port } = srv.address() as AddressInfo
+  await new Promise((resolve) => srv.close(resolve))
+  return port
+}
 const keep = process.argv.includes('--keep')
 const step = (msg: string): void => { console.log(`\n==> ${msg}`) }
 
@@ -24,6 +74,8 @@ async function main (): Promise<void> {
     step('building (cached) and starting the control plane: etcd + kube-apiserver + kube-controller-manager')
     const plane: ControlPlane = await startControlPlane({ kcm: true })
     cleanups.push(plane.stop)
+    // Every dealyard command below (ingress, client, transfer) talks to this cluster.
+    process.env.KUBECONFIG = plane.kubeconfig
     console.log(`kube-apiserver ${plane.version} at ${plane.server} (ready in ${plane.startupMs} ms)`)
     const kubectl = async (...args: string[]): Promise<string> =>
       (await run(plane.bin, ['kubectl', `--kubeconfig=${plane.kubeconfig}`, ...args])).stdout
@@ -69,8 +121,90 @@ async function main (): Promise<void> {
     })
     console.log(await kubectl('get', 'storageproviders,fundledgers,storageledgers'))
 
-    step('kubectl get storagedeals -A -o wide')
-    console.log(await kubectl('get', 'storagedeals', '-A', '-o', 'wide') || 'No resources found (proposals arrive through the ingress).')
+    step('starting the ingress (`dealyard ingress`): boost\'s deal protocols over libp2p')
+    const work = await mkdtemp(join(tmpdir(), 'dealyard-demo-'))
+    const identityFile = join(work, 'identity.key')
+    const peerId = (await dealyard('ingress', '--generate-identity', identityFile)).stdout.trim().split(/\s+/).pop()!
+    const port = await freePort()
+    const ingress = spawn(process.execPath, [join(import.meta.dirname, '../src/cli/main.ts'), 'ingress',
+      '--identity-file', identityFile, '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--kubeconfig', plane.kubeconfig,
+      '--namespace', 'dealyard', '--allow-cidr', '127.0.0.0/8', '--metrics-addr', '127.0.0.1:0'],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEALYARD_LOG_LEVEL: 'warn' } })
+    cleanups.push(async () => { ingress.kill('SIGTERM'); await new Promise((resolve) => ingress.once('exit', resolve)) })
+    const providerAddr = `/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`
+    console.log(`listening on ${providerAddr}`)
+
+    step('a client: a funded wallet on the simulated chain, a 4 MiB CAR served over HTTP')
+    const wallet = generateKey('secp256k1')
+    const walletFile = join(work, 'client.key')
+    await writeFile(walletFile, encodeKeyFile(wallet))
+    await lotus.seed({ accounts: [{ address: wallet.address.toString('t'), balance: 100n * FIL, escrow: 10n * FIL }] })
+    const carPath = join(work, 'data.car')
+    const car = await writeCar(carPath, 16, 256 * 1024)
+    const piece = await commpOfFile(carPath)
+    const http = createServer((req, res) => {
+      res.writeHead(200, { 'content-length': car.size, 'content-type': 'application/vnd.ipld.car' })
+      createReadStream(carPath).pipe(res)
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    cleanups.push(async () => { await new Promise((resolve) => http.close(resolve)) })
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/data.car`
+    console.log(`client ${wallet.address.toString('t')}; CAR ${car.size} bytes, root ${car.root}\npiece ${piece.pieceCid} (${piece.paddedPieceSize} bytes padded); served at ${url}`)
+
+    // The ingress reads provider config through informers: give it a moment to see the new provider.
+    const waitForAsk = async (): Promise<string> => {
+      for (let i = 0; ; i++) {
+        try { return (await dealyard('client', 'ask', '--provider-addr', providerAddr, '--provider', lotus.minerAddress)).stdout } catch (err) {
+          if (i > 50) throw err
+          await new Promise((resolve) => setTimeout(resolve, 200))
+        }
+      }
+    }
+    step('dealyard client ask')
+    console.log((await waitForAsk()).trim())
+
+    // The chain's minimum provider collateral for this piece size, as a client would look it up.
+    const bounds = await new FullNodeClient(lotus.fullNode).stateDealProviderCollateralBounds(piece.paddedPieceSize, false)
+    const common = ['--provider-collateral', formatFIL(bounds.min), '--provider-addr', providerAddr, '--wallet-key', walletFile, '--provider', lotus.minerAddress,
+      '--piece-cid', piece.pieceCid, '--piece-size', String(piece.paddedPieceSize), '--payload-cid', car.root,
+      '--full-node', lotus.fullNode.url]
+    if (lotus.fullNode.token != null) common.push('--full-node-token', lotus.fullNode.token)
+    step('dealyard client propose (online deal, HTTP transfer)')
+    const online = JSON.parse((await dealyard('client', 'propose', ...common, '--http-url', url, '--car-size', String(car.size), '--label', car.root)).stdout) as { dealUuid: string, accepted: boolean, message: string }
+    console.log(JSON.stringify(online))
+    step('dealyard client propose (offline deal)')
+    const offline = JSON.parse((await dealyard('client', 'propose', ...common)).stdout) as { dealUuid: string, accepted: boolean }
+    console.log(JSON.stringify(offline))
+    step('dealyard client propose (a proposal the provider must refuse: start epoch already past)')
+    const refused = await dealyard('client', 'propose', ...common, '--start-epoch', '1', '--http-url', url, '--car-size', String(car.size)).then((r) => r.stdout, (err: { stdout?: string }) => err.stdout ?? String(err))
+    console.log(refused.trim())
+
+    step(`dealyard transfer --deal dealyard/${online.dealUuid} (what the controller runs in a Job)`)
+    const staging = join(work, 'staging')
+    await mkdir(staging, { recursive: true })
+    const t = await dealyard('transfer', '--deal', `dealyard/${online.dealUuid}`, '--out-dir', staging, '--allow-cidr', '127.0.0.0/8', '--quiet')
+      .then((r) => r.stdout, (err: { stderr?: string }) => `transfer failed: ${err.stderr ?? String(err)}`)
+    console.log(t.trim())
+
+    step(`offline deal: the operator imports the data (spec.dataSource, settable once), then \`dealyard verify\``)
+    await mkdir(join(staging, 'imports'), { recursive: true })
+    await copyFile(carPath, join(staging, 'imports', 'data.car'))
+    await rest.mergePatch(StorageDeals, 'dealyard', offline.dealUuid, { spec: { dataSource: { path: 'imports/data.car' } } })
+    const v = await dealyard('verify', '--deal', `dealyard/${offline.dealUuid}`, '--out-dir', staging, '--quiet')
+      .then((r) => r.stdout, (err: { stderr?: string }) => `verify failed: ${err.stderr ?? String(err)}`)
+    console.log(v.trim())
+
+    step('dealyard client status (signed by the client wallet)')
+    console.log((await dealyard('client', 'status', '--provider-addr', providerAddr, '--wallet-key', walletFile, '--uuid', online.dealUuid)).stdout.trim())
+
+    step('kubectl get storagedeals -n dealyard -o wide')
+    console.log(await kubectl('get', 'storagedeals', '-n', 'dealyard', '-o', 'wide'))
+    step('the transfer parameters live in a Secret owned by the deal')
+    console.log(await kubectl('get', 'secrets', '-n', 'dealyard', '-o', 'custom-columns=SECRET:.metadata.name,OWNER-KIND:.metadata.ownerReferences[0].kind,OWNER:.metadata.ownerReferences[0].name'))
+
+    console.log('The deals are accepted and their data staged with CommP verified. The controller that publishes them,\n' +
+      'adds the pieces to sectors and announces them (Transferred → … → Complete) is the next part to build;\n' +
+      'until then CHECKPOINT stays empty and PROGRESS shows what the transfer and verify programs wrote.')
 
     if (keep) {
       console.log(`\nThe cluster keeps running. In another shell:\n  export KUBECONFIG=${plane.kubeconfig}\n  ${plane.bin} kubectl get sd -A\nCtrl-C stops everything.`)
