@@ -32,6 +32,8 @@ export interface GetOptions {
   address: (hostname: string) => Promise<string>
   signal: AbortSignal
   connectTimeoutMs?: number
+  /** Extra trusted CAs for https (tests; production uses the system store). */
+  ca?: string | Buffer
 }
 
 const MAX_HEAD = 64 << 10
@@ -41,6 +43,7 @@ const FORBIDDEN = new Set(['host', 'connection', 'content-length', 'transfer-enc
 /** Sends `GET url` and resolves once the response head arrived; the body is read by the caller. */
 export async function get (url: URL, headers: Record<string, string>, opts: GetOptions): Promise<Http1Response> {
   opts.signal.throwIfAborted()
+  const head = requestHead(url, headers)
   const tlsOn = url.protocol === 'https:'
   const port = url.port !== '' ? Number(url.port) : tlsOn ? 443 : 80
   const bare = url.hostname.replace(/^\[|\]$/g, '')
@@ -48,7 +51,7 @@ export async function get (url: URL, headers: Record<string, string>, opts: GetO
   opts.signal.throwIfAborted()
   const res = new Http1Response()
   const socket: Socket = tlsOn
-    ? tlsConnect({ host: ip, port, servername: isIP(bare) === 0 ? bare : undefined, ALPNProtocols: ['http/1.1'] })
+    ? tlsConnect({ host: ip, port, servername: isIP(bare) === 0 ? bare : undefined, ALPNProtocols: ['http/1.1'], ...(opts.ca !== undefined ? { ca: opts.ca } : {}) })
     : netConnect({ host: ip, port, onread: { buffer: () => res.region(), callback: (n: number) => res.onRead(n) } })
   if (tlsOn) socket.on('data', (chunk: Buffer) => { res.onChunk(chunk) })
   res.bind(socket, opts.signal)
@@ -56,7 +59,7 @@ export async function get (url: URL, headers: Record<string, string>, opts: GetO
   const timeout = opts.connectTimeoutMs ?? 30_000
   const timer = setTimeout(() => { res.fail(new RetryableError('CONNECT_TIMEOUT', `connect to ${url.host}: no connection after ${timeout} ms`)) }, timeout)
   socket.once(tlsOn ? 'secureConnect' : 'connect', () => { clearTimeout(timer) })
-  socket.write(requestHead(url, headers))
+  socket.write(head)
   try {
     return await res.head
   } finally { clearTimeout(timer) }
@@ -290,7 +293,7 @@ export class Http1Response {
 }
 
 /** Chunked transfer coding, decoded in place (body bytes move left over the framing). */
-class ChunkedDecoder {
+export class ChunkedDecoder {
   done = false
   #state: 'size' | 'ext' | 'size-lf' | 'data' | 'data-cr' | 'data-lf' | 'trailer' | 'trailer-lf' = 'size'
   #size = 0

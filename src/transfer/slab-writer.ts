@@ -25,8 +25,7 @@ export interface SlabWriterOptions {
 
 /**
  * The download's body target: a small pool of large buffers that socket reads land in directly.
- * A full buffer is written (several writes in flight: one page-cache write of 8 MiB takes 15-30 ms
- * of a loaded machine) and hashed and indexed (`onSlab`) meanwhile. When every buffer is full or
+ * A full buffer is written (a few writes in flight: page-cache writes are the slowest stage) and hashed and indexed (`onSlab`) meanwhile. When every buffer is full or
  * being written, reading pauses: memory stays at `slabs × slabBytes` however slow the disk.
  */
 export class SlabWriter implements BodyTarget {
