@@ -1,4 +1,6 @@
-/** Capped exponential backoff with full jitter, as client-go's wait.Backoff uses for reconnects. */
+import { backoffDelay } from '../backoff.ts'
+
+/** Reconnect backoff for watches: equal jitter, as client-go's wait.Backoff with jitter does. */
 export class Backoff {
   private attempt = 0
   private readonly initialMs: number
@@ -10,19 +12,11 @@ export class Backoff {
   }
 
   next (): number {
-    const ceiling = Math.min(this.maxMs, this.initialMs * 2 ** this.attempt)
     this.attempt++
-    return Math.round(ceiling / 2 + Math.random() * ceiling / 2)
+    return backoffDelay({ baseMs: this.initialMs, maxMs: this.maxMs, jitter: 'equal' }, this.attempt)
   }
 
   reset (): void { this.attempt = 0 }
 }
 
-export function sleep (ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) { resolve(); return }
-    const t = setTimeout(done, ms)
-    function done (): void { clearTimeout(t); signal?.removeEventListener('abort', done); resolve() }
-    signal?.addEventListener('abort', done, { once: true })
-  })
-}
+export { sleepUntilAborted as sleep } from '../backoff.ts'

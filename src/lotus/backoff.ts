@@ -3,6 +3,8 @@
  * ("full jitter": a uniform pick in [0, min(max, base·2^n)], which spreads many clients out after
  * a node restart instead of having them retry in lockstep).
  */
+import { backoffDelay as sharedBackoffDelay } from '../backoff.ts'
+
 export interface RetryPolicy {
   /** Attempts in total, including the first (1 = never retry). */
   attempts: number
@@ -14,6 +16,5 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 200, maxDe
 
 /** Delay before retry number `retry` (1 = the first retry); `random` returns [0, 1). */
 export function backoffDelay (policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1))
-  return Math.floor(random() * cap)
+  return sharedBackoffDelay({ baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs, jitter: 'full' }, retry, random)
 }

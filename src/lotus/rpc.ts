@@ -7,6 +7,7 @@
 import { Agent, request, type Dispatcher } from 'undici'
 import { logger } from '../log.ts'
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './backoff.ts'
+import { sleep } from '../backoff.ts'
 import { LotusRpcError } from './errors.ts'
 import { rpcAttempts, rpcDuration, rpcErrors, rpcOperations } from './metrics.ts'
 
@@ -164,11 +165,3 @@ function finalError (last: LotusRpcError, method: string, attempts: number, push
   return last
 }
 
-function sleep (ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) { reject(signal.reason); return }
-    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
-    const onAbort = (): void => { clearTimeout(t); reject(signal?.reason) }
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-}
