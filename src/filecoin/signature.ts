@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import { blake2b } from '@noble/hashes/blake2.js'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { bls12_381 as bls } from '@noble/curves/bls12-381.js'
@@ -25,15 +26,8 @@ export function verifySignature (sig: Signature, signer: Address, message: Uint8
   try {
     if (sig.type === SigType.Secp256k1) {
       if (signer.protocol !== 1 || sig.data.length !== 65) return false
-      const v = sig.data[64]!
-      if (v > 3) return false
-      const recovered = new Uint8Array(65)
-      recovered[0] = v
-      recovered.set(sig.data.subarray(0, 64), 1)
-      const pub = secp256k1.recoverPublicKey(recovered, blake2b(message, { dkLen: 32 }), { prehash: false })
-      const uncompressed = secp256k1.Point.fromBytes(pub).toBytes(false)
-      const hash = blake2b(uncompressed, { dkLen: 20 })
-      return equal(hash, signer.payload)
+      const pub = recoverSecp256k1(sig.data, blake2b(message, { dkLen: 32 }))
+      return pub !== undefined && equal(blake2b(pub, { dkLen: 20 }), signer.payload)
     }
     if (sig.type === SigType.BLS) {
       if (signer.protocol !== 3 || sig.data.length !== 96) return false
@@ -43,6 +37,62 @@ export function verifySignature (sig: Signature, signer: Address, message: Uint8
     return false
   } catch {
     return false
+  }
+}
+
+/** The raw N-API binding of the `secp256k1` package (libsecp256k1), without its elliptic fallback. */
+interface Libsecp256k1 {
+  ecdsaRecover (sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean): Uint8Array
+}
+
+/**
+ * libsecp256k1 recovers a key in ~0.05 ms where noble-curves takes ~1.5 ms, and the ingress
+ * recovers one per proposal. Its prebuilt addon ships in the npm package; where it cannot load,
+ * noble does the same job (test/unit/filecoin/signature-recover.spec.ts holds them equal).
+ */
+const native: Libsecp256k1 | undefined = (() => {
+  if (process.env.DEALYARD_SECP256K1 === 'noble') return undefined
+  try {
+    return createRequire(import.meta.url)('secp256k1/bindings') as Libsecp256k1
+  } catch {
+    return undefined
+  }
+})()
+
+/** Which implementation recovers secp256k1 keys in this process. */
+export const secp256k1Backend: 'libsecp256k1' | 'noble' = native !== undefined ? 'libsecp256k1' : 'noble'
+
+/**
+ * The uncompressed (65-byte) public key that made the Filecoin R‖S‖V signature `sig` over the
+ * 32-byte `digest`, or undefined when there is none (V > 3, R or S zero or not below the order,
+ * R + order off the field for V 2/3, no curve point, the point at infinity). Like Lotus (and
+ * libsecp256k1's recovery) it accepts high-S signatures.
+ */
+export function recoverSecp256k1 (sig: Uint8Array, digest: Uint8Array): Uint8Array | undefined {
+  if (native === undefined) return recoverSecp256k1Noble(sig, digest)
+  if (sig.length !== 65 || digest.length !== 32) return undefined
+  const v = sig[64]!
+  if (v > 3) return undefined
+  try {
+    return native.ecdsaRecover(sig.subarray(0, 64), v, digest, false)
+  } catch {
+    return undefined
+  }
+}
+
+/** recoverSecp256k1 in pure JS (noble-curves): the fallback, and the reference in tests. */
+export function recoverSecp256k1Noble (sig: Uint8Array, digest: Uint8Array): Uint8Array | undefined {
+  if (sig.length !== 65 || digest.length !== 32) return undefined
+  const v = sig[64]!
+  if (v > 3) return undefined
+  try {
+    const recovered = new Uint8Array(65)
+    recovered[0] = v
+    recovered.set(sig.subarray(0, 64), 1)
+    const pub = secp256k1.recoverPublicKey(recovered, digest, { prehash: false })
+    return secp256k1.Point.fromBytes(pub).toBytes(false)
+  } catch {
+    return undefined
   }
 }
 
