@@ -141,7 +141,7 @@ export async function download (target: DownloadTarget, comps: DownloadComponent
       offset = 0
       meta = undefined
     }
-    comps.sink.reset()
+    await comps.sink.reset()
     if (offset > 0) result.replayedBytes = await comps.sink.replay(target.partPath, offset)
     let expected = target.size > 0 ? target.size : undefined
     let failures = 0
@@ -168,7 +168,7 @@ export async function download (target: DownloadTarget, comps: DownloadComponent
           // The server ignored Range (200): this body is the whole file again.
           result.restarts++
           await truncate(fh, target.partPath)
-          comps.sink.reset()
+          await comps.sink.reset()
           offset = 0
         }
         const total = res.statusCode === 206
@@ -189,11 +189,16 @@ export async function download (target: DownloadTarget, comps: DownloadComponent
         const saver = new MetaSaver(metaPath, m)
         try {
           await receive(res, fh, at, limit, target, comps, tuning, () => { lastByte = now() }, result.attempts, expected, (end) => { saver.save(end) })
-        } finally {
-          // Bytes written before a failure are good: the next attempt continues after them.
+        } catch (err) {
+          // Bytes written before a failure are good: the next attempt continues after them. The
+          // failure is what gets reported; a sidecar that cannot be saved either only costs a
+          // longer resume.
           offset = at.offset
-          await saver.flush(offset)
+          await saver.flush(offset).catch(() => {})
+          throw err
         }
+        offset = at.offset
+        await saver.flush(offset)
         if (expected === undefined) expected = offset
         if (offset < expected) throw new RetryableError('SHORT_BODY', `connection closed at ${offset} of ${expected} bytes`)
       } catch (err) {
@@ -206,7 +211,7 @@ export async function download (target: DownloadTarget, comps: DownloadComponent
           }
           await truncate(fh, target.partPath)
           await rm(metaPath, { force: true })
-          comps.sink.reset()
+          await comps.sink.reset()
           offset = 0
           meta = undefined
           continue
@@ -282,9 +287,9 @@ async function checkResponse (res: RangeResponse, offset: number, target: Downlo
 }
 
 /**
- * Streams the body into the file through the slab writer: socket reads land in its buffers, each
- * full buffer is indexed and hashed (the hasher copies it into its job buffers and hashes on its
- * threads) and then written while the next one fills. `at.offset` follows the written prefix.
+ * Streams the body into the file through the slab writer: socket reads land in its buffers, and
+ * each full buffer is written and, at the same time, handed to the sink's thread (CommP + CAR
+ * index) while the next ones fill. `at.offset` follows the written prefix.
  */
 async function receive (res: RangeResponse, fh: FileHandle, at: { offset: number }, limit: number, target: DownloadTarget,
   comps: DownloadComponents, tuning: DownloadTuning, onBytes: () => void, attempt: number, expected: number | undefined,
@@ -298,8 +303,8 @@ async function receive (res: RangeResponse, fh: FileHandle, at: { offset: number
     check: (end) => { if (end > limit) throw tooLong(target, end) },
     onBytes,
     onSlab: (data, pos) => {
-      comps.sink.update(data)
       comps.onProgress?.({ bytes: pos + data.length, total: expected ?? 0, attempt })
+      return comps.sink.update(data)
     },
     onWritten: (end) => { at.offset = end; onWritten(end) }
   })

@@ -6,7 +6,7 @@
 export { runTransferJob, unpaddedSize, type TransferJobSpec, type TransferComponents, type TransferOutcome } from './run.ts'
 export { verifyImport, type VerifySpec, type VerifyComponents, type VerifyOutcome } from './verify.ts'
 export { download, defaultTuning, backoffDelay, type DownloadTarget, type DownloadTuning, type DownloadResult } from './download.ts'
-export { PieceSink, commpHasher, type PieceHasher, type PieceHasherFactory, type PieceResult } from './piece-sink.ts'
+export { PieceSink, commpHasher, sharedBuffer, type PieceHasherSpec, type PieceResult } from './piece-sink.ts'
 export { guardedAddress, resolveAllowed, systemResolver, type Resolver } from './guard.ts'
 export { parseTransferParams, checkTransferUrl, type TransferParams } from './params.ts'
 export { TransferError, TransferErrorCodes, type TransferErrorCode } from './errors.ts'

@@ -1,13 +1,14 @@
 import { open } from 'node:fs/promises'
-import { CommPHasher } from '../filecoin/commp/index.ts'
-import { CarBlockIndexer, type CarIndexResult } from '../index/car/index.ts'
+import { Worker } from 'node:worker_threads'
+import { DealyardError } from '../errors.ts'
+import type { CarIndexResult } from '../index/car/index.ts'
+import { loadNative } from '../filecoin/commp/native.ts'
 
-/** The CommP hasher contract of `src/filecoin/commp` (update copies what it keeps, synchronously). */
-export interface PieceHasher {
-  update (chunk: Uint8Array): void
-  digest (paddedPieceSize?: number): unknown
+/** Which CommP hasher the sink runs (in its worker thread). */
+export interface PieceHasherSpec {
+  /** CommP pool threads; default: all cores, at most 8 (src/filecoin/commp). */
+  workers?: number | undefined
 }
-export type PieceHasherFactory = () => PieceHasher
 
 export interface PieceResult {
   /** Piece CID v1 (baga…) as a string. */
@@ -17,60 +18,88 @@ export interface PieceResult {
   car: CarIndexResult | undefined
 }
 
+/** Buffers shared with the sink's worker: handing one over copies nothing. */
+export function sharedBuffer (size: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(size))
+}
+
+type Reply = { id: number, result?: unknown, error?: { code?: string, message: string } }
+
 /**
  * Where the received bytes go on their way to disk: the CommP hasher and the CAR block indexer,
- * both fed in stream order exactly once. `reset` starts over (a server that ignored Range sends
- * the data from byte 0 again); `replay` feeds a prefix already on disk after a process restart,
- * since neither the hasher state nor the index survive the process.
+ * both fed in stream order exactly once, in a worker thread (hash-thread.ts). `update` resolves
+ * when the buffer has been consumed and may be reused; buffers from `sharedBuffer` are handed over
+ * without a copy. `reset` starts over (a server that ignored Range sends the data from byte 0
+ * again); `replay` feeds a prefix already on disk after a process restart, since neither the
+ * hasher state nor the index survive the process. `close` ends the worker.
  */
 export class PieceSink {
   bytes = 0
-  private hasher: PieceHasher
-  private indexer: CarBlockIndexer | undefined
-  private readonly factory: PieceHasherFactory
-  private readonly index: boolean
+  readonly #worker: Worker
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
+  #next = 0
+  #dead: Error | undefined
+  #closed: Promise<void> | undefined
 
-  constructor (factory: PieceHasherFactory, opts: { index: boolean }) {
-    this.factory = factory
-    this.index = opts.index
-    this.hasher = factory()
-    this.indexer = opts.index ? new CarBlockIndexer() : undefined
+  constructor (spec: PieceHasherSpec, opts: { index: boolean }) {
+    // The CommP addon's pool threads are process-wide and outlive the worker that started them:
+    // loading the addon here too keeps it mapped when a worker exits (Node unloads an addon with
+    // the last environment that loaded it, and the idle pool threads would then run unmapped code).
+    loadNative()
+    this.#worker = new Worker(new URL('./hash-thread.ts', import.meta.url), { workerData: { workers: spec.workers, index: opts.index } })
+    this.#worker.on('message', (r: Reply) => {
+      const p = this.#pending.get(r.id)
+      if (p === undefined) return
+      this.#pending.delete(r.id)
+      if (r.error !== undefined) p.reject(new DealyardError(r.error.code ?? 'ERR_TRANSFER_HASH', r.error.message))
+      else p.resolve(r.result)
+    })
+    const die = (err: Error): void => {
+      this.#dead ??= err
+      for (const p of this.#pending.values()) p.reject(err)
+      this.#pending.clear()
+    }
+    this.#worker.on('error', die)
+    this.#worker.on('exit', (code) => { die(new DealyardError('ERR_TRANSFER_HASH', `piece hasher thread exited (${code})`)) })
   }
 
-  update (chunk: Uint8Array): void {
-    this.indexer?.update(chunk)
-    this.hasher.update(chunk)
+  #call (msg: Record<string, unknown>): Promise<unknown> {
+    if (this.#dead !== undefined) return Promise.reject(this.#dead)
+    const id = this.#next++
+    const p = new Promise<unknown>((resolve, reject) => { this.#pending.set(id, { resolve, reject }) })
+    this.#worker.postMessage({ ...msg, id })
+    return p
+  }
+
+  async update (chunk: Uint8Array): Promise<void> {
     this.bytes += chunk.length
+    await this.#call({ op: 'update', data: chunk })
   }
 
-  reset (): void {
-    this.hasher = this.factory()
-    this.indexer = this.index ? new CarBlockIndexer() : undefined
+  async reset (): Promise<void> {
     this.bytes = 0
+    await this.#call({ op: 'reset' })
   }
 
   /**
-   * Feeds bytes [this.bytes, end) of `path`; returns the bytes read. The next read runs while the
-   * current buffer is hashed (the hasher and the indexer copy what they keep, so two buffers do).
+   * Feeds bytes [this.bytes, end) of `path`; returns the bytes read. Reads run ahead of the worker
+   * by a few buffers, so reading and hashing overlap.
    */
   async replay (path: string, end: number, chunkSize = 4 << 20): Promise<number> {
     const fh = await open(path, 'r')
     const start = this.bytes
+    const bufs = [sharedBuffer(chunkSize), sharedBuffer(chunkSize), sharedBuffer(chunkSize)]
+    const busy: Array<Promise<void> | undefined> = [undefined, undefined, undefined]
     try {
-      const bufs = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)]
-      let which = 0
-      let pos = this.bytes
-      const next = (): Promise<{ bytesRead: number, buffer: Buffer }> | undefined =>
-        pos < end ? fh.read(bufs[which]!, 0, Math.min(chunkSize, end - pos), pos) : undefined
-      let pending = next()
-      while (pending !== undefined) {
-        const { bytesRead, buffer } = await pending
+      for (let i = 0, pos = this.bytes; pos < end; i = (i + 1) % bufs.length) {
+        await busy[i]
+        const { bytesRead } = await fh.read(bufs[i]!, 0, Math.min(chunkSize, end - pos), pos)
         if (bytesRead === 0) throw new Error(`${path}: ended at ${pos} bytes, expected ${end}`)
         pos += bytesRead
-        which ^= 1
-        pending = next()
-        this.update(buffer.subarray(0, bytesRead))
+        busy[i] = this.update(bufs[i]!.subarray(0, bytesRead))
+        busy[i]!.catch(() => {})
       }
+      await Promise.all(busy)
     } finally {
       await fh.close()
     }
@@ -78,16 +107,23 @@ export class PieceSink {
   }
 
   async finish (paddedPieceSize: number | undefined): Promise<PieceResult> {
-    const d = await this.hasher.digest(paddedPieceSize) as { pieceCid: unknown, payloadSize?: number | bigint }
-    return {
-      pieceCid: String(d.pieceCid),
-      payloadSize: Number(d.payloadSize ?? this.bytes),
-      car: this.indexer?.result()
-    }
+    return await this.#call({ op: 'finish', padded: paddedPieceSize }) as PieceResult
+  }
+
+  /** Ends the worker once it is idle (its thread exits by itself). */
+  async close (): Promise<void> {
+    if (this.#closed !== undefined) return await this.#closed
+    const exited = new Promise<void>((resolve) => { this.#worker.once('exit', () => { resolve() }) })
+    this.#closed = (async () => {
+      if (this.#dead === undefined) await this.#call({ op: 'close' }).catch(() => {})
+      this.#dead ??= new DealyardError('ERR_TRANSFER_HASH', 'piece sink closed')
+      await exited
+    })()
+    await this.#closed
   }
 }
 
 /** The project's CommP hasher (native when built, pure TypeScript otherwise). */
-export function commpHasher (workers?: number): PieceHasherFactory {
-  return () => new CommPHasher(workers === undefined ? {} : { workers })
+export function commpHasher (workers?: number): PieceHasherSpec {
+  return { workers }
 }

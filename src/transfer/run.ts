@@ -8,7 +8,7 @@ import { checkPieceCid, commitStaged, removePartial, writeIndex } from './finali
 import { download, defaultTuning, type DownloadTuning } from './download.ts'
 import { guardedAddress, type Resolver } from './guard.ts'
 import { checkTransferUrl } from './params.ts'
-import { PieceSink, type PieceHasherFactory } from './piece-sink.ts'
+import { PieceSink, type PieceHasherSpec } from './piece-sink.ts'
 import { ProgressThrottle, type ProgressSink } from './progress.ts'
 import { transferMetrics } from './metrics.ts'
 
@@ -32,7 +32,7 @@ export interface TransferJobSpec {
 }
 
 export interface TransferComponents {
-  hasher: PieceHasherFactory
+  hasher: PieceHasherSpec
   progress: ProgressSink
   log: Logger
   resolver?: Resolver
@@ -71,6 +71,7 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
   const metrics = transferMetrics()
   let throttle: ProgressThrottle | undefined
   const context = `deal ${job.uuid}: transfer`
+  let sink: PieceSink | undefined
   try {
     if (!UUID_SAFE.test(job.uuid)) throw new TransferError(TransferErrorCodes.Params, `unsafe deal uuid ${JSON.stringify(job.uuid)}`)
     checkTransferUrl(job.url)
@@ -78,7 +79,7 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     if (job.size > maxBytes) {
       throw new TransferError(TransferErrorCodes.Params, `transfer size ${job.size} exceeds the piece's capacity ${maxBytes} (piece size ${job.pieceSize})`)
     }
-    const sink = new PieceSink(comps.hasher, { index: job.index ?? true })
+    sink = new PieceSink(comps.hasher, { index: job.index ?? true })
 
     if (await exists(finalPath)) {
       // A previous run finished: verify what is staged rather than fetch it again.
@@ -96,11 +97,12 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     const address = guardedAddress({ policy: job.policy, ...(comps.resolver !== undefined ? { resolver: comps.resolver } : {}) })
     const tuning = { ...defaultTuning, ...job.tuning }
     const t = throttle
+    const piecesink = sink
     const res = await download(
       { url: job.url, headers: job.headers, size: job.size, maxBytes, partPath },
       {
         address,
-        sink,
+        sink: piecesink,
         now,
         onProgress: (p) => { t.update(p.bytes, p.total, p.attempt) },
         onRetry: (err, attempt, delayMs) => {
@@ -128,6 +130,8 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     const p = throttle?.final() ?? { bytesReceived: 0, totalBytes: job.size, rateBytesPerSecond: 0, attempt: 1, lastUpdate: new Date(now()) }
     await comps.progress.failed({ message: e.message, code: (e as DealyardError).code ?? 'TRANSFER_INTERNAL' }, p).catch(() => {})
     throw e
+  } finally {
+    await sink?.close()
   }
 }
 

@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises'
 import type { BodyTarget } from './http1.ts'
+import { sharedBuffer } from './piece-sink.ts'
 
 export interface SlabWriterOptions {
   /** Bytes per write buffer; the socket reads straight into it. */
@@ -8,8 +9,11 @@ export interface SlabWriterOptions {
   slabs: number
   /** Writes in flight at once (each on a libuv thread). */
   writes: number
-  /** Called with each full (or final) buffer, in stream order, as its write starts (hash + index). */
-  onSlab: (data: Uint8Array, position: number) => void
+  /**
+   * Called with each full (or final) buffer, in stream order, as its write starts (hash + index);
+   * a returned promise holds the buffer until it settles.
+   */
+  onSlab: (data: Uint8Array, position: number) => Promise<void> | undefined
   /** Throws to refuse bytes (too long): called with the stream length the new bytes would reach. */
   check: (end: number) => void
   /** Every accept (stall detection). */
@@ -32,7 +36,9 @@ export class SlabWriter implements BodyTarget {
   readonly #fh: FileHandle
   readonly #o: SlabWriterOptions
   readonly #free: Buffer[] = []
-  readonly #queue: Array<{ buf: Buffer, len: number, pos: number }> = []
+  readonly #queue: Array<{ buf: Buffer, len: number, pos: number, hashed: Promise<void> | undefined }> = []
+  /** Buffers handed to onSlab whose promise has not settled. */
+  #hashing = 0
   /** Smallest free tail worth a read; below it the buffer is sent. */
   readonly #minFree: number
   #cur: Buffer | undefined
@@ -54,7 +60,7 @@ export class SlabWriter implements BodyTarget {
     this.#o = opts
     this.#pos = position
     this.#minFree = Math.min(64 << 10, opts.slabBytes >> 2)
-    for (let i = 0; i < opts.slabs; i++) this.#free.push(Buffer.allocUnsafe(opts.slabBytes))
+    for (let i = 0; i < opts.slabs; i++) this.#free.push(sharedBuffer(opts.slabBytes))
     this.#cur = this.#free.pop()
   }
 
@@ -93,14 +99,14 @@ export class SlabWriter implements BodyTarget {
   /** Sends what is left and waits for every write; throws the first write error. */
   async finish (): Promise<void> {
     if (this.#len > 0 && this.#error === undefined) this.#send()
-    while (this.#writing > 0 || this.#queue.length > 0) await new Promise<void>((resolve) => { this.#idle.push(resolve) })
+    while (this.#writing > 0 || this.#queue.length > 0 || this.#hashing > 0) await new Promise<void>((resolve) => { this.#idle.push(resolve) })
     await this.#syncing
     if (this.#error !== undefined) throw this.#error
   }
 
   /** A buffer for the current slab: a free one, or (only after a pause) one more. */
   #take (): Buffer {
-    const b = this.#free.pop() ?? Buffer.allocUnsafe(this.#o.slabBytes)
+    const b = this.#free.pop() ?? sharedBuffer(this.#o.slabBytes)
     this.#cur = b
     return b
   }
@@ -113,23 +119,28 @@ export class SlabWriter implements BodyTarget {
     this.#len = 0
     this.#pos += len
     // The write goes first: its copy into the page cache (a libuv thread) then overlaps the
-    // hasher's copy (here); both only read the buffer, which is reused after both.
-    this.#queue.push({ buf, len, pos })
-    this.#pump()
+    // sink's reading (its thread); both only read the buffer, which is reused after both.
+    let hashed: Promise<void> | undefined
     try {
-      this.#o.onSlab(buf.subarray(0, len), pos)
+      hashed = this.#o.onSlab(buf.subarray(0, len), pos)
     } catch (err) { this.#error ??= err }
+    if (hashed !== undefined) {
+      this.#hashing++
+      hashed = hashed.catch((err: unknown) => { this.#error ??= err }).finally(() => { this.#hashing--; this.#pump() })
+    }
+    this.#queue.push({ buf, len, pos, hashed })
+    this.#pump()
   }
 
   #pump (): void {
     while (this.#writing < this.#o.writes && this.#queue.length > 0 && this.#error === undefined) this.#start(this.#queue.shift()!)
-    if (this.#writing === 0 && (this.#queue.length === 0 || this.#error !== undefined)) {
+    if (this.#writing === 0 && this.#hashing === 0 && (this.#queue.length === 0 || this.#error !== undefined)) {
       this.#queue.length = 0
       for (const w of this.#idle.splice(0)) w()
     }
   }
 
-  #start (next: { buf: Buffer, len: number, pos: number }): void {
+  #start (next: { buf: Buffer, len: number, pos: number, hashed: Promise<void> | undefined }): void {
     this.#writing++
     const mark = { end: next.pos + next.len, done: false }
     this.#inflight.push(mark)
@@ -144,8 +155,10 @@ export class SlabWriter implements BodyTarget {
         this.#sinceSync = 0
         this.#syncing = this.#fh.datasync().catch((err: unknown) => { this.#error ??= err }).finally(() => { this.#syncing = undefined })
       }
-    }, (err: unknown) => { this.#error ??= err }).finally(() => {
+    }, (err: unknown) => { this.#error ??= err }).finally(async () => {
       this.#writing--
+      this.#pump()
+      await next.hashed
       this.#free.push(next.buf)
       if (this.#paused) {
         // Also after an error: the next read's accept throws it and ends the connection.

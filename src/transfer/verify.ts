@@ -4,7 +4,7 @@ import { wrap, DealyardError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { TransferError, TransferErrorCodes } from './errors.ts'
 import { checkPieceCid, writeIndex } from './finalize.ts'
-import { PieceSink, type PieceHasherFactory } from './piece-sink.ts'
+import { PieceSink, type PieceHasherSpec } from './piece-sink.ts'
 import { ProgressThrottle, type ProgressSink } from './progress.ts'
 import { unpaddedSize } from './run.ts'
 
@@ -19,7 +19,7 @@ export interface VerifySpec {
   index?: boolean
 }
 
-export interface VerifyComponents { hasher: PieceHasherFactory, progress: ProgressSink, log: Logger, now?: () => number }
+export interface VerifyComponents { hasher: PieceHasherSpec, progress: ProgressSink, log: Logger, now?: () => number }
 
 export interface VerifyOutcome { pieceCid: string, stagedPath: string, indexPath: string | undefined, bytes: number, seconds: number }
 
@@ -32,6 +32,7 @@ export async function verifyImport (spec: VerifySpec, comps: VerifyComponents): 
   const now = comps.now ?? Date.now
   const started = now()
   const throttle = new ProgressThrottle(comps.progress, { now })
+  let sink: PieceSink | undefined
   try {
     const size = await stat(spec.file).then((s) => s.size, (err: unknown) => {
       throw new TransferError(TransferErrorCodes.Import, `imported file ${spec.file}: ${(err as Error).message}`, { retry: 'manual', cause: err })
@@ -39,7 +40,7 @@ export async function verifyImport (spec: VerifySpec, comps: VerifyComponents): 
     if (spec.pieceSize !== undefined && size > unpaddedSize(spec.pieceSize)) {
       throw new TransferError(TransferErrorCodes.SizeMismatch, `imported file of ${size} bytes does not fit the piece (${unpaddedSize(spec.pieceSize)} bytes)`)
     }
-    const sink = new PieceSink(comps.hasher, { index: spec.index ?? true })
+    sink = new PieceSink(comps.hasher, { index: spec.index ?? true })
     // Report as we read: a 32 GiB import takes minutes.
     const chunk = 16 << 20
     for (let at = 0; at < size;) {
@@ -56,5 +57,7 @@ export async function verifyImport (spec: VerifySpec, comps: VerifyComponents): 
     const e = wrap(`deal ${spec.uuid}: verify`, err)
     await comps.progress.failed({ message: e.message, code: (e as DealyardError).code ?? 'TRANSFER_INTERNAL' }, throttle.final()).catch(() => {})
     throw e
+  } finally {
+    await sink?.close()
   }
 }
