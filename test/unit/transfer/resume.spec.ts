@@ -1,0 +1,65 @@
+// Resume after a crash with several writes in flight: the file may be longer than its good prefix
+// (a later write finished, an earlier one did not), so the sidecar's `written` decides.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { runTransferJob, type TransferJobSpec } from '../../../src/transfer/run.ts'
+import { fixture, pieces, log, loopback, fast, tempDir, serve, RecordingSink } from './support.ts'
+import { hasher } from './hasher.ts'
+
+const car = fixture('large.car')
+const piece = pieces['large.car']!
+
+function job (url: string, outDir: string): TransferJobSpec {
+  return { uuid: 'resume-1', outDir, url, headers: {}, size: car.length, pieceCid: piece.pieceCid, pieceSize: piece.pieceSize, policy: loopback, tuning: fast }
+}
+
+test('a partial file with a hole past the sidecar\'s written prefix resumes from that prefix', async (t) => {
+  const srv = await serve(car)
+  t.after(srv.close)
+  const dir = await tempDir()
+  const j = job(srv.url, dir)
+  const part = Buffer.from(car.subarray(0, 900_000))
+  part.fill(0, 300_000, 600_000) // the write at 300000 never landed; the one at 600000 did
+  await writeFile(join(dir, 'resume-1.car.part'), part)
+  await writeFile(join(dir, 'resume-1.car.part.json'), JSON.stringify({ url: srv.url, etag: '"v1"', written: 300_000 }))
+  const out = await runTransferJob(j, { hasher, progress: new RecordingSink(), log })
+  assert.equal(srv.seen.length, 1)
+  assert.equal(srv.seen[0]!.range, 'bytes=300000-')
+  assert.equal(out.replayedBytes, 300_000)
+  assert.equal(out.pieceCid, piece.pieceCid)
+  assert.deepEqual(await readFile(out.stagedPath), car)
+})
+
+test('an unreadable sidecar next to a partial file makes the download start over', async (t) => {
+  const srv = await serve(car)
+  t.after(srv.close)
+  const dir = await tempDir()
+  await writeFile(join(dir, 'resume-1.car.part'), Buffer.alloc(500_000, 7))
+  await writeFile(join(dir, 'resume-1.car.part.json'), '{"url": "http://tru')
+  const out = await runTransferJob(job(srv.url, dir), { hasher, progress: new RecordingSink(), log })
+  assert.equal(srv.seen[0]!.range, undefined)
+  assert.equal(out.replayedBytes, 0)
+  assert.equal(out.pieceCid, piece.pieceCid)
+})
+
+test('the sidecar follows the written prefix while the download runs', async (t) => {
+  // The connection drops after 700000 bytes: the sidecar then says how far the file is good.
+  const srv = await serve(car, {
+    behave: (_req, res, i) => {
+      if (i > 0) return undefined
+      res.writeHead(200, { 'content-length': car.length, etag: '"v1"' })
+      res.write(car.subarray(0, 700_000), () => { setTimeout(() => res.socket?.destroy(), 30) })
+      return true
+    }
+  })
+  t.after(srv.close)
+  const dir = await tempDir()
+  const j = { ...job(srv.url, dir), tuning: { ...fast, maxAttempts: 1 } }
+  await assert.rejects(runTransferJob(j, { hasher, progress: new RecordingSink(), log }), { code: 'TRANSFER_RETRIES_EXHAUSTED' })
+  const meta = JSON.parse(await readFile(join(dir, 'resume-1.car.part.json'), 'utf8')) as { url: string, etag: string, written: number }
+  assert.equal(meta.written, 700_000)
+  assert.equal(meta.etag, '"v1"')
+  assert.deepEqual(await readFile(join(dir, 'resume-1.car.part')), car.subarray(0, 700_000))
+})
