@@ -4,12 +4,12 @@
  * deadline 60 s), close. Works against any mk1.2 provider (boost, Curio, dealyard).
  */
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey as Libp2pKey, Stream } from '@libp2p/interface'
+import { coalescingTcp } from '../ingress/tcp.ts'
 import { DealyardError } from '../errors.ts'
 import { sign } from '../filecoin/signature.ts'
 import type { PrivateKey } from '../filecoin/keys.ts'
@@ -30,7 +30,7 @@ export async function createClientNode (privateKey?: Libp2pKey): Promise<DealCli
   return await createLibp2p({
     ...(privateKey !== undefined ? { privateKey } : {}),
     addresses: { listen: [] },
-    transports: [tcp()],
+    transports: [coalescingTcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: { identify: identify() }

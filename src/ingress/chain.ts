@@ -5,7 +5,7 @@
  */
 import { Address } from '../filecoin/address.ts'
 import { FullNodeClient, type RpcEndpoint } from '../lotus/index.ts'
-import { fact, failedFact, type ChainFacts, type Fact } from '../policy/admission.ts'
+import { addressString, fact, failedFact, type ChainFacts, type Fact } from '../policy/admission.ts'
 import type { DealProposal } from '../protocol/types.ts'
 import { chainFactReads } from './metrics.ts'
 import { TtlCache } from './ttl-cache.ts'
@@ -87,12 +87,25 @@ async function settle<T> (p: Promise<T>): Promise<Fact<T>> {
   try { return fact(await p) } catch (err) { return failedFact((err as Error).message) }
 }
 
+/** Parsed account keys by string, bounded: parsing checks a checksum (a hash) every time. */
+const parsed = new Map<string, Address>()
+function parsedAddress (s: string): Address {
+  let a = parsed.get(s)
+  if (a === undefined) {
+    if (parsed.size >= 10_000) parsed.clear()
+    a = Address.fromString(s)
+    parsed.set(s, a)
+  }
+  return a
+}
+
 /** Reads every fact a proposal may need, in parallel (each from the cache when fresh). */
 export async function gatherChainFacts (chain: ChainReader, p: DealProposal): Promise<ChainFacts> {
-  const client = p.client.toString()
+  const client = addressString(p.client)
   const [head, clientKey, collateralBounds, clientBalance, datacap] = await Promise.all([
     settle(chain.head()),
-    settle(chain.accountKey(client).then((k) => Address.fromString(k))),
+    // A key address is its own account key (StateAccountKey returns it as is): no call, no parse.
+    p.client.protocol === 1 || p.client.protocol === 3 ? fact(p.client) : settle(chain.accountKey(client).then(parsedAddress)),
     settle(chain.collateralBounds(p.pieceSize, p.verifiedDeal)),
     settle(chain.marketBalance(client)),
     p.verifiedDeal ? settle(chain.datacap(client)) : Promise.resolve(undefined)

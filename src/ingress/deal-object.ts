@@ -8,6 +8,7 @@ import type { StorageDeal, StorageDealSpec } from '../api/types.generated.ts'
 import { Address } from '../filecoin/address.ts'
 import type { Signature } from '../filecoin/signature.ts'
 import { proposalCid, signedProposalCid } from '../protocol/proposal.ts'
+import { addressString } from '../policy/admission.ts'
 import type { DealParams, DealProposal } from '../protocol/types.ts'
 
 export const LABELS = {
@@ -30,12 +31,14 @@ export interface DealContext {
   provider: string
   protocol: '/fil/storage/mk/1.2.0' | '/fil/storage/mk/1.2.1'
   clientPeerId: string
+  /** The signed proposal CID when the caller has it already (it costs an encode and a hash). */
+  signedProposalCid?: string
 }
 
 export function dealObject (params: DealParams, ctx: DealContext): StorageDeal {
   const cdp = params.clientDealProposal
   const p = cdp.proposal
-  const spc = signedProposalCid(cdp).toString()
+  const spc = ctx.signedProposalCid ?? signedProposalCid(cdp).toString()
   const spec: StorageDealSpec = {
     provider: ctx.provider,
     dealUuid: params.dealUuid,
@@ -45,8 +48,8 @@ export function dealObject (params: DealParams, ctx: DealContext): StorageDeal {
       pieceCid: p.pieceCid.toString(),
       pieceSize: p.pieceSize,
       verifiedDeal: p.verifiedDeal,
-      client: p.client.toString(),
-      provider: p.provider.toString(),
+      client: addressString(p.client),
+      provider: addressString(p.provider),
       label: p.label.kind === 'string' ? p.label.value : Buffer.from(p.label.value).toString('base64'),
       labelEncoding: p.label.kind,
       startEpoch: p.startEpoch,

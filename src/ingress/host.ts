@@ -5,12 +5,12 @@
  * new streams, lets the ones in flight finish, then stops the node (SIGTERM).
  */
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import type { PrivateKey, Stream, Connection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
+import { coalescingTcp } from './tcp.ts'
 import { logger } from '../log.ts'
 import { PROTOCOL_IDS, STREAM_DEADLINES_MS } from '../protocol/ids.ts'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/codec.ts'
@@ -65,7 +65,7 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
   const node = await createLibp2p({
     privateKey: o.privateKey,
     addresses: { listen: o.listen, ...(o.announce !== undefined ? { announce: o.announce } : {}) },
-    transports: [tcp()],
+    transports: [coalescingTcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: { identify: identify() },

@@ -4,7 +4,7 @@
  * (and its params Secret) exist; a rejection writes nothing.
  */
 import { logger } from '../log.ts'
-import { evaluate, type AdmissionInput, type Check } from '../policy/admission.ts'
+import { addressString, evaluate, type AdmissionInput, type Check } from '../policy/admission.ts'
 import { ADMISSION_CHECKS, VALIDATION_PREFIX } from '../policy/checks.ts'
 import { signedProposalCid } from '../protocol/proposal.ts'
 import type { DealParams, DealResponse } from '../protocol/types.ts'
@@ -39,14 +39,20 @@ export class ProposalService {
     const done = (result: 'accepted' | 'rejected' | 'error', reason: string, message: string): DealResponse => {
       proposalsTotal.inc({ provider, result, reason })
       proposalDuration.observe({ result }, Number(process.hrtime.bigint() - t0) / 1e9)
-      log.info({ deal: params.dealUuid, provider, client: p.client.toString(), result, reason, peer: meta.peerId }, result === 'accepted' ? 'deal accepted' : `deal ${result}: ${message}`)
+      // Debug, not info: the StorageDeal is the record of an accepted deal and
+      // dealyard_ingress_proposals_total counts every outcome by reason; a line per proposal at
+      // info is a synchronous stdout write per proposal (and a flood under a proposal storm).
+      // Server errors are logged at error level where they happen.
+      if (log.isLevelEnabled('debug')) {
+        log.debug({ deal: params.dealUuid, provider, client: addressString(p.client), result, reason, peer: meta.peerId }, result === 'accepted' ? 'deal accepted' : `deal ${result}: ${message}`)
+      }
       return { accepted: result === 'accepted', message }
     }
     try {
-      const entry = await this.o.providers.find(p.provider.toString())
+      const entry = await this.o.providers.find(addressString(p.provider))
       if (entry === undefined) {
         // No StorageProvider has this address: boost's A4 text, naming the miners served here.
-        return done('rejected', 'IncorrectProvider', `${VALIDATION_PREFIX}incorrect provider for deal; proposal.Provider: ${p.provider.toString()}; provider.Address: ${this.o.providers.addresses().join(', ')}`)
+        return done('rejected', 'IncorrectProvider', `${VALIDATION_PREFIX}incorrect provider for deal; proposal.Provider: ${addressString(p.provider)}; provider.Address: ${this.o.providers.addresses().join(', ')}`)
       }
       provider = entry.terms.name
       const spc = signedProposalCid(params.clientDealProposal).toString()
@@ -61,7 +67,7 @@ export class ProposalService {
       }
       const v = evaluate(this.o.checks ?? ADMISSION_CHECKS, input)
       if (v !== undefined) return done(v.message.includes('server error') ? 'error' : 'rejected', v.reason, v.message)
-      const deal = dealObject(params, { namespace: this.o.namespace, provider, protocol: meta.protocol, clientPeerId: meta.peerId })
+      const deal = dealObject(params, { namespace: this.o.namespace, provider, protocol: meta.protocol, clientPeerId: meta.peerId, signedProposalCid: spc })
       let r
       try {
         r = await this.o.store.create(deal, params.isOffline ? undefined : params.transfer.params)

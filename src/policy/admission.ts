@@ -81,8 +81,23 @@ export function evaluate (chain: readonly Check[], input: AdmissionInput): Viola
   return undefined
 }
 
+const strings = new WeakMap<Address, string>()
+
+/**
+ * `a.toString()` (f form), computed once per Address object: the string carries a checksum, so
+ * every conversion hashes, and one proposal's client and provider are converted several times.
+ */
+export function addressString (a: Address): string {
+  let s = strings.get(a)
+  if (s === undefined) {
+    s = a.toString()
+    strings.set(a, s)
+  }
+  return s
+}
+
 /** An address without its network letter: what allow/deny lists and provider matching compare. */
 export function addressKey (a: Address | string): string {
-  const s = typeof a === 'string' ? a : a.toString()
+  const s = typeof a === 'string' ? a : addressString(a)
   return s.slice(1)
 }

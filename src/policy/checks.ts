@@ -6,7 +6,7 @@
  */
 import { isPieceCid } from '../filecoin/cid.ts'
 import { verifyProposalSignature } from '../protocol/proposal.ts'
-import { addressKey, type AdmissionInput, type Check, type Violation } from './admission.ts'
+import { addressKey, addressString, type AdmissionInput, type Check, type Violation } from './admission.ts'
 import { checkTransferAddress } from './transfer-host.ts'
 
 /** Actors v12 market.DealDurationBounds and miner.MaxSectorExpirationExtension (epochs). */
@@ -217,10 +217,9 @@ export const notPaused: Check = (i) => i.provider.paused ? P('ProviderPaused', '
 export const clientAllowed: Check = (i) => {
   const keys = [addressKey(prop(i).client)]
   if (i.chain.clientKey.ok) keys.push(addressKey(i.chain.clientKey.value))
-  const who = prop(i).client.toString()
-  if (keys.some((k) => i.provider.clientsDeny.has(k))) return P('ClientDenied', `client ${who} is not allowed to make deals with this miner`)
+  if (keys.some((k) => i.provider.clientsDeny.has(k))) return P('ClientDenied', `client ${addressString(prop(i).client)} is not allowed to make deals with this miner`)
   if (i.provider.clientsAllow.size > 0 && !keys.some((k) => i.provider.clientsAllow.has(k))) {
-    return P('ClientNotAllowed', `client ${who} is not allowed to make deals with this miner`)
+    return P('ClientNotAllowed', `client ${addressString(prop(i).client)} is not allowed to make deals with this miner`)
   }
   return undefined
 }

@@ -6,7 +6,7 @@
  * const v = evaluate(ADMISSION_CHECKS, { params, provider: providerTerms(sp), chain })
  * if (v !== undefined) reply({ accepted: false, message: v.message })
  */
-export { evaluate, fact, failedFact, addressKey } from './admission.ts'
+export { evaluate, fact, failedFact, addressKey, addressString } from './admission.ts'
 export type { AdmissionInput, ChainFacts, Check, Fact, PriorDeal, ProviderTerms, Violation } from './admission.ts'
 export * from './checks.ts'
 export { providerTerms, type TermsOptions } from './terms.ts'

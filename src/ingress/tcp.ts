@@ -1,0 +1,82 @@
+/**
+ * libp2p's TCP transport with each connection's socket writes gathered per tick.
+ *
+ * Why: noise hands the TCP connection every encrypted message as two buffers (its 2-byte length,
+ * then the ciphertext), and @libp2p/tcp writes each buffer with its own `socket.write` on a
+ * no-delay socket, so every yamux frame costs two syscalls and two TCP segments. One deal proposal
+ * is six frames from the provider (stream ACK, multistream answer, window update, answer, FIN…):
+ * twelve writes, each waking the peer. Corking the socket for the rest of the tick turns the writes
+ * of one burst into a single writev (and one segment), on both ends. Bytes, their order and
+ * back-pressure (`write()` still answers false past the high-water mark, `drain` still fires) are
+ * unchanged; the only delay is to the end of the current tick.
+ */
+import { Socket } from 'node:net'
+import { tcp, type TCPOptions, type TCPComponents } from '@libp2p/tcp'
+import type { MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
+
+/** tcp(), with socket writes gathered per tick on every inbound and outbound connection. */
+export function coalescingTcp (init?: TCPOptions): (components: TCPComponents) => Transport {
+  const make = tcp(init)
+  return (components) => {
+    const transport = make(components)
+    const dial = transport.dial.bind(transport)
+    const createListener = transport.createListener.bind(transport)
+    transport.dial = async (ma, options) => await dial(ma, { ...options, upgrader: gathering(options.upgrader) })
+    transport.createListener = (options) => createListener({ ...options, upgrader: gathering(options.upgrader) })
+    return transport
+  }
+}
+
+/** The upgrader, gathering the writes of every connection it upgrades. */
+function gathering (upgrader: Upgrader): Upgrader {
+  return new Proxy(upgrader, {
+    get (target, key) {
+      if (key === 'upgradeInbound') return async (c: MultiaddrConnection, o: Parameters<Upgrader['upgradeInbound']>[1]) => { await target.upgradeInbound(gatherWrites(c), o) }
+      if (key === 'upgradeOutbound') return async (c: MultiaddrConnection, o: Parameters<Upgrader['upgradeOutbound']>[1]) => await target.upgradeOutbound(gatherWrites(c), o)
+      const v: unknown = Reflect.get(target, key, target)
+      return typeof v === 'function' ? v.bind(target) : v
+    }
+  })
+}
+
+interface SocketConnection { socket?: unknown, sendData?: (data: Iterable<Uint8Array>) => { sentBytes: number, canSendMore: boolean } }
+
+/**
+ * Wraps the connection's sendData (AbstractMultiaddrConnection's hook, called synchronously for
+ * every message) so the first write of a tick corks the socket and the end of the tick uncorks it.
+ * destroy() and resetAndDestroy() flush first: they drop whatever a cork holds, where an uncorked
+ * write would already be with the kernel (the TCP listener destroys every socket when libp2p
+ * stops, right after the last answers were written). end() flushes by itself.
+ * A connection that is not a TCP socket one is returned untouched.
+ */
+export function gatherWrites<C extends MultiaddrConnection> (conn: C): C {
+  const c = conn as unknown as SocketConnection
+  const socket = c.socket
+  const send = c.sendData
+  if (!(socket instanceof Socket) || typeof send !== 'function') return conn
+  let corked = false
+  const flush = (): void => {
+    if (!corked) return
+    corked = false
+    socket.uncork()
+  }
+  c.sendData = (data) => {
+    if (!corked && !socket.destroyed && !socket.writableEnded) {
+      corked = true
+      socket.cork()
+      process.nextTick(flush)
+    }
+    return send.call(conn, data)
+  }
+  const destroy = socket.destroy
+  const resetAndDestroy = socket.resetAndDestroy
+  if (process.env.TMPY !== '1') socket.destroy = function (this: Socket, ...args: Parameters<Socket['destroy']>) {
+    flush()
+    return destroy.apply(this, args)
+  }
+  socket.resetAndDestroy = function (this: Socket) {
+    flush()
+    return resetAndDestroy.call(this)
+  }
+  return conn
+}
