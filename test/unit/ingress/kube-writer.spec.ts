@@ -1,0 +1,93 @@
+import { describe, it, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { KubeConfig } from '@kubernetes/client-node'
+import { DealyardError } from '../../../src/errors.ts'
+import { Core, isAlreadyExists, KubeApiError, KubeRest, type KubeObject } from '../../../src/kube/rest.ts'
+import { KubeWriter } from '../../../src/ingress/kube-writer.ts'
+
+interface Seen { method: string, url: string, headers: IncomingMessage['headers'], body: string }
+
+function kubeConfig (server: string): KubeConfig {
+  const kc = new KubeConfig()
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 'sekret' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x'
+  })
+  return kc
+}
+
+describe('KubeWriter', () => {
+  let server: Server
+  let base: string
+  const seen: Seen[] = []
+  let answer: (s: Seen) => { status: number, body: string } = () => ({ status: 500, body: '' })
+
+  before(async () => {
+    server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (c: Buffer) => { body += c.toString() })
+      req.on('end', () => {
+        const s = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body }
+        seen.push(s)
+        const a = answer(s)
+        res.writeHead(a.status, { 'content-type': 'application/json' }).end(a.body)
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  })
+  after(() => { server.close() })
+
+  it('POSTs the object as JSON with the kubeconfig credentials and returns the created object', async () => {
+    answer = (s) => ({ status: 201, body: JSON.stringify({ ...JSON.parse(s.body), metadata: { ...JSON.parse(s.body).metadata, uid: 'u-1' } }) })
+    const w = new KubeWriter(new KubeRest(kubeConfig(base)))
+    const obj = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'a' }, data: { k: 'dg==' } } as KubeObject
+    const created = await w.create(Core.secrets, 'ns1', obj)
+    await w.close()
+    const s = seen.at(-1)!
+    assert.equal(s.method, 'POST')
+    assert.equal(s.url, '/api/v1/namespaces/ns1/secrets')
+    assert.equal(s.headers.authorization, 'Bearer sekret')
+    assert.equal(s.headers['content-type'], 'application/json')
+    assert.deepEqual(JSON.parse(s.body), obj)
+    assert.equal(created.metadata?.uid, 'u-1')
+  })
+
+  it('keeps a path prefix of the server URL (an apiserver behind a proxy)', async () => {
+    answer = () => ({ status: 201, body: '{}' })
+    const w = new KubeWriter(new KubeRest(kubeConfig(`${base}/k8s/`)))
+    await w.create({ group: 'dealyard.io', version: 'v1alpha1', plural: 'storagedeals' }, 'ns2', { metadata: { name: 'b' } })
+    await w.close()
+    assert.equal(seen.at(-1)!.url, '/k8s/apis/dealyard.io/v1alpha1/namespaces/ns2/storagedeals')
+  })
+
+  it('turns a Status answer into KubeApiError (AlreadyExists stays recognisable) and a non-JSON one too', async () => {
+    const w = new KubeWriter(new KubeRest(kubeConfig(base)))
+    answer = () => ({ status: 409, body: JSON.stringify({ kind: 'Status', reason: 'AlreadyExists', message: 'secrets "a" already exists', details: { name: 'a' } }) })
+    const err = await w.create(Core.secrets, 'ns1', { metadata: { name: 'a' } }).then(() => undefined, (e: unknown) => e)
+    assert.ok(err instanceof KubeApiError)
+    assert.equal(err.status, 409)
+    assert.equal(err.reason, 'AlreadyExists')
+    assert.equal(isAlreadyExists(err), true)
+    assert.match(err.message, /already exists/)
+    answer = () => ({ status: 503, body: 'upstream down' })
+    await assert.rejects(w.create(Core.secrets, 'ns1', { metadata: { name: 'c' } }), (e: unknown) =>
+      e instanceof KubeApiError && e.status === 503 && e.reason === '503' && e.retry === 'auto' && /upstream down/.test(e.message))
+    await w.close()
+  })
+
+  it('reports an unreachable apiserver as ERR_KUBE_TRANSPORT', async () => {
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise<void>((resolve) => closed.close(() => { resolve() }))
+    const w = new KubeWriter(new KubeRest(kubeConfig(`http://127.0.0.1:${port}`)))
+    await assert.rejects(w.create(Core.secrets, 'ns1', { metadata: { name: 'd' } }), (e: unknown) =>
+      e instanceof DealyardError && e.code === 'ERR_KUBE_TRANSPORT' && e.retry === 'auto')
+    await w.close()
+  })
+})
