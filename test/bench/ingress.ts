@@ -50,36 +50,51 @@ const TICK_MS = 10 // CLK_TCK is 100 on Linux
  */
 class CpuMeter {
   private readonly sum = new Map<string, number>()
-  private at = new Map<number, { name: string, ticks: number }>()
+  private at = new Map<number, number>()
+  private readonly procs: Map<number, string>
 
-  start (): void { this.at = sample() }
+  /** The processes are found once (reading all of /proc at every sample would cost CPU itself). */
+  constructor (procs: Map<number, string>) { this.procs = procs }
+
+  start (): void { this.at = this.sample() }
   stop (): void {
-    for (const [pid, now] of sample()) {
-      const before = this.at.get(pid)?.ticks ?? 0
-      this.sum.set(now.name, (this.sum.get(now.name) ?? 0) + (now.ticks - before) * TICK_MS)
+    for (const [pid, ticks] of this.sample()) {
+      const name = this.procs.get(pid)!
+      this.sum.set(name, (this.sum.get(name) ?? 0) + (ticks - (this.at.get(pid) ?? 0)) * TICK_MS)
     }
   }
 
   /** Milliseconds per process name. */
   totals (): Map<string, number> { return this.sum }
+
+  private sample (): Map<number, number> {
+    const out = new Map<number, number>()
+    for (const pid of this.procs.keys()) {
+      try {
+        const st = readFileSync(`/proc/${pid}/stat`, 'utf8')
+        const f = st.slice(st.lastIndexOf(')') + 2).split(' ')
+        out.set(pid, Number(f[11]) + Number(f[12]))
+      } catch {}
+    }
+    return out
+  }
 }
 
-
-function sample (): Map<number, { name: string, ticks: number }> {
-  const stats = new Map<number, { ppid: number, comm: string, ticks: number }>()
+/** This process and every process it started (and theirs), named by the child of ours they descend from. */
+function processTree (): Map<number, string> {
+  const stats = new Map<number, { ppid: number, comm: string }>()
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue
     try {
       const st = readFileSync(`/proc/${d}/stat`, 'utf8')
       const close = st.lastIndexOf(')')
-      const f = st.slice(close + 2).split(' ')
-      stats.set(Number(d), { ppid: Number(f[1]), comm: st.slice(st.indexOf('(') + 1, close), ticks: Number(f[11]) + Number(f[12]) })
+      stats.set(Number(d), { ppid: Number(st.slice(close + 2).split(' ')[1]), comm: st.slice(st.indexOf('(') + 1, close) })
     } catch {}
   }
-  const out = new Map<number, { name: string, ticks: number }>()
   const label = (pid: number): string => pid === process.pid ? 'bench (clients)' : pid === ingressProc?.pid ? 'ingress' : stats.get(pid)?.comm ?? '?'
+  const out = new Map<number, string>()
   const walk = (pid: number, name: string): void => {
-    out.set(pid, { name, ticks: stats.get(pid)?.ticks ?? 0 })
+    out.set(pid, name)
     for (const [child, st] of stats) if (st.ppid === pid) walk(child, pid === process.pid ? label(child) : name)
   }
   walk(process.pid, label(process.pid))
@@ -185,8 +200,9 @@ try {
   const messages = new Map<string, number>()
   let busy = 0
   let rawBusy = 0
-  const cpuIngress = new CpuMeter()
-  const cpuRaw = new CpuMeter()
+  const procs = processTree()
+  const cpuIngress = new CpuMeter(procs)
+  const cpuRaw = new CpuMeter(procs)
   for (let r = 0; r < ROUNDS; r++) {
     const wave = await makeWave()
     cpuIngress.start()
