@@ -33,6 +33,8 @@ const usage = `usage: dealyard transfer [--deal <ns>/<name>] [options]
   --deadline S          fail after S seconds in total (default 86400)
   --max-attempts N      failed attempts in a row before giving up (default 15)
   --workers N           CommP hashing threads (default: all cores, at most 8)
+  --connections N       parallel range requests for files of at least N x 64 MiB (default 1)
+  --range-min-bytes B   smallest range worth its own connection (default 67108864)
   --no-index            do not build the CAR index
   --quiet               no progress bar or progress log lines
 `
@@ -53,6 +55,8 @@ const options = {
   deadline: { type: 'string' },
   'max-attempts': { type: 'string' },
   workers: { type: 'string' },
+  connections: { type: 'string' },
+  'range-min-bytes': { type: 'string' },
   'no-index': { type: 'boolean' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' }
@@ -138,6 +142,10 @@ async function buildJob (v: Values, outDir: string, onDeal: (ref: DealRef, deals
   if (deadline !== undefined) tuning.deadlineMs = deadline * 1000
   const attempts = intFlag(v['max-attempts'], '--max-attempts')
   if (attempts !== undefined) tuning.maxAttempts = Math.max(1, attempts)
+  const connections = intFlag(v.connections, '--connections')
+  if (connections !== undefined) tuning.connections = Math.max(1, Math.min(16, connections))
+  const rangeMin = intFlag(v['range-min-bytes'], '--range-min-bytes')
+  if (rangeMin !== undefined) tuning.rangeMinBytes = Math.max(1, rangeMin)
   if (url === undefined) throw new TransferError(TransferErrorCodes.Params, 'no data URL')
   uuid ??= `transfer-${Date.now()}`
   return { uuid, outDir, url, headers, size: size ?? 0, pieceCid, pieceSize, policy, tuning, index: v['no-index'] !== true }

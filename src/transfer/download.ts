@@ -3,6 +3,7 @@ import { TransferError, TransferErrorCodes, RetryableError, diskError } from './
 import { getRange, header, parseContentRange, strongEtag, type RangeResponse } from './http-request.ts'
 import type { PieceSink } from './piece-sink.ts'
 import { SlabWriter } from './slab-writer.ts'
+import { contiguousPrefix, downloadRanges, RangesUnsupported, type RangeState } from './ranges.ts'
 
 export interface DownloadTarget {
   url: string
@@ -34,6 +35,10 @@ export interface DownloadTuning {
   writesInFlight: number
   /** Start writeback of written data every this many bytes, so the final fsync is short (0: off). */
   syncEveryBytes: number
+  /** Parallel range requests for one file (boost's NChunks); 1 = one stream. */
+  connections: number
+  /** Files smaller than connections × this go as one stream. */
+  rangeMinBytes: number
 }
 
 export const defaultTuning: DownloadTuning = {
@@ -51,7 +56,9 @@ export const defaultTuning: DownloadTuning = {
   writeBatchBytes: 1 << 20,
   writeBuffers: 16,
   writesInFlight: 2,
-  syncEveryBytes: 256 << 20
+  syncEveryBytes: 256 << 20,
+  connections: 1,
+  rangeMinBytes: 64 << 20
 }
 
 export interface DownloadProgress { bytes: number, total: number, attempt: number }
@@ -90,7 +97,7 @@ export function backoffDelay (failures: number, t: Pick<DownloadTuning, 'backoff
  * finished, so it is the length to resume from. A sidecar without `written` comes from a single-
  * write version, whose file length is its good prefix.
  */
-interface Meta { url: string, etag?: string, written?: number }
+export interface Meta { url: string, etag?: string, written?: number, size?: number, ranges?: RangeState[] }
 
 /** Internal: the server's bytes are not the ones on disk; start over from byte 0. */
 class Restart extends Error {}
@@ -106,6 +113,22 @@ class Restart extends Error {}
  * stalls, short bodies) back off and reconnect; the backoff resets whenever bytes arrived.
  */
 export async function download (target: DownloadTarget, comps: DownloadComponents, tuning: DownloadTuning = defaultTuning, signal?: AbortSignal): Promise<DownloadResult> {
+  if (tuning.connections > 1 && target.size >= tuning.connections * tuning.rangeMinBytes) {
+    try {
+      return await downloadRanges(target, comps, tuning, signal)
+    } catch (err) {
+      if (!(err instanceof RangesUnsupported)) throw err
+      // The server does not serve these ranges as asked (or the data changed): one stream from
+      // zero, which has its own rules for both.
+      comps.onRetry?.(err, 0, 0)
+      await rm(target.partPath, { force: true })
+      await rm(`${target.partPath}.json`, { force: true })
+    }
+  }
+  return await downloadStream(target, comps, tuning, signal)
+}
+
+async function downloadStream (target: DownloadTarget, comps: DownloadComponents, tuning: DownloadTuning, signal?: AbortSignal): Promise<DownloadResult> {
   const now = comps.now ?? Date.now
   const random = comps.random ?? Math.random
   const limit = target.size > 0 ? target.size : target.maxBytes
@@ -131,6 +154,11 @@ export async function download (target: DownloadTarget, comps: DownloadComponent
       offset = 0
     }
     if (meta === 'corrupt') meta = undefined
+    if (meta?.ranges !== undefined) {
+      // Left by a parallel download: its good prefix is where the first unfinished range stands.
+      const { ranges: _ranges, size: _size, ...rest } = meta
+      meta = { ...rest, written: contiguousPrefix(meta.ranges) }
+    }
     if (meta?.written !== undefined && meta.written < offset) {
       await truncate(fh, target.partPath, meta.written)
       offset = meta.written
@@ -250,7 +278,7 @@ function contentLength (res: RangeResponse): number | undefined {
   return v === undefined ? undefined : Number(v)
 }
 
-function tooLong (target: DownloadTarget, got: number): TransferError {
+export function tooLong (target: DownloadTarget, got: number): TransferError {
   const what = target.size > 0 ? `the declared transfer size ${target.size}` : `the piece capacity ${target.maxBytes}`
   return new TransferError(TransferErrorCodes.TooLong, `body of ${got} bytes is longer than ${what}`)
 }
@@ -324,7 +352,7 @@ async function truncate (fh: FileHandle, path: string, length = 0): Promise<void
 }
 
 /** The sidecar, undefined when there is none, 'corrupt' when it cannot be read. */
-async function readMeta (path: string): Promise<Meta | 'corrupt' | undefined> {
+export async function readMeta (path: string): Promise<Meta | 'corrupt' | undefined> {
   let text: string
   try { text = await readFile(path, 'utf8') } catch { return undefined }
   try {
@@ -335,7 +363,7 @@ async function readMeta (path: string): Promise<Meta | 'corrupt' | undefined> {
 }
 
 /** Temp file + rename: a crash never leaves a half-written sidecar. */
-async function saveMeta (path: string, meta: Meta): Promise<void> {
+export async function saveMeta (path: string, meta: Meta): Promise<void> {
   try {
     await writeFile(`${path}.tmp`, JSON.stringify(meta))
     await rename(`${path}.tmp`, path)
@@ -343,7 +371,7 @@ async function saveMeta (path: string, meta: Meta): Promise<void> {
 }
 
 /** Records the written prefix in the sidecar, one save at a time, the newest value winning. */
-class MetaSaver {
+export class MetaSaver {
   readonly #path: string
   readonly #meta: Meta | undefined
   #pending: number | undefined
@@ -378,7 +406,7 @@ class MetaSaver {
   }
 }
 
-function sleep (ms: number, signal: AbortSignal): Promise<void> {
+export function sleep (ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) { reject(signal.reason as Error); return }
     const t = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, ms)

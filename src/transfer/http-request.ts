@@ -28,11 +28,13 @@ export async function getRange (url: string, headers: Record<string, string>, fr
   address: (hostname: string) => Promise<string>
   signal: AbortSignal
   maxRedirects: number
+  /** Last byte wanted (inclusive); default: to the end. */
+  to?: number
 }): Promise<RangeResponse> {
   let current = new URL(url)
   const origin = current.host
   let hdrs: Record<string, string> = { ...headers, 'accept-encoding': 'identity' }
-  if (from > 0) hdrs.range = `bytes=${from}-`
+  if (from > 0 || opts.to !== undefined) hdrs.range = `bytes=${from}-${opts.to ?? ''}`
   for (let hop = 0; ; hop++) {
     const res = await get(current, hdrs, { address: opts.address, signal: opts.signal })
     const where = `GET ${current.origin}${current.pathname}`

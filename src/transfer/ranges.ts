@@ -1,0 +1,218 @@
+import { open, type FileHandle } from 'node:fs/promises'
+import { TransferError, TransferErrorCodes, RetryableError, diskError } from './errors.ts'
+import { getRange, header, parseContentRange, strongEtag } from './http-request.ts'
+import { SlabWriter } from './slab-writer.ts'
+import {
+  backoffDelay, readMeta, saveMeta, sleep,
+  type DownloadComponents, type DownloadResult, type DownloadTarget, type DownloadTuning, type Meta
+} from './download.ts'
+
+/** One range of a parallel download: bytes [start, end), good up to `written`. */
+export interface RangeState { start: number, end: number, written: number }
+
+/** Splits [0, size) into at most n ranges, each a multiple of `align` bytes but the last. */
+export function splitRanges (size: number, n: number, align = 1 << 20): RangeState[] {
+  const step = Math.max(align, Math.ceil(size / n / align) * align)
+  const out: RangeState[] = []
+  for (let s = 0; s < size; s += step) out.push({ start: s, end: Math.min(size, s + step), written: s })
+  return out
+}
+
+/** The length up to which the file is complete: where the first unfinished range stands. */
+export function contiguousPrefix (ranges: RangeState[]): number {
+  for (const r of ranges) if (r.written < r.end) return r.written
+  return ranges.at(-1)?.end ?? 0
+}
+
+function validRanges (ranges: unknown, size: number): ranges is RangeState[] {
+  if (!Array.isArray(ranges) || ranges.length === 0) return false
+  let at = 0
+  for (const r of ranges as RangeState[]) {
+    if (r.start !== at || !(r.end > r.start) || !(r.written >= r.start && r.written <= r.end)) return false
+    at = r.end
+  }
+  return at === size
+}
+
+/** The server did not answer a range as asked, or the data changed: the caller goes back to one stream. */
+export class RangesUnsupported extends Error {}
+
+/** Saves the sidecar whenever asked, one write at a time, always the newest state. */
+class Saver {
+  readonly #path: string
+  readonly #meta: Meta
+  #dirty = false
+  #running: Promise<void> | undefined
+  #error: unknown
+
+  constructor (path: string, meta: Meta) { this.#path = path; this.#meta = meta }
+
+  save (): void {
+    this.#dirty = true
+    this.#running ??= this.#loop()
+  }
+
+  async #loop (): Promise<void> {
+    while (this.#dirty) {
+      this.#dirty = false
+      await saveMeta(this.#path, structuredClone(this.#meta)).catch((err: unknown) => { this.#error ??= err })
+    }
+    this.#running = undefined
+  }
+
+  async flush (): Promise<void> {
+    await this.#running
+    if (this.#error !== undefined) throw this.#error
+  }
+}
+
+/**
+ * Parallel ranges (boost's NChunks) with the single stream's resume guarantees: the file is cut
+ * into `connections` ranges fetched at once, each into its own place in the file. The sidecar
+ * keeps every range's written prefix (saved only after the writes below it finished), so after a
+ * crash each range resumes where it provably was. Every response must be a 206 with exactly the
+ * Content-Range asked for and the first response's strong ETag; anything else (a server without
+ * ranges, changed data) throws RangesUnsupported and the caller starts over with one stream.
+ * CommP and the index need the bytes in order: they read the file back behind the contiguous
+ * prefix (from the page cache) while the ranges still download.
+ */
+export async function downloadRanges (target: DownloadTarget, comps: DownloadComponents, tuning: DownloadTuning, signal?: AbortSignal): Promise<DownloadResult> {
+  const now = comps.now ?? Date.now
+  const random = comps.random ?? Math.random
+  const size = target.size
+  const metaPath = `${target.partPath}.json`
+  const deadline = AbortSignal.timeout(tuning.deadlineMs)
+  const outer = signal === undefined ? deadline : AbortSignal.any([deadline, signal])
+  let fh: FileHandle
+  try {
+    fh = await open(target.partPath, 'r+').catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return await open(target.partPath, 'w+')
+      throw err
+    })
+  } catch (err) { throw diskError(`open ${target.partPath}`, err) }
+
+  const result: DownloadResult = { bytes: 0, attempts: 0, restarts: 0, replayedBytes: 0 }
+  const stop = new AbortController()
+  const all = AbortSignal.any([outer, stop.signal])
+  try {
+    const old = await readMeta(metaPath)
+    const length = (await fh.stat()).size
+    let meta: Meta
+    if (old !== undefined && old !== 'corrupt' && old.url === target.url && old.size === size && validRanges(old.ranges, size)) {
+      meta = old
+    } else {
+      const ranges = splitRanges(size, tuning.connections, Math.min(1 << 20, tuning.rangeMinBytes))
+      if (old !== undefined && old !== 'corrupt' && old.url === target.url && old.ranges === undefined) {
+        // A single stream's partial file: its good prefix fills the first ranges.
+        const prefix = Math.min(length, old.written ?? length)
+        for (const r of ranges) r.written = Math.max(r.start, Math.min(r.end, prefix))
+        meta = { ...old, size, ranges }
+        delete meta.written
+      } else {
+        try { await fh.truncate(0) } catch (err) { throw diskError(`truncate ${target.partPath}`, err) }
+        meta = { url: target.url, size, ranges }
+      }
+      await saveMeta(metaPath, meta)
+    }
+    const ranges = meta.ranges!
+    const saver = new Saver(metaPath, meta)
+
+    // CommP + index follow the contiguous prefix by reading the file back, one replay at a time.
+    await comps.sink.reset()
+    result.replayedBytes = contiguousPrefix(ranges)
+    let hashTarget = 0
+    let hashing: Promise<unknown> = Promise.resolve()
+    const hashUpTo = (force: boolean): void => {
+      const prefix = contiguousPrefix(ranges)
+      if (prefix <= hashTarget || (!force && prefix - hashTarget < tuning.writeBatchBytes * 8)) return
+      hashTarget = prefix
+      hashing = hashing.then(async () => await comps.sink.replay(target.partPath, prefix))
+      hashing.catch(() => {})
+    }
+    hashUpTo(true)
+
+    const received = (): number => ranges.reduce((n, r) => n + r.written, 0) - ranges.reduce((n, r) => n + r.start, 0)
+    const one = async (r: RangeState): Promise<void> => {
+      let failures = 0
+      while (r.written < r.end) {
+        result.attempts++
+        const before = r.written
+        const attempt = new AbortController()
+        let lastByte = now()
+        const stallTimer = setInterval(() => {
+          if (now() - lastByte >= tuning.stallMs) attempt.abort(new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${r.written}`))
+        }, Math.max(10, Math.min(1000, tuning.stallMs / 4)))
+        try {
+          const res = await getRange(target.url, target.headers, r.written, {
+            address: comps.address, signal: AbortSignal.any([attempt.signal, all]), maxRedirects: tuning.maxRedirects, to: r.end - 1
+          })
+          const cr = parseContentRange(header(res.headers, 'content-range'))
+          const etag = strongEtag(header(res.headers, 'etag'))
+          if (res.statusCode !== 206 || cr === undefined || cr.start !== r.written || cr.end !== r.end - 1 || cr.total !== size) {
+            res.body.close()
+            throw new RangesUnsupported(`asked bytes ${r.written}-${r.end - 1}/${size}, got HTTP ${res.statusCode} ${header(res.headers, 'content-range') ?? 'without Content-Range'}`)
+          }
+          if (meta.etag !== undefined ? etag !== meta.etag : (etag !== undefined && ranges.some((x) => x.written > x.start && x !== r))) {
+            res.body.close()
+            throw new RangesUnsupported('ETag changed between range requests')
+          }
+          if (meta.etag === undefined && etag !== undefined) { meta.etag = etag; saver.save() }
+          const writer = new SlabWriter(fh, r.written, {
+            slabBytes: tuning.writeBatchBytes,
+            slabs: tuning.writeBuffers,
+            writes: Math.max(1, Math.min(tuning.writesInFlight, tuning.writeBuffers - 1)),
+            syncEveryBytes: 0,
+            check: (end) => { if (end > r.end) throw new RetryableError('BAD_RESPONSE', `range ${r.start}-${r.end - 1}: body runs past its end`) },
+            onBytes: () => { lastByte = now() },
+            onSlab: () => undefined,
+            onWritten: (end) => {
+              r.written = end
+              saver.save()
+              hashUpTo(false)
+              comps.onProgress?.({ bytes: received(), total: size, attempt: result.attempts })
+            }
+          })
+          let bodyError: unknown
+          try { await res.body.readBody(writer) } catch (err) { bodyError = err }
+          try { await writer.finish() } catch (err) { throw diskError(`write ${target.partPath} at ${r.written}`, err) }
+          if (bodyError !== undefined) throw bodyError
+          if (r.written < r.end) throw new RetryableError('SHORT_BODY', `range ${r.start}-${r.end - 1} closed at ${r.written}`)
+        } catch (err) {
+          const cause = attempt.signal.aborted && !all.aborted ? attempt.signal.reason as unknown : err
+          if (cause instanceof RangesUnsupported || cause instanceof TransferError) throw cause
+          if (all.aborted) throw all.reason
+          if (r.written > before) failures = 0
+          failures++
+          if (failures >= tuning.maxAttempts) {
+            throw new TransferError(TransferErrorCodes.RetriesExhausted,
+              `range ${r.start}-${r.end - 1}: could not finish after ${failures} attempts without progress, at ${r.written} bytes: ${(cause as Error).message}`,
+              { retry: 'auto', cause })
+          }
+          const delay = backoffDelay(failures, tuning, random)
+          comps.onRetry?.(cause as Error, result.attempts, delay)
+          await sleep(delay, all).catch(() => {})
+        } finally {
+          clearInterval(stallTimer)
+        }
+      }
+    }
+    // The first failure stops the others; every range settles before the file is closed.
+    const settled = await Promise.allSettled(ranges.map(async (r) => { try { await one(r) } catch (err) { stop.abort(err); throw err } }))
+    await saver.flush().catch(() => {})
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
+    if (failed !== undefined) {
+      await hashing.catch(() => {})
+      if (deadline.aborted) {
+        throw new TransferError(TransferErrorCodes.Deadline, `transfer deadline of ${Math.round(tuning.deadlineMs / 1000)} s passed at ${received()} bytes`, { retry: 'fatal', cause: failed.reason })
+      }
+      throw stop.signal.reason ?? failed.reason
+    }
+    hashUpTo(true)
+    await hashing
+    try { await fh.sync() } catch (err) { throw diskError(`fsync ${target.partPath}`, err) }
+    result.bytes = size
+    return result
+  } finally {
+    await fh.close().catch(() => {})
+  }
+}
