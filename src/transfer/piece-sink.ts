@@ -40,6 +40,7 @@ export class PieceSink {
   #next = 0
   #dead: Error | undefined
   #closed: Promise<void> | undefined
+  #replayBufs: Buffer[] | undefined
 
   constructor (spec: PieceHasherSpec, opts: { index: boolean }) {
     // The CommP addon's pool threads are process-wide and outlive the worker that started them:
@@ -83,12 +84,15 @@ export class PieceSink {
 
   /**
    * Feeds bytes [this.bytes, end) of `path`; returns the bytes read. Reads run ahead of the worker
-   * by a few buffers, so reading and hashing overlap.
+   * by a few buffers, so reading and hashing overlap. One replay at a time.
    */
   async replay (path: string, end: number, chunkSize = 4 << 20): Promise<number> {
     const fh = await open(path, 'r')
     const start = this.bytes
-    const bufs = [sharedBuffer(chunkSize), sharedBuffer(chunkSize), sharedBuffer(chunkSize)]
+    // Kept for the next replay: parallel ranges replay every few MiB, and shared buffers are
+    // external memory the GC is slow to give back.
+    if (this.#replayBufs?.[0]?.length !== chunkSize) this.#replayBufs = [sharedBuffer(chunkSize), sharedBuffer(chunkSize), sharedBuffer(chunkSize)]
+    const bufs = this.#replayBufs
     const busy: Array<Promise<void> | undefined> = [undefined, undefined, undefined]
     try {
       for (let i = 0, pos = this.bytes; pos < end; i = (i + 1) % bufs.length) {
