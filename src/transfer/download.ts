@@ -1,9 +1,13 @@
-import { open, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises'
+import { open, rm, type FileHandle } from 'node:fs/promises'
 import { TransferError, TransferErrorCodes, RetryableError, diskError } from './errors.ts'
 import { getRange, header, parseContentRange, strongEtag, type RangeResponse } from './http-request.ts'
 import type { PieceSink } from './piece-sink.ts'
 import { SlabWriter } from './slab-writer.ts'
-import { contiguousPrefix, downloadRanges, RangesUnsupported, type RangeState } from './ranges.ts'
+import { contiguousPrefix, downloadRanges, RangesUnsupported } from './ranges.ts'
+import { backoffDelay, sleep } from './retry.ts'
+import { MetaSaver, readMeta, saveMeta, type Meta } from './sidecar.ts'
+
+export { backoffDelay }
 
 export interface DownloadTarget {
   url: string
@@ -84,20 +88,6 @@ export interface DownloadResult {
   replayedBytes: number
 }
 
-/** Capped exponential backoff with jitter in [50%, 100%] of the step. */
-export function backoffDelay (failures: number, t: Pick<DownloadTuning, 'backoffMinMs' | 'backoffMaxMs' | 'backoffFactor'>, random: () => number): number {
-  const step = Math.min(t.backoffMaxMs, t.backoffMinMs * t.backoffFactor ** Math.max(0, failures - 1))
-  return Math.round(step * (0.5 + random() / 2))
-}
-
-/**
- * The sidecar: the URL and ETag the partial file came from, and `written`, a length the file is
- * known to be complete up to. Writes finish out of order, so after a crash the file may be longer
- * than its good prefix (with a hole below its end); `written` only grows after the writes below it
- * finished, so it is the length to resume from. A sidecar without `written` comes from a single-
- * write version, whose file length is its good prefix.
- */
-export interface Meta { url: string, etag?: string, written?: number, size?: number, ranges?: RangeState[] }
 
 /** Internal: the server's bytes are not the ones on disk; start over from byte 0. */
 class Restart extends Error {}
@@ -278,7 +268,7 @@ function contentLength (res: RangeResponse): number | undefined {
   return v === undefined ? undefined : Number(v)
 }
 
-export function tooLong (target: DownloadTarget, got: number): TransferError {
+function tooLong (target: DownloadTarget, got: number): TransferError {
   const what = target.size > 0 ? `the declared transfer size ${target.size}` : `the piece capacity ${target.maxBytes}`
   return new TransferError(TransferErrorCodes.TooLong, `body of ${got} bytes is longer than ${what}`)
 }
@@ -349,68 +339,4 @@ async function receive (res: RangeResponse, fh: FileHandle, at: { offset: number
 
 async function truncate (fh: FileHandle, path: string, length = 0): Promise<void> {
   try { await fh.truncate(length) } catch (err) { throw diskError(`truncate ${path}`, err) }
-}
-
-/** The sidecar, undefined when there is none, 'corrupt' when it cannot be read. */
-export async function readMeta (path: string): Promise<Meta | 'corrupt' | undefined> {
-  let text: string
-  try { text = await readFile(path, 'utf8') } catch { return undefined }
-  try {
-    const m = JSON.parse(text) as Meta
-    if (typeof m.url !== 'string' || (m.written !== undefined && !Number.isSafeInteger(m.written))) return 'corrupt'
-    return m
-  } catch { return 'corrupt' }
-}
-
-/** Temp file + rename: a crash never leaves a half-written sidecar. */
-export async function saveMeta (path: string, meta: Meta): Promise<void> {
-  try {
-    await writeFile(`${path}.tmp`, JSON.stringify(meta))
-    await rename(`${path}.tmp`, path)
-  } catch (err) { throw diskError(`write ${path}`, err) }
-}
-
-/** Records the written prefix in the sidecar, one save at a time, the newest value winning. */
-export class MetaSaver {
-  readonly #path: string
-  readonly #meta: Meta | undefined
-  #pending: number | undefined
-  #running: Promise<void> | undefined
-  #error: unknown
-
-  constructor (path: string, meta: Meta | undefined) {
-    this.#path = path
-    this.#meta = meta
-  }
-
-  save (written: number): void {
-    if (this.#meta === undefined) return
-    this.#pending = written
-    this.#running ??= this.#loop()
-  }
-
-  async #loop (): Promise<void> {
-    while (this.#pending !== undefined && this.#meta !== undefined) {
-      this.#meta.written = this.#pending
-      this.#pending = undefined
-      await saveMeta(this.#path, this.#meta).catch((err: unknown) => { this.#error ??= err })
-    }
-    this.#running = undefined
-  }
-
-  async flush (written: number): Promise<void> {
-    await this.#running
-    if (this.#meta !== undefined && this.#meta.written !== written) this.save(written)
-    await this.#running
-    if (this.#error !== undefined) throw this.#error
-  }
-}
-
-export function sleep (ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) { reject(signal.reason as Error); return }
-    const t = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, ms)
-    const onAbort = (): void => { clearTimeout(t); reject(signal.reason as Error) }
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
 }

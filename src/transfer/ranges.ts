@@ -2,10 +2,9 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { TransferError, TransferErrorCodes, RetryableError, diskError } from './errors.ts'
 import { getRange, header, parseContentRange, strongEtag } from './http-request.ts'
 import { SlabWriter } from './slab-writer.ts'
-import {
-  backoffDelay, readMeta, saveMeta, sleep,
-  type DownloadComponents, type DownloadResult, type DownloadTarget, type DownloadTuning, type Meta
-} from './download.ts'
+import type { DownloadComponents, DownloadResult, DownloadTarget, DownloadTuning } from './download.ts'
+import { backoffDelay, sleep } from './retry.ts'
+import { readMeta, saveMeta, type Meta } from './sidecar.ts'
 
 /** One range of a parallel download: bytes [start, end), good up to `written`. */
 export interface RangeState { start: number, end: number, written: number }
