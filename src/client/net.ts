@@ -10,6 +10,7 @@ import { identify } from '@libp2p/identify'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey as Libp2pKey, Stream } from '@libp2p/interface'
 import { coalescingTcp } from '../ingress/tcp.ts'
+import { deadline } from '../ingress/streams.ts'
 import { DealyardError } from '../errors.ts'
 import { sign } from '../filecoin/signature.ts'
 import type { PrivateKey } from '../filecoin/keys.ts'
@@ -45,16 +46,18 @@ export interface CallOptions {
 
 async function exchange (node: DealClientNode, to: Multiaddr | string, protocols: string | readonly string[], req: Uint8Array | undefined, path: string, o: CallOptions): Promise<{ bytes: Uint8Array, protocol: string }> {
   const ma = typeof to === 'string' ? multiaddr(to) : to
-  const signals = [AbortSignal.timeout(o.writeDeadlineMs ?? STREAM_DEADLINES_MS.clientWrite)]
-  if (o.signal !== undefined) signals.push(o.signal)
+  const write = deadline(o.writeDeadlineMs ?? STREAM_DEADLINES_MS.clientWrite)
+  const writeSignal = o.signal === undefined ? write.signal : AbortSignal.any([write.signal, o.signal])
   let stream: Stream
   try {
-    stream = await node.dialProtocol(ma, Array.isArray(protocols) ? [...protocols] : [protocols as string], { signal: AbortSignal.any(signals) })
+    stream = await node.dialProtocol(ma, Array.isArray(protocols) ? [...protocols] : [protocols as string], { signal: writeSignal })
   } catch (err) {
+    write.clear()
     throw new DealyardError('ERR_DIAL', `${path}: dial ${ma.toString()}: ${(err as Error).message}`, { cause: err, retry: 'auto' })
   }
   try {
-    if (req !== undefined && !stream.send(req)) await stream.onDrain({ signal: AbortSignal.any(signals) })
+    if (req !== undefined && !stream.send(req)) await stream.onDrain({ signal: writeSignal })
+    write.clear()
     const read = new AbortController()
     const timer = setTimeout(() => { read.abort() }, o.readDeadlineMs ?? STREAM_DEADLINES_MS.clientRead)
     try {
@@ -67,6 +70,7 @@ async function exchange (node: DealClientNode, to: Multiaddr | string, protocols
     stream.abort(err as Error)
     throw err
   } finally {
+    write.clear()
     await stream.close().catch(() => {})
   }
 }

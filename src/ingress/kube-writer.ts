@@ -42,7 +42,9 @@ export class KubeWriter {
         method: 'POST',
         headers: { ...ctx.getHeaders(), accept: 'application/json', 'content-type': 'application/json' },
         body: JSON.stringify(obj),
-        signal: AbortSignal.timeout(timeoutMs)
+        // undici's own (coarse, cheap) timers rather than an AbortSignal.timeout per request.
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs
       })
       status = res.statusCode
       text = await res.body.text()

@@ -23,9 +23,22 @@ export interface StreamLimits {
 
 /** Sends `bytes` and closes our side within the deadline; resets the stream if the peer does not take them. */
 export async function writeAndClose (stream: Stream, bytes: Uint8Array, deadlineMs: number): Promise<void> {
-  const signal = AbortSignal.timeout(deadlineMs)
-  if (!stream.send(bytes)) await stream.onDrain({ signal })
-  await stream.close({ signal })
+  // A timer cleared on success rather than AbortSignal.timeout, which fires (and builds its
+  // DOMException) deadlineMs later for every stream, answered or not.
+  const d = deadline(deadlineMs)
+  try {
+    if (!stream.send(bytes)) await stream.onDrain({ signal: d.signal })
+    await stream.close({ signal: d.signal })
+  } finally {
+    d.clear()
+  }
+}
+
+/** An AbortSignal that aborts with a TimeoutError after `ms`, and a way to cancel it. */
+export function deadline (ms: number): { signal: AbortSignal, clear: () => void } {
+  const c = new AbortController()
+  const timer = setTimeout(() => { c.abort(new DOMException(`deadline of ${ms} ms exceeded`, 'TimeoutError')) }, ms)
+  return { signal: c.signal, clear: () => { clearTimeout(timer) } }
 }
 
 /**

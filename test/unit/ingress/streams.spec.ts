@@ -1,0 +1,55 @@
+import { describe, it, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { coalescingTcp } from '../../../src/ingress/tcp.ts'
+import { deadline, writeAndClose } from '../../../src/ingress/streams.ts'
+
+const PROTO = '/dealyard/test/sink/1'
+
+async function node (listen: boolean): Promise<Libp2p> {
+  return await createLibp2p({
+    addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0'] : [] },
+    transports: [coalescingTcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()]
+  })
+}
+
+describe('stream deadlines', () => {
+  const nodes: Libp2p[] = []
+  after(async () => { await Promise.all(nodes.map(async (n) => { await n.stop() })) })
+
+  it('deadline() aborts with a TimeoutError after its time, and not at all once cleared', async () => {
+    const d = deadline(30)
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    assert.equal(d.signal.aborted, true)
+    assert.equal((d.signal.reason as Error).name, 'TimeoutError')
+    const c = deadline(30)
+    c.clear()
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    assert.equal(c.signal.aborted, false)
+  })
+
+  it('writeAndClose gives up with a TimeoutError when the peer never takes the bytes, and delivers them when it does', async () => {
+    const server = await node(true)
+    const client = await node(false)
+    nodes.push(server, client)
+    let received = 0
+    // A peer that takes nothing: paused, it sends no window updates, so the sender's window fills.
+    await server.handle(`${PROTO}/stuck`, (s) => { s.pause() })
+    await server.handle(PROTO, async (s) => { for await (const c of s) received += c.byteLength })
+    const addr = server.getMultiaddrs()[0]!
+    const stuck = await client.dialProtocol(addr, `${PROTO}/stuck`)
+    const t0 = performance.now()
+    await assert.rejects(writeAndClose(stuck, new Uint8Array(4 << 20), 300), (e: Error) => e.name === 'TimeoutError')
+    assert.ok(performance.now() - t0 < 3000)
+    stuck.abort(new Error('done'))
+
+    const fine = await client.dialProtocol(addr, PROTO)
+    await writeAndClose(fine, new Uint8Array(1 << 20), 5000)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.equal(received, 1 << 20)
+  })
+})
