@@ -8,7 +8,9 @@
  * twelve writes, each waking the peer. Corking the socket for the rest of the tick turns the writes
  * of one burst into a single writev (and one segment), on both ends. Bytes, their order and
  * back-pressure (`write()` still answers false past the high-water mark, `drain` still fires) are
- * unchanged; the only delay is to the end of the current tick.
+ * unchanged; the only delay is to the end of the current tick. It leans on @libp2p/tcp 11's
+ * connection shape (a `socket` field, the `sendData` hook): where that changes, connections pass
+ * through untouched, and test/unit/ingress/tcp.spec.ts's write count fails.
  */
 import { Socket } from 'node:net'
 import { tcp, type TCPOptions, type TCPComponents } from '@libp2p/tcp'
