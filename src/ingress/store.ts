@@ -19,7 +19,6 @@ import { Core, isAlreadyExists, isNotFound, resourcePath, type KubeObject, type 
 import { DealyardError } from '../errors.ts'
 import type { PriorDeal } from '../policy/admission.ts'
 import { LABELS, PARAMS_KEY, paramsSecretName } from './deal-object.ts'
-import { KubeWriter } from './kube-writer.ts'
 
 export type CreateResult = { created: true } | { duplicate: PriorDeal }
 
@@ -43,15 +42,12 @@ const prior = (d: StorageDeal): PriorDeal => ({
 export class KubeDealStore implements DealStore {
   readonly informer: Informer<Obj>
   private readonly rest: KubeRest
-  /** The two creates per proposal, without fetch's per-request overhead. */
-  private readonly writer: KubeWriter
   private readonly namespace: string
   /** signed proposal CID → deal; fed by the informer and by our own creates (before the watch sees them). */
   private readonly bySpc = new Map<string, PriorDeal>()
 
   constructor (rest: KubeRest, namespace: string) {
     this.rest = rest
-    this.writer = new KubeWriter(rest)
     this.namespace = namespace
     this.informer = new Informer<Obj>(rest, { resource: StorageDeals, namespace, resyncMs: 0 })
     const index = (d: Obj): void => {
@@ -67,10 +63,7 @@ export class KubeDealStore implements DealStore {
   }
 
   async start (): Promise<void> { await this.informer.start() }
-  async stop (): Promise<void> {
-    await this.informer.stop()
-    await this.writer.close()
-  }
+  async stop (): Promise<void> { await this.informer.stop() }
 
   bySignedProposalCid (cid: string): PriorDeal | undefined { return this.bySpc.get(cid) }
 
@@ -94,7 +87,7 @@ export class KubeDealStore implements DealStore {
     const uuid = deal.metadata.name ?? ''
     let created: Obj
     try {
-      created = await this.writer.create<Obj>(StorageDeals, this.namespace, deal as Obj)
+      created = await this.rest.create<Obj>(StorageDeals, this.namespace, deal as Obj)
     } catch (err) {
       if (!isAlreadyExists(err)) throw err
       const existing = await this.get(uuid)
@@ -116,7 +109,7 @@ export class KubeDealStore implements DealStore {
       data: { [PARAMS_KEY]: Buffer.from(params).toString('base64') }
     } as unknown as KubeObject
     try {
-      await this.writer.create(Core.secrets, this.namespace, secret)
+      await this.rest.create(Core.secrets, this.namespace, secret)
     } catch (err) {
       // uid precondition: never delete a deal some other replica re-created under the same name.
       await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, uuid), {

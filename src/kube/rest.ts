@@ -5,7 +5,7 @@
  * resourceVersion preconditions are explicit.
  */
 import { HttpMethod, KubeConfig, RequestContext, type V1ObjectMeta } from '@kubernetes/client-node'
-import { fetch, type Dispatcher } from 'undici'
+import { getGlobalDispatcher, type Dispatcher } from 'undici'
 import { DealyardError } from '../errors.ts'
 
 export interface ResourceCoords {
@@ -92,6 +92,7 @@ export class KubeRest {
     const url = new URL(this.server + path)
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v))
     const ctx = new RequestContext(url.toString(), HttpMethod[method])
+    // Per request, so rotating credentials (exec plugins, token files) are picked up.
     await this.kc.applySecurityAuthentication(ctx)
     const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' }
     let body: string | undefined
@@ -99,27 +100,37 @@ export class KubeRest {
       body = JSON.stringify(opts.body)
       headers['content-type'] = opts.contentType ?? ContentType.json
     }
-    const signals = [AbortSignal.timeout(opts.timeoutMs ?? 30_000)]
-    if (opts.signal != null) signals.push(opts.signal)
-    let res
+    this.dispatcher ??= (ctx.getDispatcher() as Dispatcher | undefined) ?? getGlobalDispatcher()
+    const timeoutMs = opts.timeoutMs ?? 30_000
+    let status: number
+    let text: string
     try {
-      res = await fetch(url, {
+      // undici's dispatcher API rather than fetch: fetch wraps every call in WHATWG Request,
+      // Headers and stream objects, ~0.3 ms of CPU per request more (measured in the ingress,
+      // which makes two creates per accepted proposal), and its timers are cheaper than an
+      // AbortSignal.timeout per request.
+      const res = await this.dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
         method,
         headers,
         body,
-        dispatcher: this.dispatcher ??= ctx.getDispatcher() as Dispatcher | undefined,
-        signal: AbortSignal.any(signals)
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: opts.signal
       })
+      status = res.statusCode
+      text = await res.body.text()
     } catch (err) {
       throw new DealyardError('ERR_KUBE_TRANSPORT', `${method} ${path}: ${(err as Error).message}`, { cause: err, retry: 'auto' })
     }
-    const text = await res.text()
-    if (res.status >= 200 && res.status < 300) return (text === '' ? undefined : JSON.parse(text)) as T
-    let status: { reason?: string, message?: string, details?: unknown } = {}
-    try { status = JSON.parse(text) } catch {}
-    throw new KubeApiError(res.status, status.reason ?? String(res.status),
-      `${method} ${path}: ${res.status} ${status.reason ?? ''}: ${status.message ?? text.slice(0, 500)}`, status.details)
+    if (status >= 200 && status < 300) return (text === '' ? undefined : JSON.parse(text)) as T
+    let st: { reason?: string, message?: string, details?: unknown } = {}
+    try { st = JSON.parse(text) } catch {}
+    throw new KubeApiError(status, st.reason ?? String(status),
+      `${method} ${path}: ${status} ${st.reason ?? ''}: ${st.message ?? text.slice(0, 500)}`, st.details)
   }
+
 
   /** Closes pooled connections (a long-lived process never needs to). */
   async close (): Promise<void> {

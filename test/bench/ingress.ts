@@ -23,7 +23,6 @@ import { buildDealParams } from '../../src/client/proposal.ts'
 import { createClientNode, proposeDeal, type DealClientNode } from '../../src/client/net.ts'
 import { generateIdentityFile } from '../../src/ingress/identity.ts'
 import { dealObject } from '../../src/ingress/deal-object.ts'
-import { KubeWriter } from '../../src/ingress/kube-writer.ts'
 import { FullNodeClient } from '../../src/lotus/index.ts'
 import { startControlPlane } from '../support/controlplane.ts'
 import { applyCrds } from '../support/crds.ts'
@@ -179,7 +178,7 @@ try {
     })
   }
   // The same write path as the ingress's (KubeWriter), so the ratio prices the ingress, not a client library.
-  const writer = new KubeWriter(rest)
+  const writer = rest
   const rawCreate = async ({ deal, params }: { deal: StorageDeal, params: Uint8Array }): Promise<void> => {
     const created = await writer.create<KubeObject>(StorageDeals, rawNs, deal as unknown as KubeObject)
     await writer.create(Core.secrets, rawNs, {

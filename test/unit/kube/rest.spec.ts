@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net'
 import { KubeConfig } from '@kubernetes/client-node'
 import { DealyardError } from '../../../src/errors.ts'
 import { Core, isAlreadyExists, KubeApiError, KubeRest, type KubeObject } from '../../../src/kube/rest.ts'
-import { KubeWriter } from '../../../src/ingress/kube-writer.ts'
 
 interface Seen { method: string, url: string, headers: IncomingMessage['headers'], body: string }
 
@@ -20,7 +19,7 @@ function kubeConfig (server: string): KubeConfig {
   return kc
 }
 
-describe('KubeWriter', () => {
+describe('KubeRest requests', () => {
   let server: Server
   let base: string
   const seen: Seen[] = []
@@ -44,7 +43,7 @@ describe('KubeWriter', () => {
 
   it('POSTs the object as JSON with the kubeconfig credentials and returns the created object', async () => {
     answer = (s) => ({ status: 201, body: JSON.stringify({ ...JSON.parse(s.body), metadata: { ...JSON.parse(s.body).metadata, uid: 'u-1' } }) })
-    const w = new KubeWriter(new KubeRest(kubeConfig(base)))
+    const w = new KubeRest(kubeConfig(base))
     const obj = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'a' }, data: { k: 'dg==' } } as KubeObject
     const created = await w.create(Core.secrets, 'ns1', obj)
     await w.close()
@@ -59,14 +58,14 @@ describe('KubeWriter', () => {
 
   it('keeps a path prefix of the server URL (an apiserver behind a proxy)', async () => {
     answer = () => ({ status: 201, body: '{}' })
-    const w = new KubeWriter(new KubeRest(kubeConfig(`${base}/k8s/`)))
+    const w = new KubeRest(kubeConfig(`${base}/k8s/`))
     await w.create({ group: 'dealyard.io', version: 'v1alpha1', plural: 'storagedeals' }, 'ns2', { metadata: { name: 'b' } })
     await w.close()
     assert.equal(seen.at(-1)!.url, '/k8s/apis/dealyard.io/v1alpha1/namespaces/ns2/storagedeals')
   })
 
   it('turns a Status answer into KubeApiError (AlreadyExists stays recognisable) and a non-JSON one too', async () => {
-    const w = new KubeWriter(new KubeRest(kubeConfig(base)))
+    const w = new KubeRest(kubeConfig(base))
     answer = () => ({ status: 409, body: JSON.stringify({ kind: 'Status', reason: 'AlreadyExists', message: 'secrets "a" already exists', details: { name: 'a' } }) })
     const err = await w.create(Core.secrets, 'ns1', { metadata: { name: 'a' } }).then(() => undefined, (e: unknown) => e)
     assert.ok(err instanceof KubeApiError)
@@ -85,7 +84,7 @@ describe('KubeWriter', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
     const port = (closed.address() as AddressInfo).port
     await new Promise<void>((resolve) => closed.close(() => { resolve() }))
-    const w = new KubeWriter(new KubeRest(kubeConfig(`http://127.0.0.1:${port}`)))
+    const w = new KubeRest(kubeConfig(`http://127.0.0.1:${port}`))
     await assert.rejects(w.create(Core.secrets, 'ns1', { metadata: { name: 'd' } }), (e: unknown) =>
       e instanceof DealyardError && e.code === 'ERR_KUBE_TRANSPORT' && e.retry === 'auto')
     await w.close()
