@@ -181,7 +181,6 @@ async function main (): Promise<void> {
 
     step(`dealyard transfer --deal dealyard/${online.dealUuid} (what the controller runs in a Job)`)
     const staging = join(work, 'staging')
-    await mkdir(staging, { recursive: true })
     const t = await dealyard('transfer', '--deal', `dealyard/${online.dealUuid}`, '--out-dir', staging, '--allow-cidr', '127.0.0.0/8', '--quiet')
       .then((r) => r.stdout, (err: { stderr?: string }) => `transfer failed: ${err.stderr ?? String(err)}`)
     console.log(t.trim())

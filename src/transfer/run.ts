@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises'
+import { mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { wrap, DealyardError } from '../errors.ts'
 import type { Logger } from '../log.ts'
@@ -75,6 +75,10 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
   try {
     if (!UUID_SAFE.test(job.uuid)) throw new TransferError(TransferErrorCodes.Params, `unsafe deal uuid ${JSON.stringify(job.uuid)}`)
     checkTransferUrl(job.url)
+    // A fresh staging volume (or a new --out-dir) has no directory yet: create it rather than fail.
+    await mkdir(job.outDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      throw new TransferError(TransferErrorCodes.Params, `staging directory ${job.outDir}: ${err.message}`, { cause: err })
+    })
     const maxBytes = job.pieceSize !== undefined ? unpaddedSize(job.pieceSize) : Number.MAX_SAFE_INTEGER
     if (job.size > maxBytes) {
       throw new TransferError(TransferErrorCodes.Params, `transfer size ${job.size} exceeds the piece's capacity ${maxBytes} (piece size ${job.pieceSize})`)

@@ -38,6 +38,16 @@ test('transfer with flags only stages the file and prints its piece CID', async 
   assert.equal(srv.seen[0]!.authorization, 'Bearer abc')
 })
 
+test('transfer creates a staging directory that does not exist yet', async (t) => {
+  const srv = await serve(car)
+  t.after(srv.close)
+  const dir = join(await tempDir(), 'new', 'staging')
+  const r = await cli('transfer', ['--url', srv.url, '--size', String(car.length), '--piece-cid', piece.pieceCid,
+    '--piece-size', String(piece.pieceSize), '--out-dir', dir, '--uuid', 'u5', '--allow-cidr', '127.0.0.0/8', '--quiet'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(JSON.parse(r.stdout).stagedPath, join(dir, 'u5.car'))
+})
+
 test('transfer reads boost\'s Params JSON from a file', async (t) => {
   const srv = await serve(car)
   t.after(srv.close)
