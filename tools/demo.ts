@@ -15,7 +15,7 @@ import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
 import { createServer } from 'node:http'
 import { createReadStream } from 'node:fs'
-import { copyFile, mkdir, mkdtemp, writeFile, stat } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, rm, writeFile, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer as createNetServer, type AddressInfo } from 'node:net'
@@ -123,6 +123,7 @@ async function main (): Promise<void> {
 
     step('starting the ingress (`dealyard ingress`): boost\'s deal protocols over libp2p')
     const work = await mkdtemp(join(tmpdir(), 'dealyard-demo-'))
+    cleanups.push(async () => { await rm(work, { recursive: true, force: true }) })
     const identityFile = join(work, 'identity.key')
     const peerId = (await dealyard('ingress', '--generate-identity', identityFile)).stdout.trim().split(/\s+/).pop()!
     const port = await freePort()
