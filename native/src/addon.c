@@ -5,6 +5,9 @@
  *   create(threads) -> handle;  update(handle, Uint8Array);  digest(handle, height) -> Buffer(32)
  *   updateFile(handle, fd, position, length): threaded hashers let pool threads pread the file
  *   hashPairs(Uint8Array of 64*n bytes) -> Buffer(32*n)   (node hashing, for tests)
+ * Several Node environments (the main thread, worker_threads) may load it at once; each holds the
+ * process-wide thread pool through its instance data, whose finalizer (environment teardown, before
+ * Node unloads the library from a Worker) lets it go.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -126,9 +129,29 @@ static void init_once (void) {
   commp_init();
 }
 
+/* Instance data needs a non-NULL pointer; what it points to is unused. */
+static char env_marker;
+
+/* Runs when the environment is torn down; a Worker's runs before Node dlcloses the library. The
+ * hashers' own finalizers may run before or after this one (both are environment finalizers, in no
+ * documented order): the last release joins the pool threads, and commp_free only waits for jobs
+ * running, which a joined pool has none of, so either order ends with no thread in this library. */
+static void env_teardown (napi_env env, void *data, void *hint) {
+  (void)env; (void)data; (void)hint;
+  commp_pool_release();
+}
+
 static napi_value init (napi_env env, napi_value exports) {
   /* the module may be loaded by several Node environments (worker threads): init once */
   pthread_once(&once, init_once);
+  /* Node-API makes one napi_env per load, so this is normally unset; setting it twice would drop
+   * the first finalizer (napi_set_instance_data does not call it) and leak a pool reference */
+  void *had = NULL;
+  CHECK(napi_get_instance_data(env, &had));
+  if (had == NULL) {
+    CHECK(napi_set_instance_data(env, &env_marker, env_teardown, NULL));
+    commp_pool_retain();
+  }
   napi_value v;
   CHECK(napi_create_string_utf8(env, impl, NAPI_AUTO_LENGTH, &v));
   CHECK(napi_set_named_property(env, exports, "implementation", v));

@@ -6,6 +6,7 @@
  * stays O(tree height). In threaded mode payload is cut into jobs of 2^COMMP_JOB_LOG leaves, hashed
  * by pool threads, and their roots are pushed in order.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -162,18 +163,27 @@ static int pread_full (int fd, uint8_t *buf, size_t len, off_t off) {
   return 0;
 }
 
-/* ---- the shared thread pool ---- */
+/* ---- the shared thread pool ----
+ * Process-wide, shared by every Node environment (main thread, worker_threads) that loaded the
+ * addon. Those environments are counted (commp_pool_retain/release, from the addon's per-environment
+ * instance data): when the last one goes, its threads are told to exit and are joined before the
+ * finalizer returns, because Node unloads the addon right after a Worker's environment is torn down
+ * and a thread left in pool_main would then run unmapped code (or, once the library is mapped
+ * again, wait on a mutex and condition that the new mapping re-initialised). */
 
 /* 127 * 2^12 bytes: 4 batches, a divisor of a job; with the leaf batch it fits a 1 MiB L2. */
 #define COMMP_READ_PIECE ((size_t)127 << 12)
+/* Past the cores of any machine this runs on; bounds the table of threads to join. */
+#define COMMP_POOL_MAX 256
 
 typedef struct job {
+  commp_hasher *owner;
   uint8_t *raw;
   int fd;       /* >= 0: the worker reads its payload itself (pread at off) */
   off_t off;
   int err;      /* errno of a failed read */
   uint8_t root[32];
-  int state; /* 0 free or filling, 1 queued/running, 2 done */
+  int state; /* 0 free or filling, 1 queued, 3 running, 2 done */
   struct job *next;
 } job_t;
 
@@ -181,19 +191,29 @@ static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_work = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t pool_done = PTHREAD_COND_INITIALIZER;
 static job_t *queue_head, *queue_tail;
-static int pool_threads;
+static pthread_t pool_tid[COMMP_POOL_MAX];
+static int pool_threads; /* threads of the current generation, in pool_tid */
+/* Bumped when the last environment leaves: threads of an older generation exit instead of taking
+ * another job, while a newly loading environment can already start threads of the new one. */
+static unsigned pool_gen;
+static int pool_users;
 
 static void *pool_main (void *arg) {
-  (void)arg;
+  const unsigned gen = (unsigned)(uintptr_t)arg;
+#ifdef __linux__
+  pthread_setname_np(pthread_self(), "commp-pool");
+#endif
   tree_t *t = calloc(1, sizeof *t);
   uint8_t *leaves = malloc(COMMP_BATCH * 32);
   if (t == NULL || leaves == NULL) abort(); /* a wrong root would be worse than a crash */
+  pthread_mutex_lock(&pool_mu);
   for (;;) {
-    pthread_mutex_lock(&pool_mu);
-    while (queue_head == NULL) pthread_cond_wait(&pool_work, &pool_mu);
+    while (queue_head == NULL && gen == pool_gen) pthread_cond_wait(&pool_work, &pool_mu);
+    if (gen != pool_gen) break;
     job_t *j = queue_head;
     queue_head = j->next;
     if (queue_head == NULL) queue_tail = NULL;
+    j->state = 3;
     pthread_mutex_unlock(&pool_mu);
     memset(t, 0, sizeof *t);
     t->leaves = leaves;
@@ -211,27 +231,49 @@ static void *pool_main (void *arg) {
     pthread_mutex_lock(&pool_mu);
     j->state = 2;
     pthread_cond_broadcast(&pool_done);
-    pthread_mutex_unlock(&pool_mu);
   }
+  pthread_mutex_unlock(&pool_mu);
+  free(leaves);
+  free(t);
   return NULL;
 }
 
-/* Grows the pool to n threads (never shrinks: idle threads only wait on a condition). */
+/* Grows the pool to n threads (idle threads only wait on a condition; the pool shrinks only when
+ * the last environment leaves). 0 when not even one thread could be started. */
 static int pool_ensure (int n) {
+  if (n > COMMP_POOL_MAX) n = COMMP_POOL_MAX;
   pthread_mutex_lock(&pool_mu);
-  int ok = 1;
   while (pool_threads < n) {
-    pthread_t th;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&th, &attr, pool_main, NULL);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) { ok = pool_threads > 0; break; }
+    if (pthread_create(&pool_tid[pool_threads], NULL, pool_main, (void *)(uintptr_t)pool_gen) != 0) break;
     pool_threads++;
   }
+  int ok = pool_threads > 0;
   pthread_mutex_unlock(&pool_mu);
   return ok;
+}
+
+void commp_pool_retain (void) {
+  pthread_mutex_lock(&pool_mu);
+  pool_users++;
+  pthread_mutex_unlock(&pool_mu);
+}
+
+void commp_pool_release (void) {
+  pthread_t tids[COMMP_POOL_MAX];
+  pthread_mutex_lock(&pool_mu);
+  int n = 0;
+  if (--pool_users == 0) {
+    /* no environment left, so no hasher can submit; a job being run is finished first, and queued
+     * jobs are those of hashers about to be freed (commp_free drops them) */
+    n = pool_threads;
+    memcpy(tids, pool_tid, (size_t)n * sizeof tids[0]);
+    pool_threads = 0;
+    pool_gen++;
+    pthread_cond_broadcast(&pool_work);
+  }
+  pthread_mutex_unlock(&pool_mu);
+  /* joined, not detached: after pthread_join no thread runs, or will return into, this library */
+  for (int i = 0; i < n; i++) pthread_join(tids[i], NULL);
 }
 
 /* ---- the hasher ---- */
@@ -257,6 +299,7 @@ commp_hasher *commp_new (int threads) {
     h->ring_size = (size_t)threads * 2 + 2;
     h->ring = calloc(h->ring_size, sizeof *h->ring);
     if (h->ring == NULL) { free(h->tree.leaves); free(h); return NULL; }
+    for (size_t i = 0; i < h->ring_size; i++) h->ring[i].owner = h;
   }
   return h;
 }
@@ -279,10 +322,30 @@ static void reap (commp_hasher *h, size_t keep) {
   pthread_mutex_unlock(&pool_mu);
 }
 
+/* Drops h's jobs still queued (nobody will read their roots: a finalized hasher, or an environment
+ * being torn down) and waits for those a pool thread is running, which still use their buffers. */
+static void cancel_jobs (commp_hasher *h) {
+  pthread_mutex_lock(&pool_mu);
+  job_t **pp = &queue_head;
+  queue_tail = NULL;
+  while (*pp != NULL) {
+    job_t *j = *pp;
+    if (j->owner == h) { *pp = j->next; j->state = 0; }
+    else { queue_tail = j; pp = &j->next; }
+  }
+  for (;;) {
+    int running = 0;
+    for (size_t i = 0; i < h->ring_size; i++) running |= h->ring[i].state == 3;
+    if (!running) break;
+    pthread_cond_wait(&pool_done, &pool_mu);
+  }
+  pthread_mutex_unlock(&pool_mu);
+}
+
 void commp_free (commp_hasher *h) {
   if (h == NULL) return;
   if (h->ring != NULL) {
-    reap(h, 0); /* running jobs still read their buffers */
+    cancel_jobs(h);
     for (size_t i = 0; i < h->ring_size; i++) free(h->ring[i].raw);
     free(h->ring);
   }

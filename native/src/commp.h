@@ -18,6 +18,12 @@ typedef struct commp_hasher commp_hasher;
 void commp_init (void);
 const uint8_t *commp_zero (int level);
 
+/* Every Node environment using the addon holds the thread pool while it lives. The last release
+ * stops the pool threads and joins them (a running job is finished first), so that no thread runs
+ * this library's code once it returns: the library may be unloaded after that. */
+void commp_pool_retain (void);
+void commp_pool_release (void);
+
 /* threads <= 1: hash on the calling thread inside update(); otherwise jobs go to a shared pool of
  * native threads (grown to `threads`) and update() only copies. NULL on allocation failure. */
 commp_hasher *commp_new (int threads);
