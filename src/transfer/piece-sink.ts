@@ -2,7 +2,6 @@ import { open } from 'node:fs/promises'
 import { Worker } from 'node:worker_threads'
 import { DealyardError } from '../errors.ts'
 import type { CarIndexResult } from '../index/car/index.ts'
-import { loadNative } from '../filecoin/commp/native.ts'
 
 /** Which CommP hasher the sink runs (in its worker thread). */
 export interface PieceHasherSpec {
@@ -43,10 +42,6 @@ export class PieceSink {
   #replayBufs: Buffer[] | undefined
 
   constructor (spec: PieceHasherSpec, opts: { index: boolean }) {
-    // The CommP addon's pool threads are process-wide and outlive the worker that started them:
-    // loading the addon here too keeps it mapped when a worker exits (Node unloads an addon with
-    // the last environment that loaded it, and the idle pool threads would then run unmapped code).
-    loadNative()
     this.#worker = new Worker(new URL('./hash-thread.ts', import.meta.url), { workerData: { workers: spec.workers, index: opts.index } })
     this.#worker.on('message', (r: Reply) => {
       const p = this.#pending.get(r.id)
