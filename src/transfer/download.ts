@@ -1,4 +1,5 @@
-import { open, rm, type FileHandle } from 'node:fs/promises'
+import { rm, type FileHandle } from 'node:fs/promises'
+import { deadlineSignal, openPartFile } from './part-file.ts'
 import { TransferError, TransferErrorCodes, RetryableError, diskError } from './errors.ts'
 import { getRange, header, parseContentRange, strongEtag, type RangeResponse } from './http-request.ts'
 import type { PieceSink } from './piece-sink.ts'
@@ -123,16 +124,9 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
   const random = comps.random ?? Math.random
   const limit = target.size > 0 ? target.size : target.maxBytes
   const metaPath = `${target.partPath}.json`
-  const deadline = AbortSignal.timeout(tuning.deadlineMs)
-  const outer = signal === undefined ? deadline : AbortSignal.any([deadline, signal])
+  const { deadline, outer } = deadlineSignal(tuning, signal)
 
-  let fh: FileHandle
-  try {
-    fh = await open(target.partPath, 'r+').catch(async (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return await open(target.partPath, 'w+')
-      throw err
-    })
-  } catch (err) { throw diskError(`open ${target.partPath}`, err) }
+  const fh = await openPartFile(target.partPath)
 
   const result: DownloadResult = { bytes: 0, attempts: 0, restarts: 0, replayedBytes: 0 }
   try {

@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises'
+import { deadlineSignal, openPartFile } from './part-file.ts'
 import { TransferError, TransferErrorCodes, RetryableError, diskError } from './errors.ts'
 import { getRange, header, parseContentRange, strongEtag } from './http-request.ts'
 import { SlabWriter } from './slab-writer.ts'
@@ -80,15 +80,8 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
   const random = comps.random ?? Math.random
   const size = target.size
   const metaPath = `${target.partPath}.json`
-  const deadline = AbortSignal.timeout(tuning.deadlineMs)
-  const outer = signal === undefined ? deadline : AbortSignal.any([deadline, signal])
-  let fh: FileHandle
-  try {
-    fh = await open(target.partPath, 'r+').catch(async (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return await open(target.partPath, 'w+')
-      throw err
-    })
-  } catch (err) { throw diskError(`open ${target.partPath}`, err) }
+  const { deadline, outer } = deadlineSignal(tuning, signal)
+  const fh = await openPartFile(target.partPath)
 
   const result: DownloadResult = { bytes: 0, attempts: 0, restarts: 0, replayedBytes: 0 }
   const stop = new AbortController()
