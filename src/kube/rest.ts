@@ -162,7 +162,7 @@ export class KubeRest {
   }
 
   /** Server-side apply under a named field manager; `force` takes ownership of conflicting fields. */
-  apply<T extends KubeObject> (r: ResourceCoords, namespace: string | undefined, name: string, obj: KubeObject, fieldManager: string, opts: { force?: boolean, subresource?: string } = {}): Promise<T> {
+  apply<T extends KubeObject, B extends KubeObject = KubeObject> (r: ResourceCoords, namespace: string | undefined, name: string, obj: B, fieldManager: string, opts: { force?: boolean, subresource?: string } = {}): Promise<T> {
     return this.request('PATCH', resourcePath(r, namespace, name, opts.subresource), {
       body: obj, contentType: ContentType.apply, query: { fieldManager, force: opts.force ?? true }
     })

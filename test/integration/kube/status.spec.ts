@@ -5,8 +5,8 @@
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { StorageDeals, type StorageDeal } from '../../../src/api/index.ts'
-import { applyStatus, Core, EventRecorder, setCondition, updateStatus, type KubeObject } from '../../../src/kube/index.ts'
+import { StorageDeals, StorageLedgers, type StorageDeal } from '../../../src/api/index.ts'
+import { applyStatus, Core, EventRecorder, KubeApiError, setCondition, updateStatus, type KubeObject } from '../../../src/kube/index.ts'
 import { storageDeal } from '../../support/builders.ts'
 import { testKube, eventually, type TestKube } from '../../support/kube.ts'
 
@@ -79,4 +79,22 @@ test('events: a transition is recorded with MicroTime, repeats collapse into one
   assert.equal(byReason.PublishFailed!.series?.count, 3)
   const described = await k.kubectl('events', '-n', k.namespace, '--for', `storagedeal/${created.metadata.name}`)
   assert.match(described, /PublishFailed/)
+})
+
+test('server-side apply of a whole object: created by a named manager, conflicts refused unless forced', async () => {
+  const name = `${k.namespace}-ssa`
+  const body = {
+    apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageLedger', metadata: { name },
+    spec: { capacityBytes: 1000, stagingPath: '/staging' }
+  }
+  const created = await k.rest.apply<KubeObject & { spec: { capacityBytes: number } }>(StorageLedgers, undefined, name, body, 'gitops', { force: false })
+  assert.equal(created.spec.capacityBytes, 1000)
+  assert.deepEqual(created.metadata?.managedFields?.map((m) => m.manager), ['gitops'])
+  // Another manager changing a field gitops owns is a conflict…
+  await assert.rejects(k.rest.apply(StorageLedgers, undefined, name, { ...body, spec: { capacityBytes: 2000 } }, 'someone-else', { force: false }),
+    (err: unknown) => err instanceof KubeApiError && err.status === 409 && /conflict/i.test(err.message))
+  // …unless it forces, which moves ownership.
+  const forced = await k.rest.apply<KubeObject & { spec: { capacityBytes: number } }>(StorageLedgers, undefined, name, { ...body, spec: { capacityBytes: 2000 } }, 'someone-else', { force: true })
+  assert.equal(forced.spec.capacityBytes, 2000)
+  await k.rest.delete(StorageLedgers, undefined, name)
 })
