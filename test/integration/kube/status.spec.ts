@@ -91,10 +91,11 @@ test('server-side apply of a whole object: created by a named manager, conflicts
   assert.equal(created.spec.capacityBytes, 1000)
   assert.deepEqual(created.metadata?.managedFields?.map((m) => m.manager), ['gitops'])
   // Another manager changing a field gitops owns is a conflict…
-  await assert.rejects(k.rest.apply(StorageLedgers, undefined, name, { ...body, spec: { capacityBytes: 2000 } }, 'someone-else', { force: false }),
+  const changed = { ...body, spec: { capacityBytes: 2000 } }
+  await assert.rejects(k.rest.apply(StorageLedgers, undefined, name, changed, 'someone-else', { force: false }),
     (err: unknown) => err instanceof KubeApiError && err.status === 409 && /conflict/i.test(err.message))
   // …unless it forces, which moves ownership.
-  const forced = await k.rest.apply<KubeObject & { spec: { capacityBytes: number } }>(StorageLedgers, undefined, name, { ...body, spec: { capacityBytes: 2000 } }, 'someone-else', { force: true })
+  const forced = await k.rest.apply<KubeObject & { spec: { capacityBytes: number } }>(StorageLedgers, undefined, name, changed, 'someone-else', { force: true })
   assert.equal(forced.spec.capacityBytes, 2000)
   await k.rest.delete(StorageLedgers, undefined, name)
 })
