@@ -54,6 +54,8 @@ async function createPod (name: string, spec: Record<string, unknown>): Promise<
 async function jobCondition (name: string, type: string, timeoutMs = 30_000): Promise<Job> {
   return await eventually(async () => {
     const job = await k.rest.get<Job>(Core.jobs, k.namespace, name)
+    const other = job.status?.conditions?.find((c) => c.type !== type && (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')
+    if (other != null) throw new Error(`job ${name} is ${other.type} (${other.reason ?? ''}), not ${type}`)
     return job.status?.conditions?.some((c) => c.type === type && c.status === 'True') === true ? job : undefined
   }, { timeoutMs, intervalMs: 200, what: `job ${name} ${type}` })
 }
@@ -70,11 +72,11 @@ const pidOf = (pod: Pod): number => Number(pod.status?.containerStatuses?.[0]?.c
 const processAlive = (pid: number): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
 
 test('a Job whose process writes a file and exits 0 is Complete, set by the real Job controller', async () => {
-  const script = "const fs = require('fs'); fs.writeFileSync(process.env.OUT, 'hello ' + process.env.POD); fs.writeFileSync('/scratch/x', 'e'); console.log('done', process.argv[1])"
+  const script = "const fs = require('fs'); fs.writeFileSync(process.env.OUT, 'hello ' + process.env.POD); fs.writeFileSync(process.env.SCRATCH + '/x', 'e'); console.log('done', process.argv[1])"
   await createJob('ok', {
     containers: [container(script, {
       args: ['/staging/arg'],
-      env: [{ name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, { name: 'OUT', value: '/staging/$(POD).txt' }],
+      env: [{ name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, { name: 'OUT', value: '/staging/$(POD).txt' }, { name: 'SCRATCH', value: '/scratch' }],
       volumeMounts: [{ name: 'staging', mountPath: '/staging' }, { name: 'scratch', mountPath: '/scratch' }]
     })],
     volumes: [{ name: 'staging', hostPath: { path: hostDir, type: 'Directory' } }, { name: 'scratch', emptyDir: {} }]
