@@ -2,14 +2,16 @@
  * The local demo cluster, end to end on 127.0.0.1: a real kube-apiserver + etcd + Job controller,
  * dealyard's CRDs, the Lotus peer (go-jsonrpc, simulated chain), a StorageProvider with its
  * ledgers, the libp2p ingress; a client asks, proposes an online, an offline and a bad deal; the
- * transfer program downloads the online deal's CAR (CommP checked) and verify checks the offline
- * import — then shows what `kubectl get storagedeals` shows. Everything is torn down at the end
+ * online deal's transfer runs as a Job (the real Job controller creates the pod, a process kubelet
+ * runs `dealyard transfer` in it, CommP checked) and verify checks the offline import — then shows
+ * what `kubectl get storagedeals` shows. Everything is torn down at the end
  * unless --keep is given (then it runs until Ctrl-C and prints how to reach the cluster).
  */
 import { startControlPlane, type ControlPlane } from '../test/support/controlplane.ts'
 import { applyCrds } from '../test/support/crds.ts'
 import { startLotusPeer } from '../test/support/lotus-peer.ts'
-import { KubeRest, loadKubeConfig, Core } from '../src/kube/index.ts'
+import { startProcessKubelet } from '../test/support/process-kubelet.ts'
+import { KubeRest, loadKubeConfig, Core, type KubeObject } from '../src/kube/index.ts'
 import { FundLedgers, StorageDeals, StorageLedgers, StorageProviders } from '../src/api/index.ts'
 import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -54,6 +56,16 @@ async function writeCar (path: string, blocks: number, blockSize: number): Promi
   }
   await writeFile(path, Buffer.concat(parts))
   return { root: cids[0]!.toString(), size: (await stat(path)).size }
+}
+
+async function waitFor<T> (fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await fn()
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
 }
 
 async function freePort (): Promise<number> {
@@ -180,11 +192,45 @@ async function main (): Promise<void> {
     const refused = await dealyard('client', 'propose', ...common, '--start-epoch', '1', '--http-url', url, '--car-size', String(car.size)).then((r) => r.stdout, (err: { stdout?: string }) => err.stdout ?? String(err))
     console.log(refused.trim())
 
-    step(`dealyard transfer --deal dealyard/${online.dealUuid} (what the controller runs in a Job)`)
+    step('the online deal\'s transfer as a Job: the real Job controller, a process kubelet runs the pod')
     const staging = join(work, 'staging')
-    const t = await dealyard('transfer', '--deal', `dealyard/${online.dealUuid}`, '--out-dir', staging, '--allow-cidr', '127.0.0.0/8', '--quiet')
-      .then((r) => r.stdout, (err: { stderr?: string }) => `transfer failed: ${err.stderr ?? String(err)}`)
-    console.log(t.trim())
+    // Stands in for kubelet: binds the Job's pod to a local node and runs `dealyard` as a process.
+    const kubelet = await startProcessKubelet({
+      rest, namespace: 'dealyard', workDir: join(work, 'pods'),
+      images: { 'ghcr.io/dealyard/dealyard': [process.execPath, join(import.meta.dirname, '../src/cli/main.ts')] },
+      env: { KUBECONFIG: plane.kubeconfig, DEALYARD_LOG_LEVEL: 'warn' }
+    })
+    cleanups.push(kubelet.stop)
+    const deal = await rest.get(StorageDeals, 'dealyard', online.dealUuid)
+    const jobName = `${online.dealUuid}-transfer`
+    // The Job the controller will create for an Accepted online deal (owned by the deal).
+    await rest.create(Core.jobs, 'dealyard', {
+      apiVersion: 'batch/v1', kind: 'Job',
+      metadata: {
+        name: jobName, labels: { 'dealyard.io/job-role': 'transfer', 'dealyard.io/deal': online.dealUuid },
+        ownerReferences: [{ apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageDeal', name: online.dealUuid, uid: deal.metadata!.uid!, controller: true }]
+      },
+      spec: {
+        backoffLimit: 3,
+        template: {
+          spec: {
+            restartPolicy: 'Never',
+            containers: [{
+              name: 'transfer', image: 'ghcr.io/dealyard/dealyard:0.1.0',
+              args: ['transfer', '--deal', `dealyard/${online.dealUuid}`, '--out-dir', '/staging', '--allow-cidr', '127.0.0.0/8', '--quiet'],
+              volumeMounts: [{ name: 'staging', mountPath: '/staging' }]
+            }],
+            volumes: [{ name: 'staging', hostPath: { path: staging, type: 'DirectoryOrCreate' } }]
+          }
+        }
+      }
+    } as KubeObject)
+    const job = await waitFor(async () => {
+      const j = await rest.get<KubeObject & { status?: { conditions?: Array<{ type: string, status: string }>, succeeded?: number } }>(Core.jobs, 'dealyard', jobName)
+      return j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') === true ? j : undefined
+    }, 120_000)
+    console.log(await kubectl('get', 'jobs', '-n', 'dealyard', '-o', 'wide'))
+    if (job.status?.succeeded !== 1) console.log('the transfer Job failed: see', join(work, 'pods'))
 
     step(`offline deal: the operator imports the data (spec.dataSource, settable once), then \`dealyard verify\``)
     await mkdir(join(staging, 'imports'), { recursive: true })
