@@ -16,7 +16,7 @@ import { StorageDeals } from '../../src/api/index.ts'
 import type { StorageDeal } from '../../src/api/index.ts'
 import { Core, type KubeObject } from '../../src/kube/rest.ts'
 import { encodeKeyFile } from '../../src/filecoin/keys.ts'
-import { repoRoot } from '../support/controlplane.ts'
+import { cachedBinary } from '../support/build.ts'
 import { startEnv, randomPiece, ROOT, SEAL_EPOCHS, type Env } from '../integration/ingress/env.ts'
 
 const run = promisify(execFile)
@@ -35,8 +35,7 @@ describe('interop: boost\'s client framing (Go, go-libp2p, boost wire types) aga
   let env: Env
   let seen: Seen
   before(async () => {
-    const { stdout } = await run('bash', [join(repoRoot, 'test/interop/boostclient/build.sh')], { maxBuffer: 1 << 24 })
-    const bin = stdout.trim().split('\n').pop()!
+    const bin = await cachedBinary('test/interop/boostclient/build.sh')
     env = await startEnv('interop-boost')
     const dir = await mkdtemp(join(tmpdir(), 'dealyard-interop-'))
     await writeFile(join(dir, 'client.key'), encodeKeyFile(env.client.key))

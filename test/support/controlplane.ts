@@ -3,15 +3,13 @@
  * from test code: one call each. The binary is built from the Go module proxy by tools/k8s/build.sh
  * and cached outside the repository.
  */
-import { spawn, execFile } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, dirname } from 'node:path'
-import { promisify } from 'node:util'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { cachedBinary, repoRoot } from './build.ts'
 
-const run = promisify(execFile)
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+export { repoRoot }
 
 export interface ControlPlane {
   server: string
@@ -34,10 +32,7 @@ interface ReadyFile {
 /** Builds (or finds in the cache) the testplane binary and returns its path. */
 export async function buildTestplane (): Promise<string> {
   if (process.env.DEALYARD_TESTPLANE_BIN != null) return process.env.DEALYARD_TESTPLANE_BIN
-  const { stdout } = await run('bash', [join(repoRoot, 'tools/k8s/build.sh')], { maxBuffer: 1 << 24 })
-  const bin = stdout.trim().split('\n').pop()
-  if (bin == null || bin === '') throw new Error('tools/k8s/build.sh printed no binary path')
-  return bin
+  return await cachedBinary('tools/k8s/build.sh')
 }
 
 export interface StartOptions {

@@ -4,15 +4,13 @@
  * cached outside the repository. The peer exits when our end of its stdin closes, so a test runner
  * that dies leaves nothing running.
  */
-import { spawn, execFile } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { writeFile, mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import type { RpcEndpoint } from '../../src/lotus/index.ts'
-import { repoRoot } from './controlplane.ts'
+import { cachedBinary } from './build.ts'
 
-const run = promisify(execFile)
 
 export interface LotusPeerOptions {
   /** Time between epochs (default 1000 ms). */
@@ -94,10 +92,7 @@ export interface LotusPeer {
 /** Builds (or finds in the cache) the peer binary and returns its path. */
 export async function buildLotusPeer (): Promise<string> {
   if (process.env.DEALYARD_LOTUS_PEER_BIN != null) return process.env.DEALYARD_LOTUS_PEER_BIN
-  const { stdout } = await run('bash', [join(repoRoot, 'test/peers/lotus/build.sh')], { maxBuffer: 1 << 24 })
-  const bin = stdout.trim().split('\n').pop()
-  if (bin == null || bin === '') throw new Error('test/peers/lotus/build.sh printed no binary path')
-  return bin
+  return await cachedBinary('test/peers/lotus/build.sh')
 }
 
 function seedJson (s: LotusPeerSeed): string {

@@ -9,7 +9,7 @@ import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
 import { join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
-import { repoRoot } from '../../support/controlplane.ts'
+import { cachedBinary, repoRoot } from '../../support/build.ts'
 import { testKube, type TestKube } from '../../support/kube.ts'
 
 const run = promisify(execFile)
@@ -19,7 +19,7 @@ let helm: string
 
 before(async () => {
   k = await testKube(import.meta.filename)
-  helm = (await run('bash', [join(repoRoot, 'tools/helm/build.sh')], { maxBuffer: 1 << 24 })).stdout.trim().split('\n').pop()!
+  helm = await cachedBinary('tools/helm/build.sh')
 })
 after(async () => { await k.cleanup() })
 
