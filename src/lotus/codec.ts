@@ -4,7 +4,7 @@
  * of anything unexpected.
  */
 import {
-  addrOrNull, arr, arrOrNull, bigFromJson, bigToJson, bool, bytesFromJson, bytesToJson, cidFromJson,
+  addrOrNull, arr, arrOrNull, bad, bigFromJson, bigToJson, bool, bytesFromJson, bytesToJson, cidFromJson,
   cidOrNull, cidToJson, num, obj, str, tskFromJson
 } from './json.ts'
 import type {
@@ -72,7 +72,9 @@ export function decodeMessage (v: unknown, path = 'Message'): Message {
 
 export function decodeSignature (v: unknown, path = 'Signature'): Signature {
   const o = obj(v, path)
-  return { type: num(o.Type, `${path}.Type`), data: bytesFromJson(o.Data, `${path}.Data`) ?? new Uint8Array() }
+  const type = num(o.Type, `${path}.Type`)
+  if (type !== 1 && type !== 2 && type !== 3) throw bad(`${path}.Type`, 'a signature type (1, 2 or 3)', type)
+  return { type, data: bytesFromJson(o.Data, `${path}.Data`) ?? new Uint8Array() }
 }
 
 export function decodeSignedMessage (v: unknown, path = 'SignedMessage'): SignedMessage {

@@ -8,7 +8,7 @@ import { LotusRpcError } from './errors.ts'
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json }
 export type CidJson = { '/': string }
 
-function bad (path: string, what: string, v: unknown): LotusRpcError {
+export function bad (path: string, what: string, v: unknown): LotusRpcError {
   const shown = JSON.stringify(v)?.slice(0, 80)
   return new LotusRpcError('ERR_LOTUS_DECODE', `${path}: expected ${what}, got ${shown}`)
 }

@@ -3,6 +3,7 @@
  * and sizes number, CIDs and addresses string, byte slices Uint8Array.
  */
 import type { TipSetKey } from './json.ts'
+import type { Signature } from '../filecoin/signature.ts'
 
 export type { TipSetKey }
 
@@ -33,7 +34,8 @@ export interface MarketBalance { escrow: bigint, locked: bigint }
 
 export interface CollateralBounds { min: bigint, max: bigint }
 
-export interface Signature { type: number, data: Uint8Array }
+/** crypto.Signature, as Lotus's JSON carries it (Type 1 secp256k1, 2 BLS, 3 delegated). */
+export type { Signature }
 
 /** types.Message. Nonce 0 and zero gas fields are filled by MpoolPushMessage. */
 export interface Message {
