@@ -11,6 +11,7 @@ import { startControlPlane, type ControlPlane } from '../test/support/controlpla
 import { applyCrds } from '../test/support/crds.ts'
 import { startLotusPeer } from '../test/support/lotus-peer.ts'
 import { startProcessKubelet } from '../test/support/process-kubelet.ts'
+import { eventually } from '../test/support/kube.ts'
 import { KubeRest, loadKubeConfig, Core, type KubeObject } from '../src/kube/index.ts'
 import { FundLedgers, StorageDeals, StorageLedgers, StorageProviders } from '../src/api/index.ts'
 import { execFile, spawn } from 'node:child_process'
@@ -56,16 +57,6 @@ async function writeCar (path: string, blocks: number, blockSize: number): Promi
   }
   await writeFile(path, Buffer.concat(parts))
   return { root: cids[0]!.toString(), size: (await stat(path)).size }
-}
-
-async function waitFor<T> (fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
 }
 
 async function freePort (): Promise<number> {
@@ -225,10 +216,10 @@ async function main (): Promise<void> {
         }
       }
     } as KubeObject)
-    const job = await waitFor(async () => {
+    const job = await eventually(async () => {
       const j = await rest.get<KubeObject & { status?: { conditions?: Array<{ type: string, status: string }>, succeeded?: number } }>(Core.jobs, 'dealyard', jobName)
       return j.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True') === true ? j : undefined
-    }, 120_000)
+    }, { timeoutMs: 120_000, intervalMs: 250, what: 'the transfer Job to finish' })
     console.log(await kubectl('get', 'jobs', '-n', 'dealyard', '-o', 'wide'))
     if (job.status?.succeeded !== 1) console.log('the transfer Job failed: see', join(work, 'pods'))
 

@@ -17,7 +17,7 @@ import { keySigner } from '../../../src/ingress/ask.ts'
 import { buildDealParams, type ProposalOptions } from '../../../src/client/proposal.ts'
 import { createClientNode, type DealClientNode } from '../../../src/client/net.ts'
 import { FullNodeClient } from '../../../src/lotus/index.ts'
-import { sharedControlPlane } from '../../support/controlplane.ts'
+import { testKube } from '../../support/kube.ts'
 import { startLotusPeer, type LotusPeer } from '../../support/lotus-peer.ts'
 
 export const FIL = 10n ** 18n
@@ -46,12 +46,9 @@ export interface Env {
 export const randomPiece = (): string => pieceCidFromCommP(new Uint8Array(randomBytes(32))).toString()
 
 export async function startEnv (file: string, o: Partial<IngressOptions> = {}): Promise<Env> {
-  const plane = await sharedControlPlane()
-  const kc = new KubeConfig()
-  kc.loadFromFile(plane.kubeconfig)
-  const rest = new KubeRest(kc)
-  const namespace = `${file}-${randomBytes(3).toString('hex')}`
-  await rest.create(Core.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } })
+  const k = await testKube(file)
+  const { rest, namespace } = k
+  const kc = rest.kc
   // StorageProviders are cluster-scoped and every ingress sees them all: a miner ID of its own per file.
   const peer = await startLotusPeer({ blockTimeMs: 400, minerId: 10_000 + Math.floor(Math.random() * 1_000_000) })
   const full = new FullNodeClient(peer.fullNode)
@@ -123,7 +120,7 @@ export async function startEnv (file: string, o: Partial<IngressOptions> = {}): 
       await ingress.stop()
       await peer.stop()
       await rest.delete(StorageProviders, undefined, spName).catch(() => {})
-      await rest.delete(Core.namespaces, undefined, namespace).catch(() => {})
+      await k.cleanup()
     }
   }
 }
