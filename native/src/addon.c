@@ -5,6 +5,8 @@
  *   create(threads) -> handle;  update(handle, Uint8Array);  digest(handle, height) -> Buffer(32)
  *   updateFile(handle, fd, position, length): threaded hashers let pool threads pread the file
  *   hashPairs(Uint8Array of 64*n bytes) -> Buffer(32*n)   (node hashing, for tests)
+ *   addressModulo(Uint8Array, m) -> the address of its first byte modulo m (the transfer aligns
+ *     O_DIRECT write buffers with it: JavaScript cannot see where memory lies)
  * Several Node environments (the main thread, worker_threads) may load it at once; each holds the
  * process-wide thread pool through its instance data, whose finalizer (environment teardown, before
  * Node unloads the library from a Worker) lets it go.
@@ -120,6 +122,22 @@ static napi_value js_hash_pairs (napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value js_address_modulo (napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *data;
+  size_t len;
+  if (!get_bytes(env, argv[0], &data, &len)) return NULL;
+  uint32_t m = 0;
+  if (argc < 2 || napi_get_value_uint32(env, argv[1], &m) != napi_ok || m == 0) {
+    napi_throw_type_error(env, "ERR_COMMP_NATIVE", "expected a modulus > 0");
+    return NULL;
+  }
+  CHECK(napi_create_uint32(env, (uint32_t)((uintptr_t)data % m), &out));
+  return out;
+}
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static const char *impl = "portable";
 
@@ -165,6 +183,8 @@ static napi_value init (napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "digest", v));
   CHECK(napi_create_function(env, "hashPairs", NAPI_AUTO_LENGTH, js_hash_pairs, NULL, &v));
   CHECK(napi_set_named_property(env, exports, "hashPairs", v));
+  CHECK(napi_create_function(env, "addressModulo", NAPI_AUTO_LENGTH, js_address_modulo, NULL, &v));
+  CHECK(napi_set_named_property(env, exports, "addressModulo", v));
   return exports;
 }
 

@@ -3,6 +3,8 @@
  * The one `dealyard` binary. Each subcommand lives in its own module and is loaded only when
  * asked for, so `dealyard commp` does not pay for libp2p or the Kubernetes client.
  */
+import { enableCompileCache } from 'node:module'
+
 type Command = { summary: string, load: () => Promise<(argv: string[]) => Promise<number>> }
 
 const commands: Record<string, Command> = {
@@ -43,5 +45,9 @@ export async function main (argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  // Node keeps the compiled (type-stripped) modules on disk: a transfer Job or a restarted ingress
+  // starts in ~0.1 s instead of ~0.25 s. NODE_COMPILE_CACHE picks the directory (default: under the
+  // temp dir); NODE_DISABLE_COMPILE_CACHE=1 turns it off; an unwritable directory only costs the speed-up.
+  enableCompileCache()
   process.exitCode = await main(process.argv.slice(2))
 }

@@ -36,6 +36,7 @@ const usage = `usage: dealyard transfer [--deal <ns>/<name>] [options]
   --connections N       parallel range requests for files of at least N x 64 MiB (default 1)
   --range-min-bytes B   smallest range worth its own connection (default 67108864)
   --no-index            do not build the CAR index
+  --no-direct-io        write through the page cache even where O_DIRECT works
   --quiet               no progress bar or progress log lines
 `
 
@@ -58,6 +59,7 @@ const options = {
   connections: { type: 'string' },
   'range-min-bytes': { type: 'string' },
   'no-index': { type: 'boolean' },
+  'no-direct-io': { type: 'boolean' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' }
 } as const
@@ -146,6 +148,7 @@ async function buildJob (v: Values, outDir: string, onDeal: (ref: DealRef, deals
   if (connections !== undefined) tuning.connections = Math.max(1, Math.min(16, connections))
   const rangeMin = intFlag(v['range-min-bytes'], '--range-min-bytes')
   if (rangeMin !== undefined) tuning.rangeMinBytes = Math.max(1, rangeMin)
+  if (v['no-direct-io'] === true) tuning.directIo = false
   if (url === undefined) throw new TransferError(TransferErrorCodes.Params, 'no data URL')
   uuid ??= `transfer-${Date.now()}`
   return { uuid, outDir, url, headers, size: size ?? 0, pieceCid, pieceSize, policy, tuning, index: v['no-index'] !== true }

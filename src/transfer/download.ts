@@ -1,5 +1,6 @@
 import { rm, type FileHandle } from 'node:fs/promises'
 import { deadlineSignal, openPartFile } from './part-file.ts'
+import { openDirect } from './direct-io.ts'
 import { TransferError, TransferErrorCodes, RetryableError, diskError } from './errors.ts'
 import { getRange, header, parseContentRange, strongEtag, type RangeResponse } from './http-request.ts'
 import type { PieceSink } from './piece-sink.ts'
@@ -44,6 +45,8 @@ export interface DownloadTuning {
   connections: number
   /** Files smaller than connections × this go as one stream. */
   rangeMinBytes: number
+  /** Write the staging file with O_DIRECT where the filesystem allows it (direct-io.ts). */
+  directIo: boolean
 }
 
 export const defaultTuning: DownloadTuning = {
@@ -63,7 +66,8 @@ export const defaultTuning: DownloadTuning = {
   writesInFlight: 2,
   syncEveryBytes: 256 << 20,
   connections: 1,
-  rangeMinBytes: 64 << 20
+  rangeMinBytes: 64 << 20,
+  directIo: true
 }
 
 export interface DownloadProgress { bytes: number, total: number, attempt: number }
@@ -127,6 +131,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
   const { deadline, outer } = deadlineSignal(tuning, signal)
 
   const fh = await openPartFile(target.partPath)
+  const direct = tuning.directIo ? await openDirect(target.partPath) : undefined
 
   const result: DownloadResult = { bytes: 0, attempts: 0, restarts: 0, replayedBytes: 0 }
   try {
@@ -200,7 +205,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
         const m = meta
         const saver = new MetaSaver(metaPath, m)
         try {
-          await receive(res, fh, at, limit, target, comps, tuning, () => { lastByte = now() }, result.attempts, expected, (end) => { saver.save(end) })
+          await receive(res, { fh, direct }, at, limit, target, comps, tuning, () => { lastByte = now() }, result.attempts, expected, (end) => { saver.save(end) })
         } catch (err) {
           // Bytes written before a failure are good: the next attempt continues after them. The
           // failure is what gets reported; a sidecar that cannot be saved either only costs a
@@ -253,6 +258,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
     result.bytes = offset
     return result
   } finally {
+    await direct?.close().catch(() => {})
     await fh.close().catch(() => {})
   }
 }
@@ -303,10 +309,11 @@ async function checkResponse (res: RangeResponse, offset: number, target: Downlo
  * each full buffer is written and, at the same time, handed to the sink's thread (CommP + CAR
  * index) while the next ones fill. `at.offset` follows the written prefix.
  */
-async function receive (res: RangeResponse, fh: FileHandle, at: { offset: number }, limit: number, target: DownloadTarget,
+async function receive (res: RangeResponse, file: { fh: FileHandle, direct: FileHandle | undefined }, at: { offset: number }, limit: number, target: DownloadTarget,
   comps: DownloadComponents, tuning: DownloadTuning, onBytes: () => void, attempt: number, expected: number | undefined,
   onWritten: (end: number) => void): Promise<void> {
-  const writer = new SlabWriter(fh, at.offset, {
+  const writer = new SlabWriter(file.fh, at.offset, {
+    direct: file.direct,
     slabBytes: tuning.writeBatchBytes,
     slabs: tuning.writeBuffers,
     writes: Math.max(1, Math.min(tuning.writesInFlight, tuning.writeBuffers - 1)),
@@ -326,7 +333,7 @@ async function receive (res: RangeResponse, fh: FileHandle, at: { offset: number
   } catch (err) { bodyError = err }
   // Whatever arrived before a drop is good data: it is written so the next attempt resumes after it.
   try {
-    await writer.finish()
+    await writer.finish(bodyError === undefined)
   } catch (err) { throw diskError(`write ${target.partPath} at ${at.offset}`, err) }
   if (bodyError !== undefined) throw bodyError
 }

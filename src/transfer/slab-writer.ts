@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises'
 import type { BodyTarget } from './http1.ts'
 import { sharedBuffer } from './piece-sink.ts'
+import { alignDown, alignedSharedBuffer, DIRECT_ALIGN, isDirectRefusal } from './direct-io.ts'
 
 export interface SlabWriterOptions {
   /** Bytes per write buffer; the socket reads straight into it. */
@@ -25,12 +26,23 @@ export interface SlabWriterOptions {
   onWritten: (end: number) => void
   /** Flush written data to disk in the background every this many bytes (0: never). */
   syncEveryBytes: number
+  /**
+   * An O_DIRECT handle on the same file (direct-io.ts). Buffers are then memory-aligned and each
+   * write covers whole aligned blocks: a buffer's unaligned tail moves to the start of the next
+   * one. Writes the filesystem refuses fall back to the buffered handle for good.
+   */
+  direct?: FileHandle | undefined
 }
 
 /**
  * The download's body target: a small pool of large buffers that socket reads land in directly.
- * A full buffer is written (a few writes in flight: page-cache writes are the slowest stage) and hashed and indexed (`onSlab`) meanwhile. When every buffer is full or
- * being written, reading pauses: memory stays at `slabs × slabBytes` however slow the disk.
+ * A full buffer is written (a few writes in flight) and hashed and indexed (`onSlab`) meanwhile.
+ * When every buffer is full or being written, reading pauses: memory stays at
+ * `slabs × slabBytes` however slow the disk.
+ *
+ * With `direct`, what a buffer hands to the hasher is exactly what it writes, so a connection that
+ * drops mid-stream leaves file, hasher and written prefix at the same aligned length (the carried
+ * tail is dropped and downloaded again); only a complete body ends with an unaligned write.
  */
 export class SlabWriter implements BodyTarget {
   readonly #fh: FileHandle
@@ -54,14 +66,25 @@ export class SlabWriter implements BodyTarget {
   #idle: Array<() => void> = []
   #sinceSync = 0
   #syncing: Promise<void> | undefined
+  #direct: FileHandle | undefined
+  /** Direct mode: the bytes after a sent buffer's last aligned block, waiting for the next buffer. */
+  readonly #carry: Buffer
+  #carryLen = 0
 
   constructor (fh: FileHandle, position: number, opts: SlabWriterOptions) {
     this.#fh = fh
     this.#o = opts
     this.#pos = position
     this.#minFree = Math.min(64 << 10, opts.slabBytes >> 2)
-    for (let i = 0; i < opts.slabs; i++) this.#free.push(sharedBuffer(opts.slabBytes))
+    // A buffer smaller than a few blocks would carry most of itself: direct I/O is for big slabs.
+    this.#direct = opts.slabBytes >= 4 * DIRECT_ALIGN ? opts.direct : undefined
+    this.#carry = Buffer.alloc(this.#direct !== undefined ? DIRECT_ALIGN : 0)
+    for (let i = 0; i < opts.slabs; i++) this.#free.push(this.#alloc())
     this.#cur = this.#free.pop()
+  }
+
+  #alloc (): Buffer {
+    return (this.#direct !== undefined ? alignedSharedBuffer(this.#o.slabBytes) : undefined) ?? sharedBuffer(this.#o.slabBytes)
   }
 
   attach (resume: () => void): void { this.#resume = resume }
@@ -96,9 +119,16 @@ export class SlabWriter implements BodyTarget {
     return true
   }
 
-  /** Sends what is left and waits for every write; throws the first write error. */
-  async finish (): Promise<void> {
-    if (this.#len > 0 && this.#error === undefined) this.#send()
+  /**
+   * Sends what is left and waits for every write; throws the first write error. `complete`: the
+   * body ended; otherwise (a dropped connection) direct mode drops its unaligned tail.
+   */
+  async finish (complete = true): Promise<void> {
+    if (this.#error === undefined) {
+      if (complete && this.#cur === undefined && this.#carryLen > 0) this.#take()
+      if (this.#len > 0) this.#send(complete)
+      this.#carryLen = 0
+    }
     while (this.#writing > 0 || this.#queue.length > 0 || this.#hashing > 0) await new Promise<void>((resolve) => { this.#idle.push(resolve) })
     await this.#syncing
     if (this.#error !== undefined) throw this.#error
@@ -106,15 +136,28 @@ export class SlabWriter implements BodyTarget {
 
   /** A buffer for the current slab: a free one, or (only after a pause) one more. */
   #take (): Buffer {
-    const b = this.#free.pop() ?? sharedBuffer(this.#o.slabBytes)
+    const b = this.#free.pop() ?? this.#alloc()
     this.#cur = b
+    b.set(this.#carry.subarray(0, this.#carryLen))
+    this.#len = this.#carryLen
+    this.#carryLen = 0
     return b
   }
 
-  #send (): void {
+  /** `final`: the last buffer of a complete body, written whole. */
+  #send (final = false): void {
     const buf = this.#cur!
-    const len = this.#len
+    let len = this.#len
     const pos = this.#pos
+    if (this.#direct !== undefined && !final) {
+      // Whole blocks only; the rest starts the next buffer (hashed with it, not now).
+      const end = alignDown(pos + len)
+      if (end > pos) {
+        this.#carryLen = pos + len - end
+        this.#carry.set(buf.subarray(end - pos, len))
+        len = end - pos
+      }
+    }
     this.#cur = undefined
     this.#len = 0
     this.#pos += len
@@ -144,13 +187,13 @@ export class SlabWriter implements BodyTarget {
     this.#writing++
     const mark = { end: next.pos + next.len, done: false }
     this.#inflight.push(mark)
-    writeFully(this.#fh, next.buf, next.len, next.pos).then(() => {
+    this.#write(next.buf, next.len, next.pos).then(() => {
       mark.done = true
       let end = -1
       while (this.#inflight[0]?.done === true) end = this.#inflight.shift()!.end
       if (end >= 0) this.#o.onWritten(end)
       this.#sinceSync += next.len
-      if (this.#o.syncEveryBytes > 0 && this.#sinceSync >= this.#o.syncEveryBytes && this.#syncing === undefined) {
+      if (this.#direct === undefined && this.#o.syncEveryBytes > 0 && this.#sinceSync >= this.#o.syncEveryBytes && this.#syncing === undefined) {
         // Start writeback now so the final fsync has little left (the kernel would wait ~30 s).
         this.#sinceSync = 0
         this.#syncing = this.#fh.datasync().catch((err: unknown) => { this.#error ??= err }).finally(() => { this.#syncing = undefined })
@@ -171,6 +214,23 @@ export class SlabWriter implements BodyTarget {
   }
 
   get error (): unknown { return this.#error }
+
+  /** Whole aligned blocks go direct, anything else (an unaligned start or a final tail) buffered. */
+  async #write (buf: Buffer, len: number, pos: number): Promise<void> {
+    const direct = this.#direct
+    const head = direct !== undefined && pos % DIRECT_ALIGN === 0 ? alignDown(len) : 0
+    if (head > 0) {
+      try {
+        await writeFully(direct!, buf, head, pos)
+      } catch (err) {
+        if (!isDirectRefusal(err)) throw err
+        this.#direct = undefined
+        await writeFully(this.#fh, buf, len, pos)
+        return
+      }
+    }
+    if (len > head) await writeFully(this.#fh, buf.subarray(head), len - head, pos + head)
+  }
 }
 
 async function writeFully (fh: FileHandle, buf: Buffer, len: number, pos: number): Promise<void> {

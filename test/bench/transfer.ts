@@ -1,7 +1,9 @@
 /**
- * Transfer benchmark (`npm run bench transfer [--size MiB] [--rounds N]`): a local HTTP server
- * (its own process, node:http + fs streams, Range support) serves a CAR of 2 GiB by default (1 MiB
- * raw blocks, kept under $DEALYARD_CACHE/bench). In the same run, interleaved, `curl -o` and
+ * Transfer benchmark (`npm run bench transfer [--size MiB] [--rounds N] [--server go|node]`): a
+ * local HTTP server in its own process serves a CAR of 2 GiB by default (1 MiB raw blocks, kept
+ * under $DEALYARD_CACHE/bench). The default server is Go's net/http (tools/fileserver: Range, ETag,
+ * sendfile), as production data sources are; `--server node` is node:http piping fs streams, which
+ * spends ~1.4 CPU-s per 2 GiB of the two cores the contenders also need. In the same run, interleaved, `curl -o` and
  * `dealyard transfer` (CommP + CAR index on the way, same staging directory) download it; the best
  * round of each is kept (the machine is shared). dealyard fsyncs the file before it reports
  * success and curl does not, so curl is also timed as `curl -o f && sync f` (coreutils sync of
@@ -10,7 +12,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomFillSync } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync, mkdtempSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, mkdtempSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -19,7 +21,9 @@ import { create as createDigest } from 'multiformats/hashes/digest'
 import { encode as encodeCbor } from '@ipld/dag-cbor'
 import { encodeUvarint } from '../../src/index/car/varint.ts'
 
-const { values } = parseArgs({ options: { size: { type: 'string' }, rounds: { type: 'string' } } })
+const { values } = parseArgs({ options: { size: { type: 'string' }, rounds: { type: 'string' }, server: { type: 'string' } } })
+const serverKind = values.server ?? 'go'
+if (serverKind !== 'go' && serverKind !== 'node') throw new Error(`--server must be go or node, got ${serverKind}`)
 const sizeMiB = Number(values.size ?? 2048)
 const rounds = Number(values.rounds ?? 2)
 const root = new URL('../../', import.meta.url).pathname
@@ -59,7 +63,9 @@ http.createServer((req, res) => {
 }).listen(0, '127.0.0.1', function () { process.stdout.write(String(this.address().port) + '\\n') })`
 
 async function startServer (file: string): Promise<{ url: string, child: ChildProcess }> {
-  const child = spawn(process.execPath, ['-e', serverScript, file], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = serverKind === 'node'
+    ? spawn(process.execPath, ['-e', serverScript, file], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(execFileSync(join(root, 'tools/fileserver/build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim(), ['-file', file], { stdio: ['ignore', 'pipe', 'inherit'] })
   const port = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => { resolve(d.toString().trim()) }))
   return { url: `http://127.0.0.1:${port}/data.car`, child }
 }
@@ -75,8 +81,12 @@ const size = statSync(file).size
 const pieceSize = 2 ** Math.ceil(Math.log2(Math.ceil(size / 127) * 128))
 const staging = mkdtempSync(join(tmpdir(), 'dealyard-bench-transfer-'))
 const { url, child } = await startServer(file)
-console.log(`# ${size} bytes served from ${url}; staging ${staging}; piece size ${pieceSize}`)
-const cli = `import('./src/cli/transfer.ts').then((m) => m.runTransfer(process.argv.slice(1))).then((c) => { process.exitCode = c })`
+console.log(`# ${size} bytes served by the ${serverKind} server at ${url}; staging ${staging}; piece size ${pieceSize}`)
+/** CPU seconds a process has used (user + system), from /proc. */
+function cpuSeconds (pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(f[11]) + Number(f[12])) / 100
+}
 let bestCurl = Infinity
 let bestCurlSync = Infinity
 let bestOurs = Infinity
@@ -85,13 +95,15 @@ let pieceCid = ''
 try {
   for (let r = 1; r <= rounds; r++) {
     const out = join(staging, 'curl.car')
+    const s0 = cpuSeconds(child.pid!)
     const c = timed('curl', ['-sS', '-o', out, url])
+    const s1 = cpuSeconds(child.pid!)
     const cs = timed('sync', [out])
     if (statSync(out).size !== size) throw new Error('curl: short file')
     rmSync(out)
     bestCurl = Math.min(bestCurl, c.seconds)
     bestCurlSync = Math.min(bestCurlSync, c.seconds + cs.seconds)
-    const d = timed(process.execPath, ['-e', cli, '--', '--url', url, '--size', String(size), '--piece-size', String(pieceSize), '--out-dir', staging,
+    const d = timed(process.execPath, ['src/cli/main.ts', 'transfer', '--url', url, '--size', String(size), '--piece-size', String(pieceSize), '--out-dir', staging,
       '--uuid', `bench-${r}`, '--allow-cidr', '127.0.0.0/8', '--quiet'])
     const res = JSON.parse(d.stdout) as { pieceCid: string, indexPath: string | null, seconds: number }
     bestInside = Math.min(bestInside, res.seconds)
@@ -100,7 +112,8 @@ try {
     pieceCid = res.pieceCid
     rmSync(join(staging, `bench-${r}.car`)); rmSync(join(staging, `bench-${r}.car.idx`))
     bestOurs = Math.min(bestOurs, d.seconds)
-    console.log(`round ${r}: curl ${c.seconds.toFixed(2)} s (+ sync ${cs.seconds.toFixed(2)} s), dealyard transfer ${d.seconds.toFixed(2)} s (${res.seconds.toFixed(2)} s inside the process)`)
+    const s2 = cpuSeconds(child.pid!)
+    console.log(`round ${r}: curl ${c.seconds.toFixed(2)} s (+ sync ${cs.seconds.toFixed(2)} s), dealyard transfer ${d.seconds.toFixed(2)} s (${res.seconds.toFixed(2)} s inside the process); server CPU ${(s1 - s0).toFixed(2)} s / ${(s2 - s1).toFixed(2)} s`)
   }
 } finally {
   child.kill()

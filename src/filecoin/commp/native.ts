@@ -24,6 +24,8 @@ export interface NativeAddon {
   updateFile (handle: object, fd: number, position: number, length: number): void
   digest (handle: object, height: number): Uint8Array
   hashPairs (pairs: Uint8Array): Uint8Array
+  /** The address of bytes[0] modulo m (aligning O_DIRECT buffers). */
+  addressModulo (bytes: Uint8Array, m: number): number
 }
 
 export interface NativeLoad {

@@ -2,12 +2,13 @@
 // loopback), the fixtures, and a recording progress sink.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { readFileSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { ProgressSink, TransferFailure, TransferProgress, TransferSuccess } from '../../../src/transfer/progress.ts'
 import { logger } from '../../../src/log.ts'
+import { alignDown, openDirect } from '../../../src/transfer/direct-io.ts'
 
 export const fixturesDir = join(import.meta.dirname, '../../fixtures/car')
 export const fixture = (name: string): Buffer => readFileSync(join(fixturesDir, name))
@@ -17,6 +18,19 @@ export const loopback = { allowCidrs: ['127.0.0.1/32'], denyCidrs: [] }
 export const fast = { backoffMinMs: 5, backoffMaxMs: 20, stallMs: 2000, writeBatchBytes: 64 << 10 }
 
 export async function tempDir (): Promise<string> { return await mkdtemp(join(tmpdir(), 'dealyard-transfer-')) }
+
+/**
+ * Where a download that lost its connection after `dropped` bytes resumes in `dir`: with direct
+ * I/O (when the filesystem allows it) the partial block after the last aligned one is downloaded
+ * again, so the written prefix, the hasher and the file stay the same length.
+ */
+export async function resumeOffset (dir: string, dropped: number): Promise<number> {
+  const probe = join(dir, 'direct-probe')
+  await writeFile(probe, '')
+  const fh = await openDirect(probe)
+  await fh?.close()
+  return fh === undefined ? dropped : alignDown(dropped)
+}
 
 export interface Seen { range: string | undefined, authorization: string | undefined, url: string }
 

@@ -1,0 +1,3 @@
+module dealyard.dev/tools/fileserver
+
+go 1.26
