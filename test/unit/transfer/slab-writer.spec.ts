@@ -2,10 +2,11 @@
 // out of order, buffers held until the sink let go of them, and memory bounded by the pool.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { open, readFile } from 'node:fs/promises'
+import { open, readFile, writeFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { SlabWriter } from '../../../src/transfer/slab-writer.ts'
+import { DIRECT_ALIGN, openDirect } from '../../../src/transfer/direct-io.ts'
 import { tempDir } from './support.ts'
 
 test('bytes arrive in the file in order; the sink sees every buffer once; memory stays at the pool', async () => {
@@ -77,4 +78,102 @@ test('a refused length throws from accept before anything past it is queued', as
   await w.finish()
   await fh.close()
   assert.deepEqual(await readFile(join(dir, 'f')), Buffer.alloc(600, 1))
+})
+
+/** A write handle that records every write and can refuse them (as a filesystem refusing O_DIRECT). */
+function recording (fh: FileHandle, refuse = false): { handle: FileHandle, writes: Array<{ pos: number, len: number }> } {
+  const writes: Array<{ pos: number, len: number }> = []
+  const handle = {
+    write: async (buf: Buffer, off: number, len: number, pos: number) => {
+      writes.push({ pos, len })
+      if (refuse) throw Object.assign(new Error('EINVAL: invalid argument, write'), { code: 'EINVAL' })
+      return await fh.write(buf, off, len, pos)
+    }
+  } as unknown as FileHandle
+  return { handle, writes }
+}
+
+/** Feeds `data` like a socket (reads into space() or foreign chunks of odd sizes); stops after `stopAt` bytes. */
+async function feed (w: SlabWriter, data: Buffer, stopAt = data.length): Promise<void> {
+  let resume: () => void = () => {}
+  w.attach(() => { resume() })
+  let at = 0
+  let i = 0
+  while (at < stopAt) {
+    const n = Math.min(1 + ((i * 7919) % 90_000), stopAt - at)
+    let more: boolean
+    if (i++ % 2 === 0) {
+      const s = w.space()
+      const k = Math.min(n, s.length)
+      data.copy(s, 0, at, at + k)
+      more = w.accept(s, k)
+      at += k
+    } else {
+      more = w.accept(data.subarray(at, at + n), n)
+      at += n
+    }
+    if (!more) await new Promise<void>((resolve) => { resume = resolve })
+  }
+}
+
+async function directCase (opts: { start: number, refuse?: boolean, complete?: boolean, stopAt?: number }): Promise<{ file: Buffer, data: Buffer, seen: Buffer, written: number, direct: Array<{ pos: number, len: number }>, buffered: Array<{ pos: number, len: number }> }> {
+  const dir = await tempDir()
+  const path = join(dir, 'f')
+  const data = randomBytes((3 << 20) + 777)
+  await writeFile(path, data.subarray(0, opts.start))
+  const fh = await open(path, 'r+')
+  // A real O_DIRECT handle where this filesystem has one; the alignment checks below hold either way.
+  const real = await openDirect(path) ?? await open(path, 'r+')
+  const direct = recording(real, opts.refuse)
+  const buffered = recording(fh)
+  const seen: Buffer[] = []
+  let written = opts.start
+  const w = new SlabWriter(buffered.handle, opts.start, {
+    slabBytes: 256 << 10, slabs: 4, writes: 2, syncEveryBytes: 0, direct: direct.handle,
+    check: () => {}, onBytes: () => {}, onWritten: (end) => { written = end },
+    onSlab: async (d, pos) => {
+      assert.equal(pos, opts.start + Buffer.concat(seen).length, 'the sink sees the stream in order')
+      seen.push(Buffer.from(d))
+      await new Promise((resolve) => setTimeout(resolve, 1))
+    }
+  })
+  await feed(w, data.subarray(opts.start), (opts.stopAt ?? data.length) - opts.start)
+  await w.finish(opts.complete ?? true)
+  await real.close()
+  await fh.close()
+  return { file: await readFile(path), data, seen: Buffer.concat(seen), written, direct: direct.writes, buffered: buffered.writes }
+}
+
+test('direct mode: whole aligned blocks go direct, an unaligned start and the final tail buffered; the file is exact', async () => {
+  const start = 5000
+  const r = await directCase({ start })
+  assert.deepEqual(r.file, r.data)
+  assert.deepEqual(r.seen, r.data.subarray(start))
+  assert.equal(r.written, r.data.length)
+  assert.ok(r.direct.length > 5)
+  for (const d of r.direct) assert.ok(d.pos % DIRECT_ALIGN === 0 && d.len % DIRECT_ALIGN === 0, `direct write at ${d.pos} of ${d.len}`)
+  // The first buffer starts at 5000 (unaligned) and ends on a block boundary; only the last write is a tail.
+  assert.equal(r.buffered[0]!.pos, start)
+  assert.equal((r.buffered[0]!.pos + r.buffered[0]!.len) % DIRECT_ALIGN, 0)
+  assert.equal(r.buffered.length, 2)
+  assert.equal(r.buffered[1]!.pos + r.buffered[1]!.len, r.data.length)
+})
+
+test('direct mode: a dropped connection leaves file, sink and written prefix at one aligned length', async () => {
+  const stopAt = 2_000_001
+  const r = await directCase({ start: 0, complete: false, stopAt })
+  assert.equal(r.written % DIRECT_ALIGN, 0)
+  assert.ok(r.written > stopAt - DIRECT_ALIGN && r.written <= stopAt)
+  assert.equal(r.seen.length, r.written, 'the hasher saw exactly what was written')
+  assert.deepEqual(r.file, r.data.subarray(0, r.written))
+  assert.equal(r.buffered.length, 0)
+})
+
+test('direct mode: a filesystem that refuses direct writes gets them through the page cache', async () => {
+  const r = await directCase({ start: 0, refuse: true })
+  assert.deepEqual(r.file, r.data)
+  assert.deepEqual(r.seen, r.data)
+  // The writes already in flight (2) when the first refusal came back, then buffered for good.
+  assert.ok(r.direct.length >= 1 && r.direct.length <= 2, `${r.direct.length} direct attempts`)
+  for (const d of r.direct) assert.ok(r.buffered.some((b) => b.pos === d.pos && b.len === d.len), 'a refused write is redone buffered')
 })
