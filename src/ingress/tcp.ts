@@ -72,7 +72,7 @@ export function gatherWrites<C extends MultiaddrConnection> (conn: C): C {
   }
   const destroy = socket.destroy
   const resetAndDestroy = socket.resetAndDestroy
-  if (process.env.TMPY !== '1') socket.destroy = function (this: Socket, ...args: Parameters<Socket['destroy']>) {
+  socket.destroy = function (this: Socket, ...args: Parameters<Socket['destroy']>) {
     flush()
     return destroy.apply(this, args)
   }

@@ -71,6 +71,8 @@ export interface RequestOptions {
   timeoutMs?: number
 }
 
+const AUTH_TTL_MS = 10_000
+
 export class KubeRest {
   readonly kc: KubeConfig
   private readonly server: string
@@ -80,6 +82,13 @@ export class KubeRest {
    * the apiserver's per-create cost several times over in the ingress benchmark.
    */
   private dispatcher: Dispatcher | undefined
+  /**
+   * The auth headers, reused for AUTH_TTL_MS: client-node recomputes them per request (reading
+   * CA, cert, key and token files, decoding them, building an undici Agent we then drop), which
+   * was ~0.1 ms of CPU per request in the ingress. Rotating credentials still land within the TTL
+   * (client-go itself re-reads a token file at most once a minute), and a 401 drops them at once.
+   */
+  private auth: { headers: Record<string, string>, until: number } | undefined
 
   constructor (kc: KubeConfig) {
     const cluster = kc.getCurrentCluster()
@@ -88,19 +97,37 @@ export class KubeRest {
     this.server = cluster.server.replace(/\/$/, '')
   }
 
+  private async authHeaders (url: URL, method: keyof typeof HttpMethod): Promise<Record<string, string>> {
+    const now = Date.now()
+    if (this.auth !== undefined && now < this.auth.until) return this.auth.headers
+    const ctx = new RequestContext(url.toString(), HttpMethod[method])
+    await this.kc.applySecurityAuthentication(ctx)
+    this.dispatcher ??= (ctx.getDispatcher() as Dispatcher | undefined) ?? getGlobalDispatcher()
+    this.auth = { headers: ctx.getHeaders(), until: now + AUTH_TTL_MS }
+    return this.auth.headers
+  }
+
   async request<T> (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions = {}): Promise<T> {
+    const first = await this.requestOnce<T>(method, path, opts).catch((err: unknown) => err)
+    if (!(first instanceof KubeApiError && first.status === 401 && this.auth !== undefined)) {
+      if (first instanceof Error) throw first
+      return first as T
+    }
+    // Credentials rotated under the cache: fetch them again and retry once.
+    this.auth = undefined
+    return await this.requestOnce<T>(method, path, opts)
+  }
+
+  private async requestOnce<T> (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions): Promise<T> {
     const url = new URL(this.server + path)
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v))
-    const ctx = new RequestContext(url.toString(), HttpMethod[method])
-    // Per request, so rotating credentials (exec plugins, token files) are picked up.
-    await this.kc.applySecurityAuthentication(ctx)
-    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' }
+    const headers: Record<string, string> = { ...await this.authHeaders(url, method), accept: 'application/json' }
     let body: string | undefined
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body)
       headers['content-type'] = opts.contentType ?? ContentType.json
     }
-    this.dispatcher ??= (ctx.getDispatcher() as Dispatcher | undefined) ?? getGlobalDispatcher()
+    const dispatcher = this.dispatcher ?? getGlobalDispatcher()
     const timeoutMs = opts.timeoutMs ?? 30_000
     let status: number
     let text: string
@@ -109,7 +136,7 @@ export class KubeRest {
       // Headers and stream objects, ~0.3 ms of CPU per request more (measured in the ingress,
       // which makes two creates per accepted proposal), and its timers are cheaper than an
       // AbortSignal.timeout per request.
-      const res = await this.dispatcher.request({
+      const res = await dispatcher.request({
         origin: url.origin,
         path: url.pathname + url.search,
         method,
@@ -136,6 +163,7 @@ export class KubeRest {
   async close (): Promise<void> {
     await this.dispatcher?.close()
     this.dispatcher = undefined
+    this.auth = undefined
   }
 
   get<T extends KubeObject> (r: ResourceCoords, namespace: string | undefined, name: string): Promise<T> {
