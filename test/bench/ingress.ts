@@ -8,7 +8,8 @@
  * alternate. Then CPU milliseconds per deal of each process (ingress, the bench's clients, the
  * control plane, the Lotus peer) for both. Goal: p99 < 1 s at 200 concurrent proposals; ratio ≥ 0.7.
  */
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,8 +29,10 @@ import { startControlPlane } from '../support/controlplane.ts'
 import { applyCrds } from '../support/crds.ts'
 import { startLotusPeer } from '../support/lotus-peer.ts'
 
-const { values } = parseArgs({ options: { clients: { type: 'string' }, rounds: { type: 'string' } } })
+const { values } = parseArgs({ options: { clients: { type: 'string' }, rounds: { type: 'string' }, 'client-impl': { type: 'string' } } })
 const N = Number(values.clients ?? 200)
+const clientImpl = values['client-impl'] ?? 'go'
+if (clientImpl !== 'go' && clientImpl !== 'js') throw new Error(`--client-impl must be go or js, got ${clientImpl}`)
 const ROUNDS = Number(values.rounds ?? 3)
 const FIL = 10n ** 18n
 const ROOT = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi'
@@ -90,7 +93,7 @@ function processTree (): Map<number, string> {
       stats.set(Number(d), { ppid: Number(st.slice(close + 2).split(' ')[1]), comm: st.slice(st.indexOf('(') + 1, close) })
     } catch {}
   }
-  const label = (pid: number): string => pid === process.pid ? 'bench (clients)' : pid === ingressProc?.pid ? 'ingress' : stats.get(pid)?.comm ?? '?'
+  const label = (pid: number): string => pid === process.pid ? (clientImpl === 'js' ? 'bench (clients)' : 'bench (writer)') : pid === ingressProc?.pid ? 'ingress' : pid === goClients?.pid ? 'clients (go)' : stats.get(pid)?.comm ?? '?'
   const out = new Map<number, string>()
   const walk = (pid: number, name: string): void => {
     out.set(pid, name)
@@ -108,6 +111,7 @@ async function pool<T> (n: number, items: T[], fn: (t: T) => Promise<void>): Pro
 const plane = await startControlPlane()
 const peer = await startLotusPeer({ blockTimeMs: 1000 })
 let ingressProc: ReturnType<typeof spawn> | undefined
+let goClients: ReturnType<typeof spawn> | undefined
 const nodes: DealClientNode[] = []
 try {
   await applyCrds(plane)
@@ -151,9 +155,32 @@ try {
     ingressProc!.once('exit', (code) => { reject(new Error(`ingress exited ${code}`)) })
   })
   const addr = ready.addresses[0]!
-  for (let i = 0; i < N; i++) nodes.push(await createClientNode())
+  for (let i = 0; i < (clientImpl === 'js' ? N : 1); i++) nodes.push(await createClientNode())
   const { multiaddr } = await import('@multiformats/multiaddr')
   await pool(20, nodes, async (n) => { await n.dial(multiaddr(addr)) })
+  // Go clients: boost's DealClient framing on go-libp2p (test/interop/boostclient -load), each with
+  // its own connection and wallet, as deal clients are; their wallets are funded here.
+  let goLines: AsyncIterator<string> | undefined
+  if (clientImpl === 'go') {
+    const bin = execFileSync(join(repo, 'test/interop/boostclient/build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim()
+    goClients = spawn(bin, ['-load', String(N), '-addr', addr, '-provider', peer.minerAddress, '-root', ROOT, '-url', 'http://127.0.0.1:9/data.car', '-collateral', '2000'],
+      { stdio: ['pipe', 'pipe', 'inherit'] })
+    goLines = createInterface({ input: goClients.stdout! })[Symbol.asyncIterator]()
+    const { wallets } = JSON.parse((await goLines.next()).value as string) as { wallets: string[] }
+    await peer.seed({ accounts: wallets.map((address) => ({ address, balance: FIL, escrow: FIL })) })
+  }
+  /** One wave of N concurrent proposals from the Go clients; resolves with what they saw. */
+  const goWave = async (start: number, timed: (run: () => Promise<void>) => Promise<void>): Promise<{ latenciesMs: number[], accepted: number, messages: Record<string, number> }> => {
+    const pieces = Array.from({ length: N }, () => pieceCidFromCommP(new Uint8Array(randomBytes(32))).toString())
+    goClients!.stdin!.write(JSON.stringify({ start, pieces }) + '\n')
+    if ((await goLines!.next()).value !== '{"ready":true}') throw new Error('go clients: no ready line')
+    let out: { latenciesMs: number[], accepted: number, messages: Record<string, number> } | undefined
+    await timed(async () => {
+      goClients!.stdin!.write('go\n')
+      out = JSON.parse((await goLines!.next()).value as string) as typeof out
+    })
+    return out!
+  }
 
   const full = new FullNodeClient(peer.fullNode)
   const proposal = (key: PrivateKey, head: number, dealUuid?: string): ReturnType<typeof buildDealParams> => buildDealParams({
@@ -188,7 +215,8 @@ try {
     } as unknown as KubeObject)
   }
   // Warm-up (JIT, informers, chain-fact caches, both paths), not counted.
-  await Promise.all((await makeWave()).slice(0, 20).map(async (p, i) => await proposeDeal(nodes[i]!, addr, p)))
+  if (clientImpl === 'go') await goWave((await full.chainHead()).height + 200, async (run) => { await run() })
+  else await Promise.all((await makeWave()).slice(0, 20).map(async (p, i) => await proposeDeal(nodes[i]!, addr, p)))
   await pool(20, (await rawWave()).slice(0, 20), rawCreate)
 
   // Ingress waves and reference waves alternate, so both see the same background load (other
@@ -203,17 +231,30 @@ try {
   const cpuIngress = new CpuMeter(procs)
   const cpuRaw = new CpuMeter(procs)
   for (let r = 0; r < ROUNDS; r++) {
-    const wave = await makeWave()
-    cpuIngress.start()
-    const t0 = performance.now()
-    await Promise.all(wave.map(async (p, i) => {
-      const s = performance.now()
-      const res = await proposeDeal(nodes[i]!, addr, p)
-      lat.push(performance.now() - s)
-      if (res.accepted) accepted++; else { rejected++; messages.set(res.message, (messages.get(res.message) ?? 0) + 1) }
-    }))
-    busy += performance.now() - t0
-    cpuIngress.stop()
+    if (clientImpl === 'go') {
+      const res = await goWave((await full.chainHead()).height + 200, async (run) => {
+        cpuIngress.start()
+        const t0 = performance.now()
+        await run()
+        busy += performance.now() - t0
+        cpuIngress.stop()
+      })
+      lat.push(...res.latenciesMs)
+      accepted += res.accepted
+      for (const [m, k] of Object.entries(res.messages)) { rejected += k; messages.set(m, (messages.get(m) ?? 0) + k) }
+    } else {
+      const wave = await makeWave()
+      cpuIngress.start()
+      const t0 = performance.now()
+      await Promise.all(wave.map(async (p, i) => {
+        const s = performance.now()
+        const res = await proposeDeal(nodes[i]!, addr, p)
+        lat.push(performance.now() - s)
+        if (res.accepted) accepted++; else { rejected++; messages.set(res.message, (messages.get(res.message) ?? 0) + 1) }
+      }))
+      busy += performance.now() - t0
+      cpuIngress.stop()
+    }
     const raw = await rawWave()
     cpuRaw.start()
     const tr = performance.now()
@@ -225,7 +266,7 @@ try {
   const rawRate = (N * ROUNDS) / (rawBusy / 1000)
   const perDeal = (m: CpuMeter, n: number): string => [...m.totals()].map(([name, ms]) => `${name} ${(ms / n).toFixed(2)}`).join(', ')
 
-  console.log(`# ingress bench: ${N} concurrent libp2p clients × ${ROUNDS} waves, kube-apiserver ${plane.version}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`)
+  console.log(`# ingress bench: ${N} concurrent libp2p clients (${clientImpl === 'go' ? 'go-libp2p, boost\'s DealClient framing' : 'js-libp2p, in the bench process'}) × ${ROUNDS} waves, kube-apiserver ${plane.version}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`)
   console.log(`accepted ${accepted}, rejected ${rejected}${messages.size > 0 ? ' ' + JSON.stringify([...messages]) : ''}`)
   console.log(`accepted/s ${rate.toFixed(1)}   p50 ${pct(lat, 0.5).toFixed(0)} ms   p99 ${pct(lat, 0.99).toFixed(0)} ms   max ${Math.max(...lat).toFixed(0)} ms`)
   console.log(`raw apiserver create rate (StorageDeal + Secret, ${N} at a time, waves interleaved): ${rawRate.toFixed(1)} deals/s`)
@@ -233,6 +274,8 @@ try {
   console.log(`CPU ms per deal, ingress waves: ${perDeal(cpuIngress, accepted + rejected)}`)
   console.log(`CPU ms per deal, reference waves: ${perDeal(cpuRaw, N * ROUNDS)}`)
 } finally {
+  goClients?.stdin?.end()
+  goClients?.kill()
   for (const n of nodes) await Promise.resolve(n.stop()).catch(() => {})
   if (ingressProc !== undefined && ingressProc.exitCode === null) {
     ingressProc.kill('SIGTERM')

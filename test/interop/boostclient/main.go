@@ -10,7 +10,7 @@
 // go-libp2p (TCP + noise + yamux + identify) at the version boost v2.5.2 selects.
 //
 // It runs one scenario and prints one JSON document of what it saw; the TS test asserts on it and
-// on the StorageDeals the ingress created.
+// on the StorageDeals the ingress created. With -load N it is the ingress benchmark's clients (load.go).
 package main
 
 import (
@@ -244,7 +244,12 @@ func main() {
 	root := flag.String("root", "", "payload root CID")
 	url := flag.String("url", "", "transfer URL of the online deal")
 	collateral := flag.Int64("collateral", 0, "provider collateral")
+	load := flag.Int("load", 0, "load mode with this many clients (load.go)")
 	flag.Parse()
+	if *load > 0 {
+		runLoad(*load, *addr, *providerFlag, *root, *url, *collateral)
+		return
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -1,0 +1,154 @@
+package main
+
+// Load mode (`boostclient -load`): the ingress benchmark's clients. N go-libp2p hosts, one
+// connection and one secp256k1 wallet each, send waves of N concurrent online proposals the way
+// boost's DealClient does (sendDealProposal). Driven over stdin/stdout, one JSON line each way:
+//
+//	out: {"wallets":[…addresses…]}                      after every host has connected
+//	in:  {"start":<epoch>,"pieces":[…N piece CIDs…]}     a wave: proposals are built and signed now
+//	out: {"ready":true}
+//	in:  go
+//	out: {"latenciesMs":[…],"accepted":n,"messages":{…}} when every proposal of the wave has its answer
+//
+// Signing happens before "go", so a wave times only the network exchange, as the TS clients do.
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/dealyard/dealyard/test/interop/boostclient/wire"
+	"github.com/filecoin-project/go-address"
+	cborutil "github.com/filecoin-project/go-cbor-util"
+	gocrypto "github.com/filecoin-project/go-crypto"
+	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/filecoin-project/go-state-types/big"
+	"github.com/filecoin-project/go-state-types/builtin/v9/market"
+	"github.com/google/uuid"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+)
+
+type waveRequest struct {
+	Start  int64    `json:"start"`
+	Pieces []string `json:"pieces"`
+}
+
+type waveResult struct {
+	LatenciesMs []float64      `json:"latenciesMs"`
+	Accepted    int            `json:"accepted"`
+	Messages    map[string]int `json:"messages"`
+}
+
+func runLoad(n int, addr, providerFlag, root, url string, collateral int64) {
+	ctx := context.Background()
+	ai, err := peer.AddrInfoFromString(addr)
+	must(err)
+	prov, err := address.NewFromString(providerFlag)
+	must(err)
+	rootCid, err := cid.Parse(root)
+	must(err)
+	hosts := make([]host.Host, n)
+	wallets := make([]wallet, n)
+	addrs := make([]string, n)
+	for i := range hosts {
+		hosts[i], err = libp2p.New(libp2p.NoListenAddrs, libp2p.Transport(tcp.NewTCPTransport),
+			libp2p.Security(noise.ID, noise.New), libp2p.Muxer(yamux.ID, yamux.DefaultTransport))
+		must(err)
+		must(hosts[i].Connect(ctx, *ai))
+		sk := make([]byte, 32)
+		_, err = rand.Read(sk)
+		must(err)
+		a, err := address.NewSecp256k1Address(gocrypto.PublicKey(sk))
+		must(err)
+		wallets[i] = wallet{sk: sk, addr: a}
+		addrs[i] = a.String()
+	}
+	defer func() {
+		for _, h := range hosts {
+			_ = h.Close()
+		}
+	}()
+	// identify has to finish on every connection: NewStream then names the protocol it knows the
+	// provider speaks and writes the proposal without waiting for multistream's answer.
+	for _, h := range hosts {
+		for {
+			if ps, _ := h.Peerstore().SupportsProtocols(ai.ID, dealProtocolv121); len(ps) > 0 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	paramsJSON, err := json.Marshal(struct {
+		URL     string
+		Headers map[string]string
+	}{URL: url, Headers: map[string]string{"Authorization": "Bearer bench"}})
+	must(err)
+	out := json.NewEncoder(os.Stdout)
+	must(out.Encode(map[string]any{"wallets": addrs}))
+	in := bufio.NewScanner(os.Stdin)
+	in.Buffer(make([]byte, 1<<20), 16<<20)
+	for in.Scan() {
+		var req waveRequest
+		must(json.Unmarshal(in.Bytes(), &req))
+		if len(req.Pieces) != n {
+			panic(fmt.Sprintf("boostclient: wave of %d pieces for %d clients", len(req.Pieces), n))
+		}
+		params := make([]wire.DealParams, n)
+		for i := range params {
+			pc, err := cid.Parse(req.Pieces[i])
+			must(err)
+			l, err := market.NewLabelFromString(rootCid.String())
+			must(err)
+			p := market.DealProposal{
+				PieceCID: pc, PieceSize: abi.PaddedPieceSize(2048), Client: wallets[i].addr, Provider: prov, Label: l,
+				StartEpoch: abi.ChainEpoch(req.Start), EndEpoch: abi.ChainEpoch(req.Start + 518400),
+				StoragePricePerEpoch: big.NewInt(1), ProviderCollateral: big.NewInt(collateral), ClientCollateral: big.Zero(),
+			}
+			buf, err := cborutil.Dump(&p)
+			must(err)
+			params[i] = wire.DealParams{
+				DealUUID: uuid.New(), ClientDealProposal: market.ClientDealProposal{Proposal: p, ClientSignature: wallets[i].sign(buf)},
+				DealDataRoot: rootCid, Transfer: wire.Transfer{Type: "http", Params: paramsJSON, Size: 1900},
+			}
+		}
+		must(out.Encode(map[string]bool{"ready": true}))
+		if !in.Scan() || in.Text() != "go" {
+			panic("boostclient: expected go")
+		}
+		res := waveResult{LatenciesMs: make([]float64, n), Messages: map[string]int{}}
+		results := make([]dealResult, n)
+		var wg sync.WaitGroup
+		for i := range params {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				t0 := time.Now()
+				results[i] = sendDealProposal(ctx, hosts[i], ai.ID, params[i], dealProtocolv121, dealProtocolv120)
+				res.LatenciesMs[i] = float64(time.Since(t0).Microseconds()) / 1000
+			}(i)
+		}
+		wg.Wait()
+		for _, r := range results {
+			switch {
+			case r.Accepted:
+				res.Accepted++
+			case r.Error != "":
+				res.Messages["error: "+r.Error]++
+			default:
+				res.Messages[r.Message]++
+			}
+		}
+		must(out.Encode(res))
+	}
+}
