@@ -10,31 +10,27 @@ import { loadNative } from '../filecoin/commp/native.ts'
  *
  * Direct I/O wants the file offset, the length and the memory address aligned to the device's
  * block (statx's dio_offset_align / dio_mem_align; 512 or 4096 on the disks in question). Node
- * exposes neither statx's DIO fields nor addresses, so one conservative alignment serves all:
- * 4096, with the address taken from the native addon. Without the addon, or on a filesystem that
- * refuses O_DIRECT (tmpfs, some overlays, NFS), writes go through the page cache as before.
+ * exposes neither statx's DIO fields nor addresses, so conservative alignments serve all: memory
+ * at 4096 (the address comes from the native addon), file ranges at 64 KiB — a whole number of
+ * pages even where pages are 64 KiB, so the few buffered writes (an unaligned resume point, the
+ * final tail) never share a page-cache page with a direct write in flight. Without the addon, or
+ * on a filesystem that refuses O_DIRECT (tmpfs, some overlays), writes go through the page cache.
  */
-export const DIRECT_ALIGN = 4096
+export const DIRECT_ALIGN = 64 << 10
+const MEMORY_ALIGN = 4096
 
 export function alignDown (n: number): number { return n - (n % DIRECT_ALIGN) }
 
 /**
- * A SharedArrayBuffer-backed Buffer of `size` bytes whose first byte is DIRECT_ALIGN-aligned in
- * memory, or undefined when the address cannot be known (no native addon).
+ * A SharedArrayBuffer-backed Buffer of `size` bytes whose first byte is page-aligned in memory, or undefined when the address cannot be known (no native addon).
  */
 export function alignedSharedBuffer (size: number): Buffer | undefined {
   const addon = loadNative().addon
   if (addon?.addressModulo === undefined) return undefined
-  const whole = Buffer.from(new SharedArrayBuffer(size + DIRECT_ALIGN))
-  const mod = addon.addressModulo(whole, DIRECT_ALIGN)
-  const skip = mod === 0 ? 0 : DIRECT_ALIGN - mod
+  const whole = Buffer.from(new SharedArrayBuffer(size + MEMORY_ALIGN))
+  const mod = addon.addressModulo(whole, MEMORY_ALIGN)
+  const skip = mod === 0 ? 0 : MEMORY_ALIGN - mod
   return whole.subarray(skip, skip + size)
-}
-
-/** Whether `buf` may be the source of a direct write (its address is aligned). */
-export function isAligned (buf: Uint8Array): boolean {
-  const addon = loadNative().addon
-  return addon?.addressModulo !== undefined && addon.addressModulo(buf, DIRECT_ALIGN) === 0
 }
 
 /**

@@ -76,8 +76,8 @@ export class SlabWriter implements BodyTarget {
     this.#o = opts
     this.#pos = position
     this.#minFree = Math.min(64 << 10, opts.slabBytes >> 2)
-    // A buffer smaller than a few blocks would carry most of itself: direct I/O is for big slabs.
-    this.#direct = opts.slabBytes >= 4 * DIRECT_ALIGN ? opts.direct : undefined
+    // A buffer of less than two alignment units could carry all of itself: direct I/O is for big slabs.
+    this.#direct = opts.slabBytes >= 2 * DIRECT_ALIGN ? opts.direct : undefined
     this.#carry = Buffer.alloc(this.#direct !== undefined ? DIRECT_ALIGN : 0)
     for (let i = 0; i < opts.slabs; i++) this.#free.push(this.#alloc())
     this.#cur = this.#free.pop()

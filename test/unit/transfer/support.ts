@@ -15,7 +15,7 @@ export const fixture = (name: string): Buffer => readFileSync(join(fixturesDir, 
 export const pieces = JSON.parse(readFileSync(join(fixturesDir, 'pieces.json'), 'utf8')) as Record<string, { pieceCid: string, pieceSize: number, payloadSize: number }>
 export const log = logger('transfer-test')
 export const loopback = { allowCidrs: ['127.0.0.1/32'], denyCidrs: [] }
-export const fast = { backoffMinMs: 5, backoffMaxMs: 20, stallMs: 2000, writeBatchBytes: 64 << 10 }
+export const fast = { backoffMinMs: 5, backoffMaxMs: 20, stallMs: 2000, writeBatchBytes: 128 << 10 }
 
 export async function tempDir (): Promise<string> { return await mkdtemp(join(tmpdir(), 'dealyard-transfer-')) }
 
