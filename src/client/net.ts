@@ -5,7 +5,7 @@
  */
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
+import { yamux } from '../ingress/yamux.ts'
 import { identify } from '@libp2p/identify'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey as Libp2pKey, Stream } from '@libp2p/interface'
