@@ -10,6 +10,7 @@ import { identify } from '@libp2p/identify'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey as Libp2pKey, Stream } from '@libp2p/interface'
 import { coalescingTcp } from '../ingress/tcp.ts'
+import { libp2pLogger } from '../ingress/libp2p-logger.ts'
 import { deadline } from '../ingress/streams.ts'
 import { DealyardError } from '../errors.ts'
 import { sign } from '../filecoin/signature.ts'
@@ -34,6 +35,7 @@ export async function createClientNode (privateKey?: Libp2pKey): Promise<DealCli
     transports: [coalescingTcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    logger: libp2pLogger(),
     services: { identify: identify() }
   })
 }

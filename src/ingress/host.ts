@@ -7,6 +7,8 @@
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from './yamux.ts'
+import { libp2pLogger } from './libp2p-logger.ts'
+import { skipRepeatedProtocolMerges } from './peer-store.ts'
 import { identify, type Identify } from '@libp2p/identify'
 import type { PrivateKey, Stream, Connection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -68,6 +70,7 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     transports: [coalescingTcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    logger: libp2pLogger(),
     services: { identify: identify() },
     connectionManager: {
       maxConnections: o.maxConnections ?? 1000,
@@ -75,6 +78,7 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
       inboundConnectionThreshold: o.inboundConnectionRate ?? 20
     }
   })
+  skipRepeatedProtocolMerges(node)
   const inflight = new Set<Promise<void>>()
   let draining = false
   const track = (p: Promise<void>): void => {
