@@ -36,7 +36,9 @@ export const DEFAULT_TIMEOUT_MS = 30_000
 // header/body timeouts would cut them, so the shared agent has none and each call brings its own.
 let sharedAgent: Agent | undefined
 export function defaultDispatcher (): Dispatcher {
-  sharedAgent ??= new Agent({ headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 4_000 })
+  // A bounded pool per Lotus endpoint: a burst of proposals queues its chain queries on a few
+  // kept-alive connections instead of opening (and then dropping) one per query in flight.
+  sharedAgent ??= new Agent({ headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 4_000, connections: 32 })
   return sharedAgent
 }
 
