@@ -36,25 +36,7 @@ test('bytes arrive in the file in order; the sink sees every buffer once; memory
       holding--
     }
   })
-  let resume: () => void = () => {}
-  w.attach(() => { resume() })
-  // Feed like a socket: into space() when there is room, else a foreign chunk (copied).
-  let at = 0
-  while (at < data.length) {
-    const n = Math.min(100_000, data.length - at)
-    let more: boolean
-    if (at % 3 === 0) {
-      const s = w.space()
-      const k = Math.min(n, s.length)
-      data.copy(s, 0, at, at + k)
-      more = w.accept(s, k)
-      at += k
-    } else {
-      more = w.accept(data.subarray(at, at + n), n)
-      at += n
-    }
-    if (!more) await new Promise<void>((resolve) => { resume = resolve })
-  }
+  await feed(w, data)
   await w.finish()
   await fh.close()
   assert.deepEqual(await readFile(join(dir, 'f')), data)
@@ -93,7 +75,10 @@ function recording (fh: FileHandle, refuse = false): { handle: FileHandle, write
   return { handle, writes }
 }
 
-/** Feeds `data` like a socket (reads into space() or foreign chunks of odd sizes); stops after `stopAt` bytes. */
+/**
+ * Feeds `data` like a socket: reads into space() when there is room, else foreign chunks (copied),
+ * of odd sizes, waiting for the writer's resume when it pauses; stops after `stopAt` bytes.
+ */
 async function feed (w: SlabWriter, data: Buffer, stopAt = data.length): Promise<void> {
   let resume: () => void = () => {}
   w.attach(() => { resume() })
