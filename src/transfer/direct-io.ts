@@ -22,7 +22,8 @@ const MEMORY_ALIGN = 4096
 export function alignDown (n: number): number { return n - (n % DIRECT_ALIGN) }
 
 /**
- * A SharedArrayBuffer-backed Buffer of `size` bytes whose first byte is page-aligned in memory, or undefined when the address cannot be known (no native addon).
+ * A SharedArrayBuffer-backed Buffer of `size` bytes whose first byte is page-aligned in memory,
+ * or undefined when the address cannot be known (no native addon).
  */
 export function alignedSharedBuffer (size: number): Buffer | undefined {
   const addon = loadNative().addon
