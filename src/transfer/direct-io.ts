@@ -14,7 +14,8 @@ import { loadNative } from '../filecoin/commp/native.ts'
  * at 4096 (the address comes from the native addon), file ranges at 64 KiB — a whole number of
  * pages even where pages are 64 KiB, so the few buffered writes (an unaligned resume point, the
  * final tail) never share a page-cache page with a direct write in flight. Without the addon, or
- * on a filesystem that refuses O_DIRECT (tmpfs, some overlays), writes go through the page cache.
+ * on a filesystem that refuses O_DIRECT (tmpfs before Linux 6.6, some overlays and FUSE
+ * filesystems), writes go through the page cache.
  */
 export const DIRECT_ALIGN = 64 << 10
 const MEMORY_ALIGN = 4096
