@@ -11,7 +11,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { StorageProviders } from '../api/index.ts'
 import type { SecretKeyRef, StorageProvider } from '../api/types.generated.ts'
-import { Informer } from '../kube/informer.ts'
+import { Informer, stripManagedFields } from '../kube/informer.ts'
 import { Core, KubeRest, type KubeObject } from '../kube/rest.ts'
 import { logger } from '../log.ts'
 import { registry } from '../metrics.ts'
@@ -59,7 +59,7 @@ export interface Ingress {
 
 export async function startIngress (o: IngressOptions): Promise<Ingress> {
   const rest = new KubeRest(o.kubeConfig)
-  const providers = new Informer<StorageProvider & KubeObject>(rest, { resource: StorageProviders })
+  const providers = new Informer<StorageProvider & KubeObject>(rest, { resource: StorageProviders, transform: stripManagedFields })
   const store = new KubeDealStore(rest, o.namespace)
   await Promise.all([providers.start(), store.start()])
   const readSecret = async (ref: SecretKeyRef): Promise<string> => {

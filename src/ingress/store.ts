@@ -14,7 +14,7 @@
  */
 import type { StorageDeal } from '../api/types.generated.ts'
 import { StorageDeals } from '../api/index.ts'
-import { Informer } from '../kube/informer.ts'
+import { Informer, stripManagedFields } from '../kube/informer.ts'
 import { Core, isAlreadyExists, isNotFound, resourcePath, type KubeObject, type KubeRest } from '../kube/rest.ts'
 import { DealyardError } from '../errors.ts'
 import type { PriorDeal } from '../policy/admission.ts'
@@ -49,7 +49,7 @@ export class KubeDealStore implements DealStore {
   constructor (rest: KubeRest, namespace: string) {
     this.rest = rest
     this.namespace = namespace
-    this.informer = new Informer<Obj>(rest, { resource: StorageDeals, namespace, resyncMs: 0 })
+    this.informer = new Informer<Obj>(rest, { resource: StorageDeals, namespace, resyncMs: 0, transform: stripManagedFields })
     const index = (d: Obj): void => {
       const cid = d.metadata?.labels?.[LABELS.signedProposalCid]
       if (cid !== undefined) this.bySpc.set(cid, prior(d))

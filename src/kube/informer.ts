@@ -19,7 +19,7 @@ const relists = new Counter({ name: 'dealyard_kube_informer_relists_total', help
 const reconnects = new Counter({ name: 'dealyard_kube_informer_watch_reconnects_total', help: 'Watch connections re-established by informers.', labelNames: ['resource'], registers: [registry] })
 const watchEvents = new Counter({ name: 'dealyard_kube_informer_events_total', help: 'Watch events received by informers.', labelNames: ['resource', 'type'], registers: [registry] })
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   resource: ResourceCoords
   /** Watch one namespace; all namespaces (or a cluster-scoped kind) when unset. */
   namespace?: string
@@ -31,6 +31,21 @@ export interface InformerOptions {
   watchTimeoutSeconds?: number
   pageSize?: number
   backoff?: Backoff
+  /**
+   * Applied to every object before it is cached or handed to handlers (client-go's SetTransform):
+   * drop what no handler reads, so the cache holds less for as long as the object lives.
+   */
+  transform?: (obj: T) => T
+}
+
+/**
+ * A transform that drops `metadata.managedFields`: server-side apply's bookkeeping, as large as
+ * the fields it lists (for a StorageDeal, every spec field), which nothing reading a cache needs
+ * (controller-runtime's caches can strip it for the same reason).
+ */
+export function stripManagedFields<T extends KubeObject> (obj: T): T {
+  if (obj.metadata?.managedFields !== undefined) delete obj.metadata.managedFields
+  return obj
 }
 
 export interface InformerEvents<T> {
@@ -50,7 +65,7 @@ interface WatchEvent { type: string, object: KubeObject & { code?: number, reaso
 
 export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<T>> {
   private readonly rest: KubeRest
-  private readonly opts: InformerOptions
+  private readonly opts: InformerOptions<T>
   private readonly cache = new Map<string, T>()
   private readonly name: string
   private resourceVersion: string | undefined
@@ -63,7 +78,7 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
   /** Counters tests and health checks read; the Prometheus metrics carry the same numbers. */
   readonly stats = { relists: 0, goneRelists: 0, reconnects: 0 }
 
-  constructor (rest: KubeRest, opts: InformerOptions) {
+  constructor (rest: KubeRest, opts: InformerOptions<T>) {
     super()
     this.rest = rest
     this.opts = opts
@@ -155,7 +170,8 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
     relists.inc({ resource: this.name, reason })
     const apiVersion = this.opts.resource.group === '' ? this.opts.resource.version : `${this.opts.resource.group}/${this.opts.resource.version}`
     const seen = new Set<string>()
-    for (const item of items) {
+    for (const listed of items) {
+      const item = this.opts.transform?.(listed) ?? listed
       // List items come without apiVersion/kind; watch events carry them. Keep the cache uniform.
       item.apiVersion ??= apiVersion
       const key = objectKey(item)
@@ -217,7 +233,9 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
   }
 
   private handleEvent (ev: WatchEvent, onGone: () => void, onEnd: () => void): void {
-    const obj = ev.object as T
+    const obj = ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED'
+      ? this.opts.transform?.(ev.object as T) ?? ev.object as T
+      : ev.object as T
     switch (ev.type) {
       case 'ADDED':
       case 'MODIFIED': {

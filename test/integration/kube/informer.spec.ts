@@ -6,6 +6,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Informer, type KubeObject } from '../../../src/kube/index.ts'
+import { stripManagedFields } from '../../../src/kube/informer.ts'
 import { testKube, eventually, type TestKube } from '../../support/kube.ts'
 
 const configmaps = { group: '', version: 'v1', plural: 'configmaps' }
@@ -43,6 +44,24 @@ test('list + watch deliver add, update and delete, and the cache follows', async
   assert.equal((inf.getObject(k.namespace, 'a') as { data?: Record<string, string> }).data?.x, '1')
   inf.resync()
   assert.equal(seen.at(-1), 'update:a', 'resync re-delivers cached objects as updates')
+  await inf.stop()
+})
+
+test('a transform shapes what is cached and what handlers get, listed or watched', async () => {
+  const tcm = (name: string, data: Record<string, string> = {}): KubeObject => ({ ...cm(name, data), metadata: { name, labels: { suite: 'transform' } } })
+  await k.rest.create(configmaps, k.namespace, tcm('t-listed', { v: '1' }))
+  const raw = await k.rest.get<KubeObject>(configmaps, k.namespace, 't-listed')
+  assert.ok((raw.metadata?.managedFields?.length ?? 0) > 0, 'the apiserver records managed fields')
+  const inf = new Informer<KubeObject>(k.rest, { resource: configmaps, namespace: k.namespace, labelSelector: 'suite=transform', resyncMs: 0, transform: stripManagedFields })
+  const handed: KubeObject[] = []
+  inf.on('add', (o) => handed.push(o))
+  inf.on('update', (_o, n) => handed.push(n))
+  await inf.start()
+  await k.rest.create(configmaps, k.namespace, tcm('t-watched'))
+  await k.rest.mergePatch(configmaps, k.namespace, 't-listed', { data: { v: '2' } })
+  await eventually(() => handed.length === 3, { what: 'add, add, update' })
+  for (const o of [...handed, ...inf.list()]) assert.equal(o.metadata?.managedFields, undefined, `${o.metadata?.name} without managedFields`)
+  assert.equal((inf.getObject(k.namespace, 't-listed') as { data?: Record<string, string> }).data?.v, '2')
   await inf.stop()
 })
 
