@@ -162,23 +162,30 @@ try {
   // Go clients: boost's DealClient framing on go-libp2p (test/interop/boostclient -load), each with
   // its own connection and wallet, as deal clients are; their wallets are funded here.
   let goLines: AsyncIterator<string> | undefined
+  /** The Go clients' next output line; their exit (a panic goes to stderr, inherited) is an error here. */
+  const goLine = async (what: string): Promise<string> => {
+    const next = await goLines!.next()
+    if (next.done === true) throw new Error(`go clients exited (code ${goClients?.exitCode ?? '?'}) before ${what}`)
+    return next.value
+  }
   if (clientImpl === 'go') {
     const bin = execFileSync(join(repo, 'test/interop/boostclient/build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim()
     goClients = spawn(bin, ['-load', String(N), '-addr', addr, '-provider', peer.minerAddress, '-root', ROOT, '-url', 'http://127.0.0.1:9/data.car', '-collateral', '2000'],
       { stdio: ['pipe', 'pipe', 'inherit'] })
     goLines = createInterface({ input: goClients.stdout! })[Symbol.asyncIterator]()
-    const { wallets } = JSON.parse((await goLines.next()).value as string) as { wallets: string[] }
+    const { wallets } = JSON.parse(await goLine('their wallets')) as { wallets: string[] }
     await peer.seed({ accounts: wallets.map((address) => ({ address, balance: FIL, escrow: FIL })) })
   }
   /** One wave of N concurrent proposals from the Go clients; resolves with what they saw. */
   const goWave = async (start: number, timed: (run: () => Promise<void>) => Promise<void>): Promise<{ latenciesMs: number[], accepted: number, messages: Record<string, number> }> => {
     const pieces = Array.from({ length: N }, () => pieceCidFromCommP(new Uint8Array(randomBytes(32))).toString())
     goClients!.stdin!.write(JSON.stringify({ start, pieces }) + '\n')
-    if ((await goLines!.next()).value !== '{"ready":true}') throw new Error('go clients: no ready line')
+    const ready = await goLine('signing the wave')
+    if (ready !== '{"ready":true}') throw new Error(`go clients: expected the ready line, got ${ready.slice(0, 200)}`)
     let out: { latenciesMs: number[], accepted: number, messages: Record<string, number> } | undefined
     await timed(async () => {
       goClients!.stdin!.write('go\n')
-      out = JSON.parse((await goLines!.next()).value as string) as typeof out
+      out = JSON.parse(await goLine('the wave\'s results')) as typeof out
     })
     return out!
   }
