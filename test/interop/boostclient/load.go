@@ -24,11 +24,7 @@ import (
 
 	"github.com/dealyard/dealyard/test/interop/boostclient/wire"
 	"github.com/filecoin-project/go-address"
-	cborutil "github.com/filecoin-project/go-cbor-util"
 	gocrypto "github.com/filecoin-project/go-crypto"
-	"github.com/filecoin-project/go-state-types/abi"
-	"github.com/filecoin-project/go-state-types/big"
-	"github.com/filecoin-project/go-state-types/builtin/v9/market"
 	"github.com/google/uuid"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p"
@@ -106,19 +102,8 @@ func runLoad(n int, addr, providerFlag, root, url string, collateral int64) {
 		}
 		params := make([]wire.DealParams, n)
 		for i := range params {
-			pc, err := cid.Parse(req.Pieces[i])
-			must(err)
-			l, err := market.NewLabelFromString(rootCid.String())
-			must(err)
-			p := market.DealProposal{
-				PieceCID: pc, PieceSize: abi.PaddedPieceSize(2048), Client: wallets[i].addr, Provider: prov, Label: l,
-				StartEpoch: abi.ChainEpoch(req.Start), EndEpoch: abi.ChainEpoch(req.Start + 518400),
-				StoragePricePerEpoch: big.NewInt(1), ProviderCollateral: big.NewInt(collateral), ClientCollateral: big.Zero(),
-			}
-			buf, err := cborutil.Dump(&p)
-			must(err)
 			params[i] = wire.DealParams{
-				DealUUID: uuid.New(), ClientDealProposal: market.ClientDealProposal{Proposal: p, ClientSignature: wallets[i].sign(buf)},
+				DealUUID: uuid.New(), ClientDealProposal: signedProposal(wallets[i], prov, req.Pieces[i], rootCid.String(), req.Start, collateral),
 				DealDataRoot: rootCid, Transfer: wire.Transfer{Type: "http", Params: paramsJSON, Size: 1900},
 			}
 		}

@@ -234,6 +234,22 @@ func sendAsk(ctx context.Context, h host.Host, id peer.ID, miner address.Address
 	return r
 }
 
+// signedProposal is a 2 KiB-piece, 180-day deal proposal signed by w, as `boost deal` builds one.
+func signedProposal(w wallet, prov address.Address, piece, label string, start, collateral int64) market.ClientDealProposal {
+	pc, err := cid.Parse(piece)
+	must(err)
+	l, err := market.NewLabelFromString(label)
+	must(err)
+	p := market.DealProposal{
+		PieceCID: pc, PieceSize: abi.PaddedPieceSize(2048), VerifiedDeal: false, Client: w.addr, Provider: prov,
+		Label: l, StartEpoch: abi.ChainEpoch(start), EndEpoch: abi.ChainEpoch(start + 518400),
+		StoragePricePerEpoch: big.NewInt(1), ProviderCollateral: big.NewInt(collateral), ClientCollateral: big.Zero(),
+	}
+	buf, err := cborutil.Dump(&p)
+	must(err)
+	return market.ClientDealProposal{Proposal: p, ClientSignature: w.sign(buf)}
+}
+
 func main() {
 	addr := flag.String("addr", "", "provider multiaddr with /p2p/<id>")
 	keyFile := flag.String("key", "", "client wallet key (lotus wallet export)")
@@ -267,18 +283,7 @@ func main() {
 	must(err)
 
 	proposal := func(piece string, label string) market.ClientDealProposal {
-		pc, err := cid.Parse(piece)
-		must(err)
-		l, err := market.NewLabelFromString(label)
-		must(err)
-		p := market.DealProposal{
-			PieceCID: pc, PieceSize: abi.PaddedPieceSize(2048), VerifiedDeal: false, Client: w.addr, Provider: prov,
-			Label: l, StartEpoch: abi.ChainEpoch(*start), EndEpoch: abi.ChainEpoch(*start + 518400),
-			StoragePricePerEpoch: big.NewInt(1), ProviderCollateral: big.NewInt(*collateral), ClientCollateral: big.Zero(),
-		}
-		buf, err := cborutil.Dump(&p)
-		must(err)
-		return market.ClientDealProposal{Proposal: p, ClientSignature: w.sign(buf)}
+		return signedProposal(w, prov, piece, label, *start, *collateral)
 	}
 	paramsJSON, err := json.Marshal(struct {
 		URL     string
