@@ -132,10 +132,15 @@ test('env from a Secret reaches the process; a missing Secret key is a CreateCon
 
 test('deleting a running pod sends SIGTERM, then the agent removes the pod for good', async () => {
   const marker = join(hostDir, 'terminated')
-  await createPod('graceful', { terminationGracePeriodSeconds: 10, containers: [container(`process.on('SIGTERM', () => { require('fs').writeFileSync(${JSON.stringify(marker)}, 'bye'); process.exit(0) }); setInterval(() => {}, 1000)`)] })
+  const ready = join(hostDir, 'handler-installed')
+  await createPod('graceful', { terminationGracePeriodSeconds: 10, containers: [container(`process.on('SIGTERM', () => { require('fs').writeFileSync(${JSON.stringify(marker)}, 'bye'); process.exit(0) }); require('fs').writeFileSync(${JSON.stringify(ready)}, ''); setInterval(() => {}, 1000)`)] })
   const running = await podPhase('graceful', 'Running')
   const pid = pidOf(running)
   assert.ok(processAlive(pid))
+  // Running means the process started, not that it has set up its handler yet (as with a real
+  // kubelet): on a loaded machine Node takes a while to boot, and a SIGTERM before the handler
+  // exists would kill it by default.
+  await eventually(() => existsSync(ready), { timeoutMs: 10_000, what: 'the SIGTERM handler' })
   await k.rest.delete(Core.pods, k.namespace, 'graceful')
   await eventually(() => k.rest.get(Core.pods, k.namespace, 'graceful').then(() => false, (e) => isNotFound(e)), { timeoutMs: 8000, what: 'pod gone' })
   assert.equal(await readFile(marker, 'utf8'), 'bye')
@@ -143,8 +148,10 @@ test('deleting a running pod sends SIGTERM, then the agent removes the pod for g
 })
 
 test('a process ignoring SIGTERM is killed after the grace period', async () => {
-  await createPod('stubborn', { terminationGracePeriodSeconds: 1, containers: [container("process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)")] })
+  const ready = join(hostDir, 'ignoring-sigterm')
+  await createPod('stubborn', { terminationGracePeriodSeconds: 1, containers: [container(`process.on('SIGTERM', () => {}); require('fs').writeFileSync(${JSON.stringify(ready)}, ''); setInterval(() => {}, 1000)`)] })
   const pid = pidOf(await podPhase('stubborn', 'Running'))
+  await eventually(() => existsSync(ready), { timeoutMs: 10_000, what: 'the SIGTERM handler' })
   const t0 = Date.now()
   await k.rest.delete(Core.pods, k.namespace, 'stubborn')
   await eventually(() => k.rest.get(Core.pods, k.namespace, 'stubborn').then(() => false, (e) => isNotFound(e)), { timeoutMs: 8000, what: 'pod gone' })
