@@ -11,21 +11,19 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { randomFillSync } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs'
-import { availableParallelism, cpus, homedir } from 'node:os'
+import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs'
+import { availableParallelism, cpus } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { benchDataDir } from './support.ts'
 
 const { values } = parseArgs({ options: { size: { type: 'string' }, rounds: { type: 'string' } } })
 const sizeMiB = Number(values.size ?? 1024)
 const rounds = Number(values.rounds ?? 3)
 const root = new URL('../../', import.meta.url).pathname
-const cache = process.env.DEALYARD_CACHE ?? join(homedir(), '.cache', 'dealyard')
 
 function ensureFile (): string {
-  const dir = join(cache, 'bench')
-  mkdirSync(dir, { recursive: true })
-  const file = join(dir, `commp-random-${sizeMiB}MiB.bin`)
+  const file = join(benchDataDir(), `commp-random-${sizeMiB}MiB.bin`)
   if (existsSync(file) && statSync(file).size === sizeMiB * 2 ** 20) return file
   console.log(`# writing ${sizeMiB} MiB of random data to ${file}`)
   const fd = openSync(file + '.tmp', 'w')

@@ -11,7 +11,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -29,6 +29,7 @@ import { FullNodeClient } from '../../src/lotus/index.ts'
 import { startControlPlane } from '../support/controlplane.ts'
 import { applyCrds } from '../support/crds.ts'
 import { startLotusPeer } from '../support/lotus-peer.ts'
+import { procStat, TICK_MS } from './support.ts'
 
 const { values } = parseArgs({ options: { clients: { type: 'string' }, rounds: { type: 'string' }, 'client-impl': { type: 'string' } } })
 const N = Number(values.clients ?? 200)
@@ -44,7 +45,6 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))]!
 }
 
-const TICK_MS = 10 // CLK_TCK is 100 on Linux
 
 /**
  * CPU time (user + system, from /proc) of this process and of every process it started, by name,
@@ -74,9 +74,7 @@ class CpuMeter {
     const out = new Map<number, number>()
     for (const pid of this.procs.keys()) {
       try {
-        const st = readFileSync(`/proc/${pid}/stat`, 'utf8')
-        const f = st.slice(st.lastIndexOf(')') + 2).split(' ')
-        out.set(pid, Number(f[11]) + Number(f[12]))
+        out.set(pid, procStat(pid).cpuTicks)
       } catch {}
     }
     return out
@@ -88,11 +86,7 @@ function processTree (): Map<number, string> {
   const stats = new Map<number, { ppid: number, comm: string }>()
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue
-    try {
-      const st = readFileSync(`/proc/${d}/stat`, 'utf8')
-      const close = st.lastIndexOf(')')
-      stats.set(Number(d), { ppid: Number(st.slice(close + 2).split(' ')[1]), comm: st.slice(st.indexOf('(') + 1, close) })
-    } catch {}
+    try { stats.set(Number(d), procStat(Number(d))) } catch {}
   }
   const label = (pid: number): string => pid === process.pid ? (clientImpl === 'js' ? 'bench (clients)' : 'bench (writer)') : pid === ingressProc?.pid ? 'ingress' : pid === goClients?.pid ? 'clients (go)' : stats.get(pid)?.comm ?? '?'
   const out = new Map<number, string>()

@@ -12,14 +12,15 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomFillSync } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, mkdtempSync } from 'node:fs'
-import { homedir, tmpdir } from 'node:os'
+import { closeSync, existsSync, openSync, renameSync, rmSync, statSync, writeSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { CID } from 'multiformats/cid'
 import { create as createDigest } from 'multiformats/hashes/digest'
 import { encode as encodeCbor } from '@ipld/dag-cbor'
 import { encodeUvarint } from '../../src/index/car/varint.ts'
+import { benchDataDir, procStat, TICK_MS } from './support.ts'
 
 const { values } = parseArgs({ options: { size: { type: 'string' }, rounds: { type: 'string' }, server: { type: 'string' } } })
 const serverKind = values.server ?? 'go'
@@ -27,13 +28,10 @@ if (serverKind !== 'go' && serverKind !== 'node') throw new Error(`--server must
 const sizeMiB = Number(values.size ?? 2048)
 const rounds = Number(values.rounds ?? 2)
 const root = new URL('../../', import.meta.url).pathname
-const cache = process.env.DEALYARD_CACHE ?? join(homedir(), '.cache', 'dealyard')
 
 /** A CARv1 of `sizeMiB` MiB of 1 MiB random raw blocks (CIDs are the blocks' real sha2-256). */
 function ensureCar (): string {
-  const dir = join(cache, 'bench')
-  mkdirSync(dir, { recursive: true })
-  const file = join(dir, `transfer-${sizeMiB}MiB.car`)
+  const file = join(benchDataDir(), `transfer-${sizeMiB}MiB.car`)
   if (existsSync(file)) return file
   console.log(`# writing a ${sizeMiB} MiB CAR to ${file}`)
   const block = Buffer.alloc(1 << 20)
@@ -82,11 +80,8 @@ const pieceSize = 2 ** Math.ceil(Math.log2(Math.ceil(size / 127) * 128))
 const staging = mkdtempSync(join(tmpdir(), 'dealyard-bench-transfer-'))
 const { url, child } = await startServer(file)
 console.log(`# ${size} bytes served by the ${serverKind} server at ${url}; staging ${staging}; piece size ${pieceSize}`)
-/** CPU seconds a process has used (user + system), from /proc. */
-function cpuSeconds (pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  return (Number(f[11]) + Number(f[12])) / 100
-}
+/** CPU seconds a process has used (user + system). */
+const cpuSeconds = (pid: number): number => procStat(pid).cpuTicks * TICK_MS / 1000
 let bestCurl = Infinity
 let bestCurlSync = Infinity
 let bestOurs = Infinity
