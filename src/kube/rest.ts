@@ -108,14 +108,14 @@ export class KubeRest {
   }
 
   async request<T> (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions = {}): Promise<T> {
-    const first = await this.requestOnce<T>(method, path, opts).catch((err: unknown) => err)
-    if (!(first instanceof KubeApiError && first.status === 401 && this.auth !== undefined)) {
-      if (first instanceof Error) throw first
-      return first as T
+    try {
+      return await this.requestOnce<T>(method, path, opts)
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.status === 401 && this.auth !== undefined)) throw err
+      // Credentials rotated under the cache: fetch them again and retry once.
+      this.auth = undefined
+      return await this.requestOnce<T>(method, path, opts)
     }
-    // Credentials rotated under the cache: fetch them again and retry once.
-    this.auth = undefined
-    return await this.requestOnce<T>(method, path, opts)
   }
 
   private async requestOnce<T> (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions): Promise<T> {
