@@ -5,7 +5,7 @@
  * new streams, lets the ones in flight finish, then stops the node (SIGTERM).
  */
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { noise } from '@chainsafe/libp2p-noise'
+import { noise } from './noise.ts'
 import { yamux } from './yamux.ts'
 import { libp2pLogger } from './libp2p-logger.ts'
 import { skipRepeatedProtocolMerges } from './peer-store.ts'

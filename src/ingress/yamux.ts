@@ -1,5 +1,6 @@
 /**
- * js-yamux with go-yamux's window-update policy, and DATA frames delivered per batch.
+ * js-yamux with go-yamux's window-update policy, DATA frames delivered per batch, and frames decoded
+ * straight off each read (patchMuxerDecoding, below).
  *
  * Why: @chainsafe/libp2p-yamux answers every received DATA frame with a WINDOW_UPDATE (each its
  * own noise message and socket write), where go-yamux sends one only when at least half the
@@ -89,8 +90,90 @@ export function patchYamuxStreams (): boolean {
   return true
 }
 
-/** The yamux muxer factory, with the stream patches above applied. */
+const HEADER_BYTES = 12
+const YAMUX_VERSION = 0
+const FRAME_DATA = 0
+const FRAME_WINDOW_UPDATE = 1
+const decodingPatched = Symbol('dealyard.yamux.decoding')
+
+interface MuxerFields {
+  decoder?: { buffer?: { byteLength: number, append: (b: Uint8Array) => void } }
+  onData?: (buf: Uint8Array | Uint8ArrayList) => void
+  handleFrame?: (frame: Frame) => void
+  handleStreamMessage?: (frame: Frame) => void
+  log?: { trace?: { enabled?: boolean } }
+  [decodingPatched]?: boolean
+}
+
+/**
+ * Frames decoded straight off the buffer a read delivers, for the muxer's class (found through
+ * its first instance: @chainsafe/libp2p-yamux does not export it).
+ *
+ * Why: the muxer's decoder wraps every frame in Uint8ArrayList work (a header subarray, a data
+ * sublist, a consume) and the muxer formats a debug description of every frame (an object and two
+ * arrays) before asking whether trace logging is on; boost's clients send ~65 frames per
+ * proposal. A read whose frames start at its first byte (nothing left over from the previous
+ * read: the common case, every noise message holding whole frames) is cut with plain subarrays,
+ * and frames of a stream go to the muxer's stream dispatch directly; anything else — bytes left
+ * over, a bad version byte — takes the muxer's own decoder, which also
+ * keeps a trailing partial frame. Same frames, same order, same errors.
+ */
+export function patchMuxerDecoding (muxer: unknown): boolean {
+  const proto = Object.getPrototypeOf(muxer) as MuxerFields | null
+  if (proto == null) return false
+  if (proto[decodingPatched] === true) return true
+  const m = muxer as MuxerFields
+  const onData = proto.onData
+  if (typeof onData !== 'function' || typeof proto.handleFrame !== 'function' || typeof proto.handleStreamMessage !== 'function' ||
+    typeof m.decoder?.buffer?.byteLength !== 'number' || typeof m.decoder.buffer.append !== 'function') return false
+  proto.onData = function (this: Required<Omit<MuxerFields, 'log'>> & MuxerFields, data: Uint8Array | Uint8ArrayList): void {
+    const pending = this.decoder.buffer!
+    if (pending.byteLength > 0) { onData.call(this, data); return }
+    // The encrypted stream hands over a list (usually of one buffer: then this is no copy).
+    const buf = data instanceof Uint8Array ? data : data.subarray()
+    const n = buf.byteLength
+    let at = 0
+    while (n - at >= HEADER_BYTES) {
+      if (buf[at] !== YAMUX_VERSION) { onData.call(this, buf.subarray(at)); return }
+      const type = buf[at + 1]!
+      const header = {
+        type,
+        flag: (buf[at + 2]! << 8) + buf[at + 3]!,
+        streamID: (buf[at + 4]! * 2 ** 24) + (buf[at + 5]! << 16) + (buf[at + 6]! << 8) + buf[at + 7]!,
+        length: (buf[at + 8]! * 2 ** 24) + (buf[at + 9]! << 16) + (buf[at + 10]! << 8) + buf[at + 11]!
+      }
+      let frame: Frame & { header: typeof header }
+      if (type === FRAME_DATA) {
+        const end = at + HEADER_BYTES + header.length
+        if (end > n) break
+        frame = { header, data: buf.subarray(at + HEADER_BYTES, end) }
+        at = end
+      } else {
+        frame = { header }
+        at += HEADER_BYTES
+      }
+      // handleFrame traces each frame (when DEBUG enables it) and dispatches stream frames to handleStreamMessage.
+      if (header.streamID !== 0 && (type === FRAME_DATA || type === FRAME_WINDOW_UPDATE) && this.log?.trace?.enabled !== true) this.handleStreamMessage(frame)
+      else this.handleFrame(frame)
+    }
+    if (at < n) pending.append(buf.subarray(at))
+  }
+  proto[decodingPatched] = true
+  return true
+}
+
+/** The yamux muxer factory, with the stream and decoding patches above applied. */
 export function yamux (...args: Parameters<typeof jsYamux>): ReturnType<typeof jsYamux> {
   patchYamuxStreams()
-  return jsYamux(...args)
+  const make = jsYamux(...args)
+  return (...c: Parameters<ReturnType<typeof jsYamux>>) => {
+    const factory = make(...c)
+    const create = factory.createStreamMuxer.bind(factory)
+    factory.createStreamMuxer = (maConn) => {
+      const muxer = create(maConn)
+      patchMuxerDecoding(muxer)
+      return muxer
+    }
+    return factory
+  }
 }

@@ -1,10 +1,14 @@
 // The js-yamux stream patches (src/ingress/yamux.ts): go-yamux's window-update policy (an update
 // only when a flag must go out or half the receive window is consumed), and DATA frames of one
 // decoded batch delivered to the stream at once, before any flag that follows them.
-import { test } from 'node:test'
+import { afterEach, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { YamuxStream, StreamState } from '@chainsafe/libp2p-yamux/stream'
-import { patchYamuxStreams } from '../../../src/ingress/yamux.ts'
+import { randomBytes } from 'node:crypto'
+import { yamux as jsYamux } from '@chainsafe/libp2p-yamux'
+import { multiaddrConnectionPair } from '@libp2p/utils'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { patchMuxerDecoding, patchYamuxStreams, yamux } from '../../../src/ingress/yamux.ts'
 
 const WINDOW = 256 * 1024
 const FrameType = { WindowUpdate: 1 }
@@ -80,4 +84,81 @@ test('DATA frames of one batch reach the stream once, after the batch, and befor
   assert.deepEqual(events, ['data:gh', 'flags:4'])
   await Promise.resolve()
   assert.deepEqual(events, ['data:gh', 'flags:4'], 'no second delivery')
+})
+
+// Frames decoded straight off a read (patchMuxerDecoding): same frames, same order, same errors
+// as the muxer's own decoder, which still handles bytes left over from a previous read.
+const header = (type: number, flag: number, streamID: number, length: number): Buffer => {
+  const h = Buffer.alloc(12)
+  h[1] = type
+  h.writeUInt16BE(flag, 2)
+  h.writeUInt32BE(streamID, 4)
+  h.writeUInt32BE(length, 8)
+  return h
+}
+
+// Muxers run a keep-alive timer: every muxer a test makes is aborted after it.
+const made: Array<{ abort: (e: Error) => void }> = []
+function track<M extends { abort: (e: Error) => void }> (m: M): M { made.push(m); return m }
+afterEach(() => { for (const m of made.splice(0)) m.abort(new Error('test over')) })
+
+async function ourMuxer (): Promise<{ muxer: Record<string, unknown>, seen: string[] }> {
+  const [, conn] = multiaddrConnectionPair()
+  const muxer = track(yamux()().createStreamMuxer(conn)) as unknown as Record<string, unknown>
+  const seen: string[] = []
+  const show = (f: { header: { type: number, flag: number, streamID: number, length: number }, data?: { subarray: () => Uint8Array } }): string =>
+    `${f.header.type}/${f.header.flag}/${f.header.streamID}/${f.header.length}${f.data !== undefined ? ':' + Buffer.from(f.data.subarray()).toString() : ''}`
+  muxer.handleStreamMessage = (f: never) => { seen.push('stream ' + show(f)) }
+  muxer.handleFrame = (f: never) => { seen.push('frame ' + show(f)) }
+  return { muxer, seen }
+}
+
+test('the decoding patch is in place on the muxer class', async () => {
+  const [, conn] = multiaddrConnectionPair()
+  assert.equal(patchMuxerDecoding(track(yamux()().createStreamMuxer(conn))), true)
+})
+
+test('frames of one read are dispatched in order; a partial frame completes through the stock decoder', async () => {
+  const { muxer, seen } = await ourMuxer()
+  const wire = Buffer.concat([
+    header(0, 1, 1, 5), Buffer.from('hello'), // DATA+SYN stream 1
+    header(1, 0, 1, 1024), // WINDOW_UPDATE stream 1
+    header(2, 1, 0, 7), // PING
+    header(0, 0, 3, 6), Buffer.from('world!') // DATA stream 3, cut below
+  ])
+  const onData = muxer.onData as (b: Uint8Array | Uint8ArrayList) => void
+  onData.call(muxer, new Uint8ArrayList(wire.subarray(0, wire.length - 4)))
+  assert.deepEqual(seen, ['stream 0/1/1/5:hello', 'stream 1/0/1/1024', 'frame 2/1/0/7'])
+  onData.call(muxer, wire.subarray(wire.length - 4))
+  assert.deepEqual(seen.slice(3), ['frame 0/0/3/6:world!'], 'the stock decoder finished the cut frame')
+  onData.call(muxer, Buffer.concat([header(0, 4, 3, 2), Buffer.from('ok')]))
+  assert.deepEqual(seen.slice(4), ['stream 0/4/3/2:ok'], 'with nothing left over, reads are decoded directly again')
+})
+
+test('a frame with a bad version byte is the stock decoder\'s error', async () => {
+  const { muxer } = await ourMuxer()
+  const bad = header(0, 0, 1, 0)
+  bad[0] = 1
+  assert.throws(() => { (muxer.onData as (b: Uint8Array) => void).call(muxer, bad) }, /Invalid frame version/)
+})
+
+test('stock yamux to patched yamux: many small writes arrive intact', async () => {
+  const [a, b] = multiaddrConnectionPair()
+  const client = track(jsYamux()().createStreamMuxer(a))
+  const server = track(yamux()().createStreamMuxer(b))
+  const got = new Promise<Buffer>((resolve) => {
+    server.addEventListener('stream', (e) => {
+      const s = (e as unknown as { detail: AsyncIterable<Uint8Array | Uint8ArrayList> }).detail
+      void (async () => {
+        const parts: Buffer[] = []
+        for await (const c of s) parts.push(Buffer.from(c.subarray()))
+        resolve(Buffer.concat(parts))
+      })()
+    })
+  })
+  const stream = await client.createStream()
+  const sent = Array.from({ length: 500 }, (_, i) => randomBytes(1 + (i % 40)))
+  for (const c of sent) if (!stream.send(c)) await stream.onDrain()
+  await stream.close()
+  assert.deepEqual(await got, Buffer.concat(sent))
 })
