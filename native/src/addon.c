@@ -7,6 +7,7 @@
  *   hashPairs(Uint8Array of 64*n bytes) -> Buffer(32*n)   (node hashing, for tests)
  *   addressModulo(Uint8Array, m) -> the address of its first byte modulo m (the transfer aligns
  *     O_DIRECT write buffers with it: JavaScript cannot see where memory lies)
+ *   chachaOpen, chachaSeal, blake2b: see crypto.c (Node's own OpenSSL)
  * Several Node environments (the main thread, worker_threads) may load it at once; each holds the
  * process-wide thread pool through its instance data, whose finalizer (environment teardown, before
  * Node unloads the library from a Worker) lets it go.
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include "commp.h"
+#include "crypto.h"
 #include "sha256.h"
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, "ERR_COMMP_NATIVE", #call " failed"); return NULL; } } while (0)
@@ -157,6 +159,7 @@ static char env_marker;
 static void env_teardown (napi_env env, void *data, void *hint) {
   (void)env; (void)data; (void)hint;
   commp_pool_release();
+  crypto_teardown();
 }
 
 static napi_value init (napi_env env, napi_value exports) {
@@ -185,6 +188,7 @@ static napi_value init (napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "hashPairs", v));
   CHECK(napi_create_function(env, "addressModulo", NAPI_AUTO_LENGTH, js_address_modulo, NULL, &v));
   CHECK(napi_set_named_property(env, exports, "addressModulo", v));
+  if (!crypto_register(env, exports)) { napi_throw_error(env, "ERR_COMMP_NATIVE", "registering the crypto functions failed"); return NULL; }
   return exports;
 }
 

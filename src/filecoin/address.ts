@@ -1,4 +1,4 @@
-import { blake2b } from '@noble/hashes/blake2.js'
+import { blake2b } from './blake2b.ts'
 import { base32 } from 'multiformats/bases/base32'
 import { DealyardError } from '../errors.ts'
 
@@ -51,7 +51,7 @@ export function writeUvarint (v: bigint): Uint8Array {
 }
 
 function checksum (bytes: Uint8Array): Uint8Array {
-  return blake2b(bytes, { dkLen: CHECKSUM_LENGTH })
+  return blake2b(bytes, CHECKSUM_LENGTH)
 }
 
 function base32Decode (s: string): Uint8Array {
@@ -180,7 +180,7 @@ export class Address {
   static fromPublicKey (type: 'secp256k1' | 'bls', publicKey: Uint8Array): Address {
     if (type === 'bls') return Address.fromBytes(concat(Uint8Array.of(3), publicKey))
     if (publicKey.length !== 65) throw invalid(`secp256k1 public key must be 65 bytes uncompressed, got ${publicKey.length}`)
-    return new Address(concat(Uint8Array.of(1), blake2b(publicKey, { dkLen: PAYLOAD_HASH_LENGTH })))
+    return new Address(concat(Uint8Array.of(1), blake2b(publicKey, PAYLOAD_HASH_LENGTH)))
   }
 
   static delegated (namespace: bigint | number, subaddress: Uint8Array): Address {

@@ -1,7 +1,7 @@
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { blake2b } from '@noble/hashes/blake2.js'
+import { blake2b } from './blake2b.ts'
 
 /** Multicodec and multihash codes a Filecoin deal engine meets. */
 export const Codec = { DagCbor: 0x71, Raw: 0x55, DagPb: 0x70, FilCommitmentUnsealed: 0xf101 } as const
@@ -54,7 +54,7 @@ export function refmtRecode (cbor: Uint8Array): Uint8Array {
 
 /** DealProposal.Cid(): CIDv1 dag-cbor blake2b-256 over the proposal's CBOR (abi.CidBuilder). */
 export function proposalCidOf (dealProposalCbor: Uint8Array): CID {
-  return CID.createV1(Codec.DagCbor, Digest.create(Multihash.Blake2b_256, blake2b(dealProposalCbor, { dkLen: 32 })))
+  return CID.createV1(Codec.DagCbor, Digest.create(Multihash.Blake2b_256, blake2b(dealProposalCbor, 32)))
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import { blake2b } from '@noble/hashes/blake2.js'
+import { blake2b } from './blake2b.ts'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { bls12_381 as bls } from '@noble/curves/bls12-381.js'
 import type { Address } from './address.ts'
@@ -26,8 +26,8 @@ export function verifySignature (sig: Signature, signer: Address, message: Uint8
   try {
     if (sig.type === SigType.Secp256k1) {
       if (signer.protocol !== 1 || sig.data.length !== 65) return false
-      const pub = recoverSecp256k1(sig.data, blake2b(message, { dkLen: 32 }))
-      return pub !== undefined && equal(blake2b(pub, { dkLen: 20 }), signer.payload)
+      const pub = recoverSecp256k1(sig.data, blake2b(message, 32))
+      return pub !== undefined && equal(blake2b(pub, 20), signer.payload)
     }
     if (sig.type === SigType.BLS) {
       if (signer.protocol !== 3 || sig.data.length !== 96) return false
@@ -99,7 +99,7 @@ export function recoverSecp256k1Noble (sig: Uint8Array, digest: Uint8Array): Uin
 /** Signs as a Lotus wallet does (deterministic RFC 6979 nonces for secp256k1). */
 export function sign (key: PrivateKey, message: Uint8Array): Signature {
   if (key.type === 'secp256k1') {
-    const rec = secp256k1.sign(blake2b(message, { dkLen: 32 }), key.privateKey, { prehash: false, format: 'recovered', lowS: true })
+    const rec = secp256k1.sign(blake2b(message, 32), key.privateKey, { prehash: false, format: 'recovered', lowS: true })
     const data = new Uint8Array(65)
     data.set(rec.subarray(1), 0)
     data[64] = rec[0]!

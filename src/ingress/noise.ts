@@ -17,8 +17,10 @@
  * message listener looks up on every read); where a release changes them, the connection keeps
  * noise's own path and test/unit/ingress/noise.spec.ts fails.
  */
-import { noise as jsNoise, type NoiseInit } from '@chainsafe/libp2p-noise'
+import { noise as jsNoise, type ICryptoInterface, type NoiseInit } from '@chainsafe/libp2p-noise'
+import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
 import type { ConnectionEncrypter } from '@libp2p/interface'
+import { loadNative } from '../filecoin/commp/native.ts'
 
 /** ChaCha20-Poly1305's tag. */
 const TAG_BYTES = 16
@@ -139,9 +141,34 @@ export function batchDecryption (connection: unknown): boolean {
   return true
 }
 
-/** noise(), with every connection it secures switched to per-read batches. */
+/**
+ * noise's crypto with ChaCha20-Poly1305 through Node's OpenSSL (native/src/crypto.c), or undefined
+ * (noise's default) without the native addon. noise's default seals and opens messages under 1200
+ * bytes in WebAssembly, copying key, nonce and data into its memory and out again: 1.0–1.7 µs per
+ * 20–100-byte message against 0.6–0.7 µs here, in place and without allocating.
+ */
+export function nativeNoiseCrypto (): ICryptoInterface | undefined {
+  const addon = loadNative().addon
+  const open = addon?.chachaOpen
+  const seal = addon?.chachaSeal
+  if (open === undefined || seal === undefined) return undefined
+  return {
+    ...defaultCrypto,
+    chaCha20Poly1305Encrypt: (plaintext, nonce, ad, k) => seal(k, nonce, ad, contiguous(plaintext)),
+    chaCha20Poly1305Decrypt: (ciphertext, nonce, ad, k, dst) => {
+      const sealed = contiguous(ciphertext)
+      if (sealed.byteLength < TAG_BYTES) throw new Error('Invalid chacha20poly1305 decryption')
+      const out = dst ?? new Uint8Array(sealed.byteLength - TAG_BYTES)
+      if (!open(k, nonce, ad, sealed, out)) throw new Error('Invalid chacha20poly1305 decryption')
+      return out
+    }
+  }
+}
+
+/** noise(), with every connection it secures switched to per-read batches, on native ChaCha20-Poly1305 where built. */
 export function noise (init?: NoiseInit): ReturnType<typeof jsNoise> {
-  const make = jsNoise(init)
+  const crypto = nativeNoiseCrypto()
+  const make = jsNoise({ ...(crypto !== undefined ? { crypto } : {}), ...init })
   return (components) => {
     const encrypter: ConnectionEncrypter<unknown> = make(components)
     const inbound = encrypter.secureInbound.bind(encrypter)

@@ -26,6 +26,11 @@ export interface NativeAddon {
   hashPairs (pairs: Uint8Array): Uint8Array
   /** The address of bytes[0] modulo m (aligning O_DIRECT buffers). */
   addressModulo (bytes: Uint8Array, m: number): number
+  /** Node's OpenSSL (native/src/crypto.c); absent from addons built before it. */
+  chachaOpen?: (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: Uint8Array, dst: Uint8Array) => boolean
+  chachaSeal?: (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array) => Uint8Array
+  /** undefined where OpenSSL cannot set BLAKE2b's output size (before 3.2) */
+  blake2b?: (data: Uint8Array, outLen: number) => Uint8Array | undefined
 }
 
 export interface NativeLoad {

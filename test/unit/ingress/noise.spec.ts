@@ -10,7 +10,8 @@ import { defaultLogger } from '@libp2p/logger'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import type { MultiaddrConnection } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { batchDecryption, noise, NoiseBatchDecoder } from '../../../src/ingress/noise.ts'
+import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
+import { batchDecryption, nativeNoiseCrypto, noise, NoiseBatchDecoder } from '../../../src/ingress/noise.ts'
 
 const frame = (payload: Uint8Array): Uint8Array => Buffer.concat([Buffer.from([payload.length >> 8, payload.length & 0xff]), payload])
 
@@ -151,4 +152,27 @@ test('real noise: this side batched, the stock side unchanged, bytes intact both
   inbound.connection.send(Buffer.from('answer'))
   for (let i = 0; i < 100 && echoed.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
   assert.equal(Buffer.concat(echoed).toString(), 'answer')
+})
+
+test('native ChaCha20-Poly1305 matches noise\'s default crypto, in place and from lists', () => {
+  const crypto = nativeNoiseCrypto()
+  assert.ok(crypto !== undefined, 'the native addon provides ChaCha20-Poly1305')
+  for (const size of [0, 1, 15, 16, 100, 1199, 1200, 5000, 65519]) {
+    const k = randomBytes(32)
+    const nonce = randomBytes(12)
+    const ad = size % 2 === 0 ? new Uint8Array(0) : randomBytes(32)
+    const plain = randomBytes(size)
+    const sealed: Buffer = Buffer.from(crypto.chaCha20Poly1305Encrypt(plain, nonce, ad, k).subarray())
+    assert.deepEqual(sealed, Buffer.from(defaultCrypto.chaCha20Poly1305Encrypt(plain, nonce, ad, k).subarray()), `seal ${size}`)
+    const list = new Uint8ArrayList(sealed.subarray(0, Math.floor(size / 2)), sealed.subarray(Math.floor(size / 2)))
+    assert.deepEqual(Buffer.from(crypto.chaCha20Poly1305Decrypt(list as unknown as Uint8Array, nonce, ad, k).subarray()), plain, `open a list ${size}`)
+    const inPlace = Buffer.from(sealed)
+    const out = crypto.chaCha20Poly1305Decrypt(inPlace, nonce, ad, k, inPlace.subarray(0, size))
+    assert.deepEqual(Buffer.from(out.subarray()), plain, `open in place ${size}`)
+    const bad = Buffer.from(sealed)
+    bad[bad.length - 1 - (size % 16)]! ^= 0x80
+    assert.throws(() => crypto.chaCha20Poly1305Decrypt(bad, nonce, ad, k), /Invalid chacha20poly1305 decryption/, `tampered ${size}`)
+    assert.throws(() => crypto.chaCha20Poly1305Decrypt(sealed, randomBytes(12), ad, k), /Invalid chacha20poly1305 decryption/, `wrong nonce ${size}`)
+  }
+  assert.throws(() => crypto.chaCha20Poly1305Decrypt(randomBytes(15), randomBytes(12), new Uint8Array(0), randomBytes(32)), /Invalid chacha20poly1305 decryption/)
 })
