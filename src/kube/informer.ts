@@ -6,12 +6,11 @@
  * object so level-triggered controllers converge even if an event was missed.
  */
 import { EventEmitter } from 'node:events'
-import { Watch } from '@kubernetes/client-node'
 import { Counter } from 'prom-client'
 import { registry } from '../metrics.ts'
 import { logger } from '../log.ts'
 import { Backoff, sleep } from './backoff.ts'
-import { isGone, KubeApiError, resourcePath, type KubeObject, type KubeRest, type ResourceCoords } from './rest.ts'
+import { isGone, resourcePath, type KubeObject, type KubeRest, type ResourceCoords } from './rest.ts'
 
 const log = logger('kube:informer')
 
@@ -188,48 +187,35 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
     if (!this.syncedOnce) { this.syncedOnce = true; this.emit('synced') }
   }
 
-  private watchOnce (signal: AbortSignal): Promise<'closed' | 'gone'> {
+  private async watchOnce (signal: AbortSignal): Promise<'closed' | 'gone'> {
     const timeout = this.opts.watchTimeoutSeconds ?? Math.round(300 + Math.random() * 300)
     const path = resourcePath(this.opts.resource, this.opts.namespace)
-    const watch = new Watch(this.rest.kc)
-    // client-node aborts a watch after this long without bytes (a private field in its typings);
-    // the server itself closes the watch at `timeout`, so allow a little more than that.
-    ;(watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = (timeout + 30) * 1000
-    return new Promise((resolve, reject) => {
-      let gone = false
-      let settled = false
-      const finish = (err: unknown): void => {
-        if (settled) return
-        settled = true
-        signal.removeEventListener('abort', onAbort)
-        if (gone) { resolve('gone'); return }
-        if (err != null && !signal.aborted) {
-          const code = (err as { statusCode?: number }).statusCode
-          if (code === 410) { resolve('gone'); return }
-          reject(code != null ? new KubeApiError(code, String(code), `watch ${path}: HTTP ${code}`) : err)
-          return
-        }
-        resolve('closed')
-      }
-      const onAbort = (): void => { this.currentWatch?.abort(); finish(null) }
-      signal.addEventListener('abort', onAbort, { once: true })
-      this.stats.reconnects++
-      reconnects.inc({ resource: this.name })
-      watch.watch(path, {
+    const watch = new AbortController()
+    const onAbort = (): void => { watch.abort() }
+    signal.addEventListener('abort', onAbort, { once: true })
+    this.currentWatch = watch
+    this.stats.reconnects++
+    reconnects.inc({ resource: this.name })
+    let gone = false
+    try {
+      await this.rest.watch<WatchEvent>(path, {
         resourceVersion: this.resourceVersion,
         allowWatchBookmarks: true,
         timeoutSeconds: timeout,
         labelSelector: this.opts.labelSelector,
         fieldSelector: this.opts.fieldSelector
-      }, (type: string, object: WatchEvent['object']) => {
-        if (settled) return
-        watchEvents.inc({ resource: this.name, type })
-        this.handleEvent({ type, object }, () => { gone = true; this.currentWatch?.abort() }, () => { this.currentWatch?.abort() })
-      }, finish).then((ctrl) => {
-        this.currentWatch = ctrl
-        if (settled) ctrl.abort()
-      }, finish)
-    })
+      }, (event) => {
+        watchEvents.inc({ resource: this.name, type: event.type })
+        this.handleEvent(event, () => { gone = true; watch.abort() }, () => { watch.abort() })
+      // The server closes the watch at timeoutSeconds; silence well past that is a dead connection.
+      }, { signal: watch.signal, idleMs: (timeout + 30) * 1000 })
+    } catch (err) {
+      if (isGone(err)) return 'gone'
+      throw err
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+    return gone ? 'gone' : 'closed'
   }
 
   private handleEvent (ev: WatchEvent, onGone: () => void, onEnd: () => void): void {

@@ -90,3 +90,73 @@ describe('KubeRest requests', () => {
     await w.close()
   })
 })
+
+describe('KubeRest watch streams', () => {
+  let server: Server
+  let base: string
+  let serve: (res: import('node:http').ServerResponse, url: string) => void = () => {}
+
+  before(async () => {
+    server = createServer((req, res) => { serve(res, req.url ?? '') })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  })
+  after(() => { server.close() })
+
+  const events = (n: number): string[] => Array.from({ length: n }, (_, i) => JSON.stringify({ type: 'ADDED', object: { metadata: { name: `ü-${i}`, resourceVersion: String(i) } } }) + '\n')
+
+  it('delivers every event in order, whatever the chunks cut (a line, a multi-byte character)', async () => {
+    // blank lines between some events, as a keep-alive could send
+    const all = Buffer.from(events(50).map((e, i) => i % 7 === 0 ? e + '\n' : e).join(''))
+    serve = (res, url) => {
+      assert.match(url, /[?&]watch=true/)
+      assert.match(url, /resourceVersion=7/)
+      res.writeHead(200, { 'content-type': 'application/json' })
+      // chunks of 1–37 bytes: cuts inside 'ü' (two bytes) and inside lines
+      let at = 0
+      const step = (): void => {
+        if (at >= all.length) { res.end(); return }
+        const n = 1 + (at % 37)
+        res.write(all.subarray(at, at + n))
+        at += n
+        setImmediate(step)
+      }
+      step()
+    }
+    const w = new KubeRest(kubeConfig(base))
+    const got: string[] = []
+    await w.watch<{ type: string, object: { metadata: { name: string } } }>('/api/v1/configmaps', { resourceVersion: '7' }, (e) => { got.push(e.object.metadata.name) }, { signal: new AbortController().signal, idleMs: 5000 })
+    await w.close()
+    assert.deepEqual(got, Array.from({ length: 50 }, (_, i) => `ü-${i}`))
+  })
+
+  it('a non-200 answer is a KubeApiError with its status (410 Gone is how a relist starts)', async () => {
+    serve = (res) => { res.writeHead(410, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', reason: 'Expired', message: 'too old resource version' })) }
+    const w = new KubeRest(kubeConfig(base))
+    await assert.rejects(w.watch('/api/v1/configmaps', {}, () => {}, { signal: new AbortController().signal, idleMs: 5000 }),
+      (e: unknown) => e instanceof KubeApiError && e.status === 410 && e.reason === 'Expired')
+    await w.close()
+  })
+
+  it('a line that is not JSON ends the watch with ERR_KUBE_WATCH', async () => {
+    serve = (res) => { res.writeHead(200).end(events(1)[0] + '<html>proxy error</html>\n') }
+    const w = new KubeRest(kubeConfig(base))
+    let n = 0
+    await assert.rejects(w.watch('/api/v1/configmaps', {}, () => { n++ }, { signal: new AbortController().signal, idleMs: 5000 }),
+      (e: unknown) => e instanceof DealyardError && e.code === 'ERR_KUBE_WATCH' && /proxy error/.test(e.message))
+    assert.equal(n, 1, 'the event before it was delivered')
+    await w.close()
+  })
+
+  it('aborting ends the watch quietly; silence past the idle timeout is a transport error', async () => {
+    serve = (res) => { res.writeHead(200); res.write(events(1)[0]) }
+    const w = new KubeRest(kubeConfig(base))
+    const ac = new AbortController()
+    await w.watch('/api/v1/configmaps', {}, () => { ac.abort() }, { signal: ac.signal, idleMs: 5000 })
+    const t0 = Date.now()
+    await assert.rejects(w.watch('/api/v1/configmaps', {}, () => {}, { signal: new AbortController().signal, idleMs: 300 }),
+      (e: unknown) => e instanceof DealyardError && e.code === 'ERR_KUBE_TRANSPORT')
+    assert.ok(Date.now() - t0 < 3000)
+    await w.close()
+  })
+})
