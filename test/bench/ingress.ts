@@ -1,17 +1,24 @@
 /**
- * Ingress benchmark (`npm run bench ingress [--clients N] [--rounds R]`): a real control plane, the
- * Lotus peer, and `dealyard ingress` in its own process. N libp2p clients (one connection each,
- * dialled beforehand, proposals signed beforehand) send R waves of N concurrent online proposals.
- * Prints accepted/s, p50/p99 latency, and in the same run the raw create rate of the same
- * apiserver for the same objects (a StorageDeal + its params Secret per deal, N at a time, in a
- * namespace the ingress does not watch), and the ratio; ingress waves and reference waves
- * alternate. Then CPU milliseconds per deal of each process (ingress, the clients, the control
- * plane, the Lotus peer) for both, and for a third, unrated wave: the reference's creates spread
- * evenly over the ingress wave's duration (the apiserver's price per create depends on arrival). Goal: p99 < 1 s at 200 concurrent proposals; ratio ≥ 0.7.
+ * Ingress benchmark (`npm run bench ingress [--clients N] [--rounds R] [--warmup W] [--client-impl go|js] [--marks]`):
+ * a real control plane, the Lotus peer, and `dealyard ingress` in its own process. N libp2p
+ * clients (one connection each, dialled beforehand, proposals signed beforehand) send R waves of N
+ * concurrent online proposals, after W unmeasured waves of each kind (JIT, caches, the
+ * apiserver's heap). Prints accepted/s, p50/p99 latency, and in the same run the raw create rate
+ * of the same apiserver for the same objects (a StorageDeal + its params Secret per deal, N at a
+ * time, in a namespace the ingress does not watch), and the ratio; ingress waves and reference
+ * waves alternate. Then CPU milliseconds per deal of each process (ingress, the clients, the
+ * control plane, the Lotus peer) for both, and for a third, unrated wave: the reference's creates
+ * spread evenly over the ingress wave's duration (the apiserver's price per create depends on
+ * arrival); then each wave's paired ratio and apiserver price, to show the run's spread.
+ * Goal: p99 < 1 s at 200 concurrent proposals; ratio ≥ 0.7.
+ * Profiling: DEALYARD_BENCH_INGRESS_NODE_OPTIONS adds node flags to the ingress process (e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/p`, `--perf-basic-prof`), DEALYARD_BENCH_INGRESS_LOG appends its
+ * stdout to a file, and --marks prints each measured wave's CLOCK_MONOTONIC start and end (what
+ * `perf record -k CLOCK_MONOTONIC` stamps samples with).
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { mkdtempSync, readdirSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readdirSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -31,11 +38,16 @@ import { applyCrds } from '../support/crds.ts'
 import { startLotusPeer } from '../support/lotus-peer.ts'
 import { procStat, TICK_MS } from './support.ts'
 
-const { values } = parseArgs({ options: { clients: { type: 'string' }, rounds: { type: 'string' }, 'client-impl': { type: 'string' } } })
+const { values } = parseArgs({ options: { clients: { type: 'string' }, rounds: { type: 'string' }, warmup: { type: 'string' }, 'client-impl': { type: 'string' }, marks: { type: 'boolean' } } })
 const N = Number(values.clients ?? 200)
 const clientImpl = values['client-impl'] ?? 'go'
 if (clientImpl !== 'go' && clientImpl !== 'js') throw new Error(`--client-impl must be go or js, got ${clientImpl}`)
-const ROUNDS = Number(values.rounds ?? 3)
+const ROUNDS = Number(values.rounds ?? 6)
+const WARMUP = Number(values.warmup ?? 1)
+const ingressNodeOptions = (process.env.DEALYARD_BENCH_INGRESS_NODE_OPTIONS ?? '').split(' ').filter((a) => a !== '')
+const ingressLog = process.env.DEALYARD_BENCH_INGRESS_LOG
+/** CLOCK_MONOTONIC seconds, as perf stamps samples with -k CLOCK_MONOTONIC. */
+const mark = (what: string): void => { if (values.marks === true) console.log(`MARK ${what} ${Number(process.hrtime.bigint()) / 1e9}`) }
 const FIL = 10n ** 18n
 const ROOT = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi'
 const repo = new URL('../../', import.meta.url).pathname
@@ -130,7 +142,7 @@ try {
 
   const dir = mkdtempSync(join(tmpdir(), 'dealyard-bench-ingress-'))
   await generateIdentityFile(join(dir, 'identity.key'))
-  ingressProc = spawn(process.execPath, [join(repo, 'src/cli/main.ts'), 'ingress', '--identity-file', join(dir, 'identity.key'),
+  ingressProc = spawn(process.execPath, [...ingressNodeOptions, join(repo, 'src/cli/main.ts'), 'ingress', '--identity-file', join(dir, 'identity.key'),
     '--kubeconfig', plane.kubeconfig, '--namespace', ns, '--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-addr', '127.0.0.1:0',
     '--allow-cidr', '127.0.0.0/8', '--ask-signer', 'none', '--max-streams', '64', '--inbound-connection-rate', '10000'],
   // At the production log level (info): whatever the ingress logs per proposal is part of its cost.
@@ -139,6 +151,7 @@ try {
     let out = ''
     let found = false
     ingressProc!.stdout!.on('data', (b: Buffer) => {
+      if (ingressLog !== undefined) appendFileSync(ingressLog, b)
       if (found) return // drained, not kept
       out += b.toString()
       const line = out.split('\n').find((l) => l.startsWith('{') && !l.includes('"level"') && l.includes('"addresses"'))
@@ -216,10 +229,12 @@ try {
       data: { 'params.json': Buffer.from(params).toString('base64') }
     } as unknown as KubeObject)
   }
-  // Warm-up (JIT, informers, chain-fact caches, both paths), not counted.
-  if (clientImpl === 'go') await goWave((await full.chainHead()).height + 200, async (run) => { await run() })
-  else await Promise.all((await makeWave()).slice(0, 20).map(async (p, i) => await proposeDeal(nodes[i]!, addr, p)))
-  await pool(20, (await rawWave()).slice(0, 20), rawCreate)
+  // Warm-up (JIT, informers, chain-fact caches, the apiserver's heap; both paths alike), not counted.
+  for (let w = 0; w < WARMUP; w++) {
+    if (clientImpl === 'go') await goWave((await full.chainHead()).height + 200, async (run) => { await run() })
+    else await Promise.all((await makeWave()).map(async (p, i) => await proposeDeal(nodes[i]!, addr, p)))
+    await pool(N, await rawWave(), rawCreate)
+  }
 
   // Ingress waves and reference waves alternate, so both see the same background load (other
   // work on this machine drifts over a run); CPU is read from /proc for every process involved.
@@ -233,15 +248,24 @@ try {
   const cpuIngress = new CpuMeter(procs)
   const cpuRaw = new CpuMeter(procs)
   const cpuSpread = new CpuMeter(procs)
+  const waves: Array<{ ingressPerS: number, rawPerS: number, testplaneIngress: number, testplaneRaw: number }> = []
   for (let r = 0; r < ROUNDS; r++) {
     const busyBefore = busy
+    const acceptedBefore = accepted
+    const rawBusyBefore = rawBusy
+    const waveIngress = new CpuMeter(procs)
+    const waveRaw = new CpuMeter(procs)
     if (clientImpl === 'go') {
       const res = await goWave((await full.chainHead()).height + 200, async (run) => {
         cpuIngress.start()
+        waveIngress.start()
+        mark('ingress start')
         const t0 = performance.now()
         await run()
         busy += performance.now() - t0
         cpuIngress.stop()
+        waveIngress.stop()
+        mark('ingress stop')
       })
       lat.push(...res.latenciesMs)
       accepted += res.accepted
@@ -249,6 +273,7 @@ try {
     } else {
       const wave = await makeWave()
       cpuIngress.start()
+      waveIngress.start()
       const t0 = performance.now()
       await Promise.all(wave.map(async (p, i) => {
         const s = performance.now()
@@ -258,13 +283,24 @@ try {
       }))
       busy += performance.now() - t0
       cpuIngress.stop()
+      waveIngress.stop()
     }
     const raw = await rawWave()
     cpuRaw.start()
+    waveRaw.start()
+    mark('raw start')
     const tr = performance.now()
     await pool(N, raw, rawCreate)
+    mark('raw stop')
     rawBusy += performance.now() - tr
     cpuRaw.stop()
+    waveRaw.stop()
+    waves.push({
+      ingressPerS: (accepted - acceptedBefore) / ((busy - busyBefore) / 1000),
+      rawPerS: N / ((rawBusy - rawBusyBefore) / 1000),
+      testplaneIngress: (waveIngress.totals().get('testplane') ?? 0) / N,
+      testplaneRaw: (waveRaw.totals().get('testplane') ?? 0) / N
+    })
     // Not a rate, a price: the same creates started evenly over the time the ingress wave took, as
     // the ingress's creates arrive (one by one, as proposals clear admission). The apiserver's CPU
     // per create depends on that pattern, so it is printed beside the burst reference's.
@@ -286,6 +322,12 @@ try {
   console.log(`CPU ms per deal, ingress waves: ${perDeal(cpuIngress, accepted + rejected)}`)
   console.log(`CPU ms per deal, reference waves: ${perDeal(cpuRaw, N * ROUNDS)}`)
   console.log(`CPU ms per deal, the reference's creates spread over each ingress wave's duration: ${perDeal(cpuSpread, N * ROUNDS)}`)
+  // Each ingress wave is paired with the reference wave right after it: drifts in the machine's
+  // speed (other tenants of the host) hit both alike, so the spread of the paired ratios shows
+  // how much a single run's ratio can be trusted.
+  const paired = waves.map((w) => w.ingressPerS / w.rawPerS)
+  console.log(`per wave, ingress/s ÷ reference/s: ${paired.map((x) => x.toFixed(2)).join(' ')}   median ${pct(paired, 0.5).toFixed(2)}`)
+  console.log(`per wave, apiserver CPU ms per deal (ingress | reference): ${waves.map((w) => `${w.testplaneIngress.toFixed(2)}|${w.testplaneRaw.toFixed(2)}`).join(' ')}`)
 } finally {
   goClients?.stdin?.end()
   goClients?.kill()
