@@ -305,6 +305,9 @@ export const ADMISSION_CHECKS: readonly Check[] = [
 
 // ---- helpers ------------------------------------------------------------------------------------
 
+/** One decoder for every proposal: building a TextDecoder per call cost more than the decoding. */
+const utf8 = new TextDecoder()
+
 function headOf (i: AdmissionInput): number {
   // chainHead runs first and stops the chain when the head is missing.
   return i.chain.head.ok ? i.chain.head.value : Number.MAX_SAFE_INTEGER
@@ -320,7 +323,7 @@ export function isPowerOfTwo (n: number): boolean {
  */
 export function transferHostOf (type: string, params: Uint8Array): { host: string, ip?: string } | { error: string } {
   if (type !== 'http' && type !== 'libp2p') return { error: `cannot parse params for unrecognized transfer type '${type}'` }
-  const text = new TextDecoder().decode(params)
+  const text = utf8.decode(params)
   let raw: unknown
   try { raw = JSON.parse(text) } catch (err) {
     return { error: `failed to de-serialize transport params bytes '${text}': ${(err as Error).message}` }

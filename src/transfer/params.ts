@@ -1,5 +1,7 @@
 import { TransferError, TransferErrorCodes } from './errors.ts'
 
+const utf8 = new TextDecoder()
+
 /** boost's transfer Params (`transport/types.HttpRequest`), spec boost-protocol §5.2. */
 export interface TransferParams {
   url: string
@@ -11,7 +13,7 @@ export interface TransferParams {
  * insensitively (so `url` works like `URL`) and writes `"Headers": null` when there are none.
  */
 export function parseTransferParams (json: string | Uint8Array): TransferParams {
-  const text = typeof json === 'string' ? json : new TextDecoder().decode(json)
+  const text = typeof json === 'string' ? json : utf8.decode(json)
   let raw: unknown
   try { raw = JSON.parse(text) } catch (err) {
     throw new TransferError(TransferErrorCodes.Params, `transfer params: not JSON: ${(err as Error).message}`, { cause: err })
