@@ -2,7 +2,7 @@
  * ChaCha20-Poly1305 and BLAKE2b through the OpenSSL that Node itself links and exports (Node
  * exports its OpenSSL symbols to addons; the headers ship with it).
  *   chachaOpen(key, nonce, ad, sealed, dst) -> boolean   (tag checked; dst may be sealed itself)
- *   chachaSeal(key, nonce, ad, plaintext) -> Buffer(plaintext ‖ tag)
+ *   chachaSeal(key, nonce, ad, plaintext, out)   (out: plaintext.length + 16 bytes, ciphertext ‖ tag)
  *   blake2b(data, outLen) -> Uint8Array, or undefined where this OpenSSL cannot set BLAKE2b's output
  *     size (before 3.2): the caller then uses its own implementation
  * Why: the libp2p ingress decrypts ~65 small noise messages per deal proposal (boost's client seals
@@ -115,24 +115,30 @@ static napi_value js_chacha_open (napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_chacha_seal (napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], out;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
-    napi_throw_type_error(env, "ERR_CRYPTO_NATIVE", "chachaSeal(key, nonce, ad, plaintext)");
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) {
+    napi_throw_type_error(env, "ERR_CRYPTO_NATIVE", "chachaSeal(key, nonce, ad, plaintext, out)");
     return NULL;
   }
-  uint8_t *key, *nonce, *ad, *plain;
-  size_t klen, nlen, adlen, plen;
+  uint8_t *key, *nonce, *ad, *plain, *o;
+  size_t klen, nlen, adlen, plen, olen;
   if (!bytes_arg(env, argv[0], "key: 32 bytes", KEY_BYTES, &key, &klen) ||
       !bytes_arg(env, argv[1], "nonce: 12 bytes", NONCE_BYTES, &nonce, &nlen) ||
       !bytes_arg(env, argv[2], "ad: a Uint8Array", 0, &ad, &adlen) ||
-      !bytes_arg(env, argv[3], "plaintext: a Uint8Array", 0, &plain, &plen)) return NULL;
-  if (plen > INT32_MAX - TAG_BYTES) { napi_throw_range_error(env, "ERR_CRYPTO_NATIVE", "plaintext too large"); return NULL; }
+      !bytes_arg(env, argv[3], "plaintext: a Uint8Array", 0, &plain, &plen) ||
+      !bytes_arg(env, argv[4], "out: a Uint8Array", 0, &o, &olen)) return NULL;
+  if (plen > INT32_MAX - TAG_BYTES || olen != plen + TAG_BYTES) {
+    napi_throw_range_error(env, "ERR_CRYPTO_NATIVE", "out must hold the plaintext and a tag");
+    return NULL;
+  }
+  /* in place (out starting at plaintext) is fine; any other overlap is not */
+  if (o != plain && o < plain + plen && plain < o + olen) {
+    napi_throw_range_error(env, "ERR_CRYPTO_NATIVE", "out overlaps plaintext");
+    return NULL;
+  }
   EVP_CIPHER_CTX *c = cipher_ctx(&seal_ctx, 1);
   if (c == NULL) { napi_throw_error(env, "ERR_CRYPTO_NATIVE", "ChaCha20-Poly1305 unavailable"); return NULL; }
-  void *buf;
-  if (napi_create_buffer(env, plen + TAG_BYTES, &buf, &out) != napi_ok) return NULL;
-  uint8_t *o = buf;
   int l = 0, fin = 0;
   if (EVP_EncryptInit_ex(c, NULL, NULL, key, nonce) != 1 ||
       (adlen != 0 && EVP_EncryptUpdate(c, NULL, &l, ad, (int)adlen) != 1) ||
@@ -142,7 +148,7 @@ static napi_value js_chacha_seal (napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ERR_CRYPTO_NATIVE", "ChaCha20-Poly1305 seal failed");
     return NULL;
   }
-  return out;
+  return NULL;
 }
 
 static napi_value js_blake2b (napi_env env, napi_callback_info info) {

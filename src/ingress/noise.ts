@@ -154,7 +154,12 @@ export function nativeNoiseCrypto (): ICryptoInterface | undefined {
   if (open === undefined || seal === undefined) return undefined
   return {
     ...defaultCrypto,
-    chaCha20Poly1305Encrypt: (plaintext, nonce, ad, k) => seal(k, nonce, ad, contiguous(plaintext)),
+    chaCha20Poly1305Encrypt: (plaintext, nonce, ad, k) => {
+      const p = contiguous(plaintext)
+      const out = Buffer.allocUnsafe(p.byteLength + TAG_BYTES)
+      seal(k, nonce, ad, p, out)
+      return out
+    },
     chaCha20Poly1305Decrypt: (ciphertext, nonce, ad, k, dst) => {
       const sealed = contiguous(ciphertext)
       if (sealed.byteLength < TAG_BYTES) throw new Error('Invalid chacha20poly1305 decryption')

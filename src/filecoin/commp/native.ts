@@ -28,7 +28,8 @@ export interface NativeAddon {
   addressModulo (bytes: Uint8Array, m: number): number
   /** Node's OpenSSL (native/src/crypto.c); absent from addons built before it. */
   chachaOpen?: (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: Uint8Array, dst: Uint8Array) => boolean
-  chachaSeal?: (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array) => Uint8Array
+  /** out: plaintext.length + 16 bytes (ciphertext ‖ tag); the caller allocates it (Node's buffer pool is cheaper than a fresh Buffer per call) */
+  chachaSeal?: (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array, out: Uint8Array) => void
   /** undefined where OpenSSL cannot set BLAKE2b's output size (before 3.2) */
   blake2b?: (data: Uint8Array, outLen: number) => Uint8Array | undefined
 }
