@@ -42,6 +42,13 @@ export class KubeApiError extends DealyardError {
   }
 }
 
+/** An error answer: the Status object's reason and message when the body is one. */
+function apiError (what: string, status: number, text: string): KubeApiError {
+  let st: { reason?: string, message?: string, details?: unknown } = {}
+  try { st = JSON.parse(text) } catch {}
+  return new KubeApiError(status, st.reason ?? String(status), `${what}: ${status} ${st.reason ?? ''}: ${st.message ?? text.slice(0, 500)}`, st.details)
+}
+
 export const isNotFound = (e: unknown): boolean => e instanceof KubeApiError && e.status === 404
 export const isConflict = (e: unknown): boolean => e instanceof KubeApiError && e.status === 409 && e.reason === 'Conflict'
 export const isAlreadyExists = (e: unknown): boolean => e instanceof KubeApiError && e.status === 409 && e.reason === 'AlreadyExists'
@@ -119,9 +126,14 @@ export class KubeRest {
     }
   }
 
-  private async requestOnce<T> (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions): Promise<T> {
+  private url (path: string, query: RequestOptions['query']): URL {
     const url = new URL(this.server + path)
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v))
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v))
+    return url
+  }
+
+  private async requestOnce<T> (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions): Promise<T> {
+    const url = this.url(path, opts.query)
     const headers: Record<string, string> = { ...await this.authHeaders(url, method), accept: 'application/json' }
     let body: string | undefined
     if (opts.body !== undefined) {
@@ -153,10 +165,7 @@ export class KubeRest {
       throw new DealyardError('ERR_KUBE_TRANSPORT', `${method} ${path}: ${(err as Error).message}`, { cause: err, retry: 'auto' })
     }
     if (status >= 200 && status < 300) return (text === '' ? undefined : JSON.parse(text)) as T
-    let st: { reason?: string, message?: string, details?: unknown } = {}
-    try { st = JSON.parse(text) } catch {}
-    throw new KubeApiError(status, st.reason ?? String(status),
-      `${method} ${path}: ${status} ${st.reason ?? ''}: ${st.message ?? text.slice(0, 500)}`, st.details)
+    throw apiError(`${method} ${path}`, status, text)
   }
 
 
@@ -171,9 +180,7 @@ export class KubeRest {
    * an event per accepted proposal, and that path cost more than the JSON parsing itself.
    */
   async watch<E> (path: string, query: RequestOptions['query'], onEvent: (event: E) => void, opts: { signal: AbortSignal, idleMs: number }): Promise<void> {
-    const url = new URL(this.server + path)
-    url.searchParams.set('watch', 'true')
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v))
+    const url = this.url(path, { ...query, watch: true })
     const headers: Record<string, string> = { ...await this.authHeaders(url, 'GET'), accept: 'application/json' }
     const dispatcher = this.dispatcher ?? getGlobalDispatcher()
     let res: Dispatcher.ResponseData
@@ -189,9 +196,7 @@ export class KubeRest {
     if (res.statusCode !== 200) {
       const text = await res.body.text().catch(() => '')
       if (res.statusCode === 401) this.auth = undefined
-      let st: { reason?: string, message?: string } = {}
-      try { st = JSON.parse(text) } catch {}
-      throw new KubeApiError(res.statusCode, st.reason ?? String(res.statusCode), `watch ${path}: ${res.statusCode} ${st.reason ?? ''}: ${st.message ?? text.slice(0, 500)}`)
+      throw apiError(`watch ${path}`, res.statusCode, text)
     }
     const decoder = new StringDecoder('utf8')
     let pending = ''
