@@ -75,76 +75,72 @@ static EVP_CIPHER_CTX *cipher_ctx (EVP_CIPHER_CTX **slot, int enc) {
   return c;
 }
 
-static napi_value js_chacha_open (napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5], out;
+/* (key, nonce, ad, in, out), the arguments both directions take. out may start where in starts
+ * (in place) but must not overlap it otherwise. */
+struct aead_args { uint8_t *key, *nonce, *ad, *in, *out; size_t adlen, inlen, outlen; };
+
+static int aead_args (napi_env env, napi_callback_info info, const char *usage, const char *in_what, const char *out_what, struct aead_args *a) {
+  size_t argc = 5, klen, nlen;
+  napi_value argv[5];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) {
-    napi_throw_type_error(env, "ERR_CRYPTO_NATIVE", "chachaOpen(key, nonce, ad, sealed, dst)");
-    return NULL;
+    napi_throw_type_error(env, "ERR_CRYPTO_NATIVE", usage);
+    return 0;
   }
-  uint8_t *key, *nonce, *ad, *sealed, *dst;
-  size_t klen, nlen, adlen, slen, dlen;
-  if (!bytes_arg(env, argv[0], "key: 32 bytes", KEY_BYTES, &key, &klen) ||
-      !bytes_arg(env, argv[1], "nonce: 12 bytes", NONCE_BYTES, &nonce, &nlen) ||
-      !bytes_arg(env, argv[2], "ad: a Uint8Array", 0, &ad, &adlen) ||
-      !bytes_arg(env, argv[3], "sealed: a Uint8Array", 0, &sealed, &slen) ||
-      !bytes_arg(env, argv[4], "dst: a Uint8Array", 0, &dst, &dlen)) return NULL;
-  if (slen < TAG_BYTES || dlen != slen - TAG_BYTES || slen - TAG_BYTES > INT32_MAX) {
+  if (!bytes_arg(env, argv[0], "key: 32 bytes", KEY_BYTES, &a->key, &klen) ||
+      !bytes_arg(env, argv[1], "nonce: 12 bytes", NONCE_BYTES, &a->nonce, &nlen) ||
+      !bytes_arg(env, argv[2], "ad: a Uint8Array", 0, &a->ad, &a->adlen) ||
+      !bytes_arg(env, argv[3], in_what, 0, &a->in, &a->inlen) ||
+      !bytes_arg(env, argv[4], out_what, 0, &a->out, &a->outlen)) return 0;
+  if (a->inlen > INT32_MAX - TAG_BYTES || a->adlen > INT32_MAX) {
+    napi_throw_range_error(env, "ERR_CRYPTO_NATIVE", "input too large");
+    return 0;
+  }
+  if (a->out != a->in && a->out < a->in + a->inlen && a->in < a->out + a->outlen) {
+    napi_throw_range_error(env, "ERR_CRYPTO_NATIVE", "output overlaps input");
+    return 0;
+  }
+  return 1;
+}
+
+static napi_value js_chacha_open (napi_env env, napi_callback_info info) {
+  struct aead_args a;
+  napi_value out;
+  if (!aead_args(env, info, "chachaOpen(key, nonce, ad, sealed, dst)", "sealed: a Uint8Array", "dst: a Uint8Array", &a)) return NULL;
+  if (a.inlen < TAG_BYTES || a.outlen != a.inlen - TAG_BYTES) {
     napi_throw_range_error(env, "ERR_CRYPTO_NATIVE", "sealed must hold a tag and dst its plaintext length");
-    return NULL;
-  }
-  /* dst may start where sealed starts (in place) but must not overlap it otherwise */
-  if (dst != sealed && dst < sealed + slen && sealed < dst + dlen) {
-    napi_throw_range_error(env, "ERR_CRYPTO_NATIVE", "dst overlaps sealed");
     return NULL;
   }
   EVP_CIPHER_CTX *c = cipher_ctx(&open_ctx, 0);
   if (c == NULL) { napi_throw_error(env, "ERR_CRYPTO_NATIVE", "ChaCha20-Poly1305 unavailable"); return NULL; }
-  int n = (int)(slen - TAG_BYTES), l = 0, ok = 0;
+  int n = (int)(a.inlen - TAG_BYTES), l = 0, ok = 0;
   uint8_t tag[TAG_BYTES];
-  memcpy(tag, sealed + n, TAG_BYTES);
-  if (EVP_DecryptInit_ex(c, NULL, NULL, key, nonce) == 1 &&
-      (adlen == 0 || EVP_DecryptUpdate(c, NULL, &l, ad, (int)adlen) == 1) &&
-      EVP_DecryptUpdate(c, dst, &l, sealed, n) == 1 &&
+  memcpy(tag, a.in + n, TAG_BYTES);
+  if (EVP_DecryptInit_ex(c, NULL, NULL, a.key, a.nonce) == 1 &&
+      (a.adlen == 0 || EVP_DecryptUpdate(c, NULL, &l, a.ad, (int)a.adlen) == 1) &&
+      EVP_DecryptUpdate(c, a.out, &l, a.in, n) == 1 &&
       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, TAG_BYTES, tag) == 1) {
     int fin = 0;
-    ok = EVP_DecryptFinal_ex(c, dst + l, &fin) == 1;
+    ok = EVP_DecryptFinal_ex(c, a.out + l, &fin) == 1;
   }
   if (napi_get_boolean(env, ok, &out) != napi_ok) return NULL;
   return out;
 }
 
 static napi_value js_chacha_seal (napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) {
-    napi_throw_type_error(env, "ERR_CRYPTO_NATIVE", "chachaSeal(key, nonce, ad, plaintext, out)");
-    return NULL;
-  }
-  uint8_t *key, *nonce, *ad, *plain, *o;
-  size_t klen, nlen, adlen, plen, olen;
-  if (!bytes_arg(env, argv[0], "key: 32 bytes", KEY_BYTES, &key, &klen) ||
-      !bytes_arg(env, argv[1], "nonce: 12 bytes", NONCE_BYTES, &nonce, &nlen) ||
-      !bytes_arg(env, argv[2], "ad: a Uint8Array", 0, &ad, &adlen) ||
-      !bytes_arg(env, argv[3], "plaintext: a Uint8Array", 0, &plain, &plen) ||
-      !bytes_arg(env, argv[4], "out: a Uint8Array", 0, &o, &olen)) return NULL;
-  if (plen > INT32_MAX - TAG_BYTES || olen != plen + TAG_BYTES) {
+  struct aead_args a;
+  if (!aead_args(env, info, "chachaSeal(key, nonce, ad, plaintext, out)", "plaintext: a Uint8Array", "out: a Uint8Array", &a)) return NULL;
+  if (a.outlen != a.inlen + TAG_BYTES) {
     napi_throw_range_error(env, "ERR_CRYPTO_NATIVE", "out must hold the plaintext and a tag");
-    return NULL;
-  }
-  /* in place (out starting at plaintext) is fine; any other overlap is not */
-  if (o != plain && o < plain + plen && plain < o + olen) {
-    napi_throw_range_error(env, "ERR_CRYPTO_NATIVE", "out overlaps plaintext");
     return NULL;
   }
   EVP_CIPHER_CTX *c = cipher_ctx(&seal_ctx, 1);
   if (c == NULL) { napi_throw_error(env, "ERR_CRYPTO_NATIVE", "ChaCha20-Poly1305 unavailable"); return NULL; }
   int l = 0, fin = 0;
-  if (EVP_EncryptInit_ex(c, NULL, NULL, key, nonce) != 1 ||
-      (adlen != 0 && EVP_EncryptUpdate(c, NULL, &l, ad, (int)adlen) != 1) ||
-      EVP_EncryptUpdate(c, o, &l, plain, (int)plen) != 1 ||
-      EVP_EncryptFinal_ex(c, o + l, &fin) != 1 ||
-      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, TAG_BYTES, o + plen) != 1) {
+  if (EVP_EncryptInit_ex(c, NULL, NULL, a.key, a.nonce) != 1 ||
+      (a.adlen != 0 && EVP_EncryptUpdate(c, NULL, &l, a.ad, (int)a.adlen) != 1) ||
+      EVP_EncryptUpdate(c, a.out, &l, a.in, (int)a.inlen) != 1 ||
+      EVP_EncryptFinal_ex(c, a.out + l, &fin) != 1 ||
+      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, TAG_BYTES, a.out + a.inlen) != 1) {
     napi_throw_error(env, "ERR_CRYPTO_NATIVE", "ChaCha20-Poly1305 seal failed");
     return NULL;
   }

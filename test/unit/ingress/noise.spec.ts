@@ -12,6 +12,7 @@ import type { MultiaddrConnection } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
 import { batchDecryption, nativeNoiseCrypto, noise, NoiseBatchDecoder } from '../../../src/ingress/noise.ts'
+import { loadNative } from '../../../src/filecoin/commp/native.ts'
 
 const frame = (payload: Uint8Array): Uint8Array => Buffer.concat([Buffer.from([payload.length >> 8, payload.length & 0xff]), payload])
 
@@ -175,4 +176,21 @@ test('native ChaCha20-Poly1305 matches noise\'s default crypto, in place and fro
     assert.throws(() => crypto.chaCha20Poly1305Decrypt(sealed, randomBytes(12), ad, k), /Invalid chacha20poly1305 decryption/, `wrong nonce ${size}`)
   }
   assert.throws(() => crypto.chaCha20Poly1305Decrypt(randomBytes(15), randomBytes(12), new Uint8Array(0), randomBytes(32)), /Invalid chacha20poly1305 decryption/)
+})
+
+test('the native cipher refuses a partly overlapping output and wrong lengths', () => {
+  const addon = loadNative().addon!
+  const k = randomBytes(32)
+  const nonce = randomBytes(12)
+  const none = new Uint8Array(0)
+  const plain = randomBytes(40)
+  const sealed = Buffer.alloc(56)
+  addon.chachaSeal!(k, nonce, none, plain, sealed)
+  assert.throws(() => addon.chachaOpen!(k, nonce, none, sealed, sealed.subarray(1, 41)), /overlaps/)
+  assert.throws(() => addon.chachaOpen!(k, nonce, none, sealed, new Uint8Array(39)), /plaintext length/)
+  assert.throws(() => addon.chachaSeal!(k, nonce, none, plain, new Uint8Array(55)), /plaintext and a tag/)
+  assert.throws(() => addon.chachaSeal!(k.subarray(1), nonce, none, plain, sealed), /key: 32 bytes/)
+  const buf = Buffer.concat([plain, Buffer.alloc(16)])
+  addon.chachaSeal!(k, nonce, none, buf.subarray(0, 40), buf)
+  assert.deepEqual(buf, sealed, 'sealing in place gives the same bytes')
 })
