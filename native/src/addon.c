@@ -21,6 +21,7 @@
 #include <sys/types.h>
 #include "commp.h"
 #include "crypto.h"
+#include "napi_bytes.h"
 #include "sha256.h"
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, "ERR_COMMP_NATIVE", #call " failed"); return NULL; } } while (0)
@@ -40,16 +41,7 @@ static commp_hasher *get_hasher (napi_env env, napi_value v) {
 }
 
 static int get_bytes (napi_env env, napi_value v, uint8_t **data, size_t *len) {
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t offset;
-  void *base;
-  if (napi_get_typedarray_info(env, v, &type, len, &base, &ab, &offset) != napi_ok || type != napi_uint8_array) {
-    napi_throw_type_error(env, "ERR_COMMP_NATIVE", "expected a Uint8Array");
-    return 0;
-  }
-  *data = (uint8_t *)base;
-  return 1;
+  return uint8_array_arg(env, v, "ERR_COMMP_NATIVE", "expected a Uint8Array", data, len);
 }
 
 static napi_value js_create (napi_env env, napi_callback_info info) {

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <string.h>
 #include "crypto.h"
+#include "napi_bytes.h"
 
 #define TAG_BYTES 16
 #define KEY_BYTES 32
@@ -46,20 +47,13 @@ void crypto_teardown (void) {
   md_ctx = NULL;
 }
 
+/* A Uint8Array argument, of exactly `want` bytes unless want is 0. */
 static int bytes_arg (napi_env env, napi_value v, const char *what, size_t want, uint8_t **data, size_t *len) {
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t offset;
-  void *base;
-  if (napi_get_typedarray_info(env, v, &type, len, &base, &ab, &offset) != napi_ok || type != napi_uint8_array) {
-    napi_throw_type_error(env, "ERR_CRYPTO_NATIVE", what);
-    return 0;
-  }
+  if (!uint8_array_arg(env, v, "ERR_CRYPTO_NATIVE", what, data, len)) return 0;
   if (want != 0 && *len != want) {
     napi_throw_range_error(env, "ERR_CRYPTO_NATIVE", what);
     return 0;
   }
-  *data = (uint8_t *)base;
   return 1;
 }
 
