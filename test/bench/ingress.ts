@@ -1,16 +1,16 @@
 /**
- * Ingress benchmark (`npm run bench ingress [--clients N] [--rounds R] [--warmup W] [--client-impl go|js] [--spread] [--marks]`):
+ * Ingress benchmark (`npm run bench ingress [--clients N] [--per-client K] [--rounds R] [--warmup W] [--client-impl go|js] [--marks]`):
  * a real control plane, the Lotus peer, and `dealyard ingress` in its own process. N libp2p
- * clients (one connection each, dialled beforehand, proposals signed beforehand) send R waves of N
- * concurrent online proposals, after W unmeasured waves of each kind (JIT, caches, the
- * apiserver's heap). Prints accepted/s, p50/p99 latency, and in the same run the raw create rate
- * of the same apiserver for the same objects (a StorageDeal + its params Secret per deal, N at a
- * time, in a namespace the ingress does not watch), and the ratio; ingress waves and reference
- * waves alternate. Then CPU milliseconds per deal of each process (ingress, the clients, the
- * control plane, the Lotus peer) for both, and with --spread for a third, unrated wave: the
- * reference's creates spread evenly over the ingress wave's duration (the apiserver's price per
- * create depends on arrival); then each wave's paired ratio and apiserver price, to show the
- * run's spread.
+ * clients (one connection each, dialled beforehand, proposals signed beforehand) send R waves of
+ * online proposals, after W unmeasured waves of each kind (JIT, caches, the apiserver's heap). In
+ * a wave each client sends K proposals (default 1) one after the other, the next as soon as the
+ * last is answered: N proposals in flight, N×K in all; K > 1 is sustained load. Prints accepted/s, p50/p99 latency, and in the
+ * same run the raw create rate of the same apiserver for the same objects (a StorageDeal + its
+ * params Secret per deal, N writers creating N×K, in a namespace the ingress does not watch), and
+ * the ratio; ingress waves and reference waves alternate, each started with the other processes
+ * quiet. Then CPU milliseconds per deal of each process (ingress, the clients, the control plane,
+ * the Lotus peer) for both, what each kind of wave left the processes to do after its last
+ * answer, and each wave's paired ratio and apiserver price, to show the run's spread.
  * Goal: p99 < 1 s at 200 concurrent proposals; ratio ≥ 0.7.
  * Profiling: DEALYARD_BENCH_INGRESS_NODE_OPTIONS adds node flags to the ingress process (e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/p`, `--perf-basic-prof`), DEALYARD_BENCH_INGRESS_LOG appends its
@@ -37,12 +37,16 @@ import { FullNodeClient } from '../../src/lotus/index.ts'
 import { startControlPlane } from '../support/controlplane.ts'
 import { applyCrds } from '../support/crds.ts'
 import { startLotusPeer } from '../support/lotus-peer.ts'
-import { procStat, TICK_MS } from './support.ts'
+import { procStat, settle, TICK_MS } from './support.ts'
 
-const { values } = parseArgs({ options: { clients: { type: 'string' }, rounds: { type: 'string' }, warmup: { type: 'string' }, 'client-impl': { type: 'string' }, marks: { type: 'boolean' }, spread: { type: 'boolean' } } })
+const { values } = parseArgs({ options: { clients: { type: 'string' }, rounds: { type: 'string' }, warmup: { type: 'string' }, 'client-impl': { type: 'string' }, marks: { type: 'boolean' }, 'per-client': { type: 'string' } } })
 const N = Number(values.clients ?? 200)
 const clientImpl = values['client-impl'] ?? 'go'
 if (clientImpl !== 'go' && clientImpl !== 'js') throw new Error(`--client-impl must be go or js, got ${clientImpl}`)
+const K = Number(values['per-client'] ?? 1)
+if (!Number.isInteger(K) || K < 1) throw new Error(`--per-client must be a positive integer, got ${values['per-client']}`)
+/** Proposals (and reference deals) per wave. */
+const WAVE = N * K
 const ROUNDS = Number(values.rounds ?? 6)
 const WARMUP = Number(values.warmup ?? 1)
 const ingressNodeOptions = (process.env.DEALYARD_BENCH_INGRESS_NODE_OPTIONS ?? '').split(' ').filter((a) => a !== '')
@@ -184,9 +188,9 @@ try {
     const { wallets } = JSON.parse(await goLine('their wallets')) as { wallets: string[] }
     await peer.seed({ accounts: wallets.map((address) => ({ address, balance: FIL, escrow: FIL })) })
   }
-  /** One wave of N concurrent proposals from the Go clients; resolves with what they saw. */
+  /** One wave of the Go clients' proposals (K per client, N in flight); resolves with what they saw. */
   const goWave = async (start: number, timed: (run: () => Promise<void>) => Promise<void>): Promise<{ latenciesMs: number[], accepted: number, messages: Record<string, number> }> => {
-    const pieces = Array.from({ length: N }, () => pieceCidFromCommP(new Uint8Array(randomBytes(32))).toString())
+    const pieces = Array.from({ length: WAVE }, () => pieceCidFromCommP(new Uint8Array(randomBytes(32))).toString())
     goClients!.stdin!.write(JSON.stringify({ start, pieces }) + '\n')
     const ready = await goLine('signing the wave')
     if (ready !== '{"ready":true}') throw new Error(`go clients: expected the ready line, got ${ready.slice(0, 200)}`)
@@ -207,7 +211,17 @@ try {
   })
   const makeWave = async (): Promise<Array<ReturnType<typeof buildDealParams>>> => {
     const head = (await full.chainHead()).height
-    return keys.map((key) => proposal(key, head))
+    return Array.from({ length: WAVE }, (_, i) => proposal(keys[i % N]!, head))
+  }
+  /** A wave from the js-libp2p clients: client i sends proposals i, N+i, 2N+i, … one after the other. */
+  const jsWave = async (wave: Array<ReturnType<typeof buildDealParams>>, seen: (latencyMs: number, res: { accepted: boolean, message: string }) => void): Promise<void> => {
+    await Promise.all(nodes.map(async (node, i) => {
+      for (let j = i; j < wave.length; j += N) {
+        const s = performance.now()
+        const res = await proposeDeal(node, addr, wave[j]!)
+        seen(performance.now() - s, res)
+      }
+    }))
   }
   // The reference writes into a namespace of its own: the ingress's informer watches only its
   // namespace, so the reference pays for the writes alone, not for the ingress's watch of them.
@@ -215,8 +229,8 @@ try {
   await rest.create(Core.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: rawNs } })
   const rawWave = async (): Promise<Array<{ deal: StorageDeal, params: Uint8Array }>> => {
     const head = (await full.chainHead()).height
-    return keys.map((key) => {
-      const p = proposal(key, head, randomUUID())
+    return Array.from({ length: WAVE }, (_, i) => {
+      const p = proposal(keys[i % N]!, head, randomUUID())
       return { deal: dealObject(p, { namespace: rawNs, provider: `${ns}-sp`, protocol: '/fil/storage/mk/1.2.1', clientPeerId: nodes[0]!.peerId.toString() }), params: p.transfer.params }
     })
   }
@@ -233,7 +247,7 @@ try {
   // Warm-up (JIT, informers, chain-fact caches, the apiserver's heap; both paths alike), not counted.
   for (let w = 0; w < WARMUP; w++) {
     if (clientImpl === 'go') await goWave((await full.chainHead()).height + 200, async (run) => { await run() })
-    else await Promise.all((await makeWave()).map(async (p, i) => await proposeDeal(nodes[i]!, addr, p)))
+    else await jsWave(await makeWave(), () => {})
     await pool(N, await rawWave(), rawCreate)
   }
 
@@ -248,7 +262,15 @@ try {
   const procs = processTree()
   const cpuIngress = new CpuMeter(procs)
   const cpuRaw = new CpuMeter(procs)
-  const cpuSpread = new CpuMeter(procs)
+  // Each wave starts with the other processes quiet, and what a wave leaves behind is metered as
+  // its own (a reference wave's 400 creates at once leave the apiserver ~0.5 ms of work per deal
+  // after the last response, mostly a GC cycle): back to back, the next wave paid for it.
+  const others = [...procs.keys()].filter((pid) => pid !== process.pid)
+  const tailIngress = new CpuMeter(procs)
+  const tailRaw = new CpuMeter(procs)
+  let settledMs = 0
+  const quiet = async (): Promise<void> => { settledMs += await settle(others) }
+  const drain = async (meter: CpuMeter): Promise<void> => { meter.start(); await quiet(); meter.stop() }
   const waves: Array<{ ingressPerS: number, rawPerS: number, testplaneIngress: number, testplaneRaw: number }> = []
   for (let r = 0; r < ROUNDS; r++) {
     const busyBefore = busy
@@ -258,6 +280,7 @@ try {
     const waveRaw = new CpuMeter(procs)
     if (clientImpl === 'go') {
       const res = await goWave((await full.chainHead()).height + 200, async (run) => {
+        await quiet()
         cpuIngress.start()
         waveIngress.start()
         mark('ingress start')
@@ -267,26 +290,28 @@ try {
         cpuIngress.stop()
         waveIngress.stop()
         mark('ingress stop')
+        await drain(tailIngress)
       })
       lat.push(...res.latenciesMs)
       accepted += res.accepted
       for (const [m, k] of Object.entries(res.messages)) { rejected += k; messages.set(m, (messages.get(m) ?? 0) + k) }
     } else {
       const wave = await makeWave()
+      await quiet()
       cpuIngress.start()
       waveIngress.start()
       const t0 = performance.now()
-      await Promise.all(wave.map(async (p, i) => {
-        const s = performance.now()
-        const res = await proposeDeal(nodes[i]!, addr, p)
-        lat.push(performance.now() - s)
+      await jsWave(wave, (ms, res) => {
+        lat.push(ms)
         if (res.accepted) accepted++; else { rejected++; messages.set(res.message, (messages.get(res.message) ?? 0) + 1) }
-      }))
+      })
       busy += performance.now() - t0
       cpuIngress.stop()
       waveIngress.stop()
+      await drain(tailIngress)
     }
     const raw = await rawWave()
+    await quiet()
     cpuRaw.start()
     waveRaw.start()
     mark('raw start')
@@ -296,38 +321,26 @@ try {
     rawBusy += performance.now() - tr
     cpuRaw.stop()
     waveRaw.stop()
+    await drain(tailRaw)
     waves.push({
       ingressPerS: (accepted - acceptedBefore) / ((busy - busyBefore) / 1000),
-      rawPerS: N / ((rawBusy - rawBusyBefore) / 1000),
-      testplaneIngress: (waveIngress.totals().get('testplane') ?? 0) / N,
-      testplaneRaw: (waveRaw.totals().get('testplane') ?? 0) / N
+      rawPerS: WAVE / ((rawBusy - rawBusyBefore) / 1000),
+      testplaneIngress: (waveIngress.totals().get('testplane') ?? 0) / WAVE,
+      testplaneRaw: (waveRaw.totals().get('testplane') ?? 0) / WAVE
     })
-    // Not a rate, a price: the same creates started evenly over the time the ingress wave took, as
-    // the ingress's creates arrive (one by one, as proposals clear admission). The apiserver's CPU
-    // per create depends on that pattern, so it is printed beside the burst reference's.
-    // Only with --spread: this wave sat between each reference wave and the next ingress wave, so
-    // whatever apiserver work it left behind (Go GC, etcd commits) was charged to the ingress; the
-    // rated waves now alternate with nothing in between.
-    if (values.spread === true) {
-      const spread = await rawWave()
-      const gapMs = (busy - busyBefore) / N
-      cpuSpread.start()
-      await Promise.all(spread.map(async (d, i) => { await new Promise((resolve) => setTimeout(resolve, i * gapMs)); await rawCreate(d) }))
-      cpuSpread.stop()
-    }
   }
   const rate = accepted / (busy / 1000)
-  const rawRate = (N * ROUNDS) / (rawBusy / 1000)
+  const rawRate = (WAVE * ROUNDS) / (rawBusy / 1000)
   const perDeal = (m: CpuMeter, n: number): string => [...m.totals()].map(([name, ms]) => `${name} ${(ms / n).toFixed(2)}`).join(', ')
 
-  console.log(`# ingress bench: ${N} concurrent libp2p clients (${clientImpl === 'go' ? 'go-libp2p, boost\'s DealClient framing' : 'js-libp2p, in the bench process'}) × ${ROUNDS} waves, kube-apiserver ${plane.version}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`)
+  console.log(`# ingress bench: ${N} concurrent libp2p clients (${clientImpl === 'go' ? 'go-libp2p, boost\'s DealClient framing' : 'js-libp2p, in the bench process'}) × ${K} proposals each per wave, ${ROUNDS} waves, kube-apiserver ${plane.version}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`)
   console.log(`accepted ${accepted}, rejected ${rejected}${messages.size > 0 ? ' ' + JSON.stringify([...messages]) : ''}`)
   console.log(`accepted/s ${rate.toFixed(1)}   p50 ${pct(lat, 0.5).toFixed(0)} ms   p99 ${pct(lat, 0.99).toFixed(0)} ms   max ${Math.max(...lat).toFixed(0)} ms`)
-  console.log(`raw apiserver create rate (StorageDeal + Secret, ${N} at a time, waves interleaved): ${rawRate.toFixed(1)} deals/s`)
+  console.log(`raw apiserver create rate (StorageDeal + Secret, ${N} writers × ${K} each, waves interleaved): ${rawRate.toFixed(1)} deals/s`)
   console.log(`ratio accepted/s ÷ raw: ${(rate / rawRate).toFixed(2)}   (goals: p99 < 1000 ms, ratio ≥ 0.7)`)
   console.log(`CPU ms per deal, ingress waves: ${perDeal(cpuIngress, accepted + rejected)}`)
-  console.log(`CPU ms per deal, reference waves: ${perDeal(cpuRaw, N * ROUNDS)}`)
-  if (values.spread === true) console.log(`CPU ms per deal, the reference's creates spread over each ingress wave's duration: ${perDeal(cpuSpread, N * ROUNDS)}`)
+  console.log(`CPU ms per deal, reference waves: ${perDeal(cpuRaw, WAVE * ROUNDS)}`)
+  console.log(`CPU ms per deal left behind (after a wave's last response, until quiet; ${(settledMs / ROUNDS / 4).toFixed(0)} ms per pause on average): ingress waves ${perDeal(tailIngress, accepted + rejected)}; reference waves ${perDeal(tailRaw, WAVE * ROUNDS)}`)
   // Each ingress wave is paired with the reference wave right after it: drifts in the machine's
   // speed (other tenants of the host) hit both alike, so the spread of the paired ratios shows
   // how much a single run's ratio can be trusted.

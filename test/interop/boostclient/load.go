@@ -1,16 +1,19 @@
 package main
 
 // Load mode (`boostclient -load`): the ingress benchmark's clients. N go-libp2p hosts, one
-// connection and one secp256k1 wallet each, send waves of N concurrent online proposals the way
-// boost's DealClient does (sendDealProposal). Driven over stdin/stdout, one JSON line each way:
+// connection and one secp256k1 wallet each, send online proposals the way boost's DealClient
+// does (sendDealProposal): in a wave every client sends K proposals one after the other, the next
+// as soon as the last is answered, so N proposals are in flight until the wave drains. Driven
+// over stdin/stdout, one JSON line each way:
 //
-//	out: {"wallets":[…addresses…]}                      after every host has connected
-//	in:  {"start":<epoch>,"pieces":[…N piece CIDs…]}     a wave: proposals are built and signed now
+//	out: {"wallets":[…addresses…]}                        after every host has connected
+//	in:  {"start":<epoch>,"pieces":[…N×K piece CIDs…]}     a wave: proposals are built and signed now
 //	out: {"ready":true}
 //	in:  go
-//	out: {"latenciesMs":[…],"accepted":n,"messages":{…}} when every proposal of the wave has its answer
+//	out: {"latenciesMs":[…],"accepted":n,"messages":{…}}   when every proposal of the wave has its answer
 //
-// Signing happens before "go", so a wave times only the network exchange, as the TS clients do.
+// Client i sends pieces i, N+i, 2N+i, …. Signing happens before "go", so a wave times only the
+// network exchange, as the TS clients do.
 
 import (
 	"bufio"
@@ -97,13 +100,13 @@ func runLoad(n int, addr, providerFlag, root, url string, collateral int64) {
 	for in.Scan() {
 		var req waveRequest
 		must(json.Unmarshal(in.Bytes(), &req))
-		if len(req.Pieces) != n {
-			panic(fmt.Sprintf("boostclient: wave of %d pieces for %d clients", len(req.Pieces), n))
+		if len(req.Pieces) == 0 || len(req.Pieces)%n != 0 {
+			panic(fmt.Sprintf("boostclient: wave of %d pieces for %d clients (want a multiple)", len(req.Pieces), n))
 		}
-		params := make([]wire.DealParams, n)
+		params := make([]wire.DealParams, len(req.Pieces))
 		for i := range params {
 			params[i] = wire.DealParams{
-				DealUUID: uuid.New(), ClientDealProposal: signedProposal(wallets[i], prov, req.Pieces[i], rootCid.String(), req.Start, collateral),
+				DealUUID: uuid.New(), ClientDealProposal: signedProposal(wallets[i%n], prov, req.Pieces[i], rootCid.String(), req.Start, collateral),
 				DealDataRoot: rootCid, Transfer: wire.Transfer{Type: "http", Params: paramsJSON, Size: 1900},
 			}
 		}
@@ -111,16 +114,18 @@ func runLoad(n int, addr, providerFlag, root, url string, collateral int64) {
 		if !in.Scan() || in.Text() != "go" {
 			panic("boostclient: expected go")
 		}
-		res := waveResult{LatenciesMs: make([]float64, n), Messages: map[string]int{}}
-		results := make([]dealResult, n)
+		res := waveResult{LatenciesMs: make([]float64, len(params)), Messages: map[string]int{}}
+		results := make([]dealResult, len(params))
 		var wg sync.WaitGroup
-		for i := range params {
+		for i := range hosts {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				t0 := time.Now()
-				results[i] = sendDealProposal(ctx, hosts[i], ai.ID, params[i], dealProtocolv121, dealProtocolv120)
-				res.LatenciesMs[i] = float64(time.Since(t0).Microseconds()) / 1000
+				for j := i; j < len(params); j += n {
+					t0 := time.Now()
+					results[j] = sendDealProposal(ctx, hosts[i], ai.ID, params[j], dealProtocolv121, dealProtocolv120)
+					res.LatenciesMs[j] = float64(time.Since(t0).Microseconds()) / 1000
+				}
 			}(i)
 		}
 		wg.Wait()
