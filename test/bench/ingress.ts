@@ -4,10 +4,10 @@
  * clients (one connection each, dialled beforehand, proposals signed beforehand) send R waves of
  * online proposals, after W unmeasured waves of each kind (JIT, caches, the apiserver's heap). In
  * a wave each client sends K proposals (default 1) one after the other, the next as soon as the
- * last is answered: N proposals in flight, N×K in all; K > 1 is sustained load. Prints accepted/s, p50/p99 latency, and in the
- * same run the raw create rate of the same apiserver for the same objects (a StorageDeal + its
- * params Secret per deal, N writers creating N×K, in a namespace the ingress does not watch), and
- * the ratio; ingress waves and reference waves alternate, each started with the other processes
+ * last is answered: N proposals in flight, N×K in all; K > 1 is sustained load. Prints
+ * accepted/s, p50/p99 latency, and in the same run the raw create rate of the same apiserver for
+ * the same objects (a StorageDeal + its params Secret per deal, N writers creating N×K, in a
+ * namespace the ingress does not watch), and the ratio; ingress waves and reference waves alternate, each started with the other processes
  * quiet. Then CPU milliseconds per deal of each process (ingress, the clients, the control plane,
  * the Lotus peer) for both, what each kind of wave left the processes to do after its last
  * answer, and each wave's paired ratio and apiserver price, to show the run's spread.
@@ -263,8 +263,8 @@ try {
   const cpuIngress = new CpuMeter(procs)
   const cpuRaw = new CpuMeter(procs)
   // Each wave starts with the other processes quiet, and what a wave leaves behind is metered as
-  // its own (a reference wave's 400 creates at once leave the apiserver ~0.5 ms of work per deal
-  // after the last response, mostly a GC cycle): back to back, the next wave paid for it.
+  // its own: after a reference wave's last response the apiserver sometimes works on for ~100 ms
+  // of CPU (a GC cycle its creates started), which back to back the next ingress wave paid for.
   const others = [...procs.keys()].filter((pid) => pid !== process.pid)
   const tailIngress = new CpuMeter(procs)
   const tailRaw = new CpuMeter(procs)
