@@ -64,12 +64,17 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     writeDeadlineMs: o.limits?.writeDeadlineMs ?? STREAM_DEADLINES_MS.providerWrite,
     maxMessageBytes: o.limits?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
   }
+  const maxStreams = o.maxStreamsPerConnection ?? 32
   const node = await createLibp2p({
     privateKey: o.privateKey,
     addresses: { listen: o.listen, ...(o.announce !== undefined ? { announce: o.announce } : {}) },
     transports: [coalescingTcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // Streams that arrive before libp2p has attached its listener to a new connection's muxer are
+    // held as "early" streams; past yamux's default of 10 the muxer aborts the connection, so a
+    // client opening a dozen streams as soon as its dial returned lost all of them. Hold as many
+    // as one protocol may have open; the per-protocol limit still refuses the excess one by one.
+    streamMuxers: [yamux({ maxEarlyStreams: Math.max(10, maxStreams) })],
     logger: libp2pLogger(),
     services: { identify: identify() },
     connectionManager: {
@@ -92,7 +97,7 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
       log.warn({ protocol, err: (err as Error).message }, 'stream handler failed')
     }))
   }
-  const streamOpts = { maxInboundStreams: o.maxStreamsPerConnection ?? 32, runOnLimitedConnection: false }
+  const streamOpts = { maxInboundStreams: maxStreams, runOnLimitedConnection: false }
 
   const dealHandler = (protocol: typeof PROTOCOL_IDS.dealProposal120 | typeof PROTOCOL_IDS.dealProposal121) =>
     guard(protocol, async (stream, conn) => {

@@ -1,8 +1,8 @@
 /**
  * Bad input over real streams: malformed, truncated and wrongly typed CBOR, a 10 MB message, a
- * stream that sends half a message and stalls, unknown protocol IDs, an invalid UTF-8 label. None
- * gets an answer (boost closes without writing), none creates anything, and the ingress keeps
- * serving good proposals.
+ * stream that sends half a message and stalls, unknown protocol IDs, an invalid UTF-8 label, more
+ * streams than a connection may have. None gets an answer (boost closes without writing), none
+ * creates anything, and the ingress keeps serving good proposals.
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -10,7 +10,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Stream } from '@libp2p/interface'
 import { StorageDeals } from '../../../src/api/index.ts'
 import { readCborItem, encodeDealParams, PROTOCOL_IDS, ERR_CBOR_DECODE } from '../../../src/protocol/index.ts'
-import { proposeDeal } from '../../../src/client/net.ts'
+import { createClientNode, proposeDeal } from '../../../src/client/net.ts'
 import { startEnv, type Env } from './env.ts'
 
 const READ_DEADLINE_MS = 800
@@ -111,5 +111,54 @@ describe('ingress: bad input', () => {
     const text = await (await fetch(env.ingress.metricsUrl!)).text()
     assert.match(text, new RegExp(`dealyard_ingress_stream_errors_total\\{protocol="/fil/storage/mk/1.2.1",code="${ERR_CBOR_DECODE}"\\} [1-9]`))
     assert.match(text, /dealyard_ingress_stream_errors_total\{protocol="\/fil\/storage\/mk\/1.2.1",code="ERR_STREAM_ABORTED"\} [1-9]/)
+  })
+
+  it('keeps a new connection whose client opens a dozen streams as soon as its dial returns', async () => {
+    const eager = await createClientNode()
+    try {
+      await eager.dial(multiaddr(env.addr))
+      const streams = await Promise.all(Array.from({ length: 12 }, async () => await eager.dialProtocol(multiaddr(env.addr), PROTOCOL_IDS.dealProposal121)))
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      assert.deepEqual(streams.map((s) => s.status), streams.map(() => 'open'))
+      for (const s of streams) s.abort(new Error('test done'))
+    } finally {
+      await eager.stop()
+    }
+  })
+
+  it('resets streams beyond the per-connection limit at once, holds the rest to their deadline, and serves another client meanwhile', async () => {
+    const limit = 4
+    const replica = await env.startReplica({ maxStreamsPerConnection: limit, limits: { readDeadlineMs: 20_000, writeDeadlineMs: 10_000, maxMessageBytes: 1 << 20 } })
+    const at = replica.host.addresses()[0]!
+    const half = encodeDealParams(await env.params()).subarray(0, 100)
+    // Nodes of their own: env.node's connection to this peer ID is the first ingress's.
+    const flooder = await createClientNode()
+    const other = await createClientNode()
+    const streams: Stream[] = []
+    try {
+      // An established connection (identify has told the client what the ingress serves), so the
+      // streams meet the per-protocol limit rather than the early-stream one.
+      const conn = await flooder.dial(multiaddr(at))
+      const until = Date.now() + 10_000
+      while (!(await flooder.peerStore.get(conn.remotePeer)).protocols.includes(PROTOCOL_IDS.dealProposal121) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20))
+      // A refused stream is reset right after negotiation: its dial fails, or it opens and is reset.
+      const dials = await Promise.allSettled(Array.from({ length: 3 * limit }, async () => await flooder.dialProtocol(multiaddr(at), PROTOCOL_IDS.dealProposal121)))
+      for (const d of dials) if (d.status === 'fulfilled') streams.push(d.value)
+      for (const d of dials) if (d.status === 'rejected') assert.match((d.reason as Error).name, /^(StreamResetError|UnexpectedEOFError)$/)
+      for (const s of streams) if (s.status === 'open') s.send(half)
+      const open = (): number => streams.filter((s) => s.status === 'open').length
+      while (open() > limit && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50))
+      // Timers never fire early: the ones let in are still waiting for the rest of their message.
+      assert.equal(open(), limit, `dials: ${dials.map((d) => d.status === 'rejected' ? String(d.reason) : d.status).join(' | ')}; streams: ${streams.map((s) => s.status).join(' ')}`)
+      const before = await dealCount()
+      const ok = await proposeDeal(other, at, await env.params())
+      assert.equal(ok.accepted, true, ok.message)
+      assert.equal(await dealCount(), before + 1)
+      assert.equal(open(), limit)
+    } finally {
+      for (const s of streams) s.abort(new Error('test done'))
+      await other.stop()
+      await flooder.stop()
+    }
   })
 })
