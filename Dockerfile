@@ -1,8 +1,9 @@
 # dealyard: one image for every subcommand (ingress, controller, transfer/verify Jobs, client).
 # Node 24 runs the TypeScript sources directly (type stripping), so the image carries src/ as is;
-# only the CommP native addon is compiled.
+# only the native addon (CommP, crypto, blst) is compiled. The build stage has Go only for
+# `go mod download` of blst's sources (native/build.sh); the final image has neither.
 FROM node:24-bookworm-slim AS build
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ golang-go ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund

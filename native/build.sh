@@ -26,6 +26,23 @@ mkdir -p "$cache/commp-native"
 tmp=$(mktemp -d "$cache/commp-native/build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 cp -r binding.gyp src "$tmp/"
+# blst (BLS signatures, src/bls.c) at the version binding.gyp names, from the Go module proxy: the
+# Go toolchain checks it against the checksum database. Without Go or the proxy the addon is built
+# without blsVerify (TypeScript then verifies BLS with noble); the build key does not change, so a
+# later build with blst needs the cached addon removed.
+blst_version=$(sed -n 's/.*"blst_version": "\(v[0-9.]*\)".*/\1/p' binding.gyp)
+blst_dir=""
+if command -v go >/dev/null 2>&1; then
+  blst_dir=$(GOTOOLCHAIN=local GOFLAGS= go mod download -json "github.com/supranational/blst@$blst_version" 2>"$tmp/blst.log" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p') || true
+fi
+if [ -n "$blst_dir" ] && [ -f "$blst_dir/bindings/blst.h" ]; then
+  mkdir -p "$tmp/blst/bindings"
+  cp -r "$blst_dir/src" "$blst_dir/build" "$tmp/blst/"
+  cp "$blst_dir/bindings/blst.h" "$blst_dir/bindings/blst_aux.h" "$tmp/blst/bindings/"
+  chmod -R u+w "$tmp/blst"
+else
+  echo "commp native: blst $blst_version not available ($(tail -1 "$tmp/blst.log" 2>/dev/null || echo 'no Go toolchain')); building without native BLS verification" >&2
+fi
 start=$(date +%s)
 if ! (cd "$tmp" && nice node "$gyp" rebuild --nodedir="$node_home" --jobs=2 --loglevel=warn >"$tmp/build.log" 2>&1); then
   cat "$tmp/build.log" >&2

@@ -8,6 +8,7 @@
  *   addressModulo(Uint8Array, m) -> the address of its first byte modulo m (the transfer aligns
  *     O_DIRECT write buffers with it: JavaScript cannot see where memory lies)
  *   chachaOpen, chachaSeal, blake2b: see crypto.c (Node's own OpenSSL)
+ *   blsVerify: see bls.c (blst, when native/build.sh could fetch it)
  * Several Node environments (the main thread, worker_threads) may load it at once; each holds the
  * process-wide thread pool through its instance data, whose finalizer (environment teardown, before
  * Node unloads the library from a Worker) lets it go.
@@ -21,6 +22,7 @@
 #include <sys/types.h>
 #include "commp.h"
 #include "crypto.h"
+#include "bls.h"
 #include "napi_bytes.h"
 #include "sha256.h"
 
@@ -180,7 +182,7 @@ static napi_value init (napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "hashPairs", v));
   CHECK(napi_create_function(env, "addressModulo", NAPI_AUTO_LENGTH, js_address_modulo, NULL, &v));
   CHECK(napi_set_named_property(env, exports, "addressModulo", v));
-  if (!crypto_register(env, exports)) { napi_throw_error(env, "ERR_COMMP_NATIVE", "registering the crypto functions failed"); return NULL; }
+  if (!crypto_register(env, exports) || !bls_register(env, exports)) { napi_throw_error(env, "ERR_COMMP_NATIVE", "registering the crypto functions failed"); return NULL; }
   return exports;
 }
 

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import { blake2b } from './blake2b.ts'
+import { loadNative } from './commp/native.ts'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { bls12_381 as bls } from '@noble/curves/bls12-381.js'
 import type { Address } from './address.ts'
@@ -31,10 +32,43 @@ export function verifySignature (sig: Signature, signer: Address, message: Uint8
     }
     if (sig.type === SigType.BLS) {
       if (signer.protocol !== 3 || sig.data.length !== 96) return false
-      const sigs = bls.longSignatures
-      return sigs.verify(sig.data, sigs.hash(message, BLS_DST), signer.payload)
+      return verifyBls(sig.data, signer.payload, message)
     }
     return false
+  } catch {
+    return false
+  }
+}
+
+const BLS_DST_BYTES = new TextEncoder().encode(BLS_DST)
+type BlsVerify = (sig: Uint8Array, publicKey: Uint8Array, message: Uint8Array, dst: Uint8Array) => boolean
+let blsNative: BlsVerify | null | undefined
+
+/**
+ * Which implementation verifies BLS signatures in this process: blst in the native addon
+ * (native/src/bls.c, ~1 ms a verification) or noble (~20 ms of the event loop, so a BLS-signed
+ * proposal or status request held up every other stream).
+ */
+export function blsBackend (): 'blst' | 'noble' {
+  if (blsNative === undefined) blsNative = process.env.DEALYARD_BLS === 'noble' ? null : loadNative().addon?.blsVerify ?? null
+  return blsNative === null ? 'noble' : 'blst'
+}
+
+/** A 96-byte G2 signature over `message` by the 48-byte G1 key, Filecoin's scheme; never throws. */
+export function verifyBls (sig: Uint8Array, publicKey: Uint8Array, message: Uint8Array): boolean {
+  if (blsBackend() === 'noble') return verifyBlsNoble(sig, publicKey, message)
+  try {
+    return blsNative!(sig, publicKey, message, BLS_DST_BYTES)
+  } catch {
+    return false
+  }
+}
+
+/** verifyBls in pure JS (noble-curves): the fallback, and the reference in tests. */
+export function verifyBlsNoble (sig: Uint8Array, publicKey: Uint8Array, message: Uint8Array): boolean {
+  try {
+    const sigs = bls.longSignatures
+    return sigs.verify(sig, sigs.hash(message, BLS_DST), publicKey)
   } catch {
     return false
   }

@@ -32,6 +32,8 @@ export interface NativeAddon {
   chachaSeal?: (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array, out: Uint8Array) => void
   /** undefined where OpenSSL cannot set BLAKE2b's output size (before 3.2) */
   blake2b?: (data: Uint8Array, outLen: number) => Uint8Array | undefined
+  /** blst (native/src/bls.c); absent when the addon was built without blst's sources */
+  blsVerify?: (sig: Uint8Array, publicKey: Uint8Array, message: Uint8Array, dst: Uint8Array) => boolean
 }
 
 export interface NativeLoad {
