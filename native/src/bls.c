@@ -1,10 +1,10 @@
 /*
  * BLS signature verification with blst, the library Lotus and boost verify with (through
- * filecoin-ffi): noble's pure-JS pairing takes ~30 ms of the ingress's only thread per BLS-signed
- * proposal or status request, blst ~1.3 ms. blst's sources are not in this repository: native/build.sh
- * fetches the version binding.gyp names from the Go module proxy (checksummed by the Go toolchain)
- * and compiles them in; without them the addon is built without blsVerify and TypeScript keeps
- * using noble.
+ * filecoin-ffi): noble's pure-JS pairing takes ~30 ms of the ingress's only thread per
+ * BLS-signed proposal or status request, blst ~1.3 ms. blst's sources are not in this
+ * repository: native/build.sh fetches the version binding.gyp names from the Go module proxy
+ * (checksummed by the Go toolchain) and compiles them in; without them the addon is built
+ * without blsVerify and TypeScript keeps using noble.
  */
 #include "bls.h"
 
