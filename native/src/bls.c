@@ -28,12 +28,8 @@ static bool verify (const uint8_t sig[96], const uint8_t pk[48], const uint8_t *
 
 /* blsVerify(sig: 96 bytes, publicKey: 48 bytes, message, dst) → boolean */
 static napi_value js_bls_verify (napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4], out;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
-    napi_throw_type_error(env, "ERR_BLS_NATIVE", "blsVerify(sig, publicKey, message, dst)");
-    return NULL;
-  }
+  if (!call_args(env, info, 4, argv, "ERR_BLS_NATIVE", "blsVerify(sig, publicKey, message, dst)")) return NULL;
   uint8_t *sig, *pk, *msg, *dst;
   size_t siglen, pklen, msglen, dstlen;
   if (!uint8_array_arg(env, argv[0], "ERR_BLS_NATIVE", "sig: a Uint8Array", &sig, &siglen) ||

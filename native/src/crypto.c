@@ -74,12 +74,9 @@ static EVP_CIPHER_CTX *cipher_ctx (EVP_CIPHER_CTX **slot, int enc) {
 struct aead_args { uint8_t *key, *nonce, *ad, *in, *out; size_t adlen, inlen, outlen; };
 
 static int aead_args (napi_env env, napi_callback_info info, const char *usage, const char *in_what, const char *out_what, struct aead_args *a) {
-  size_t argc = 5, klen, nlen;
+  size_t klen, nlen;
   napi_value argv[5];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) {
-    napi_throw_type_error(env, "ERR_CRYPTO_NATIVE", usage);
-    return 0;
-  }
+  if (!call_args(env, info, 5, argv, "ERR_CRYPTO_NATIVE", usage)) return 0;
   if (!bytes_arg(env, argv[0], "key: 32 bytes", KEY_BYTES, &a->key, &klen) ||
       !bytes_arg(env, argv[1], "nonce: 12 bytes", NONCE_BYTES, &a->nonce, &nlen) ||
       !bytes_arg(env, argv[2], "ad: a Uint8Array", 0, &a->ad, &a->adlen) ||
@@ -142,12 +139,8 @@ static napi_value js_chacha_seal (napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_blake2b (napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2], out;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
-    napi_throw_type_error(env, "ERR_CRYPTO_NATIVE", "blake2b(data, outLen)");
-    return NULL;
-  }
+  if (!call_args(env, info, 2, argv, "ERR_CRYPTO_NATIVE", "blake2b(data, outLen)")) return NULL;
   uint8_t *data;
   size_t len;
   uint32_t outlen = 0;

@@ -18,4 +18,15 @@ static inline int uint8_array_arg (napi_env env, napi_value v, const char *code,
   return 1;
 }
 
+/* The call's first n arguments into argv; fewer throws a TypeError with the usage text and
+ * returns 0. */
+static inline int call_args (napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *code, const char *usage) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n) {
+    napi_throw_type_error(env, code, usage);
+    return 0;
+  }
+  return 1;
+}
+
 #endif
