@@ -16,7 +16,7 @@ import { createClientNode, proposeDeal, dealStatus, storageAsk, queryTransports 
 import { multiaddr } from '@multiformats/multiaddr'
 import { Address } from '../../../src/filecoin/address.ts'
 import { lotusWorkerSigner } from '../../../src/ingress/ask.ts'
-import { startEnv, SEAL_EPOCHS, type Env } from './env.ts'
+import { startEnv, FIL, SEAL_EPOCHS, type Env } from './env.ts'
 
 type Deal = StorageDeal & KubeObject
 
@@ -133,6 +133,23 @@ describe('ingress: proposals, status, ask, transports', () => {
     assert.deepEqual({ error: foreign.error, dealStatus: foreign.dealStatus }, { error: 'signature verification failed', dealStatus: null })
     const unknown = randomUUID()
     assert.equal((await dealStatus(env.node, env.addr, unknown, env.client.key)).error, `no storage deal found with deal UUID ${unknown}`)
+  })
+
+  it('accepts a deal from a BLS (f3) client and answers its status, both signatures checked by blst', async () => {
+    const key = generateKey('bls')
+    await env.peer.seed({ accounts: [{ address: key.address.toString('t'), balance: 100n * FIL, escrow: 10n * FIL }] })
+    const params = await env.params({ key, http: undefined })
+    const res = await proposeDeal(env.node, env.addr, params)
+    assert.equal(res.accepted, true, res.message)
+    assert.equal((await getDeal(params.dealUuid))?.spec.proposal.client, key.address.toString('f'))
+    const st = await dealStatus(env.node, env.addr, params.dealUuid, key)
+    assert.deepEqual({ error: st.error, status: st.dealStatus?.status }, { error: '', status: 'Accepted' })
+    const forged = await env.params({ key, http: undefined })
+    forged.clientDealProposal.clientSignature.data[5]! ^= 1
+    const bad = await proposeDeal(env.node, env.addr, forged)
+    assert.equal(bad.accepted, false)
+    assert.match(bad.message, /signature/)
+    assert.equal(await getDeal(forged.dealUuid), undefined)
   })
 
   it('reports the controller\'s progress from the informer cache', async () => {
