@@ -37,7 +37,7 @@ import { FullNodeClient } from '../../src/lotus/index.ts'
 import { startControlPlane } from '../support/controlplane.ts'
 import { applyCrds } from '../support/crds.ts'
 import { startLotusPeer } from '../support/lotus-peer.ts'
-import { procStat, settle, TICK_MS } from './support.ts'
+import { cpuNanos, procStat, settle } from './support.ts'
 
 const { values } = parseArgs({ options: { clients: { type: 'string' }, rounds: { type: 'string' }, warmup: { type: 'string' }, 'client-impl': { type: 'string' }, marks: { type: 'boolean' }, 'per-client': { type: 'string' } } })
 const N = Number(values.clients ?? 200)
@@ -78,21 +78,21 @@ class CpuMeter {
 
   start (): void { this.at = this.sample() }
   stop (): void {
-    for (const [pid, ticks] of this.sample()) {
+    for (const [pid, ns] of this.sample()) {
       const name = this.procs.get(pid)!
-      this.sum.set(name, (this.sum.get(name) ?? 0) + (ticks - (this.at.get(pid) ?? 0)) * TICK_MS)
+      this.sum.set(name, (this.sum.get(name) ?? 0) + (ns - (this.at.get(pid) ?? ns)) / 1e6)
     }
   }
 
   /** Milliseconds per process name. */
   totals (): Map<string, number> { return this.sum }
 
+  /** Nanoseconds on CPU per live process, from the same per-thread schedstat settle() reads (/proc's 10 ms ticks were coarser than a wave's share of some processes). */
   private sample (): Map<number, number> {
     const out = new Map<number, number>()
     for (const pid of this.procs.keys()) {
-      try {
-        out.set(pid, procStat(pid).cpuTicks)
-      } catch {}
+      const ns = cpuNanos(pid)
+      if (ns > 0) out.set(pid, ns)
     }
     return out
   }
