@@ -30,6 +30,12 @@ const usage = `usage: dealyard ingress --identity-file PATH [options]
   --http-retrieval-multiaddr MA  "http" entry of the transports protocol
   --max-connections N         default 1000
   --inbound-connection-rate N new connections per second from one IP (default 20)
+  --max-connections-per-ip N  connections one IPv4 address or IPv6 /56 may hold, handshaking or
+                              open (default 8, as go-libp2p; 0 = no limit). Behind a Service
+                              that rewrites source addresses every client shares a few: keep
+                              externalTrafficPolicy: Local, or exempt those ranges
+  --ip-limit-exempt CIDR      range exempt from that limit, repeatable (default 127.0.0.0/8 and
+                              ::1/128; "none" = no exemption)
   --max-streams N             inbound streams per protocol and connection (default 32)
   --read-deadline-ms N        per-request read deadline (default 10000)
   --max-message-bytes N       largest request (default 5242880)
@@ -50,6 +56,8 @@ const options = {
   'http-retrieval-multiaddr': { type: 'string' },
   'max-connections': { type: 'string' },
   'inbound-connection-rate': { type: 'string' },
+  'max-connections-per-ip': { type: 'string' },
+  'ip-limit-exempt': { type: 'string', multiple: true },
   'max-streams': { type: 'string' },
   'read-deadline-ms': { type: 'string' },
   'max-message-bytes': { type: 'string' },
@@ -60,6 +68,13 @@ function int (v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined
   const n = Number(v)
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${v}`)
+  return n
+}
+
+function count (v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (v.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a whole number ≥ 0, got ${v}`)
   return n
 }
 
@@ -78,7 +93,9 @@ export async function runIngress (argv: string[]): Promise<number> {
       return 0
     }
     if (values['identity-file'] === undefined) throw new Error('--identity-file is required')
-    for (const c of [...(values['cluster-cidr'] ?? []), ...(values['allow-cidr'] ?? [])]) parseCidr(c)
+    const exempt = values['ip-limit-exempt']
+    const ipLimitExempt = exempt === undefined ? undefined : exempt.length === 1 && exempt[0] === 'none' ? [] : exempt
+    for (const c of [...(values['cluster-cidr'] ?? []), ...(values['allow-cidr'] ?? []), ...(ipLimitExempt ?? [])]) parseCidr(c)
     let askSigner: AskSigner | undefined
     const mode = values['ask-signer'] ?? (values['ask-key-file'] !== undefined ? 'key' : 'lotus')
     if (mode === 'key') {
@@ -93,6 +110,7 @@ export async function runIngress (argv: string[]): Promise<number> {
     collectProcessMetrics()
     const maxConnections = int(values['max-connections'], '--max-connections')
     const inboundConnectionRate = int(values['inbound-connection-rate'], '--inbound-connection-rate')
+    const connectionsPerIp = count(values['max-connections-per-ip'], '--max-connections-per-ip')
     const maxStreams = int(values['max-streams'], '--max-streams')
     const readDeadlineMs = int(values['read-deadline-ms'], '--read-deadline-ms')
     const maxMessageBytes = int(values['max-message-bytes'], '--max-message-bytes')
@@ -109,6 +127,8 @@ export async function runIngress (argv: string[]): Promise<number> {
       ...(values['http-retrieval-multiaddr'] !== undefined ? { httpRetrievalMultiaddr: values['http-retrieval-multiaddr'] } : {}),
       ...(maxConnections !== undefined ? { maxConnections } : {}),
       ...(inboundConnectionRate !== undefined ? { inboundConnectionRate } : {}),
+      ...(connectionsPerIp !== undefined ? { connectionsPerIp } : {}),
+      ...(ipLimitExempt !== undefined ? { ipLimitExempt } : {}),
       ...(maxStreams !== undefined ? { maxStreamsPerConnection: maxStreams } : {}),
       limits: {
         ...(readDeadlineMs !== undefined ? { readDeadlineMs } : {}),

@@ -1,6 +1,6 @@
 /**
  * The libp2p host: TCP + noise + yamux + identify, serving boost's provider protocols for every
- * StorageProvider of the installation. Limits: connections (total and pending), inbound streams
+ * StorageProvider of the installation. Limits: connections (total, pending and per address), inbound streams
  * per protocol and connection, a read deadline and a size limit per request. drain() stops taking
  * new streams, lets the ones in flight finish, then stops the node (SIGTERM).
  */
@@ -12,7 +12,8 @@ import { skipRepeatedProtocolMerges } from './peer-store.ts'
 import { identify, type Identify } from '@libp2p/identify'
 import type { PrivateKey, Stream, Connection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { coalescingTcp } from './tcp.ts'
+import { coalescingTcp, perIpGate } from './tcp.ts'
+import { ConnectionsPerIp, DEFAULT_CONNECTIONS_PER_IP, DEFAULT_IP_LIMIT_EXEMPT } from './ip-limit.ts'
 import { logger } from '../log.ts'
 import { PROTOCOL_IDS, STREAM_DEADLINES_MS } from '../protocol/ids.ts'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/codec.ts'
@@ -22,7 +23,7 @@ import { decodeAskRequest, encodeAskResponse } from '../protocol/ask.ts'
 import { encodeTransportsQueryResponse } from '../protocol/transports.ts'
 import type { TransportProtocol } from '../protocol/types.ts'
 import type { AskService } from './ask.ts'
-import { openConnections, openStreams, streamErrors } from './metrics.ts'
+import { connectionsRefused, openConnections, openStreams, streamErrors } from './metrics.ts'
 import type { ProposalService } from './proposals.ts'
 import type { StatusService } from './status.ts'
 import { serveRequest, writeAndClose, type StreamLimits } from './streams.ts'
@@ -44,6 +45,10 @@ export interface HostOptions {
   maxPendingConnections?: number
   /** New inbound connections per second from one IP (libp2p's inboundConnectionThreshold; default 20). */
   inboundConnectionRate?: number
+  /** Connections one IPv4 address (IPv6 /56) may hold, pending or open; 0 = no limit (default 8). */
+  connectionsPerIp?: number
+  /** Ranges exempt from connectionsPerIp (default loopback). */
+  ipLimitExempt?: readonly string[]
   /** Inbound streams at once per protocol and connection (libp2p default 32). */
   maxStreamsPerConnection?: number
   limits?: Partial<StreamLimits>
@@ -65,10 +70,14 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     maxMessageBytes: o.limits?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
   }
   const maxStreams = o.maxStreamsPerConnection ?? 32
+  const perIp = new ConnectionsPerIp({ perIp: o.connectionsPerIp ?? DEFAULT_CONNECTIONS_PER_IP, exempt: o.ipLimitExempt ?? DEFAULT_IP_LIMIT_EXEMPT })
   const node = await createLibp2p({
     privateKey: o.privateKey,
     addresses: { listen: o.listen, ...(o.announce !== undefined ? { announce: o.announce } : {}) },
-    transports: [coalescingTcp()],
+    transports: [coalescingTcp(undefined, perIpGate(perIp, (address, reason) => {
+      connectionsRefused.inc({ reason: 'PerIpLimit' })
+      log.debug({ address, reason }, 'inbound connection refused')
+    }))],
     connectionEncrypters: [noise()],
     // Streams that arrive before libp2p has attached its listener to a new connection's muxer are
     // held as "early" streams; past yamux's default of 10 the muxer aborts the connection, so a

@@ -42,6 +42,8 @@ export interface IngressOptions {
   httpRetrievalMultiaddr?: string
   maxConnections?: number
   inboundConnectionRate?: number
+  connectionsPerIp?: number
+  ipLimitExempt?: readonly string[]
   maxStreamsPerConnection?: number
   limits?: HostOptions['limits']
   chain?: LotusChainOptions
@@ -86,6 +88,8 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
     ...(o.httpRetrievalMultiaddr !== undefined ? { httpRetrievalMultiaddr: o.httpRetrievalMultiaddr } : {}),
     ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
     ...(o.inboundConnectionRate !== undefined ? { inboundConnectionRate: o.inboundConnectionRate } : {}),
+    ...(o.connectionsPerIp !== undefined ? { connectionsPerIp: o.connectionsPerIp } : {}),
+    ...(o.ipLimitExempt !== undefined ? { ipLimitExempt: o.ipLimitExempt } : {}),
     ...(o.maxStreamsPerConnection !== undefined ? { maxStreamsPerConnection: o.maxStreamsPerConnection } : {}),
     ...(o.limits !== undefined ? { limits: o.limits } : {})
   })

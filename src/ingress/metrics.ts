@@ -31,6 +31,13 @@ export const openConnections = new Gauge({
   registers: [registry]
 })
 
+export const connectionsRefused = new Counter({
+  name: 'dealyard_ingress_connections_refused_total',
+  help: 'Inbound connections reset as soon as they were accepted, by reason (PerIpLimit).',
+  labelNames: ['reason'],
+  registers: [registry]
+})
+
 export const streamErrors = new Counter({
   name: 'dealyard_ingress_stream_errors_total',
   help: 'Streams closed without an answer (bad message, deadline, size limit, reset), by protocol and code.',

@@ -19,25 +19,40 @@
 import { Socket } from 'node:net'
 import { tcp, type TCPOptions, type TCPComponents } from '@libp2p/tcp'
 import type { MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
+import type { ConnectionsPerIp } from './ip-limit.ts'
 
-/** tcp(), with socket writes gathered per loop turn on every inbound and outbound connection. */
-export function coalescingTcp (init?: TCPOptions): (components: TCPComponents) => Transport {
+/**
+ * Decides on an inbound connection as soon as its socket is accepted, before libp2p's own checks
+ * and the handshake: throw to refuse it (the socket is then reset).
+ */
+export type InboundGate = (conn: MultiaddrConnection) => void
+
+/**
+ * tcp(), with socket writes gathered per loop turn on every inbound and outbound connection, and
+ * every inbound connection passed through `gate` first.
+ */
+export function coalescingTcp (init?: TCPOptions, gate?: InboundGate): (components: TCPComponents) => Transport {
   const make = tcp(init)
   return (components) => {
     const transport = make(components)
     const dial = transport.dial.bind(transport)
     const createListener = transport.createListener.bind(transport)
     transport.dial = async (ma, options) => await dial(ma, { ...options, upgrader: gathering(options.upgrader) })
-    transport.createListener = (options) => createListener({ ...options, upgrader: gathering(options.upgrader) })
+    transport.createListener = (options) => createListener({ ...options, upgrader: gathering(options.upgrader, gate) })
     return transport
   }
 }
 
 /** The upgrader, gathering the writes of every connection it upgrades. */
-function gathering (upgrader: Upgrader): Upgrader {
+function gathering (upgrader: Upgrader, gate?: InboundGate): Upgrader {
   return new Proxy(upgrader, {
     get (target, key) {
-      if (key === 'upgradeInbound') return async (c: MultiaddrConnection, o: Parameters<Upgrader['upgradeInbound']>[1]) => { await target.upgradeInbound(gatherWrites(c), o) }
+      if (key === 'upgradeInbound') {
+        return async (c: MultiaddrConnection, o: Parameters<Upgrader['upgradeInbound']>[1]) => {
+          gate?.(c)
+          await target.upgradeInbound(gatherWrites(c), o)
+        }
+      }
       if (key === 'upgradeOutbound') return async (c: MultiaddrConnection, o: Parameters<Upgrader['upgradeOutbound']>[1]) => await target.upgradeOutbound(gatherWrites(c), o)
       const v: unknown = Reflect.get(target, key, target)
       return typeof v === 'function' ? v.bind(target) : v
@@ -86,4 +101,33 @@ export function gatherWrites<C extends MultiaddrConnection> (conn: C): C {
     return resetAndDestroy.call(this)
   }
   return conn
+}
+
+/**
+ * A gate holding each inbound connection to `limiter`'s per-address limit from accept to close;
+ * `onRefused` hears every refusal (the caller counts them; an attack makes many).
+ */
+export function perIpGate (limiter: ConnectionsPerIp, onRefused: (address: string, reason: string) => void): InboundGate {
+  return (conn) => {
+    const socket = (conn as unknown as SocketConnection).socket
+    const address = socket instanceof Socket ? socket.remoteAddress : conn.remoteAddr.toString().split('/')[2]
+    if (address === undefined) return
+    const admission = limiter.admit(address)
+    if (!admission.ok) {
+      onRefused(address, admission.reason)
+      throw new ConnectionRefusedError(`inbound connection from ${address} refused: ${admission.reason}`)
+    }
+    if (!(socket instanceof Socket)) {
+      conn.addEventListener('close', admission.release, { once: true })
+    } else if (socket.destroyed) {
+      admission.release()
+    } else {
+      socket.once('close', admission.release)
+    }
+  }
+}
+
+export class ConnectionRefusedError extends Error {
+  readonly code = 'ERR_CONNECTION_REFUSED'
+  override readonly name = 'ConnectionRefusedError'
 }

@@ -37,7 +37,7 @@ export const Reasons = {
 
 export const defaultTransferHostPolicy: TransferHostPolicy = { allowCidrs: [], denyCidrs: [] }
 
-interface Cidr { text: string, bytes: Uint8Array, bits: number }
+export interface Cidr { text: string, bytes: Uint8Array, bits: number }
 
 /** Parses an IPv4 or IPv6 address into 16 bytes (IPv4 as ::ffff:a.b.c.d), or undefined. */
 export function parseIp (text: string): Uint8Array | undefined {
@@ -115,7 +115,8 @@ export function parseCidr (text: string): Cidr {
   return { text, bytes, bits: v4 ? bits + 96 : bits }
 }
 
-function contains (c: Cidr, ip: Uint8Array): boolean {
+/** Whether the 16-byte address (parseIp's form) is inside the range. */
+export function cidrContains (c: Cidr, ip: Uint8Array): boolean {
   const full = c.bits >> 3
   for (let i = 0; i < full; i++) if (c.bytes[i] !== ip[i]) return false
   const rest = c.bits & 7
@@ -158,14 +159,14 @@ export function checkTransferAddress (ip: string, policy: TransferHostPolicy | C
   const compiled = 'allow' in policy ? policy : compileTransferHostPolicy(policy)
   const bytes = parseIp(ip)
   if (bytes === undefined) return { reason: Reasons.InvalidAddress, message: `${JSON.stringify(ip)} is not an IP address` }
-  for (const c of compiled.allow) if (contains(c, bytes)) return undefined
+  for (const c of compiled.allow) if (cidrContains(c, bytes)) return undefined
   for (const b of builtinCidrs) {
-    if (contains(b.cidr, bytes)) {
+    if (cidrContains(b.cidr, bytes)) {
       return { reason: b.reason, message: `transfer address ${ip} is ${b.what} (${b.cidr.text}); allow it with allowCidrs` }
     }
   }
   for (const c of compiled.deny) {
-    if (contains(c, bytes)) return { reason: Reasons.DeniedCidr, message: `transfer address ${ip} is in denied range ${c.text}` }
+    if (cidrContains(c, bytes)) return { reason: Reasons.DeniedCidr, message: `transfer address ${ip} is in denied range ${c.text}` }
   }
   return undefined
 }

@@ -63,3 +63,16 @@ test('crds.enabled=false leaves the CRDs out; crds.keep=false drops the keep pol
   assert.match(await template(), /helm.sh\/resource-policy: keep/)
   assert.doesNotMatch(await template('--set', 'crds.keep=false'), /resource-policy/)
 })
+
+test('the ingress Service keeps client addresses for the per-address limit, except as a ClusterIP', async () => {
+  const byDefault = await template()
+  assert.match(byDefault, /externalTrafficPolicy: Local/)
+  assert.match(byDefault, /--max-connections-per-ip=8/)
+  assert.match(await template('--set', 'ingress.maxConnectionsPerIp=0'), /--max-connections-per-ip=0/)
+  await assert.rejects(template('--set', 'ingress.service.externalTrafficPolicy=Nearest'), /externalTrafficPolicy/)
+  // The API refuses externalTrafficPolicy on a ClusterIP Service, so the chart leaves it out.
+  const clusterIp = await template('--set', 'ingress.service.type=ClusterIP')
+  assert.doesNotMatch(clusterIp, /externalTrafficPolicy/)
+  const { code, out } = await pipe(k.plane.bin, ['kubectl', `--kubeconfig=${k.plane.kubeconfig}`, 'apply', '--dry-run=server', '--validate=strict', '-f', '-'], clusterIp)
+  assert.equal(code, 0, out)
+})

@@ -1,0 +1,60 @@
+/**
+ * Connections per address: a host that opens sockets and never speaks must not lock other clients
+ * out. Without the per-address limit, silent sockets held every pending-connection slot for the
+ * whole 10 s handshake timeout and honest dials were reset. The attacker here dials from
+ * 127.0.0.2 (loopback, made subject to the limit for the test) and the client from 127.0.0.1.
+ */
+import { describe, it, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { connect, type Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { proposeDeal } from '../../../src/client/net.ts'
+import { startEnv, type Env } from './env.ts'
+
+const PER_IP = 4
+
+describe('ingress: connections per address', () => {
+  let env: Env
+  before(async () => { env = await startEnv('ingress-conn-limits', { connectionsPerIp: PER_IP, ipLimitExempt: [] }) })
+  after(async () => { await env?.close() })
+
+  const port = (): number => Number(env.addr.split('/')[4])
+
+  /** Opens n sockets from `from` that send nothing; resolves once each is connected or closed. */
+  const silent = async (n: number, from: string): Promise<Array<{ socket: Socket, closed: () => boolean }>> =>
+    await Promise.all(Array.from({ length: n }, async () => {
+      let closed = false
+      const socket = connect({ port: port(), host: '127.0.0.1', localAddress: from })
+      socket.on('error', () => {})
+      socket.on('close', () => { closed = true })
+      await new Promise<void>((resolve) => { socket.once('connect', resolve); socket.once('close', () => { resolve() }) })
+      return { socket, closed: () => closed }
+    }))
+
+  it('holds one address to its limit, resets the rest at once, and serves other clients meanwhile', async () => {
+    // Fewer than libp2p's 20 per second per host, so only the per-address limit can refuse them.
+    const socks = await silent(15, '127.0.0.2')
+    await sleep(500)
+    const open = socks.filter((s) => !s.closed())
+    assert.equal(open.length, PER_IP, `sockets still open from the silent host: ${open.length}`)
+    try {
+      const r = await proposeDeal(env.node, env.addr, await env.params())
+      assert.equal(r.accepted, true, r.message)
+      const metrics = await (await fetch(`${env.ingress.metricsUrl!}`)).text()
+      assert.match(metrics, /dealyard_ingress_connections_refused_total\{reason="PerIpLimit"\} 11/)
+    } finally {
+      for (const s of socks) s.socket.destroy()
+    }
+  })
+
+  it('gives the slots back when the sockets close', async () => {
+    await sleep(200)
+    const socks = await silent(PER_IP, '127.0.0.2')
+    await sleep(500)
+    try {
+      assert.equal(socks.filter((s) => !s.closed()).length, PER_IP)
+    } finally {
+      for (const s of socks) s.socket.destroy()
+    }
+  })
+})
