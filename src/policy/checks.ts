@@ -230,6 +230,20 @@ export const transferTypeAccepted: Check = (i) => {
   return i.provider.transferTypes.includes(t) ? undefined : P('TransferTypeRefused', `transfer type '${t}' is not accepted by this miner`)
 }
 
+/**
+ * A Kubernetes Secret holds at most 1 MiB of data, and an accepted online deal's transfer params
+ * go into one: bigger params would pass every check, create the StorageDeal, fail on the Secret
+ * and come back as a server error. boost has no such limit (its params go to SQLite); a real URL
+ * with its headers is a few KiB.
+ */
+export const MAX_TRANSFER_PARAMS_BYTES = 1 << 20
+
+export const transferParamsSize: Check = (i) => {
+  if (i.params.isOffline) return undefined
+  const n = i.params.transfer.params.length
+  return n > MAX_TRANSFER_PARAMS_BYTES ? P('TransferParamsTooLarge', `transfer params of ${n} bytes exceed the limit of ${MAX_TRANSFER_PARAMS_BYTES} bytes`) : undefined
+}
+
 /** Literal IP hosts are checked against the SSRF policy now; names are checked by the transfer at connect time. */
 export const transferHostAllowed: Check = (i) => {
   if (i.params.isOffline) return undefined
@@ -299,6 +313,7 @@ export const ADMISSION_CHECKS: readonly Check[] = [
   nonNegativeAmounts,
   clientAllowed,
   transferTypeAccepted,
+  transferParamsSize,
   transferHostAllowed,
   transferSize
 ]

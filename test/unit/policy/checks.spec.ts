@@ -153,6 +153,7 @@ describe('admission checks', () => {
       i.params.transfer = { ...i.params.transfer, type: 'libp2p' }
       return i
     }, "transfer type 'libp2p' is not accepted by this miner"],
+    'transfer params too big for a Secret': [() => base({ params: { http: { url: 'https://a.example/x', headers: { Authorization: 'x'.repeat(1 << 20) }, size: 1900 } } }), `transfer params of ${(1 << 20) + 60} bytes exceed the limit of ${1 << 20} bytes`],
     'a loopback transfer host': [() => base({ params: { http: { url: 'http://127.0.0.1:8080/a.car', size: 10 } } }), 'transfer host refused: transfer address 127.0.0.1 is loopback (127.0.0.0/8); allow it with allowCidrs'],
     'a link-local (metadata service) host': [() => base({ params: { http: { url: 'http://169.254.169.254/latest', size: 10 } } }), 'transfer host refused: transfer address 169.254.169.254 is link-local (169.254.0.0/16); allow it with allowCidrs'],
     'a host in the cluster ranges': [() => base({ params: { http: { url: 'http://[2001:db8:42::5]/x', size: 10 } }, terms: providerTerms(sp(), { clusterCidrs: ['2001:db8:42::/48'] }) }), 'transfer host refused: transfer address 2001:db8:42::5 is in denied range 2001:db8:42::/48'],
