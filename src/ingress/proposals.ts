@@ -4,7 +4,7 @@
  * (and its params Secret) exist; a rejection writes nothing.
  */
 import { logger } from '../log.ts'
-import { addressString, evaluate, type AdmissionInput, type Check } from '../policy/admission.ts'
+import { addressString, evaluate, type AdmissionInput, type Check, type PriorDeal } from '../policy/admission.ts'
 import { ADMISSION_CHECKS, VALIDATION_PREFIX } from '../policy/checks.ts'
 import { signedProposalCid } from '../protocol/proposal.ts'
 import type { DealParams, DealResponse } from '../protocol/types.ts'
@@ -29,6 +29,14 @@ export interface ProposalMeta { protocol: DealContext['protocol'], peerId: strin
 
 export class ProposalService {
   private readonly o: ProposalServiceOptions
+  /**
+   * Signed proposal CID → the deal being created for it. boost accepts one proposal at a time, so
+   * the same signed proposal under a second UUID is always refused as identical; here proposals
+   * are admitted concurrently, and without this both would pass the store's index (which learns
+   * of a deal when its create returns) and become two deals for one on-chain proposal. Replicas
+   * learn of each other's deals through the informer, a few milliseconds later.
+   */
+  private readonly inFlight = new Map<string, PriorDeal>()
 
   constructor (o: ProposalServiceOptions) { this.o = o }
 
@@ -56,24 +64,32 @@ export class ProposalService {
       }
       provider = entry.terms.name
       const spc = signedProposalCid(params.clientDealProposal).toString()
-      const identicalTo = this.o.store.bySignedProposalCid(spc)
+      const chain = await gatherChainFacts(entry.chain, p)
+      // Read after the wait for chain facts, then evaluated and claimed in the same turn: an
+      // identical proposal that arrived meanwhile is either in the store or in flight here.
+      const identicalTo = this.o.store.bySignedProposalCid(spc) ?? this.inFlight.get(spc)
       const sameUuidAs = this.o.store.byUuid(params.dealUuid)
       const input: AdmissionInput = {
         params,
         provider: entry.terms,
-        chain: await gatherChainFacts(entry.chain, p),
+        chain,
         ...(identicalTo !== undefined ? { identicalTo } : {}),
         ...(sameUuidAs !== undefined ? { sameUuidAs } : {})
       }
       const v = evaluate(this.o.checks ?? ADMISSION_CHECKS, input)
       if (v !== undefined) return done(v.message.includes('server error') ? 'error' : 'rejected', v.reason, v.message)
       const deal = dealObject(params, { namespace: this.o.namespace, provider, protocol: meta.protocol, clientPeerId: meta.peerId, signedProposalCid: spc })
+      const claim = { dealUuid: params.dealUuid, createdAt: new Date() }
+      this.inFlight.set(spc, claim)
       let r
       try {
         r = await this.o.store.create(deal, params.isOffline ? undefined : params.transfer.params)
       } catch (err) {
         log.error({ deal: params.dealUuid, err: (err as Error).message }, 'persisting the deal failed')
         return done('error', 'PersistFailed', 'server error: save to db')
+      } finally {
+        // Created: the store indexes it by now. Not created: the proposal is free to come again.
+        if (this.inFlight.get(spc) === claim) this.inFlight.delete(spc)
       }
       if ('duplicate' in r) {
         return done('rejected', 'DuplicateUuid', `deal has the same uuid as deal ${r.duplicate.dealUuid} (proposed at ${goTime(r.duplicate.createdAt)})`)

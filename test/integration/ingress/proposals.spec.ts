@@ -118,6 +118,18 @@ describe('ingress: proposals, status, ask, transports', () => {
     assert.ok(deal !== undefined)
   })
 
+  it('accepts one deal when the same signed proposal comes under 10 UUIDs at once', async () => {
+    const params = await env.params()
+    const clients = await Promise.all(Array.from({ length: 10 }, async () => await createClientNode()))
+    const uuids = clients.map(() => randomUUID())
+    const all = await Promise.all(clients.map(async (c, i) => await proposeDeal(c, env.addr, { ...params, dealUuid: uuids[i]! })))
+    await Promise.all(clients.map(async (c) => { await c.stop() }))
+    const accepted = uuids.filter((_, i) => all[i]!.accepted)
+    assert.equal(accepted.length, 1, JSON.stringify(all))
+    for (const r of all.filter((x) => !x.accepted)) assert.match(r.message, new RegExp(`^deal proposal is identical to deal ${accepted[0]} \\(proposed at `))
+    for (const u of uuids) assert.equal(await getDeal(u) !== undefined, u === accepted[0], `deal ${u}`)
+  })
+
   it('answers status signed by the deal client; refuses other signers and unknown deals', async () => {
     const params = await env.params({ http: undefined })
     assert.equal((await proposeDeal(env.node, env.addr, params)).accepted, true)
