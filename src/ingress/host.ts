@@ -17,6 +17,8 @@ import { ConnectionsPerIp, DEFAULT_CONNECTIONS_PER_IP, DEFAULT_IP_LIMIT_EXEMPT }
 import { logger } from '../log.ts'
 import { PROTOCOL_IDS, STREAM_DEADLINES_MS } from '../protocol/ids.ts'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/codec.ts'
+import { ERR_CBOR_RANGE } from '../protocol/cbor/reader.ts'
+import { DealyardError } from '../errors.ts'
 import { decodeDealParams, encodeDealResponse } from '../protocol/deal.ts'
 import { decodeDealStatusRequest, encodeDealStatusResponse } from '../protocol/status.ts'
 import { decodeAskRequest, encodeAskResponse } from '../protocol/ask.ts'
@@ -111,7 +113,15 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
   const dealHandler = (protocol: typeof PROTOCOL_IDS.dealProposal120 | typeof PROTOCOL_IDS.dealProposal121) =>
     guard(protocol, async (stream, conn) => {
       await serveRequest(stream, protocol, limits, 'DealParams', async (req) => {
-        const params = decodeDealParams(req, { maxBytes: limits.maxMessageBytes })
+        let params
+        try {
+          params = decodeDealParams(req, { maxBytes: limits.maxMessageBytes })
+        } catch (err) {
+          // Well formed, but with a value no deal can have: boost would decode it and refuse the
+          // deal, so the client hears a refusal too rather than a reset.
+          if (err instanceof DealyardError && err.code === ERR_CBOR_RANGE) return encodeDealResponse(o.proposals.refuseOutOfRange(err.message))
+          throw err
+        }
         const res = await o.proposals.propose(params, { protocol, peerId: conn.remotePeer.toString() })
         return encodeDealResponse(res)
       })

@@ -40,6 +40,12 @@ export class ProposalService {
 
   constructor (o: ProposalServiceOptions) { this.o = o }
 
+  /** The answer to a complete DealParams holding an integer beyond ±(2^53-1) (`why` names it). */
+  refuseOutOfRange (why: string): DealResponse {
+    proposalsTotal.inc({ provider: 'unknown', result: 'rejected', reason: 'ValueOutOfRange' })
+    return { accepted: false, message: `${VALIDATION_PREFIX}${why}` }
+  }
+
   async propose (params: DealParams, meta: ProposalMeta): Promise<DealResponse> {
     const t0 = process.hrtime.bigint()
     const p = params.clientDealProposal.proposal

@@ -1,6 +1,7 @@
 /**
  * Boost's deal-protocol wire formats, byte-compatible with boost's cbor-gen code: types, strict
- * decoders (every failure a DealyardError with code ERR_CBOR_DECODE naming the field), encoders,
+ * decoders (every failure a DealyardError naming the field: ERR_CBOR_DECODE for malformed input,
+ * ERR_CBOR_RANGE for a well-formed one with an integer beyond ±(2^53-1)), encoders,
  * framing (one CBOR item per stream direction) and the protocol IDs.
  *
  * @example
@@ -10,7 +11,7 @@
 export type * from './types.ts'
 export { PROTOCOL_IDS, DEAL_PROPOSAL_PROTOCOLS, STREAM_DEADLINES_MS } from './ids.ts'
 export { DEFAULT_MAX_MESSAGE_BYTES } from './codec.ts'
-export { ERR_CBOR_DECODE, MAX_STRING_LENGTH, MAX_BYTES_LENGTH, MAX_NESTING } from './cbor/reader.ts'
+export { ERR_CBOR_DECODE, ERR_CBOR_RANGE, MAX_STRING_LENGTH, MAX_BYTES_LENGTH, MAX_NESTING } from './cbor/reader.ts'
 export { ERR_CBOR_ENCODE } from './cbor/writer.ts'
 export { encodeDealProposal, decodeDealProposal, encodeClientDealProposal, decodeClientDealProposal } from './market.ts'
 export {

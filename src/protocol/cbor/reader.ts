@@ -15,6 +15,8 @@ import { uuidToString } from '../uuid.ts'
  */
 
 export const ERR_CBOR_DECODE = 'ERR_CBOR_DECODE'
+/** A complete, well-formed message holding an integer beyond ±(2^53-1) (CborReader.outOfRange). */
+export const ERR_CBOR_RANGE = 'ERR_CBOR_RANGE'
 /** cbor-gen's MaxLength: text strings, map sizes, array sizes. */
 export const MAX_STRING_LENGTH = 8192
 export const MAX_MAP_ENTRIES = 8192
@@ -134,9 +136,23 @@ export class CborReader {
     return this.value
   }
 
+  /**
+   * The first integer read that is valid for its Go type (int64/uint64) but beyond ±(2^53-1), which
+   * a JS number cannot hold exactly. Such a message is well formed for boost, which would decode it
+   * and then refuse the deal on its values (no sealable epoch or piece size is that large); the
+   * reader goes on (returning the nearest number) so the caller can tell a complete message with an
+   * unrepresentable value, which deserves an answer, from a malformed one, which gets none.
+   */
+  outOfRange: { path: string, value: bigint } | undefined
+
+  private unrepresentable (path: string, value: bigint): number {
+    this.outOfRange ??= { path, value }
+    return Number(value)
+  }
+
   uint (path: string): number {
     this.expect(path, 0, 'unsigned integer')
-    if (this.value > Number.MAX_SAFE_INTEGER) this.fail(path, `value ${this.big} exceeds 2^53-1`)
+    if (this.value > Number.MAX_SAFE_INTEGER) return this.unrepresentable(path, this.big)
     return this.value
   }
 
@@ -146,12 +162,12 @@ export class CborReader {
     const m = this.header(path)
     if (m === 0) {
       if (this.big > INT64_MAX) this.fail(path, 'int64 positive overflow')
-      if (this.value > Number.MAX_SAFE_INTEGER) this.fail(path, `value ${this.big} exceeds 2^53-1`)
+      if (this.value > Number.MAX_SAFE_INTEGER) return this.unrepresentable(path, this.big)
       return this.value
     }
     if (m === 1) {
       if (this.big > INT64_MAX) this.fail(path, 'int64 negative overflow')
-      if (this.value >= Number.MAX_SAFE_INTEGER) this.fail(path, `value -${this.big + 1n} is below -(2^53-1)`)
+      if (this.value >= Number.MAX_SAFE_INTEGER) return this.unrepresentable(path, -1n - this.big)
       return -1 - this.value
     }
     this.fail(path, `expected integer, got ${got}`)

@@ -1,15 +1,16 @@
 /**
  * Bad input over real streams: malformed, truncated and wrongly typed CBOR, a 10 MB message, a
  * stream that sends half a message and stalls, unknown protocol IDs, an invalid UTF-8 label, more
- * streams than a connection may have. None gets an answer (boost closes without writing), none
- * creates anything, and the ingress keeps serving good proposals.
+ * streams than a connection may have. None of the malformed ones gets an answer (boost closes
+ * without writing); a well-formed proposal with an integer no deal can have is refused with an
+ * answer, as boost refuses it. None creates anything, and the ingress keeps serving good proposals.
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Stream } from '@libp2p/interface'
 import { StorageDeals } from '../../../src/api/index.ts'
-import { readCborItem, encodeDealParams, PROTOCOL_IDS, ERR_CBOR_DECODE } from '../../../src/protocol/index.ts'
+import { readCborItem, encodeDealParams, decodeDealResponse, PROTOCOL_IDS, ERR_CBOR_DECODE } from '../../../src/protocol/index.ts'
 import { createClientNode, proposeDeal } from '../../../src/client/net.ts'
 import { startEnv, type Env } from './env.ts'
 
@@ -101,6 +102,22 @@ describe('ingress: bad input', () => {
   it('gets no answer for a status request with a truncated signature', async () => {
     const bytes = Uint8Array.of(0xa2, 0x68, ...Buffer.from('DealUUID'), 0x50, ...new Uint8Array(16), 0x69, ...Buffer.from('Signature'), 0x40)
     await noAnswer(bytes, true, PROTOCOL_IDS.dealStatus)
+  })
+
+  it('refuses, with an answer naming the field, a well-formed proposal whose end epoch is int64 max', async () => {
+    // boost decodes any int64 and refuses such a deal on its values; the client hears why.
+    const params = await env.params()
+    const end = params.clientDealProposal.proposal.endEpoch
+    const hex = Buffer.from(encodeDealParams(params)).toString('hex')
+    const find = `1a${end.toString(16).padStart(8, '0')}`
+    assert.ok(hex.includes(find))
+    const s = await open()
+    s.send(Buffer.from(hex.replace(find, '1b7fffffffffffffff'), 'hex'))
+    const res = decodeDealResponse(await readCborItem(s, { path: 'DealResponse', signal: AbortSignal.timeout(10_000) }))
+    assert.deepEqual(res, {
+      accepted: false,
+      message: 'failed validation: DealParams.ClientDealProposal.Proposal.EndEpoch: 9223372036854775807 is out of range (this provider takes integers up to ±9007199254740991)'
+    })
   })
 
   it('created nothing and still accepts a good proposal', async () => {

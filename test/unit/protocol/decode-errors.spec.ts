@@ -68,6 +68,30 @@ describe('strict decoders', () => {
     })
   }
 
+  it('tell a well-formed message with an int64 beyond ±(2^53-1) (ERR_CBOR_RANGE) from a malformed one', () => {
+    const range = (input: Uint8Array, message: string): void => {
+      assert.throws(() => P.decodeDealParams(input), (err: unknown) => {
+        assert.ok(err instanceof DealyardError)
+        assert.equal(err.code, P.ERR_CBOR_RANGE)
+        assert.equal(err.message, message)
+        return true
+      })
+    }
+    const end = 'DealParams.ClientDealProposal.Proposal.EndEpoch'
+    range(patch(online, '1a0057d140', '1b7fffffffffffffff'), `${end}: 9223372036854775807 is out of range (this provider takes integers up to ±9007199254740991)`)
+    range(patch(online, '1a0057d140', '3b7fffffffffffffff'), `${end}: -9223372036854775808 is out of range (this provider takes integers up to ±9007199254740991)`)
+    // The first one is named; a uint64 piece size of 2^60 too.
+    range(patch(patch(online, '1a0057d140', '1b0020000000000000'), '1b0000000800000000', '1b1000000000000000'), 'DealParams.ClientDealProposal.Proposal.PieceSize: 1152921504606846976 is out of range (this provider takes integers up to ±9007199254740991)')
+    // Past int64 is malformed for cbor-gen, and so is a message cut after the big value.
+    assert.throws(() => P.decodeDealParams(patch(online, '1a0057d140', '1b8000000000000000')), (err: unknown) =>
+      err instanceof DealyardError && err.code === 'ERR_CBOR_DECODE' && err.message === `${end}: int64 positive overflow`)
+    const cut = patch(online, '1a0057d140', '1b7fffffffffffffff')
+    assert.throws(() => P.decodeDealParams(cut.subarray(0, cut.length - 5)), (err: unknown) => err instanceof DealyardError && err.code === 'ERR_CBOR_DECODE')
+    // ±(2^53-1) itself is fine.
+    const max = P.decodeDealParams(patch(online, '1a0057d140', '1b001fffffffffffff'))
+    assert.equal(max.clientDealProposal.proposal.endEpoch, Number.MAX_SAFE_INTEGER)
+  })
+
   it('skip unknown keys anywhere in a map, as cbor-gen does', () => {
     const withExtra = cat([0xa3], text('Zzz'), [0x82, 0xd8, 0x2a, 0x45, 0x00, 0x01, 0x55, 0x00, 0x00, 0xa0], text('Message'), text('no'), text('Accepted'), [0xf4])
     assert.deepEqual(P.decodeDealResponse(withExtra), { accepted: false, message: 'no' })
