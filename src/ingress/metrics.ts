@@ -38,6 +38,13 @@ export const connectionsRefused = new Counter({
   registers: [registry]
 })
 
+export const dealLookups = new Counter({
+  name: 'dealyard_ingress_deal_lookups_total',
+  help: 'Status requests for deals missing from the cache, by result: apiserver (looked up) or throttled (answered not found).',
+  labelNames: ['result'],
+  registers: [registry]
+})
+
 export const streamErrors = new Counter({
   name: 'dealyard_ingress_stream_errors_total',
   help: 'Streams closed without an answer (bad message, deadline, size limit, reset), by protocol and code.',

@@ -19,6 +19,8 @@ import { Core, isAlreadyExists, isNotFound, resourcePath, type KubeObject, type 
 import { DealyardError } from '../errors.ts'
 import type { PriorDeal } from '../policy/admission.ts'
 import { LABELS, PARAMS_KEY, paramsSecretName } from './deal-object.ts'
+import { dealLookups } from './metrics.ts'
+import { TokenBucket } from './token-bucket.ts'
 
 export type CreateResult = { created: true } | { duplicate: PriorDeal }
 
@@ -27,7 +29,10 @@ export interface DealStore {
   bySignedProposalCid (cid: string): PriorDeal | undefined
   /** From the cache: a deal with this UUID. */
   byUuid (uuid: string): PriorDeal | undefined
-  /** The deal, from the cache or (just created elsewhere) from the apiserver. */
+  /**
+   * The deal, from the cache or (just created by another replica, not yet seen by the watch) from
+   * the apiserver, at a bounded rate: past it, a deal missing from the cache is reported missing.
+   */
   get (uuid: string): Promise<StorageDeal | undefined>
   create (deal: StorageDeal, params: Uint8Array | undefined): Promise<CreateResult>
 }
@@ -43,6 +48,8 @@ export class KubeDealStore implements DealStore {
   readonly informer: Informer<Obj>
   private readonly rest: KubeRest
   private readonly namespace: string
+  /** Cache misses looked up on the apiserver: 20 a second, 50 at once. */
+  private readonly lookups = new TokenBucket({ perSecond: 20, burst: 50 })
   /** signed proposal CID → deal; fed by the informer and by our own creates (before the watch sees them). */
   private readonly bySpc = new Map<string, PriorDeal>()
 
@@ -75,6 +82,19 @@ export class KubeDealStore implements DealStore {
   async get (uuid: string): Promise<StorageDeal | undefined> {
     const cached = this.informer.getObject(this.namespace, uuid)
     if (cached !== undefined) return cached
+    // Anyone can ask the status of a made-up UUID (the signature is checked against the deal's
+    // client, so only once the deal is found): unbounded, each would be a GET on the apiserver the
+    // whole cluster shares. The watch delivers another replica's deal within milliseconds, so only
+    // a client asking at once, and only during such a flood, hears "not found" and asks again.
+    if (!this.lookups.take()) {
+      dealLookups.inc({ result: 'throttled' })
+      return undefined
+    }
+    dealLookups.inc({ result: 'apiserver' })
+    return await this.fetch(uuid)
+  }
+
+  private async fetch (uuid: string): Promise<StorageDeal | undefined> {
     try {
       return await this.rest.get<Obj>(StorageDeals, this.namespace, uuid)
     } catch (err) {
@@ -90,7 +110,7 @@ export class KubeDealStore implements DealStore {
       created = await this.rest.create<Obj>(StorageDeals, this.namespace, deal as Obj)
     } catch (err) {
       if (!isAlreadyExists(err)) throw err
-      const existing = await this.get(uuid)
+      const existing = this.informer.getObject(this.namespace, uuid) ?? await this.fetch(uuid)
       return { duplicate: existing === undefined ? { dealUuid: uuid, createdAt: new Date() } : prior(existing) }
     }
     const spc = deal.metadata.labels?.[LABELS.signedProposalCid]

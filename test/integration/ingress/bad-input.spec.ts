@@ -6,12 +6,13 @@
  * answer, as boost refuses it. None creates anything, and the ingress keeps serving good proposals.
  */
 import { describe, it, before, after } from 'node:test'
+import { randomUUID } from 'node:crypto'
 import assert from 'node:assert/strict'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Stream } from '@libp2p/interface'
 import { StorageDeals } from '../../../src/api/index.ts'
 import { readCborItem, encodeDealParams, decodeDealResponse, PROTOCOL_IDS, ERR_CBOR_DECODE } from '../../../src/protocol/index.ts'
-import { createClientNode, proposeDeal } from '../../../src/client/net.ts'
+import { createClientNode, dealStatus, proposeDeal } from '../../../src/client/net.ts'
 import { startEnv, type Env } from './env.ts'
 
 const READ_DEADLINE_MS = 800
@@ -177,5 +178,30 @@ describe('ingress: bad input', () => {
       await other.stop()
       await flooder.stop()
     }
+  })
+
+  it('answers a flood of status requests for made-up deals without a GET on the apiserver for each', async () => {
+    const metric = async (result: string): Promise<number> => {
+      const m = new RegExp(`dealyard_ingress_deal_lookups_total\\{result="${result}"\\} (\\d+)`).exec(await (await fetch(env.ingress.metricsUrl!)).text())
+      return m === null ? 0 : Number(m[1])
+    }
+    const before = { apiserver: await metric('apiserver'), throttled: await metric('throttled') }
+    const answers = []
+    // In batches under the per-connection stream limit; the whole flood takes well under a second.
+    for (let b = 0; b < 8; b++) {
+      answers.push(...await Promise.all(Array.from({ length: 25 }, async () => {
+        const uuid = randomUUID()
+        return { uuid, res: await dealStatus(env.node, env.addr, uuid, env.client.key) }
+      })))
+    }
+    for (const { uuid, res } of answers) assert.equal(res.error, `no storage deal found with deal UUID ${uuid}`)
+    const looked = await metric('apiserver') - before.apiserver
+    const throttled = await metric('throttled') - before.throttled
+    assert.equal(looked + throttled, 200)
+    assert.ok(looked <= 50 + 20 * 3, `apiserver lookups: ${looked}`)
+    // A deal in the cache is still answered.
+    const params = await env.params({ http: undefined })
+    assert.equal((await proposeDeal(env.node, env.addr, params)).accepted, true)
+    assert.equal((await dealStatus(env.node, env.addr, params.dealUuid, env.client.key)).error, '')
   })
 })
