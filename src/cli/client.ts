@@ -66,6 +66,16 @@ function int (v: string | undefined, flag: string): number {
 
 const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x)
 
+const VERBS = ['propose', 'status', 'ask', 'transports']
+
+function providerMultiaddr (text: string): ReturnType<typeof multiaddr> {
+  try {
+    return multiaddr(text)
+  } catch (err) {
+    throw new UsageError(`--provider-addr ${JSON.stringify(text)} is not a multiaddr (e.g. /ip4/1.2.3.4/tcp/24001/p2p/12D3Koo…): ${(err as Error).message}`)
+  }
+}
+
 export async function runClient (argv: string[]): Promise<number> {
   const [verb, ...rest] = argv
   let v
@@ -76,9 +86,13 @@ export async function runClient (argv: string[]): Promise<number> {
     return 2
   }
   if (v.help === true || verb === undefined || verb === '--help' || verb === '-h') { process.stdout.write(usage); return verb === undefined ? 2 : 0 }
+  if (!VERBS.includes(verb)) {
+    process.stderr.write(`dealyard client: unknown command ${JSON.stringify(verb)} (one of ${VERBS.join(', ')})\n${usage}`)
+    return 2
+  }
   const node = await createClientNode()
   try {
-    const to = multiaddr(need(v['provider-addr'], '--provider-addr'))
+    const to = providerMultiaddr(need(v['provider-addr'], '--provider-addr'))
     switch (verb) {
       case 'propose': {
         const key = await loadKeyFile(need(v['wallet-key'], '--wallet-key'))

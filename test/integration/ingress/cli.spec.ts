@@ -86,6 +86,17 @@ describe('dealyard ingress and dealyard client as processes', () => {
     assert.match((p.out as { message: string }).message, /padded piece size must be a power of 2/)
   })
 
+  it('exits 2 naming the mistake for an unknown command or a provider address that is not a multiaddr', async () => {
+    const usage = async (...args: string[]): Promise<{ code: number, stderr: string }> =>
+      await run(process.execPath, [main, 'client', ...args]).then(() => ({ code: 0, stderr: '' }), (err: { code: number, stderr: string }) => ({ code: err.code, stderr: err.stderr }))
+    const unknown = await usage('frob', '--provider-addr', info.addresses[0]!)
+    assert.equal(unknown.code, 2)
+    assert.match(unknown.stderr, /^dealyard client: unknown command "frob" \(one of propose, status, ask, transports\)/)
+    const bad = await usage('ask', '--provider', env.peer.minerAddress, '--provider-addr', '1.2.3.4:24001')
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /^dealyard client ask: --provider-addr "1.2.3.4:24001" is not a multiaddr/)
+  })
+
   it('serves /metrics', async () => {
     assert.match(await (await fetch(info.metrics)).text(), /dealyard_proposals_total\{provider="[^"]+",result="accepted",reason=""\} 1/)
   })
