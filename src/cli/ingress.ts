@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
+import { multiaddr } from '@multiformats/multiaddr'
 import { loadKubeConfig } from '../kube/rest.ts'
 import { onShutdown } from '../kube/shutdown.ts'
 import { collectProcessMetrics } from '../metrics.ts'
@@ -93,6 +94,11 @@ export async function runIngress (argv: string[]): Promise<number> {
       return 0
     }
     if (values['identity-file'] === undefined) throw new Error('--identity-file is required')
+    for (const [flag, list] of [['--listen', values.listen], ['--announce', values.announce]] as const) {
+      for (const a of list ?? []) {
+        try { multiaddr(a) } catch (err) { throw new Error(`${flag} ${JSON.stringify(a)} is not a multiaddr (e.g. /ip4/0.0.0.0/tcp/24001): ${(err as Error).message}`) }
+      }
+    }
     const exempt = values['ip-limit-exempt']
     const ipLimitExempt = exempt === undefined ? undefined : exempt.length === 1 && exempt[0] === 'none' ? [] : exempt
     for (const c of [...(values['cluster-cidr'] ?? []), ...(values['allow-cidr'] ?? []), ...(ipLimitExempt ?? [])]) parseCidr(c)
