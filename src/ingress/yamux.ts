@@ -1,6 +1,7 @@
 /**
- * js-yamux with go-yamux's window-update policy, DATA frames delivered per batch, and frames decoded
- * straight off each read (patchMuxerDecoding, below).
+ * js-yamux with go-yamux's window-update policy, DATA frames delivered per batch, frames decoded
+ * straight off each read, and DATA frames refused by their header when longer than the receive
+ * window allows, before their body is buffered (patchMuxerDecoding, below).
  *
  * Why: @chainsafe/libp2p-yamux answers every received DATA frame with a WINDOW_UPDATE (each its
  * own noise message and socket write), where go-yamux sends one only when at least half the
@@ -96,13 +97,46 @@ const FRAME_DATA = 0
 const FRAME_WINDOW_UPDATE = 1
 const decodingPatched = Symbol('dealyard.yamux.decoding')
 
+const FLAG_SYN = 1
+/** @chainsafe/libp2p-yamux's defaults, for a muxer that does not say. */
+const INITIAL_WINDOW = 256 * 1024
+const MAX_WINDOW = 16 * 1024 * 1024
+
 interface MuxerFields {
-  decoder?: { buffer?: { byteLength: number, append: (b: Uint8Array) => void } }
+  decoder?: { buffer?: { byteLength: number, append: (b: Uint8Array) => void, subarray: (from?: number, to?: number) => Uint8Array } }
   onData?: (buf: Uint8Array | Uint8ArrayList) => void
   handleFrame?: (frame: Frame) => void
   handleStreamMessage?: (frame: Frame) => void
+  streams?: Array<{ streamId?: number, recvWindowCapacity?: number }>
+  streamOptions?: { initialStreamWindowSize?: number, maxStreamWindowSize?: number }
   log?: { trace?: { enabled?: boolean } }
   [decodingPatched]?: boolean
+}
+
+/** A frame the receiver refuses before buffering its body; aborts the connection. */
+export class YamuxFrameError extends Error {
+  override readonly name = 'YamuxFrameError'
+}
+
+/**
+ * Refuses a DATA frame, seen by its header alone, whose body could never be accepted: longer than
+ * its stream may receive now (the window a peer must respect), or for a new stream longer than the
+ * initial window, or for no stream at all longer than the largest window. js-yamux's decoder
+ * buffers a whole frame before looking at its length, so one header claiming 2 GiB followed by a
+ * steady stream of bytes made the ingress hold all of them (660 MB in 8 s from one connection,
+ * measured). go-yamux checks the window before it reads a body; so does this.
+ */
+function checkFrameHeader (m: MuxerFields, h: Uint8Array): void {
+  if (h[0] !== YAMUX_VERSION) throw new YamuxFrameError(`Invalid frame version ${h[0]}`)
+  if (h[1] !== FRAME_DATA) return
+  const flag = (h[2]! << 8) + h[3]!
+  const streamID = (h[4]! * 2 ** 24) + (h[5]! << 16) + (h[6]! << 8) + h[7]!
+  const length = (h[8]! * 2 ** 24) + (h[9]! << 16) + (h[10]! << 8) + h[11]!
+  const stream = m.streams?.find((s) => s.streamId === streamID)
+  const limit = typeof stream?.recvWindowCapacity === 'number'
+    ? stream.recvWindowCapacity
+    : (flag & FLAG_SYN) !== 0 ? m.streamOptions?.initialStreamWindowSize ?? INITIAL_WINDOW : m.streamOptions?.maxStreamWindowSize ?? MAX_WINDOW
+  if (length > limit) throw new YamuxFrameError(`DATA frame of ${length} bytes for stream ${streamID} exceeds its receive window of ${limit}`)
 }
 
 /**
@@ -128,13 +162,27 @@ export function patchMuxerDecoding (muxer: unknown): boolean {
     typeof m.decoder?.buffer?.byteLength !== 'number' || typeof m.decoder.buffer.append !== 'function') return false
   proto.onData = function (this: Required<Omit<MuxerFields, 'log'>> & MuxerFields, data: Uint8Array | Uint8ArrayList): void {
     const pending = this.decoder.buffer!
-    if (pending.byteLength > 0) { onData.call(this, data); return }
     // The encrypted stream hands over a list (usually of one buffer: then this is no copy).
     const buf = data instanceof Uint8Array ? data : data.subarray()
+    if (pending.byteLength > 0) {
+      // A frame split across reads (its header was checked when it came whole), taken by the
+      // muxer's decoder. A header completed by this read is checked now; the frame the decoder
+      // is left holding afterwards, once its header is there.
+      const have = pending.byteLength
+      if (have < HEADER_BYTES && have + buf.byteLength >= HEADER_BYTES) {
+        const h = new Uint8Array(HEADER_BYTES)
+        h.set(pending.subarray(0, have))
+        h.set(buf.subarray(0, HEADER_BYTES - have), have)
+        checkFrameHeader(this, h)
+      }
+      onData.call(this, buf)
+      if (pending.byteLength >= HEADER_BYTES) checkFrameHeader(this, pending.subarray(0, HEADER_BYTES))
+      return
+    }
     const n = buf.byteLength
     let at = 0
     while (n - at >= HEADER_BYTES) {
-      if (buf[at] !== YAMUX_VERSION) { onData.call(this, buf.subarray(at)); return }
+      if (buf[at] !== YAMUX_VERSION) checkFrameHeader(this, buf.subarray(at, at + HEADER_BYTES))
       const type = buf[at + 1]!
       const header = {
         type,
@@ -145,7 +193,10 @@ export function patchMuxerDecoding (muxer: unknown): boolean {
       let frame: Frame & { header: typeof header }
       if (type === FRAME_DATA) {
         const end = at + HEADER_BYTES + header.length
-        if (end > n) break
+        if (end > n) {
+          checkFrameHeader(this, buf.subarray(at, at + HEADER_BYTES))
+          break
+        }
         frame = { header, data: buf.subarray(at + HEADER_BYTES, end) }
         at = end
       } else {

@@ -1,9 +1,10 @@
 /**
  * Bad input over real streams: malformed, truncated and wrongly typed CBOR, a 10 MB message, a
  * stream that sends half a message and stalls, unknown protocol IDs, an invalid UTF-8 label, more
- * streams than a connection may have. None of the malformed ones gets an answer (boost closes
- * without writing); a well-formed proposal with an integer no deal can have is refused with an
- * answer, as boost refuses it. None creates anything, and the ingress keeps serving good proposals.
+ * streams than a connection may have, a yamux frame claiming 2 GiB, a status flood. None of the
+ * malformed ones gets an answer (boost closes without writing); a well-formed proposal with an
+ * integer no deal can have is refused with an answer, as boost refuses it. None creates anything,
+ * and the ingress keeps serving good proposals.
  */
 import { describe, it, before, after } from 'node:test'
 import { randomUUID } from 'node:crypto'
@@ -178,6 +179,33 @@ describe('ingress: bad input', () => {
       await other.stop()
       await flooder.stop()
     }
+  })
+
+  it('ends a connection whose DATA frame claims 2 GiB at its header, without buffering the body', async () => {
+    const attacker = await createClientNode()
+    try {
+      const conn = await attacker.dial(multiaddr(env.addr))
+      // Raw bytes on the secured connection, under the client's own muxer (a libp2p internal).
+      const muxer = (conn as unknown as { muxer: { send: (b: Uint8Array) => boolean } }).muxer
+      const header = Buffer.alloc(12)
+      header.writeUInt16BE(1, 2) // SYN: a new stream
+      header.writeUInt32BE(101, 4)
+      header.writeUInt32BE(0x7fffffff, 8)
+      muxer.send(header)
+      let sent = 0
+      const until = Date.now() + 5000
+      while (conn.status === 'open' && Date.now() < until) {
+        if (!muxer.send(new Uint8Array(60_000))) await new Promise((resolve) => setTimeout(resolve, 1))
+        sent += 60_000
+        if (sent % 6_000_000 === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      assert.notEqual(conn.status, 'open', `still open after ${sent} bytes`)
+      assert.ok(sent < 50_000_000, `${sent} bytes went out before the connection ended`)
+    } finally {
+      await attacker.stop()
+    }
+    const ok = await proposeDeal(env.node, env.addr, await env.params())
+    assert.equal(ok.accepted, true, ok.message)
   })
 
   it('answers a flood of status requests for made-up deals without a GET on the apiserver for each', async () => {

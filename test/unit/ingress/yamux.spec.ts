@@ -135,7 +135,7 @@ test('frames of one read are dispatched in order; a partial frame completes thro
   assert.deepEqual(seen.slice(4), ['stream 0/4/3/2:ok'], 'with nothing left over, reads are decoded directly again')
 })
 
-test('a frame with a bad version byte is the stock decoder\'s error', async () => {
+test('a frame with a bad version byte is refused as the stock decoder refuses it', async () => {
   const { muxer } = await ourMuxer()
   const bad = header(0, 0, 1, 0)
   bad[0] = 1
@@ -161,4 +161,46 @@ test('stock yamux to patched yamux: many small writes arrive intact', async () =
   for (const c of sent) if (!stream.send(c)) await stream.onDrain()
   await stream.close()
   assert.deepEqual(await got, Buffer.concat(sent))
+})
+
+// A DATA frame is judged by its header before its body is buffered (js-yamux's own decoder
+// buffers the whole body first, however long the header says it is).
+const buffered = (muxer: Record<string, unknown>): number => (muxer.decoder as { buffer: { byteLength: number } }).buffer.byteLength
+
+test('a DATA frame longer than the window its stream may receive is refused from its header alone', async () => {
+  const { muxer } = await ourMuxer()
+  const onData = muxer.onData as (b: Uint8Array) => void
+  // A new stream (SYN): the initial window, 256 KiB.
+  assert.throws(() => { onData.call(muxer, Buffer.concat([header(0, 1, 1, 256 * 1024 + 1), Buffer.alloc(10)])) }, /DATA frame of 262145 bytes for stream 1 exceeds its receive window of 262144/)
+  assert.equal(buffered(muxer), 0, 'nothing of it was kept')
+  // An open stream: what is left of its window.
+  const again = await ourMuxer()
+  again.muxer.streams = [{ streamId: 5, recvWindowCapacity: 100 }]
+  assert.throws(() => { (again.muxer.onData as (b: Uint8Array) => void).call(again.muxer, Buffer.concat([header(0, 0, 5, 101), Buffer.alloc(50)])) }, /exceeds its receive window of 100/)
+  again.muxer.streams = []
+  // No such stream: at most the largest window (16 MiB).
+  const none = await ourMuxer()
+  assert.throws(() => { (none.muxer.onData as (b: Uint8Array) => void).call(none.muxer, header(0, 0, 7, 0x7fffffff)) }, /2147483647 bytes for stream 7 exceeds its receive window of 16777216/)
+  // Within the window, a frame cut across reads is kept and completed as before.
+  const ok = await ourMuxer()
+  ;(ok.muxer.onData as (b: Uint8Array) => void).call(ok.muxer, Buffer.concat([header(0, 1, 1, 1000), Buffer.alloc(10)]))
+  assert.equal(buffered(ok.muxer), 22)
+  ;(ok.muxer.onData as (b: Uint8Array) => void).call(ok.muxer, Buffer.alloc(990))
+  assert.deepEqual(ok.seen, [`frame 0/1/1/1000:${'\0'.repeat(1000)}`])
+})
+
+test('a header cut across reads, or behind a frame the stock decoder completes, is judged as soon as it is whole', async () => {
+  const split = await ourMuxer()
+  const onData = split.muxer.onData as (b: Uint8Array) => void
+  const big = header(0, 1, 1, 0x7fffffff)
+  onData.call(split.muxer, big.subarray(0, 5))
+  assert.throws(() => { onData.call(split.muxer, Buffer.concat([big.subarray(5), Buffer.alloc(100)])) }, /exceeds its receive window/)
+  const behind = await ourMuxer()
+  const onData2 = behind.muxer.onData as (b: Uint8Array) => void
+  const first = Buffer.concat([header(0, 1, 1, 20), Buffer.alloc(20, 0x61)])
+  onData2.call(behind.muxer, first.subarray(0, 15))
+  // The rest of the first frame, then a new stream's frame claiming 1 GiB: the stock decoder
+  // delivers the first and is left holding the second, which is refused before more arrives.
+  assert.throws(() => { onData2.call(behind.muxer, Buffer.concat([first.subarray(15), header(0, 1, 3, 1 << 30), Buffer.alloc(100)])) }, /1073741824 bytes for stream 3/)
+  assert.deepEqual(behind.seen, [`frame 0/1/1/20:${'a'.repeat(20)}`])
 })
