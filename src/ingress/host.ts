@@ -8,7 +8,7 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { noise } from './noise.ts'
 import { yamux } from './yamux.ts'
 import { libp2pLogger } from './libp2p-logger.ts'
-import { skipRepeatedProtocolMerges } from './peer-store.ts'
+import { forgetDisconnectedPeers, skipRepeatedProtocolMerges } from './peer-store.ts'
 import { identify, type Identify } from '@libp2p/identify'
 import type { PrivateKey, Stream, Connection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -95,6 +95,7 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     }
   })
   skipRepeatedProtocolMerges(node)
+  forgetDisconnectedPeers(node, (err) => { log.debug({ err: err.message }, 'forgetting a disconnected peer failed') })
   const inflight = new Set<Promise<void>>()
   let draining = false
   const track = (p: Promise<void>): void => {

@@ -36,3 +36,18 @@ export function skipRepeatedProtocolMerges (node: Pick<Libp2p, 'peerStore' | 'ad
   }
   node.addEventListener('peer:disconnect', (evt) => { forget(evt.detail) })
 }
+
+/**
+ * Deletes a peer's record once its last connection has closed.
+ *
+ * Why: libp2p keeps every peer it was ever connected to (identify's protocols, addresses and key,
+ * ~1 KB) and only expires a record when it is read again, which for a server that never dials
+ * out is never. Every new peer ID that connects, a fresh `boost deal` key or a client that makes
+ * up a key per connection, grew the ingress for good (30 connections, 30 records left, measured).
+ * The ingress dials nobody, so it needs nothing about a peer once it is gone.
+ */
+export function forgetDisconnectedPeers (node: Pick<Libp2p, 'peerStore' | 'addEventListener'>, onError: (err: Error) => void = () => {}): void {
+  node.addEventListener('peer:disconnect', (evt) => {
+    node.peerStore.delete(evt.detail).catch(onError)
+  })
+}

@@ -1,6 +1,6 @@
 /**
  * Connections per address: a host that opens sockets and never speaks must not lock other clients
- * out. Without the per-address limit, silent sockets held every pending-connection slot for the
+ * out; and a peer that has gone leaves nothing behind. Without the per-address limit, silent sockets held every pending-connection slot for the
  * whole 10 s handshake timeout and honest dials were reset. The attacker here dials from
  * 127.0.0.2 (loopback, made subject to the limit for the test) and the client from 127.0.0.1.
  */
@@ -8,7 +8,8 @@ import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { proposeDeal } from '../../../src/client/net.ts'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createClientNode, proposeDeal } from '../../../src/client/net.ts'
 import { startEnv, type Env } from './env.ts'
 
 const PER_IP = 4
@@ -56,5 +57,27 @@ describe('ingress: connections per address', () => {
     } finally {
       for (const s of socks) s.socket.destroy()
     }
+  })
+
+  it('keeps nothing about a peer once its connections are gone', async () => {
+    const store = env.ingress.host.node.peerStore
+    const ids: string[] = []
+    for (let i = 0; i < 5; i++) {
+      const c = await createClientNode()
+      try {
+        await c.dial(multiaddr(env.addr))
+        ids.push(c.peerId.toString())
+        // identify has run: the ingress knows the peer while it is connected.
+        const until = Date.now() + 5000
+        while (!(await store.has(c.peerId)) && Date.now() < until) await sleep(20)
+        assert.ok(await store.has(c.peerId))
+      } finally {
+        await c.stop()
+      }
+    }
+    const until = Date.now() + 5000
+    const left = async (): Promise<string[]> => (await store.all()).map((p) => p.id.toString()).filter((id) => ids.includes(id))
+    while ((await left()).length > 0 && Date.now() < until) await sleep(50)
+    assert.deepEqual(await left(), [])
   })
 })
