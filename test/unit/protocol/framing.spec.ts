@@ -2,6 +2,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { DealyardError } from '../../../src/errors.ts'
 import { cborItemEnd, decodeDealParams, readCborItem } from '../../../src/protocol/index.ts'
+import { CborItemScanner } from '../../../src/protocol/framing.ts'
 import { loadVectors, unhex } from './golden.ts'
 
 const online = unhex(loadVectors().vectors.find((v) => v.name === 'deal-params/online-http-secp')!.hex)
@@ -45,6 +46,38 @@ describe('framing: one CBOR item per stream direction', () => {
     })()
     await assert.rejects(readCborItem(flood, { maxBytes: 1 << 20 }), isCode('ERR_CBOR_DECODE'))
     assert.ok(sent < 2 << 20, `read ${sent} bytes before giving up`)
+  })
+
+  it('refuses a flood at the header that declares it, before any of its body arrives', async () => {
+    let sent = 0
+    const flood = (async function * () {
+      yield Uint8Array.from([0xa1, 0x65, ...Buffer.from('Label'), 0x5a, 0x00, 0x98, 0x96, 0x80]) // { Label: bytes(10,000,000) }
+      while (sent < 10_000_000) { sent += 65536; yield new Uint8Array(65536) }
+    })()
+    await assert.rejects(readCborItem(flood, { maxBytes: 1 << 20, path: 'DealParams' }), (err: unknown) =>
+      isCode('ERR_CBOR_DECODE')(err) && /DealParams: message of at least 10000012 bytes exceeds the 1048576-byte limit/.test((err as Error).message))
+    assert.equal(sent, 0)
+    // An array counts a byte per item, a map two per entry.
+    assert.throws(() => new CborItemScanner(0, 'm', 100).scan(Uint8Array.from([0x98, 0xff])), /at least 257 bytes/)
+    assert.throws(() => new CborItemScanner(0, 'm', 100).scan(Uint8Array.from([0xb8, 0x40])), /at least 130 bytes/)
+    assert.equal(new CborItemScanner(0, 'm', online.length).scan(online), online.length, 'exactly at the limit is fine')
+  })
+
+  it('resumes a scan where it stopped: the same end whatever the cuts', async () => {
+    const nested = Uint8Array.from([0x83, 0x82, 0x19, 0x01, 0x00, 0x43, 0x61, 0x62, 0x63, 0xa1, 0x61, 0x6b, 0xd8, 0x2a, 0x42, 0x00, 0x01, 0x40])
+    for (const item of [online, nested]) {
+      for (const size of [1, 2, 3, 5, 7, 13, 64]) {
+        const scanner = new CborItemScanner()
+        let end = -1
+        for (let held = Math.min(size, item.length); ; held = Math.min(held + size, item.length)) {
+          end = scanner.scan(item.subarray(0, held))
+          if (held === item.length) break
+          assert.equal(end, -1, `complete after ${held} of ${item.length} bytes?`)
+        }
+        assert.equal(end, item.length, `cut every ${size} bytes`)
+        assert.deepEqual(await readCborItem(chunks(Uint8Array.from([...item, 0x00]), size)), item)
+      }
+    }
   })
 
   it('finds item ends from headers alone', () => {
