@@ -40,6 +40,8 @@ const usage = `usage: dealyard ingress --identity-file PATH [options]
   --max-streams N             inbound streams per protocol and connection (default 32)
   --read-deadline-ms N        per-request read deadline (default 10000)
   --max-message-bytes N       largest request (default 5242880)
+  --max-request-memory N      bytes all requests being read may hold together (default 134217728);
+                              past it a request that needs more is reset
 `
 
 const options = {
@@ -62,6 +64,7 @@ const options = {
   'max-streams': { type: 'string' },
   'read-deadline-ms': { type: 'string' },
   'max-message-bytes': { type: 'string' },
+  'max-request-memory': { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 } as const
 
@@ -120,6 +123,7 @@ export async function runIngress (argv: string[]): Promise<number> {
     const maxStreams = int(values['max-streams'], '--max-streams')
     const readDeadlineMs = int(values['read-deadline-ms'], '--read-deadline-ms')
     const maxMessageBytes = int(values['max-message-bytes'], '--max-message-bytes')
+    const requestMemoryBytes = int(values['max-request-memory'], '--max-request-memory')
     const ingress = await startIngress({
       kubeConfig: loadKubeConfig(values.kubeconfig),
       namespace: values.namespace ?? process.env.POD_NAMESPACE ?? 'dealyard',
@@ -135,6 +139,7 @@ export async function runIngress (argv: string[]): Promise<number> {
       ...(inboundConnectionRate !== undefined ? { inboundConnectionRate } : {}),
       ...(connectionsPerIp !== undefined ? { connectionsPerIp } : {}),
       ...(ipLimitExempt !== undefined ? { ipLimitExempt } : {}),
+      ...(requestMemoryBytes !== undefined ? { requestMemoryBytes } : {}),
       ...(maxStreams !== undefined ? { maxStreamsPerConnection: maxStreams } : {}),
       limits: {
         ...(readDeadlineMs !== undefined ? { readDeadlineMs } : {}),

@@ -28,9 +28,11 @@ import type { AskService } from './ask.ts'
 import { connectionsRefused, openConnections, openStreams, streamErrors } from './metrics.ts'
 import type { ProposalService } from './proposals.ts'
 import type { StatusService } from './status.ts'
-import { serveRequest, writeAndClose, type StreamLimits } from './streams.ts'
+import { RequestMemory, serveRequest, writeAndClose, type StreamLimits } from './streams.ts'
 
 const log = logger('ingress:host')
+
+export const DEFAULT_REQUEST_MEMORY_BYTES = 128 << 20
 
 export interface HostOptions {
   privateKey: PrivateKey
@@ -51,6 +53,8 @@ export interface HostOptions {
   connectionsPerIp?: number
   /** Ranges exempt from connectionsPerIp (default loopback). */
   ipLimitExempt?: readonly string[]
+  /** Memory all requests being read may hold together (default 128 MiB). */
+  requestMemoryBytes?: number
   /** Inbound streams at once per protocol and connection (libp2p default 32). */
   maxStreamsPerConnection?: number
   limits?: Partial<StreamLimits>
@@ -66,10 +70,16 @@ export interface IngressHost {
 }
 
 export async function startHost (o: HostOptions): Promise<IngressHost> {
+  const maxMessageBytes = o.limits?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+  const memory = o.limits?.memory ?? new RequestMemory(o.requestMemoryBytes ?? DEFAULT_REQUEST_MEMORY_BYTES)
+  if (memory instanceof RequestMemory && memory.limit <= maxMessageBytes) {
+    throw new Error(`request memory of ${memory.limit} bytes must exceed the largest request (${maxMessageBytes} bytes)`)
+  }
   const limits: StreamLimits = {
     readDeadlineMs: o.limits?.readDeadlineMs ?? STREAM_DEADLINES_MS.providerRead,
     writeDeadlineMs: o.limits?.writeDeadlineMs ?? STREAM_DEADLINES_MS.providerWrite,
-    maxMessageBytes: o.limits?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+    maxMessageBytes,
+    memory
   }
   const maxStreams = o.maxStreamsPerConnection ?? 32
   const perIp = new ConnectionsPerIp({ perIp: o.connectionsPerIp ?? DEFAULT_CONNECTIONS_PER_IP, exempt: o.ipLimitExempt ?? DEFAULT_IP_LIMIT_EXEMPT })

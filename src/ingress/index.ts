@@ -44,6 +44,7 @@ export interface IngressOptions {
   inboundConnectionRate?: number
   connectionsPerIp?: number
   ipLimitExempt?: readonly string[]
+  requestMemoryBytes?: number
   maxStreamsPerConnection?: number
   limits?: HostOptions['limits']
   chain?: LotusChainOptions
@@ -90,6 +91,7 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
     ...(o.inboundConnectionRate !== undefined ? { inboundConnectionRate: o.inboundConnectionRate } : {}),
     ...(o.connectionsPerIp !== undefined ? { connectionsPerIp: o.connectionsPerIp } : {}),
     ...(o.ipLimitExempt !== undefined ? { ipLimitExempt: o.ipLimitExempt } : {}),
+    ...(o.requestMemoryBytes !== undefined ? { requestMemoryBytes: o.requestMemoryBytes } : {}),
     ...(o.maxStreamsPerConnection !== undefined ? { maxStreamsPerConnection: o.maxStreamsPerConnection } : {}),
     ...(o.limits !== undefined ? { limits: o.limits } : {})
   })

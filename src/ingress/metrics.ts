@@ -45,6 +45,12 @@ export const dealLookups = new Counter({
   registers: [registry]
 })
 
+export const requestBytesHeld = new Gauge({
+  name: 'dealyard_ingress_request_bytes_held',
+  help: 'Memory held by requests being read, across all streams (capped by --max-request-memory).',
+  registers: [registry]
+})
+
 export const streamErrors = new Counter({
   name: 'dealyard_ingress_stream_errors_total',
   help: 'Streams closed without an answer (bad message, deadline, size limit, reset), by protocol and code.',

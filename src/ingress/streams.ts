@@ -7,10 +7,41 @@
 import type { Stream } from '@libp2p/interface'
 import { DealyardError } from '../errors.ts'
 import { logger } from '../log.ts'
-import { readCborItem } from '../protocol/framing.ts'
-import { openStreams, streamErrors } from './metrics.ts'
+import { readCborItem, type ByteBudget } from '../protocol/framing.ts'
+import { openStreams, requestBytesHeld, streamErrors } from './metrics.ts'
 
 const log = logger('ingress:streams')
+
+/**
+ * Bytes of requests being read, across every stream at once. Each stream's request is capped
+ * (maxMessageBytes) and each address's connections too, but many addresses each holding 32
+ * half-sent 5 MiB requests per connection to their read deadline would add up to gigabytes; past
+ * this budget a request that needs more is refused (ERR_RESOURCE) while the rest are served.
+ * go-libp2p's resource manager, under boost, caps a node's memory the same way.
+ */
+export class RequestMemory implements ByteBudget {
+  readonly limit: number
+  private used = 0
+
+  constructor (limit: number) {
+    if (!Number.isSafeInteger(limit) || limit <= 0) throw new Error(`request memory must be a positive number of bytes, got ${limit}`)
+    this.limit = limit
+  }
+
+  take (n: number): boolean {
+    if (this.used + n > this.limit) return false
+    this.used += n
+    requestBytesHeld.set(this.used)
+    return true
+  }
+
+  give (n: number): void {
+    this.used = Math.max(0, this.used - n)
+    requestBytesHeld.set(this.used)
+  }
+
+  get inUse (): number { return this.used }
+}
 
 export interface StreamLimits {
   /** From stream open to a complete request (boost: 10 s). */
@@ -19,6 +50,8 @@ export interface StreamLimits {
   writeDeadlineMs: number
   /** Largest request accepted. */
   maxMessageBytes: number
+  /** Shared by every stream's read (none: unbounded). */
+  memory?: ByteBudget
 }
 
 /** Sends `bytes` and closes our side within the deadline; resets the stream if the peer does not take them. */
@@ -50,7 +83,7 @@ export async function serveRequest (stream: Stream, protocol: string, limits: St
   const deadline = new AbortController()
   const timer = setTimeout(() => { deadline.abort(new Error('read deadline')) }, limits.readDeadlineMs)
   try {
-    const req = await readCborItem(stream, { maxBytes: limits.maxMessageBytes, signal: deadline.signal, path })
+    const req = await readCborItem(stream, { maxBytes: limits.maxMessageBytes, signal: deadline.signal, path, ...(limits.memory !== undefined ? { budget: limits.memory } : {}) })
     clearTimeout(timer)
     const res = await handle(req)
     await writeAndClose(stream, res, limits.writeDeadlineMs)

@@ -94,13 +94,26 @@ export interface ReadItemOptions {
   signal?: AbortSignal
   /** Names the message in errors, e.g. "DealParams". */
   path?: string
+  /**
+   * Memory shared by every read in flight: the reader takes what its buffer grows by and gives it
+   * all back when it returns or fails; when none is left the read fails with ERR_RESOURCE.
+   */
+  budget?: ByteBudget
 }
+
+export interface ByteBudget {
+  /** Takes n bytes if there are; false otherwise (nothing taken). */
+  take: (n: number) => boolean
+  give: (n: number) => void
+}
+
+export const ERR_RESOURCE = 'ERR_RESOURCE'
 
 /**
  * Reads exactly one CBOR item from a byte stream (a libp2p stream is an AsyncIterable of
  * Uint8Array | Uint8ArrayList) and returns its bytes, leaving the rest unread as boost does.
  * Errors: ERR_CBOR_DECODE (malformed header, over the size limit, stream ended mid-item),
- * ERR_STREAM_ABORTED (signal).
+ * ERR_STREAM_ABORTED (signal), ERR_RESOURCE (the shared budget is spent).
  */
 export async function readCborItem (source: AsyncIterable<Uint8Array | Uint8ArrayList>, opts: ReadItemOptions = {}): Promise<Uint8Array> {
   const max = opts.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES
@@ -109,6 +122,7 @@ export async function readCborItem (source: AsyncIterable<Uint8Array | Uint8Arra
   // read copied the whole message again each time).
   let buf = new Uint8Array(0)
   let held = 0
+  let taken = 0
   const scanner = new CborItemScanner(0, path, max)
   const it = source[Symbol.asyncIterator]()
   const signal = opts.signal
@@ -131,7 +145,14 @@ export async function readCborItem (source: AsyncIterable<Uint8Array | Uint8Arra
       const n = chunk.byteLength
       if (held + n > buf.length) {
         // Never more than one byte past the limit: enough to tell "over the limit" apart.
-        const grown = new Uint8Array(Math.min(Math.max(buf.length * 2, held + n, 4096), Math.max(max + 1, held + n)))
+        const size = Math.min(Math.max(buf.length * 2, held + n, 4096), Math.max(max + 1, held + n))
+        if (opts.budget !== undefined) {
+          if (!opts.budget.take(size - buf.length)) {
+            throw new DealyardError(ERR_RESOURCE, `${path}: no memory left for requests (${held} bytes read, ${size} needed)`, { retry: 'auto' })
+          }
+          taken += size - buf.length
+        }
+        const grown = new Uint8Array(size)
         grown.set(buf.subarray(0, held))
         buf = grown
       }
@@ -148,5 +169,7 @@ export async function readCborItem (source: AsyncIterable<Uint8Array | Uint8Arra
     }
   } finally {
     if (onAbort != null) signal?.removeEventListener('abort', onAbort)
+    // The caller decodes the item at once and drops it: its bytes are not held for long.
+    if (taken > 0) opts.budget!.give(taken)
   }
 }

@@ -17,10 +17,12 @@ import { createClientNode, dealStatus, proposeDeal } from '../../../src/client/n
 import { startEnv, type Env } from './env.ts'
 
 const READ_DEADLINE_MS = 800
+/** Room for two requests near the 1 MiB limit, not three. */
+const REQUEST_MEMORY = 5 << 19
 
 describe('ingress: bad input', () => {
   let env: Env
-  before(async () => { env = await startEnv('ingress-bad-input', { limits: { readDeadlineMs: READ_DEADLINE_MS, maxMessageBytes: 1 << 20 } }) })
+  before(async () => { env = await startEnv('ingress-bad-input', { limits: { readDeadlineMs: READ_DEADLINE_MS, maxMessageBytes: 1 << 20 }, requestMemoryBytes: REQUEST_MEMORY }) })
   after(async () => { await env?.close() })
 
   const open = async (protocol: string = PROTOCOL_IDS.dealProposal121): Promise<Stream> =>
@@ -204,6 +206,25 @@ describe('ingress: bad input', () => {
     } finally {
       await attacker.stop()
     }
+    const ok = await proposeDeal(env.node, env.addr, await env.params())
+    assert.equal(ok.accepted, true, ok.message)
+  })
+
+  it('refuses a request that would take the ingress past its request memory, and serves again once it is given back', async () => {
+    const metric = async (re: RegExp): Promise<number> => Number(re.exec(await (await fetch(env.ingress.metricsUrl!)).text())?.[1] ?? 0)
+    const resource = /dealyard_ingress_stream_errors_total\{protocol="\/fil\/storage\/mk\/1.2.1",code="ERR_RESOURCE"\} (\d+)/
+    const before = await metric(resource)
+    // Three requests of 1,000,000 bytes, each sent up to 950,000 and stalled: two fit in 2.5 MiB.
+    const streams = await Promise.all([0, 1, 2].map(async () => await open()))
+    const head = Uint8Array.of(0x5a, 0x00, 0x0f, 0x42, 0x40)
+    for (const s of streams) { s.send(head); s.send(new Uint8Array(950_000)) }
+    const until = Date.now() + READ_DEADLINE_MS * 5
+    while (await metric(resource) === before && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.equal(await metric(resource), before + 1, 'exactly one of the three was refused')
+    // The other two hold their memory to the read deadline, then give it back.
+    while (await metric(/dealyard_ingress_request_bytes_held (\d+)/) > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal(await metric(/dealyard_ingress_request_bytes_held (\d+)/), 0)
+    for (const s of streams) s.abort(new Error('test done'))
     const ok = await proposeDeal(env.node, env.addr, await env.params())
     assert.equal(ok.accepted, true, ok.message)
   })

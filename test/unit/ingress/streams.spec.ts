@@ -4,7 +4,7 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { coalescingTcp } from '../../../src/ingress/tcp.ts'
-import { deadline, writeAndClose } from '../../../src/ingress/streams.ts'
+import { deadline, RequestMemory, writeAndClose } from '../../../src/ingress/streams.ts'
 
 const PROTO = '/dealyard/test/sink/1'
 
@@ -51,5 +51,19 @@ describe('stream deadlines', () => {
     await writeAndClose(fine, new Uint8Array(1 << 20), 5000)
     await new Promise((resolve) => setTimeout(resolve, 200))
     assert.equal(received, 1 << 20)
+  })
+})
+
+describe('RequestMemory', () => {
+  it('lends up to its limit and takes back what is given', () => {
+    const m = new RequestMemory(100)
+    assert.equal(m.take(60), true)
+    assert.equal(m.take(41), false, 'nothing taken past the limit')
+    assert.equal(m.take(40), true)
+    assert.equal(m.inUse, 100)
+    m.give(60)
+    assert.equal(m.inUse, 40)
+    assert.equal(m.take(60), true)
+    assert.throws(() => new RequestMemory(0), /positive number of bytes, got 0/)
   })
 })

@@ -80,6 +80,19 @@ describe('framing: one CBOR item per stream direction', () => {
     }
   })
 
+  it('takes what its buffer grows by from a shared budget, gives it all back, and fails with ERR_RESOURCE when none is left', async () => {
+    let free = 1 << 20
+    const budget = { take: (n: number) => { if (n > free) return false; free -= n; return true }, give: (n: number) => { free += n } }
+    assert.deepEqual(await readCborItem(chunks(online, 100), { budget }), online)
+    assert.equal(free, 1 << 20, 'given back after a read')
+    await assert.rejects(readCborItem(chunks(online.subarray(0, 300), 100), { budget }), isCode('ERR_CBOR_DECODE'))
+    assert.equal(free, 1 << 20, 'given back after a failure')
+    free = 5000
+    const big = Uint8Array.from([0x59, 0x27, 0x10, ...new Uint8Array(10_000)]) // bytes(10,000)
+    await assert.rejects(readCborItem(chunks(big, 3000), { budget }), (err: unknown) => isCode('ERR_RESOURCE')(err) && /no memory left for requests/.test((err as Error).message))
+    assert.equal(free, 5000)
+  })
+
   it('finds item ends from headers alone', () => {
     assert.equal(cborItemEnd(online), online.length)
     assert.equal(cborItemEnd(online.subarray(0, 40)), -1)
