@@ -28,25 +28,62 @@ export const lotusWorkerSigner: AskSigner = async (e, m) => {
   return await signWithWorker(full, e.terms.address.toString(), m)
 }
 
+/** How long an ask whose signing failed is served unsigned before signing is tried again. */
+export const ASK_SIGN_RETRY_MS = 10_000
+
+interface CachedAsk {
+  /** The StorageProvider generation the ask was made from. */
+  gen: string
+  signed?: SignedStorageAsk
+  /** Being made: every request for it meanwhile waits on this one signing. */
+  pending?: Promise<SignedStorageAsk>
+  /** An unsigned ask (its signing failed) is re-made after this time. */
+  retryAt: number
+}
+
 export class AskService {
   private readonly providers: ProviderDirectory
   private readonly signer: AskSigner | undefined
-  private readonly cache = new Map<string, { gen: string, signed: SignedStorageAsk }>()
+  private readonly now: () => number
+  private readonly cache = new Map<string, CachedAsk>()
 
-  constructor (providers: ProviderDirectory, signer?: AskSigner) {
+  constructor (providers: ProviderDirectory, signer?: AskSigner, now: () => number = Date.now) {
     this.providers = providers
     this.signer = signer
+    this.now = now
   }
 
+  /**
+   * The cached ask while it is current; otherwise one signing, shared by every request that comes
+   * meanwhile. A failed signing (Lotus down, no worker key) is answered unsigned and not tried
+   * again for ASK_SIGN_RETRY_MS: a burst of ask requests is one WalletSign call, and a Lotus that
+   * is down gets one call and one log line per provider every ten seconds, not one per request.
+   */
   async ask (req: AskRequest): Promise<AskResponse> {
     const entry = await this.providers.find(req.miner.toString())
     if (entry === undefined) return { ask: null }
     const sp = entry.resource
     const gen = `${sp.metadata.uid ?? ''}/${sp.metadata.generation ?? sp.metadata.resourceVersion ?? ''}`
     const head = await entry.chain.head()
-    const cached = this.cache.get(entry.terms.name)
-    if (cached !== undefined && cached.gen === gen && cached.signed.ask !== null && cached.signed.ask.expiry > head) return { ask: cached.signed }
-    const a = sp.spec.ask ?? {}
+    const name = entry.terms.name
+    const c = this.cache.get(name)
+    if (c !== undefined && c.gen === gen) {
+      if (c.pending !== undefined) return { ask: await c.pending }
+      const s = c.signed
+      if (s?.ask != null && s.ask.expiry > head && (s.signature !== null || this.now() < c.retryAt)) return { ask: s }
+    }
+    const made: CachedAsk = { gen, retryAt: 0 }
+    made.pending = this.make(entry, head).then((signed) => {
+      made.signed = signed
+      made.retryAt = this.now() + ASK_SIGN_RETRY_MS
+      return signed
+    }).finally(() => { made.pending = undefined })
+    this.cache.set(name, made)
+    return { ask: await made.pending }
+  }
+
+  private async make (entry: ProviderEntry, head: number): Promise<SignedStorageAsk> {
+    const a = entry.resource.spec.ask ?? {}
     const ask: StorageAsk = {
       price: entry.terms.ask.price,
       verifiedPrice: entry.terms.ask.verifiedPrice,
@@ -60,11 +97,9 @@ export class AskService {
     let signature: Signature | null = null
     if (this.signer !== undefined) {
       try { signature = await this.signer(entry, encodeStorageAsk(ask)) } catch (err) {
-        log.warn({ provider: entry.terms.name, err: (err as Error).message }, 'signing the ask failed; answering it unsigned')
+        log.warn({ provider: entry.terms.name, err: (err as Error).message, retryInMs: ASK_SIGN_RETRY_MS }, 'signing the ask failed; answering it unsigned')
       }
     }
-    const signed: SignedStorageAsk = { ask, signature }
-    if (signature !== null) this.cache.set(entry.terms.name, { gen, signed })
-    return { ask: signed }
+    return { ask, signature }
   }
 }

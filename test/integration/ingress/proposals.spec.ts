@@ -6,11 +6,11 @@
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { StorageDeals } from '../../../src/api/index.ts'
+import { StorageDeals, StorageProviders } from '../../../src/api/index.ts'
 import type { StorageDeal } from '../../../src/api/index.ts'
 import { Core, isNotFound, type KubeObject } from '../../../src/kube/rest.ts'
 import { generateKey } from '../../../src/filecoin/keys.ts'
-import { verifySignature } from '../../../src/filecoin/signature.ts'
+import { sign, verifySignature } from '../../../src/filecoin/signature.ts'
 import { encodeDealProposal, encodeStorageAsk, signedProposalCid } from '../../../src/protocol/index.ts'
 import { createClientNode, proposeDeal, dealStatus, storageAsk, queryTransports } from '../../../src/client/net.ts'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -192,6 +192,42 @@ describe('ingress: proposals, status, ask, transports', () => {
     assert.deepEqual([ask.price, ask.minPieceSize, ask.maxPieceSize, ask.seqNo, ask.expiry - ask.timestamp], [0n, 256, 1 << 30, 3, 1000])
     assert.ok(r.ask?.signature != null && verifySignature(r.ask.signature, env.askKey.address, encodeStorageAsk(ask)))
     assert.deepEqual(await storageAsk(env.node, env.addr, 'f0424242'), { ask: null })
+  })
+
+  it('signs the ask once for a burst of requests, and after a failed signing answers unsigned without calling the signer per request', async () => {
+    let calls = 0
+    let fail = false
+    const replica = await env.startReplica({
+      askSigner: async (_e, m) => {
+        calls++
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        if (fail) throw new Error('worker key unavailable')
+        return sign(env.askKey, m)
+      }
+    })
+    const client = await createClientNode()
+    try {
+      const at = replica.host.addresses()[0]!
+      await client.dial(multiaddr(at))
+      const burst = await Promise.all(Array.from({ length: 10 }, async () => await storageAsk(client, at, env.peer.minerAddress)))
+      assert.equal(calls, 1)
+      for (const r of burst) assert.ok(r.ask?.signature != null && verifySignature(r.ask.signature, env.askKey.address, encodeStorageAsk(r.ask.ask!)))
+      // A new generation of the StorageProvider makes a new ask; its signing fails.
+      fail = true
+      await env.rest.mergePatch(StorageProviders, undefined, env.sp.metadata!.name!, { spec: { ask: { seqNo: 4 } } })
+      const until = Date.now() + 5000
+      let r = await storageAsk(client, at, env.peer.minerAddress)
+      while (r.ask?.ask?.seqNo !== 4 && Date.now() < until) { await new Promise((resolve) => setTimeout(resolve, 50)); r = await storageAsk(client, at, env.peer.minerAddress) }
+      assert.equal(r.ask?.ask?.seqNo, 4)
+      assert.equal(r.ask?.signature, null)
+      const before = calls
+      const more = await Promise.all(Array.from({ length: 5 }, async () => await storageAsk(client, at, env.peer.minerAddress)))
+      for (const m of more) assert.equal(m.ask?.signature, null)
+      assert.equal(calls, before, 'no signing per request while the failure is remembered')
+    } finally {
+      await client.stop()
+      await env.rest.mergePatch(StorageProviders, undefined, env.sp.metadata!.name!, { spec: { ask: { seqNo: 3 } } })
+    }
   })
 
   it('signs the ask with the miner worker key through Lotus WalletSign, as boost does', async () => {
