@@ -14,6 +14,7 @@ import type { PrivateKey, Stream, Connection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { coalescingTcp, perIpGate } from './tcp.ts'
 import { ConnectionsPerIp, DEFAULT_CONNECTIONS_PER_IP, DEFAULT_IP_LIMIT_EXEMPT } from './ip-limit.ts'
+import { TokenBucket } from './token-bucket.ts'
 import { logger } from '../log.ts'
 import { PROTOCOL_IDS, STREAM_DEADLINES_MS } from '../protocol/ids.ts'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/codec.ts'
@@ -82,13 +83,17 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     memory
   }
   const maxStreams = o.maxStreamsPerConnection ?? 32
+  const refusalLogs = new TokenBucket({ perSecond: 1 / 20, burst: 3 })
   const perIp = new ConnectionsPerIp({ perIp: o.connectionsPerIp ?? DEFAULT_CONNECTIONS_PER_IP, exempt: o.ipLimitExempt ?? DEFAULT_IP_LIMIT_EXEMPT })
   const node = await createLibp2p({
     privateKey: o.privateKey,
     addresses: { listen: o.listen, ...(o.announce !== undefined ? { announce: o.announce } : {}) },
     transports: [coalescingTcp(undefined, perIpGate(perIp, (address, reason) => {
       connectionsRefused.inc({ reason: 'PerIpLimit' })
-      log.debug({ address, reason }, 'inbound connection refused')
+      // Said where an operator looks (a client behind NAT with many workers, a Service that hides
+      // addresses), but a few lines a minute at most: an attack makes thousands.
+      if (refusalLogs.take()) log.warn({ address, reason }, 'inbound connection refused: per-address limit (--max-connections-per-ip)')
+      else log.debug({ address, reason }, 'inbound connection refused')
     }))],
     connectionEncrypters: [noise()],
     // Streams that arrive before libp2p has attached its listener to a new connection's muxer are
