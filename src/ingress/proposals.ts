@@ -5,7 +5,7 @@
  */
 import { logger } from '../log.ts'
 import { addressString, evaluate, type AdmissionInput, type Check, type PriorDeal } from '../policy/admission.ts'
-import { ADMISSION_CHECKS, VALIDATION_PREFIX } from '../policy/checks.ts'
+import { ADMISSION_CHECKS, duplicateUuidMessage, identicalProposalMessage, VALIDATION_PREFIX } from '../policy/checks.ts'
 import { signedProposalCid } from '../protocol/proposal.ts'
 import type { DealParams, DealResponse } from '../protocol/types.ts'
 import { gatherChainFacts } from './chain.ts'
@@ -13,7 +13,6 @@ import { dealObject, type DealContext } from './deal-object.ts'
 import { proposalDuration, proposalsTotal } from './metrics.ts'
 import type { ProviderDirectory } from './providers.ts'
 import type { DealStore } from './store.ts'
-import { goTime } from '../policy/checks.ts'
 
 const log = logger('ingress:proposals')
 
@@ -25,6 +24,9 @@ export interface ProposalServiceOptions {
   checks?: readonly Check[]
 }
 
+/** A deal being created for a signed proposal, and (once its creates are done) the deal that stands for it. */
+interface Claim { deal: PriorDeal, standing: Promise<PriorDeal | undefined> }
+
 export interface ProposalMeta { protocol: DealContext['protocol'], peerId: string }
 
 export class ProposalService {
@@ -33,10 +35,10 @@ export class ProposalService {
    * Signed proposal CID → the deal being created for it. boost accepts one proposal at a time, so
    * the same signed proposal under a second UUID is always refused as identical; here proposals
    * are admitted concurrently, and without this both would pass the store's index (which learns
-   * of a deal when its create returns) and become two deals for one on-chain proposal. Replicas
-   * learn of each other's deals through the informer, a few milliseconds later.
+   * of a deal when its create returns) and become two deals for one on-chain proposal. Across
+   * replicas the store settles it after the creates (KubeDealStore.firstOfIdentical).
    */
-  private readonly inFlight = new Map<string, PriorDeal>()
+  private readonly inFlight = new Map<string, Claim>()
 
   constructor (o: ProposalServiceOptions) { this.o = o }
 
@@ -73,7 +75,8 @@ export class ProposalService {
       const chain = await gatherChainFacts(entry.chain, p)
       // Read after the wait for chain facts, then evaluated and claimed in the same turn: an
       // identical proposal that arrived meanwhile is either in the store or in flight here.
-      const identicalTo = this.o.store.bySignedProposalCid(spc) ?? this.inFlight.get(spc)
+      const claimed = this.inFlight.get(spc)
+      const identicalTo = this.o.store.bySignedProposalCid(spc) ?? claimed?.deal
       const sameUuidAs = this.o.store.byUuid(params.dealUuid)
       const input: AdmissionInput = {
         params,
@@ -83,9 +86,16 @@ export class ProposalService {
         ...(sameUuidAs !== undefined ? { sameUuidAs } : {})
       }
       const v = evaluate(this.o.checks ?? ADMISSION_CHECKS, input)
-      if (v !== undefined) return done(v.message.includes('server error') ? 'error' : 'rejected', v.reason, v.message)
+      if (v !== undefined) {
+        if (claimed !== undefined && identicalTo === claimed.deal && v.reason === 'IdenticalProposal') {
+          // Name the deal that stands: the one being created may yet lose to another replica's.
+          return done('rejected', v.reason, identicalProposalMessage(await claimed.standing ?? claimed.deal))
+        }
+        return done(v.message.includes('server error') ? 'error' : 'rejected', v.reason, v.message)
+      }
       const deal = dealObject(params, { namespace: this.o.namespace, provider, protocol: meta.protocol, clientPeerId: meta.peerId, signedProposalCid: spc })
-      const claim = { dealUuid: params.dealUuid, createdAt: new Date() }
+      let settle: (d: PriorDeal | undefined) => void = () => {}
+      const claim: Claim = { deal: { dealUuid: params.dealUuid, createdAt: new Date() }, standing: new Promise((resolve) => { settle = resolve }) }
       this.inFlight.set(spc, claim)
       let r
       try {
@@ -96,10 +106,10 @@ export class ProposalService {
       } finally {
         // Created: the store indexes it by now. Not created: the proposal is free to come again.
         if (this.inFlight.get(spc) === claim) this.inFlight.delete(spc)
+        settle(r === undefined || 'duplicate' in r ? undefined : 'identical' in r ? r.identical : claim.deal)
       }
-      if ('duplicate' in r) {
-        return done('rejected', 'DuplicateUuid', `deal has the same uuid as deal ${r.duplicate.dealUuid} (proposed at ${goTime(r.duplicate.createdAt)})`)
-      }
+      if ('duplicate' in r) return done('rejected', 'DuplicateUuid', duplicateUuidMessage(r.duplicate))
+      if ('identical' in r) return done('rejected', 'IdenticalProposal', identicalProposalMessage(r.identical))
       return done('accepted', '', '')
     } catch (err) {
       log.error({ deal: params.dealUuid, err: (err as Error).message }, 'proposal failed')

@@ -22,7 +22,10 @@ import { LABELS, PARAMS_KEY, paramsSecretName } from './deal-object.ts'
 import { dealLookups } from './metrics.ts'
 import { TokenBucket } from './token-bucket.ts'
 
-export type CreateResult = { created: true } | { duplicate: PriorDeal }
+export type CreateResult = { created: true } | { duplicate: PriorDeal } | { identical: PriorDeal }
+
+/** How long a create waits for the watch to deliver its own deal before it stops waiting. */
+const WATCH_WAIT_MS = 2000
 
 export interface DealStore {
   /** From the cache: a deal with this signed proposal CID. */
@@ -52,6 +55,14 @@ export class KubeDealStore implements DealStore {
   private readonly lookups = new TokenBucket({ perSecond: 20, burst: 50 })
   /** signed proposal CID → deal; fed by the informer and by our own creates (before the watch sees them). */
   private readonly bySpc = new Map<string, PriorDeal>()
+  /**
+   * signed proposal CID → the deal the watch delivered first with it. Every replica's watch
+   * delivers creates in the same (commit) order, so all of them agree which of two identical
+   * proposals accepted at once by different replicas came first.
+   */
+  private readonly firstSeen = new Map<string, { uid: string, deal: PriorDeal }>()
+  /** uid → resolves when the watch delivers that deal. */
+  private readonly waiting = new Map<string, () => void>()
 
   constructor (rest: KubeRest, namespace: string) {
     this.rest = rest
@@ -61,11 +72,18 @@ export class KubeDealStore implements DealStore {
       const cid = d.metadata?.labels?.[LABELS.signedProposalCid]
       if (cid !== undefined) this.bySpc.set(cid, prior(d))
     }
-    this.informer.on('add', index)
+    this.informer.on('add', (d) => {
+      index(d)
+      const cid = d.metadata?.labels?.[LABELS.signedProposalCid]
+      const uid = d.metadata?.uid ?? ''
+      if (cid !== undefined && !this.firstSeen.has(cid)) this.firstSeen.set(cid, { uid, deal: prior(d) })
+      this.waiting.get(uid)?.()
+    })
     this.informer.on('update', (_old, d) => { index(d) })
     this.informer.on('delete', (d) => {
       const cid = d.metadata?.labels?.[LABELS.signedProposalCid]
       if (cid !== undefined && this.bySpc.get(cid)?.dealUuid === d.metadata?.name) this.bySpc.delete(cid)
+      if (cid !== undefined && this.firstSeen.get(cid)?.uid === d.metadata?.uid) this.firstSeen.delete(cid)
     })
   }
 
@@ -115,7 +133,7 @@ export class KubeDealStore implements DealStore {
     }
     const spc = deal.metadata.labels?.[LABELS.signedProposalCid]
     if (spc !== undefined) this.bySpc.set(spc, prior(created))
-    if (params === undefined) return { created: true }
+    if (params === undefined) return await this.firstOfIdentical(spc, uuid, created, false)
     const secret = {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -138,6 +156,34 @@ export class KubeDealStore implements DealStore {
       if (spc !== undefined && this.bySpc.get(spc)?.dealUuid === uuid) this.bySpc.delete(spc)
       throw new DealyardError('ERR_PERSIST', `deal ${uuid}: create params Secret: ${(err as Error).message}`, { cause: err, retry: 'auto' })
     }
-    return { created: true }
+    return await this.firstOfIdentical(spc, uuid, created, true)
+  }
+
+  /**
+   * Two replicas can each accept the same signed proposal under different UUIDs at the same moment
+   * (each checked its cache before the other's deal was in it). Once the watch has delivered our own
+   * deal it has delivered every deal committed before it, so if another deal with this signed
+   * proposal came first, ours is deleted again and the client hears "identical", as boost answers.
+   * The watch usually has our deal by the time the Secret's create returns; if it has not within
+   * WATCH_WAIT_MS (a watch down), the deal stands.
+   */
+  private async firstOfIdentical (spc: string | undefined, uuid: string, created: Obj, withSecret: boolean): Promise<CreateResult> {
+    const uid = created.metadata.uid ?? ''
+    if (spc === undefined || uid === '') return { created: true }
+    if (this.informer.getObject(this.namespace, uuid)?.metadata?.uid !== uid) {
+      const seen = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => { this.waiting.delete(uid); resolve(false) }, WATCH_WAIT_MS)
+        this.waiting.set(uid, () => { clearTimeout(timer); this.waiting.delete(uid); resolve(true) })
+      })
+      if (!seen) return { created: true }
+    }
+    const first = this.firstSeen.get(spc)
+    if (first === undefined || first.uid === uid) return { created: true }
+    if (withSecret) await this.rest.delete(Core.secrets, this.namespace, paramsSecretName(uuid)).catch(() => {})
+    await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, uuid), {
+      body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid } }
+    }).catch(() => {})
+    if (this.bySpc.get(spc)?.dealUuid === uuid) this.bySpc.set(spc, first.deal)
+    return { identical: first.deal }
   }
 }

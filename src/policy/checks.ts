@@ -6,7 +6,7 @@
  */
 import { isPieceCid } from '../filecoin/cid.ts'
 import { verifyProposalSignature } from '../protocol/proposal.ts'
-import { addressKey, addressString, type AdmissionInput, type Check, type Violation } from './admission.ts'
+import { addressKey, addressString, type AdmissionInput, type Check, type PriorDeal, type Violation } from './admission.ts'
 import { checkTransferAddress } from './transfer-host.ts'
 
 /** Actors v12 market.DealDurationBounds and miner.MaxSectorExpirationExtension (epochs). */
@@ -173,15 +173,15 @@ export const transferHost: Check = (i) => {
   return 'error' in r ? B('InvalidTransfer', `server error: get deal transfer host: ${r.error}`) : undefined
 }
 
+/** boost's B2 and B3 texts; the ingress also answers them when a create finds the deal exists. */
+export const identicalProposalMessage = (d: PriorDeal): string => `deal proposal is identical to deal ${d.dealUuid} (proposed at ${goTime(d.createdAt)})`
+export const duplicateUuidMessage = (d: PriorDeal): string => `deal has the same uuid as deal ${d.dealUuid} (proposed at ${goTime(d.createdAt)})`
+
 /** B2 */
-export const notIdentical: Check = (i) => i.identicalTo === undefined
-  ? undefined
-  : B('IdenticalProposal', `deal proposal is identical to deal ${i.identicalTo.dealUuid} (proposed at ${goTime(i.identicalTo.createdAt)})`)
+export const notIdentical: Check = (i) => i.identicalTo === undefined ? undefined : B('IdenticalProposal', identicalProposalMessage(i.identicalTo))
 
 /** B3 */
-export const uniqueUuid: Check = (i) => i.sameUuidAs === undefined
-  ? undefined
-  : B('DuplicateUuid', `deal has the same uuid as deal ${i.sameUuidAs.dealUuid} (proposed at ${goTime(i.sameUuidAs.createdAt)})`)
+export const uniqueUuid: Check = (i) => i.sameUuidAs === undefined ? undefined : B('DuplicateUuid', duplicateUuidMessage(i.sameUuidAs))
 
 // ---- Deal filter (BasicDealFilter F1–F7) --------------------------------------------------------
 

@@ -11,7 +11,7 @@ import type { StorageDeal } from '../../../src/api/index.ts'
 import { Core, isNotFound, type KubeObject } from '../../../src/kube/rest.ts'
 import { generateKey } from '../../../src/filecoin/keys.ts'
 import { sign, verifySignature } from '../../../src/filecoin/signature.ts'
-import { encodeDealProposal, encodeStorageAsk, signedProposalCid } from '../../../src/protocol/index.ts'
+import { decodeDealResponse, encodeDealParams, encodeDealProposal, encodeStorageAsk, PROTOCOL_IDS, readCborItem, signedProposalCid } from '../../../src/protocol/index.ts'
 import { createClientNode, proposeDeal, dealStatus, storageAsk, queryTransports } from '../../../src/client/net.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Address } from '../../../src/filecoin/address.ts'
@@ -22,7 +22,8 @@ type Deal = StorageDeal & KubeObject
 
 describe('ingress: proposals, status, ask, transports', () => {
   let env: Env
-  before(async () => { env = await startEnv('ingress-proposals') })
+  // Dozens of test clients dial from 127.0.0.1 within a second: past libp2p's 20 a second per host.
+  before(async () => { env = await startEnv('ingress-proposals', { inboundConnectionRate: 1000 }) })
   after(async () => { await env?.close() })
 
   const getDeal = async (uuid: string): Promise<Deal | undefined> => {
@@ -128,6 +129,35 @@ describe('ingress: proposals, status, ask, transports', () => {
     assert.equal(accepted.length, 1, JSON.stringify(all))
     for (const r of all.filter((x) => !x.accepted)) assert.match(r.message, new RegExp(`^deal proposal is identical to deal ${accepted[0]} \\(proposed at `))
     for (const u of uuids) assert.equal(await getDeal(u) !== undefined, u === accepted[0], `deal ${u}`)
+  })
+
+  it('accepts one deal when the same signed proposal comes under 10 UUIDs at once to two replicas', async () => {
+    const replica = await env.startReplica()
+    // Both replicas' chain-fact caches warm, so neither waits on Lotus while the other creates.
+    for (const to of [env.addr, replica.host.addresses()[0]!]) {
+      const warm = await createClientNode()
+      try { assert.equal((await proposeDeal(warm, to, await env.params())).accepted, true) } finally { await warm.stop() }
+    }
+    const params = await env.params()
+    const clients = await Promise.all(Array.from({ length: 10 }, async () => await createClientNode()))
+    const uuids = clients.map(() => randomUUID())
+    const at = (i: number): string => i % 2 === 0 ? env.addr : replica.host.addresses()[0]!
+    let all
+    try {
+      // Streams negotiated first, then every proposal written in one go: both replicas admit theirs
+      // before either's create has returned, so neither can see the other's deal yet.
+      const streams = await Promise.all(clients.map(async (c, i) => await c.dialProtocol(multiaddr(at(i)), PROTOCOL_IDS.dealProposal121)))
+      streams.forEach((st, i) => { st.send(encodeDealParams({ ...params, dealUuid: uuids[i]! })) })
+      all = await Promise.all(streams.map(async (st) => decodeDealResponse(await readCborItem(st, { path: 'DealResponse', signal: AbortSignal.timeout(20_000) }))))
+    } finally {
+      await Promise.all(clients.map(async (c) => { await c.stop() }))
+    }
+    const accepted = uuids.filter((_, i) => all[i]!.accepted)
+    assert.equal(accepted.length, 1, JSON.stringify(all))
+    for (const r of all.filter((x) => !x.accepted)) assert.match(r.message, new RegExp(`^deal proposal is identical to deal ${accepted[0]} \\(proposed at `))
+    for (const u of uuids) assert.equal(await getDeal(u) !== undefined, u === accepted[0], `deal ${u}`)
+    const secrets = (await env.rest.list(Core.secrets, env.namespace)).items.map((s) => s.metadata?.name)
+    for (const u of uuids) assert.equal(secrets.includes(`${u}-transfer`), u === accepted[0], `params Secret of ${u}`)
   })
 
   it('answers status signed by the deal client; refuses other signers and unknown deals', async () => {
