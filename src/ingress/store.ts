@@ -11,6 +11,8 @@
  *    the two writes: a deal without params whose client never heard "accepted"; the controller
  *    fails such a deal when it finds no params Secret (it cannot be transferred).
  * The other order (Secret first) would leave an orphan Secret on every duplicate and on a crash.
+ * After both writes, a deal that lost a race with an identical proposal accepted by another
+ * replica is deleted again (firstOfIdentical), so one signed proposal is one deal cluster-wide.
  */
 import type { StorageDeal } from '../api/types.generated.ts'
 import { StorageDeals } from '../api/index.ts'
