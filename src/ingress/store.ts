@@ -22,7 +22,7 @@ import { DealyardError } from '../errors.ts'
 import type { PriorDeal } from '../policy/admission.ts'
 import { LABELS, PARAMS_KEY, paramsSecretName } from './deal-object.ts'
 import { dealLookups } from './metrics.ts'
-import { TokenBucket } from './token-bucket.ts'
+import { TokenBucket } from '../token-bucket.ts'
 
 export type CreateResult = { created: true } | { duplicate: PriorDeal } | { identical: PriorDeal }
 

@@ -6,6 +6,7 @@
  */
 import { Gauge, Counter } from 'prom-client'
 import { registry } from '../metrics.ts'
+import { TokenBucket } from '../token-bucket.ts'
 
 const depth = new Gauge({ name: 'dealyard_workqueue_depth', help: 'Keys waiting in the work queue.', labelNames: ['name'], registers: [registry] })
 const adds = new Counter({ name: 'dealyard_workqueue_adds_total', help: 'Keys added to the work queue.', labelNames: ['name'], registers: [registry] })
@@ -41,29 +42,14 @@ export class ExponentialLimiter implements RateLimiter {
 
 /** A token bucket across all keys (client-go: 10 qps, burst 100): a failure storm cannot spin. */
 export class BucketLimiter implements RateLimiter {
-  private readonly qps: number
-  private readonly burst: number
-  private tokens: number
-  private last: number
-  private readonly now: () => number
+  private readonly bucket: TokenBucket
 
   constructor (qps = 10, burst = 100, now: () => number = Date.now) {
-    this.qps = qps
-    this.burst = burst
-    this.tokens = burst
-    this.now = now
-    this.last = now()
+    this.bucket = new TokenBucket({ perSecond: qps, burst, now })
   }
 
-  when (): number {
-    const t = this.now()
-    this.tokens = Math.min(this.burst, this.tokens + (t - this.last) * this.qps / 1000)
-    this.last = t
-    this.tokens -= 1
-    // A negative balance is a reservation: wait until it would have been refilled.
-    return this.tokens >= 0 ? 0 : Math.ceil(-this.tokens * 1000 / this.qps)
-  }
-
+  // A negative balance is a reservation: wait until it would have been refilled.
+  when (): number { return this.bucket.reserve() }
   forget (): void {}
   numRequeues (): number { return 0 }
 }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { TokenBucket } from '../../../src/ingress/token-bucket.ts'
+import { TokenBucket } from '../../src/token-bucket.ts'
 
 describe('TokenBucket', () => {
   it('gives a burst, then refills at its rate and never past the burst', () => {
@@ -27,5 +27,13 @@ describe('TokenBucket', () => {
     assert.throws(() => new TokenBucket({ perSecond: 0, burst: 1 }), /perSecond > 0/)
     assert.throws(() => new TokenBucket({ perSecond: 1, burst: 0.5 }), /burst ≥ 1/)
     assert.throws(() => new TokenBucket({ perSecond: Number.NaN, burst: 1 }), /got NaN/)
+  })
+
+  it('reserves past empty and says how long to wait', () => {
+    let t = 0
+    const b = new TokenBucket({ perSecond: 10, burst: 2, now: () => t })
+    assert.deepEqual([b.reserve(), b.reserve(), b.reserve(), b.reserve()], [0, 0, 100, 200])
+    t += 300 // three tokens back: the two owed, and one to take
+    assert.deepEqual([b.reserve(), b.reserve()], [0, 100])
   })
 })
