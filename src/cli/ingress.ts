@@ -68,17 +68,11 @@ const options = {
   help: { type: 'boolean', short: 'h' }
 } as const
 
-function int (v: string | undefined, name: string): number | undefined {
+/** A whole number flag at least `min` (1 unless 0 means something, e.g. "no limit"). */
+function int (v: string | undefined, name: string, min = 1): number | undefined {
   if (v === undefined) return undefined
   const n = Number(v)
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${v}`)
-  return n
-}
-
-function count (v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined
-  const n = Number(v)
-  if (v.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a whole number ≥ 0, got ${v}`)
+  if (v.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be ${min === 1 ? 'a positive integer' : `a whole number ≥ ${min}`}, got ${v}`)
   return n
 }
 
@@ -119,7 +113,7 @@ export async function runIngress (argv: string[]): Promise<number> {
     collectProcessMetrics()
     const maxConnections = int(values['max-connections'], '--max-connections')
     const inboundConnectionRate = int(values['inbound-connection-rate'], '--inbound-connection-rate')
-    const connectionsPerIp = count(values['max-connections-per-ip'], '--max-connections-per-ip')
+    const connectionsPerIp = int(values['max-connections-per-ip'], '--max-connections-per-ip', 0)
     const maxStreams = int(values['max-streams'], '--max-streams')
     const readDeadlineMs = int(values['read-deadline-ms'], '--read-deadline-ms')
     const maxMessageBytes = int(values['max-message-bytes'], '--max-message-bytes')

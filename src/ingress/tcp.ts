@@ -20,6 +20,7 @@ import { Socket } from 'node:net'
 import { tcp, type TCPOptions, type TCPComponents } from '@libp2p/tcp'
 import type { MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
 import type { ConnectionsPerIp } from './ip-limit.ts'
+import { DealyardError } from '../errors.ts'
 
 /**
  * Decides on an inbound connection as soon as its socket is accepted, before libp2p's own checks
@@ -115,7 +116,7 @@ export function perIpGate (limiter: ConnectionsPerIp, onRefused: (address: strin
     const admission = limiter.admit(address)
     if (!admission.ok) {
       onRefused(address, admission.reason)
-      throw new ConnectionRefusedError(`inbound connection from ${address} refused: ${admission.reason}`)
+      throw new DealyardError('ERR_CONNECTION_REFUSED', `inbound connection from ${address} refused: ${admission.reason}`)
     }
     if (!(socket instanceof Socket)) {
       conn.addEventListener('close', admission.release, { once: true })
@@ -125,9 +126,4 @@ export function perIpGate (limiter: ConnectionsPerIp, onRefused: (address: strin
       socket.once('close', admission.release)
     }
   }
-}
-
-export class ConnectionRefusedError extends Error {
-  readonly code = 'ERR_CONNECTION_REFUSED'
-  override readonly name = 'ConnectionRefusedError'
 }

@@ -29,6 +29,7 @@
 import { yamux as jsYamux } from '@chainsafe/libp2p-yamux'
 import { YamuxStream, StreamState } from '@chainsafe/libp2p-yamux/stream'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { DealyardError } from '../errors.ts'
 
 interface WindowFields { state: StreamState, recvWindow: number, recvWindowCapacity: number }
 
@@ -113,13 +114,8 @@ interface MuxerFields {
   [decodingPatched]?: boolean
 }
 
-/** A frame the receiver refuses before buffering its body; aborts the connection. */
-export class YamuxFrameError extends Error {
-  override readonly name = 'YamuxFrameError'
-}
-
 /**
- * Refuses a DATA frame, seen by its header alone, whose body could never be accepted: longer than
+ * Refuses (ERR_YAMUX_FRAME, which aborts the connection) a DATA frame, seen by its header alone, whose body could never be accepted: longer than
  * its stream may receive now (the window a peer must respect), or for a new stream longer than the
  * initial window, or for no stream at all longer than the largest window. js-yamux's decoder
  * buffers a whole frame before looking at its length, so one header claiming 2 GiB followed by a
@@ -127,7 +123,7 @@ export class YamuxFrameError extends Error {
  * measured). go-yamux checks the window before it reads a body; so does this.
  */
 function checkFrameHeader (m: MuxerFields, h: Uint8Array): void {
-  if (h[0] !== YAMUX_VERSION) throw new YamuxFrameError(`Invalid frame version ${h[0]}`)
+  if (h[0] !== YAMUX_VERSION) throw new DealyardError('ERR_YAMUX_FRAME', `Invalid frame version ${h[0]}`)
   if (h[1] !== FRAME_DATA) return
   const flag = (h[2]! << 8) + h[3]!
   const streamID = (h[4]! * 2 ** 24) + (h[5]! << 16) + (h[6]! << 8) + h[7]!
@@ -136,7 +132,7 @@ function checkFrameHeader (m: MuxerFields, h: Uint8Array): void {
   const limit = typeof stream?.recvWindowCapacity === 'number'
     ? stream.recvWindowCapacity
     : (flag & FLAG_SYN) !== 0 ? m.streamOptions?.initialStreamWindowSize ?? INITIAL_WINDOW : m.streamOptions?.maxStreamWindowSize ?? MAX_WINDOW
-  if (length > limit) throw new YamuxFrameError(`DATA frame of ${length} bytes for stream ${streamID} exceeds its receive window of ${limit}`)
+  if (length > limit) throw new DealyardError('ERR_YAMUX_FRAME', `DATA frame of ${length} bytes for stream ${streamID} exceeds its receive window of ${limit}`)
 }
 
 /**
