@@ -143,6 +143,17 @@ export async function readCborItem (source: AsyncIterable<Uint8Array | Uint8Arra
       }
       const chunk = next.value
       const n = chunk.byteLength
+      if (held === 0) {
+        // The usual request, whole in its first read: returned as it came (a list is joined once,
+        // no copy when it holds one buffer), with no working buffer. The scan's progress holds for
+        // the copy below when it is not whole: same bytes at the same offsets.
+        const first = chunk instanceof Uint8Array ? chunk : chunk.subarray()
+        const end = scanner.scan(first)
+        if (end >= 0) {
+          if (end > max) throw decodeError(path, `message of ${end} bytes exceeds the ${max}-byte limit`)
+          return first.subarray(0, end)
+        }
+      }
       if (held + n > buf.length) {
         // Never more than one byte past the limit: enough to tell "over the limit" apart.
         const size = Math.min(Math.max(buf.length * 2, held + n, 4096), Math.max(max + 1, held + n))
