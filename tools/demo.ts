@@ -114,9 +114,12 @@ async function main (): Promise<void> {
         storageLedger: 'local-staging'
       }
     })
+    // The miner's market escrow pays provider collateral; a key wallet pays for publish messages.
+    const publishWallet = generateKey('secp256k1').address.toString('t')
+    await lotus.seed({ accounts: [{ address: publishWallet, balance: 10n * FIL }], minerEscrow: 10n * FIL })
     await rest.create(FundLedgers, undefined, {
       apiVersion: 'dealyard.io/v1alpha1', kind: 'FundLedger', metadata: { name },
-      spec: { escrowAddress: lotus.minerAddress, publishWallet: lotus.minerAddress }
+      spec: { escrowAddress: lotus.minerAddress, publishWallet }
     })
     await rest.create(StorageLedgers, undefined, {
       apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageLedger', metadata: { name: 'local-staging' },

@@ -68,7 +68,7 @@ export const storageLedger: KindDefinition = {
   scope: 'Cluster',
   description: 'A staging volume deals download into, and the bytes in-flight deals have tagged on it.',
   spec: obj('The staging volume. Owned by GitOps.', {
-    capacityBytes: int('Bytes deals may use on the volume.', { minimum: 0 }),
+    capacityBytes: int('Bytes deals may use on the volume; 0 = no limit (boost\'s MaxStagingDealsBytes).', { minimum: 0 }),
     reserveBytes: int('Bytes never tagged for deals.', { minimum: 0, default: 0 }),
     stagingPath: str('Where the volume is mounted in dealyard pods.', { maxLength: 4096, default: '/var/lib/dealyard/staging' }),
     claimName: k8sName('PersistentVolumeClaim mounted at stagingPath by transfer Jobs.')

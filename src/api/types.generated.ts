@@ -412,7 +412,7 @@ export interface FundLedgerStatus {
 
 /** The staging volume. Owned by GitOps. */
 export interface StorageLedgerSpec {
-  /** Bytes deals may use on the volume. */
+  /** Bytes deals may use on the volume; 0 = no limit (boost's MaxStagingDealsBytes). */
   capacityBytes: number
   /** Bytes never tagged for deals. */
   reserveBytes?: number

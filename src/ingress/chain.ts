@@ -17,6 +17,7 @@ export interface ChainReader {
   collateralBounds (pieceSize: number, verified: boolean): Promise<{ min: bigint, max: bigint }>
   marketBalance (addr: string): Promise<{ escrow: bigint, locked: bigint }>
   datacap (addr: string): Promise<bigint | null>
+  walletBalance (addr: string): Promise<bigint>
 }
 
 export interface LotusChainOptions {
@@ -64,6 +65,11 @@ export class LotusChain implements ChainReader {
   async marketBalance (addr: string): Promise<{ escrow: bigint, locked: bigint }> {
     return await this.state.get(`balance/${addr.slice(1)}`, async () =>
       await counted('StateMarketBalance', this.client.stateMarketBalance(addr))) as { escrow: bigint, locked: bigint }
+  }
+
+  async walletBalance (addr: string): Promise<bigint> {
+    return await this.state.get(`wallet/${addr.slice(1)}`, async () =>
+      await counted('WalletBalance', this.client.walletBalance(addr))) as bigint
   }
 
   async datacap (addr: string): Promise<bigint | null> {

@@ -18,6 +18,7 @@ import { registry } from '../metrics.ts'
 import { AskService, type AskSigner } from './ask.ts'
 import type { ChainReader, LotusChainOptions } from './chain.ts'
 import { startHost, type HostOptions, type IngressHost } from './host.ts'
+import { LedgerBook } from './ledgers.ts'
 import { ProposalService } from './proposals.ts'
 import { ProviderDirectory } from './providers.ts'
 import { StatusService } from './status.ts'
@@ -56,6 +57,7 @@ export interface Ingress {
   host: IngressHost
   store: KubeDealStore
   providers: Informer<StorageProvider & KubeObject>
+  ledgers: LedgerBook
   metricsUrl?: string
   stop (): Promise<void>
 }
@@ -64,7 +66,8 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
   const rest = new KubeRest(o.kubeConfig)
   const providers = new Informer<StorageProvider & KubeObject>(rest, { resource: StorageProviders, transform: stripManagedFields })
   const store = new KubeDealStore(rest, o.namespace)
-  await Promise.all([providers.start(), store.start()])
+  const ledgers = new LedgerBook(rest, () => providers.list())
+  await Promise.all([providers.start(), store.start(), ledgers.start()])
   const readSecret = async (ref: SecretKeyRef): Promise<string> => {
     const s = await rest.get<KubeObject & { data?: Record<string, string> }>(Core.secrets, ref.namespace ?? o.namespace, ref.name)
     const v = s.data?.[ref.key]
@@ -83,7 +86,7 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
     privateKey: o.privateKey,
     listen: o.listen,
     ...(o.announce !== undefined ? { announce: o.announce } : {}),
-    proposals: new ProposalService({ providers: directory, store, namespace: o.namespace }),
+    proposals: new ProposalService({ providers: directory, store, ledgers, namespace: o.namespace }),
     status: new StatusService(directory, store),
     ask: new AskService(directory, o.askSigner),
     ...(o.httpRetrievalMultiaddr !== undefined ? { httpRetrievalMultiaddr: o.httpRetrievalMultiaddr } : {}),
@@ -107,10 +110,11 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
     host,
     store,
     providers,
+    ledgers,
     ...(metricsUrl !== undefined ? { metricsUrl } : {}),
     stop: async () => {
       await host.drain()
-      await Promise.all([providers.stop(), store.stop()])
+      await Promise.all([providers.stop(), store.stop(), ledgers.stop()])
       await new Promise<void>((resolve) => { if (server === undefined) resolve(); else server.close(() => { resolve() }) })
     }
   }

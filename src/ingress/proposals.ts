@@ -4,28 +4,35 @@
  * (and its params Secret) exist; a rejection writes nothing.
  */
 import { logger } from '../log.ts'
-import { addressString, evaluate, type AdmissionInput, type Check, type PriorDeal } from '../policy/admission.ts'
+import { addressString, evaluate, fact, type AdmissionInput, type Check, type Fact, type FundsPosition, type PriorDeal, type StagingPosition } from '../policy/admission.ts'
+import type { HeldTotals, Holding } from '../policy/holdings.ts'
+import { TokenBucket } from '../token-bucket.ts'
 import { ADMISSION_CHECKS, duplicateUuidMessage, identicalProposalMessage, VALIDATION_PREFIX } from '../policy/checks.ts'
 import { signedProposalCid } from '../protocol/proposal.ts'
 import type { DealParams, DealResponse } from '../protocol/types.ts'
 import { gatherChainFacts } from './chain.ts'
 import { dealObject, type DealContext } from './deal-object.ts'
+import type { FundsBase, LedgerBook, StagingBase } from './ledgers.ts'
 import { proposalDuration, proposalsTotal } from './metrics.ts'
 import type { ProviderDirectory } from './providers.ts'
 import type { DealStore } from './store.ts'
 
 const log = logger('ingress:proposals')
 
+const NOT_SEVERE: ReadonlySet<string> = new Set(['InsufficientFunds', 'InsufficientPublishFunds', 'NoStagingSpace'])
+
 export interface ProposalServiceOptions {
   providers: ProviderDirectory
   store: DealStore
   /** Namespace StorageDeals and their Secrets are created in. */
   namespace: string
+  /** The providers' FundLedgers and StorageLedgers; without it funds and staging space are not checked. */
+  ledgers?: Pick<LedgerBook, 'fundsOf' | 'stagingOf'>
   checks?: readonly Check[]
 }
 
 /** A deal being created for a signed proposal, and (once its creates are done) the deal that stands for it. */
-interface Claim { deal: PriorDeal, standing: Promise<PriorDeal | undefined> }
+interface Claim { deal: PriorDeal, standing: Promise<PriorDeal | undefined>, holding: Holding | undefined }
 
 export interface ProposalMeta { protocol: DealContext['protocol'], peerId: string }
 
@@ -40,7 +47,27 @@ export class ProposalService {
    */
   private readonly inFlight = new Map<string, Claim>()
 
+  /** Refusals for want of funds or space are the operator's business: logged, at most about one a second. */
+  private readonly capacityLogs = new TokenBucket({ perSecond: 1, burst: 5 })
+
   constructor (o: ProposalServiceOptions) { this.o = o }
+
+  /**
+   * What deals of these providers hold: those the store counts, and those being created here that
+   * it does not count yet. Read in the same turn as the decision, so two proposals admitted at once
+   * cannot both spend the last of the funds.
+   */
+  private held (providers: readonly string[]): HeldTotals {
+    const t = this.o.store.held(providers)
+    for (const c of this.inFlight.values()) {
+      const h = c.holding
+      if (h === undefined || !providers.includes(h.provider) || this.o.store.counts(c.deal.dealUuid)) continue
+      t.collateral += h.collateral
+      t.publishes += h.publish ? 1 : 0
+      t.stagingBytes += h.stagingBytes
+    }
+    return t
+  }
 
   /** The answer to a complete DealParams holding an integer beyond ±(2^53-1) (`why` names it). */
   refuseOutOfRange (why: string): DealResponse {
@@ -72,7 +99,9 @@ export class ProposalService {
       }
       provider = entry.terms.name
       const spc = signedProposalCid(params.clientDealProposal).toString()
-      const chain = await gatherChainFacts(entry.chain, p)
+      const ledgers = params.isOffline ? undefined : this.o.ledgers
+      const [chain, fundsBase] = await Promise.all([gatherChainFacts(entry.chain, p), ledgers?.fundsOf(entry)])
+      const stagingBase = ledgers?.stagingOf(entry)
       // Read after the wait for chain facts, then evaluated and claimed in the same turn: an
       // identical proposal that arrived meanwhile is either in the store or in flight here.
       const claimed = this.inFlight.get(spc)
@@ -83,19 +112,27 @@ export class ProposalService {
         provider: entry.terms,
         chain,
         ...(identicalTo !== undefined ? { identicalTo } : {}),
-        ...(sameUuidAs !== undefined ? { sameUuidAs } : {})
+        ...(sameUuidAs !== undefined ? { sameUuidAs } : {}),
+        ...(fundsBase !== undefined ? { funds: this.fundsPosition(fundsBase) } : {}),
+        ...(stagingBase !== undefined ? { staging: this.stagingPosition(stagingBase) } : {})
       }
       const v = evaluate(this.o.checks ?? ADMISSION_CHECKS, input)
       if (v !== undefined) {
+        if (v.detail !== undefined && this.capacityLogs.take()) log.warn({ deal: params.dealUuid, provider, reason: v.reason }, v.detail)
         if (claimed !== undefined && identicalTo === claimed.deal && v.reason === 'IdenticalProposal') {
           // Name the deal that stands: the one being created may yet lose to another replica's.
           return done('rejected', v.reason, identicalProposalMessage(await claimed.standing ?? claimed.deal))
         }
-        return done(v.message.includes('server error') ? 'error' : 'rejected', v.reason, v.message)
+        // boost's "server error" texts are our failures, except the provider being out of funds or
+        // space: a state the operator must fix, but not a fault (boost: isSevereError false).
+        return done(v.message.includes('server error') && !NOT_SEVERE.has(v.reason) ? 'error' : 'rejected', v.reason, v.message)
       }
       const deal = dealObject(params, { namespace: this.o.namespace, provider, protocol: meta.protocol, clientPeerId: meta.peerId, signedProposalCid: spc })
       let settle: (d: PriorDeal | undefined) => void = () => {}
-      const claim: Claim = { deal: { dealUuid: params.dealUuid, createdAt: new Date() }, standing: new Promise((resolve) => { settle = resolve }) }
+      const holding: Holding | undefined = params.isOffline
+        ? undefined
+        : { provider, collateral: p.providerCollateral, publish: true, stagingBytes: params.transfer.size }
+      const claim: Claim = { deal: { dealUuid: params.dealUuid, createdAt: new Date() }, standing: new Promise((resolve) => { settle = resolve }), holding }
       this.inFlight.set(spc, claim)
       let r
       try {
@@ -115,5 +152,18 @@ export class ProposalService {
       log.error({ deal: params.dealUuid, err: (err as Error).message }, 'proposal failed')
       return done('error', 'InternalError', 'server error: internal error')
     }
+  }
+
+  private fundsPosition (base: Fact<FundsBase>): Fact<FundsPosition> {
+    if (!base.ok) return base
+    const { providers, ...rest } = base.value
+    const h = this.held(providers)
+    return fact({ ...rest, held: { collateral: h.collateral, publishes: h.publishes } })
+  }
+
+  private stagingPosition (base: Fact<StagingBase>): Fact<StagingPosition> {
+    if (!base.ok) return base
+    const { providers, ...rest } = base.value
+    return fact({ ...rest, heldBytes: this.held(providers).stagingBytes })
   }
 }

@@ -20,6 +20,7 @@ import { Informer, stripManagedFields } from '../kube/informer.ts'
 import { Core, isAlreadyExists, isNotFound, resourcePath, type KubeObject, type KubeRest } from '../kube/rest.ts'
 import { DealyardError } from '../errors.ts'
 import type { PriorDeal } from '../policy/admission.ts'
+import { HoldingIndex, holdingOf, type HeldTotals } from '../policy/holdings.ts'
 import { LABELS, PARAMS_KEY, paramsSecretName } from './deal-object.ts'
 import { dealLookups } from './metrics.ts'
 import { TokenBucket } from '../token-bucket.ts'
@@ -40,6 +41,10 @@ export interface DealStore {
    */
   get (uuid: string): Promise<StorageDeal | undefined>
   create (deal: StorageDeal, params: Uint8Array | undefined): Promise<CreateResult>
+  /** What the deals of these providers hold of funds and staging space (holdings.ts), created ones included. */
+  held (providers: Iterable<string>): HeldTotals
+  /** Whether the deal's holding is counted in held() already. */
+  counts (uuid: string): boolean
 }
 
 type Obj = StorageDeal & KubeObject
@@ -63,6 +68,7 @@ export class KubeDealStore implements DealStore {
    * proposals accepted at once by different replicas came first.
    */
   private readonly firstSeen = new Map<string, { uid: string, deal: PriorDeal }>()
+  private readonly holdings = new HoldingIndex()
   /** uid → resolves when the watch delivers that deal. */
   private readonly waiting = new Map<string, () => void>()
 
@@ -73,6 +79,7 @@ export class KubeDealStore implements DealStore {
     const index = (d: Obj): void => {
       const cid = d.metadata?.labels?.[LABELS.signedProposalCid]
       if (cid !== undefined) this.bySpc.set(cid, prior(d))
+      this.holdings.set(d.metadata?.name ?? '', holdingOf(d))
     }
     this.informer.on('add', (d) => {
       index(d)
@@ -83,6 +90,7 @@ export class KubeDealStore implements DealStore {
     })
     this.informer.on('update', (_old, d) => { index(d) })
     this.informer.on('delete', (d) => {
+      this.holdings.set(d.metadata?.name ?? '', undefined)
       const cid = d.metadata?.labels?.[LABELS.signedProposalCid]
       if (cid !== undefined && this.bySpc.get(cid)?.dealUuid === d.metadata?.name) this.bySpc.delete(cid)
       if (cid !== undefined && this.firstSeen.get(cid)?.uid === d.metadata?.uid) this.firstSeen.delete(cid)
@@ -93,6 +101,10 @@ export class KubeDealStore implements DealStore {
   async stop (): Promise<void> { await this.informer.stop() }
 
   bySignedProposalCid (cid: string): PriorDeal | undefined { return this.bySpc.get(cid) }
+
+  held (providers: Iterable<string>): HeldTotals { return this.holdings.totals(providers) }
+
+  counts (uuid: string): boolean { return this.holdings.has(uuid) }
 
   byUuid (uuid: string): PriorDeal | undefined {
     const d = this.informer.getObject(this.namespace, uuid)
@@ -135,6 +147,8 @@ export class KubeDealStore implements DealStore {
     }
     const spc = deal.metadata.labels?.[LABELS.signedProposalCid]
     if (spc !== undefined) this.bySpc.set(spc, prior(created))
+    // Counted from now, not from when the watch delivers it: the next proposal must see it.
+    if (!this.holdings.has(uuid)) this.holdings.set(uuid, holdingOf(deal))
     if (params === undefined) return await this.firstOfIdentical(spc, uuid, created, false)
     const secret = {
       apiVersion: 'v1',
@@ -156,6 +170,7 @@ export class KubeDealStore implements DealStore {
         body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: created.metadata.uid } }
       }).catch(() => {})
       if (spc !== undefined && this.bySpc.get(spc)?.dealUuid === uuid) this.bySpc.delete(spc)
+      this.holdings.set(uuid, undefined)
       throw new DealyardError('ERR_PERSIST', `deal ${uuid}: create params Secret: ${(err as Error).message}`, { cause: err, retry: 'auto' })
     }
     return await this.firstOfIdentical(spc, uuid, created, true)
@@ -186,6 +201,7 @@ export class KubeDealStore implements DealStore {
       body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid } }
     }).catch(() => {})
     if (this.bySpc.get(spc)?.dealUuid === uuid) this.bySpc.set(spc, first.deal)
+    this.holdings.set(uuid, undefined)
     return { identical: first.deal }
   }
 }

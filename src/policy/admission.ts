@@ -51,6 +51,33 @@ export interface ProviderTerms {
   transferHosts: CompiledPolicy
 }
 
+/**
+ * The provider's funds (boost's fund manager), read for online deals: the FundLedger's escrow and
+ * publish wallet from the chain, and what accepted deals hold of them (holdings.ts).
+ */
+export interface FundsPosition {
+  /** FundLedger name. */
+  ledger: string
+  /** StateMarketBalance(escrowAddress): escrow − locked. */
+  escrowAvailable: bigint
+  /** WalletBalance(publishWallet). */
+  publishBalance: bigint
+  /** Escrow never used for deals (spec.reserve). */
+  reserve: bigint
+  publishBudgetPerDeal: bigint
+  held: { collateral: bigint, publishes: number }
+}
+
+/** The staging volume (boost's storage manager), read for online deals. */
+export interface StagingPosition {
+  /** StorageLedger name. */
+  ledger: string
+  /** 0 = no limit (boost's MaxStagingDealsBytes). */
+  capacityBytes: number
+  reserveBytes: number
+  heldBytes: number
+}
+
 /** An earlier deal the proposal collides with. */
 export interface PriorDeal { dealUuid: string, createdAt: Date }
 
@@ -62,13 +89,23 @@ export interface AdmissionInput {
   identicalTo?: PriorDeal
   /** An existing deal with the same UUID (the create call is the atomic check; this is the fast path). */
   sameUuidAs?: PriorDeal
+  /** Online deals: the provider's funds (boost tags them last, after the deal filter). */
+  funds?: Fact<FundsPosition>
+  /** Online deals: the staging volume. */
+  staging?: Fact<StagingPosition>
 }
 
 /**
  * Why a proposal was refused. `message` is the exact text the client receives (boost's wording where
  * boost has the check); `reason` is a stable CamelCase word for metrics and logs.
  */
-export interface Violation { stage: 'validation' | 'acceptance' | 'filter' | 'policy', reason: string, message: string }
+export interface Violation {
+  stage: 'validation' | 'acceptance' | 'filter' | 'policy'
+  reason: string
+  message: string
+  /** For the provider's operator (logs), where the client's text is deliberately terse, as boost's is. */
+  detail?: string
+}
 
 export type Check = (input: AdmissionInput) => Violation | undefined
 

@@ -8,6 +8,9 @@ import { isPieceCid } from '../filecoin/cid.ts'
 import { verifyProposalSignature } from '../protocol/proposal.ts'
 import { addressKey, addressString, type AdmissionInput, type Check, type PriorDeal, type Violation } from './admission.ts'
 import { checkTransferAddress } from './transfer-host.ts'
+import { httpRequestOf } from './http-request.ts'
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 
 /** Actors v12 market.DealDurationBounds and miner.MaxSectorExpirationExtension (epochs). */
 export const DEAL_MIN_DURATION = 518_400
@@ -231,6 +234,18 @@ export const transferTypeAccepted: Check = (i) => {
 }
 
 /**
+ * The transfer program speaks HTTP(S) only; boost can also fetch libp2p:// URLs (HTTP over libp2p
+ * to the client's peer). Accepting one would make a deal that can never transfer.
+ */
+export const transferUrlSupported: Check = (i) => {
+  if (i.params.isOffline) return undefined
+  const r = httpRequestOf(utf8.decode(i.params.transfer.params))
+  return 'url' in r && r.url.startsWith('libp2p://')
+    ? P('TransferUrlUnsupported', 'transfer URLs over libp2p (libp2p://) are not supported by this miner: offer an http or https URL')
+    : undefined
+}
+
+/**
  * A Kubernetes Secret holds at most 1 MiB of data, and an accepted online deal's transfer params
  * go into one: bigger params would pass every check, create the StorageDeal, fail on the Secret
  * and come back as a server error. boost has no such limit (its params go to SQLite); a real URL
@@ -276,6 +291,53 @@ export const nonNegativeAmounts: Check = (i) => {
   return undefined
 }
 
+// ---- Tagging funds and staging space (boost's processOnlineDealProposal, after the filter) ------
+
+const T = (reason: string, message: string, detail?: string): Violation =>
+  detail === undefined ? { stage: 'acceptance', reason, message } : { stage: 'acceptance', reason, message, detail }
+
+/**
+ * The provider can cover the deal's collateral from escrow and one more publish message from its
+ * publish wallet, after what accepted deals hold (boost's FundManager.TagFunds; offline deals are
+ * tagged at import, as in boost). Clients hear boost's terse reason; the numbers go to the logs.
+ */
+export const fundsAvailable: Check = (i) => {
+  if (i.params.isOffline || i.funds === undefined) return undefined
+  if (!i.funds.ok) return T('FundsUnavailable', 'server error: tag funds', i.funds.error)
+  const f = i.funds.value
+  const need = prop(i).providerCollateral
+  const forCollateral = f.escrowAvailable - f.reserve - f.held.collateral
+  if (forCollateral < need) {
+    return T('InsufficientFunds', 'server error: provider has insufficient funds to accept deal',
+      `FundLedger ${f.ledger}: available funds ${forCollateral} is less than collateral needed for deal ${need}: ` +
+      `available = funds in escrow ${f.escrowAvailable} - reserve ${f.reserve} - amount reserved for other deals ${f.held.collateral}`)
+  }
+  const heldPublish = f.publishBudgetPerDeal * BigInt(f.held.publishes)
+  const forPublish = f.publishBalance - heldPublish
+  if (forPublish < f.publishBudgetPerDeal) {
+    return T('InsufficientPublishFunds', 'server error: provider has insufficient funds to accept deal',
+      `FundLedger ${f.ledger}: available funds ${forPublish} is less than needed for publish deals message ${f.publishBudgetPerDeal}: ` +
+      `available = funds in publish deals wallet ${f.publishBalance} - amount reserved for other deals ${heldPublish}`)
+  }
+  return undefined
+}
+
+/** The staging volume has room for the transfer (boost's StorageManager.Tag, `>=` as boost has it). */
+export const stagingAvailable: Check = (i) => {
+  if (i.params.isOffline || i.staging === undefined) return undefined
+  if (!i.staging.ok) return T('StagingUnavailable', 'server error: tag storage', i.staging.error)
+  const s = i.staging.value
+  if (s.capacityBytes === 0) return undefined
+  const size = i.params.transfer.size
+  const limit = Math.max(0, s.capacityBytes - s.reserveBytes)
+  if (s.heldBytes + size >= limit) {
+    return T('NoStagingSpace', 'server error: provider has no space left for storage deals',
+      `StorageLedger ${s.ledger}: cannot accept piece of size ${size}, on top of already allocated ${s.heldBytes} bytes, ` +
+      `because it would exceed max staging area size ${limit} (capacity ${s.capacityBytes} - reserve ${s.reserveBytes})`)
+  }
+  return undefined
+}
+
 /** The whole chain, in order: a checklist to review on one screen. */
 export const ADMISSION_CHECKS: readonly Check[] = [
   // stage A — validateDealProposal
@@ -313,9 +375,13 @@ export const ADMISSION_CHECKS: readonly Check[] = [
   nonNegativeAmounts,
   clientAllowed,
   transferTypeAccepted,
+  transferUrlSupported,
   transferParamsSize,
   transferHostAllowed,
-  transferSize
+  transferSize,
+  // tagging
+  fundsAvailable,
+  stagingAvailable
 ]
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -339,23 +405,10 @@ export function isPowerOfTwo (n: number): boolean {
 export function transferHostOf (type: string, params: Uint8Array): { host: string, ip?: string } | { error: string } {
   if (type !== 'http' && type !== 'libp2p') return { error: `cannot parse params for unrecognized transfer type '${type}'` }
   const text = utf8.decode(params)
-  let raw: unknown
-  try { raw = JSON.parse(text) } catch (err) {
-    return { error: `failed to de-serialize transport params bytes '${text}': ${(err as Error).message}` }
-  }
-  let url = ''
-  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
-    // Go's encoding/json matches keys case-insensitively.
-    for (const [k, v] of Object.entries(raw)) if (k.toLowerCase() === 'url' && typeof v === 'string') url = v
-  } else if (raw !== null) {
-    return { error: `failed to de-serialize transport params bytes '${text}': json: cannot unmarshal ${typeof raw} into Go value of type types.HttpRequest` }
-  }
-  if (url.startsWith('libp2p://')) {
-    const ma = url.slice('libp2p://'.length)
-    const m = /^\/(ip4|ip6|dns|dns4|dns6)\/([^/]+)\/tcp\/(\d+)\/.*p2p\/[^/]+/.exec(ma)
-    if (m === null) return { error: `cannot parse url '${url}': multiaddr must include a transport and a peer ID` }
-    return m[1] === 'ip4' || m[1] === 'ip6' ? { host: `${m[2]!}:${m[3]!}`, ip: m[2]! } : { host: `${m[2]!}:${m[3]!}` }
-  }
+  const req = httpRequestOf(text)
+  if ('error' in req) return { error: `failed to de-serialize transport params bytes '${text}': ${req.error}` }
+  const url = req.url
+  if (url.startsWith('libp2p://')) return libp2pHost(url)
   let u: URL
   try { u = new URL(url) } catch (err) {
     return { error: `cannot parse url '${url}': ${(err as Error).message}` }
@@ -365,6 +418,23 @@ export function transferHostOf (type: string, params: Uint8Array): { host: strin
   const ip = /^[0-9.]+$/.test(hostname) || hostname.includes(':') ? hostname : hostname === 'localhost' ? '127.0.0.1' : undefined
   return ip === undefined ? { host: u.host } : { host: u.host, ip }
 }
+
+/** boost's libp2p URL: one multiaddr ending in the peer ID; its host is where the data comes from. */
+function libp2pHost (url: string): { host: string, ip?: string } | { error: string } {
+  const bad = (why: string): { error: string } => ({ error: `cannot parse url '${url}': parsing address info from url '${url}': ${why}` })
+  let parts: Array<{ name: string, value?: string }>
+  try { parts = multiaddr(url.slice('libp2p://'.length)).getComponents() } catch (err) { return bad((err as Error).message) }
+  const last = parts.at(-1)
+  if (last?.name !== 'p2p' || last.value === undefined) return bad('invalid p2p multiaddr')
+  try { peerIdFromString(last.value) } catch (err) { return bad(`invalid peer ID ${last.value}: ${(err as Error).message}`) }
+  const [where, port] = parts
+  if (where === undefined || port?.name !== 'tcp' || !['ip4', 'ip6', 'dns', 'dns4', 'dns6'].includes(where.name)) {
+    return { error: `cannot parse url '${url}': multiaddr must start with an IP address or DNS name and a TCP port` }
+  }
+  const host = where.name === 'ip6' ? `[${where.value ?? ''}]:${port.value ?? ''}` : `${where.value ?? ''}:${port.value ?? ''}`
+  return where.name === 'ip4' || where.name === 'ip6' ? { host, ip: where.value ?? '' } : { host }
+}
+
 
 /** Go's time.Time.String() for a UTC time: "2006-01-02 15:04:05.999999999 +0000 UTC". */
 export function goTime (d: Date): string {

@@ -7,6 +7,8 @@
  * if (v !== undefined) reply({ accepted: false, message: v.message })
  */
 export { evaluate, fact, failedFact, addressKey, addressString } from './admission.ts'
-export type { AdmissionInput, ChainFacts, Check, Fact, PriorDeal, ProviderTerms, Violation } from './admission.ts'
+export type { AdmissionInput, ChainFacts, Check, Fact, FundsPosition, PriorDeal, ProviderTerms, StagingPosition, Violation } from './admission.ts'
+export { holdingOf, HoldingIndex, type Holding, type HeldTotals } from './holdings.ts'
 export * from './checks.ts'
 export { providerTerms, type TermsOptions } from './terms.ts'
+export { httpRequestOf } from './http-request.ts'

@@ -1,3 +1,4 @@
+import { httpRequestOf } from '../policy/http-request.ts'
 import { TransferError, TransferErrorCodes } from './errors.ts'
 
 const utf8 = new TextDecoder()
@@ -14,30 +15,11 @@ export interface TransferParams {
  */
 export function parseTransferParams (json: string | Uint8Array): TransferParams {
   const text = typeof json === 'string' ? json : utf8.decode(json)
-  let raw: unknown
-  try { raw = JSON.parse(text) } catch (err) {
-    throw new TransferError(TransferErrorCodes.Params, `transfer params: not JSON: ${(err as Error).message}`, { cause: err })
-  }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new TransferError(TransferErrorCodes.Params, 'transfer params: not a JSON object')
-  }
-  let url: unknown
-  let headers: unknown
-  for (const [k, v] of Object.entries(raw)) {
-    const key = k.toLowerCase()
-    if (key === 'url') url = v
-    else if (key === 'headers') headers = v
-  }
-  if (typeof url !== 'string' || url === '') throw new TransferError(TransferErrorCodes.Params, 'transfer params: deal url is empty')
-  const out: Record<string, string> = {}
-  if (headers !== null && headers !== undefined) {
-    if (typeof headers !== 'object' || Array.isArray(headers)) throw new TransferError(TransferErrorCodes.Params, 'transfer params: Headers is not an object')
-    for (const [k, v] of Object.entries(headers)) {
-      if (typeof v !== 'string') throw new TransferError(TransferErrorCodes.Params, `transfer params: header ${k} is not a string`)
-      out[k] = v
-    }
-  }
-  return { url, headers: out }
+  // The ingress admitted the deal with this same reading: what it accepted, this can start.
+  const r = httpRequestOf(text)
+  if ('error' in r) throw new TransferError(TransferErrorCodes.Params, `transfer params: ${r.error}`)
+  if (r.url === '') throw new TransferError(TransferErrorCodes.Params, 'transfer params: deal url is empty')
+  return r
 }
 
 /** Checks the URL is something the HTTP transport can fetch. */

@@ -25,7 +25,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { KubeConfig } from '@kubernetes/client-node'
-import { StorageDeals, StorageProviders, type StorageDeal } from '../../src/api/index.ts'
+import { FundLedgers, StorageDeals, StorageLedgers, StorageProviders, type StorageDeal } from '../../src/api/index.ts'
 import { Core, KubeRest, type KubeObject } from '../../src/kube/rest.ts'
 import { generateKey, type PrivateKey } from '../../src/filecoin/keys.ts'
 import { pieceCidFromCommP } from '../../src/filecoin/cid.ts'
@@ -139,8 +139,17 @@ try {
       address: peer.minerAddress,
       lotus: { fullNode: { url: peer.fullNode.url, tokenSecretRef: { namespace: ns, name: 'lotus-token', key: 'token' } }, miner: { url: peer.miner.url } },
       dealPolicy: { expectedSealDurationEpochs: 20, transferTypes: ['http'] },
-      fundLedger: 'none', storageLedger: 'none'
+      fundLedger: `${ns}-funds`, storageLedger: `${ns}-staging`
     }
+  } as unknown as KubeObject)
+  // The provider's funds and staging volume: every proposal is checked against them, as in boost.
+  const publishWallet = generateKey('secp256k1').address.toString('t')
+  await peer.seed({ accounts: [{ address: publishWallet, balance: 1000n * FIL }], minerEscrow: 1000n * FIL })
+  await rest.create(FundLedgers, undefined, {
+    apiVersion: 'dealyard.io/v1alpha1', kind: 'FundLedger', metadata: { name: `${ns}-funds` }, spec: { escrowAddress: peer.minerAddress, publishWallet }
+  } as unknown as KubeObject)
+  await rest.create(StorageLedgers, undefined, {
+    apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageLedger', metadata: { name: `${ns}-staging` }, spec: { capacityBytes: 2 ** 50 }
   } as unknown as KubeObject)
   const keys: PrivateKey[] = Array.from({ length: N }, () => generateKey('secp256k1'))
   await peer.seed({ accounts: keys.map((k) => ({ address: k.address.toString('t'), balance: FIL, escrow: FIL })) })

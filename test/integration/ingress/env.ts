@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey as Libp2pKey } from '@libp2p/interface'
 import { KubeConfig } from '@kubernetes/client-node'
-import { StorageProviders } from '../../../src/api/index.ts'
+import { FundLedgers, StorageLedgers, StorageProviders } from '../../../src/api/index.ts'
 import type { StorageProvider } from '../../../src/api/index.ts'
 import { Core, KubeRest, type KubeObject } from '../../../src/kube/rest.ts'
 import { generateKey, type PrivateKey } from '../../../src/filecoin/keys.ts'
@@ -31,6 +31,8 @@ export interface Env {
   peer: LotusPeer
   full: FullNodeClient
   sp: StorageProvider
+  /** The provider's FundLedger and StorageLedger (names), and the publish wallet. */
+  ledgers: { funds: string, staging: string, publishWallet: string }
   client: { key: PrivateKey, address: string, id: string }
   askKey: PrivateKey
   identity: Libp2pKey
@@ -53,7 +55,11 @@ export async function startEnv (file: string, o: Partial<IngressOptions> = {}): 
   const peer = await startLotusPeer({ blockTimeMs: 400, minerId: 10_000 + Math.floor(Math.random() * 1_000_000) })
   const full = new FullNodeClient(peer.fullNode)
   const key = generateKey('secp256k1')
-  const seeded = await peer.seed({ accounts: [{ address: key.address.toString('t'), balance: 100n * FIL, escrow: 10n * FIL }] })
+  const publishWallet = generateKey('secp256k1').address.toString('t')
+  const seeded = await peer.seed({
+    accounts: [{ address: key.address.toString('t'), balance: 100n * FIL, escrow: 10n * FIL }, { address: publishWallet, balance: 100n * FIL }],
+    minerEscrow: 100n * FIL
+  })
   const client = { key, address: key.address.toString('t'), id: seeded.accounts[0]!.id }
   await rest.create(Core.secrets, namespace, {
     apiVersion: 'v1', kind: 'Secret', metadata: { name: 'lotus-token' }, stringData: { token: peer.fullNode.token ?? '' }
@@ -71,10 +77,20 @@ export async function startEnv (file: string, o: Partial<IngressOptions> = {}): 
       },
       ask: { price: '0', verifiedPrice: '0', minPieceSize: 256, maxPieceSize: 1 << 30, seqNo: 3, expiryEpochs: 1000 },
       dealPolicy: { expectedSealDurationEpochs: SEAL_EPOCHS, transferTypes: ['http'] },
-      fundLedger: 'none',
-      storageLedger: 'none'
+      fundLedger: `${spName}-funds`,
+      storageLedger: `${spName}-staging`
     }
   } as StorageProvider & KubeObject)
+  // Cluster-scoped like the provider; generous, so only the tests that mean to run out do.
+  const ledgers = { funds: `${spName}-funds`, staging: `${spName}-staging`, publishWallet }
+  await rest.create(FundLedgers, undefined, {
+    apiVersion: 'dealyard.io/v1alpha1', kind: 'FundLedger', metadata: { name: ledgers.funds },
+    spec: { escrowAddress: peer.minerAddress, publishWallet }
+  } as unknown as KubeObject)
+  await rest.create(StorageLedgers, undefined, {
+    apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageLedger', metadata: { name: ledgers.staging },
+    spec: { capacityBytes: 2 ** 40 }
+  } as unknown as KubeObject)
   const askKey = generateKey('secp256k1')
   const identity = await generateKeyPair('Ed25519')
   const start = async (extra: Partial<IngressOptions> = {}): Promise<Ingress> => await startIngress({
@@ -92,7 +108,7 @@ export async function startEnv (file: string, o: Partial<IngressOptions> = {}): 
   const node = await createClientNode()
   const replicas: Ingress[] = []
   return {
-    rest, kc, namespace, peer, full, sp, client, askKey, identity, ingress, node,
+    rest, kc, namespace, peer, full, sp, ledgers, client, askKey, identity, ingress, node,
     addr: ingress.host.addresses()[0]!,
     params: async (p = {}) => {
       const head = (await full.chainHead()).height
@@ -120,6 +136,8 @@ export async function startEnv (file: string, o: Partial<IngressOptions> = {}): 
       await ingress.stop()
       await peer.stop()
       await rest.delete(StorageProviders, undefined, spName).catch(() => {})
+      await rest.delete(FundLedgers, undefined, ledgers.funds).catch(() => {})
+      await rest.delete(StorageLedgers, undefined, ledgers.staging).catch(() => {})
       await k.cleanup()
     }
   }

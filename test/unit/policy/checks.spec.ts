@@ -13,7 +13,7 @@ import type { DealParams } from '../../../src/protocol/index.ts'
 import { buildDealParams } from '../../../src/client/proposal.ts'
 import {
   ADMISSION_CHECKS, evaluate, fact, failedFact, providerTerms, goTime, transferHostOf, isPowerOfTwo,
-  type AdmissionInput, type ProviderTerms
+  type AdmissionInput, type FundsPosition, type ProviderTerms, type StagingPosition
 } from '../../../src/policy/index.ts'
 import type { StorageProvider } from '../../../src/api/index.ts'
 
@@ -87,7 +87,7 @@ describe('admission checks', () => {
     assert.equal(verdict(base({ params: { http: undefined } })), undefined)
   })
 
-  const cases: Record<string, [() => AdmissionInput, string]> = {
+  const cases: Record<string, [() => AdmissionInput, string | RegExp]> = {
     'A1 a failed chain head read': [() => ({ ...base(), chain: { ...base().chain, head: failedFact('boom') } }), 'failed validation: server error: getting chain head'],
     'A3 a signature by another key (boost reports the verifier error branch)': [() => edit(base(), () => {}, other), 'failed validation: server error: validating signature'],
     'A3 a foreign BLS signature': [() => edit(base({ key: bls }), () => {}, generateKey('bls')), 'failed validation: server error: validating signature'],
@@ -135,6 +135,31 @@ describe('admission checks', () => {
       i.params.transfer = { ...i.params.transfer, params: new TextEncoder().encode('{"URL":"::nope"}') }
       return i
     }, "server error: get deal transfer host: cannot parse url '::nope': Invalid URL"],
+    'B1 headers that are not a string map': [() => {
+      const i = base()
+      i.params.transfer = { ...i.params.transfer, params: new TextEncoder().encode('{"URL":"https://a.example/x","Headers":"abc"}') }
+      return i
+    }, 'server error: get deal transfer host: failed to de-serialize transport params bytes \'{"URL":"https://a.example/x","Headers":"abc"}\': json: cannot unmarshal string into Go struct field HttpRequest.Headers of type map[string]string'],
+    'B1 a header value that is not a string': [() => {
+      const i = base()
+      i.params.transfer = { ...i.params.transfer, params: new TextEncoder().encode('{"URL":"https://a.example/x","Headers":{"Authorization":1}}') }
+      return i
+    }, 'server error: get deal transfer host: failed to de-serialize transport params bytes \'{"URL":"https://a.example/x","Headers":{"Authorization":1}}\': json: cannot unmarshal number into Go struct field HttpRequest.Headers of type string'],
+    'B1 params that are a JSON array': [() => {
+      const i = base()
+      i.params.transfer = { ...i.params.transfer, params: new TextEncoder().encode('[1]') }
+      return i
+    }, "server error: get deal transfer host: failed to de-serialize transport params bytes '[1]': json: cannot unmarshal array into Go value of type types.HttpRequest"],
+    'B1 a libp2p URL with a bad peer ID': [() => {
+      const i = base()
+      i.params.transfer = { ...i.params.transfer, params: new TextEncoder().encode('{"URL":"libp2p:///ip4/1.2.3.4/tcp/1/p2p/notapeerid"}') }
+      return i
+    }, /^server error: get deal transfer host: cannot parse url 'libp2p:\/\/\/ip4\/1.2.3.4\/tcp\/1\/p2p\/notapeerid': parsing address info from url '.*': invalid peer ID notapeerid/],
+    'a libp2p:// URL (the transfer program speaks HTTP only)': [() => {
+      const i = base()
+      i.params.transfer = { ...i.params.transfer, params: new TextEncoder().encode('{"URL":"libp2p:///ip4/104.131.131.82/tcp/4001/ipfs/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ"}') }
+      return i
+    }, 'transfer URLs over libp2p (libp2p://) are not supported by this miner: offer an http or https URL'],
     'B2 an identical proposal': [() => ({ ...base(), identicalTo: { dealUuid: 'u-1', createdAt: new Date('2026-01-02T03:04:05.5Z') } }), 'deal proposal is identical to deal u-1 (proposed at 2026-01-02 03:04:05.5 +0000 UTC)'],
     'B3 the same UUID': [() => ({ ...base(), sameUuidAs: { dealUuid: 'u-2', createdAt: new Date('2026-01-02T03:04:05Z') } }), 'deal has the same uuid as deal u-2 (proposed at 2026-01-02 03:04:05 +0000 UTC)'],
     'F1 online deals switched off': [() => base({ terms: providerTerms(sp({ acceptOnline: false })) }), 'miner is not considering online storage deals'],
@@ -161,7 +186,10 @@ describe('admission checks', () => {
     'a transfer over the provider limit': [() => base({ terms: providerTerms(sp({ maxTransferSize: 1000 })) }), "transfer size 1900 exceeds this miner's limit of 1000 bytes"]
   }
   for (const [name, [input, message]] of Object.entries(cases)) {
-    it(`rejects ${name}`, () => { assert.equal(verdict(input()), message) })
+    it(`rejects ${name}`, () => {
+      if (message instanceof RegExp) assert.match(verdict(input()) ?? '', message)
+      else assert.equal(verdict(input()), message)
+    })
   }
 
   it('allows a loopback host when the provider allows its range', () => {
@@ -188,6 +216,62 @@ describe('admission checks', () => {
   })
 })
 
+describe('funds and staging space (boost\'s TagFunds and StorageManager.Tag)', () => {
+  const NO_FUNDS = 'server error: provider has insufficient funds to accept deal'
+  const NO_SPACE = 'server error: provider has no space left for storage deals'
+  // The proposal's provider collateral is 0 in base(): give it 1000.
+  const withCollateral = (): AdmissionInput => {
+    const i = edit(base(), (p) => { p.providerCollateral = 1000n })
+    return { ...i, chain: { ...i.chain, collateralBounds: fact({ min: 1000n, max: 1000n }) } }
+  }
+  const funds = (o: Partial<FundsPosition> = {}): FundsPosition => ({
+    ledger: 'f', escrowAvailable: 5000n, publishBalance: 100n, reserve: 0n, publishBudgetPerDeal: 10n, held: { collateral: 0n, publishes: 0 }, ...o
+  })
+  const staging = (o: Partial<StagingPosition> = {}): StagingPosition => ({ ledger: 's', capacityBytes: 10_000, reserveBytes: 0, heldBytes: 0, ...o })
+  const withFunds = (f: FundsPosition, i = withCollateral()): AdmissionInput => ({ ...i, funds: fact(f) })
+  const withStaging = (s: StagingPosition, i = withCollateral()): AdmissionInput => ({ ...i, staging: fact(s) })
+
+  it('accepts collateral up to exactly what escrow has left after the reserve and what deals hold', () => {
+    assert.equal(verdict(withFunds(funds({ escrowAvailable: 3000n, reserve: 1000n, held: { collateral: 1000n, publishes: 0 } }))), undefined)
+    const v = evaluate(ADMISSION_CHECKS, withFunds(funds({ escrowAvailable: 3000n, reserve: 1000n, held: { collateral: 1001n, publishes: 0 } })))
+    assert.equal(v?.message, NO_FUNDS)
+    assert.equal(v?.reason, 'InsufficientFunds')
+    assert.equal(v?.detail, 'FundLedger f: available funds 999 is less than collateral needed for deal 1000: available = funds in escrow 3000 - reserve 1000 - amount reserved for other deals 1001')
+  })
+
+  it('refuses when the publish wallet cannot pay one more publish message after what deals hold', () => {
+    assert.equal(verdict(withFunds(funds({ publishBalance: 100n, held: { collateral: 0n, publishes: 9 } }))), undefined)
+    const v = evaluate(ADMISSION_CHECKS, withFunds(funds({ publishBalance: 100n, held: { collateral: 0n, publishes: 10 } })))
+    assert.deepEqual([v?.reason, v?.message], ['InsufficientPublishFunds', NO_FUNDS])
+  })
+
+  it('refuses when the transfer would reach the staging limit (boost\'s >=); 0 capacity is no limit', () => {
+    // 1900-byte transfer: held 5099 + 1900 = 6999 < 7000 fits; 5100 + 1900 = 7000 does not.
+    assert.equal(verdict(withStaging(staging({ capacityBytes: 8000, reserveBytes: 1000, heldBytes: 5099 }))), undefined)
+    const v = evaluate(ADMISSION_CHECKS, withStaging(staging({ capacityBytes: 8000, reserveBytes: 1000, heldBytes: 5100 })))
+    assert.deepEqual([v?.reason, v?.message], ['NoStagingSpace', NO_SPACE])
+    assert.equal(verdict(withStaging(staging({ capacityBytes: 0, heldBytes: 1e15 }))), undefined)
+  })
+
+  it('answers boost\'s server errors when a ledger or balance cannot be read', () => {
+    const i = withCollateral()
+    assert.equal(verdict({ ...i, funds: failedFact('FundLedger f not found') }), 'server error: tag funds')
+    assert.equal(verdict({ ...i, staging: failedFact('StorageLedger s not found') }), 'server error: tag storage')
+  })
+
+  it('checks funds before space, and both only after the deal filter and policy', () => {
+    const broke = { ...withFunds(funds({ escrowAvailable: 0n })), staging: fact(staging({ capacityBytes: 1 })) }
+    assert.equal(evaluate(ADMISSION_CHECKS, broke)?.reason, 'InsufficientFunds')
+    const paused = { ...broke, provider: providerTerms(sp({}, { paused: true })) }
+    assert.notEqual(evaluate(ADMISSION_CHECKS, paused)?.reason, 'InsufficientFunds')
+  })
+
+  it('does not tag funds or space for offline deals (boost tags funds at import)', () => {
+    const offline = base({ params: { http: undefined } })
+    assert.equal(verdict({ ...offline, funds: fact(funds({ escrowAvailable: 0n, publishBalance: 0n })), staging: fact(staging({ capacityBytes: 1 })) }), undefined)
+  })
+})
+
 describe('helpers', () => {
   it('isPowerOfTwo', () => {
     assert.deepEqual([128, 2 ** 35, 3, 0, -2, 2 ** 53 + 2].map(isPowerOfTwo), [true, true, false, false, false, false])
@@ -199,6 +283,8 @@ describe('helpers', () => {
     const enc = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(o))
     assert.deepEqual(transferHostOf('http', enc({ url: 'https://h.example:8443/p' })), { host: 'h.example:8443' })
     assert.deepEqual(transferHostOf('libp2p', enc({ URL: 'libp2p:///ip4/10.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN' })), { host: '10.0.0.1:4001', ip: '10.0.0.1' })
+    assert.deepEqual(transferHostOf('libp2p', enc({ URL: 'libp2p:///ip6/::1/tcp/1234/ipfs/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ' })), { host: '[::1]:1234', ip: '::1' })
+    assert.match((transferHostOf('http', enc({ URL: 7 })) as { error: string }).error, /json: cannot unmarshal number into Go struct field HttpRequest.URL of type string$/)
     assert.match((transferHostOf('http', enc('x')) as { error: string }).error, /^failed to de-serialize transport params bytes '"x"'/)
     assert.match((transferHostOf('http', new Uint8Array([0x7b])) as { error: string }).error, /^failed to de-serialize transport params bytes '\{': /)
   })

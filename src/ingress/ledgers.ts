@@ -1,0 +1,85 @@
+/**
+ * A provider's FundLedger and StorageLedger as admission needs them: the ledgers' specs from
+ * informers (GitOps owns them), the FundLedger's balances from the chain (TTL-cached like every
+ * chain fact), and which providers share each ledger, so what their deals hold can be summed.
+ * What deals hold is not read from the ledgers' status: it is a function of the deals
+ * (policy/holdings.ts), which the ingress has in its cache the moment they are created.
+ */
+import type { FundLedger, StorageLedger, StorageProvider } from '../api/types.generated.ts'
+import { FundLedgers, StorageLedgers } from '../api/index.ts'
+import { Informer, stripManagedFields } from '../kube/informer.ts'
+import type { KubeObject, KubeRest } from '../kube/rest.ts'
+import { fact, failedFact, type Fact } from '../policy/admission.ts'
+import type { ProviderEntry } from './providers.ts'
+
+/** A FundLedger's position before what deals hold is known. */
+export interface FundsBase {
+  ledger: string
+  escrowAvailable: bigint
+  publishBalance: bigint
+  reserve: bigint
+  publishBudgetPerDeal: bigint
+  /** StorageProvider names whose deals draw on this ledger. */
+  providers: string[]
+}
+
+export interface StagingBase {
+  ledger: string
+  capacityBytes: number
+  reserveBytes: number
+  providers: string[]
+}
+
+export class LedgerBook {
+  readonly funds: Informer<FundLedger & KubeObject>
+  readonly staging: Informer<StorageLedger & KubeObject>
+  private readonly providers: () => StorageProvider[]
+
+  constructor (rest: KubeRest, providers: () => StorageProvider[]) {
+    this.funds = new Informer<FundLedger & KubeObject>(rest, { resource: FundLedgers, transform: stripManagedFields })
+    this.staging = new Informer<StorageLedger & KubeObject>(rest, { resource: StorageLedgers, transform: stripManagedFields })
+    this.providers = providers
+  }
+
+  async start (): Promise<void> { await Promise.all([this.funds.start(), this.staging.start()]) }
+  async stop (): Promise<void> { await Promise.all([this.funds.stop(), this.staging.stop()]) }
+
+  /** The provider's FundLedger with its escrow and publish-wallet balances (two cached chain reads). */
+  async fundsOf (entry: ProviderEntry): Promise<Fact<FundsBase>> {
+    const name = entry.resource.spec.fundLedger
+    const fl = this.funds.getObject(undefined, name)
+    if (fl === undefined) return failedFact(`provider ${entry.terms.name}: FundLedger ${name} not found`)
+    try {
+      const [bal, wallet] = await Promise.all([
+        entry.chain.marketBalance(fl.spec.escrowAddress),
+        entry.chain.walletBalance(fl.spec.publishWallet)
+      ])
+      return fact({
+        ledger: name,
+        escrowAvailable: bal.escrow - bal.locked,
+        publishBalance: wallet,
+        reserve: BigInt(fl.spec.reserve ?? '0'),
+        publishBudgetPerDeal: BigInt(fl.spec.publishBudgetPerDeal ?? '10000000000000000'),
+        providers: this.sharing((sp) => sp.spec.fundLedger === name)
+      })
+    } catch (err) {
+      return failedFact(`FundLedger ${name}: reading balances: ${(err as Error).message}`)
+    }
+  }
+
+  stagingOf (entry: ProviderEntry): Fact<StagingBase> {
+    const name = entry.resource.spec.storageLedger
+    const sl = this.staging.getObject(undefined, name)
+    if (sl === undefined) return failedFact(`provider ${entry.terms.name}: StorageLedger ${name} not found`)
+    return fact({
+      ledger: name,
+      capacityBytes: sl.spec.capacityBytes,
+      reserveBytes: sl.spec.reserveBytes ?? 0,
+      providers: this.sharing((sp) => sp.spec.storageLedger === name)
+    })
+  }
+
+  private sharing (uses: (sp: StorageProvider) => boolean): string[] {
+    return this.providers().filter(uses).map((sp) => sp.metadata.name ?? '')
+  }
+}
