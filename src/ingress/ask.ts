@@ -10,6 +10,7 @@ import { signWithWorker } from '../lotus/wallet.ts'
 import { logger } from '../log.ts'
 import { encodeStorageAsk } from '../protocol/ask.ts'
 import type { AskRequest, AskResponse, SignedStorageAsk, StorageAsk } from '../protocol/types.ts'
+import { TokenBucket } from '../token-bucket.ts'
 import { LotusChain } from './chain.ts'
 import type { ProviderDirectory, ProviderEntry } from './providers.ts'
 
@@ -46,6 +47,7 @@ export class AskService {
   private readonly signer: AskSigner | undefined
   private readonly now: () => number
   private readonly cache = new Map<string, CachedAsk>()
+  private readonly headLogs = new TokenBucket({ perSecond: 0.1, burst: 1 })
 
   constructor (providers: ProviderDirectory, signer?: AskSigner, now: () => number = Date.now) {
     this.providers = providers
@@ -64,8 +66,18 @@ export class AskService {
     if (entry === undefined) return { ask: null }
     const sp = entry.resource
     const gen = `${sp.metadata.uid ?? ''}/${sp.metadata.generation ?? sp.metadata.resourceVersion ?? ''}`
-    const head = await entry.chain.head()
     const name = entry.terms.name
+    let head: number
+    try { head = await entry.chain.head() } catch (err) {
+      // boost answers from its stored ask without touching the chain: so does the ask made last,
+      // past its expiry if need be, while the head cannot be read. Only with no ask made yet is
+      // there nothing to send (a timestamp needs the head).
+      const c = this.cache.get(name)
+      const last = c?.gen === gen ? c.signed : undefined
+      if (last === undefined && this.headLogs.take()) log.warn({ provider: name, err: (err as Error).message }, 'no ask to serve: the chain head cannot be read')
+      return { ask: last ?? null }
+    }
+    // Read after the wait: a request that came meanwhile may have started the signing.
     const c = this.cache.get(name)
     if (c !== undefined && c.gen === gen) {
       if (c.pending !== undefined) return { ask: await c.pending }

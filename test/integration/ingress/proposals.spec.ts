@@ -260,6 +260,29 @@ describe('ingress: proposals, status, ask, transports', () => {
     }
   })
 
+  it('serves the ask it made last while the chain head cannot be read, as boost serves its stored ask', async () => {
+    const replica = await env.startReplica({ chain: { headTtlMs: 50, callTimeoutMs: 1000 } })
+    const client = await createClientNode()
+    const fresh = await env.startReplica({ chain: { headTtlMs: 50, callTimeoutMs: 1000 } })
+    const other = await createClientNode()
+    try {
+      const at = replica.host.addresses()[0]!
+      const made = await storageAsk(client, at, env.peer.minerAddress)
+      assert.ok(made.ask?.signature != null)
+      await env.peer.faults({ target: 'full', outageMs: 10_000 })
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const during = await storageAsk(client, at, env.peer.minerAddress)
+      assert.deepEqual(encodeStorageAsk(during.ask!.ask!), encodeStorageAsk(made.ask.ask!))
+      assert.deepEqual(during.ask?.signature, made.ask.signature)
+      // A replica that has made no ask yet has nothing to send: a null ask, not a reset stream.
+      assert.deepEqual(await storageAsk(other, fresh.host.addresses()[0]!, env.peer.minerAddress), { ask: null })
+    } finally {
+      await env.peer.faults({ reset: true })
+      await client.stop()
+      await other.stop()
+    }
+  })
+
   it('signs the ask with the miner worker key through Lotus WalletSign, as boost does', async () => {
     const replica = await env.startReplica({ askSigner: lotusWorkerSigner })
     // A node of its own: env.node's connection to this peer ID goes to the first replica.
