@@ -212,6 +212,15 @@ describe('ingress: proposals, status, ask, transports', () => {
     assert.equal(st?.dealStatus?.chainDealId, 77)
     assert.equal(st?.dealStatus?.sealingStatus, 'PreCommit1')
     assert.equal(st?.transferSize, 1900)
+    // The longest error the CRD allows is 4096 characters, up to 16 KiB of UTF-8; cbor-gen's limit
+    // is 8192 bytes. The answer carries the error cut to fit, rather than failing to encode.
+    await env.rest.mergePatch(StorageDeals, env.namespace, params.dealUuid, { status: { error: '€'.repeat(4096) } }, 'status')
+    for (let i = 0; i < 50; i++) {
+      st = await dealStatus(env.node, env.addr, params.dealUuid, env.client.key)
+      if (st.dealStatus?.error !== '') break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    assert.match(st?.dealStatus?.error ?? '', /^€{2700,}…$/)
   })
 
   it('serves the signed ask for its miner and a null ask for others', async () => {
