@@ -18,7 +18,7 @@ import { TokenBucket } from '../token-bucket.ts'
 import { logger } from '../log.ts'
 import { PROTOCOL_IDS, STREAM_DEADLINES_MS } from '../protocol/ids.ts'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/codec.ts'
-import { ERR_CBOR_RANGE } from '../protocol/cbor/reader.ts'
+import { ERR_CBOR_MISSING, ERR_CBOR_RANGE } from '../protocol/cbor/reader.ts'
 import { DealyardError } from '../errors.ts'
 import { decodeDealParams, encodeDealResponse } from '../protocol/deal.ts'
 import { decodeDealStatusRequest, encodeDealStatusResponse } from '../protocol/status.ts'
@@ -133,9 +133,11 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
         try {
           params = decodeDealParams(req, { maxBytes: limits.maxMessageBytes })
         } catch (err) {
-          // Well formed, but with a value no deal can have: boost would decode it and refuse the
-          // deal, so the client hears a refusal too rather than a reset.
-          if (err instanceof DealyardError && err.code === ERR_CBOR_RANGE) return encodeDealResponse(o.proposals.refuseOutOfRange(err.message))
+          // Well formed, but with a value no deal can have or a field left out: boost would decode
+          // it (zero values for missing fields) and refuse the deal, so the client hears a refusal
+          // too rather than a reset.
+          if (err instanceof DealyardError && err.code === ERR_CBOR_RANGE) return encodeDealResponse(o.proposals.refuseUnreadable(err.message, 'ValueOutOfRange'))
+          if (err instanceof DealyardError && err.code === ERR_CBOR_MISSING) return encodeDealResponse(o.proposals.refuseUnreadable(err.message, 'MissingField'))
           throw err
         }
         const res = await o.proposals.propose(params, { protocol, peerId: conn.remotePeer.toString() })

@@ -69,9 +69,12 @@ export class ProposalService {
     return t
   }
 
-  /** The answer to a complete DealParams holding an integer beyond ±(2^53-1) (`why` names it). */
-  refuseOutOfRange (why: string): DealResponse {
-    proposalsTotal.inc({ provider: 'unknown', result: 'rejected', reason: 'ValueOutOfRange' })
+  /**
+   * The answer to a complete, well-formed DealParams that no deal can be made of: an integer beyond
+   * ±(2^53-1) (ValueOutOfRange) or a missing field (MissingField); `why` names the field.
+   */
+  refuseUnreadable (why: string, reason: 'ValueOutOfRange' | 'MissingField'): DealResponse {
+    proposalsTotal.inc({ provider: 'unknown', result: 'rejected', reason })
     return { accepted: false, message: `${VALIDATION_PREFIX}${why}` }
   }
 

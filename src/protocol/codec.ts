@@ -1,4 +1,4 @@
-import { CborReader, decodeError, ERR_CBOR_RANGE } from './cbor/reader.ts'
+import { CborReader, decodeError, ERR_CBOR_MISSING, ERR_CBOR_RANGE } from './cbor/reader.ts'
 import { DealyardError } from '../errors.ts'
 import { CborWriter } from './cbor/writer.ts'
 import type { DecodeOptions } from './types.ts'
@@ -18,6 +18,7 @@ export function decodeWith<T> (bytes: Uint8Array, root: string, read: (r: CborRe
   const r = new CborReader(bytes)
   const v = read(r, root)
   r.end(root)
+  if (r.missing !== undefined) throw new DealyardError(ERR_CBOR_MISSING, `${r.missing.path}: missing field ${r.missing.field}`)
   if (r.outOfRange !== undefined) {
     const { path, value } = r.outOfRange
     throw new DealyardError(ERR_CBOR_RANGE, `${path}: ${value} is out of range (this provider takes integers up to ±${Number.MAX_SAFE_INTEGER})`)

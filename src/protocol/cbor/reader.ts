@@ -17,6 +17,8 @@ import { uuidToString } from '../uuid.ts'
 export const ERR_CBOR_DECODE = 'ERR_CBOR_DECODE'
 /** A complete, well-formed message holding an integer beyond ±(2^53-1) (CborReader.outOfRange). */
 export const ERR_CBOR_RANGE = 'ERR_CBOR_RANGE'
+/** A complete, well-formed message whose map lacks a field (CborReader.missing). */
+export const ERR_CBOR_MISSING = 'ERR_CBOR_MISSING'
 /** cbor-gen's MaxLength: text strings, map sizes, array sizes. */
 export const MAX_STRING_LENGTH = 8192
 export const MAX_MAP_ENTRIES = 8192
@@ -144,6 +146,12 @@ export class CborReader {
    * unrepresentable value, which deserves an answer, from a malformed one, which gets none.
    */
   outOfRange: { path: string, value: bigint } | undefined
+  /**
+   * The first map-encoded struct that lacked a field. cbor-gen leaves the zero value and boost goes
+   * on to refuse the deal on it (a zero UUID, an empty transfer type...), so, like outOfRange, it is
+   * noted and reading goes on: a complete message missing a field gets an answer naming it.
+   */
+  missing: { path: string, field: string } | undefined
 
   private unrepresentable (path: string, value: bigint): number {
     this.outOfRange ??= { path, value }
@@ -359,7 +367,8 @@ function cidFromTagBytes (raw: Uint8Array, path: string, r: CborReader): CID {
 /**
  * Reads a cbor-gen map-encoded struct: keys in any order, unknown keys skipped, a repeated key
  * overwrites (all as cbor-gen does). Unlike cbor-gen, a missing key listed in `required` is an error
- * (cbor-gen would leave the zero value, which for a CID, address or UUID is invalid anyway).
+ * (cbor-gen would leave the zero value, which for a CID, address or UUID is invalid anyway), raised
+ * once the whole message has been read (ERR_CBOR_MISSING), so a malformed message still wins.
  */
 export function readStruct (r: CborReader, path: string, fields: Record<string, (fieldPath: string) => void>, required: readonly string[]): void {
   const n = r.mapHeader(path)
@@ -374,5 +383,5 @@ export function readStruct (r: CborReader, path: string, fields: Record<string, 
     f(`${path}.${k}`)
     seen.add(k)
   }
-  for (const k of required) if (!seen.has(k)) r.fail(path, `missing field ${k}`)
+  if (r.missing === undefined) for (const k of required) if (!seen.has(k)) { r.missing = { path, field: k }; break }
 }

@@ -124,6 +124,18 @@ describe('ingress: bad input', () => {
     })
   })
 
+  it('refuses, with an answer naming it, a well-formed proposal that leaves out a field', async () => {
+    // cbor-gen reads a missing key as the zero value and boost refuses the deal made of it.
+    const params = await env.params()
+    const bytes = Buffer.from(encodeDealParams(params))
+    const at = bytes.indexOf(Buffer.from('DealDataRoot'))
+    bytes[at] = 0x58 // 'X': a key the decoder does not know, skipped with its value
+    const s = await open()
+    s.send(bytes)
+    const res = decodeDealResponse(await readCborItem(s, { path: 'DealResponse', signal: AbortSignal.timeout(10_000) }))
+    assert.deepEqual(res, { accepted: false, message: 'failed validation: DealParams: missing field DealDataRoot' })
+  })
+
   it('created nothing and still accepts a good proposal', async () => {
     assert.equal(await dealCount(), 0)
     const ok = await proposeDeal(env.node, env.addr, await env.params())

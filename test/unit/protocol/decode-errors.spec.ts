@@ -36,7 +36,6 @@ const cases: Record<string, Case> = {
   'trailing bytes': { input: () => cat(online, [0x00]), decode: P.decodeDealParams, path: 'DealParams: 1 trailing bytes' },
   'a non-minimal header': { input: () => cat([0xa2], text('Message'), [0x78, 0x00], text('Accepted'), [0xf5]), decode: P.decodeDealResponse, path: 'DealResponse.Message: cbor input was not canonical' },
   'an indefinite-length map': { input: () => cat([0xbf], text('Message'), [0x60], text('Accepted'), [0xf5, 0xff]), decode: P.decodeDealResponse, path: 'DealResponse: invalid header' },
-  'a missing field': { input: () => cat([0xa1], text('Accepted'), [0xf5]), decode: P.decodeDealResponse, path: 'DealResponse: missing field Message' },
   'a tuple of the wrong length': { input: () => patch(proposal, '8b', '8a'), decode: P.decodeDealProposal, path: 'DealProposal: cbor input had wrong number of fields' },
   'a label that is invalid UTF-8': {
     input: () => patch(proposal, '783b6261667962', '783bff61667962'),
@@ -90,6 +89,27 @@ describe('strict decoders', () => {
     // ±(2^53-1) itself is fine.
     const max = P.decodeDealParams(patch(online, '1a0057d140', '1b001fffffffffffff'))
     assert.equal(max.clientDealProposal.proposal.endEpoch, Number.MAX_SAFE_INTEGER)
+  })
+
+  it('tell a well-formed message missing a field (ERR_CBOR_MISSING, after a full read) from a malformed one', () => {
+    const missing = (input: Uint8Array, decode: (b: Uint8Array) => unknown, message: string): void => {
+      assert.throws(() => decode(input), (err: unknown) => {
+        assert.ok(err instanceof DealyardError)
+        assert.equal(err.code, P.ERR_CBOR_MISSING)
+        assert.equal(err.message, message)
+        return true
+      })
+    }
+    missing(cat([0xa1], text('Accepted'), [0xf5]), P.decodeDealResponse, 'DealResponse: missing field Message')
+    // DealParams without its Transfer: the key and its map renamed to one the decoder skips.
+    const noTransfer = patch(online, Buffer.from('Transfer').toString('hex'), Buffer.from('Xransfer').toString('hex'))
+    missing(noTransfer, P.decodeDealParams, 'DealParams: missing field Transfer')
+    // A nested struct lacking a field is named by its path.
+    const noType = patch(online, '64' + Buffer.from('Type').toString('hex'), '64' + Buffer.from('Xype').toString('hex'))
+    missing(noType, P.decodeDealParams, 'DealParams.Transfer: missing field Type')
+    // Missing and malformed: the malformed part wins (no answer), as with cbor-gen.
+    assert.throws(() => P.decodeDealParams(cat(noTransfer, [0x00])), (err: unknown) => err instanceof DealyardError && err.code === 'ERR_CBOR_DECODE')
+    assert.throws(() => P.decodeDealParams(noTransfer.subarray(0, noTransfer.length - 3)), (err: unknown) => err instanceof DealyardError && err.code === 'ERR_CBOR_DECODE')
   })
 
   it('skip unknown keys anywhere in a map, as cbor-gen does', () => {

@@ -11,8 +11,8 @@ const golden = vectors.map((v) => ({ type: v.type, bytes: unhex(v.hex) }))
 
 /**
  * Decoding must either succeed, with a value that re-encodes and decodes to the same value, or fail
- * with a DealyardError whose code is ERR_CBOR_DECODE (malformed) or ERR_CBOR_RANGE (well formed, an
- * integer beyond ±(2^53-1)). Anything else (a TypeError, a RangeError, a hang) is a bug. The framing scanner must agree: never throw anything but ERR_CBOR_DECODE.
+ * with a DealyardError whose code is ERR_CBOR_DECODE (malformed), ERR_CBOR_RANGE (well formed, an
+ * integer beyond ±(2^53-1)) or ERR_CBOR_MISSING (well formed, a map lacking a field). Anything else (a TypeError, a RangeError, a hang) is a bug. The framing scanner must agree: never throw anything but ERR_CBOR_DECODE.
  */
 export function checkInput (type: string, bytes: Uint8Array): void {
   const codec = codecs[type]!
@@ -20,7 +20,7 @@ export function checkInput (type: string, bytes: Uint8Array): void {
   try {
     value = codec.decode(bytes)
   } catch (err) {
-    if (!(err instanceof DealyardError) || (err.code !== 'ERR_CBOR_DECODE' && err.code !== 'ERR_CBOR_RANGE')) throw err
+    if (!(err instanceof DealyardError) || (err.code !== 'ERR_CBOR_DECODE' && err.code !== 'ERR_CBOR_RANGE' && err.code !== 'ERR_CBOR_MISSING')) throw err
     value = undefined
   }
   if (value !== undefined) {
