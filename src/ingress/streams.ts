@@ -74,6 +74,42 @@ export function deadline (ms: number): { signal: AbortSignal, clear: () => void 
   return { signal: c.signal, clear: () => { clearTimeout(timer) } }
 }
 
+/** Bytes a client may send after its request (which nothing reads) before the stream is reset. */
+export const MAX_BYTES_AFTER_REQUEST = 64 << 10
+
+/**
+ * After the request, a client has nothing more to send: it reads the answer and closes. boost
+ * closes both directions when it has answered (go-yamux then stops granting window, so a peer
+ * can push at most a window of junk); js-yamux grants window as data arrives, so here bytes that
+ * keep coming are counted and dropped, and past MAX_BYTES_AFTER_REQUEST the stream is reset.
+ * A stream the client keeps open after the answer is reset once `graceMs` have passed since our
+ * side closed, so it can hold neither a stream slot nor memory.
+ */
+function guardAfterRequest (stream: Stream): { answered: (graceMs: number) => void } {
+  let extra = 0
+  const onMessage = (evt: Event): void => {
+    extra += (evt as Event & { data: { byteLength: number } }).data.byteLength
+    if (extra > MAX_BYTES_AFTER_REQUEST) {
+      streamErrors.inc({ protocol: stream.protocol ?? 'unknown', code: 'DataAfterRequest' })
+      stream.abort(new DealyardError('ERR_STREAM_PROTOCOL', `${extra} bytes sent after the request`))
+    }
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const onClose = (): void => {
+    stream.removeEventListener('message', onMessage)
+    if (timer !== undefined) clearTimeout(timer)
+  }
+  stream.addEventListener('message', onMessage)
+  stream.addEventListener('close', onClose, { once: true })
+  return {
+    answered: (graceMs) => {
+      if (stream.status !== 'open' && stream.status !== 'closing') { onClose(); return }
+      timer = setTimeout(() => { stream.abort(new DealyardError('ERR_STREAM_PROTOCOL', `stream still open ${graceMs} ms after the answer`)) }, graceMs)
+      timer.unref?.()
+    }
+  }
+}
+
 /**
  * Serves one request: `handle` gets the request's bytes and returns the answer's bytes, or throws
  * (ERR_CBOR_DECODE for a bad request) to reset without answering.
@@ -85,8 +121,10 @@ export async function serveRequest (stream: Stream, protocol: string, limits: St
   try {
     const req = await readCborItem(stream, { maxBytes: limits.maxMessageBytes, signal: deadline.signal, path, ...(limits.memory !== undefined ? { budget: limits.memory } : {}) })
     clearTimeout(timer)
+    const after = guardAfterRequest(stream)
     const res = await handle(req)
     await writeAndClose(stream, res, limits.writeDeadlineMs)
+    after.answered(limits.writeDeadlineMs)
   } catch (err) {
     const code = err instanceof DealyardError ? err.code : (err as { name?: string }).name ?? 'Error'
     streamErrors.inc({ protocol, code })

@@ -180,6 +180,10 @@ export async function readCborItem (source: AsyncIterable<Uint8Array | Uint8Arra
     }
   } finally {
     if (onAbort != null) signal?.removeEventListener('abort', onAbort)
+    // Let go of the source: a libp2p stream's iterator keeps a listener that queues every later
+    // byte without limit for as long as it lives (after its return, the stream's own read-buffer
+    // cap applies). Not awaited: with a read still pending it settles only when the stream ends.
+    it.return?.().catch(() => {})
     // The caller decodes the item at once and drops it: its bytes are not held for long.
     if (taken > 0) opts.budget!.give(taken)
   }

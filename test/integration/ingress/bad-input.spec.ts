@@ -12,7 +12,7 @@ import assert from 'node:assert/strict'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Stream } from '@libp2p/interface'
 import { StorageDeals } from '../../../src/api/index.ts'
-import { readCborItem, encodeDealParams, decodeDealResponse, PROTOCOL_IDS, ERR_CBOR_DECODE } from '../../../src/protocol/index.ts'
+import { readCborItem, encodeDealParams, decodeDealResponse, decodeDealStatusResponse, encodeDealStatusRequest, PROTOCOL_IDS, ERR_CBOR_DECODE } from '../../../src/protocol/index.ts'
 import { createClientNode, dealStatus, proposeDeal } from '../../../src/client/net.ts'
 import { startEnv, type Env } from './env.ts'
 
@@ -134,6 +134,51 @@ describe('ingress: bad input', () => {
     s.send(bytes)
     const res = decodeDealResponse(await readCborItem(s, { path: 'DealResponse', signal: AbortSignal.timeout(10_000) }))
     assert.deepEqual(res, { accepted: false, message: 'failed validation: DealParams: missing field DealDataRoot' })
+  })
+
+  /** A status request for a made-up deal, answered; the stream is left open on the client's side. */
+  const answeredStatusStream = async (node = env.node, addr = env.addr): Promise<Stream> => {
+    const s = await node.dialProtocol(multiaddr(addr), PROTOCOL_IDS.dealStatus)
+    s.send(encodeDealStatusRequest({ dealUuid: randomUUID(), signature: { type: 1, data: new Uint8Array(65) } }))
+    const answer = decodeDealStatusResponse(await readCborItem(s, { path: 'DealStatusResponse', signal: AbortSignal.timeout(10_000) }))
+    assert.match(answer.error, /^no storage deal found with deal UUID /)
+    return s
+  }
+  const resetWithin = async (s: Stream, ms: number): Promise<void> => {
+    if (s.status === 'open' || s.status === 'closing') {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => { reject(new Error(`stream still ${s.status} after ${ms} ms`)) }, ms)
+        s.addEventListener('close', () => { clearTimeout(t); resolve() }, { once: true })
+      })
+    }
+    assert.equal(s.status, 'reset')
+  }
+
+  it('resets a stream that goes on sending after its request was answered', async () => {
+    // Without the reset, every byte sent on was queued in the ingress for as long as the stream
+    // lived: ~100 MB a second from one client.
+    const s = await answeredStatusStream()
+    const junk = new Uint8Array(16 << 10)
+    for (let i = 0; i < 64 && s.status === 'open' && s.writeStatus === 'writable'; i++) {
+      s.send(junk)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    await resetWithin(s, 5000)
+  })
+
+  it('resets a stream the client keeps open after the answer, once the write deadline has passed again', async () => {
+    const replica = await env.startReplica({ limits: { readDeadlineMs: READ_DEADLINE_MS, writeDeadlineMs: 300, maxMessageBytes: 1 << 20 } })
+    const node = await createClientNode()
+    try {
+      const s = await answeredStatusStream(node, replica.host.addresses()[0]!)
+      await resetWithin(s, 3000)
+      // A client that closes after reading, as boost's does, is not reset.
+      const polite = await answeredStatusStream(node, replica.host.addresses()[0]!)
+      await polite.close()
+      assert.equal(polite.status, 'closed')
+    } finally {
+      await node.stop()
+    }
   })
 
   it('created nothing and still accepts a good proposal', async () => {
