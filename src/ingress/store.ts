@@ -17,7 +17,9 @@
 import type { StorageDeal } from '../api/types.generated.ts'
 import { StorageDeals } from '../api/index.ts'
 import { Informer, stripManagedFields } from '../kube/informer.ts'
-import { Core, isAlreadyExists, isNotFound, resourcePath, type KubeObject, type KubeRest } from '../kube/rest.ts'
+import { randomBytes } from 'node:crypto'
+import { Core, isAlreadyExists, isConflict, isNotFound, KubeApiError, resourcePath, type KubeObject, type KubeRest } from '../kube/rest.ts'
+import { logger } from '../log.ts'
 import { DealyardError } from '../errors.ts'
 import type { PriorDeal } from '../policy/admission.ts'
 import { HoldingIndex, holdingOf, type HeldTotals } from '../policy/holdings.ts'
@@ -29,6 +31,20 @@ export type CreateResult = { created: true } | { duplicate: PriorDeal } | { iden
 
 /** How long a create waits for the watch to deliver its own deal before it stops waiting. */
 const WATCH_WAIT_MS = 2000
+/**
+ * Each request persisting a proposal: a slower one is looked up rather than waited for, and a
+ * proposal's requests in the worst case (two creates, a lookup, a delete, the watch wait: 18 s)
+ * must end within the ingress's drain on SIGTERM (20 s).
+ */
+const PERSIST_TIMEOUT_MS = 4000
+/** Names the create attempt that wrote a deal (see create). */
+export const ATTEMPT_ANNOTATION = 'dealyard.io/create-attempt'
+/** Abandoned writes remembered, and for how long: the apiserver answers or the watch relists well within it. */
+const MAX_ABANDONED = 10_000
+const ABANDONED_TTL_MS = 3_600_000
+
+/** A failure after which the write may or may not have happened. */
+const uncertain = (err: unknown): boolean => !(err instanceof KubeApiError) || err.status >= 500 || err.status === 429
 
 export interface DealStore {
   /** From the cache: a deal with this signed proposal CID. */
@@ -48,6 +64,8 @@ export interface DealStore {
 }
 
 type Obj = StorageDeal & KubeObject
+
+const log = logger('ingress:store')
 
 const prior = (d: StorageDeal): PriorDeal => ({
   dealUuid: d.metadata.name ?? '',
@@ -69,6 +87,8 @@ export class KubeDealStore implements DealStore {
    */
   private readonly firstSeen = new Map<string, { uid: string, deal: PriorDeal }>()
   private readonly holdings = new HoldingIndex()
+  /** uuid → the write whose answer was lost, its client told the deal failed (see abandon). */
+  private readonly abandoned = new Map<string, { attempt: string, until: number }>()
   /** uid → resolves when the watch delivers that deal. */
   private readonly waiting = new Map<string, () => void>()
 
@@ -87,8 +107,12 @@ export class KubeDealStore implements DealStore {
       const uid = d.metadata?.uid ?? ''
       if (cid !== undefined && !this.firstSeen.has(cid)) this.firstSeen.set(cid, { uid, deal: prior(d) })
       this.waiting.get(uid)?.()
+      if (this.abandoned.size > 0) this.reap(d)
     })
-    this.informer.on('update', (_old, d) => { index(d) })
+    this.informer.on('update', (_old, d) => {
+      index(d)
+      if (this.abandoned.size > 0) this.reap(d)
+    })
     this.informer.on('delete', (d) => {
       this.holdings.set(d.metadata?.name ?? '', undefined)
       const cid = d.metadata?.labels?.[LABELS.signedProposalCid]
@@ -126,9 +150,9 @@ export class KubeDealStore implements DealStore {
     return await this.fetch(uuid)
   }
 
-  private async fetch (uuid: string): Promise<StorageDeal | undefined> {
+  private async fetch (uuid: string, timeoutMs?: number): Promise<StorageDeal | undefined> {
     try {
-      return await this.rest.get<Obj>(StorageDeals, this.namespace, uuid)
+      return await this.rest.request<Obj>('GET', resourcePath(StorageDeals, this.namespace, uuid), timeoutMs === undefined ? {} : { timeoutMs })
     } catch (err) {
       if (isNotFound(err)) return undefined
       throw err
@@ -137,13 +161,28 @@ export class KubeDealStore implements DealStore {
 
   async create (deal: StorageDeal, params: Uint8Array | undefined): Promise<CreateResult> {
     const uuid = deal.metadata.name ?? ''
+    // Names this write: after a create whose answer was lost, the deal found (now or later by the
+    // watch) is ours only if it carries this, and not a deal another attempt made of the same proposal.
+    const attempt = randomBytes(8).toString('hex')
+    const mine = { ...deal, metadata: { ...deal.metadata, annotations: { ...deal.metadata.annotations, [ATTEMPT_ANNOTATION]: attempt } } } as Obj
     let created: Obj
     try {
-      created = await this.rest.create<Obj>(StorageDeals, this.namespace, deal as Obj)
+      created = await this.rest.request<Obj>('POST', resourcePath(StorageDeals, this.namespace), { body: mine, timeoutMs: PERSIST_TIMEOUT_MS })
     } catch (err) {
-      if (!isAlreadyExists(err)) throw err
-      const existing = this.informer.getObject(this.namespace, uuid) ?? await this.fetch(uuid)
-      return { duplicate: existing === undefined ? { dealUuid: uuid, createdAt: new Date() } : prior(existing) }
+      if (isAlreadyExists(err)) {
+        const existing = this.informer.getObject(this.namespace, uuid) ?? await this.fetch(uuid)
+        return { duplicate: existing === undefined ? { dealUuid: uuid, createdAt: new Date() } : prior(existing) }
+      }
+      if (!uncertain(err)) throw err
+      // Timed out, connection lost, or the apiserver's own timeout: the deal may exist, or be
+      // written still. If it is there, go on; if not, the client hears a failure, and the deal is
+      // deleted should this write land after all.
+      const found = await this.fetch(uuid, PERSIST_TIMEOUT_MS).catch(() => undefined)
+      if (found?.metadata?.annotations?.[ATTEMPT_ANNOTATION] !== attempt) {
+        this.abandon(uuid, attempt)
+        throw new DealyardError('ERR_PERSIST', `deal ${uuid}: create: ${(err as Error).message} (if it was written after all, it is deleted once the watch shows it)`, { cause: err, retry: 'auto' })
+      }
+      created = found as Obj
     }
     const spc = deal.metadata.labels?.[LABELS.signedProposalCid]
     if (spc !== undefined) this.bySpc.set(spc, prior(created))
@@ -163,17 +202,55 @@ export class KubeDealStore implements DealStore {
       data: { [PARAMS_KEY]: Buffer.from(params).toString('base64') }
     } as unknown as KubeObject
     try {
-      await this.rest.create(Core.secrets, this.namespace, secret)
+      await this.rest.request('POST', resourcePath(Core.secrets, this.namespace), { body: secret, timeoutMs: PERSIST_TIMEOUT_MS })
     } catch (err) {
-      // uid precondition: never delete a deal some other replica re-created under the same name.
-      await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, uuid), {
-        body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: created.metadata.uid } }
-      }).catch(() => {})
-      if (spc !== undefined && this.bySpc.get(spc)?.dealUuid === uuid) this.bySpc.delete(spc)
-      this.holdings.set(uuid, undefined)
-      throw new DealyardError('ERR_PERSIST', `deal ${uuid}: create params Secret: ${(err as Error).message}`, { cause: err, retry: 'auto' })
+      // The Secret is born owned by this deal's uid: if it exists, it is this write's.
+      const written = uncertain(err)
+        ? await this.rest.request('GET', resourcePath(Core.secrets, this.namespace, paramsSecretName(uuid)), { timeoutMs: PERSIST_TIMEOUT_MS }).then(() => true, () => false)
+        : false
+      if (!written) {
+        // uid precondition: never delete a deal some other replica re-created under the same name.
+        const deleted = await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, uuid), {
+          body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: created.metadata.uid } },
+          timeoutMs: PERSIST_TIMEOUT_MS
+        }).then(() => true, (e: unknown) => isNotFound(e) || isConflict(e))
+        if (!deleted) this.abandon(uuid, attempt)
+        if (spc !== undefined && this.bySpc.get(spc)?.dealUuid === uuid) this.bySpc.delete(spc)
+        this.holdings.set(uuid, undefined)
+        throw new DealyardError('ERR_PERSIST', `deal ${uuid}: create params Secret: ${(err as Error).message}`, { cause: err, retry: 'auto' })
+      }
     }
     return await this.firstOfIdentical(spc, uuid, created, true)
+  }
+
+  /**
+   * The client is told its deal failed, but the deal may have been (or stay) written: the watch
+   * deletes it when it delivers it (this write's attempt only, by uid).
+   */
+  private abandon (uuid: string, attempt: string): void {
+    if (this.abandoned.size >= MAX_ABANDONED) this.abandoned.delete(this.abandoned.keys().next().value!)
+    this.abandoned.set(uuid, { attempt, until: Date.now() + ABANDONED_TTL_MS })
+    const d = this.informer.getObject(this.namespace, uuid)
+    if (d !== undefined) this.reap(d)
+  }
+
+  /** Deletes a deal abandoned by a write whose answer was lost, once the watch shows it. */
+  private reap (d: Obj): void {
+    const uuid = d.metadata?.name ?? ''
+    const a = this.abandoned.get(uuid)
+    if (a === undefined) return
+    if (Date.now() > a.until) { this.abandoned.delete(uuid); return }
+    if (d.metadata?.annotations?.[ATTEMPT_ANNOTATION] !== a.attempt) return
+    this.abandoned.delete(uuid)
+    log.warn({ deal: uuid }, 'deleting a deal whose client was told it failed (its create was answered after the ingress gave up on it)')
+    this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, uuid), {
+      body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: d.metadata?.uid } }
+    }).catch((err: unknown) => {
+      if (isNotFound(err) || isConflict(err)) return
+      // Still unreachable: try again when the watch next delivers it (a relist does).
+      this.abandoned.set(uuid, a)
+      log.warn({ deal: uuid, err: (err as Error).message }, 'deleting an abandoned deal failed; will retry')
+    })
   }
 
   /**

@@ -1,0 +1,82 @@
+/**
+ * The apiserver stalls while a proposal is being persisted: its writes go through, its answers do
+ * not come back (a proxy holds them). A deal whose create answer comes back late, but while the
+ * ingress looks it up, is accepted; one whose answer stays away past the lookup is answered as a
+ * failure, and the deal, written after all, is deleted once the watch shows it — a client told
+ * "server error" must not have a deal.
+ */
+import { describe, it, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { StorageDeals } from '../../../src/api/index.ts'
+import { Core, isNotFound } from '../../../src/kube/rest.ts'
+import { createClientNode, proposeDeal } from '../../../src/client/net.ts'
+import type { Ingress } from '../../../src/ingress/index.ts'
+import { eventually } from '../../support/kube.ts'
+import { startStallProxy, type StallProxy } from '../../support/stall-proxy.ts'
+import { startEnv, type Env } from './env.ts'
+
+describe('ingress: the apiserver stalls while a proposal is persisted', () => {
+  let env: Env
+  let proxy: StallProxy
+  let replica: Ingress
+  before(async () => {
+    env = await startEnv('ingress-apiserver-stall')
+    proxy = await startStallProxy(env.kc)
+    replica = await env.startReplica({ kubeConfig: proxy.kubeConfig })
+  })
+  after(async () => {
+    proxy?.resume()
+    await env?.close()
+    await proxy?.close()
+  })
+
+  /** Starting late enough to stay sealable through the stalls (the test chain makes a block every 400 ms). */
+  const params = async (): ReturnType<Env['params']> => await env.params({ startEpoch: (await env.full.chainHead()).height + 500 })
+
+  const exists = async (r: typeof StorageDeals | typeof Core.secrets, name: string): Promise<boolean> =>
+    await env.rest.get(r, env.namespace, name).then(() => true, (err: unknown) => { if (isNotFound(err)) return false; throw err })
+
+  it('accepts a deal whose create answer comes back while the ingress looks the deal up', async () => {
+    const node = await createClientNode()
+    try {
+      // A proposal first, so the replica has a live connection to the apiserver (a new one would
+      // wait in its TLS handshake, which the stall holds too, not in the create).
+      const warm = await proposeDeal(node, replica.host.addresses()[0]!, await params())
+      assert.equal(warm.accepted, true, warm.message)
+      const p = await params()
+      proxy.stall()
+      const answer = proposeDeal(node, replica.host.addresses()[0]!, p)
+      // Past the create's 4 s timeout (undici's timers fire up to a second late), while the lookup waits.
+      await new Promise((resolve) => setTimeout(resolve, 6500))
+      proxy.resume()
+      const res = await answer
+      assert.deepEqual([res.accepted, res.message], [true, ''])
+      assert.equal(await exists(StorageDeals, p.dealUuid), true)
+      assert.equal(await exists(Core.secrets, `${p.dealUuid}-transfer`), true)
+    } finally {
+      proxy.resume()
+      await node.stop()
+    }
+  })
+
+  it('answers a failure when no answer comes, and deletes the deal written meanwhile once the watch shows it', async () => {
+    const node = await createClientNode()
+    try {
+      const p = await params()
+      proxy.stall()
+      const res = await proposeDeal(node, replica.host.addresses()[0]!, p)
+      assert.deepEqual([res.accepted, res.message], [false, 'server error: save to db'])
+      // The write went through: the apiserver has the deal the client was told failed.
+      assert.equal(await exists(StorageDeals, p.dealUuid), true)
+      proxy.resume()
+      await eventually(async () => !(await exists(StorageDeals, p.dealUuid)), { timeoutMs: 20_000, what: 'the abandoned deal deleted' })
+      assert.equal(await exists(Core.secrets, `${p.dealUuid}-transfer`), false)
+      // The client can propose it again, and it is accepted.
+      const again = await proposeDeal(node, replica.host.addresses()[0]!, p)
+      assert.deepEqual([again.accepted, again.message], [true, ''])
+    } finally {
+      proxy.resume()
+      await node.stop()
+    }
+  })
+})
