@@ -3,7 +3,10 @@
  * The one `dealyard` binary. Each subcommand lives in its own module and is loaded only when
  * asked for, so `dealyard commp` does not pay for libp2p or the Kubernetes client.
  */
+import { accessSync, constants, mkdirSync } from 'node:fs'
 import { enableCompileCache } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 type Command = { summary: string, load: () => Promise<(argv: string[]) => Promise<number>> }
 
@@ -44,13 +47,33 @@ export async function main (argv: string[]): Promise<number> {
   return await run(rest)
 }
 
+/**
+ * The compile cache's directory if it can be used. Node creates it with a recursive mkdir that
+ * never returns when the parent exists but refuses children (TMPDIR=/proc/self spun at 100 % CPU
+ * forever): so it is made here first, one level, and any failure means no cache.
+ */
+function compileCacheDir (): string | undefined {
+  if (process.env.NODE_DISABLE_COMPILE_CACHE !== undefined) return undefined
+  const dir = process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'node-compile-cache')
+  try {
+    mkdirSync(dir)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return undefined
+  }
+  try { accessSync(dir, constants.W_OK) } catch { return undefined }
+  return dir
+}
+
 if (import.meta.main) {
   // Node keeps the compiled (type-stripped) modules on disk: a transfer Job or a restarted ingress
   // starts in ~0.1 s instead of ~0.25 s. NODE_COMPILE_CACHE picks the directory (default: under the
   // temp dir); NODE_DISABLE_COMPILE_CACHE=1 turns it off; an unwritable directory only costs the speed-up.
   // Worker threads (the transfer's hash thread) start their own loader: they find the cache through
   // the environment (their boot fell from ~150 to ~90 ms).
-  const cache = enableCompileCache()
-  if (cache.directory !== undefined && process.env.NODE_DISABLE_COMPILE_CACHE === undefined) process.env.NODE_COMPILE_CACHE ??= cache.directory
+  const dir = compileCacheDir()
+  if (dir !== undefined) {
+    const cache = enableCompileCache(dir)
+    if (cache.directory !== undefined && process.env.NODE_DISABLE_COMPILE_CACHE === undefined) process.env.NODE_COMPILE_CACHE ??= cache.directory
+  }
   process.exitCode = await main(process.argv.slice(2))
 }

@@ -1,0 +1,21 @@
+/**
+ * The CLI starts whatever its temp directory is like: Node's own compile-cache setup loops forever
+ * on a directory it cannot create under a parent that exists (TMPDIR=/proc/self spun at 100 % CPU).
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+
+const main = join(import.meta.dirname, '../../../src/cli/main.ts')
+
+for (const tmp of ['/proc/self', '/nonexistent/dir', '/dev/null']) {
+  test(`dealyard --help answers with TMPDIR=${tmp}`, () => {
+    const env = { ...process.env, TMPDIR: tmp }
+    delete env.NODE_COMPILE_CACHE
+    const r = spawnSync(process.execPath, [main, '--help'], { env, timeout: 10_000, encoding: 'utf8' })
+    assert.equal(r.error, undefined, `did not finish: ${String(r.error)}`)
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /commp/)
+  })
+}
