@@ -4,6 +4,8 @@
  * file, send it over libp2p. Prints one JSON line per answer.
  */
 import { parseArgs } from 'node:util'
+import { CID } from 'multiformats/cid'
+import { isPieceCid } from '../filecoin/cid.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { loadKeyFile } from '../filecoin/keys.ts'
 import { parseFIL } from '../filecoin/token.ts'
@@ -60,8 +62,20 @@ function need (v: string | undefined, flag: string): string {
 
 function int (v: string | undefined, flag: string): number {
   const n = Number(need(v, flag))
-  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${flag} must be a non-negative integer, got ${v}`)
+  // Digits only: Number() also takes 1e3, 0x10 and " 12 ", which no one means as an epoch.
+  if (!/^\d+$/.test(v ?? '') || !Number.isSafeInteger(n)) throw new UsageError(`${flag} must be a non-negative integer, got ${JSON.stringify(v)}`)
   return n
+}
+
+/** A CID flag, checked here so a typo is named by its flag, not by a multibase decoder. */
+function cid (v: string | undefined, flag: string, what: string): string {
+  const text = need(v, flag)
+  let c: CID
+  try { c = CID.parse(text) } catch (err) {
+    throw new UsageError(`${flag} ${JSON.stringify(text)} is not a CID: ${(err as Error).message}`)
+  }
+  if (flag === '--piece-cid' && !isPieceCid(c)) throw new UsageError(`${flag} ${text} is not a piece CID (${what})`)
+  return text
 }
 
 const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x)
@@ -112,9 +126,9 @@ export async function runClient (argv: string[]): Promise<number> {
         const params = buildDealParams({
           key,
           provider: need(v.provider, '--provider'),
-          pieceCid: need(v['piece-cid'], '--piece-cid'),
+          pieceCid: cid(v['piece-cid'], '--piece-cid', 'fil-commitment-unsealed / sha2-256-trunc254-padded, as `dealyard commp` prints it'),
           pieceSize: int(v['piece-size'], '--piece-size'),
-          payloadCid: need(v['payload-cid'], '--payload-cid'),
+          payloadCid: cid(v['payload-cid'], '--payload-cid', 'the root CID of the CAR'),
           startEpoch: start,
           ...(v.duration !== undefined ? { duration: int(v.duration, '--duration') } : {}),
           storagePrice: parseFIL(v['storage-price'] ?? '0'),

@@ -95,6 +95,19 @@ describe('dealyard ingress and dealyard client as processes', () => {
     const bad = await usage('ask', '--provider', env.peer.minerAddress, '--provider-addr', '1.2.3.4:24001')
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /^dealyard client ask: --provider-addr "1.2.3.4:24001" is not a multiaddr/)
+    // Proposal flags: each mistake named by its flag, before anything is sent.
+    const propose = async (...extra: string[]): Promise<{ code: number, stderr: string }> => await usage('propose', '--provider-addr', info.addresses[0]!,
+      '--wallet-key', join(dir, 'client.key'), '--provider', env.peer.minerAddress, '--piece-size', '2048', '--start-epoch', '999999',
+      '--piece-cid', randomPiece(), '--payload-cid', ROOT, ...extra)
+    const epoch = await propose('--start-epoch', '1e6')
+    assert.equal(epoch.code, 2)
+    assert.match(epoch.stderr, /^dealyard client propose: --start-epoch must be a non-negative integer, got "1e6"/)
+    const piece = await propose('--piece-cid', 'bafynotacid')
+    assert.equal(piece.code, 2)
+    assert.match(piece.stderr, /^dealyard client propose: --piece-cid "bafynotacid" is not a CID: /)
+    const notPiece = await propose('--piece-cid', ROOT)
+    assert.equal(notPiece.code, 2)
+    assert.match(notPiece.stderr, /^dealyard client propose: --piece-cid bafy\w+ is not a piece CID/)
   })
 
   it('serves /metrics', async () => {

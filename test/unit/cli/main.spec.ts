@@ -11,7 +11,7 @@ const main = join(import.meta.dirname, '../../../src/cli/main.ts')
 
 for (const tmp of ['/proc/self', '/nonexistent/dir', '/dev/null']) {
   test(`dealyard --help answers with TMPDIR=${tmp}`, () => {
-    const env = { ...process.env, TMPDIR: tmp }
+    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp }
     delete env.NODE_COMPILE_CACHE
     const r = spawnSync(process.execPath, [main, '--help'], { env, timeout: 10_000, encoding: 'utf8' })
     assert.equal(r.error, undefined, `did not finish: ${String(r.error)}`)
