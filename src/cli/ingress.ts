@@ -13,7 +13,7 @@ import { parseKeyFile } from '../filecoin/keys.ts'
 import { parseCidr } from '../policy/transfer-host.ts'
 import { generateIdentityFile, loadIdentity } from '../ingress/identity.ts'
 import { keySigner, lotusWorkerSigner, type AskSigner } from '../ingress/ask.ts'
-import { startIngress } from '../ingress/index.ts'
+import { parseMetricsAddr, startIngress } from '../ingress/index.ts'
 
 const usage = `usage: dealyard ingress --identity-file PATH [options]
        dealyard ingress --generate-identity PATH
@@ -110,6 +110,7 @@ export async function runIngress (argv: string[]): Promise<number> {
       throw new Error(`--ask-signer must be lotus, key or none, got ${mode}`)
     }
     const metricsAddr = values['metrics-addr'] ?? '0.0.0.0:9464'
+    if (metricsAddr !== '') parseMetricsAddr(metricsAddr)
     collectProcessMetrics()
     const maxConnections = int(values['max-connections'], '--max-connections')
     const inboundConnectionRate = int(values['inbound-connection-rate'], '--inbound-connection-rate')
@@ -147,6 +148,8 @@ export async function runIngress (argv: string[]): Promise<number> {
     return 0
   } catch (err) {
     process.stderr.write(`dealyard ingress: ${(err as Error).message}\n`)
-    return 1
+    // Exit now, whatever a failed start left open: a pod that has given up must restart, not
+    // linger half-started (startIngress stops what it started; this is the guarantee).
+    process.exit(1)
   }
 }

@@ -67,63 +67,81 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
   const providers = new Informer<StorageProvider & KubeObject>(rest, { resource: StorageProviders, transform: stripManagedFields })
   const store = new KubeDealStore(rest, o.namespace)
   const ledgers = new LedgerBook(rest, () => providers.list())
-  await Promise.all([providers.start(), store.start(), ledgers.start()])
-  const readSecret = async (ref: SecretKeyRef): Promise<string> => {
-    const s = await rest.get<KubeObject & { data?: Record<string, string> }>(Core.secrets, ref.namespace ?? o.namespace, ref.name)
-    const v = s.data?.[ref.key]
-    if (v === undefined) throw new Error(`Secret ${ref.name} has no key ${ref.key}`)
-    return Buffer.from(v, 'base64').toString('utf8')
-  }
-  const directory = new ProviderDirectory({
-    list: () => providers.list(),
-    readSecret,
-    ...(o.clusterCidrs !== undefined ? { clusterCidrs: o.clusterCidrs } : {}),
-    ...(o.allowCidrs !== undefined ? { allowCidrs: o.allowCidrs } : {}),
-    ...(o.chain !== undefined ? { chain: o.chain } : {}),
-    ...(o.chainFor !== undefined ? { chainFor: o.chainFor } : {})
-  })
-  const host = await startHost({
-    privateKey: o.privateKey,
-    listen: o.listen,
-    ...(o.announce !== undefined ? { announce: o.announce } : {}),
-    proposals: new ProposalService({ providers: directory, store, ledgers, namespace: o.namespace }),
-    status: new StatusService(directory, store),
-    ask: new AskService(directory, o.askSigner),
-    ...(o.httpRetrievalMultiaddr !== undefined ? { httpRetrievalMultiaddr: o.httpRetrievalMultiaddr } : {}),
-    ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
-    ...(o.inboundConnectionRate !== undefined ? { inboundConnectionRate: o.inboundConnectionRate } : {}),
-    ...(o.connectionsPerIp !== undefined ? { connectionsPerIp: o.connectionsPerIp } : {}),
-    ...(o.ipLimitExempt !== undefined ? { ipLimitExempt: o.ipLimitExempt } : {}),
-    ...(o.requestMemoryBytes !== undefined ? { requestMemoryBytes: o.requestMemoryBytes } : {}),
-    ...(o.maxStreamsPerConnection !== undefined ? { maxStreamsPerConnection: o.maxStreamsPerConnection } : {}),
-    ...(o.limits !== undefined ? { limits: o.limits } : {})
-  })
-  let server: Server | undefined
-  let metricsUrl: string | undefined
-  if (o.metricsAddr !== undefined) {
-    server = await serveMetrics(o.metricsAddr)
-    const a = server.address()
-    if (a !== null && typeof a === 'object') metricsUrl = `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}/metrics`
-  }
-  log.info({ peerId: host.peerId, namespace: o.namespace, providers: providers.list().length }, 'ingress started')
-  return {
-    host,
-    store,
-    providers,
-    ledgers,
-    ...(metricsUrl !== undefined ? { metricsUrl } : {}),
-    stop: async () => {
-      await host.drain()
-      await Promise.all([providers.stop(), store.stop(), ledgers.stop()])
-      await new Promise<void>((resolve) => { if (server === undefined) resolve(); else server.close(() => { resolve() }) })
+  // What has started, stopped again if a later step fails: an informer's watch or a listening
+  // host would otherwise keep a process that has given up running, serving half its job.
+  const started: Array<() => Promise<void>> = []
+  const undo = async (): Promise<void> => { for (const stop of started.reverse()) await stop().catch(() => {}) }
+  try {
+    started.push(async () => { await Promise.all([providers.stop(), store.stop(), ledgers.stop()]) })
+    await Promise.all([providers.start(), store.start(), ledgers.start()])
+    const readSecret = async (ref: SecretKeyRef): Promise<string> => {
+      const s = await rest.get<KubeObject & { data?: Record<string, string> }>(Core.secrets, ref.namespace ?? o.namespace, ref.name)
+      const v = s.data?.[ref.key]
+      if (v === undefined) throw new Error(`Secret ${ref.name} has no key ${ref.key}`)
+      return Buffer.from(v, 'base64').toString('utf8')
     }
+    const directory = new ProviderDirectory({
+      list: () => providers.list(),
+      readSecret,
+      ...(o.clusterCidrs !== undefined ? { clusterCidrs: o.clusterCidrs } : {}),
+      ...(o.allowCidrs !== undefined ? { allowCidrs: o.allowCidrs } : {}),
+      ...(o.chain !== undefined ? { chain: o.chain } : {}),
+      ...(o.chainFor !== undefined ? { chainFor: o.chainFor } : {})
+    })
+    const host = await startHost({
+      privateKey: o.privateKey,
+      listen: o.listen,
+      ...(o.announce !== undefined ? { announce: o.announce } : {}),
+      proposals: new ProposalService({ providers: directory, store, ledgers, namespace: o.namespace }),
+      status: new StatusService(directory, store),
+      ask: new AskService(directory, o.askSigner),
+      ...(o.httpRetrievalMultiaddr !== undefined ? { httpRetrievalMultiaddr: o.httpRetrievalMultiaddr } : {}),
+      ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
+      ...(o.inboundConnectionRate !== undefined ? { inboundConnectionRate: o.inboundConnectionRate } : {}),
+      ...(o.connectionsPerIp !== undefined ? { connectionsPerIp: o.connectionsPerIp } : {}),
+      ...(o.ipLimitExempt !== undefined ? { ipLimitExempt: o.ipLimitExempt } : {}),
+      ...(o.requestMemoryBytes !== undefined ? { requestMemoryBytes: o.requestMemoryBytes } : {}),
+      ...(o.maxStreamsPerConnection !== undefined ? { maxStreamsPerConnection: o.maxStreamsPerConnection } : {}),
+      ...(o.limits !== undefined ? { limits: o.limits } : {})
+    })
+    started.push(async () => { await host.drain(0) })
+    let server: Server | undefined
+    let metricsUrl: string | undefined
+    if (o.metricsAddr !== undefined) {
+      server = await serveMetrics(o.metricsAddr)
+      const a = server.address()
+      if (a !== null && typeof a === 'object') metricsUrl = `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}/metrics`
+    }
+    log.info({ peerId: host.peerId, namespace: o.namespace, providers: providers.list().length }, 'ingress started')
+    return {
+      host,
+      store,
+      providers,
+      ledgers,
+      ...(metricsUrl !== undefined ? { metricsUrl } : {}),
+      stop: async () => {
+        await host.drain()
+        await Promise.all([providers.stop(), store.stop(), ledgers.stop()])
+        await new Promise<void>((resolve) => { if (server === undefined) resolve(); else server.close(() => { resolve() }) })
+      }
+    }
+  } catch (err) {
+    await undo()
+    throw err
   }
 }
 
-async function serveMetrics (addr: string): Promise<Server> {
+/** `host:port` (host may be empty or a bracketed IPv6 address) of the metrics listener. */
+export function parseMetricsAddr (addr: string): { hostname: string, port: number } {
   const i = addr.lastIndexOf(':')
-  const hostname = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0'
-  const port = Number(addr.slice(i + 1))
+  const portText = addr.slice(i + 1)
+  const port = Number(portText)
+  if (i < 0 || !/^\d+$/.test(portText) || port > 65535) throw new Error(`metrics address ${JSON.stringify(addr)} is not host:port (port 0-65535)`)
+  return { hostname: addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0', port }
+}
+
+async function serveMetrics (addr: string): Promise<Server> {
+  const { hostname, port } = parseMetricsAddr(addr)
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') { res.writeHead(404).end(); return }
     registry.metrics().then((text) => {

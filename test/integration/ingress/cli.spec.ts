@@ -110,6 +110,30 @@ describe('dealyard ingress and dealyard client as processes', () => {
     assert.match(notPiece.stderr, /^dealyard client propose: --piece-cid bafy\w+ is not a piece CID/)
   })
 
+  it('exits 1 when it cannot start, rather than run on half started', async () => {
+    const plane = await sharedControlPlane()
+    const start = async (...extra: string[]): Promise<{ code: number | null, stderr: string, ms: number }> => {
+      const t0 = Date.now()
+      try {
+        await run(process.execPath, [main, 'ingress', '--identity-file', join(dir, 'id.key'), '--kubeconfig', plane.kubeconfig,
+          '--namespace', env.namespace, '--listen', '/ip4/127.0.0.1/tcp/0', '--ask-signer', 'none', ...extra], { timeout: 20_000 })
+        return { code: 0, stderr: '', ms: Date.now() - t0 }
+      } catch (err) {
+        const e = err as { code: number | null, signal?: string, stderr: string }
+        return { code: e.signal === 'SIGTERM' ? null : e.code, stderr: e.stderr, ms: Date.now() - t0 }
+      }
+    }
+    // The metrics port is taken (by the running ingress): found only after the informers and the
+    // libp2p host have started, which used to keep the process alive.
+    const taken = new URL(info.metrics).host
+    const busy = await start('--metrics-addr', taken)
+    assert.equal(busy.code, 1, `still running after ${busy.ms} ms`)
+    assert.match(busy.stderr, /EADDRINUSE/)
+    const garbage = await start('--metrics-addr', 'garbage')
+    assert.equal(garbage.code, 1)
+    assert.match(garbage.stderr, /metrics address "garbage" is not host:port/)
+  })
+
   it('serves /metrics', async () => {
     assert.match(await (await fetch(info.metrics)).text(), /dealyard_proposals_total\{provider="[^"]+",result="accepted",reason=""\} 1/)
   })
