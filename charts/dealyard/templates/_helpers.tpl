@@ -9,3 +9,8 @@ app.kubernetes.io/part-of: dealyard
 {{- define "dealyard.image" -}}
 {{ .Values.image.repository }}:{{ default .Chart.AppVersion .Values.image.tag }}
 {{- end -}}
+
+{{/* Cluster-scoped objects carry the namespace: one release name may be installed in several. */}}
+{{- define "dealyard.clusterName" -}}
+{{ .Release.Namespace }}-{{ .Release.Name }}-ingress
+{{- end -}}

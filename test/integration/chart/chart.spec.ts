@@ -50,7 +50,7 @@ test('the values schema refuses unknown keys and out-of-range values', async () 
 test('every rendered object is accepted by the apiserver (server-side dry run)', async () => {
   const rendered = await template()
   const kinds = parseAllDocuments(rendered).map((d) => d.toJSON()).filter(Boolean).map((o: { kind: string }) => o.kind)
-  for (const kind of ['CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Service']) {
+  for (const kind of ['CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'Service', 'PodDisruptionBudget']) {
     assert.ok(kinds.includes(kind), `chart renders a ${kind}`)
   }
   const { code, out } = await pipe(k.plane.bin, ['kubectl', `--kubeconfig=${k.plane.kubeconfig}`, 'apply', '--dry-run=server', '--validate=strict', '-f', '-'], rendered)
@@ -75,4 +75,38 @@ test('the ingress Service keeps client addresses for the per-address limit, exce
   assert.doesNotMatch(clusterIp, /externalTrafficPolicy/)
   const { code, out } = await pipe(k.plane.bin, ['kubectl', `--kubeconfig=${k.plane.kubeconfig}`, 'apply', '--dry-run=server', '--validate=strict', '-f', '-'], clusterIp)
   assert.equal(code, 0, out)
+})
+
+const kubectl = async (...args: string[]): Promise<{ code: number, out: string }> =>
+  await run(k.plane.bin, ['kubectl', `--kubeconfig=${k.plane.kubeconfig}`, ...args]).then((r) => ({ code: 0, out: r.stdout }), (err: { code: number, stdout: string, stderr: string }) => ({ code: err.code, out: err.stdout + err.stderr }))
+
+test('the ingress may write only in its namespace and read only provider config cluster-wide', async () => {
+  // The RBAC objects applied for real (namespaced names), then asked what the ServiceAccount may do.
+  const rendered = parseAllDocuments(await template('--set', `ingress.secretNamespaces={${k.namespace}-lotus}`)).map((d) => d.toJSON())
+    .filter((o: { kind?: string, metadata?: { namespace?: string } }) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o?.kind ?? '') && o.metadata?.namespace !== `${k.namespace}-lotus`)
+  const { code, out } = await pipe(k.plane.bin, ['kubectl', `--kubeconfig=${k.plane.kubeconfig}`, 'apply', '-f', '-'], rendered.map((o) => JSON.stringify(o)).join('\n'))
+  assert.equal(code, 0, out)
+  try {
+    const sa = `system:serviceaccount:${k.namespace}:sp1-ingress`
+    const can = async (verb: string, resource: string, ns?: string): Promise<boolean> =>
+      (await kubectl('auth', 'can-i', verb, resource, `--as=${sa}`, ...(ns !== undefined ? ['-n', ns] : []))).out.trim() === 'yes'
+    assert.equal(await can('create', 'storagedeals.dealyard.io', k.namespace), true)
+    assert.equal(await can('create', 'secrets', k.namespace), true)
+    assert.equal(await can('list', 'storageproviders.dealyard.io'), true)
+    assert.equal(await can('watch', 'fundledgers.dealyard.io'), true)
+    assert.equal(await can('get', 'secrets', 'kube-system'), false)
+    assert.equal(await can('create', 'storagedeals.dealyard.io', 'default'), false)
+    assert.equal(await can('patch', 'secrets', k.namespace), false)
+    assert.equal(await can('create', 'storageproviders.dealyard.io'), false)
+  } finally {
+    await kubectl('delete', 'clusterrole,clusterrolebinding', `${k.namespace}-sp1-ingress`, '--ignore-not-found')
+  }
+})
+
+test('flags are quoted as given, and libp2p and /metrics cannot share a port', async () => {
+  const rendered = await template('--set-string', 'ingress.extraArgs={--allow-cidr=10.0.0.0/8 #office,123}', '--set', 'ingress.announce={/dns4/sp.example.com/tcp/24001}')
+  assert.match(rendered, /- "--allow-cidr=10.0.0.0\/8 #office"/)
+  assert.match(rendered, /- "123"/)
+  assert.match(rendered, /- "--announce=\/dns4\/sp.example.com\/tcp\/24001"/)
+  await assert.rejects(template('--set', 'ingress.metricsPort=24001'), /ingress.port and ingress.metricsPort are both 24001/)
 })
