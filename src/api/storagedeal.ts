@@ -13,7 +13,9 @@ export const DEAL_CONDITIONS = ['Accepted', 'Transferred', 'Published', 'Publish
 
 const proposal = obj('The market DealProposal the client signed, field for field.', {
   pieceCid: cid('Piece CID (CommP, fil-commitment-unsealed / sha2-256-trunc254-padded).'),
-  pieceSize: int('Padded piece size in bytes: a power of two, at least 128.', { minimum: 128, maximum: 68719476736 }),
+  pieceSize: withRules(int('Padded piece size in bytes: a power of two, at least 128.', { minimum: 128, maximum: 68719476736 }),
+    // CEL has no bit operations: the 30 powers of two in range, listed.
+    { rule: `self in [${Array.from({ length: 30 }, (_, i) => 2 ** (i + 7)).join(', ')}]`, message: 'must be a power of two' }),
   verifiedDeal: bool('Whether the deal spends the client\'s DataCap.'),
   client: address('Client wallet address as proposed.'),
   provider: address('Storage provider (miner) address as proposed.'),
@@ -55,7 +57,8 @@ const dealSpecBase = obj('The accepted proposal. Written once by the ingress; im
     }, { required: ['name'] })
   }, { required: ['type', 'size'], title: 'DealTransferSpec' }),
   dataSource: withRules(obj('Where the data of an offline deal was imported from. May be set once.', {
-    path: str('Path of the file on the staging volume, relative to the StorageLedger\'s staging path.', { maxLength: 4096, minLength: 1 })
+    path: withRules(str('Path of the file on the staging volume, relative to the StorageLedger\'s staging path.', { maxLength: 4096, minLength: 1 }),
+      { rule: "!self.startsWith('/') && self != '..' && !self.startsWith('../') && !self.endsWith('/..') && !self.contains('/../')", message: 'must be a path inside the staging volume: relative, without ".." segments' })
   }, { required: ['path'], title: 'DealDataSource' }), { rule: 'self == oldSelf', message: 'dataSource may be set once and not changed' })
 }, {
   title: 'StorageDealSpec',

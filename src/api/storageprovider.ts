@@ -1,4 +1,4 @@
-import { arr, bool, int, obj, str } from './schema.ts'
+import { arr, bool, int, obj, str, withRules } from './schema.ts'
 import { address, attoFil, cid, conditions, epoch, k8sName, secretKeyRef, timestamp, type KindDefinition } from './common.ts'
 
 const endpoint = (what: string): ReturnType<typeof obj> => obj(`${what} JSON-RPC endpoint.`, {
@@ -7,7 +7,10 @@ const endpoint = (what: string): ReturnType<typeof obj> => obj(`${what} JSON-RPC
 }, { required: ['url'], title: 'RpcEndpointSpec' })
 
 const cidrs = (description: string): ReturnType<typeof arr> =>
-  arr(description, str('A CIDR, e.g. 10.0.0.0/8 or fd00::/8.', { maxLength: 64, pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$' }), { maxItems: 256 })
+  arr(description, withRules(str('A CIDR, e.g. 10.0.0.0/8 or fd00::/8.', { maxLength: 64, pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$' }),
+    // The pattern lets 10.0.0.0/40 and 999.1.1.1/8 through; one of them used to break the
+    // provider's admission at the first proposal.
+    { rule: 'isCIDR(self)', message: 'must be a CIDR such as 10.0.0.0/8 or fd00::/8' }), { maxItems: 256 })
 
 const providerSpec = obj('A miner this installation makes deals for. Owned by GitOps.', {
   address: address('Miner actor address (f0…).'),

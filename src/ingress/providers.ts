@@ -56,7 +56,14 @@ export class ProviderDirectory {
     const rv = sp.metadata.resourceVersion ?? JSON.stringify(sp.spec)
     const cached = this.terms.get(name)
     if (cached !== undefined && cached.rv === rv) return cached.entry
-    const entry = { resource: sp, terms: providerTerms(sp, this.o), chain: await this.chainOf(sp) }
+    let entry: ProviderEntry
+    try {
+      entry = { resource: sp, terms: providerTerms(sp, this.o), chain: await this.chainOf(sp) }
+    } catch (err) {
+      // Named, so the log line that reports the failed proposal, ask or status says which
+      // StorageProvider to fix.
+      throw new Error(`StorageProvider ${name}: ${(err as Error).message}`, { cause: err })
+    }
     this.terms.set(name, { rv, entry })
     return entry
   }

@@ -4,7 +4,7 @@
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { StorageDeals, type StorageDeal } from '../../../src/api/index.ts'
+import { StorageDeals, StorageProviders, type StorageDeal, type StorageProvider } from '../../../src/api/index.ts'
 import { KubeApiError } from '../../../src/kube/index.ts'
 import { storageDeal } from '../../support/builders.ts'
 import { testKube, type TestKube } from '../../support/kube.ts'
@@ -64,6 +64,38 @@ test('bounds and enums are enforced by the apiserver too', async () => {
   await rejected(k.rest.create(StorageDeals, k.namespace, deal), /pieceSize/)
   const offline = storageDeal(k.namespace, { isOffline: true })
   await rejected(k.rest.create(StorageDeals, k.namespace, offline), /offline deals have no transfer type/)
+})
+
+test('a piece size that is not a power of two, and a data source outside the staging volume, are refused', async () => {
+  const deal = storageDeal(k.namespace)
+  deal.spec.proposal.pieceSize = 1000
+  await rejected(k.rest.create(StorageDeals, k.namespace, deal), /spec.proposal.pieceSize: Invalid value: 1000: must be a power of two/)
+  for (const path of ['/etc/passwd', '../other/deal.car', 'imports/../../x', '..']) {
+    const offline = storageDeal(k.namespace, { isOffline: true })
+    offline.spec.transfer = { type: '', size: 0 }
+    offline.spec.dataSource = { path }
+    await rejected(k.rest.create(StorageDeals, k.namespace, offline), /must be a path inside the staging volume/)
+  }
+})
+
+test('a StorageProvider CIDR must be a CIDR, not only look like one', async () => {
+  const sp = (allowCidrs: string[]): StorageProvider => ({
+    apiVersion: 'dealyard.io/v1alpha1',
+    kind: 'StorageProvider',
+    metadata: { name: `${k.namespace}-cidr` },
+    spec: {
+      address: 'f01000',
+      lotus: { fullNode: { url: 'http://lotus:1234/rpc/v1' }, miner: { url: 'http://miner:2345/rpc/v0' } },
+      dealPolicy: { transferHosts: { allowCidrs } },
+      fundLedger: 'f',
+      storageLedger: 's'
+    }
+  } as StorageProvider)
+  for (const bad of ['10.0.0.0/40', '999.1.1.1/8', 'fd00::/129']) {
+    await rejected(k.rest.create(StorageProviders, undefined, sp([bad])), /must be a CIDR such as 10.0.0.0\/8/)
+  }
+  await k.rest.create(StorageProviders, undefined, sp(['10.0.0.0/8', 'fd00::/8']))
+  await k.rest.delete(StorageProviders, undefined, `${k.namespace}-cidr`)
 })
 
 test('status is written through the status subresource only', async () => {
