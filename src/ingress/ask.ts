@@ -47,7 +47,7 @@ export class AskService {
   private readonly signer: AskSigner | undefined
   private readonly now: () => number
   private readonly cache = new Map<string, CachedAsk>()
-  private readonly headLogs = new TokenBucket({ perSecond: 0.1, burst: 1 })
+  private readonly warnings = new TokenBucket({ perSecond: 0.1, burst: 1 })
 
   constructor (providers: ProviderDirectory, signer?: AskSigner, now: () => number = Date.now) {
     this.providers = providers
@@ -62,7 +62,14 @@ export class AskService {
    * is down gets one call and one log line per provider every ten seconds, not one per request.
    */
   async ask (req: AskRequest): Promise<AskResponse> {
-    const entry = await this.providers.find(req.miner.toString())
+    let entry
+    try {
+      entry = await this.providers.find(req.miner.toString())
+    } catch (err) {
+      // A StorageProvider whose config cannot be used: no ask to give, and the operator is told.
+      if (this.warnings.take()) log.warn({ miner: req.miner.toString(), err: (err as Error).message }, 'no ask to serve')
+      return { ask: null }
+    }
     if (entry === undefined) return { ask: null }
     const sp = entry.resource
     const gen = `${sp.metadata.uid ?? ''}/${sp.metadata.generation ?? sp.metadata.resourceVersion ?? ''}`
@@ -74,7 +81,7 @@ export class AskService {
       // there nothing to send (a timestamp needs the head).
       const c = this.cache.get(name)
       const last = c?.gen === gen ? c.signed : undefined
-      if (last === undefined && this.headLogs.take()) log.warn({ provider: name, err: (err as Error).message }, 'no ask to serve: the chain head cannot be read')
+      if (last === undefined && this.warnings.take()) log.warn({ provider: name, err: (err as Error).message }, 'no ask to serve: the chain head cannot be read')
       return { ask: last ?? null }
     }
     // Read after the wait: a request that came meanwhile may have started the signing.

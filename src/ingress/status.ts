@@ -49,9 +49,9 @@ export class StatusService {
     }
     if (deal === undefined) return fail(`no storage deal found with deal UUID ${req.dealUuid}`)
     const spec = deal.spec
-    const entry = await this.providers.find(spec.proposal.provider).catch(() => undefined)
     let key: Address
     try {
+      const entry = await this.providers.find(spec.proposal.provider)
       if (entry === undefined) throw new Error(`no StorageProvider for ${spec.proposal.provider}`)
       key = Address.fromString(await entry.chain.accountKey(spec.proposal.client))
     } catch (err) {
