@@ -11,5 +11,5 @@ let defaultsOn = false
 export function collectProcessMetrics (): void {
   if (defaultsOn) return
   defaultsOn = true
-  collectDefaultMetrics({ register: registry, prefix: 'dealyard_process_' })
+  collectDefaultMetrics({ register: registry, prefix: 'dealyard_' })
 }

@@ -45,7 +45,7 @@ export function commpImplementation (): 'native' | 'typescript' {
   const { addon, path, reason } = loadNative()
   if (!announced) {
     announced = true
-    if (addon !== undefined) log.info({ implementation: 'native', sha256: addon.implementation, addon: path }, `commp: native hasher (${addon.implementation})`)
+    if (addon !== undefined) log.debug({ implementation: 'native', sha256: addon.implementation, addon: path }, `commp: native hasher (${addon.implementation})`)
     else log.warn({ implementation: 'typescript', reason }, `commp: pure-TypeScript hasher (slow): ${reason ?? ''}`)
   }
   return addon !== undefined ? 'native' : 'typescript'

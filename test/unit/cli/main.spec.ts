@@ -19,3 +19,10 @@ for (const tmp of ['/proc/self', '/nonexistent/dir', '/dev/null']) {
     assert.match(r.stdout, /commp/)
   })
 }
+
+test('dealyard crds refuses arguments it does not take', () => {
+  const r = spawnSync(process.execPath, [main, 'crds', '--bogus'], { timeout: 10_000, encoding: 'utf8' })
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /^dealyard crds: takes no arguments, got "--bogus"/)
+  assert.equal(r.stdout, '')
+})

@@ -72,6 +72,13 @@ test('bad usage exits 2', async () => {
   assert.equal((await cli('transfer', ['--size', '10'])).code, 2)
   assert.equal((await cli('transfer', ['--url', 'http://x', '--allow-cidr', '10.0.0.0/99'])).code, 2)
   assert.equal((await cli('verify', [])).code, 2)
+  // Named before the file is hashed.
+  const cid = await cli('verify', ['--file', join(fixturesDir, 'large.car'), '--piece-cid', 'garbage'])
+  assert.equal(cid.code, 2)
+  assert.match(cid.stderr, /^dealyard verify: --piece-cid "garbage" is not a CID/)
+  const size = await cli('verify', ['--file', join(fixturesDir, 'large.car'), '--piece-size', '1000'])
+  assert.equal(size.code, 2)
+  assert.match(size.stderr, /^dealyard verify: --piece-size must be a padded piece size/)
 })
 
 test('verify reports the piece CID of an imported file and a mismatch as exit 1', async () => {
