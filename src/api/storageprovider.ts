@@ -68,13 +68,12 @@ const providerSpec = obj('A miner this installation makes deals for. Owned by Gi
     deadlineSeconds: int('Fail a transfer that takes longer than this.', { minimum: 1, default: 86400 })
   }, { title: 'TransferJobSpec' }),
   fundLedger: k8sName('FundLedger that holds this provider\'s collateral and publish funds.'),
-  storageLedger: k8sName('StorageLedger of the staging volume this provider downloads into.'),
-  libp2pIdentitySecretRef: secretKeyRef('libp2p private key (protobuf) the ingress serves this provider with.')
+  storageLedger: k8sName('StorageLedger of the staging volume this provider downloads into.')
 }, { title: 'StorageProviderSpec', required: ['address', 'lotus', 'fundLedger', 'storageLedger'] })
 
 const providerStatus = obj('What the controller observed about the provider.', {
   observedGeneration: int('The .metadata.generation last reconciled.', { minimum: 0 }),
-  peerId: str('libp2p peer ID the ingress serves this provider as.', { maxLength: 128 }),
+  peerId: str('libp2p peer ID the ingress serves every provider as (its --identity-file; set it on chain with lotus-miner actor set-peer-id).', { maxLength: 128 }),
   chainHead: epoch('Chain head at the last sync.'),
   lastSyncTime: timestamp('When chain facts were last read.'),
   activeDeals: int('Deals not yet Complete.', { minimum: 0 }),

@@ -334,15 +334,13 @@ export interface StorageProviderSpec {
   fundLedger: string
   /** StorageLedger of the staging volume this provider downloads into. */
   storageLedger: string
-  /** libp2p private key (protobuf) the ingress serves this provider with. */
-  libp2pIdentitySecretRef?: SecretKeyRef
 }
 
 /** What the controller observed about the provider. */
 export interface StorageProviderStatus {
   /** The .metadata.generation last reconciled. */
   observedGeneration?: number
-  /** libp2p peer ID the ingress serves this provider as. */
+  /** libp2p peer ID the ingress serves every provider as (its --identity-file; set it on chain with lotus-miner actor set-peer-id). */
   peerId?: string
   /** Chain head at the last sync. (chain epoch) */
   chainHead?: number
