@@ -85,16 +85,26 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
   const maxStreams = o.maxStreamsPerConnection ?? 32
   const refusalLogs = new TokenBucket({ perSecond: 1 / 20, burst: 3 })
   const perIp = new ConnectionsPerIp({ perIp: o.connectionsPerIp ?? DEFAULT_CONNECTIONS_PER_IP, exempt: o.ipLimitExempt ?? DEFAULT_IP_LIMIT_EXEMPT })
+  // Set by drain(): new streams are reset and new connections refused at accept, so clients dial
+  // another replica at once rather than negotiate a protocol nobody serves any more.
+  let draining = false
+  const gate = perIpGate(perIp, (address, reason) => {
+    connectionsRefused.inc({ reason: 'PerIpLimit' })
+    // Said where an operator looks (a client behind NAT with many workers, a Service that hides
+    // addresses), but a few lines a minute at most: an attack makes thousands.
+    if (refusalLogs.take()) log.warn({ address, reason }, 'inbound connection refused: per-address limit (--max-connections-per-ip)')
+    else log.debug({ address, reason }, 'inbound connection refused')
+  })
   const node = await createLibp2p({
     privateKey: o.privateKey,
     addresses: { listen: o.listen, ...(o.announce !== undefined ? { announce: o.announce } : {}) },
-    transports: [coalescingTcp(undefined, perIpGate(perIp, (address, reason) => {
-      connectionsRefused.inc({ reason: 'PerIpLimit' })
-      // Said where an operator looks (a client behind NAT with many workers, a Service that hides
-      // addresses), but a few lines a minute at most: an attack makes thousands.
-      if (refusalLogs.take()) log.warn({ address, reason }, 'inbound connection refused: per-address limit (--max-connections-per-ip)')
-      else log.debug({ address, reason }, 'inbound connection refused')
-    }))],
+    transports: [coalescingTcp(undefined, (conn) => {
+      if (draining) {
+        connectionsRefused.inc({ reason: 'Draining' })
+        throw new DealyardError('ERR_CONNECTION_REFUSED', 'inbound connection refused: the ingress is shutting down')
+      }
+      gate(conn)
+    })],
     connectionEncrypters: [noise()],
     // Streams that arrive before libp2p has attached its listener to a new connection's muxer are
     // held as "early" streams; past yamux's default of 10 the muxer aborts the connection, so a
@@ -112,7 +122,6 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
   skipRepeatedProtocolMerges(node)
   forgetDisconnectedPeers(node, (err) => { log.debug({ err: err.message }, 'forgetting a disconnected peer failed') })
   const inflight = new Set<Promise<void>>()
-  let draining = false
   const track = (p: Promise<void>): void => {
     inflight.add(p)
     void p.finally(() => { inflight.delete(p) })

@@ -14,6 +14,7 @@ import { encodeKeyFile } from '../../../src/filecoin/keys.ts'
 import { encodeDealParams, decodeDealResponse, readCborItem, PROTOCOL_IDS } from '../../../src/protocol/index.ts'
 import { repoRoot, sharedControlPlane } from '../../support/controlplane.ts'
 import { startEnv, randomPiece, ROOT, SEAL_EPOCHS, type Env } from './env.ts'
+import { createClientNode } from '../../../src/client/net.ts'
 
 const run = promisify(execFile)
 const main = join(repoRoot, 'src/cli/main.ts')
@@ -138,7 +139,7 @@ describe('dealyard ingress and dealyard client as processes', () => {
     assert.match(await (await fetch(info.metrics)).text(), /dealyard_proposals_total\{provider="[^"]+",result="accepted",reason=""\} 1/)
   })
 
-  it('drains on SIGTERM: a proposal in flight is still answered, new streams are refused, exit 0', async () => {
+  it('drains on SIGTERM: a proposal in flight is still answered, new streams and connections are refused, exit 0', async () => {
     const params = await env.params()
     const bytes = encodeDealParams(params)
     const s = await env.node.dialProtocol(multiaddr(info.addresses[0]!), PROTOCOL_IDS.dealProposal121)
@@ -151,6 +152,13 @@ describe('dealyard ingress and dealyard client as processes', () => {
       s2.send(bytes)
       await readCborItem(s2, { signal: AbortSignal.timeout(5000) })
     })
+    // A new connection is refused at accept: a client dials another replica at once.
+    const fresh = await createClientNode()
+    try {
+      await assert.rejects(fresh.dial(multiaddr(info.addresses[0]!), { signal: AbortSignal.timeout(5000) }), (err: Error) => err.name !== 'TimeoutError' && err.name !== 'AbortError')
+    } finally {
+      await fresh.stop()
+    }
     s.send(bytes.subarray(50))
     const res = decodeDealResponse(await readCborItem(s, { signal: AbortSignal.timeout(10_000) }))
     assert.equal(res.accepted, true, res.message)
