@@ -42,6 +42,7 @@ export const ATTEMPT_ANNOTATION = 'dealyard.io/create-attempt'
 /** Abandoned writes remembered, and for how long: the apiserver answers or the watch relists well within it. */
 const MAX_ABANDONED = 10_000
 const ABANDONED_TTL_MS = 3_600_000
+const REAP_RETRY_MS = 10_000
 
 /** A failure after which the write may or may not have happened. */
 const uncertain = (err: unknown): boolean => !(err instanceof KubeApiError) || err.status >= 500 || err.status === 429
@@ -247,9 +248,13 @@ export class KubeDealStore implements DealStore {
       body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: d.metadata?.uid } }
     }).catch((err: unknown) => {
       if (isNotFound(err) || isConflict(err)) return
-      // Still unreachable: try again when the watch next delivers it (a relist does).
+      // Still unreachable: try again in a while (the watch may deliver nothing new for it).
       this.abandoned.set(uuid, a)
       log.warn({ deal: uuid, err: (err as Error).message }, 'deleting an abandoned deal failed; will retry')
+      setTimeout(() => {
+        const again = this.informer.getObject(this.namespace, uuid)
+        if (again !== undefined) this.reap(again)
+      }, REAP_RETRY_MS).unref()
     })
   }
 
