@@ -153,6 +153,7 @@ export async function runClient (argv: string[]): Promise<number> {
       case 'ask': {
         const r = await storageAsk(node, to, need(v.provider, '--provider'))
         process.stdout.write(`${json(r.ask === null ? { ask: null } : { ask: { ...r.ask.ask, miner: r.ask.ask?.miner.toString() }, signed: r.ask.signature !== null })}\n`)
+        if (r.ask === null) process.stderr.write(`dealyard client ask: the provider at ${to.toString()} has no ask for miner ${v.provider ?? ''} (it does not serve that miner, or cannot make its ask now)\n`)
         return r.ask === null ? 1 : 0
       }
       case 'transports': {

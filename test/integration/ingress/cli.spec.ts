@@ -78,6 +78,12 @@ describe('dealyard ingress and dealyard client as processes', () => {
     const a = await client('ask', '--provider', env.peer.minerAddress)
     assert.equal((a.out as { signed: boolean, ask: { seqNo: number } }).ask.seqNo, 3)
     assert.equal((a.out as { signed: boolean }).signed, false)
+    // A miner the provider does not serve: a null ask, exit 1, and a line saying so.
+    const none = await run(process.execPath, [main, 'client', 'ask', '--provider', 'f099999', '--provider-addr', info.addresses[0]!])
+      .then(() => undefined, (err: { code: number, stdout: string, stderr: string }) => err)
+    assert.equal(none?.code, 1)
+    assert.deepEqual(JSON.parse(none.stdout), { ask: null })
+    assert.match(none.stderr, /^dealyard client ask: the provider at \S+ has no ask for miner f099999/)
   })
 
   it('exits 1 with the rejection when the proposal is refused', async () => {
