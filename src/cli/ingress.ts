@@ -35,7 +35,10 @@ const usage = `usage: dealyard ingress --identity-file PATH [options]
                               open (default 8, as go-libp2p; 0 = no limit). Behind a Service
                               that rewrites source addresses every client shares a few: keep
                               externalTrafficPolicy: Local, or exempt those ranges
-  --ip-limit-exempt CIDR      range exempt from that limit, repeatable (default 127.0.0.0/8 and
+  --max-proposals-per-ip N    deal proposals a second from one IPv4 address or IPv6 /56, bursts
+                              of twice as many (default 50; 0 = no limit); past it the client
+                              is refused with "too many proposals" and may retry
+  --ip-limit-exempt CIDR      range exempt from both limits, repeatable (default 127.0.0.0/8 and
                               ::1/128; "none" = no exemption)
   --max-streams N             inbound streams per protocol and connection (default 32)
   --read-deadline-ms N        per-request read deadline (default 10000)
@@ -60,6 +63,7 @@ const options = {
   'max-connections': { type: 'string' },
   'inbound-connection-rate': { type: 'string' },
   'max-connections-per-ip': { type: 'string' },
+  'max-proposals-per-ip': { type: 'string' },
   'ip-limit-exempt': { type: 'string', multiple: true },
   'max-streams': { type: 'string' },
   'read-deadline-ms': { type: 'string' },
@@ -115,6 +119,7 @@ export async function runIngress (argv: string[]): Promise<number> {
     const maxConnections = int(values['max-connections'], '--max-connections')
     const inboundConnectionRate = int(values['inbound-connection-rate'], '--inbound-connection-rate')
     const connectionsPerIp = int(values['max-connections-per-ip'], '--max-connections-per-ip', 0)
+    const proposalsPerIpPerSecond = int(values['max-proposals-per-ip'], '--max-proposals-per-ip', 0)
     const maxStreams = int(values['max-streams'], '--max-streams')
     const readDeadlineMs = int(values['read-deadline-ms'], '--read-deadline-ms')
     const maxMessageBytes = int(values['max-message-bytes'], '--max-message-bytes')
@@ -134,6 +139,7 @@ export async function runIngress (argv: string[]): Promise<number> {
       ...(inboundConnectionRate !== undefined ? { inboundConnectionRate } : {}),
       ...(connectionsPerIp !== undefined ? { connectionsPerIp } : {}),
       ...(ipLimitExempt !== undefined ? { ipLimitExempt } : {}),
+      ...(proposalsPerIpPerSecond !== undefined ? { proposalsPerIpPerSecond } : {}),
       ...(requestMemoryBytes !== undefined ? { requestMemoryBytes } : {}),
       ...(maxStreams !== undefined ? { maxStreamsPerConnection: maxStreams } : {}),
       limits: {

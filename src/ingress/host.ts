@@ -14,6 +14,7 @@ import type { PrivateKey, Stream, Connection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { coalescingTcp, perIpGate } from './tcp.ts'
 import { ConnectionsPerIp, DEFAULT_CONNECTIONS_PER_IP, DEFAULT_IP_LIMIT_EXEMPT } from './ip-limit.ts'
+import { DEFAULT_PROPOSALS_PER_IP_PER_SECOND, ProposalRate } from './proposal-rate.ts'
 import { TokenBucket } from '../token-bucket.ts'
 import { logger } from '../log.ts'
 import { PROTOCOL_IDS, STREAM_DEADLINES_MS } from '../protocol/ids.ts'
@@ -54,6 +55,8 @@ export interface HostOptions {
   connectionsPerIp?: number
   /** Ranges exempt from connectionsPerIp (default loopback). */
   ipLimitExempt?: readonly string[]
+  /** Proposals a second from one client address (IPv4, IPv6 /56), bursts of twice as many; 0 = no limit. Exempt as ipLimitExempt. */
+  proposalsPerIpPerSecond?: number
   /** Memory all requests being read may hold together (default 128 MiB). */
   requestMemoryBytes?: number
   /** Inbound streams at once per protocol and connection (libp2p default 32). */
@@ -83,6 +86,7 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     memory
   }
   const maxStreams = o.maxStreamsPerConnection ?? 32
+  const proposalRate = new ProposalRate({ perSecond: o.proposalsPerIpPerSecond ?? DEFAULT_PROPOSALS_PER_IP_PER_SECOND, exempt: o.ipLimitExempt ?? DEFAULT_IP_LIMIT_EXEMPT })
   const refusalLogs = new TokenBucket({ perSecond: 1 / 20, burst: 3 })
   const perIp = new ConnectionsPerIp({ perIp: o.connectionsPerIp ?? DEFAULT_CONNECTIONS_PER_IP, exempt: o.ipLimitExempt ?? DEFAULT_IP_LIMIT_EXEMPT })
   // Set by drain(): new streams are reset and new connections refused at accept, so clients dial
@@ -149,6 +153,8 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
           if (err instanceof DealyardError && err.code === ERR_CBOR_MISSING) return encodeDealResponse(o.proposals.refuseUnreadable(err.message, 'MissingField'))
           throw err
         }
+        const ip = conn.remoteAddr.getComponents()[0]?.value
+        if (ip !== undefined && !proposalRate.admit(ip)) return encodeDealResponse(o.proposals.refuseRateLimited(proposalRate.limit))
         const res = await o.proposals.propose(params, { protocol, peerId: conn.remotePeer.toString() })
         return encodeDealResponse(res)
       })

@@ -45,6 +45,7 @@ export interface IngressOptions {
   inboundConnectionRate?: number
   connectionsPerIp?: number
   ipLimitExempt?: readonly string[]
+  proposalsPerIpPerSecond?: number
   requestMemoryBytes?: number
   maxStreamsPerConnection?: number
   limits?: HostOptions['limits']
@@ -100,6 +101,7 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
       ...(o.inboundConnectionRate !== undefined ? { inboundConnectionRate: o.inboundConnectionRate } : {}),
       ...(o.connectionsPerIp !== undefined ? { connectionsPerIp: o.connectionsPerIp } : {}),
       ...(o.ipLimitExempt !== undefined ? { ipLimitExempt: o.ipLimitExempt } : {}),
+      ...(o.proposalsPerIpPerSecond !== undefined ? { proposalsPerIpPerSecond: o.proposalsPerIpPerSecond } : {}),
       ...(o.requestMemoryBytes !== undefined ? { requestMemoryBytes: o.requestMemoryBytes } : {}),
       ...(o.maxStreamsPerConnection !== undefined ? { maxStreamsPerConnection: o.maxStreamsPerConnection } : {}),
       ...(o.limits !== undefined ? { limits: o.limits } : {})

@@ -73,6 +73,11 @@ const isV4 = (ip: Uint8Array): boolean => ip.subarray(0, 10).every((b) => b === 
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
+/** The key a client address is counted under: its IPv4 address, or its IPv6 /56. */
+export function clientKey (ip: Uint8Array): string {
+  return isV4(ip) ? `4/32/${hex(ip.subarray(12))}` : `6/56/${hex(ip.subarray(0, 7))}`
+}
+
 function subnetLimits (ip: Uint8Array, perIp: number): Array<[string, number]> {
   if (isV4(ip)) return [[`4/32/${hex(ip.subarray(12))}`, perIp]]
   return [[`6/56/${hex(ip.subarray(0, 7))}`, perIp], [`6/48/${hex(ip.subarray(0, 6))}`, 8 * perIp]]

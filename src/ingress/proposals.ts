@@ -78,6 +78,12 @@ export class ProposalService {
     return { accepted: false, message: `${VALIDATION_PREFIX}${why}` }
   }
 
+  /** The answer to a proposal over its address's rate (ProposalRate). */
+  refuseRateLimited (perSecond: number): DealResponse {
+    proposalsTotal.inc({ provider: 'unknown', result: 'rejected', reason: 'RateLimited' })
+    return { accepted: false, message: `too many proposals from your address: at most ${perSecond} a second (bursts of ${2 * perSecond}); try again shortly` }
+  }
+
   async propose (params: DealParams, meta: ProposalMeta): Promise<DealResponse> {
     const t0 = process.hrtime.bigint()
     const p = params.clientDealProposal.proposal

@@ -48,6 +48,25 @@ describe('ingress: connections per address', () => {
     }
   })
 
+  it('holds one address to its proposal rate, refusing the excess with an answer it can act on', async () => {
+    const replica = await env.startReplica({ proposalsPerIpPerSecond: 2, ipLimitExempt: [] })
+    const node = await createClientNode()
+    try {
+      const at = replica.host.addresses()[0]!
+      const all = await Promise.all(Array.from({ length: 7 }, async () => await env.params()))
+      await node.dial(multiaddr(at))
+      const answers = await Promise.all(all.map(async (p) => await proposeDeal(node, at, p)))
+      // A burst of twice the rate passes; the rest hear why.
+      assert.equal(answers.filter((a) => a.accepted).length, 4, JSON.stringify(answers))
+      for (const a of answers.filter((a) => !a.accepted)) assert.equal(a.message, 'too many proposals from your address: at most 2 a second (bursts of 4); try again shortly')
+      await sleep(600)
+      const later = await proposeDeal(node, at, await env.params())
+      assert.equal(later.accepted, true, later.message)
+    } finally {
+      await node.stop()
+    }
+  })
+
   it('gives the slots back when the sockets close', async () => {
     await sleep(200)
     const socks = await silent(PER_IP, '127.0.0.2')
