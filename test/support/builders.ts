@@ -1,6 +1,6 @@
 /** Small builders for test objects (cert-manager's `gen` style): valid by default, tweak per test. */
 import { randomUUID } from 'node:crypto'
-import type { StorageDeal, StorageDealSpec } from '../../src/api/index.ts'
+import type { StorageDeal, StorageDealSpec, StorageProvider } from '../../src/api/index.ts'
 
 export function dealSpec (overrides: Partial<StorageDealSpec> = {}): StorageDealSpec {
   const uuid = overrides.dealUuid ?? randomUUID()
@@ -38,4 +38,20 @@ export function dealSpec (overrides: Partial<StorageDealSpec> = {}): StorageDeal
 export function storageDeal (namespace: string, overrides: Partial<StorageDealSpec> = {}): StorageDeal {
   const spec = dealSpec(overrides)
   return { apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageDeal', metadata: { name: spec.dealUuid, namespace }, spec }
+}
+
+/** A StorageProvider for miner f01000 with Lotus endpoints that need not answer, and its allowed transfer CIDRs. */
+export function storageProvider (name: string, allowCidrs: string[] = []): StorageProvider {
+  return {
+    apiVersion: 'dealyard.io/v1alpha1',
+    kind: 'StorageProvider',
+    metadata: { name, uid: `${name}-uid`, generation: 1 },
+    spec: {
+      address: 'f01000',
+      lotus: { fullNode: { url: 'http://127.0.0.1:9/rpc/v1' }, miner: { url: 'http://127.0.0.1:9/rpc/v0' } },
+      dealPolicy: { transferHosts: { allowCidrs } },
+      fundLedger: 'f',
+      storageLedger: 's'
+    }
+  } as StorageProvider
 }

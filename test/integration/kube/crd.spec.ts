@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { StorageDeals, StorageProviders, type StorageDeal, type StorageProvider } from '../../../src/api/index.ts'
 import { KubeApiError } from '../../../src/kube/index.ts'
-import { storageDeal } from '../../support/builders.ts'
+import { storageDeal, storageProvider } from '../../support/builders.ts'
 import { testKube, type TestKube } from '../../support/kube.ts'
 
 let k: TestKube
@@ -79,18 +79,11 @@ test('a piece size that is not a power of two, and a data source outside the sta
 })
 
 test('a StorageProvider CIDR must be a CIDR, not only look like one', async () => {
-  const sp = (allowCidrs: string[]): StorageProvider => ({
-    apiVersion: 'dealyard.io/v1alpha1',
-    kind: 'StorageProvider',
-    metadata: { name: `${k.namespace}-cidr` },
-    spec: {
-      address: 'f01000',
-      lotus: { fullNode: { url: 'http://lotus:1234/rpc/v1' }, miner: { url: 'http://miner:2345/rpc/v0' } },
-      dealPolicy: { transferHosts: { allowCidrs } },
-      fundLedger: 'f',
-      storageLedger: 's'
-    }
-  } as StorageProvider)
+  // Created, so the apiserver assigns uid and generation.
+  const sp = (allowCidrs: string[]): StorageProvider => {
+    const o = storageProvider(`${k.namespace}-cidr`, allowCidrs)
+    return { ...o, metadata: { name: o.metadata.name } }
+  }
   for (const bad of ['10.0.0.0/40', '999.1.1.1/8', 'fd00::/129']) {
     await rejected(k.rest.create(StorageProviders, undefined, sp([bad])), /must be a CIDR such as 10.0.0.0\/8/)
   }

@@ -7,23 +7,11 @@ import assert from 'node:assert/strict'
 import { AskService } from '../../../src/ingress/ask.ts'
 import { ProviderDirectory } from '../../../src/ingress/providers.ts'
 import { Address } from '../../../src/filecoin/address.ts'
-import type { StorageProvider } from '../../../src/api/index.ts'
+import { storageProvider } from '../../support/builders.ts'
 
-const sp = (allowCidrs: string[]): StorageProvider => ({
-  apiVersion: 'dealyard.io/v1alpha1',
-  kind: 'StorageProvider',
-  metadata: { name: 'sp1', uid: 'u', generation: 1 },
-  spec: {
-    address: 'f01000',
-    lotus: { fullNode: { url: 'http://127.0.0.1:9/rpc/v1' }, miner: { url: 'http://127.0.0.1:9/rpc/v0' } },
-    dealPolicy: { transferHosts: { allowCidrs } },
-    fundLedger: 'f',
-    storageLedger: 's'
-  }
-} as StorageProvider)
 
 test('a provider whose config cannot be used gets a null ask, and the error names it', async () => {
-  const broken = new ProviderDirectory({ list: () => [sp(['10.0.0.0/40'])], chainFor: () => { throw new Error('no chain in this test') } })
+  const broken = new ProviderDirectory({ list: () => [storageProvider('sp1', ['10.0.0.0/40'])], chainFor: () => { throw new Error('no chain in this test') } })
   await assert.rejects(broken.find('f01000'), /^Error: StorageProvider sp1: .*10\.0\.0\.0\/40/)
   assert.deepEqual(await new AskService(broken).ask({ miner: Address.fromString('f01000') }), { ask: null })
 })
