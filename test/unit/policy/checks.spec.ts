@@ -68,6 +68,13 @@ function base (o: { key?: typeof secp, params?: Partial<Parameters<typeof buildD
   }
 }
 
+/** A valid online proposal whose transfer params are `json`. */
+function withParams (json: string): AdmissionInput {
+  const i = base()
+  i.params.transfer = { ...i.params.transfer, params: new TextEncoder().encode(json) }
+  return i
+}
+
 /** Re-signs after editing the proposal, so only the edited rule can fail. */
 function edit (i: AdmissionInput, f: (p: DealParams['clientDealProposal']['proposal']) => void, key = secp): AdmissionInput {
   const p = { ...i.params.clientDealProposal.proposal }
@@ -130,36 +137,12 @@ describe('admission checks', () => {
       i.params.transfer = { ...i.params.transfer, type: 'ftp' }
       return i
     }, "server error: get deal transfer host: cannot parse params for unrecognized transfer type 'ftp'"],
-    'B1 an unparsable URL': [() => {
-      const i = base()
-      i.params.transfer = { ...i.params.transfer, params: new TextEncoder().encode('{"URL":"::nope"}') }
-      return i
-    }, "server error: get deal transfer host: cannot parse url '::nope': Invalid URL"],
-    'B1 headers that are not a string map': [() => {
-      const i = base()
-      i.params.transfer = { ...i.params.transfer, params: new TextEncoder().encode('{"URL":"https://a.example/x","Headers":"abc"}') }
-      return i
-    }, 'server error: get deal transfer host: failed to de-serialize transport params bytes \'{"URL":"https://a.example/x","Headers":"abc"}\': json: cannot unmarshal string into Go struct field HttpRequest.Headers of type map[string]string'],
-    'B1 a header value that is not a string': [() => {
-      const i = base()
-      i.params.transfer = { ...i.params.transfer, params: new TextEncoder().encode('{"URL":"https://a.example/x","Headers":{"Authorization":1}}') }
-      return i
-    }, 'server error: get deal transfer host: failed to de-serialize transport params bytes \'{"URL":"https://a.example/x","Headers":{"Authorization":1}}\': json: cannot unmarshal number into Go struct field HttpRequest.Headers of type string'],
-    'B1 params that are a JSON array': [() => {
-      const i = base()
-      i.params.transfer = { ...i.params.transfer, params: new TextEncoder().encode('[1]') }
-      return i
-    }, "server error: get deal transfer host: failed to de-serialize transport params bytes '[1]': json: cannot unmarshal array into Go value of type types.HttpRequest"],
-    'B1 a libp2p URL with a bad peer ID': [() => {
-      const i = base()
-      i.params.transfer = { ...i.params.transfer, params: new TextEncoder().encode('{"URL":"libp2p:///ip4/1.2.3.4/tcp/1/p2p/notapeerid"}') }
-      return i
-    }, /^server error: get deal transfer host: cannot parse url 'libp2p:\/\/\/ip4\/1.2.3.4\/tcp\/1\/p2p\/notapeerid': parsing address info from url '.*': invalid peer ID notapeerid/],
-    'a libp2p:// URL (the transfer program speaks HTTP only)': [() => {
-      const i = base()
-      i.params.transfer = { ...i.params.transfer, params: new TextEncoder().encode('{"URL":"libp2p:///ip4/104.131.131.82/tcp/4001/ipfs/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ"}') }
-      return i
-    }, 'transfer URLs over libp2p (libp2p://) are not supported by this miner: offer an http or https URL'],
+    'B1 an unparsable URL': [() => withParams('{"URL":"::nope"}'), "server error: get deal transfer host: cannot parse url '::nope': Invalid URL"],
+    'B1 headers that are not a string map': [() => withParams('{"URL":"https://a.example/x","Headers":"abc"}'), 'server error: get deal transfer host: failed to de-serialize transport params bytes \'{"URL":"https://a.example/x","Headers":"abc"}\': json: cannot unmarshal string into Go struct field HttpRequest.Headers of type map[string]string'],
+    'B1 a header value that is not a string': [() => withParams('{"URL":"https://a.example/x","Headers":{"Authorization":1}}'), 'server error: get deal transfer host: failed to de-serialize transport params bytes \'{"URL":"https://a.example/x","Headers":{"Authorization":1}}\': json: cannot unmarshal number into Go struct field HttpRequest.Headers of type string'],
+    'B1 params that are a JSON array': [() => withParams('[1]'), "server error: get deal transfer host: failed to de-serialize transport params bytes '[1]': json: cannot unmarshal array into Go value of type types.HttpRequest"],
+    'B1 a libp2p URL with a bad peer ID': [() => withParams('{"URL":"libp2p:///ip4/1.2.3.4/tcp/1/p2p/notapeerid"}'), /^server error: get deal transfer host: cannot parse url 'libp2p:\/\/\/ip4\/1.2.3.4\/tcp\/1\/p2p\/notapeerid': parsing address info from url '.*': invalid peer ID notapeerid/],
+    'a libp2p:// URL (the transfer program speaks HTTP only)': [() => withParams('{"URL":"libp2p:///ip4/104.131.131.82/tcp/4001/ipfs/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ"}'), 'transfer URLs over libp2p (libp2p://) are not supported by this miner: offer an http or https URL'],
     'B2 an identical proposal': [() => ({ ...base(), identicalTo: { dealUuid: 'u-1', createdAt: new Date('2026-01-02T03:04:05.5Z') } }), 'deal proposal is identical to deal u-1 (proposed at 2026-01-02 03:04:05.5 +0000 UTC)'],
     'B3 the same UUID': [() => ({ ...base(), sameUuidAs: { dealUuid: 'u-2', createdAt: new Date('2026-01-02T03:04:05Z') } }), 'deal has the same uuid as deal u-2 (proposed at 2026-01-02 03:04:05 +0000 UTC)'],
     'F1 online deals switched off': [() => base({ terms: providerTerms(sp({ acceptOnline: false })) }), 'miner is not considering online storage deals'],
