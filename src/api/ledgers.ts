@@ -7,6 +7,9 @@ import { address, attoFil, conditions, k8sName, timestamp, uuid, type KindDefini
  */
 const MAX_ENTRIES = 5000
 
+/** What each deal reserves of the publish wallet until its publish message is on chain: boost's default MaxPublishDealsFee. */
+export const PUBLISH_BUDGET_PER_DEAL = '50000000000000000'
+
 const fundEntry = obj('Funds tagged for one in-flight deal.', {
   dealUuid: uuid('The deal.'),
   namespace: k8sName('Namespace of the StorageDeal.'),
@@ -26,7 +29,7 @@ export const fundLedger: KindDefinition = {
     escrowAddress: address('Address whose market escrow pays provider collateral (the miner).'),
     publishWallet: address('Wallet that pays for publish messages.'),
     reserve: attoFil('Escrow never tagged for deals', { default: '0' }),
-    publishBudgetPerDeal: attoFil('Publish gas budget tagged per deal', { default: '10000000000000000' }),
+    publishBudgetPerDeal: attoFil('Publish gas budget tagged per deal (boost\'s MaxPublishDealsFee, 0.05 FIL)', { default: PUBLISH_BUDGET_PER_DEAL }),
     syncIntervalSeconds: int('How often balances are read from the chain.', { minimum: 5, default: 60 })
   }, { title: 'FundLedgerSpec', required: ['escrowAddress', 'publishWallet'] }),
   status: obj('Balances from chain and the tags of in-flight deals.', {

@@ -362,7 +362,7 @@ export interface FundLedgerSpec {
   publishWallet: string
   /** Escrow never tagged for deals (attoFIL, decimal string) */
   reserve?: string
-  /** Publish gas budget tagged per deal (attoFIL, decimal string) */
+  /** Publish gas budget tagged per deal (boost's MaxPublishDealsFee, 0.05 FIL) (attoFIL, decimal string) */
   publishBudgetPerDeal?: string
   /** How often balances are read from the chain. */
   syncIntervalSeconds?: number

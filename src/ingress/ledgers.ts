@@ -7,6 +7,7 @@
  */
 import type { FundLedger, StorageLedger, StorageProvider } from '../api/types.generated.ts'
 import { FundLedgers, StorageLedgers } from '../api/index.ts'
+import { PUBLISH_BUDGET_PER_DEAL } from '../api/ledgers.ts'
 import { Informer, stripManagedFields } from '../kube/informer.ts'
 import type { KubeObject, KubeRest } from '../kube/rest.ts'
 import { fact, failedFact, type Fact } from '../policy/admission.ts'
@@ -59,7 +60,7 @@ export class LedgerBook {
         escrowAvailable: bal.escrow - bal.locked,
         publishBalance: wallet,
         reserve: BigInt(fl.spec.reserve ?? '0'),
-        publishBudgetPerDeal: BigInt(fl.spec.publishBudgetPerDeal ?? '10000000000000000'),
+        publishBudgetPerDeal: BigInt(fl.spec.publishBudgetPerDeal ?? PUBLISH_BUDGET_PER_DEAL),
         providers: this.sharing((sp) => sp.spec.fundLedger === name)
       })
     } catch (err) {

@@ -142,6 +142,16 @@ export class KubeRest {
     }
     const dispatcher = this.dispatcher ?? getGlobalDispatcher()
     const timeoutMs = opts.timeoutMs ?? 30_000
+    // undici's timeouts start once the request is on a connection: waiting for one (the old
+    // connection declared dead, a new one not yet up) is not covered. A caller that asked for a
+    // bound gets one over the whole request.
+    let bound: ReturnType<typeof setTimeout> | undefined
+    let signal = opts.signal
+    if (opts.timeoutMs !== undefined && signal === undefined) {
+      const c = new AbortController()
+      bound = setTimeout(() => { c.abort(new DOMException(`${method} ${path}: no answer within ${timeoutMs} ms`, 'TimeoutError')) }, timeoutMs)
+      signal = c.signal
+    }
     let status: number
     let text: string
     try {
@@ -157,12 +167,14 @@ export class KubeRest {
         body,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        signal: opts.signal
+        signal
       })
       status = res.statusCode
       text = await res.body.text()
     } catch (err) {
       throw new DealyardError('ERR_KUBE_TRANSPORT', `${method} ${path}: ${(err as Error).message}`, { cause: err, retry: 'auto' })
+    } finally {
+      clearTimeout(bound)
     }
     if (status >= 200 && status < 300) return (text === '' ? undefined : JSON.parse(text)) as T
     throw apiError(`${method} ${path}`, status, text)

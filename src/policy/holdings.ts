@@ -1,6 +1,6 @@
 /**
  * What accepted deals hold of their provider's funds and staging space, as boost tags them: a deal
- * holds its provider collateral and one publish budget from acceptance until it is published
+ * holds its provider collateral and one publish budget from acceptance until its publish is confirmed
  * (an offline deal only once its data is imported, when boost tags it), and its transfer size of
  * staging space from acceptance until the piece is added to a sector (online deals only: an
  * offline deal's data is already on the provider's disk). A failed deal holds nothing.
@@ -21,7 +21,9 @@ export interface Holding {
 
 export interface HeldTotals { collateral: bigint, publishes: number, stagingBytes: number }
 
-const FUNDS_HELD: ReadonlySet<string | undefined> = new Set([undefined, 'Accepted', 'Transferred'])
+// Until the publish message is on chain (boost untags after publishDeal has waited for it): before
+// that the escrow has not moved to locked, and a balance read would count the collateral as free.
+const FUNDS_HELD: ReadonlySet<string | undefined> = new Set([undefined, 'Accepted', 'Transferred', 'Published'])
 const STAGING_HELD: ReadonlySet<string | undefined> = new Set([undefined, 'Accepted', 'Transferred', 'Published', 'PublishConfirmed'])
 
 export function holdingOf (deal: StorageDeal): Holding | undefined {

@@ -3,7 +3,7 @@
  * the FundLedger's escrow (less its reserve and what accepted deals hold) cannot cover its
  * collateral, when the publish wallet cannot pay one more publish message, or when the staging
  * volume has no room for the transfer; proposals admitted at the same moment count against each
- * other; a deal that moves on (published) frees what it held.
+ * other; a deal that moves on (its publish confirmed) frees what it held.
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -58,7 +58,7 @@ describe('ingress: provider funds and staging space', () => {
     }
   })
 
-  it('refuses what escrow cannot cover, counting proposals admitted at the same moment, and frees what a published deal held', async () => {
+  it('refuses what escrow cannot cover, counting proposals admitted at the same moment, and frees what a deal held once its publish is confirmed', async () => {
     const before = held().collateral
     // Escrow is 100 FIL; leave room for exactly two more deals of 2000 attoFIL collateral.
     await patchLedger('funds', { reserve: (100n * FIL - before - 2n * 2000n - 1000n).toString() })
@@ -73,9 +73,13 @@ describe('ingress: provider funds and staging space', () => {
       }
       assert.deepEqual((await proposeDeal(env.node, env.addr, await env.params())).message, NO_FUNDS)
 
-      // The controller publishes one: its collateral is no longer held, and a deal fits again.
+      // Published, its message not yet on chain: the escrow has not moved, the funds stay held.
       await env.rest.mergePatch(StorageDeals, env.namespace, accepted[0]!.dealUuid, { status: { checkpoint: 'Published' } }, 'status')
-      await eventually(() => held().collateral === before + 2000n, { what: 'the published deal released' })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      assert.equal((await proposeDeal(env.node, env.addr, await env.params())).message, NO_FUNDS)
+      // Confirmed on chain: its collateral is no longer held, and a deal fits again.
+      await env.rest.mergePatch(StorageDeals, env.namespace, accepted[0]!.dealUuid, { status: { checkpoint: 'PublishConfirmed' } }, 'status')
+      await eventually(() => held().collateral === before + 2000n, { what: 'the confirmed deal released' })
       const again = await proposeDeal(env.node, env.addr, await env.params())
       assert.deepEqual([again.accepted, again.message], [true, ''])
     } finally {

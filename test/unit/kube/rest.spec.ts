@@ -160,3 +160,24 @@ describe('KubeRest watch streams', () => {
     await w.close()
   })
 })
+
+describe('KubeRest timeouts', () => {
+  it('bounds a request by timeoutMs even while it waits for a connection that never comes up', async () => {
+    // A TLS server that accepts and never answers the handshake: undici's header and body timeouts
+    // have not started yet; its connect timeout is 10 s.
+    const { createServer: createTcp } = await import('node:net')
+    const sockets: Array<import('node:net').Socket> = []
+    const silent = createTcp((s) => { sockets.push(s) })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const rest = new KubeRest(kubeConfig(`https://127.0.0.1:${(silent.address() as AddressInfo).port}`))
+      const t0 = Date.now()
+      await assert.rejects(rest.request('GET', '/api/v1/namespaces', { timeoutMs: 300 }), (err: unknown) =>
+        err instanceof DealyardError && err.code === 'ERR_KUBE_TRANSPORT' && /no answer within 300 ms/.test(err.message))
+      assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`)
+    } finally {
+      for (const s of sockets) s.destroy()
+      silent.close()
+    }
+  })
+})

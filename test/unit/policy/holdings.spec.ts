@@ -31,7 +31,7 @@ describe('holdingOf', () => {
       [undefined, [1000n, true, 1900]],
       ['Accepted', [1000n, true, 1900]],
       ['Transferred', [1000n, true, 1900]],
-      ['Published', [0n, false, 1900]],
+      ['Published', [1000n, true, 1900]],
       ['PublishConfirmed', [0n, false, 1900]],
       ['AddedPiece', undefined],
       ['IndexedAndAnnounced', undefined],
@@ -50,7 +50,7 @@ describe('holdingOf', () => {
   it('holds an offline deal\'s funds only once its data is imported, and never staging space', () => {
     assert.equal(holdingOf(deal({ offline: true })), undefined)
     assert.deepEqual(held(holdingOf(deal({ offline: true, imported: true }))), [1000n, true, 0])
-    assert.equal(holdingOf(deal({ offline: true, imported: true, checkpoint: 'Published' })), undefined)
+    assert.equal(holdingOf(deal({ offline: true, imported: true, checkpoint: 'PublishConfirmed' })), undefined)
   })
 })
 
@@ -61,7 +61,7 @@ describe('HoldingIndex', () => {
     ix.set('a', a)
     ix.set('a', a)
     ix.set('b', holdingOf(deal({ provider: 'sp2' })))
-    ix.set('c', holdingOf(deal({ checkpoint: 'Published' })))
+    ix.set('c', holdingOf(deal({ checkpoint: 'PublishConfirmed' })))
     assert.deepEqual(ix.totals(['sp1']), { collateral: 1000n, publishes: 1, stagingBytes: 3800 })
     assert.deepEqual(ix.totals(['sp1', 'sp2']), { collateral: 2000n, publishes: 2, stagingBytes: 5700 })
     ix.set('a', holdingOf(deal({ checkpoint: 'AddedPiece' })))
