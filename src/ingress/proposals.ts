@@ -7,7 +7,7 @@ import { logger } from '../log.ts'
 import { addressString, evaluate, fact, type AdmissionInput, type Check, type Fact, type FundsPosition, type PriorDeal, type StagingPosition } from '../policy/admission.ts'
 import type { HeldTotals, Holding } from '../policy/holdings.ts'
 import { TokenBucket } from '../token-bucket.ts'
-import { ADMISSION_CHECKS, duplicateUuidMessage, identicalProposalMessage, VALIDATION_PREFIX } from '../policy/checks.ts'
+import { ADMISSION_CHECKS, duplicateUuidMessage, fundsAvailable, identicalProposalMessage, stagingAvailable, VALIDATION_PREFIX } from '../policy/checks.ts'
 import { signedProposalCid } from '../protocol/proposal.ts'
 import type { DealParams, DealResponse } from '../protocol/types.ts'
 import { gatherChainFacts } from './chain.ts'
@@ -15,11 +15,12 @@ import { dealObject, type DealContext } from './deal-object.ts'
 import type { FundsBase, LedgerBook, StagingBase } from './ledgers.ts'
 import { proposalDuration, proposalsTotal } from './metrics.ts'
 import type { ProviderDirectory } from './providers.ts'
-import type { DealStore } from './store.ts'
+import type { DealStore, Recheck } from './store.ts'
 
 const log = logger('ingress:proposals')
 
 const NOT_SEVERE: ReadonlySet<string> = new Set(['InsufficientFunds', 'InsufficientPublishFunds', 'NoStagingSpace'])
+const TAGGING_CHECKS = [fundsAvailable, stagingAvailable]
 
 export interface ProposalServiceOptions {
   providers: ProviderDirectory
@@ -122,8 +123,8 @@ export class ProposalService {
         chain,
         ...(identicalTo !== undefined ? { identicalTo } : {}),
         ...(sameUuidAs !== undefined ? { sameUuidAs } : {}),
-        ...(fundsBase !== undefined ? { funds: this.fundsPosition(fundsBase) } : {}),
-        ...(stagingBase !== undefined ? { staging: this.stagingPosition(stagingBase) } : {})
+        ...(fundsBase !== undefined ? { funds: fundsPosition(fundsBase, (ps) => this.held(ps)) } : {}),
+        ...(stagingBase !== undefined ? { staging: stagingPosition(stagingBase, (ps) => this.held(ps)) } : {})
       }
       const v = evaluate(this.o.checks ?? ADMISSION_CHECKS, input)
       if (v !== undefined) {
@@ -145,17 +146,30 @@ export class ProposalService {
       this.inFlight.set(spc, claim)
       let r
       try {
-        r = await this.o.store.create(deal, params.isOffline ? undefined : params.transfer.params)
+        // Decided again in commit order, against the deals created before it cluster-wide: another
+        // replica may have spent the same funds meanwhile.
+        const recheck: Recheck | undefined = fundsBase === undefined && stagingBase === undefined
+          ? undefined
+          : (heldBefore) => evaluate(TAGGING_CHECKS, {
+              ...input,
+              ...(fundsBase !== undefined ? { funds: fundsPosition(fundsBase, heldBefore) } : {}),
+              ...(stagingBase !== undefined ? { staging: stagingPosition(stagingBase, heldBefore) } : {})
+            })
+        r = await this.o.store.create(deal, params.isOffline ? undefined : params.transfer.params, recheck)
       } catch (err) {
         log.error({ deal: params.dealUuid, err: (err as Error).message }, 'persisting the deal failed')
         return done('error', 'PersistFailed', 'server error: save to db')
       } finally {
         // Created: the store indexes it by now. Not created: the proposal is free to come again.
         if (this.inFlight.get(spc) === claim) this.inFlight.delete(spc)
-        settle(r === undefined || 'duplicate' in r ? undefined : 'identical' in r ? r.identical : claim.deal)
+        settle(r === undefined || 'duplicate' in r || 'refused' in r ? undefined : 'identical' in r ? r.identical : claim.deal)
       }
       if ('duplicate' in r) return done('rejected', 'DuplicateUuid', duplicateUuidMessage(r.duplicate))
       if ('identical' in r) return done('rejected', 'IdenticalProposal', identicalProposalMessage(r.identical))
+      if ('refused' in r) {
+        if (r.refused.detail !== undefined && this.capacityLogs.take()) log.warn({ deal: params.dealUuid, provider, reason: r.refused.reason }, r.refused.detail)
+        return done(NOT_SEVERE.has(r.refused.reason) ? 'rejected' : 'error', r.refused.reason, r.refused.message)
+      }
       return done('accepted', '', '')
     } catch (err) {
       log.error({ deal: params.dealUuid, err: (err as Error).message }, 'proposal failed')
@@ -163,16 +177,19 @@ export class ProposalService {
     }
   }
 
-  private fundsPosition (base: Fact<FundsBase>): Fact<FundsPosition> {
-    if (!base.ok) return base
-    const { providers, ...rest } = base.value
-    const h = this.held(providers)
-    return fact({ ...rest, held: { collateral: h.collateral, publishes: h.publishes } })
-  }
+}
 
-  private stagingPosition (base: Fact<StagingBase>): Fact<StagingPosition> {
-    if (!base.ok) return base
-    const { providers, ...rest } = base.value
-    return fact({ ...rest, heldBytes: this.held(providers).stagingBytes })
-  }
+type Held = (providers: readonly string[]) => HeldTotals
+
+function fundsPosition (base: Fact<FundsBase>, held: Held): Fact<FundsPosition> {
+  if (!base.ok) return base
+  const { providers, ...rest } = base.value
+  const h = held(providers)
+  return fact({ ...rest, held: { collateral: h.collateral, publishes: h.publishes } })
+}
+
+function stagingPosition (base: Fact<StagingBase>, held: Held): Fact<StagingPosition> {
+  if (!base.ok) return base
+  const { providers, ...rest } = base.value
+  return fact({ ...rest, heldBytes: held(providers).stagingBytes })
 }

@@ -21,13 +21,20 @@ import { randomBytes } from 'node:crypto'
 import { Core, isAlreadyExists, isConflict, isNotFound, KubeApiError, resourcePath, type KubeObject, type KubeRest } from '../kube/rest.ts'
 import { logger } from '../log.ts'
 import { DealyardError } from '../errors.ts'
-import type { PriorDeal } from '../policy/admission.ts'
-import { HoldingIndex, holdingOf, type HeldTotals } from '../policy/holdings.ts'
+import type { PriorDeal, Violation } from '../policy/admission.ts'
+import { HoldingIndex, holdingOf, totalsIn, type HeldSnapshot, type HeldTotals } from '../policy/holdings.ts'
 import { LABELS, PARAMS_KEY, paramsSecretName } from './deal-object.ts'
 import { dealLookups } from './metrics.ts'
 import { TokenBucket } from '../token-bucket.ts'
 
-export type CreateResult = { created: true } | { duplicate: PriorDeal } | { identical: PriorDeal }
+export type CreateResult = { created: true } | { duplicate: PriorDeal } | { identical: PriorDeal } | { refused: Violation }
+
+/**
+ * Decides a just-created deal again once the watch has delivered it, from what the deals the watch
+ * delivered before it hold (`heldBefore`): every replica sees creates in the same order, so every
+ * replica agrees which deals fit. A violation deletes the deal again.
+ */
+export type Recheck = (heldBefore: (providers: readonly string[]) => HeldTotals) => Violation | undefined
 
 /** How long a create waits for the watch to deliver its own deal before it stops waiting. */
 const WATCH_WAIT_MS = 2000
@@ -57,7 +64,7 @@ export interface DealStore {
    * the apiserver, at a bounded rate: past it, a deal missing from the cache is reported missing.
    */
   get (uuid: string): Promise<StorageDeal | undefined>
-  create (deal: StorageDeal, params: Uint8Array | undefined): Promise<CreateResult>
+  create (deal: StorageDeal, params: Uint8Array | undefined, recheck?: Recheck): Promise<CreateResult>
   /** What the deals of these providers hold of funds and staging space (holdings.ts), created ones included. */
   held (providers: Iterable<string>): HeldTotals
   /** Whether the deal's holding is counted in held() already. */
@@ -90,8 +97,16 @@ export class KubeDealStore implements DealStore {
   private readonly holdings = new HoldingIndex()
   /** uuid → the write whose answer was lost, its client told the deal failed (see abandon). */
   private readonly abandoned = new Map<string, { attempt: string, until: number }>()
-  /** uid → resolves when the watch delivers that deal. */
-  private readonly waiting = new Map<string, () => void>()
+  /**
+   * What the watch has delivered, and nothing else: the order every replica agrees on. (holdings
+   * also counts this replica's creates from the moment they return, for its next decisions.)
+   */
+  private readonly committed = new HoldingIndex()
+  /**
+   * This replica's creates in progress, by attempt annotation: when the watch delivers one, what
+   * the deals delivered before it hold, and a wake-up for the create waiting on it.
+   */
+  private readonly mine = new Map<string, { before?: HeldSnapshot, seen?: () => void }>()
 
   constructor (rest: KubeRest, namespace: string) {
     this.rest = rest
@@ -107,15 +122,23 @@ export class KubeDealStore implements DealStore {
       const cid = d.metadata?.labels?.[LABELS.signedProposalCid]
       const uid = d.metadata?.uid ?? ''
       if (cid !== undefined && !this.firstSeen.has(cid)) this.firstSeen.set(cid, { uid, deal: prior(d) })
-      this.waiting.get(uid)?.()
+      const attempt = d.metadata?.annotations?.[ATTEMPT_ANNOTATION]
+      const m = attempt === undefined ? undefined : this.mine.get(attempt)
+      if (m !== undefined && m.before === undefined) {
+        m.before = this.committed.snapshot()
+        m.seen?.()
+      }
+      this.committed.set(d.metadata?.name ?? '', holdingOf(d))
       if (this.abandoned.size > 0) this.reap(d)
     })
     this.informer.on('update', (_old, d) => {
       index(d)
+      this.committed.set(d.metadata?.name ?? '', holdingOf(d))
       if (this.abandoned.size > 0) this.reap(d)
     })
     this.informer.on('delete', (d) => {
       this.holdings.set(d.metadata?.name ?? '', undefined)
+      this.committed.set(d.metadata?.name ?? '', undefined)
       const cid = d.metadata?.labels?.[LABELS.signedProposalCid]
       if (cid !== undefined && this.bySpc.get(cid)?.dealUuid === d.metadata?.name) this.bySpc.delete(cid)
       if (cid !== undefined && this.firstSeen.get(cid)?.uid === d.metadata?.uid) this.firstSeen.delete(cid)
@@ -160,11 +183,22 @@ export class KubeDealStore implements DealStore {
     }
   }
 
-  async create (deal: StorageDeal, params: Uint8Array | undefined): Promise<CreateResult> {
-    const uuid = deal.metadata.name ?? ''
+  async create (deal: StorageDeal, params: Uint8Array | undefined, recheck?: Recheck): Promise<CreateResult> {
     // Names this write: after a create whose answer was lost, the deal found (now or later by the
-    // watch) is ours only if it carries this, and not a deal another attempt made of the same proposal.
+    // watch) is ours only if it carries this, and not a deal another attempt made of the same
+    // proposal; and the watch tells this replica's creates by it.
     const attempt = randomBytes(8).toString('hex')
+    const m: { before?: HeldSnapshot, seen?: () => void } = {}
+    this.mine.set(attempt, m)
+    try {
+      return await this.createAttempt(deal, params, attempt, m, recheck)
+    } finally {
+      this.mine.delete(attempt)
+    }
+  }
+
+  private async createAttempt (deal: StorageDeal, params: Uint8Array | undefined, attempt: string, m: { before?: HeldSnapshot, seen?: () => void }, recheck: Recheck | undefined): Promise<CreateResult> {
+    const uuid = deal.metadata.name ?? ''
     const mine = { ...deal, metadata: { ...deal.metadata, annotations: { ...deal.metadata.annotations, [ATTEMPT_ANNOTATION]: attempt } } } as Obj
     let created: Obj
     try {
@@ -189,7 +223,7 @@ export class KubeDealStore implements DealStore {
     if (spc !== undefined) this.bySpc.set(spc, prior(created))
     // Counted from now, not from when the watch delivers it: the next proposal must see it.
     if (!this.holdings.has(uuid)) this.holdings.set(uuid, holdingOf(deal))
-    if (params === undefined) return await this.firstOfIdentical(spc, uuid, created, false)
+    if (params === undefined) return await this.afterCommit(spc, uuid, created, false, m, recheck)
     const secret = {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -221,7 +255,7 @@ export class KubeDealStore implements DealStore {
         throw new DealyardError('ERR_PERSIST', `deal ${uuid}: create params Secret: ${(err as Error).message}`, { cause: err, retry: 'auto' })
       }
     }
-    return await this.firstOfIdentical(spc, uuid, created, true)
+    return await this.afterCommit(spc, uuid, created, true, m, recheck)
   }
 
   /**
@@ -259,31 +293,46 @@ export class KubeDealStore implements DealStore {
   }
 
   /**
-   * Two replicas can each accept the same signed proposal under different UUIDs at the same moment
-   * (each checked its cache before the other's deal was in it). Once the watch has delivered our own
-   * deal it has delivered every deal committed before it, so if another deal with this signed
-   * proposal came first, ours is deleted again and the client hears "identical", as boost answers.
+   * Decided again in the order every replica's watch delivers creates (the commit order), once the
+   * watch has delivered this deal:
+   *  - Two replicas can each accept the same signed proposal under different UUIDs at the same
+   *    moment (each checked its cache before the other's deal was in it): if another deal with
+   *    this signed proposal came first, ours goes and the client hears "identical", as boost
+   *    answers.
+   *  - Two replicas can each admit proposals the provider's funds or staging space cover only one
+   *    of: `recheck` decides ours against what the deals delivered before it hold.
    * The watch usually has our deal by the time the Secret's create returns; if it has not within
    * WATCH_WAIT_MS (a watch down), the deal stands.
    */
-  private async firstOfIdentical (spc: string | undefined, uuid: string, created: Obj, withSecret: boolean): Promise<CreateResult> {
+  private async afterCommit (spc: string | undefined, uuid: string, created: Obj, withSecret: boolean, m: { before?: HeldSnapshot, seen?: () => void }, recheck: Recheck | undefined): Promise<CreateResult> {
     const uid = created.metadata.uid ?? ''
-    if (spc === undefined || uid === '') return { created: true }
-    if (this.informer.getObject(this.namespace, uuid)?.metadata?.uid !== uid) {
+    if (uid === '') return { created: true }
+    if (m.before === undefined) {
       const seen = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => { this.waiting.delete(uid); resolve(false) }, WATCH_WAIT_MS)
-        this.waiting.set(uid, () => { clearTimeout(timer); this.waiting.delete(uid); resolve(true) })
+        const timer = setTimeout(() => { m.seen = undefined; resolve(false) }, WATCH_WAIT_MS)
+        m.seen = () => { clearTimeout(timer); resolve(true) }
       })
       if (!seen) return { created: true }
     }
-    const first = this.firstSeen.get(spc)
-    if (first === undefined || first.uid === uid) return { created: true }
+    const first = spc === undefined ? undefined : this.firstSeen.get(spc)
+    let result: CreateResult | undefined
+    if (first !== undefined && first.uid !== uid) result = { identical: first.deal }
+    else {
+      const before = m.before!
+      const v = recheck?.((providers) => totalsIn(before, providers))
+      if (v !== undefined) result = { refused: v }
+    }
+    if (result === undefined) return { created: true }
     if (withSecret) await this.rest.delete(Core.secrets, this.namespace, paramsSecretName(uuid)).catch(() => {})
     await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, uuid), {
-      body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid } }
-    }).catch(() => {})
-    if (this.bySpc.get(spc)?.dealUuid === uuid) this.bySpc.set(spc, first.deal)
+      body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid } },
+      timeoutMs: PERSIST_TIMEOUT_MS
+    }).catch(() => { this.abandon(uuid, created.metadata.annotations?.[ATTEMPT_ANNOTATION] ?? '') })
+    if (spc !== undefined && this.bySpc.get(spc)?.dealUuid === uuid) {
+      if (first !== undefined && 'identical' in result) this.bySpc.set(spc, first.deal)
+      else this.bySpc.delete(spc)
+    }
     this.holdings.set(uuid, undefined)
-    return { identical: first.deal }
+    return result
   }
 }

@@ -21,6 +21,21 @@ export interface Holding {
 
 export interface HeldTotals { collateral: bigint, publishes: number, stagingBytes: number }
 
+/** Per-provider sums at one moment (HoldingIndex.snapshot). */
+export type HeldSnapshot = ReadonlyMap<string, HeldTotals>
+
+export function totalsIn (snapshot: HeldSnapshot, providers: Iterable<string>): HeldTotals {
+  const t: HeldTotals = { collateral: 0n, publishes: 0, stagingBytes: 0 }
+  for (const p of providers) {
+    const s = snapshot.get(p)
+    if (s === undefined) continue
+    t.collateral += s.collateral
+    t.publishes += s.publishes
+    t.stagingBytes += s.stagingBytes
+  }
+  return t
+}
+
 // Until the publish message is on chain (boost untags after publishDeal has waited for it): before
 // that the escrow has not moved to locked, and a balance read would count the collateral as free.
 const FUNDS_HELD: ReadonlySet<string | undefined> = new Set([undefined, 'Accepted', 'Transferred', 'Published'])
@@ -58,17 +73,14 @@ export class HoldingIndex {
 
   has (key: string): boolean { return this.byDeal.has(key) }
 
-  totals (providers: Iterable<string>): HeldTotals {
-    const t: HeldTotals = { collateral: 0n, publishes: 0, stagingBytes: 0 }
-    for (const p of providers) {
-      const s = this.byProvider.get(p)
-      if (s === undefined) continue
-      t.collateral += s.collateral
-      t.publishes += s.publishes
-      t.stagingBytes += s.stagingBytes
-    }
-    return t
+  /** The per-provider sums as they are now, kept apart from later changes. */
+  snapshot (): HeldSnapshot {
+    const copy = new Map<string, HeldTotals>()
+    for (const [p, t] of this.byProvider) copy.set(p, { ...t })
+    return copy
   }
+
+  totals (providers: Iterable<string>): HeldTotals { return totalsIn(this.byProvider, providers) }
 
   private add (h: Holding, sign: 1 | -1): void {
     let s = this.byProvider.get(h.provider)

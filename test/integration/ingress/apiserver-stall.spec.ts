@@ -70,6 +70,8 @@ describe('ingress: the apiserver stalls while a proposal is persisted', () => {
       assert.equal(await exists(StorageDeals, p.dealUuid), true)
       proxy.resume()
       await eventually(async () => !(await exists(StorageDeals, p.dealUuid)), { timeoutMs: 20_000, what: 'the abandoned deal deleted' })
+      // ...and the replica's watch has seen it go (until then it would call the retry identical).
+      await eventually(() => replica.store.byUuid(p.dealUuid) === undefined, { what: 'the deletion in the replica\'s cache' })
       assert.equal(await exists(Core.secrets, `${p.dealUuid}-transfer`), false)
       // The client can propose it again, and it is accepted.
       const again = await proposeDeal(node, replica.host.addresses()[0]!, p)

@@ -11,6 +11,8 @@ import { FundLedgers, StorageDeals, StorageLedgers, StorageProviders } from '../
 import { isNotFound, type KubeObject } from '../../../src/kube/rest.ts'
 import { createClientNode, proposeDeal } from '../../../src/client/net.ts'
 import { eventually } from '../../support/kube.ts'
+import { multiaddr } from '@multiformats/multiaddr'
+import { decodeDealResponse, encodeDealParams, PROTOCOL_IDS, readCborItem } from '../../../src/protocol/index.ts'
 import { startEnv, FIL, type Env } from './env.ts'
 
 const NO_FUNDS = 'server error: provider has insufficient funds to accept deal'
@@ -82,6 +84,46 @@ describe('ingress: provider funds and staging space', () => {
       await eventually(() => held().collateral === before + 2000n, { what: 'the confirmed deal released' })
       const again = await proposeDeal(env.node, env.addr, await env.params())
       assert.deepEqual([again.accepted, again.message], [true, ''])
+    } finally {
+      await patchLedger('funds', { reserve: null })
+    }
+  })
+
+  it('admits no more than the funds cover when two replicas take proposals at once', async () => {
+    // Each replica counts its own proposals in flight; what the other admits meanwhile it learns
+    // from the watch, after both have created. Without the check in commit order, 3-4 of 10 stood.
+    const other = await env.startReplica()
+    await eventually(() => other.ledgers.funds.getObject(undefined, env.ledgers.funds) !== undefined)
+    const before = held().collateral
+    await patchLedger('funds', { reserve: (100n * FIL - before - 2n * 2000n - 1000n).toString() })
+    await eventually(() => other.ledgers.funds.getObject(undefined, env.ledgers.funds)?.spec.reserve === (100n * FIL - before - 2n * 2000n - 1000n).toString())
+    try {
+      const addrs = [env.addr, other.host.addresses()[0]!]
+      // Both replicas' chain facts and balances cached, so neither waits on Lotus while the other creates.
+      for (const to of addrs) {
+        const warm = await createClientNode()
+        try { assert.equal((await proposeDeal(warm, to, await env.params({ http: undefined }))).accepted, true) } finally { await warm.stop() }
+      }
+      const all = await Promise.all(Array.from({ length: 10 }, async () => await env.params()))
+      const nodes = await Promise.all(all.map(async () => await createClientNode()))
+      let answers
+      try {
+        // Streams negotiated first, then every proposal written in one go: both replicas admit
+        // theirs before either's creates have returned.
+        const streams = await Promise.all(nodes.map(async (n, i) => await n.dialProtocol(multiaddr(addrs[i % 2]!), PROTOCOL_IDS.dealProposal121)))
+        streams.forEach((st, i) => { st.send(encodeDealParams(all[i]!)) })
+        answers = await Promise.all(streams.map(async (st, i) => ({
+          ...decodeDealResponse(await readCborItem(st, { path: 'DealResponse', signal: AbortSignal.timeout(20_000) })),
+          dealUuid: all[i]!.dealUuid
+        })))
+      } finally {
+        await Promise.all(nodes.map(async (n) => { await n.stop() }))
+      }
+      const accepted = answers.filter((a) => a.accepted)
+      assert.equal(accepted.length, 2, JSON.stringify(answers.map((a) => [a.accepted, a.message])))
+      for (const a of answers.filter((a) => !a.accepted)) assert.equal(a.message, NO_FUNDS)
+      // What stands is what was answered.
+      for (const a of answers) assert.equal(await env.rest.get(StorageDeals, env.namespace, a.dealUuid).then(() => true, () => false), a.accepted, a.dealUuid)
     } finally {
       await patchLedger('funds', { reserve: null })
     }
