@@ -40,9 +40,8 @@ export class ProposalRate {
   /** Whether a proposal from `address` may be served now. */
   admit (address: string): boolean {
     if (this.perSecond === 0) return true
-    const ip = parseIp(address)
-    if (ip === undefined || this.exempt.some((c) => cidrContains(c, ip))) return true
-    const key = clientKey(ip)
+    const key = this.keyOf(address)
+    if (key === null) return true
     const t = this.now()
     let b = this.buckets.get(key)
     if (b === undefined) {
@@ -55,6 +54,19 @@ export class ProposalRate {
   }
 
   get size (): number { return this.buckets.size }
+
+  /** Parsing an address is most of the cost, and a client sends many proposals from one. */
+  private readonly keys = new Map<string, string | null>()
+  private keyOf (address: string): string | null {
+    let k = this.keys.get(address)
+    if (k === undefined) {
+      const ip = parseIp(address)
+      k = ip === undefined || this.exempt.some((c) => cidrContains(c, ip)) ? null : clientKey(ip)
+      if (this.keys.size >= PRUNE_AT) this.keys.clear()
+      this.keys.set(address, k)
+    }
+    return k
+  }
 
   private prune (t: number): void {
     // A bucket of twice the rate is full again two seconds after its last proposal.

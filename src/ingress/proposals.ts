@@ -33,7 +33,7 @@ export interface ProposalServiceOptions {
 }
 
 /** A deal being created for a signed proposal, and (once its creates are done) the deal that stands for it. */
-interface Claim { deal: PriorDeal, standing: Promise<PriorDeal | undefined>, holding: Holding | undefined }
+interface Claim { deal: PriorDeal, standing: Promise<PriorDeal | undefined> }
 
 export interface ProposalMeta { protocol: DealContext['protocol'], peerId: string }
 
@@ -53,22 +53,8 @@ export class ProposalService {
 
   constructor (o: ProposalServiceOptions) { this.o = o }
 
-  /**
-   * What deals of these providers hold: those the store counts, and those being created here that
-   * it does not count yet. Read in the same turn as the decision, so two proposals admitted at once
-   * cannot both spend the last of the funds.
-   */
-  private held (providers: readonly string[]): HeldTotals {
-    const t = this.o.store.held(providers)
-    for (const c of this.inFlight.values()) {
-      const h = c.holding
-      if (h === undefined || !providers.includes(h.provider) || this.o.store.counts(c.deal.dealUuid)) continue
-      t.collateral += h.collateral
-      t.publishes += h.publish ? 1 : 0
-      t.stagingBytes += h.stagingBytes
-    }
-    return t
-  }
+  /** What the deals of these providers hold, those being created here included (store.reserve). */
+  private held (providers: readonly string[]): HeldTotals { return this.o.store.held(providers) }
 
   /**
    * The answer to a complete, well-formed DealParams that no deal can be made of: an integer beyond
@@ -142,8 +128,11 @@ export class ProposalService {
       const holding: Holding | undefined = params.isOffline
         ? undefined
         : { provider, collateral: p.providerCollateral, publish: true, stagingBytes: params.transfer.size }
-      const claim: Claim = { deal: { dealUuid: params.dealUuid, createdAt: new Date() }, standing: new Promise((resolve) => { settle = resolve }), holding }
+      const claim: Claim = { deal: { dealUuid: params.dealUuid, createdAt: new Date() }, standing: new Promise((resolve) => { settle = resolve }) }
       this.inFlight.set(spc, claim)
+      // Counted from this turn: the next proposal evaluated must see what this one will hold.
+      const reservation = `proposal/${spc}`
+      this.o.store.reserve(reservation, holding)
       let r
       try {
         // Decided again in commit order, against the deals created before it cluster-wide: another
@@ -155,13 +144,14 @@ export class ProposalService {
               ...(fundsBase !== undefined ? { funds: fundsPosition(fundsBase, heldBefore) } : {}),
               ...(stagingBase !== undefined ? { staging: stagingPosition(stagingBase, heldBefore) } : {})
             })
-        r = await this.o.store.create(deal, params.isOffline ? undefined : params.transfer.params, recheck)
+        r = await this.o.store.create(deal, params.isOffline ? undefined : params.transfer.params, { recheck, reservation })
       } catch (err) {
         log.error({ deal: params.dealUuid, err: (err as Error).message }, 'persisting the deal failed')
         return done('error', 'PersistFailed', 'server error: save to db')
       } finally {
         // Created: the store indexes it by now. Not created: the proposal is free to come again.
         if (this.inFlight.get(spc) === claim) this.inFlight.delete(spc)
+        this.o.store.reserve(reservation, undefined)
         settle(r === undefined || 'duplicate' in r || 'refused' in r ? undefined : 'identical' in r ? r.identical : claim.deal)
       }
       if ('duplicate' in r) return done('rejected', 'DuplicateUuid', duplicateUuidMessage(r.duplicate))

@@ -22,7 +22,7 @@ import { Core, isAlreadyExists, isConflict, isNotFound, KubeApiError, resourcePa
 import { logger } from '../log.ts'
 import { DealyardError } from '../errors.ts'
 import type { PriorDeal, Violation } from '../policy/admission.ts'
-import { HoldingIndex, holdingOf, totalsIn, type HeldSnapshot, type HeldTotals } from '../policy/holdings.ts'
+import { HoldingIndex, holdingOf, totalsIn, type HeldSnapshot, type HeldTotals, type Holding } from '../policy/holdings.ts'
 import { LABELS, PARAMS_KEY, paramsSecretName } from './deal-object.ts'
 import { dealLookups } from './metrics.ts'
 import { TokenBucket } from '../token-bucket.ts'
@@ -64,11 +64,20 @@ export interface DealStore {
    * the apiserver, at a bounded rate: past it, a deal missing from the cache is reported missing.
    */
   get (uuid: string): Promise<StorageDeal | undefined>
-  create (deal: StorageDeal, params: Uint8Array | undefined, recheck?: Recheck): Promise<CreateResult>
-  /** What the deals of these providers hold of funds and staging space (holdings.ts), created ones included. */
+  create (deal: StorageDeal, params: Uint8Array | undefined, o?: CreateOptions): Promise<CreateResult>
+  /** What the deals of these providers hold of funds and staging space (holdings.ts), reservations included. */
   held (providers: Iterable<string>): HeldTotals
-  /** Whether the deal's holding is counted in held() already. */
-  counts (uuid: string): boolean
+  /**
+   * Counts what a proposal being admitted will hold under `key` until it is released (undefined)
+   * or its deal's create succeeds (CreateOptions.reservation): from then on the deal counts.
+   */
+  reserve (key: string, h: Holding | undefined): void
+}
+
+export interface CreateOptions {
+  recheck?: Recheck
+  /** The reserve() key this deal's holding was counted under until now. */
+  reservation?: string
 }
 
 type Obj = StorageDeal & KubeObject
@@ -152,7 +161,7 @@ export class KubeDealStore implements DealStore {
 
   held (providers: Iterable<string>): HeldTotals { return this.holdings.totals(providers) }
 
-  counts (uuid: string): boolean { return this.holdings.has(uuid) }
+  reserve (key: string, h: Holding | undefined): void { this.holdings.set(key, h) }
 
   byUuid (uuid: string): PriorDeal | undefined {
     const d = this.informer.getObject(this.namespace, uuid)
@@ -183,7 +192,7 @@ export class KubeDealStore implements DealStore {
     }
   }
 
-  async create (deal: StorageDeal, params: Uint8Array | undefined, recheck?: Recheck): Promise<CreateResult> {
+  async create (deal: StorageDeal, params: Uint8Array | undefined, o: CreateOptions = {}): Promise<CreateResult> {
     // Names this write: after a create whose answer was lost, the deal found (now or later by the
     // watch) is ours only if it carries this, and not a deal another attempt made of the same
     // proposal; and the watch tells this replica's creates by it.
@@ -191,13 +200,14 @@ export class KubeDealStore implements DealStore {
     const m: { before?: HeldSnapshot, seen?: () => void } = {}
     this.mine.set(attempt, m)
     try {
-      return await this.createAttempt(deal, params, attempt, m, recheck)
+      return await this.createAttempt(deal, params, attempt, m, o)
     } finally {
       this.mine.delete(attempt)
     }
   }
 
-  private async createAttempt (deal: StorageDeal, params: Uint8Array | undefined, attempt: string, m: { before?: HeldSnapshot, seen?: () => void }, recheck: Recheck | undefined): Promise<CreateResult> {
+  private async createAttempt (deal: StorageDeal, params: Uint8Array | undefined, attempt: string, m: { before?: HeldSnapshot, seen?: () => void }, o: CreateOptions): Promise<CreateResult> {
+    const recheck = o.recheck
     const uuid = deal.metadata.name ?? ''
     const mine = { ...deal, metadata: { ...deal.metadata, annotations: { ...deal.metadata.annotations, [ATTEMPT_ANNOTATION]: attempt } } } as Obj
     let created: Obj
@@ -221,7 +231,8 @@ export class KubeDealStore implements DealStore {
     }
     const spc = deal.metadata.labels?.[LABELS.signedProposalCid]
     if (spc !== undefined) this.bySpc.set(spc, prior(created))
-    // Counted from now, not from when the watch delivers it: the next proposal must see it.
+    // Counted as the deal from now (in place of its reservation), not from when the watch delivers it.
+    if (o.reservation !== undefined) this.holdings.set(o.reservation, undefined)
     if (!this.holdings.has(uuid)) this.holdings.set(uuid, holdingOf(deal))
     if (params === undefined) return await this.afterCommit(spc, uuid, created, false, m, recheck)
     const secret = {

@@ -239,7 +239,7 @@ export const transferTypeAccepted: Check = (i) => {
  */
 export const transferUrlSupported: Check = (i) => {
   if (i.params.isOffline) return undefined
-  const r = httpRequestOf(utf8.decode(i.params.transfer.params))
+  const r = paramsOf(i.params.transfer.params).req
   return 'url' in r && r.url.startsWith('libp2p://')
     ? P('TransferUrlUnsupported', 'transfer URLs over libp2p (libp2p://) are not supported by this miner: offer an http or https URL')
     : undefined
@@ -389,6 +389,18 @@ export const ADMISSION_CHECKS: readonly Check[] = [
 /** One decoder for every proposal: building a TextDecoder per call cost more than the decoding. */
 const utf8 = new TextDecoder()
 
+/** The transfer params read once per proposal, though three checks look at them. */
+const paramsRead = new WeakMap<Uint8Array, { text: string, req: ReturnType<typeof httpRequestOf> }>()
+function paramsOf (params: Uint8Array): { text: string, req: ReturnType<typeof httpRequestOf> } {
+  let r = paramsRead.get(params)
+  if (r === undefined) {
+    const text = utf8.decode(params)
+    r = { text, req: httpRequestOf(text) }
+    paramsRead.set(params, r)
+  }
+  return r
+}
+
 function headOf (i: AdmissionInput): number {
   // chainHead runs first and stops the chain when the head is missing.
   return i.chain.head.ok ? i.chain.head.value : Number.MAX_SAFE_INTEGER
@@ -404,8 +416,7 @@ export function isPowerOfTwo (n: number): boolean {
  */
 export function transferHostOf (type: string, params: Uint8Array): { host: string, ip?: string } | { error: string } {
   if (type !== 'http' && type !== 'libp2p') return { error: `cannot parse params for unrecognized transfer type '${type}'` }
-  const text = utf8.decode(params)
-  const req = httpRequestOf(text)
+  const { text, req } = paramsOf(params)
   if ('error' in req) return { error: `failed to de-serialize transport params bytes '${text}': ${req.error}` }
   const url = req.url
   if (url.startsWith('libp2p://')) return libp2pHost(url)
