@@ -5,6 +5,7 @@
  * (boost closes without writing).
  */
 import type { Stream } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { DealyardError } from '../errors.ts'
 import { logger } from '../log.ts'
 import { readCborItem, type ByteBudget } from '../protocol/framing.ts'
@@ -80,34 +81,47 @@ export const MAX_BYTES_AFTER_REQUEST = 64 << 10
 /**
  * After the request, a client has nothing more to send: it reads the answer and closes. boost
  * closes both directions when it has answered (go-yamux then stops granting window, so a peer
- * can push at most a window of junk); js-yamux grants window as data arrives, so here bytes that
- * keep coming are counted and dropped, and past MAX_BYTES_AFTER_REQUEST the stream is reset.
- * A stream the client keeps open after the answer is reset once `graceMs` have passed since our
- * side closed, so it can hold neither a stream slot nor memory.
+ * can push at most a window of junk); js-yamux grants window as data arrives, so here the stream
+ * goes on being read by the iterator that read the request (no listener added or removed per
+ * stream): bytes that keep coming are counted and dropped, and past MAX_BYTES_AFTER_REQUEST the
+ * stream is reset. A stream the client keeps open after the answer is reset once `graceMs` have
+ * passed since our side closed, so it can hold neither a stream slot nor memory.
  */
-function guardAfterRequest (stream: Stream): { answered: (graceMs: number) => void } {
-  let extra = 0
-  const onMessage = (evt: Event): void => {
-    extra += (evt as Event & { data: { byteLength: number } }).data.byteLength
-    if (extra > MAX_BYTES_AFTER_REQUEST) {
-      streamErrors.inc({ protocol: stream.protocol ?? 'unknown', code: 'DataAfterRequest' })
-      stream.abort(new DealyardError('ERR_STREAM_PROTOCOL', `${extra} bytes sent after the request`))
-    }
-  }
+function drainAfterRequest (stream: Stream, it: AsyncIterator<Uint8Array | Uint8ArrayList>): { answered: (graceMs: number) => void } {
   let timer: ReturnType<typeof setTimeout> | undefined
-  const onClose = (): void => {
-    stream.removeEventListener('message', onMessage)
-    if (timer !== undefined) clearTimeout(timer)
-  }
-  stream.addEventListener('message', onMessage)
-  stream.addEventListener('close', onClose, { once: true })
+  let ended = false
+  void (async () => {
+    let extra = 0
+    try {
+      for (;;) {
+        const next = await it.next()
+        if (next.done === true) break
+        extra += next.value.byteLength
+        if (extra > MAX_BYTES_AFTER_REQUEST) {
+          streamErrors.inc({ protocol: stream.protocol ?? 'unknown', code: 'DataAfterRequest' })
+          stream.abort(new DealyardError('ERR_STREAM_PROTOCOL', `${extra} bytes sent after the request`))
+          break
+        }
+      }
+    } catch {
+      // The stream was reset or aborted: nothing left to guard.
+    } finally {
+      ended = true
+      if (timer !== undefined) clearTimeout(timer)
+    }
+  })()
   return {
     answered: (graceMs) => {
-      if (stream.status !== 'open' && stream.status !== 'closing') { onClose(); return }
+      if (ended || (stream.status !== 'open' && stream.status !== 'closing')) return
       timer = setTimeout(() => { stream.abort(new DealyardError('ERR_STREAM_PROTOCOL', `stream still open ${graceMs} ms after the answer`)) }, graceMs)
       timer.unref?.()
     }
   }
+}
+
+/** The stream as readCborItem reads it, without letting it end the iteration: the rest is drained. */
+function keepOpen (it: AsyncIterator<Uint8Array | Uint8ArrayList>): AsyncIterable<Uint8Array | Uint8ArrayList> {
+  return { [Symbol.asyncIterator]: () => ({ next: async () => await it.next() }) }
 }
 
 /**
@@ -119,9 +133,10 @@ export async function serveRequest (stream: Stream, protocol: string, limits: St
   const deadline = new AbortController()
   const timer = setTimeout(() => { deadline.abort(new Error('read deadline')) }, limits.readDeadlineMs)
   try {
-    const req = await readCborItem(stream, { maxBytes: limits.maxMessageBytes, signal: deadline.signal, path, ...(limits.memory !== undefined ? { budget: limits.memory } : {}) })
+    const it = stream[Symbol.asyncIterator]()
+    const req = await readCborItem(keepOpen(it), { maxBytes: limits.maxMessageBytes, signal: deadline.signal, path, ...(limits.memory !== undefined ? { budget: limits.memory } : {}) })
     clearTimeout(timer)
-    const after = guardAfterRequest(stream)
+    const after = drainAfterRequest(stream, it)
     const res = await handle(req)
     await writeAndClose(stream, res, limits.writeDeadlineMs)
     after.answered(limits.writeDeadlineMs)
