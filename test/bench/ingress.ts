@@ -32,7 +32,8 @@ import { pieceCidFromCommP } from '../../src/filecoin/cid.ts'
 import { buildDealParams } from '../../src/client/proposal.ts'
 import { createClientNode, proposeDeal, type DealClientNode } from '../../src/client/net.ts'
 import { generateIdentityFile } from '../../src/ingress/identity.ts'
-import { dealObject } from '../../src/ingress/deal-object.ts'
+import { dealObject, LABELS } from '../../src/ingress/deal-object.ts'
+import { ATTEMPT_ANNOTATION } from '../../src/ingress/store.ts'
 import { FullNodeClient } from '../../src/lotus/index.ts'
 import { startControlPlane } from '../support/controlplane.ts'
 import { applyCrds } from '../support/crds.ts'
@@ -240,7 +241,10 @@ try {
     const head = (await full.chainHead()).height
     return Array.from({ length: WAVE }, (_, i) => {
       const p = proposal(keys[i % N]!, head, randomUUID())
-      return { deal: dealObject(p, { namespace: rawNs, provider: `${ns}-sp`, protocol: '/fil/storage/mk/1.2.1', clientPeerId: nodes[0]!.peerId.toString() }), params: p.transfer.params }
+      const deal = dealObject(p, { namespace: rawNs, provider: `${ns}-sp`, protocol: '/fil/storage/mk/1.2.1', clientPeerId: nodes[0]!.peerId.toString() })
+      // The objects exactly as the ingress writes them: its store names each create attempt.
+      deal.metadata.annotations = { [ATTEMPT_ANNOTATION]: randomBytes(8).toString('hex') }
+      return { deal, params: p.transfer.params }
     })
   }
   // The same write path as the ingress's (KubeWriter), so the ratio prices the ingress, not a client library.
@@ -249,7 +253,7 @@ try {
     const created = await writer.create<KubeObject>(StorageDeals, rawNs, deal as unknown as KubeObject)
     await writer.create(Core.secrets, rawNs, {
       apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-      metadata: { name: `${deal.metadata.name!}-transfer`, ownerReferences: [{ apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageDeal', name: deal.metadata.name, uid: created.metadata?.uid, controller: true }] },
+      metadata: { name: `${deal.metadata.name!}-transfer`, labels: { [LABELS.deal]: deal.metadata.name! }, ownerReferences: [{ apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageDeal', name: deal.metadata.name, uid: created.metadata?.uid, controller: true }] },
       data: { 'params.json': Buffer.from(params).toString('base64') }
     } as unknown as KubeObject)
   }
