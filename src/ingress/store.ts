@@ -7,12 +7,18 @@
  *    a losing replica has written nothing, so a rejection leaves nothing behind.
  *  - The Secret is born owned, so it can never be an orphan: it goes when the deal goes.
  *  - If the Secret write fails, the deal is deleted again (uid precondition) before answering, so
- *    "accepted" is only ever sent after both writes succeeded. The one window left is a crash between
- *    the two writes: a deal without params whose client never heard "accepted"; the controller
- *    fails such a deal when it finds no params Secret (it cannot be transferred).
+ *    "accepted" is only ever sent after both writes succeeded.
+ *  - A write whose answer is lost (timeout, connection gone, the apiserver's own 5xx) may have
+ *    happened: the deal is looked up, and is ours only if it carries this write's attempt
+ *    annotation. Still unknown, the client hears a failure and the write is remembered as
+ *    abandoned: if the deal shows up in the watch later, it is deleted.
+ *  - Windows left: the process ending between the two writes, or before an abandoned deal shows
+ *    up. Either leaves an online deal without its params Secret, whose client never heard
+ *    "accepted" and which can never be transferred: the controller fails such deals.
  * The other order (Secret first) would leave an orphan Secret on every duplicate and on a crash.
- * After both writes, a deal that lost a race with an identical proposal accepted by another
- * replica is deleted again (firstOfIdentical), so one signed proposal is one deal cluster-wide.
+ * Once the watch delivers the new deal, it is decided again in the order every replica sees
+ * (afterCommit): against an identical proposal another replica accepted first, and against the
+ * provider's funds and staging space as the deals delivered before it hold them.
  */
 import type { StorageDeal } from '../api/types.generated.ts'
 import { StorageDeals } from '../api/index.ts'
