@@ -44,7 +44,7 @@ export class ProposalService {
    * the same signed proposal under a second UUID is always refused as identical; here proposals
    * are admitted concurrently, and without this both would pass the store's index (which learns
    * of a deal when its create returns) and become two deals for one on-chain proposal. Across
-   * replicas the store settles it after the creates (KubeDealStore.firstOfIdentical).
+   * replicas the store settles it after the creates (KubeDealStore.afterCommit).
    */
   private readonly inFlight = new Map<string, Claim>()
 
@@ -52,9 +52,6 @@ export class ProposalService {
   private readonly capacityLogs = new TokenBucket({ perSecond: 1, burst: 5 })
 
   constructor (o: ProposalServiceOptions) { this.o = o }
-
-  /** What the deals of these providers hold, those being created here included (store.reserve). */
-  private held (providers: readonly string[]): HeldTotals { return this.o.store.held(providers) }
 
   /**
    * The answer to a complete, well-formed DealParams that no deal can be made of: an integer beyond
@@ -109,8 +106,9 @@ export class ProposalService {
         chain,
         ...(identicalTo !== undefined ? { identicalTo } : {}),
         ...(sameUuidAs !== undefined ? { sameUuidAs } : {}),
-        ...(fundsBase !== undefined ? { funds: fundsPosition(fundsBase, (ps) => this.held(ps)) } : {}),
-        ...(stagingBase !== undefined ? { staging: stagingPosition(stagingBase, (ps) => this.held(ps)) } : {})
+        // What deals hold, those being created here included (store.reserve).
+        ...(fundsBase !== undefined ? { funds: fundsPosition(fundsBase, (ps) => this.o.store.held(ps)) } : {}),
+        ...(stagingBase !== undefined ? { staging: stagingPosition(stagingBase, (ps) => this.o.store.held(ps)) } : {})
       }
       const v = evaluate(this.o.checks ?? ADMISSION_CHECKS, input)
       if (v !== undefined) {
@@ -166,7 +164,6 @@ export class ProposalService {
       return done('error', 'InternalError', 'server error: internal error')
     }
   }
-
 }
 
 type Held = (providers: readonly string[]) => HeldTotals
