@@ -235,6 +235,9 @@ export class KubeDealStore implements DealStore {
       }
       created = found as Obj
     }
+    // The apiserver answers: a watch waiting out its backoff after an outage retries now, rather
+    // than leave this deal undecided (afterCommit).
+    this.informer.wake()
     const spc = deal.metadata.labels?.[LABELS.signedProposalCid]
     if (spc !== undefined) this.bySpc.set(spc, prior(created))
     // Counted as the deal from now (in place of its reservation), not from when the watch delivers it.
@@ -318,8 +321,9 @@ export class KubeDealStore implements DealStore {
    *    answers.
    *  - Two replicas can each admit proposals the provider's funds or staging space cover only one
    *    of: `recheck` decides ours against what the deals delivered before it hold.
-   * The watch usually has our deal by the time the Secret's create returns; if it has not within
-   * WATCH_WAIT_MS (a watch down), the deal stands.
+   * The watch usually has our deal by the time the Secret's create returns. If it has not within
+   * WATCH_WAIT_MS (the watch down or reconnecting after an outage), the deal cannot be decided in
+   * that order: it goes, and the client hears a server error it may retry.
    */
   private async afterCommit (spc: string | undefined, uuid: string, created: Obj, withSecret: boolean, m: { before?: HeldSnapshot, seen?: () => void }, recheck: Recheck | undefined): Promise<CreateResult> {
     const uid = created.metadata.uid ?? ''
@@ -329,7 +333,10 @@ export class KubeDealStore implements DealStore {
         const timer = setTimeout(() => { m.seen = undefined; resolve(false) }, WATCH_WAIT_MS)
         m.seen = () => { clearTimeout(timer); resolve(true) }
       })
-      if (!seen) return { created: true }
+      if (!seen) {
+        await this.undo(uuid, created, withSecret)
+        return { refused: { stage: 'acceptance', reason: 'DealWatchBehind', message: 'server error: save to db', detail: `deal ${uuid}: the StorageDeal watch did not deliver it within ${WATCH_WAIT_MS} ms, so it could not be checked against deals other replicas created; deleted` } }
+      }
     }
     const first = spc === undefined ? undefined : this.firstSeen.get(spc)
     let result: CreateResult | undefined
@@ -340,16 +347,29 @@ export class KubeDealStore implements DealStore {
       if (v !== undefined) result = { refused: v }
     }
     if (result === undefined) return { created: true }
-    if (withSecret) await this.rest.delete(Core.secrets, this.namespace, paramsSecretName(uuid)).catch(() => {})
-    await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, uuid), {
-      body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid } },
-      timeoutMs: PERSIST_TIMEOUT_MS
-    }).catch(() => { this.abandon(uuid, created.metadata.annotations?.[ATTEMPT_ANNOTATION] ?? '') })
+    await this.undo(uuid, created, withSecret)
     if (spc !== undefined && this.bySpc.get(spc)?.dealUuid === uuid) {
       if (first !== undefined && 'identical' in result) this.bySpc.set(spc, first.deal)
       else this.bySpc.delete(spc)
     }
-    this.holdings.set(uuid, undefined)
     return result
+  }
+
+  /**
+   * Deletes a deal this replica created and will not answer "accepted" for: the deal first (it
+   * holds the funds; its Secret is owned by it and goes with it), then the Secret, each bounded so
+   * the answer comes within the drain. A deal that cannot be deleted now is abandoned (deleted when
+   * the watch next shows it).
+   */
+  private async undo (uuid: string, created: Obj, withSecret: boolean): Promise<void> {
+    const deleted = await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, uuid), {
+      body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: created.metadata.uid } },
+      timeoutMs: PERSIST_TIMEOUT_MS
+    }).then(() => true, (e: unknown) => isNotFound(e) || isConflict(e))
+    if (!deleted) this.abandon(uuid, created.metadata.annotations?.[ATTEMPT_ANNOTATION] ?? '')
+    if (withSecret) {
+      await this.rest.request('DELETE', resourcePath(Core.secrets, this.namespace, paramsSecretName(uuid)), { timeoutMs: PERSIST_TIMEOUT_MS }).catch(() => {})
+    }
+    this.holdings.set(uuid, undefined)
   }
 }

@@ -9,7 +9,8 @@ import { EventEmitter } from 'node:events'
 import { Counter } from 'prom-client'
 import { registry } from '../metrics.ts'
 import { logger } from '../log.ts'
-import { Backoff, sleep } from './backoff.ts'
+import { Backoff } from './backoff.ts'
+import { sleepUntilAborted } from '../backoff.ts'
 import { isGone, resourcePath, type KubeObject, type KubeRest, type ResourceCoords } from './rest.ts'
 
 const log = logger('kube:informer')
@@ -73,6 +74,8 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
   private currentWatch: AbortController | undefined
   private resyncTimer: NodeJS.Timeout | undefined
   private loop: Promise<void> | undefined
+  /** Set while the loop waits out a backoff: ends the wait (wake). */
+  private wakeUp: (() => void) | undefined
   private syncedOnce = false
   /** Counters tests and health checks read; the Prometheus metrics carry the same numbers. */
   readonly stats = { relists: 0, goneRelists: 0, reconnects: 0 }
@@ -121,6 +124,12 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
     await this.loop
   }
 
+  /**
+   * Ends a wait between failed list/watch attempts now: the caller knows the apiserver answers again
+   * (a write just succeeded), so the watch need not sit out the rest of its backoff (up to 30 s).
+   */
+  wake (): void { this.wakeUp?.() }
+
   /** Re-delivers every cached object as an update (client-go's resync). */
   resync (): void {
     for (const obj of this.cache.values()) this.emit('update', obj, obj)
@@ -146,7 +155,10 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
         log.warn({ resource: this.name, err: e.message }, 'list/watch failed; retrying with backoff')
         if (this.listenerCount('error') > 0) this.emit('error', e)
       }
-      await sleep(backoff.next(), signal)
+      const woken = new AbortController()
+      this.wakeUp = () => { woken.abort() }
+      await sleepUntilAborted(backoff.next(), AbortSignal.any([signal, woken.signal]))
+      this.wakeUp = undefined
     }
   }
 
@@ -169,6 +181,9 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
     relists.inc({ resource: this.name, reason })
     const apiVersion = this.opts.resource.group === '' ? this.opts.resource.version : `${this.opts.resource.group}/${this.opts.resource.version}`
     const seen = new Set<string>()
+    // In resourceVersion order, not the list's (by name): new objects are announced in the order
+    // they were written, as a watch would have delivered them (consumers decide by that order).
+    items.sort(byResourceVersion)
     for (const listed of items) {
       const item = this.opts.transform?.(listed) ?? listed
       // List items come without apiVersion/kind; watch events carry them. Keep the cache uniform.
@@ -251,4 +266,12 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
         onEnd()
     }
   }
+}
+
+/** etcd's revisions are integers; anything else keeps the list's order. */
+function byResourceVersion (a: KubeObject, b: KubeObject): number {
+  const x = a.metadata?.resourceVersion ?? ''
+  const y = b.metadata?.resourceVersion ?? ''
+  if (!/^\d+$/.test(x) || !/^\d+$/.test(y)) return 0
+  return x.length !== y.length ? x.length - y.length : x < y ? -1 : x > y ? 1 : 0
 }

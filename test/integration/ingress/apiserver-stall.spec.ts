@@ -3,7 +3,8 @@
  * not come back (a proxy holds them). A deal whose create answer comes back late, but while the
  * ingress looks it up, is accepted; one whose answer stays away past the lookup is answered as a
  * failure, and the deal, written after all, is deleted once the watch shows it — a client told
- * "server error" must not have a deal.
+ * "server error" must not have a deal. A deal the ingress's own watch does not deliver cannot be
+ * decided against other replicas' deals: it goes, and its client hears a server error.
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -80,5 +81,25 @@ describe('ingress: the apiserver stalls while a proposal is persisted', () => {
       proxy.resume()
       await node.stop()
     }
+  })
+
+  it('refuses, and deletes, a deal its own watch does not deliver: it cannot be checked against other replicas\' deals', async () => {
+    // With the StorageDeal watch down (here: stopped), a deal created now could overspend funds
+    // another replica has just spent, or be a second deal for one signed proposal.
+    const node = await createClientNode()
+    await env.ingress.store.informer.stop()
+    try {
+      const p = await params()
+      const res = await proposeDeal(node, env.addr, p)
+      assert.deepEqual([res.accepted, res.message], [false, 'server error: save to db'])
+      assert.equal(await exists(StorageDeals, p.dealUuid), false)
+      assert.equal(await exists(Core.secrets, `${p.dealUuid}-transfer`), false)
+    } finally {
+      await env.ingress.store.informer.start()
+      await node.stop()
+    }
+    // Back in step: accepted again.
+    const again = await proposeDeal(env.node, env.addr, await params())
+    assert.deepEqual([again.accepted, again.message], [true, ''])
   })
 })

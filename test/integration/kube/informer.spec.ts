@@ -110,3 +110,16 @@ test('the watch reconnects after the server closes it and misses nothing', async
   assert.equal(inf.stats.relists, 1, 'reconnecting from the last resourceVersion needs no relist')
   await inf.stop()
 })
+
+test('a list announces new objects in the order they were written, not by name', async () => {
+  // Names that sort against their order of creation: consumers that decide by the order of
+  // announcement (the ingress's funds re-check) must see what a watch would have shown.
+  const names = ['order-z', 'order-m', 'order-a', 'order-q']
+  for (const n of names) await k.rest.create(configmaps, k.namespace, { ...cm(n), metadata: { name: n, labels: { suite: 'order' } } })
+  const inf = new Informer<KubeObject>(k.rest, { resource: configmaps, namespace: k.namespace, labelSelector: 'suite=order', resyncMs: 0 })
+  const seen: string[] = []
+  inf.on('add', (o) => seen.push(o.metadata!.name!))
+  await inf.start()
+  await inf.stop()
+  assert.deepEqual(seen, names)
+})
