@@ -22,7 +22,7 @@
  */
 import type { StorageDeal } from '../api/types.generated.ts'
 import { StorageDeals } from '../api/index.ts'
-import { Informer, stripManagedFields } from '../kube/informer.ts'
+import { Informer } from '../kube/informer.ts'
 import { randomBytes } from 'node:crypto'
 import { Core, isAlreadyExists, isConflict, isNotFound, KubeApiError, resourcePath, type KubeObject, type KubeRest } from '../kube/rest.ts'
 import { logger } from '../log.ts'
@@ -90,6 +90,46 @@ type Obj = StorageDeal & KubeObject
 
 const log = logger('ingress:store')
 
+/**
+ * What the ingress keeps of each StorageDeal: the fields its decisions and status answers read
+ * (and the metadata the cache and the create-attempt checks need). The ingress caches every deal
+ * of its namespace; the client's signature, the data root, the peer ID, managed fields and the
+ * controller's conditions are a quarter or more of each (1,710 → 1,280 bytes of heap measured for a
+ * deal with no status yet, more once the controller writes conditions).
+ */
+export function cachedDeal (d: Obj): Obj {
+  const md = d.metadata ?? {}
+  const { provider, dealUuid, proposal, signedProposalCid, isOffline, transfer, dataSource } = d.spec
+  const st = d.status
+  return {
+    apiVersion: d.apiVersion,
+    kind: d.kind,
+    metadata: {
+      name: md.name,
+      namespace: md.namespace,
+      uid: md.uid,
+      resourceVersion: md.resourceVersion,
+      creationTimestamp: md.creationTimestamp,
+      ...(md.labels !== undefined ? { labels: md.labels } : {}),
+      ...(md.annotations?.[ATTEMPT_ANNOTATION] !== undefined ? { annotations: { [ATTEMPT_ANNOTATION]: md.annotations[ATTEMPT_ANNOTATION] } } : {})
+    },
+    spec: { provider, dealUuid, proposal, signedProposalCid, isOffline, transfer, ...(dataSource !== undefined ? { dataSource } : {}) },
+    ...(st === undefined
+      ? {}
+      : {
+          status: {
+            ...(st.checkpoint !== undefined ? { checkpoint: st.checkpoint } : {}),
+            ...(st.error !== undefined ? { error: st.error } : {}),
+            ...(st.retry !== undefined ? { retry: st.retry } : {}),
+            ...(st.publishCid !== undefined ? { publishCid: st.publishCid } : {}),
+            ...(st.chainDealId !== undefined ? { chainDealId: st.chainDealId } : {}),
+            ...(st.sector?.state !== undefined ? { sector: { state: st.sector.state } } : {}),
+            ...(st.transfer !== undefined ? { transfer: { jobName: st.transfer.jobName, bytesReceived: st.transfer.bytesReceived } } : {})
+          }
+        })
+  } as Obj
+}
+
 const prior = (d: StorageDeal): PriorDeal => ({
   dealUuid: d.metadata.name ?? '',
   createdAt: new Date(d.metadata.creationTimestamp ?? Date.now())
@@ -126,7 +166,7 @@ export class KubeDealStore implements DealStore {
   constructor (rest: KubeRest, namespace: string) {
     this.rest = rest
     this.namespace = namespace
-    this.informer = new Informer<Obj>(rest, { resource: StorageDeals, namespace, resyncMs: 0, transform: stripManagedFields })
+    this.informer = new Informer<Obj>(rest, { resource: StorageDeals, namespace, resyncMs: 0, transform: cachedDeal })
     const index = (d: Obj): void => {
       const cid = d.metadata?.labels?.[LABELS.signedProposalCid]
       if (cid !== undefined) this.bySpc.set(cid, prior(d))
