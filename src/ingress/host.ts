@@ -192,7 +192,7 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     peerId,
     addresses: () => node.getMultiaddrs().map(String),
     inFlight: () => inflight.size,
-    drain: async (timeoutMs = 20_000) => {
+    drain: async (timeoutMs = 30_000) => {
       draining = true
       await node.unhandle(Object.values(PROTOCOL_IDS))
       const all = Promise.allSettled([...inflight])

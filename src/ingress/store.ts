@@ -45,9 +45,9 @@ export type Recheck = (heldBefore: (providers: readonly string[]) => HeldTotals)
 /** How long a create waits for the watch to deliver its own deal before it stops waiting. */
 const WATCH_WAIT_MS = 2000
 /**
- * Each request persisting a proposal: a slower one is looked up rather than waited for, and a
- * proposal's requests in the worst case (two creates, a lookup, a delete, the watch wait: 18 s)
- * must end within the ingress's drain on SIGTERM (20 s).
+ * Each request persisting a proposal: a slower one is looked up rather than waited for. A
+ * proposal's requests in the worst case (each create and its lookup, the watch wait, two deletes:
+ * 26 s) end within the ingress's drain on SIGTERM (30 s).
  */
 const PERSIST_TIMEOUT_MS = 4000
 /** Names the create attempt that wrote a deal (see create). */
@@ -374,7 +374,7 @@ export class KubeDealStore implements DealStore {
         m.seen = () => { clearTimeout(timer); resolve(true) }
       })
       if (!seen) {
-        await this.undo(uuid, created, withSecret)
+        await this.undo(uuid, created, withSecret, spc)
         return { refused: { stage: 'acceptance', reason: 'DealWatchBehind', message: 'server error: save to db', detail: `deal ${uuid}: the StorageDeal watch did not deliver it within ${WATCH_WAIT_MS} ms, so it could not be checked against deals other replicas created; deleted` } }
       }
     }
@@ -387,11 +387,8 @@ export class KubeDealStore implements DealStore {
       if (v !== undefined) result = { refused: v }
     }
     if (result === undefined) return { created: true }
-    await this.undo(uuid, created, withSecret)
-    if (spc !== undefined && this.bySpc.get(spc)?.dealUuid === uuid) {
-      if (first !== undefined && 'identical' in result) this.bySpc.set(spc, first.deal)
-      else this.bySpc.delete(spc)
-    }
+    await this.undo(uuid, created, withSecret, spc)
+    if (spc !== undefined && first !== undefined && 'identical' in result && !this.bySpc.has(spc)) this.bySpc.set(spc, first.deal)
     return result
   }
 
@@ -401,7 +398,9 @@ export class KubeDealStore implements DealStore {
    * the answer comes within the drain. A deal that cannot be deleted now is abandoned (deleted when
    * the watch next shows it).
    */
-  private async undo (uuid: string, created: Obj, withSecret: boolean): Promise<void> {
+  private async undo (uuid: string, created: Obj, withSecret: boolean, spc: string | undefined): Promise<void> {
+    // Not a deal any more, whatever the watch later shows (a relist never shows one it missed).
+    if (spc !== undefined && this.bySpc.get(spc)?.dealUuid === uuid) this.bySpc.delete(spc)
     const deleted = await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, uuid), {
       body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: created.metadata.uid } },
       timeoutMs: PERSIST_TIMEOUT_MS

@@ -25,7 +25,11 @@ export function onShutdown (name: string, fn: Hook['fn']): void {
   }
 }
 
-export function shutdown (deadlineMs = 25_000): Promise<void> {
+/**
+ * Each hook gets `deadlineMs` (35 s: the ingress drains proposals whose writes can take 26 s in
+ * the worst case; the chart's termination grace period is 45 s).
+ */
+export function shutdown (deadlineMs = 35_000): Promise<void> {
   stopping ??= (async () => {
     for (const h of [...hooks].reverse()) {
       const t0 = Date.now()

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict'
 import { StorageDeals } from '../../../src/api/index.ts'
 import { Core, isNotFound } from '../../../src/kube/rest.ts'
 import { createClientNode, proposeDeal } from '../../../src/client/net.ts'
+import { signedProposalCid } from '../../../src/protocol/index.ts'
 import type { Ingress } from '../../../src/ingress/index.ts'
 import { eventually } from '../../support/kube.ts'
 import { startStallProxy, type StallProxy } from '../../support/stall-proxy.ts'
@@ -94,6 +95,9 @@ describe('ingress: the apiserver stalls while a proposal is persisted', () => {
       assert.deepEqual([res.accepted, res.message], [false, 'server error: save to db'])
       assert.equal(await exists(StorageDeals, p.dealUuid), false)
       assert.equal(await exists(Core.secrets, `${p.dealUuid}-transfer`), false)
+      // Forgotten at once: a watch that comes back by relisting never shows the deleted deal, and
+      // a retry must not be refused as identical to it.
+      assert.equal(env.ingress.store.bySignedProposalCid(signedProposalCid(p.clientDealProposal).toString()), undefined)
     } finally {
       await env.ingress.store.informer.start()
       await node.stop()
