@@ -4,8 +4,7 @@
  * file, send it over libp2p. Prints one JSON line per answer.
  */
 import { parseArgs } from 'node:util'
-import { CID } from 'multiformats/cid'
-import { isPieceCid } from '../filecoin/cid.ts'
+import { cidFlag, UsageError } from './flags.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { loadKeyFile } from '../filecoin/keys.ts'
 import { parseFIL } from '../filecoin/token.ts'
@@ -53,7 +52,6 @@ const options = {
   help: { type: 'boolean', short: 'h' }
 } as const
 
-class UsageError extends Error {}
 
 function need (v: string | undefined, flag: string): string {
   if (v === undefined || v === '') throw new UsageError(`${flag} is required`)
@@ -67,16 +65,6 @@ function int (v: string | undefined, flag: string): number {
   return n
 }
 
-/** A CID flag, checked here so a typo is named by its flag, not by a multibase decoder. */
-function cid (v: string | undefined, flag: string, what: string): string {
-  const text = need(v, flag)
-  let c: CID
-  try { c = CID.parse(text) } catch (err) {
-    throw new UsageError(`${flag} ${JSON.stringify(text)} is not a CID: ${(err as Error).message}`)
-  }
-  if (flag === '--piece-cid' && !isPieceCid(c)) throw new UsageError(`${flag} ${text} is not a piece CID (${what})`)
-  return text
-}
 
 const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x)
 
@@ -126,9 +114,9 @@ export async function runClient (argv: string[]): Promise<number> {
         const params = buildDealParams({
           key,
           provider: need(v.provider, '--provider'),
-          pieceCid: cid(v['piece-cid'], '--piece-cid', 'fil-commitment-unsealed / sha2-256-trunc254-padded, as `dealyard commp` prints it'),
+          pieceCid: cidFlag(need(v['piece-cid'], '--piece-cid'), '--piece-cid', 'fil-commitment-unsealed / sha2-256-trunc254-padded, as `dealyard commp` prints it'),
           pieceSize: int(v['piece-size'], '--piece-size'),
-          payloadCid: cid(v['payload-cid'], '--payload-cid', 'the root CID of the CAR'),
+          payloadCid: cidFlag(need(v['payload-cid'], '--payload-cid'), '--payload-cid'),
           startEpoch: start,
           ...(v.duration !== undefined ? { duration: int(v.duration, '--duration') } : {}),
           storagePrice: parseFIL(v['storage-price'] ?? '0'),

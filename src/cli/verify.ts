@@ -10,10 +10,8 @@ import type { KubeDeals, DealRef } from '../transfer/kube.ts'
 import { commpHasher } from '../transfer/piece-sink.ts'
 import { verifyImport } from '../transfer/verify.ts'
 import { TransferError, TransferErrorCodes } from '../transfer/errors.ts'
-import { CID } from 'multiformats/cid'
-import { isPieceCid } from '../filecoin/cid.ts'
-
-const isPaddedSize = (n: number): boolean => Number.isSafeInteger(n) && n >= 128 && 2 ** Math.round(Math.log2(n)) === n
+import { cidFlag } from './flags.ts'
+import { isPaddedPieceSize } from '../filecoin/commp/sizes.ts'
 
 const usage = `usage: dealyard verify [--deal <ns>/<name>] --file PATH [options]
   --deal NS/NAME       read the StorageDeal (piece CID/size, dataSource) and patch its status
@@ -47,12 +45,8 @@ export async function runVerify (argv: string[]): Promise<number> {
     if (values.help === true) { process.stdout.write(usage); return 0 }
     if (values.deal === undefined && values.file === undefined) throw new UsageError('--file is required without --deal')
     // Checked before hashing a file that may be tens of GiB, not after.
-    if (values['piece-cid'] !== undefined) {
-      let c: CID
-      try { c = CID.parse(values['piece-cid']) } catch (err) { throw new UsageError(`--piece-cid ${JSON.stringify(values['piece-cid'])} is not a CID: ${(err as Error).message}`) }
-      if (!isPieceCid(c)) throw new UsageError(`--piece-cid ${values['piece-cid']} is not a piece CID`)
-    }
-    if (values['piece-size'] !== undefined && !isPaddedSize(Number(values['piece-size']))) {
+    if (values['piece-cid'] !== undefined) cidFlag(values['piece-cid'], '--piece-cid', 'as `dealyard commp` prints it')
+    if (values['piece-size'] !== undefined && !isPaddedPieceSize(Number(values['piece-size']))) {
       throw new UsageError(`--piece-size must be a padded piece size (a power of two, at least 128), got ${JSON.stringify(values['piece-size'])}`)
     }
   } catch (err) {
