@@ -86,9 +86,10 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     memory
   }
   const maxStreams = o.maxStreamsPerConnection ?? 32
-  const proposalRate = new ProposalRate({ perSecond: o.proposalsPerIpPerSecond ?? DEFAULT_PROPOSALS_PER_IP_PER_SECOND, exempt: o.ipLimitExempt ?? DEFAULT_IP_LIMIT_EXEMPT })
+  const exempt = o.ipLimitExempt ?? DEFAULT_IP_LIMIT_EXEMPT
+  const proposalRate = new ProposalRate({ perSecond: o.proposalsPerIpPerSecond ?? DEFAULT_PROPOSALS_PER_IP_PER_SECOND, exempt })
   const refusalLogs = new TokenBucket({ perSecond: 1 / 20, burst: 3 })
-  const perIp = new ConnectionsPerIp({ perIp: o.connectionsPerIp ?? DEFAULT_CONNECTIONS_PER_IP, exempt: o.ipLimitExempt ?? DEFAULT_IP_LIMIT_EXEMPT })
+  const perIp = new ConnectionsPerIp({ perIp: o.connectionsPerIp ?? DEFAULT_CONNECTIONS_PER_IP, exempt })
   // Set by drain(): new streams are reset and new connections refused at accept, so clients dial
   // another replica at once rather than negotiate a protocol nobody serves any more.
   let draining = false

@@ -79,8 +79,8 @@ export function clientKey (ip: Uint8Array): string {
 }
 
 function subnetLimits (ip: Uint8Array, perIp: number): Array<[string, number]> {
-  if (isV4(ip)) return [[`4/32/${hex(ip.subarray(12))}`, perIp]]
-  return [[`6/56/${hex(ip.subarray(0, 7))}`, perIp], [`6/48/${hex(ip.subarray(0, 6))}`, 8 * perIp]]
+  if (isV4(ip)) return [[clientKey(ip), perIp]]
+  return [[clientKey(ip), perIp], [`6/48/${hex(ip.subarray(0, 6))}`, 8 * perIp]]
 }
 
 function subnetName (key: string): string {

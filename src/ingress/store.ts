@@ -88,6 +88,9 @@ export interface CreateOptions {
 
 type Obj = StorageDeal & KubeObject
 
+/** One of this replica's creates, until the watch delivers it: what deals delivered before it hold, and who waits. */
+interface PendingCreate { before?: HeldSnapshot, seen?: () => void }
+
 const log = logger('ingress:store')
 
 /**
@@ -161,7 +164,7 @@ export class KubeDealStore implements DealStore {
    * This replica's creates in progress, by attempt annotation: when the watch delivers one, what
    * the deals delivered before it hold, and a wake-up for the create waiting on it.
    */
-  private readonly mine = new Map<string, { before?: HeldSnapshot, seen?: () => void }>()
+  private readonly mine = new Map<string, PendingCreate>()
 
   constructor (rest: KubeRest, namespace: string) {
     this.rest = rest
@@ -243,7 +246,7 @@ export class KubeDealStore implements DealStore {
     // watch) is ours only if it carries this, and not a deal another attempt made of the same
     // proposal; and the watch tells this replica's creates by it.
     const attempt = randomBytes(8).toString('hex')
-    const m: { before?: HeldSnapshot, seen?: () => void } = {}
+    const m: PendingCreate = {}
     this.mine.set(attempt, m)
     try {
       return await this.createAttempt(deal, params, attempt, m, o)
@@ -252,7 +255,7 @@ export class KubeDealStore implements DealStore {
     }
   }
 
-  private async createAttempt (deal: StorageDeal, params: Uint8Array | undefined, attempt: string, m: { before?: HeldSnapshot, seen?: () => void }, o: CreateOptions): Promise<CreateResult> {
+  private async createAttempt (deal: StorageDeal, params: Uint8Array | undefined, attempt: string, m: PendingCreate, o: CreateOptions): Promise<CreateResult> {
     const recheck = o.recheck
     const uuid = deal.metadata.name ?? ''
     const mine = { ...deal, metadata: { ...deal.metadata, annotations: { ...deal.metadata.annotations, [ATTEMPT_ANNOTATION]: attempt } } } as Obj
@@ -365,7 +368,7 @@ export class KubeDealStore implements DealStore {
    * WATCH_WAIT_MS (the watch down or reconnecting after an outage), the deal cannot be decided in
    * that order: it goes, and the client hears a server error it may retry.
    */
-  private async afterCommit (spc: string | undefined, uuid: string, created: Obj, withSecret: boolean, m: { before?: HeldSnapshot, seen?: () => void }, recheck: Recheck | undefined): Promise<CreateResult> {
+  private async afterCommit (spc: string | undefined, uuid: string, created: Obj, withSecret: boolean, m: PendingCreate, recheck: Recheck | undefined): Promise<CreateResult> {
     const uid = created.metadata.uid ?? ''
     if (uid === '') return { created: true }
     if (m.before === undefined) {

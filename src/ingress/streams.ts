@@ -121,7 +121,7 @@ function drainAfterRequest (stream: Stream, it: AsyncIterator<Uint8Array | Uint8
 
 /** The stream as readCborItem reads it, without letting it end the iteration: the rest is drained. */
 function keepOpen (it: AsyncIterator<Uint8Array | Uint8ArrayList>): AsyncIterable<Uint8Array | Uint8ArrayList> {
-  return { [Symbol.asyncIterator]: () => ({ next: async () => await it.next() }) }
+  return { [Symbol.asyncIterator]: () => ({ next: () => it.next() }) }
 }
 
 /**

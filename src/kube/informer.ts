@@ -9,8 +9,7 @@ import { EventEmitter } from 'node:events'
 import { Counter } from 'prom-client'
 import { registry } from '../metrics.ts'
 import { logger } from '../log.ts'
-import { Backoff } from './backoff.ts'
-import { sleepUntilAborted } from '../backoff.ts'
+import { Backoff, sleep } from './backoff.ts'
 import { isGone, resourcePath, type KubeObject, type KubeRest, type ResourceCoords } from './rest.ts'
 
 const log = logger('kube:informer')
@@ -157,7 +156,7 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
       }
       const woken = new AbortController()
       this.wakeUp = () => { woken.abort() }
-      await sleepUntilAborted(backoff.next(), AbortSignal.any([signal, woken.signal]))
+      await sleep(backoff.next(), AbortSignal.any([signal, woken.signal]))
       this.wakeUp = undefined
     }
   }
