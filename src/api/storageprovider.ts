@@ -12,6 +12,33 @@ const cidrs = (description: string): ReturnType<typeof arr> =>
     // provider's admission at the first proposal.
     { rule: 'isCIDR(self)', message: 'must be a CIDR such as 10.0.0.0/8 or fd00::/8' }), { maxItems: 256 })
 
+/**
+ * Defaults of the ask and of the deal policy: the CRD's schema declares them, and the ingress fills
+ * them into specs that did not come through the apiserver. The prices are boost's defaults
+ * (storagemarket/storedask: 50,000,000 and 5,000,000 attoFIL per GiB per epoch), so a provider that
+ * names no price does not store data for free.
+ */
+export const ASK_DEFAULTS = {
+  price: '50000000',
+  verifiedPrice: '5000000',
+  minPieceSize: 256,
+  maxPieceSize: 34359738368,
+  seqNo: 0,
+  expiryEpochs: 2880
+} as const
+
+export const DEAL_POLICY_DEFAULTS = {
+  acceptOnline: true,
+  acceptOffline: true,
+  acceptVerified: true,
+  acceptUnverified: true,
+  expectedSealDurationEpochs: 2880,
+  maxStartDelayEpochs: 40320,
+  maxProviderCollateralMultiplier: 2,
+  maxTransferSize: 0,
+  transferTypes: ['http']
+} as const
+
 const providerSpec = obj('A miner this installation makes deals for. Owned by GitOps.', {
   address: address('Miner actor address (f0…).'),
   paused: bool('Refuse new proposals and stop advancing deals (in-flight data stays).', { default: false }),
@@ -20,23 +47,23 @@ const providerSpec = obj('A miner this installation makes deals for. Owned by Gi
     miner: endpoint('lotus-miner (v0 API)')
   }, { required: ['fullNode', 'miner'], title: 'LotusSpec' }),
   ask: obj('The storage ask: prices and piece size bounds.', {
-    price: attoFil('Price per GiB per epoch for unverified deals', { default: '0' }),
-    verifiedPrice: attoFil('Price per GiB per epoch for verified deals', { default: '0' }),
-    minPieceSize: int('Smallest padded piece size accepted.', { minimum: 128, default: 256 }),
-    maxPieceSize: int('Largest padded piece size accepted.', { minimum: 128, default: 34359738368 }),
-    seqNo: int('Ask sequence number; bump it when the ask changes.', { minimum: 0, default: 0 }),
-    expiryEpochs: int('How long a signed ask is valid, in epochs.', { minimum: 1, default: 2880 })
+    price: attoFil('Price per GiB per epoch for unverified deals', { default: ASK_DEFAULTS.price }),
+    verifiedPrice: attoFil('Price per GiB per epoch for verified deals', { default: ASK_DEFAULTS.verifiedPrice }),
+    minPieceSize: int('Smallest padded piece size accepted.', { minimum: 128, default: ASK_DEFAULTS.minPieceSize }),
+    maxPieceSize: int('Largest padded piece size accepted.', { minimum: 128, default: ASK_DEFAULTS.maxPieceSize }),
+    seqNo: int('Ask sequence number; bump it when the ask changes.', { minimum: 0, default: ASK_DEFAULTS.seqNo }),
+    expiryEpochs: int('How long a signed ask is valid, in epochs.', { minimum: 1, default: ASK_DEFAULTS.expiryEpochs })
   }, { title: 'AskSpec' }),
   dealPolicy: obj('What proposals to accept.', {
-    acceptOnline: bool('Consider online deals.', { default: true }),
-    acceptOffline: bool('Consider offline deals.', { default: true }),
-    acceptVerified: bool('Consider verified deals.', { default: true }),
-    acceptUnverified: bool('Consider unverified deals.', { default: true }),
-    expectedSealDurationEpochs: int('A deal must start at least this far after the current head.', { minimum: 0, default: 2880 }),
-    maxStartDelayEpochs: int('Online deals may start at most this far after the earliest possible start.', { minimum: 0, default: 40320 }),
-    maxProviderCollateralMultiplier: int('Accept provider collateral up to this multiple of the chain minimum.', { minimum: 1, default: 2 }),
-    maxTransferSize: int('Largest transfer accepted, in bytes (0 = the maximum piece size).', { minimum: 0, default: 0 }),
-    transferTypes: arr('Transfer types accepted for online deals.', str('A transfer type.', { enum: ['http', 'libp2p'] }), { maxItems: 2, default: ['http'] }),
+    acceptOnline: bool('Consider online deals.', { default: DEAL_POLICY_DEFAULTS.acceptOnline }),
+    acceptOffline: bool('Consider offline deals.', { default: DEAL_POLICY_DEFAULTS.acceptOffline }),
+    acceptVerified: bool('Consider verified deals.', { default: DEAL_POLICY_DEFAULTS.acceptVerified }),
+    acceptUnverified: bool('Consider unverified deals.', { default: DEAL_POLICY_DEFAULTS.acceptUnverified }),
+    expectedSealDurationEpochs: int('A deal must start at least this far after the current head.', { minimum: 0, default: DEAL_POLICY_DEFAULTS.expectedSealDurationEpochs }),
+    maxStartDelayEpochs: int('Online deals may start at most this far after the earliest possible start.', { minimum: 0, default: DEAL_POLICY_DEFAULTS.maxStartDelayEpochs }),
+    maxProviderCollateralMultiplier: int('Accept provider collateral up to this multiple of the chain minimum.', { minimum: 1, default: DEAL_POLICY_DEFAULTS.maxProviderCollateralMultiplier }),
+    maxTransferSize: int('Largest transfer accepted, in bytes (0 = the maximum piece size).', { minimum: 0, default: DEAL_POLICY_DEFAULTS.maxTransferSize }),
+    transferTypes: arr('Transfer types accepted for online deals.', str('A transfer type.', { enum: ['http', 'libp2p'] }), { maxItems: 2, default: [...DEAL_POLICY_DEFAULTS.transferTypes] }),
     clients: obj('Client filters: a non-empty allow list admits only those clients; the deny list always wins.', {
       allow: arr('Client addresses allowed.', address('A client address.'), { maxItems: 10000 }),
       deny: arr('Client addresses refused.', address('A client address.'), { maxItems: 10000 })

@@ -3,6 +3,7 @@
  * {"Ask": null} for a miner not served here (boost has no error field). Signed asks are cached per
  * provider generation and re-made when they expire.
  */
+import { ASK_DEFAULTS } from '../api/storageprovider.ts'
 import { sign, type Signature } from '../filecoin/signature.ts'
 import type { PrivateKey } from '../filecoin/keys.ts'
 import { FullNodeClient } from '../lotus/fullnode.ts'
@@ -110,8 +111,8 @@ export class AskService {
       maxPieceSize: entry.terms.ask.maxPieceSize,
       miner: entry.terms.address,
       timestamp: head,
-      expiry: head + (a.expiryEpochs ?? 2880),
-      seqNo: a.seqNo ?? 0
+      expiry: head + (a.expiryEpochs ?? ASK_DEFAULTS.expiryEpochs),
+      seqNo: a.seqNo ?? ASK_DEFAULTS.seqNo
     }
     let signature: Signature | null = null
     if (this.signer !== undefined) {

@@ -4,6 +4,7 @@
  * parsed once.
  */
 import type { StorageProvider } from '../api/types.generated.ts'
+import { ASK_DEFAULTS, DEAL_POLICY_DEFAULTS as D } from '../api/storageprovider.ts'
 import { Address } from '../filecoin/address.ts'
 import { addressKey, type ProviderTerms } from './admission.ts'
 import { compileTransferHostPolicy } from './transfer-host.ts'
@@ -25,20 +26,20 @@ export function providerTerms (sp: StorageProvider, opts: TermsOptions = {}): Pr
     address: Address.fromString(s.address),
     paused: s.paused ?? false,
     ask: {
-      price: BigInt(ask.price ?? '0'),
-      verifiedPrice: BigInt(ask.verifiedPrice ?? '0'),
-      minPieceSize: ask.minPieceSize ?? 256,
-      maxPieceSize: ask.maxPieceSize ?? 34359738368
+      price: BigInt(ask.price ?? ASK_DEFAULTS.price),
+      verifiedPrice: BigInt(ask.verifiedPrice ?? ASK_DEFAULTS.verifiedPrice),
+      minPieceSize: ask.minPieceSize ?? ASK_DEFAULTS.minPieceSize,
+      maxPieceSize: ask.maxPieceSize ?? ASK_DEFAULTS.maxPieceSize
     },
-    acceptOnline: p.acceptOnline ?? true,
-    acceptOffline: p.acceptOffline ?? true,
-    acceptVerified: p.acceptVerified ?? true,
-    acceptUnverified: p.acceptUnverified ?? true,
-    expectedSealDurationEpochs: p.expectedSealDurationEpochs ?? 2880,
-    maxStartDelayEpochs: p.maxStartDelayEpochs ?? 40320,
-    maxProviderCollateralMultiplier: p.maxProviderCollateralMultiplier ?? 2,
-    maxTransferSize: p.maxTransferSize ?? 0,
-    transferTypes: p.transferTypes ?? ['http'],
+    acceptOnline: p.acceptOnline ?? D.acceptOnline,
+    acceptOffline: p.acceptOffline ?? D.acceptOffline,
+    acceptVerified: p.acceptVerified ?? D.acceptVerified,
+    acceptUnverified: p.acceptUnverified ?? D.acceptUnverified,
+    expectedSealDurationEpochs: p.expectedSealDurationEpochs ?? D.expectedSealDurationEpochs,
+    maxStartDelayEpochs: p.maxStartDelayEpochs ?? D.maxStartDelayEpochs,
+    maxProviderCollateralMultiplier: p.maxProviderCollateralMultiplier ?? D.maxProviderCollateralMultiplier,
+    maxTransferSize: p.maxTransferSize ?? D.maxTransferSize,
+    transferTypes: p.transferTypes ?? [...D.transferTypes],
     clientsAllow: new Set((p.clients?.allow ?? []).map(addressKey)),
     clientsDeny: new Set((p.clients?.deny ?? []).map(addressKey)),
     pieceCidBlocklist: new Set(p.pieceCidBlocklist ?? []),

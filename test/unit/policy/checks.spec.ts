@@ -180,6 +180,16 @@ describe('admission checks', () => {
     assert.equal(verdict(base({ params: { http: { url: 'http://127.0.0.1:8080/a.car', size: 10 } }, terms })), undefined)
   })
 
+  it('charges boost\'s default prices when the provider names none (50,000,000 and 5,000,000 attoFIL per GiB per epoch)', () => {
+    const noAsk = sp()
+    delete noAsk.spec.ask
+    const terms = providerTerms(noAsk)
+    // A 2 KiB piece: 50,000,000 × 2048 / 2^30 = 95 (integer division); verified 9.
+    assert.equal(verdict(edit(base({ terms }), (p) => { p.storagePricePerEpoch = 94n })), 'failed validation: storage price per epoch less than asking price: 94 < 95')
+    assert.equal(verdict(edit(base({ terms }), (p) => { p.storagePricePerEpoch = 95n })), undefined)
+    assert.equal(verdict(edit(base({ terms }), (p) => { p.verifiedDeal = true; p.storagePricePerEpoch = 8n })), 'failed validation: storage price per epoch less than asking price: 8 < 9')
+  })
+
   it('checks in boost order: a bad signature wins over a wrong provider and a past start', () => {
     const i = edit(base(), (p) => { p.provider = Address.fromString('f09'); p.startEpoch = 1; p.endEpoch = 518_401 }, other)
     assert.equal(evaluate(ADMISSION_CHECKS, i)?.reason, 'InvalidSignature')
