@@ -23,6 +23,9 @@ import { ProposalService } from './proposals.ts'
 import { ProviderDirectory } from './providers.ts'
 import { StatusService } from './status.ts'
 import { KubeDealStore } from './store.ts'
+import { OrphanSweeper, type OrphanSweepOptions } from './orphans.ts'
+import { EventRecorder } from '../kube/events.ts'
+import { hostname } from 'node:os'
 
 const log = logger('ingress')
 
@@ -52,6 +55,8 @@ export interface IngressOptions {
   chain?: LotusChainOptions
   /** Replace Lotus (bench, tests of the ingress alone). */
   chainFor?: (sp: StorageProvider) => ChainReader
+  /** Deleting online deals whose params Secret was never written (orphans.ts); tests shorten the grace. */
+  orphanSweep?: OrphanSweepOptions
 }
 
 export interface Ingress {
@@ -59,6 +64,7 @@ export interface Ingress {
   store: KubeDealStore
   providers: Informer<StorageProvider & KubeObject>
   ledgers: LedgerBook
+  sweeper: OrphanSweeper
   metricsUrl?: string
   stop (): Promise<void>
 }
@@ -114,6 +120,9 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
       const a = server.address()
       if (a !== null && typeof a === 'object') metricsUrl = `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}/metrics`
     }
+    const sweeper = new OrphanSweeper(rest, o.namespace, () => store.informer.list(), new EventRecorder(rest, 'dealyard.io/ingress', hostname()), o.orphanSweep)
+    sweeper.start()
+    started.push(async () => { await sweeper.stop() })
     log.info({ peerId: host.peerId, namespace: o.namespace, providers: providers.list().length }, 'ingress started')
     return {
       host,
@@ -121,8 +130,10 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
       providers,
       ledgers,
       ...(metricsUrl !== undefined ? { metricsUrl } : {}),
+      sweeper,
       stop: async () => {
         await host.drain()
+        await sweeper.stop()
         await Promise.all([providers.stop(), store.stop(), ledgers.stop()])
         await new Promise<void>((resolve) => { if (server === undefined) resolve(); else server.close(() => { resolve() }) })
       }

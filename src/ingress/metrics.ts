@@ -64,3 +64,9 @@ export const chainFactReads = new Counter({
   labelNames: ['method', 'result'],
   registers: [registry]
 })
+
+export const orphansDeleted = new Counter({
+  name: 'dealyard_ingress_orphaned_deals_deleted_total',
+  help: 'Online StorageDeals deleted because their params Secret was never written (their clients were never told they were accepted).',
+  registers: [registry]
+})

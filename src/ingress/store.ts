@@ -14,7 +14,8 @@
  *    abandoned: if the deal shows up in the watch later, it is deleted.
  *  - Windows left: the process ending between the two writes, or before an abandoned deal shows
  *    up. Either leaves an online deal without its params Secret, whose client never heard
- *    "accepted" and which can never be transferred: the controller fails such deals.
+ *    "accepted" and which can never be transferred: any replica deletes it once it is two minutes
+ *    old (orphans.ts).
  * The other order (Secret first) would leave an orphan Secret on every duplicate and on a crash.
  * Once the watch delivers the new deal, it is decided again in the order every replica sees
  * (afterCommit): against an identical proposal another replica accepted first, and against the

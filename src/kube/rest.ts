@@ -75,6 +75,8 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>
   body?: unknown
   contentType?: string
+  /** The Accept header (default application/json), e.g. metadata only: application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1. */
+  accept?: string
   signal?: AbortSignal
   timeoutMs?: number
 }
@@ -134,7 +136,7 @@ export class KubeRest {
 
   private async requestOnce<T> (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions): Promise<T> {
     const url = this.url(path, opts.query)
-    const headers: Record<string, string> = { ...await this.authHeaders(url, method), accept: 'application/json' }
+    const headers: Record<string, string> = { ...await this.authHeaders(url, method), accept: opts.accept ?? 'application/json' }
     let body: string | undefined
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body)

@@ -1,0 +1,161 @@
+/**
+ * Online deals the ingress began writing and never finished: the StorageDeal was created, its
+ * params Secret never was (the process died between the two writes, or a write's answer was lost
+ * and the deal landed after the ingress gave up on it). Their clients never heard "accepted" (that
+ * answer comes only after both writes), yet each such deal holds the provider's funds and staging
+ * space, and makes every retry of its signed proposal "identical" to it. Nothing can transfer it
+ * (the URL is in the missing Secret), so it is deleted.
+ *
+ * Only deals no controller has touched yet (no status) and older than a grace period far longer
+ * than a proposal's writes take are looked at; each is looked at once (its Secret found: done), by
+ * a GET of the Secret's metadata (the ingress may read Secrets by name, not list them). Every
+ * replica sweeps; the delete carries the deal's uid as a precondition, so a sweep never removes a
+ * deal re-created under the same name.
+ */
+import type { StorageDeal } from '../api/types.generated.ts'
+import { StorageDeals } from '../api/index.ts'
+import type { EventRecorder } from '../kube/events.ts'
+import { Core, isConflict, isNotFound, resourcePath, type KubeObject, type KubeRest } from '../kube/rest.ts'
+import { logger } from '../log.ts'
+import { paramsSecretName } from './deal-object.ts'
+import { orphansDeleted } from './metrics.ts'
+
+const log = logger('ingress:orphans')
+
+export interface OrphanSweepOptions {
+  /** A deal is looked at once it is this old, by its creationTimestamp and since this replica first saw it. */
+  graceMs?: number
+  /** Time between sweeps. */
+  intervalMs?: number
+  /** Secrets looked up per sweep at most (the rest wait for the next sweep). */
+  maxLookups?: number
+  now?: () => number
+}
+
+/** Writes of one proposal end within the drain (30 s); two minutes leaves room for clock skew. */
+export const ORPHAN_GRACE_MS = 120_000
+const SWEEP_INTERVAL_MS = 30_000
+const MAX_LOOKUPS = 200
+const LOOKUP_CONCURRENCY = 4
+const REQUEST_TIMEOUT_MS = 10_000
+
+/** A deal that must have a params Secret and that no controller has taken on: the only kind looked at. */
+export function awaitsParamsCheck (d: StorageDeal): boolean {
+  return d.spec?.isOffline !== true && d.status === undefined && (d.metadata?.uid ?? '') !== ''
+}
+
+export class OrphanSweeper {
+  private readonly rest: KubeRest
+  private readonly namespace: string
+  private readonly deals: () => Iterable<StorageDeal>
+  private readonly events: EventRecorder | undefined
+  private readonly graceMs: number
+  private readonly intervalMs: number
+  private readonly maxLookups: number
+  private readonly now: () => number
+  /** uid → when this replica first saw the deal waiting for a check. */
+  private readonly firstSeen = new Map<string, number>()
+  /** uids whose Secret was found: never looked up again. */
+  private readonly settled = new Set<string>()
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private running: Promise<unknown> | undefined
+  private stopped = false
+
+  constructor (rest: KubeRest, namespace: string, deals: () => Iterable<StorageDeal>, events?: EventRecorder, o: OrphanSweepOptions = {}) {
+    this.rest = rest
+    this.namespace = namespace
+    this.deals = deals
+    this.events = events
+    this.graceMs = o.graceMs ?? ORPHAN_GRACE_MS
+    this.intervalMs = o.intervalMs ?? SWEEP_INTERVAL_MS
+    this.maxLookups = o.maxLookups ?? MAX_LOOKUPS
+    this.now = o.now ?? Date.now
+  }
+
+  start (): void {
+    const tick = (): void => {
+      this.running = this.sweep()
+        .catch((err: unknown) => { log.warn({ err: (err as Error).message }, 'orphaned deal sweep failed') })
+        .finally(() => { if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs).unref() })
+    }
+    this.timer = setTimeout(tick, this.intervalMs).unref()
+  }
+
+  async stop (): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.timer)
+    await this.running
+  }
+
+  /** One pass: the deals to look at now, their Secrets looked up, the orphans deleted. */
+  async sweep (): Promise<{ looked: number, deleted: string[] }> {
+    const now = this.now()
+    const due: StorageDeal[] = []
+    const present = new Set<string>()
+    for (const d of this.deals()) {
+      if (!awaitsParamsCheck(d)) continue
+      const uid = d.metadata.uid!
+      present.add(uid)
+      if (this.settled.has(uid)) continue
+      const seen = this.firstSeen.get(uid) ?? now
+      this.firstSeen.set(uid, seen)
+      const created = new Date(d.metadata.creationTimestamp ?? NaN).getTime()
+      if (now - seen >= this.graceMs && Number.isFinite(created) && now - created >= this.graceMs && due.length < this.maxLookups) due.push(d)
+    }
+    // Deals gone, or taken on by a controller, are not tracked any longer.
+    for (const uid of this.firstSeen.keys()) if (!present.has(uid)) this.firstSeen.delete(uid)
+    for (const uid of this.settled) if (!present.has(uid)) this.settled.delete(uid)
+
+    const deleted: string[] = []
+    const failed: string[] = []
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < due.length && !this.stopped) {
+        const d = due[next++]!
+        try {
+          if (await this.hasParams(d)) this.settled.add(d.metadata.uid!)
+          else if (await this.deleteOrphan(d)) deleted.push(d.metadata.name ?? '')
+        } catch (err) {
+          // Looked at again next sweep.
+          failed.push(`deal ${d.metadata.name ?? ''}: ${(err as Error).message}`)
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, due.length) }, worker))
+    if (failed.length > 0) log.warn({ failed: failed.length, first: failed[0] }, 'could not check some deals for their params Secret; trying again next sweep')
+    return { looked: due.length, deleted }
+  }
+
+  /** Whether the deal's params Secret exists and is this deal's (owned by its uid). Throws when it cannot tell. */
+  private async hasParams (d: StorageDeal): Promise<boolean> {
+    try {
+      const s = await this.rest.request<KubeObject>('GET', resourcePath(Core.secrets, this.namespace, paramsSecretName(d.metadata.name ?? '')), {
+        accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
+        timeoutMs: REQUEST_TIMEOUT_MS
+      })
+      return (s.metadata?.ownerReferences ?? []).some((o) => o.uid === d.metadata.uid)
+    } catch (err) {
+      if (isNotFound(err)) return false
+      throw err
+    }
+  }
+
+  private async deleteOrphan (d: StorageDeal): Promise<boolean> {
+    const name = d.metadata.name ?? ''
+    try {
+      await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, name), {
+        body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: d.metadata.uid } },
+        timeoutMs: REQUEST_TIMEOUT_MS
+      })
+    } catch (err) {
+      // Gone already, or re-created under the same name: not this orphan any more.
+      if (isNotFound(err) || isConflict(err)) return false
+      throw err
+    }
+    orphansDeleted.inc()
+    const note = `deal ${name}: deleted: its transfer params Secret was never written (the ingress stopped between the deal's two writes, or gave up on a write that landed later); its client was never told it was accepted`
+    log.warn({ deal: name, created: d.metadata.creationTimestamp }, note)
+    await this.events?.record(d as StorageDeal & KubeObject, 'Warning', 'OrphanDeleted', 'Delete', note)
+    return true
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * A deal the ingress created but never finished (no params Secret: the process died between its two
+ * writes) is deleted once it is older than the grace period, and its client can then propose the
+ * same signed proposal again; deals that are complete, offline, or taken on by a controller are
+ * left alone, and a Secret of the same name owned by another deal does not count.
+ */
+import { describe, it, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { StorageDeals } from '../../../src/api/index.ts'
+import type { StorageDeal } from '../../../src/api/index.ts'
+import { Core, isNotFound, type KubeObject } from '../../../src/kube/rest.ts'
+import { proposeDeal } from '../../../src/client/net.ts'
+import { dealObject, paramsSecretName } from '../../../src/ingress/deal-object.ts'
+import { eventually } from '../../support/kube.ts'
+import { startEnv, type Env } from './env.ts'
+
+const GRACE_MS = 400
+
+describe('ingress: deals left without their params Secret', () => {
+  let env: Env
+  // Sweeps are run by the test (the timer's interval is an hour).
+  before(async () => { env = await startEnv('ingress-orphans', { orphanSweep: { graceMs: GRACE_MS, intervalMs: 3_600_000 } }) })
+  after(async () => { await env?.close() })
+
+  /** The StorageDeal the ingress writes first for these params, written alone. */
+  const writeDealOnly = async (params: Awaited<ReturnType<Env['params']>>): Promise<StorageDeal & KubeObject> =>
+    await env.rest.create<StorageDeal & KubeObject>(StorageDeals, env.namespace, dealObject(params, {
+      namespace: env.namespace, provider: env.sp.metadata.name!, protocol: '/fil/storage/mk/1.2.1', clientPeerId: env.node.peerId.toString()
+    }) as StorageDeal & KubeObject)
+
+  const exists = async (name: string): Promise<boolean> =>
+    await env.rest.get(StorageDeals, env.namespace, name).then(() => true, (e: unknown) => { if (isNotFound(e)) return false; throw e })
+
+  it('deletes only online deals with no params Secret of their own, untouched by a controller and past the grace; the proposal can then be made again', async () => {
+    const complete = await env.params()
+    assert.equal((await proposeDeal(env.node, env.addr, complete)).accepted, true)
+    const offline = await env.params({ http: undefined })
+    assert.equal((await proposeDeal(env.node, env.addr, offline)).accepted, true)
+
+    const orphanParams = await env.params()
+    const orphan = await writeDealOnly(orphanParams)
+    const taken = await writeDealOnly(await env.params())
+    await env.rest.mergePatch(StorageDeals, env.namespace, taken.metadata!.name!, { status: { checkpoint: 'Accepted' } }, 'status')
+    // A Secret of the deal's name left by an earlier deal of the same UUID is not this deal's.
+    const foreign = await writeDealOnly(await env.params())
+    await env.rest.create(Core.secrets, env.namespace, {
+      apiVersion: 'v1', kind: 'Secret',
+      metadata: { name: paramsSecretName(foreign.metadata!.name!), ownerReferences: [{ apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageDeal', name: foreign.metadata!.name!, uid: randomUUID(), controller: true }] },
+      stringData: { 'params.json': '{}' }
+    } as unknown as KubeObject)
+    await eventually(() => env.ingress.store.informer.getObject(env.namespace, foreign.metadata!.name!) !== undefined, { what: 'the deals in the ingress\'s cache' })
+
+    // The client retrying its proposal under a new UUID is refused: the half-written deal stands in its way.
+    const retry = { ...orphanParams, dealUuid: randomUUID() }
+    const refused = await proposeDeal(env.node, env.addr, retry)
+    assert.equal(refused.accepted, false)
+    assert.match(refused.message, new RegExp(`identical to deal ${orphan.metadata!.name!}`))
+
+    // Nothing is deleted before the grace has passed.
+    assert.deepEqual((await env.ingress.sweeper.sweep()).deleted, [])
+    assert.equal(await exists(orphan.metadata!.name!), true)
+    await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 100))
+    const swept = await env.ingress.sweeper.sweep()
+    assert.deepEqual(swept.deleted.sort(), [orphan.metadata!.name!, foreign.metadata!.name!].sort())
+    for (const d of [complete.dealUuid, offline.dealUuid, taken.metadata!.name!]) assert.equal(await exists(d), true, d)
+    assert.equal(await exists(orphan.metadata!.name!), false)
+
+    // Looked at once: the next sweep looks up nothing.
+    assert.equal((await env.ingress.sweeper.sweep()).looked, 0)
+
+    // The operator is told why.
+    const events = await env.rest.request<{ items: Array<{ reason: string, regarding: { name: string } }> }>('GET', `/apis/events.k8s.io/v1/namespaces/${env.namespace}/events`)
+    assert.ok(events.items.some((e) => e.reason === 'OrphanDeleted' && e.regarding.name === orphan.metadata!.name!), JSON.stringify(events.items.map((e) => e.reason)))
+
+    // And the client's retry goes through.
+    await eventually(() => env.ingress.store.bySignedProposalCid(orphan.spec.signedProposalCid) === undefined, { what: 'the orphan gone from the ingress\'s cache' })
+    const again = await proposeDeal(env.node, env.addr, { ...orphanParams, dealUuid: randomUUID() })
+    assert.equal(again.accepted, true, again.message)
+  })
+})
