@@ -64,7 +64,7 @@ const providerSpec = obj('A miner this installation makes deals for. Owned by Gi
     maxProviderCollateralMultiplier: int('Accept provider collateral up to this multiple of the chain minimum.', { minimum: 1, default: DEAL_POLICY_DEFAULTS.maxProviderCollateralMultiplier }),
     maxTransferSize: int('Largest transfer accepted, in bytes (0 = the maximum piece size).', { minimum: 0, default: DEAL_POLICY_DEFAULTS.maxTransferSize }),
     transferTypes: arr('Transfer types accepted for online deals.', str('A transfer type.', { enum: ['http', 'libp2p'] }), { maxItems: 2, default: [...DEAL_POLICY_DEFAULTS.transferTypes] }),
-    clients: obj('Client filters: a non-empty allow list admits only those clients; the deny list always wins.', {
+    clients: obj('Client filters by ID (f0…) or key address; either form matches the same client. A non-empty allow list admits only those clients; the deny list always wins.', {
       allow: arr('Client addresses allowed.', address('A client address.'), { maxItems: 10000 }),
       deny: arr('Client addresses refused.', address('A client address.'), { maxItems: 10000 })
     }, { title: 'ClientFilter' }),

@@ -230,7 +230,7 @@ export interface AskSpec {
   expiryEpochs?: number
 }
 
-/** Client filters: a non-empty allow list admits only those clients; the deny list always wins. */
+/** Client filters by ID (f0…) or key address; either form matches the same client. A non-empty allow list admits only those clients; the deny list always wins. */
 export interface ClientFilter {
   /** Client addresses allowed. */
   allow?: string[]
@@ -266,7 +266,7 @@ export interface DealPolicySpec {
   maxTransferSize?: number
   /** Transfer types accepted for online deals. */
   transferTypes?: Array<'http' | 'libp2p'>
-  /** Client filters: a non-empty allow list admits only those clients; the deny list always wins. */
+  /** Client filters by ID (f0…) or key address; either form matches the same client. A non-empty allow list admits only those clients; the deny list always wins. */
   clients?: ClientFilter
   /** Piece CIDs never accepted. */
   pieceCidBlocklist?: string[]

@@ -14,6 +14,8 @@ import { TtlCache } from './ttl-cache.ts'
 export interface ChainReader {
   head (): Promise<number>
   accountKey (addr: string): Promise<string>
+  /** StateLookupID: the ID address of an actor. */
+  lookupId (addr: string): Promise<string>
   collateralBounds (pieceSize: number, verified: boolean): Promise<{ min: bigint, max: bigint }>
   marketBalance (addr: string): Promise<{ escrow: bigint, locked: bigint }>
   datacap (addr: string): Promise<bigint | null>
@@ -55,6 +57,13 @@ export class LotusChain implements ChainReader {
     // Key addresses are their own account key: no call (boost's StateAccountKey returns them as is).
     if (a.protocol === 1 || a.protocol === 3) return addr
     return await this.accounts.get(addr.slice(1), async () => await counted('StateAccountKey', this.client.stateAccountKey(addr)))
+  }
+
+  async lookupId (addr: string): Promise<string> {
+    const a = Address.fromString(addr)
+    if (a.protocol === 0) return addr
+    // An actor's ID never changes once assigned; one that has none yet (not on chain) is not cached.
+    return await this.accounts.get(`id/${addr.slice(1)}`, async () => await counted('StateLookupID', this.client.stateLookupID(addr)))
   }
 
   async collateralBounds (pieceSize: number, verified: boolean): Promise<{ min: bigint, max: bigint }> {
@@ -105,18 +114,24 @@ function parsedAddress (s: string): Address {
   return a
 }
 
-/** Reads every fact a proposal may need, in parallel (each from the cache when fresh). */
-export async function gatherChainFacts (chain: ChainReader, p: DealProposal): Promise<ChainFacts> {
+/**
+ * Reads every fact a proposal may need, in parallel (each from the cache when fresh). `o.clientId`:
+ * the provider's client lists name ID addresses, so a key-address client's ID is needed too.
+ */
+export async function gatherChainFacts (chain: ChainReader, p: DealProposal, o: { clientId?: boolean } = {}): Promise<ChainFacts> {
   const client = addressString(p.client)
-  const [head, clientKey, collateralBounds, clientBalance, datacap] = await Promise.all([
+  const [head, clientKey, collateralBounds, clientBalance, datacap, clientId] = await Promise.all([
     settle(chain.head()),
     // A key address is its own account key (StateAccountKey returns it as is): no call, no parse.
     p.client.protocol === 1 || p.client.protocol === 3 ? fact(p.client) : settle(chain.accountKey(client).then(parsedAddress)),
     settle(chain.collateralBounds(p.pieceSize, p.verifiedDeal)),
     settle(chain.marketBalance(client)),
-    p.verifiedDeal ? settle(chain.datacap(client)) : Promise.resolve(undefined)
+    p.verifiedDeal ? settle(chain.datacap(client)) : Promise.resolve(undefined),
+    o.clientId === true && p.client.protocol !== 0 ? settle(chain.lookupId(client).then(parsedAddress)) : Promise.resolve(undefined)
   ])
-  return datacap === undefined
-    ? { head, clientKey, collateralBounds, clientBalance }
-    : { head, clientKey, collateralBounds, clientBalance, datacap }
+  return {
+    head, clientKey, collateralBounds, clientBalance,
+    ...(datacap !== undefined ? { datacap } : {}),
+    ...(clientId !== undefined ? { clientId } : {})
+  }
 }

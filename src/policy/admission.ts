@@ -25,6 +25,11 @@ export interface ChainFacts {
   clientBalance: Fact<{ escrow: bigint, locked: bigint }>
   /** StateVerifiedClientStatus(proposal.Client): null = not a verified client. Read for verified deals only. */
   datacap?: Fact<bigint | null>
+  /**
+   * StateLookupID(proposal.Client) for a client proposing with its key address: read only when the
+   * provider's client lists name ID addresses, so an ID entry matches the same client's key address.
+   */
+  clientId?: Fact<Address>
 }
 
 /** A StorageProvider's spec with every default filled in (see terms.ts). */
@@ -47,6 +52,8 @@ export interface ProviderTerms {
   /** Addresses without their network letter (f/t), so f0100 and t0100 match. */
   clientsAllow: ReadonlySet<string>
   clientsDeny: ReadonlySet<string>
+  /** Some entry of the client lists is an ID address (f0…): a key-address client's ID is looked up. */
+  clientListsNameIds: boolean
   pieceCidBlocklist: ReadonlySet<string>
   transferHosts: CompiledPolicy
 }

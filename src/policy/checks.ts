@@ -216,10 +216,20 @@ export const startDelay: Check = (i) => {
 
 export const notPaused: Check = (i) => i.provider.paused ? P('ProviderPaused', 'miner is paused and not accepting storage deals') : undefined
 
-/** The deny list always wins; a non-empty allow list admits only its clients. Both forms (ID, key) match. */
+/**
+ * The deny list always wins; a non-empty allow list admits only its clients. Both forms of the
+ * client's address match: its ID address (the proposal's, or StateLookupID of its key address) and
+ * its key address (the proposal's, or StateAccountKey of its ID address).
+ */
 export const clientAllowed: Check = (i) => {
   const keys = [addressKey(prop(i).client)]
   if (i.chain.clientKey.ok) keys.push(addressKey(i.chain.clientKey.value))
+  const id = i.chain.clientId
+  if (id !== undefined) {
+    // Without the ID, an ID entry of either list cannot be matched: neither list can be applied.
+    if (!id.ok) return P('ClientLookupFailed', `server error: looking up the ID address of client ${addressString(prop(i).client)}: ${id.error}`)
+    keys.push(addressKey(id.value))
+  }
   if (keys.some((k) => i.provider.clientsDeny.has(k))) return P('ClientDenied', `client ${addressString(prop(i).client)} is not allowed to make deals with this miner`)
   if (i.provider.clientsAllow.size > 0 && !keys.some((k) => i.provider.clientsAllow.has(k))) {
     return P('ClientNotAllowed', `client ${addressString(prop(i).client)} is not allowed to make deals with this miner`)

@@ -21,6 +21,8 @@ export function providerTerms (sp: StorageProvider, opts: TermsOptions = {}): Pr
   const s = sp.spec
   const p = s.dealPolicy ?? {}
   const ask = s.ask ?? {}
+  const clientsAllow = new Set((p.clients?.allow ?? []).map(addressKey))
+  const clientsDeny = new Set((p.clients?.deny ?? []).map(addressKey))
   return {
     name: sp.metadata.name ?? '',
     address: Address.fromString(s.address),
@@ -40,8 +42,10 @@ export function providerTerms (sp: StorageProvider, opts: TermsOptions = {}): Pr
     maxProviderCollateralMultiplier: p.maxProviderCollateralMultiplier ?? D.maxProviderCollateralMultiplier,
     maxTransferSize: p.maxTransferSize ?? D.maxTransferSize,
     transferTypes: p.transferTypes ?? [...D.transferTypes],
-    clientsAllow: new Set((p.clients?.allow ?? []).map(addressKey)),
-    clientsDeny: new Set((p.clients?.deny ?? []).map(addressKey)),
+    clientsAllow,
+    clientsDeny,
+    // addressKey drops the network letter: an ID address's key starts with its protocol digit 0.
+    clientListsNameIds: [...clientsAllow, ...clientsDeny].some((k) => k.startsWith('0')),
     pieceCidBlocklist: new Set(p.pieceCidBlocklist ?? []),
     transferHosts: compileTransferHostPolicy({
       allowCidrs: [...(opts.allowCidrs ?? []), ...(p.transferHosts?.allowCidrs ?? [])],

@@ -17,6 +17,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { Address } from '../../../src/filecoin/address.ts'
 import { lotusWorkerSigner } from '../../../src/ingress/ask.ts'
 import { startEnv, FIL, SEAL_EPOCHS, type Env } from './env.ts'
+import { eventually } from '../../support/kube.ts'
 
 type Deal = StorageDeal & KubeObject
 
@@ -93,6 +94,25 @@ describe('ingress: proposals, status, ask, transports', () => {
       assert.equal(await getDeal(params.dealUuid), undefined)
     })
   }
+
+  it('applies client lists naming the client\'s ID address to proposals from its key address (StateLookupID through Lotus)', async () => {
+    const name = env.sp.metadata!.name!
+    const setClients = async (clients: { allow?: string[] | null, deny?: string[] | null } | null): Promise<void> => {
+      const patched = await env.rest.mergePatch<KubeObject>(StorageProviders, undefined, name, { spec: { dealPolicy: { clients } } })
+      await eventually(() => env.ingress.providers.getObject(undefined, name)?.metadata?.resourceVersion === patched.metadata?.resourceVersion)
+    }
+    assert.match(env.client.id, /^[ft]0\d+$/)
+    try {
+      await setClients({ deny: [env.client.id] })
+      const denied = await proposeDeal(env.node, env.addr, await env.params())
+      assert.deepEqual([denied.accepted, denied.message], [false, `client ${env.client.address.replace(/^t/, 'f')} is not allowed to make deals with this miner`])
+      await setClients({ allow: [env.client.id], deny: null })
+      const allowed = await proposeDeal(env.node, env.addr, await env.params())
+      assert.equal(allowed.accepted, true, allowed.message)
+    } finally {
+      await setClients(null)
+    }
+  })
 
   it('rejects a resent proposal as identical, and a reused UUID as a duplicate', async () => {
     const params = await env.params()

@@ -190,6 +190,23 @@ describe('admission checks', () => {
     assert.equal(verdict(edit(base({ terms }), (p) => { p.verifiedDeal = true; p.storagePricePerEpoch = 8n })), 'failed validation: storage price per epoch less than asking price: 8 < 9')
   })
 
+  it('matches an ID address in the client lists against a client proposing with its key address (StateLookupID)', () => {
+    const id = Address.fromString('f01236')
+    const withId = (terms: ProviderTerms, clientId: AdmissionInput['chain']['clientId']): AdmissionInput => {
+      const i = base({ terms })
+      return { ...i, chain: { ...i.chain, ...(clientId !== undefined ? { clientId } : {}) } }
+    }
+    const denied = providerTerms(sp({ clients: { deny: ['t01236'] } }))
+    assert.equal(denied.clientListsNameIds, true)
+    assert.equal(verdict(withId(denied, fact(id))), `client ${secp.address.toString()} is not allowed to make deals with this miner`)
+    assert.equal(verdict(withId(denied, fact(Address.fromString('f01237')))), undefined)
+    const allowed = providerTerms(sp({ clients: { allow: ['f01236'] } }))
+    assert.equal(verdict(withId(allowed, fact(id))), undefined)
+    assert.equal(verdict(withId(allowed, failedFact('lotus down'))), `server error: looking up the ID address of client ${secp.address.toString()}: lotus down`)
+    // Lists of key addresses need no lookup.
+    assert.equal(providerTerms(sp({ clients: { deny: [other.address.toString()] } })).clientListsNameIds, false)
+  })
+
   it('checks in boost order: a bad signature wins over a wrong provider and a past start', () => {
     const i = edit(base(), (p) => { p.provider = Address.fromString('f09'); p.startEpoch = 1; p.endEpoch = 518_401 }, other)
     assert.equal(evaluate(ADMISSION_CHECKS, i)?.reason, 'InvalidSignature')
