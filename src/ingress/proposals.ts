@@ -48,8 +48,8 @@ export class ProposalService {
    */
   private readonly inFlight = new Map<string, Claim>()
 
-  /** Refusals for want of funds or space are the operator's business: logged, at most about one a second. */
-  private readonly capacityLogs = new TokenBucket({ perSecond: 1, burst: 5 })
+  /** What the operator must see (out of funds or space, a Lotus read failing, a broken StorageProvider): logged, at most about one a second. */
+  private readonly operatorLogs = new TokenBucket({ perSecond: 1, burst: 5 })
 
   constructor (o: ProposalServiceOptions) { this.o = o }
 
@@ -112,7 +112,7 @@ export class ProposalService {
       }
       const v = evaluate(this.o.checks ?? ADMISSION_CHECKS, input)
       if (v !== undefined) {
-        if (v.detail !== undefined && this.capacityLogs.take()) log.warn({ deal: params.dealUuid, provider, reason: v.reason }, v.detail)
+        if (v.detail !== undefined && this.operatorLogs.take()) log.warn({ deal: params.dealUuid, provider, reason: v.reason }, v.detail)
         if (claimed !== undefined && identicalTo === claimed.deal && v.reason === 'IdenticalProposal') {
           // Name the deal that stands: the one being created may yet lose to another replica's.
           return done('rejected', v.reason, identicalProposalMessage(await claimed.standing ?? claimed.deal))
@@ -155,12 +155,13 @@ export class ProposalService {
       if ('duplicate' in r) return done('rejected', 'DuplicateUuid', duplicateUuidMessage(r.duplicate))
       if ('identical' in r) return done('rejected', 'IdenticalProposal', identicalProposalMessage(r.identical))
       if ('refused' in r) {
-        if (r.refused.detail !== undefined && this.capacityLogs.take()) log.warn({ deal: params.dealUuid, provider, reason: r.refused.reason }, r.refused.detail)
+        if (r.refused.detail !== undefined && this.operatorLogs.take()) log.warn({ deal: params.dealUuid, provider, reason: r.refused.reason }, r.refused.detail)
         return done(NOT_SEVERE.has(r.refused.reason) ? 'rejected' : 'error', r.refused.reason, r.refused.message)
       }
       return done('accepted', '', '')
     } catch (err) {
-      log.error({ deal: params.dealUuid, err: (err as Error).message }, 'proposal failed')
+      // Rate-limited: a broken StorageProvider fails every proposal for it the same way.
+      if (this.operatorLogs.take()) log.error({ deal: params.dealUuid, err: (err as Error).message }, 'proposal failed')
       return done('error', 'InternalError', 'server error: internal error')
     }
   }

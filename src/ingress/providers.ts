@@ -8,6 +8,7 @@ import { addressKey, type ProviderTerms } from '../policy/admission.ts'
 import { providerTerms, type TermsOptions } from '../policy/terms.ts'
 import { logger } from '../log.ts'
 import { LotusChain, type ChainReader, type LotusChainOptions } from './chain.ts'
+import { TokenBucket } from '../token-bucket.ts'
 
 const log = logger('ingress:providers')
 
@@ -27,12 +28,35 @@ export interface ProviderDirectoryOptions extends TermsOptions {
   chain?: LotusChainOptions
   /** Tests and the bench inject a chain reader instead of Lotus. */
   chainFor?: (sp: StorageProvider) => ChainReader
+  /** Default TOKEN_REFRESH_MS and FAILED_ENTRY_MS. */
+  tokenRefreshMs?: number
+  failedEntryMs?: number
+}
+
+/**
+ * A Lotus token Secret is read again this often (a rotated token takes effect without touching the
+ * StorageProvider); meanwhile requests use the token read last.
+ */
+export const TOKEN_REFRESH_MS = 30_000
+/** A StorageProvider whose config cannot be used is tried again after this long, not on every request. */
+export const FAILED_ENTRY_MS = 5_000
+
+interface CachedEntry {
+  /** The resource version it was built from. */
+  rv: string
+  entry?: ProviderEntry
+  error?: Error
+  /** When it was built (or last tried). */
+  at: number
+  refreshing?: boolean
 }
 
 export class ProviderDirectory {
   private readonly o: ProviderDirectoryOptions
-  private readonly terms = new Map<string, { rv: string, entry: ProviderEntry }>()
+  private readonly terms = new Map<string, CachedEntry>()
+  /** Lotus clients by endpoint and token, shared by the providers that use the same node. */
   private readonly chains = new Map<string, ChainReader>()
+  private readonly warnings = new TokenBucket({ perSecond: 0.1, burst: 2 })
 
   constructor (o: ProviderDirectoryOptions) { this.o = o }
 
@@ -43,7 +67,7 @@ export class ProviderDirectory {
     if (matches.length > 1) {
       // A misconfiguration: serve the oldest one, deterministically on every replica, and say so.
       matches.sort((a, b) => String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? '')) || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))
-      log.warn({ address, providers: matches.map((m) => m.metadata.name) }, 'several StorageProviders have this address; using the oldest')
+      if (this.warnings.take()) log.warn({ address, providers: matches.map((m) => m.metadata.name) }, 'several StorageProviders have this address; using the oldest')
     }
     const sp = matches[0]
     return sp === undefined ? undefined : await this.entry(sp)
@@ -54,18 +78,53 @@ export class ProviderDirectory {
   async entry (sp: StorageProvider): Promise<ProviderEntry> {
     const name = sp.metadata.name ?? ''
     const rv = sp.metadata.resourceVersion ?? JSON.stringify(sp.spec)
-    const cached = this.terms.get(name)
-    if (cached !== undefined && cached.rv === rv) return cached.entry
-    let entry: ProviderEntry
+    const now = Date.now()
+    const c = this.terms.get(name)
+    if (c !== undefined && c.rv === rv) {
+      if (c.entry === undefined) {
+        if (now - c.at < (this.o.failedEntryMs ?? FAILED_ENTRY_MS)) throw c.error!
+      } else {
+        if (now - c.at >= (this.o.tokenRefreshMs ?? TOKEN_REFRESH_MS) && sp.spec.lotus.fullNode.tokenSecretRef !== undefined && c.refreshing !== true) this.refresh(sp, c)
+        return c.entry
+      }
+    }
     try {
-      entry = { resource: sp, terms: providerTerms(sp, this.o), chain: await this.chainOf(sp) }
+      const entry = await this.build(sp)
+      this.terms.set(name, { rv, entry, at: now })
+      return entry
+    } catch (err) {
+      this.terms.set(name, { rv, error: err as Error, at: now })
+      throw err
+    }
+  }
+
+  /** Reads the token again in the background; the entry in use serves meanwhile, and stays if the read fails. */
+  private refresh (sp: StorageProvider, c: CachedEntry): void {
+    c.refreshing = true
+    const name = sp.metadata.name ?? ''
+    this.build(sp).then((entry) => {
+      if (this.terms.get(name) === c) this.terms.set(name, { rv: c.rv, entry, at: Date.now() })
+      this.prune()
+    }, (err: unknown) => {
+      c.at = Date.now()
+      if (this.warnings.take()) log.warn({ provider: name, err: (err as Error).message }, 'reading the Lotus token again failed; using the one read last')
+    }).finally(() => { c.refreshing = false })
+  }
+
+  private async build (sp: StorageProvider): Promise<ProviderEntry> {
+    try {
+      return { resource: sp, terms: providerTerms(sp, this.o), chain: await this.chainOf(sp) }
     } catch (err) {
       // Named, so the log line that reports the failed proposal, ask or status says which
       // StorageProvider to fix.
-      throw new Error(`StorageProvider ${name}: ${(err as Error).message}`, { cause: err })
+      throw new Error(`StorageProvider ${sp.metadata.name ?? ''}: ${(err as Error).message}`, { cause: err })
     }
-    this.terms.set(name, { rv, entry })
-    return entry
+  }
+
+  /** Drops Lotus clients no provider uses any more (a token was rotated, an endpoint changed). */
+  private prune (): void {
+    const used = new Set([...this.terms.values()].map((c) => c.entry?.chain))
+    for (const [k, chain] of this.chains) if (!used.has(chain)) this.chains.delete(k)
   }
 
   private async chainOf (sp: StorageProvider): Promise<ChainReader> {

@@ -6,7 +6,7 @@
  */
 import { isPieceCid } from '../filecoin/cid.ts'
 import { verifyProposalSignature } from '../protocol/proposal.ts'
-import { addressKey, addressString, type AdmissionInput, type Check, type PriorDeal, type Violation } from './admission.ts'
+import { addressKey, addressString, type AdmissionInput, type Check, type Fact, type PriorDeal, type Violation } from './admission.ts'
 import { checkTransferAddress } from './transfer-host.ts'
 import { httpRequestOf } from './http-request.ts'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -23,7 +23,9 @@ const GIB = 1n << 30n
 /** Stage A: boost prefixes every reason with this (ExecuteDeal). */
 export const VALIDATION_PREFIX = 'failed validation: '
 
-const A = (reason: string, message: string): Violation => ({ stage: 'validation', reason, message: VALIDATION_PREFIX + message })
+const A = (reason: string, message: string, detail?: string): Violation => ({ stage: 'validation', reason, message: VALIDATION_PREFIX + message, ...(detail !== undefined ? { detail } : {}) })
+/** The cause of a failed chain read, for the operator's log (the client hears boost's terse text). */
+const cause = (what: string, f: Fact<unknown>): string | undefined => f.ok ? undefined : `${what}: ${f.error}`
 const B = (reason: string, message: string): Violation => ({ stage: 'acceptance', reason, message })
 const F = (reason: string, message: string): Violation => ({ stage: 'filter', reason, message })
 const P = (reason: string, message: string): Violation => ({ stage: 'policy', reason, message })
@@ -33,7 +35,7 @@ const prop = (i: AdmissionInput): AdmissionInput['params']['clientDealProposal']
 // ---- Stage A: validateDealProposal -------------------------------------------------------------
 
 /** A1: the chain head is needed by later checks. */
-export const chainHead: Check = (i) => i.chain.head.ok ? undefined : A('ChainHeadUnavailable', 'server error: getting chain head')
+export const chainHead: Check = (i) => i.chain.head.ok ? undefined : A('ChainHeadUnavailable', 'server error: getting chain head', cause('ChainHead', i.chain.head))
 
 /** A2: a CID that decoded is always defined; kept so the chain mirrors boost's list. */
 export const pieceCidDefined: Check = (i) => prop(i).pieceCid == null ? A('PieceCidUndefined', 'proposal PieceCID undefined') : undefined
@@ -46,7 +48,7 @@ export const pieceCidDefined: Check = (i) => prop(i).pieceCid == null ? A('Piece
  */
 export const clientSignature: Check = (i) => {
   const key = i.chain.clientKey
-  if (!key.ok) return A('SignatureLookupFailed', 'server error: validating signature')
+  if (!key.ok) return A('SignatureLookupFailed', 'server error: validating signature', cause('StateAccountKey', key))
   if (!verifyProposalSignature(i.params.clientDealProposal, key.value)) return A('InvalidSignature', 'server error: validating signature')
   return undefined
 }
@@ -112,7 +114,7 @@ export const endEpochLimit: Check = (i) => {
 /** A12: within [Min, Min × multiplier] (boost ignores the chain's Max). */
 export const providerCollateral: Check = (i) => {
   const b = i.chain.collateralBounds
-  if (!b.ok) return A('CollateralBoundsUnavailable', 'server error: getting collateral bounds')
+  if (!b.ok) return A('CollateralBoundsUnavailable', 'server error: getting collateral bounds', cause('StateDealProviderCollateralBounds', b))
   const c = prop(i).providerCollateral
   if (c < b.value.min) return A('CollateralTooLow', `proposed provider collateral ${c} below minimum ${b.value.min}`)
   const max = b.value.min * BigInt(i.provider.maxProviderCollateralMultiplier)
@@ -146,7 +148,7 @@ export const pieceSizeAtMostMax: Check = (i) => {
 /** A16: available escrow (escrow − locked) covers client collateral + total storage price. */
 export const clientEscrow: Check = (i) => {
   const bal = i.chain.clientBalance
-  if (!bal.ok) return A('MarketBalanceUnavailable', 'server error: getting market balance')
+  if (!bal.ok) return A('MarketBalanceUnavailable', 'server error: getting market balance', cause('StateMarketBalance', bal))
   const p = prop(i)
   const available = bal.value.escrow - bal.value.locked
   const required = p.clientCollateral + p.storagePricePerEpoch * BigInt(p.endEpoch - p.startEpoch)
@@ -161,7 +163,7 @@ export const verifiedDatacap: Check = (i) => {
   const p = prop(i)
   if (!p.verifiedDeal) return undefined
   const dc = i.chain.datacap
-  if (dc === undefined || !dc.ok) return A('DatacapUnavailable', 'server error: getting verified datacap')
+  if (dc === undefined || !dc.ok) return A('DatacapUnavailable', 'server error: getting verified datacap', dc === undefined ? 'DataCap was not read' : cause('StateVerifiedClientStatus', dc))
   if (dc.value === null) return A('NotVerifiedClient', 'client is not a verified client')
   if (dc.value < BigInt(p.pieceSize)) return A('DatacapTooSmall', `verified deal DataCap ${dc.value} too small for proposed piece size ${p.pieceSize}`)
   return undefined

@@ -1,0 +1,68 @@
+/**
+ * The provider directory's Lotus token: read again periodically (a rotated token takes effect
+ * without touching the StorageProvider), the last good one kept when the read fails, and a
+ * StorageProvider whose config cannot be used not re-read on every request.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { ProviderDirectory } from '../../../src/ingress/providers.ts'
+import { LotusChain } from '../../../src/ingress/chain.ts'
+import { storageProvider } from '../../support/builders.ts'
+
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+function withToken (): ReturnType<typeof storageProvider> {
+  const sp = storageProvider('sp1')
+  sp.metadata.resourceVersion = '7'
+  sp.spec.lotus.fullNode.tokenSecretRef = { namespace: 'ns', name: 'lotus', key: 'token' }
+  return sp
+}
+
+describe('ProviderDirectory', () => {
+  it('reads the Lotus token again after the refresh interval and uses the new one', async () => {
+    const sp = withToken()
+    let token: string | Error = 'first'
+    let reads = 0
+    const dir = new ProviderDirectory({
+      list: () => [sp],
+      readSecret: async () => { reads++; if (token instanceof Error) throw token; return token },
+      tokenRefreshMs: 50
+    })
+    const a = await dir.find('f01000')
+    assert.ok(a?.chain instanceof LotusChain)
+    assert.equal((await dir.find('f01000'))?.chain, a.chain, 'within the interval: the same client, no read')
+    assert.equal(reads, 1)
+
+    token = 'rotated'
+    await sleep(60)
+    // Past the interval the current entry answers while the token is read again.
+    assert.equal((await dir.find('f01000'))?.chain, a.chain)
+    await sleep(10)
+    const b = await dir.find('f01000')
+    assert.equal(reads, 2)
+    assert.notEqual(b?.chain, a.chain, 'a client with the rotated token')
+
+    // The Secret unreadable: the token read last stays in use.
+    token = new Error('secrets "lotus" not found')
+    await sleep(60)
+    await dir.find('f01000')
+    await sleep(10)
+    assert.equal((await dir.find('f01000'))?.chain, b?.chain)
+    assert.equal(reads, 3)
+  })
+
+  it('does not read the Secret of a broken StorageProvider on every request', async () => {
+    const sp = withToken()
+    let reads = 0
+    const dir = new ProviderDirectory({
+      list: () => [sp],
+      readSecret: async () => { reads++; throw new Error('secrets "lotus" is forbidden') },
+      failedEntryMs: 80
+    })
+    for (let i = 0; i < 5; i++) await assert.rejects(dir.find('f01000'), /StorageProvider sp1: secrets "lotus" is forbidden/)
+    assert.equal(reads, 1)
+    await sleep(90)
+    await assert.rejects(dir.find('f01000'), /forbidden/)
+    assert.equal(reads, 2)
+  })
+})
