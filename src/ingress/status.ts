@@ -51,18 +51,31 @@ export class StatusService {
     const spec = deal.spec
     let key: Address
     try {
-      const entry = await this.providers.find(spec.proposal.provider)
-      if (entry === undefined) throw new Error(`no StorageProvider for ${spec.proposal.provider}`)
-      key = Address.fromString(await entry.chain.accountKey(spec.proposal.client))
+      const client = Address.fromString(spec.proposal.client)
+      if (client.protocol === 1 || client.protocol === 3) {
+        // A key address is its own account key: no chain read, so a deal's status stays readable
+        // while its StorageProvider is gone or its Lotus unreachable.
+        key = client
+      } else {
+        const entry = await this.providers.find(spec.proposal.provider)
+        if (entry === undefined) throw new Error(`no StorageProvider for ${spec.proposal.provider}`)
+        key = Address.fromString(await entry.chain.accountKey(spec.proposal.client))
+      }
     } catch (err) {
       log.warn({ deal: req.dealUuid, err: (err as Error).message }, 'client account key')
       return fail(`failed to get account key for client addr ${spec.proposal.client}`)
     }
     if (!verifySignature(req.signature, key, statusRequestMessage(req.dealUuid))) return fail('signature verification failed')
     const st = deal.status ?? {}
-    const checkpoint = st.checkpoint ?? 'Accepted'
-    // boost reports live bytes only while a transfer runs (0 before, after, and for offline deals).
-    const transferring = !spec.isOffline && checkpoint === 'Accepted' && st.transfer?.jobName !== undefined
+    const error = st.error ?? ''
+    // boost never moves a deal that succeeded to Complete: it stays at IndexedAndAnnounced while
+    // the sector seals and after (deal_execution.go), and only failDeal sets Complete. boost's own
+    // client prints Complete without an error as "Expired"; dealyard's last checkpoint for a
+    // sealed deal is sent as boost sends it.
+    const checkpoint = st.checkpoint === 'Complete' && error === '' ? 'IndexedAndAnnounced' : st.checkpoint ?? 'Accepted'
+    // boost reports live bytes only while a transfer runs (0 before, after, when it failed or
+    // waits to be retried, and for offline deals).
+    const transferring = !spec.isOffline && checkpoint === 'Accepted' && error === '' && st.transfer?.jobName !== undefined
     return {
       dealUuid: req.dealUuid,
       error: '',
@@ -70,7 +83,7 @@ export class StatusService {
       transferSize: spec.transfer.size,
       nBytesReceived: transferring ? st.transfer?.bytesReceived ?? 0 : 0,
       dealStatus: {
-        error: fitText(st.error ?? ''),
+        error: fitText(error),
         status: checkpoint,
         sealingStatus: fitText(st.sector?.state ?? ''),
         proposal: proposalOf(spec),
