@@ -107,6 +107,10 @@ test('status is written through the status subresource only', async () => {
   const sneaky = await k.rest.mergePatch<StorageDeal>(StorageDeals, k.namespace, name, { spec: { provider: 'other' } }, 'status')
   assert.equal(sneaky.spec.provider, deal.spec.provider)
   await rejected(k.rest.mergePatch(StorageDeals, k.namespace, name, { status: { checkpoint: 'Sealed' } }, 'status'), /checkpoint/)
+  // The status protocol encodes deal IDs from JS numbers: one it could not send is refused here.
+  await rejected(k.rest.mergePatch(StorageDeals, k.namespace, name, { status: { chainDealId: 2 ** 53 } }, 'status'), /chainDealId/)
+  const safe = await k.rest.mergePatch<StorageDeal>(StorageDeals, k.namespace, name, { status: { chainDealId: 2 ** 53 - 1 } }, 'status')
+  assert.equal(safe.status?.chainDealId, 2 ** 53 - 1)
 })
 
 test('kubectl get storagedeals shows the printer columns and the row', async () => {
