@@ -30,8 +30,6 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { varint } from 'multiformats'
 import { generateKey, encodeKeyFile } from '../src/filecoin/keys.ts'
 import { commpOfFile } from '../src/filecoin/commp/index.ts'
-import { formatFIL } from '../src/filecoin/token.ts'
-import { FullNodeClient } from '../src/lotus/index.ts'
 
 const run = promisify(execFile)
 const dealyard = (...args: string[]): Promise<{ stdout: string }> =>
@@ -108,7 +106,8 @@ async function main (): Promise<void> {
           fullNode: { url: lotus.fullNode.url, tokenSecretRef: { namespace: 'dealyard', name: 'lotus-tokens', key: 'fullnode' } },
           miner: { url: lotus.miner.url, tokenSecretRef: { namespace: 'dealyard', name: 'lotus-tokens', key: 'miner' } }
         },
-        ask: { price: '0', verifiedPrice: '0', minPieceSize: 256, maxPieceSize: 34359738368 },
+        // No prices named: boost's defaults (50,000,000 / 5,000,000 attoFIL per GiB per epoch).
+        ask: { minPieceSize: 256, maxPieceSize: 34359738368 },
         dealPolicy: { transferHosts: { allowCidrs: ['127.0.0.0/8'] } },
         fundLedger: name,
         storageLedger: 'local-staging'
@@ -170,9 +169,8 @@ async function main (): Promise<void> {
     step('dealyard client ask')
     console.log((await waitForAsk()).trim())
 
-    // The chain's minimum provider collateral for this piece size, as a client would look it up.
-    const bounds = await new FullNodeClient(lotus.fullNode).stateDealProviderCollateralBounds(piece.paddedPieceSize, false)
-    const common = ['--provider-collateral', formatFIL(bounds.min), '--provider-addr', providerAddr, '--wallet-key', walletFile, '--provider', lotus.minerAddress,
+    // As `boost deal`: the price from the provider's ask, the collateral the chain minimum + 20%.
+    const common = ['--provider-addr', providerAddr, '--wallet-key', walletFile, '--provider', lotus.minerAddress,
       '--piece-cid', piece.pieceCid, '--piece-size', String(piece.paddedPieceSize), '--payload-cid', car.root,
       '--full-node', lotus.fullNode.url]
     if (lotus.fullNode.token != null) common.push('--full-node-token', lotus.fullNode.token)

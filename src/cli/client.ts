@@ -4,10 +4,9 @@
  * file, send it over libp2p. Prints one JSON line per answer.
  */
 import { parseArgs } from 'node:util'
-import { cidFlag, UsageError } from './flags.ts'
+import { addressFlag, amountFlag, cidFlag, uuidFlag, UsageError } from './flags.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { loadKeyFile } from '../filecoin/keys.ts'
-import { parseFIL } from '../filecoin/token.ts'
 import { FullNodeClient } from '../lotus/fullnode.ts'
 import { buildDealParams } from '../client/proposal.ts'
 import { createClientNode, dealStatus, proposeDeal, queryTransports, storageAsk } from '../client/net.ts'
@@ -19,8 +18,11 @@ propose:
   --piece-cid CID --piece-size N (padded) --payload-cid CID
   --http-url URL [--http-header 'K: V']… --car-size N   online deal (else offline)
   --start-epoch N | --full-node URL [--full-node-token T] [--start-offset N (default 5760)]
-  --duration N (default 518400)  --storage-price FIL (per epoch, whole piece; default 0)
-  --provider-collateral FIL  --verified  --label TEXT  --uuid UUID
+  --duration N (default 518400)
+  --storage-price AMOUNT   per GiB per epoch, as boost deal and the ask state it (an integer is
+                           attoFIL; "0.5 FIL" works too); default: the provider's ask
+  --provider-collateral AMOUNT   default: the chain minimum + 20% (needs --full-node), as boost deal
+  --verified  --label TEXT  --uuid UUID
   --remove-unsealed-copy  --skip-ipni-announce  --v120 (send the mk/1.2.0 form)
 status: --wallet-key PATH --uuid UUID
 ask:    --provider ADDR
@@ -105,6 +107,25 @@ export async function runClient (argv: string[]): Promise<number> {
           const full = new FullNodeClient({ url: need(v['full-node'], '--start-epoch or --full-node'), ...(v['full-node-token'] !== undefined ? { token: v['full-node-token'] } : {}) })
           start = (await full.chainHead()).height + (v['start-offset'] !== undefined ? int(v['start-offset'], '--start-offset') : 5760)
         }
+        const provider = addressFlag(need(v.provider, '--provider'), '--provider')
+        const pieceSize = int(v['piece-size'], '--piece-size')
+        const verified = v.verified === true
+        // boost deal's price is per GiB per epoch, the unit of the ask; the proposal carries the
+        // whole piece's price per epoch (pieceSize × price / 2^30, rounded down, as boost computes it).
+        let pricePerGiB: bigint
+        if (v['storage-price'] !== undefined) pricePerGiB = amountFlag(v['storage-price'], '--storage-price')
+        else {
+          const ask = (await storageAsk(node, to, provider)).ask?.ask
+          if (ask == null) throw new UsageError(`--storage-price is needed: the provider has no ask for ${provider} to take the price from`)
+          pricePerGiB = verified ? ask.verifiedPrice : ask.price
+        }
+        let collateral: bigint
+        if (v['provider-collateral'] !== undefined) collateral = amountFlag(v['provider-collateral'], '--provider-collateral')
+        else {
+          if (v['full-node'] === undefined) throw new UsageError('--provider-collateral is needed without --full-node (with it, the chain minimum + 20% is proposed)')
+          const full = new FullNodeClient({ url: v['full-node'], ...(v['full-node-token'] !== undefined ? { token: v['full-node-token'] } : {}) })
+          collateral = (await full.stateDealProviderCollateralBounds(pieceSize, verified)).min * 6n / 5n
+        }
         const headers: Record<string, string> = {}
         for (const h of v['http-header'] ?? []) {
           const i = h.indexOf(':')
@@ -113,17 +134,17 @@ export async function runClient (argv: string[]): Promise<number> {
         }
         const params = buildDealParams({
           key,
-          provider: need(v.provider, '--provider'),
+          provider,
           pieceCid: cidFlag(need(v['piece-cid'], '--piece-cid'), '--piece-cid', 'fil-commitment-unsealed / sha2-256-trunc254-padded, as `dealyard commp` prints it'),
-          pieceSize: int(v['piece-size'], '--piece-size'),
+          pieceSize,
           payloadCid: cidFlag(need(v['payload-cid'], '--payload-cid'), '--payload-cid'),
           startEpoch: start,
           ...(v.duration !== undefined ? { duration: int(v.duration, '--duration') } : {}),
-          storagePrice: parseFIL(v['storage-price'] ?? '0'),
-          providerCollateral: parseFIL(v['provider-collateral'] ?? '0'),
-          verified: v.verified === true,
+          storagePrice: BigInt(pieceSize) * pricePerGiB / (1n << 30n),
+          providerCollateral: collateral,
+          verified,
           ...(v.label !== undefined ? { label: { kind: 'string', value: v.label } } : {}),
-          ...(v.uuid !== undefined ? { dealUuid: v.uuid } : {}),
+          ...(v.uuid !== undefined ? { dealUuid: uuidFlag(v.uuid, '--uuid') } : {}),
           ...(v['http-url'] !== undefined ? { http: { url: v['http-url'], headers, size: int(v['car-size'], '--car-size') } } : {}),
           removeUnsealedCopy: v['remove-unsealed-copy'] === true,
           skipIpniAnnounce: v['skip-ipni-announce'] === true
@@ -134,12 +155,12 @@ export async function runClient (argv: string[]): Promise<number> {
       }
       case 'status': {
         const key = await loadKeyFile(need(v['wallet-key'], '--wallet-key'))
-        const r = await dealStatus(node, to, need(v.uuid, '--uuid'), key)
+        const r = await dealStatus(node, to, uuidFlag(need(v.uuid, '--uuid'), '--uuid'), key)
         process.stdout.write(`${json({ ...r, dealStatus: r.dealStatus === null ? null : { ...r.dealStatus, proposal: undefined, signedProposalCid: r.dealStatus.signedProposalCid.toString(), publishCid: r.dealStatus.publishCid?.toString() ?? null } })}\n`)
         return r.error === '' ? 0 : 1
       }
       case 'ask': {
-        const r = await storageAsk(node, to, need(v.provider, '--provider'))
+        const r = await storageAsk(node, to, addressFlag(need(v.provider, '--provider'), '--provider'))
         process.stdout.write(`${json(r.ask === null ? { ask: null } : { ask: { ...r.ask.ask, miner: r.ask.ask?.miner.toString() }, signed: r.ask.signature !== null })}\n`)
         if (r.ask === null) process.stderr.write(`dealyard client ask: the provider at ${to.toString()} has no ask for miner ${v.provider ?? ''} (it does not serve that miner, or cannot make its ask now)\n`)
         return r.ask === null ? 1 : 0

@@ -88,7 +88,7 @@ export class ProposalService {
       const entry = await this.o.providers.find(addressString(p.provider))
       if (entry === undefined) {
         // No StorageProvider has this address: boost's A4 text, naming the miners served here.
-        return done('rejected', 'IncorrectProvider', `${VALIDATION_PREFIX}incorrect provider for deal; proposal.Provider: ${addressString(p.provider)}; provider.Address: ${this.o.providers.addresses().join(', ')}`)
+        return done('rejected', 'IncorrectProvider', `${VALIDATION_PREFIX}incorrect provider for deal; proposal.Provider: ${addressString(p.provider)}; provider.Address: ${this.o.providers.addresses().join(', ') || '(none: no StorageProvider is configured here)'}`)
       }
       provider = entry.terms.name
       const spc = signedProposalCid(params.clientDealProposal).toString()

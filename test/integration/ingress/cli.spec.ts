@@ -15,6 +15,7 @@ import { encodeDealParams, decodeDealResponse, readCborItem, PROTOCOL_IDS } from
 import { repoRoot, sharedControlPlane } from '../../support/controlplane.ts'
 import { startEnv, randomPiece, ROOT, SEAL_EPOCHS, type Env } from './env.ts'
 import { createClientNode } from '../../../src/client/net.ts'
+import { StorageDeals, type StorageDeal } from '../../../src/api/index.ts'
 
 const run = promisify(execFile)
 const main = join(repoRoot, 'src/cli/main.ts')
@@ -67,11 +68,14 @@ describe('dealyard ingress and dealyard client as processes', () => {
     const head = (await env.full.chainHead()).height
     const p = await client('propose', '--wallet-key', join(dir, 'client.key'), '--provider', env.peer.minerAddress,
       '--piece-cid', randomPiece(), '--piece-size', '2048', '--payload-cid', ROOT, '--start-epoch', String(head + SEAL_EPOCHS + 20),
-      '--storage-price', '10 attofil', '--provider-collateral', '2000 attofil', '--http-url', 'http://127.0.0.1:9/a.car',
+      '--storage-price', String(2 ** 30), '--provider-collateral', '2000 attofil', '--http-url', 'http://127.0.0.1:9/a.car',
       '--http-header', 'Authorization: Bearer t', '--car-size', '1900')
     const r = p.out as { dealUuid: string, accepted: boolean, message: string }
     assert.equal(p.code, 0, JSON.stringify(p.out))
     assert.equal(r.accepted, true)
+    // The price is per GiB per epoch, as boost deal takes it: a 2 KiB piece at 2^30 attoFIL per GiB.
+    const deal = await env.rest.get<StorageDeal>(StorageDeals, env.namespace, r.dealUuid)
+    assert.equal(deal.spec.proposal.storagePricePerEpoch, '2048')
     const s = await client('status', '--wallet-key', join(dir, 'client.key'), '--uuid', r.dealUuid)
     assert.equal(s.code, 0)
     assert.equal((s.out as { dealStatus: { status: string } }).dealStatus.status, 'Accepted')
@@ -105,7 +109,7 @@ describe('dealyard ingress and dealyard client as processes', () => {
     // Proposal flags: each mistake named by its flag, before anything is sent.
     const propose = async (...extra: string[]): Promise<{ code: number, stderr: string }> => await usage('propose', '--provider-addr', info.addresses[0]!,
       '--wallet-key', join(dir, 'client.key'), '--provider', env.peer.minerAddress, '--piece-size', '2048', '--start-epoch', '999999',
-      '--piece-cid', randomPiece(), '--payload-cid', ROOT, ...extra)
+      '--piece-cid', randomPiece(), '--payload-cid', ROOT, '--provider-collateral', '2000', ...extra)
     const epoch = await propose('--start-epoch', '1e6')
     assert.equal(epoch.code, 2)
     assert.match(epoch.stderr, /^dealyard client propose: --start-epoch must be a non-negative integer, got "1e6"/)
@@ -115,6 +119,18 @@ describe('dealyard ingress and dealyard client as processes', () => {
     const notPiece = await propose('--piece-cid', ROOT)
     assert.equal(notPiece.code, 2)
     assert.match(notPiece.stderr, /^dealyard client propose: --piece-cid bafy\w+ is not a piece CID/)
+    const uuid = await propose('--uuid', 'xyz')
+    assert.deepEqual([uuid.code, uuid.stderr.split('\n')[0]], [2, 'dealyard client propose: --uuid "xyz" is not a UUID (e.g. 0b5a4f3e-7d0c-4b7e-9a52-3f1d8c2e6a10)'])
+    const price = await propose('--storage-price', '0.5')
+    assert.deepEqual([price.code, price.stderr.split('\n')[0]], [2, 'dealyard client propose: --storage-price "0.5": an integer number of attoFIL, or an amount with its unit (e.g. "0.5 FIL")'])
+    const miner = await propose('--provider', 'bogus')
+    assert.equal(miner.code, 2)
+    assert.match(miner.stderr, /^dealyard client propose: --provider "bogus" is not a Filecoin address: /)
+    const noCollateral = await usage('propose', '--provider-addr', info.addresses[0]!, '--wallet-key', join(dir, 'client.key'), '--provider', env.peer.minerAddress,
+      '--piece-size', '2048', '--start-epoch', '999999', '--piece-cid', randomPiece(), '--payload-cid', ROOT, '--storage-price', '0')
+    assert.deepEqual([noCollateral.code, noCollateral.stderr.split('\n')[0]], [2, 'dealyard client propose: --provider-collateral is needed without --full-node (with it, the chain minimum + 20% is proposed)'])
+    const status = await usage('status', '--provider-addr', info.addresses[0]!, '--wallet-key', join(dir, 'client.key'), '--uuid', 'not-a-uuid')
+    assert.deepEqual([status.code, status.stderr.split('\n')[0]], [2, 'dealyard client status: --uuid "not-a-uuid" is not a UUID (e.g. 0b5a4f3e-7d0c-4b7e-9a52-3f1d8c2e6a10)'])
   })
 
   it('exits 1 when it cannot start, rather than run on half started', async () => {
