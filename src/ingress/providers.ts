@@ -57,6 +57,7 @@ export class ProviderDirectory {
   /** Lotus clients by endpoint and token, shared by the providers that use the same node. */
   private readonly chains = new Map<string, ChainReader>()
   private readonly warnings = new TokenBucket({ perSecond: 0.1, burst: 2 })
+  private readonly building = new Map<string, { rv: string, entry: Promise<ProviderEntry> }>()
 
   constructor (o: ProviderDirectoryOptions) { this.o = o }
 
@@ -88,14 +89,18 @@ export class ProviderDirectory {
         return c.entry
       }
     }
-    try {
-      const entry = await this.build(sp)
+    // Requests that come while the entry is being built wait for that one build (one Secret read).
+    const pending = this.building.get(name)
+    if (pending !== undefined && pending.rv === rv) return await pending.entry
+    const build = this.build(sp).then((entry) => {
       this.terms.set(name, { rv, entry, at: now })
       return entry
-    } catch (err) {
+    }, (err: unknown) => {
       this.terms.set(name, { rv, error: err as Error, at: now })
       throw err
-    }
+    }).finally(() => { if (this.building.get(name)?.entry === build) this.building.delete(name) })
+    this.building.set(name, { rv, entry: build })
+    return await build
   }
 
   /** Reads the token again in the background; the entry in use serves meanwhile, and stays if the read fails. */
