@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http'
 import type { PrivateKey } from '@libp2p/interface'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { StorageProviders } from '../api/index.ts'
-import type { SecretKeyRef, StorageProvider } from '../api/types.generated.ts'
+import type { SecretKeyRef, StorageDeal, StorageProvider } from '../api/types.generated.ts'
 import { Informer, stripManagedFields } from '../kube/informer.ts'
 import { Core, KubeRest, type KubeObject } from '../kube/rest.ts'
 import { logger } from '../log.ts'
@@ -120,7 +120,12 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
       const a = server.address()
       if (a !== null && typeof a === 'object') metricsUrl = `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}/metrics`
     }
-    const sweeper = new OrphanSweeper(rest, o.namespace, () => store.informer.list(), new EventRecorder(rest, 'dealyard.io/ingress', hostname()), o.orphanSweep)
+    const headOf = async (d: StorageDeal): Promise<number> => {
+      const entry = await directory.find(d.spec.proposal.provider)
+      if (entry === undefined) throw new Error(`no StorageProvider for ${d.spec.proposal.provider}`)
+      return await entry.chain.head()
+    }
+    const sweeper = new OrphanSweeper(rest, o.namespace, () => store.informer.list(), new EventRecorder(rest, 'dealyard.io/ingress', hostname()), { headOf, ...o.orphanSweep })
     sweeper.start()
     started.push(async () => { await sweeper.stop() })
     log.info({ peerId: host.peerId, namespace: o.namespace, providers: providers.list().length }, 'ingress started')

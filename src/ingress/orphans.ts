@@ -6,19 +6,22 @@
  * space, and makes every retry of its signed proposal "identical" to it. Nothing can transfer it
  * (the URL is in the missing Secret), so it is deleted.
  *
- * Only deals no controller has touched yet (no status) and older than a grace period far longer
- * than a proposal's writes take are looked at; each is looked at once (its Secret found: done), by
- * a GET of the Secret's metadata (the ingress may read Secrets by name, not list them). Every
- * replica sweeps; the delete carries the deal's uid as a precondition, so a sweep never removes a
- * deal re-created under the same name.
+ * Looked at, each once: deals the ingress wrote (they carry its create-attempt annotation) that
+ * no controller has touched (no status), older than a grace period far longer than a proposal's
+ * writes take, whose proposal has not started yet (a deal restored from a backup or migrated loses
+ * its status and gets a new uid, but a sealed one is past its start epoch). A deal is an orphan
+ * only if no Secret of the name its spec gives exists at all (a GET of its metadata: the ingress
+ * may read Secrets by name, not list them); whoever owns a Secret of that name, the deal is left
+ * alone. Every replica sweeps; the delete carries the deal's uid as a precondition, so a sweep
+ * never removes a deal re-created under the same name.
  */
 import type { StorageDeal } from '../api/types.generated.ts'
 import { StorageDeals } from '../api/index.ts'
 import type { EventRecorder } from '../kube/events.ts'
 import { Core, isConflict, isNotFound, resourcePath, type KubeObject, type KubeRest } from '../kube/rest.ts'
 import { logger } from '../log.ts'
-import { paramsSecretName } from './deal-object.ts'
 import { orphansDeleted } from './metrics.ts'
+import { ATTEMPT_ANNOTATION } from './store.ts'
 
 const log = logger('ingress:orphans')
 
@@ -29,6 +32,8 @@ export interface OrphanSweepOptions {
   intervalMs?: number
   /** Secrets looked up per sweep at most (the rest wait for the next sweep). */
   maxLookups?: number
+  /** The chain head of the deal's provider; a deal whose head cannot be read is not looked at this sweep. */
+  headOf?: (deal: StorageDeal) => Promise<number>
   now?: () => number
 }
 
@@ -39,9 +44,13 @@ const MAX_LOOKUPS = 200
 const LOOKUP_CONCURRENCY = 4
 const REQUEST_TIMEOUT_MS = 10_000
 
-/** A deal that must have a params Secret and that no controller has taken on: the only kind looked at. */
+/**
+ * A deal the ingress wrote, that must have a params Secret, and that no controller has taken on:
+ * the only kind looked at.
+ */
 export function awaitsParamsCheck (d: StorageDeal): boolean {
-  return d.spec?.isOffline !== true && d.status === undefined && (d.metadata?.uid ?? '') !== ''
+  return d.spec?.isOffline !== true && d.status === undefined && (d.metadata?.uid ?? '') !== '' &&
+    d.metadata?.annotations?.[ATTEMPT_ANNOTATION] !== undefined && (d.spec?.transfer?.paramsSecretRef?.name ?? '') !== ''
 }
 
 export class OrphanSweeper {
@@ -52,6 +61,7 @@ export class OrphanSweeper {
   private readonly graceMs: number
   private readonly intervalMs: number
   private readonly maxLookups: number
+  private readonly headOf: ((deal: StorageDeal) => Promise<number>) | undefined
   private readonly now: () => number
   /** uid → when this replica first saw the deal waiting for a check. */
   private readonly firstSeen = new Map<string, number>()
@@ -69,6 +79,7 @@ export class OrphanSweeper {
     this.graceMs = o.graceMs ?? ORPHAN_GRACE_MS
     this.intervalMs = o.intervalMs ?? SWEEP_INTERVAL_MS
     this.maxLookups = o.maxLookups ?? MAX_LOOKUPS
+    this.headOf = o.headOf
     this.now = o.now ?? Date.now
   }
 
@@ -113,7 +124,11 @@ export class OrphanSweeper {
       while (next < due.length && !this.stopped) {
         const d = due[next++]!
         try {
-          if (await this.hasParams(d)) this.settled.add(d.metadata.uid!)
+          if (this.headOf !== undefined && d.spec.proposal.startEpoch <= await this.headOf(d)) {
+            // Started: not a proposal in the making (a restored or migrated deal, or one long
+            // dead); a controller decides what it is.
+            this.settled.add(d.metadata.uid!)
+          } else if (await this.hasParams(d)) this.settled.add(d.metadata.uid!)
           else if (await this.deleteOrphan(d)) deleted.push(d.metadata.name ?? '')
         } catch (err) {
           // Looked at again next sweep.
@@ -126,14 +141,14 @@ export class OrphanSweeper {
     return { looked: due.length, deleted }
   }
 
-  /** Whether the deal's params Secret exists and is this deal's (owned by its uid). Throws when it cannot tell. */
+  /** Whether a Secret of the name the deal's spec gives exists (whoever owns it). Throws when it cannot tell. */
   private async hasParams (d: StorageDeal): Promise<boolean> {
     try {
-      const s = await this.rest.request<KubeObject>('GET', resourcePath(Core.secrets, this.namespace, paramsSecretName(d.metadata.name ?? '')), {
+      await this.rest.request<KubeObject>('GET', resourcePath(Core.secrets, this.namespace, d.spec.transfer.paramsSecretRef!.name), {
         accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
         timeoutMs: REQUEST_TIMEOUT_MS
       })
-      return (s.metadata?.ownerReferences ?? []).some((o) => o.uid === d.metadata.uid)
+      return true
     } catch (err) {
       if (isNotFound(err)) return false
       throw err

@@ -303,9 +303,14 @@ export class KubeDealStore implements DealStore {
     try {
       await this.rest.request('POST', resourcePath(Core.secrets, this.namespace), { body: secret, timeoutMs: PERSIST_TIMEOUT_MS })
     } catch (err) {
-      // The Secret is born owned by this deal's uid: if it exists, it is this write's.
+      // The Secret is born owned by this deal's uid: if one owned by it exists, it is this write's.
+      // One of the same name owned by another uid (an earlier deal of this UUID whose Secret the
+      // garbage collector has not removed yet, or one made by hand) is not: the deal has no params.
       const written = uncertain(err)
-        ? await this.rest.request('GET', resourcePath(Core.secrets, this.namespace, paramsSecretName(uuid)), { timeoutMs: PERSIST_TIMEOUT_MS }).then(() => true, () => false)
+        ? await this.rest.request<KubeObject>('GET', resourcePath(Core.secrets, this.namespace, paramsSecretName(uuid)), {
+          accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
+          timeoutMs: PERSIST_TIMEOUT_MS
+        }).then((s) => (s.metadata?.ownerReferences ?? []).some((o) => o.uid === created.metadata.uid), () => false)
         : false
       if (!written) {
         // uid precondition: never delete a deal some other replica re-created under the same name.

@@ -28,7 +28,7 @@ const A = (reason: string, message: string, detail?: string): Violation => ({ st
 const cause = (what: string, f: Fact<unknown>): string | undefined => f.ok ? undefined : `${what}: ${f.error}`
 const B = (reason: string, message: string): Violation => ({ stage: 'acceptance', reason, message })
 const F = (reason: string, message: string): Violation => ({ stage: 'filter', reason, message })
-const P = (reason: string, message: string): Violation => ({ stage: 'policy', reason, message })
+const P = (reason: string, message: string, detail?: string): Violation => ({ stage: 'policy', reason, message, ...(detail !== undefined ? { detail } : {}) })
 
 const prop = (i: AdmissionInput): AdmissionInput['params']['clientDealProposal']['proposal'] => i.params.clientDealProposal.proposal
 
@@ -229,7 +229,7 @@ export const clientAllowed: Check = (i) => {
   const id = i.chain.clientId
   if (id !== undefined) {
     // Without the ID, an ID entry of either list cannot be matched: neither list can be applied.
-    if (!id.ok) return P('ClientLookupFailed', `server error: looking up the ID address of client ${addressString(prop(i).client)}: ${id.error}`)
+    if (!id.ok) return P('ClientLookupFailed', 'server error: looking up client ID address', cause('StateLookupID', id))
     keys.push(addressKey(id.value))
   }
   if (keys.some((k) => i.provider.clientsDeny.has(k))) return P('ClientDenied', `client ${addressString(prop(i).client)} is not allowed to make deals with this miner`)

@@ -1,17 +1,19 @@
 /**
  * A deal the ingress created but never finished (no params Secret: the process died between its two
  * writes) is deleted once it is older than the grace period, and its client can then propose the
- * same signed proposal again; deals that are complete, offline, or taken on by a controller are
- * left alone, and a Secret of the same name owned by another deal does not count.
+ * same signed proposal again. Left alone: deals that are complete, offline, taken on by a
+ * controller, not written by the ingress (restored from a backup, made by another tool), past
+ * their start epoch, or with a Secret of their params' name whoever owns it.
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { StorageDeals } from '../../../src/api/index.ts'
 import type { StorageDeal } from '../../../src/api/index.ts'
-import { Core, isNotFound, type KubeObject } from '../../../src/kube/rest.ts'
+import { Core, isNotFound, KubeApiError, KubeRest, type KubeObject } from '../../../src/kube/rest.ts'
 import { proposeDeal } from '../../../src/client/net.ts'
 import { dealObject, paramsSecretName } from '../../../src/ingress/deal-object.ts'
+import { ATTEMPT_ANNOTATION } from '../../../src/ingress/store.ts'
 import { eventually } from '../../support/kube.ts'
 import { startEnv, type Env } from './env.ts'
 
@@ -23,16 +25,19 @@ describe('ingress: deals left without their params Secret', () => {
   before(async () => { env = await startEnv('ingress-orphans', { orphanSweep: { graceMs: GRACE_MS, intervalMs: 3_600_000 } }) })
   after(async () => { await env?.close() })
 
-  /** The StorageDeal the ingress writes first for these params, written alone. */
-  const writeDealOnly = async (params: Awaited<ReturnType<Env['params']>>): Promise<StorageDeal & KubeObject> =>
-    await env.rest.create<StorageDeal & KubeObject>(StorageDeals, env.namespace, dealObject(params, {
+  /** The StorageDeal the ingress writes first for these params (create-attempt annotation and all), written alone; `restored`: without the annotation. */
+  const writeDealOnly = async (params: Awaited<ReturnType<Env['params']>>, restored = false): Promise<StorageDeal & KubeObject> => {
+    const deal = dealObject(params, {
       namespace: env.namespace, provider: env.sp.metadata.name!, protocol: '/fil/storage/mk/1.2.1', clientPeerId: env.node.peerId.toString()
-    }) as StorageDeal & KubeObject)
+    }) as StorageDeal & KubeObject
+    if (!restored) deal.metadata.annotations = { [ATTEMPT_ANNOTATION]: 'a1b2c3d4e5f60718' }
+    return await env.rest.create<StorageDeal & KubeObject>(StorageDeals, env.namespace, deal)
+  }
 
   const exists = async (name: string): Promise<boolean> =>
     await env.rest.get(StorageDeals, env.namespace, name).then(() => true, (e: unknown) => { if (isNotFound(e)) return false; throw e })
 
-  it('deletes only online deals with no params Secret of their own, untouched by a controller and past the grace; the proposal can then be made again', async () => {
+  it('deletes only the ingress\'s online deals with no params Secret, untouched by a controller, not started, past the grace; the proposal can then be made again', async () => {
     const complete = await env.params()
     assert.equal((await proposeDeal(env.node, env.addr, complete)).accepted, true)
     const offline = await env.params({ http: undefined })
@@ -42,14 +47,19 @@ describe('ingress: deals left without their params Secret', () => {
     const orphan = await writeDealOnly(orphanParams)
     const taken = await writeDealOnly(await env.params())
     await env.rest.mergePatch(StorageDeals, env.namespace, taken.metadata!.name!, { status: { checkpoint: 'Accepted' } }, 'status')
-    // A Secret of the deal's name left by an earlier deal of the same UUID is not this deal's.
+    // A Secret of the params' name, whoever owns it (an earlier deal of the same UUID, a restore
+    // that did not remap owners): the deal is not touched.
     const foreign = await writeDealOnly(await env.params())
     await env.rest.create(Core.secrets, env.namespace, {
       apiVersion: 'v1', kind: 'Secret',
       metadata: { name: paramsSecretName(foreign.metadata!.name!), ownerReferences: [{ apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageDeal', name: foreign.metadata!.name!, uid: randomUUID(), controller: true }] },
       stringData: { 'params.json': '{}' }
     } as unknown as KubeObject)
-    await eventually(() => env.ingress.store.informer.getObject(env.namespace, foreign.metadata!.name!) !== undefined, { what: 'the deals in the ingress\'s cache' })
+    // Restored from a backup or made by another tool (no create-attempt annotation), and one whose
+    // start epoch has passed (a sealed deal re-created without its status).
+    const restored = await writeDealOnly(await env.params(), true)
+    const started = await writeDealOnly(await env.params({ startEpoch: (await env.full.chainHead()).height - 1 }))
+    await eventually(() => env.ingress.store.informer.getObject(env.namespace, started.metadata!.name!) !== undefined, { what: 'the deals in the ingress\'s cache' })
 
     // The client retrying its proposal under a new UUID is refused: the half-written deal stands in its way.
     const retry = { ...orphanParams, dealUuid: randomUUID() }
@@ -62,8 +72,8 @@ describe('ingress: deals left without their params Secret', () => {
     assert.equal(await exists(orphan.metadata!.name!), true)
     await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 100))
     const swept = await env.ingress.sweeper.sweep()
-    assert.deepEqual(swept.deleted.sort(), [orphan.metadata!.name!, foreign.metadata!.name!].sort())
-    for (const d of [complete.dealUuid, offline.dealUuid, taken.metadata!.name!]) assert.equal(await exists(d), true, d)
+    assert.deepEqual(swept.deleted, [orphan.metadata!.name!])
+    for (const d of [complete.dealUuid, offline.dealUuid, taken.metadata!.name!, foreign.metadata!.name!, restored.metadata!.name!, started.metadata!.name!]) assert.equal(await exists(d), true, d)
     assert.equal(await exists(orphan.metadata!.name!), false)
 
     // Looked at once: the next sweep looks up nothing.
@@ -77,5 +87,28 @@ describe('ingress: deals left without their params Secret', () => {
     await eventually(() => env.ingress.store.bySignedProposalCid(orphan.spec.signedProposalCid) === undefined, { what: 'the orphan gone from the ingress\'s cache' })
     const again = await proposeDeal(env.node, env.addr, { ...orphanParams, dealUuid: randomUUID() })
     assert.equal(again.accepted, true, again.message)
+  })
+  it('does not take a Secret of the deal\'s name owned by another deal for its own when the Secret write\'s answer is lost', async () => {
+    const params = await env.params()
+    // Left by an earlier deal of this UUID (the garbage collector not done yet), or made by hand.
+    await env.rest.create(Core.secrets, env.namespace, {
+      apiVersion: 'v1', kind: 'Secret',
+      metadata: { name: paramsSecretName(params.dealUuid), ownerReferences: [{ apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageDeal', name: params.dealUuid, uid: randomUUID(), controller: true }] },
+      stringData: { 'params.json': '{}' }
+    } as unknown as KubeObject)
+    // The apiserver answers the params Secret's create with a 503: it may or may not have written it.
+    const request = KubeRest.prototype.request
+    KubeRest.prototype.request = async function (this: KubeRest, method, path, opts) {
+      if (method === 'POST' && path === `/api/v1/namespaces/${env.namespace}/secrets`) throw new KubeApiError(503, 'ServiceUnavailable', 'injected')
+      return await request.call(this, method, path, opts) as never
+    } as typeof request
+    let res
+    try {
+      res = await proposeDeal(env.node, env.addr, params)
+    } finally {
+      KubeRest.prototype.request = request
+    }
+    assert.deepEqual([res.accepted, res.message], [false, 'server error: save to db'])
+    assert.equal(await exists(params.dealUuid), false)
   })
 })

@@ -202,7 +202,9 @@ describe('admission checks', () => {
     assert.equal(verdict(withId(denied, fact(Address.fromString('f01237')))), undefined)
     const allowed = providerTerms(sp({ clients: { allow: ['f01236'] } }))
     assert.equal(verdict(withId(allowed, fact(id))), undefined)
-    assert.equal(verdict(withId(allowed, failedFact('lotus down'))), `server error: looking up the ID address of client ${secp.address.toString()}: lotus down`)
+    const lookupFailed = evaluate(ADMISSION_CHECKS, withId(allowed, failedFact('lotus full: HTTP 503 from 10.0.0.5:1234')))
+    // The client hears boost's kind of terse server error; the cause is for the operator's log.
+    assert.deepEqual([lookupFailed?.message, lookupFailed?.detail], ['server error: looking up client ID address', 'StateLookupID: lotus full: HTTP 503 from 10.0.0.5:1234'])
     // Lists of key addresses need no lookup.
     assert.equal(providerTerms(sp({ clients: { deny: [other.address.toString()] } })).clientListsNameIds, false)
   })
