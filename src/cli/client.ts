@@ -99,53 +99,54 @@ export async function runClient (argv: string[]): Promise<number> {
     const to = providerMultiaddr(need(v['provider-addr'], '--provider-addr'))
     switch (verb) {
       case 'propose': {
-        const key = await loadKeyFile(need(v['wallet-key'], '--wallet-key'))
-        let start: number
-        if (v['start-epoch'] !== undefined) {
-          start = int(v['start-epoch'], '--start-epoch')
-        } else {
-          const full = new FullNodeClient({ url: need(v['full-node'], '--start-epoch or --full-node'), ...(v['full-node-token'] !== undefined ? { token: v['full-node-token'] } : {}) })
-          start = (await full.chainHead()).height + (v['start-offset'] !== undefined ? int(v['start-offset'], '--start-offset') : 5760)
-        }
+        // Every flag checked first: a mistake is named (exit 2) before the wallet, Lotus or the
+        // provider is touched.
         const provider = addressFlag(need(v.provider, '--provider'), '--provider')
+        const pieceCid = cidFlag(need(v['piece-cid'], '--piece-cid'), '--piece-cid', 'fil-commitment-unsealed / sha2-256-trunc254-padded, as `dealyard commp` prints it')
+        const payloadCid = cidFlag(need(v['payload-cid'], '--payload-cid'), '--payload-cid')
         const pieceSize = int(v['piece-size'], '--piece-size')
         const verified = v.verified === true
-        // boost deal's price is per GiB per epoch, the unit of the ask; the proposal carries the
-        // whole piece's price per epoch (pieceSize × price / 2^30, rounded down, as boost computes it).
-        let pricePerGiB: bigint
-        if (v['storage-price'] !== undefined) pricePerGiB = amountFlag(v['storage-price'], '--storage-price')
-        else {
-          const ask = (await storageAsk(node, to, provider)).ask?.ask
-          if (ask == null) throw new UsageError(`--storage-price is needed: the provider has no ask for ${provider} to take the price from`)
-          pricePerGiB = verified ? ask.verifiedPrice : ask.price
-        }
-        let collateral: bigint
-        if (v['provider-collateral'] !== undefined) collateral = amountFlag(v['provider-collateral'], '--provider-collateral')
-        else {
-          if (v['full-node'] === undefined) throw new UsageError('--provider-collateral is needed without --full-node (with it, the chain minimum + 20% is proposed)')
-          const full = new FullNodeClient({ url: v['full-node'], ...(v['full-node-token'] !== undefined ? { token: v['full-node-token'] } : {}) })
-          collateral = (await full.stateDealProviderCollateralBounds(pieceSize, verified)).min * 6n / 5n
-        }
+        const startEpoch = v['start-epoch'] !== undefined ? int(v['start-epoch'], '--start-epoch') : undefined
+        const startOffset = v['start-offset'] !== undefined ? int(v['start-offset'], '--start-offset') : 5760
+        if (startEpoch === undefined) need(v['full-node'], '--start-epoch or --full-node')
+        const duration = v.duration !== undefined ? int(v.duration, '--duration') : undefined
+        const dealUuid = v.uuid !== undefined ? uuidFlag(v.uuid, '--uuid') : undefined
+        const pricePerGiBFlag = v['storage-price'] !== undefined ? amountFlag(v['storage-price'], '--storage-price') : undefined
+        const collateralFlag = v['provider-collateral'] !== undefined ? amountFlag(v['provider-collateral'], '--provider-collateral') : undefined
+        if (collateralFlag === undefined && v['full-node'] === undefined) throw new UsageError('--provider-collateral is needed without --full-node (with it, the chain minimum + 20% is proposed)')
         const headers: Record<string, string> = {}
         for (const h of v['http-header'] ?? []) {
           const i = h.indexOf(':')
           if (i <= 0) throw new UsageError(`--http-header ${JSON.stringify(h)}: expected 'Name: value'`)
           headers[h.slice(0, i).trim()] = h.slice(i + 1).trim()
         }
+        const http = v['http-url'] !== undefined ? { url: v['http-url'], headers, size: int(v['car-size'], '--car-size') } : undefined
+        const key = await loadKeyFile(need(v['wallet-key'], '--wallet-key'))
+        const full = v['full-node'] === undefined ? undefined : new FullNodeClient({ url: v['full-node'], ...(v['full-node-token'] !== undefined ? { token: v['full-node-token'] } : {}) })
+        const start = startEpoch ?? (await full!.chainHead()).height + startOffset
+        // boost deal's price is per GiB per epoch, the unit of the ask; the proposal carries the
+        // whole piece's price per epoch (pieceSize × price / 2^30, rounded down, as boost computes it).
+        let pricePerGiB = pricePerGiBFlag
+        if (pricePerGiB === undefined) {
+          const ask = (await storageAsk(node, to, provider)).ask?.ask
+          if (ask == null) throw new UsageError(`--storage-price is needed: the provider has no ask for ${provider} to take the price from`)
+          pricePerGiB = verified ? ask.verifiedPrice : ask.price
+        }
+        const collateral = collateralFlag ?? (await full!.stateDealProviderCollateralBounds(pieceSize, verified)).min * 6n / 5n
         const params = buildDealParams({
           key,
           provider,
-          pieceCid: cidFlag(need(v['piece-cid'], '--piece-cid'), '--piece-cid', 'fil-commitment-unsealed / sha2-256-trunc254-padded, as `dealyard commp` prints it'),
+          pieceCid,
           pieceSize,
-          payloadCid: cidFlag(need(v['payload-cid'], '--payload-cid'), '--payload-cid'),
+          payloadCid,
           startEpoch: start,
-          ...(v.duration !== undefined ? { duration: int(v.duration, '--duration') } : {}),
+          ...(duration !== undefined ? { duration } : {}),
           storagePrice: BigInt(pieceSize) * pricePerGiB / (1n << 30n),
           providerCollateral: collateral,
           verified,
           ...(v.label !== undefined ? { label: { kind: 'string', value: v.label } } : {}),
-          ...(v.uuid !== undefined ? { dealUuid: uuidFlag(v.uuid, '--uuid') } : {}),
-          ...(v['http-url'] !== undefined ? { http: { url: v['http-url'], headers, size: int(v['car-size'], '--car-size') } } : {}),
+          ...(dealUuid !== undefined ? { dealUuid } : {}),
+          ...(http !== undefined ? { http } : {}),
           removeUnsealedCopy: v['remove-unsealed-copy'] === true,
           skipIpniAnnounce: v['skip-ipni-announce'] === true
         })
@@ -154,8 +155,9 @@ export async function runClient (argv: string[]): Promise<number> {
         return r.accepted ? 0 : 1
       }
       case 'status': {
+        const uuid = uuidFlag(need(v.uuid, '--uuid'), '--uuid')
         const key = await loadKeyFile(need(v['wallet-key'], '--wallet-key'))
-        const r = await dealStatus(node, to, uuidFlag(need(v.uuid, '--uuid'), '--uuid'), key)
+        const r = await dealStatus(node, to, uuid, key)
         process.stdout.write(`${json({ ...r, dealStatus: r.dealStatus === null ? null : { ...r.dealStatus, proposal: undefined, signedProposalCid: r.dealStatus.signedProposalCid.toString(), publishCid: r.dealStatus.publishCid?.toString() ?? null } })}\n`)
         return r.error === '' ? 0 : 1
       }

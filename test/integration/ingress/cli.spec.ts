@@ -129,6 +129,13 @@ describe('dealyard ingress and dealyard client as processes', () => {
     const noCollateral = await usage('propose', '--provider-addr', info.addresses[0]!, '--wallet-key', join(dir, 'client.key'), '--provider', env.peer.minerAddress,
       '--piece-size', '2048', '--start-epoch', '999999', '--piece-cid', randomPiece(), '--payload-cid', ROOT, '--storage-price', '0')
     assert.deepEqual([noCollateral.code, noCollateral.stderr.split('\n')[0]], [2, 'dealyard client propose: --provider-collateral is needed without --full-node (with it, the chain minimum + 20% is proposed)'])
+    // Checked before anything is dialled: an unreachable provider and a dead Lotus change nothing.
+    const deadProvider = info.addresses[0]!.replace(/\/tcp\/\d+/, '/tcp/9')
+    const early = await usage('propose', '--provider-addr', deadProvider, '--wallet-key', join(dir, 'client.key'), '--provider', env.peer.minerAddress,
+      '--piece-size', '2048', '--piece-cid', 'nope', '--payload-cid', ROOT, '--full-node', 'http://127.0.0.1:9/rpc/v1')
+    assert.deepEqual([early.code, early.stderr.split('\n')[0]!.slice(0, 58)], [2, 'dealyard client propose: --piece-cid "nope" is not a CID: '])
+    const earlyUuid = await usage('status', '--provider-addr', deadProvider, '--wallet-key', join(dir, 'client.key'), '--uuid', 'xyz')
+    assert.equal(earlyUuid.code, 2)
     const status = await usage('status', '--provider-addr', info.addresses[0]!, '--wallet-key', join(dir, 'client.key'), '--uuid', 'not-a-uuid')
     assert.deepEqual([status.code, status.stderr.split('\n')[0]], [2, 'dealyard client status: --uuid "not-a-uuid" is not a UUID (e.g. 0b5a4f3e-7d0c-4b7e-9a52-3f1d8c2e6a10)'])
   })
