@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises'
-import { Worker } from 'node:worker_threads'
+import { Worker, type ResourceLimits } from 'node:worker_threads'
 import { DealyardError } from '../errors.ts'
 import type { CarIndexResult } from '../index/car/index.ts'
 
@@ -39,10 +39,16 @@ export class PieceSink {
   #next = 0
   #dead: Error | undefined
   #closed: Promise<void> | undefined
+  /** Settles when the thread has ended, however it ended (close() may come after the thread died). */
+  readonly #exited: Promise<void>
   #replayBufs: Buffer[] | undefined
 
-  constructor (spec: PieceHasherSpec, opts: { index: boolean }) {
-    this.#worker = new Worker(new URL('./hash-thread.ts', import.meta.url), { workerData: { workers: spec.workers, index: opts.index } })
+  constructor (spec: PieceHasherSpec, opts: { index: boolean, resourceLimits?: ResourceLimits }) {
+    this.#worker = new Worker(new URL('./hash-thread.ts', import.meta.url), {
+      workerData: { workers: spec.workers, index: opts.index },
+      ...(opts.resourceLimits !== undefined ? { resourceLimits: opts.resourceLimits } : {})
+    })
+    this.#exited = new Promise((resolve) => { this.#worker.once('exit', () => { resolve() }) })
     this.#worker.on('message', (r: Reply) => {
       const p = this.#pending.get(r.id)
       if (p === undefined) return
@@ -55,7 +61,9 @@ export class PieceSink {
       for (const p of this.#pending.values()) p.reject(err)
       this.#pending.clear()
     }
-    this.#worker.on('error', die)
+    // The thread failing (out of memory indexing a CAR of many tiny blocks, say) fails every call
+    // waiting on it and every later one, with the thread's own reason.
+    this.#worker.on('error', (err) => { die(new DealyardError('ERR_TRANSFER_HASH', `piece hasher thread failed: ${err.message}`, { cause: err })) })
     this.#worker.on('exit', (code) => { die(new DealyardError('ERR_TRANSFER_HASH', `piece hasher thread exited (${code})`)) })
   }
 
@@ -112,11 +120,10 @@ export class PieceSink {
   /** Ends the worker once it is idle (its thread exits by itself). */
   async close (): Promise<void> {
     if (this.#closed !== undefined) return await this.#closed
-    const exited = new Promise<void>((resolve) => { this.#worker.once('exit', () => { resolve() }) })
     this.#closed = (async () => {
       if (this.#dead === undefined) await this.#call({ op: 'close' }).catch(() => {})
       this.#dead ??= new DealyardError('ERR_TRANSFER_HASH', 'piece sink closed')
-      await exited
+      await this.#exited
     })()
     await this.#closed
   }
