@@ -263,9 +263,9 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
   }
 }
 
+/** The body's length as its framing reads it (a Content-Length beside chunked encoding means nothing). */
 function contentLength (res: RangeResponse): number | undefined {
-  const v = header(res.headers, 'content-length')
-  return v === undefined ? undefined : Number(v)
+  return res.body.contentLength
 }
 
 function tooLong (target: DownloadTarget, got: number): TransferError {

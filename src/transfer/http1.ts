@@ -85,6 +85,12 @@ type Framing = { kind: 'none' } | { kind: 'length', left: number } | { kind: 'cl
 export class Http1Response {
   statusCode = 0
   headers: Headers = {}
+  /**
+   * The body's length when the framing gives one (Content-Length, identical values of a list
+   * merged); undefined for chunked (which overrides any Content-Length, RFC 9112 §6.3) and
+   * close-delimited bodies.
+   */
+  contentLength: number | undefined
   readonly head: Promise<Http1Response>
   #headResolve!: (r: Http1Response) => void
   #headReject!: (e: Error) => void
@@ -242,6 +248,7 @@ export class Http1Response {
       const v = [...values][0] ?? ''
       if (values.size !== 1 || !/^\d+$/.test(v)) throw new RetryableError('BAD_RESPONSE', `invalid content-length ${String(cl)}`)
       this.#framing = { kind: 'length', left: Number(v) }
+      this.contentLength = Number(v)
     } else this.#framing = { kind: 'close' }
   }
 

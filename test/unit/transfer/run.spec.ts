@@ -133,6 +133,21 @@ test('a chunked body that runs past the declared size is cut off and refused', a
   assert.deepEqual(await readdir(dir), [])
 })
 
+test('a chunked body is not measured by a Content-Length beside it, and a Content-Length list of one repeated value is that value', async (t) => {
+  // Written to the socket by hand: node:http would not send these heads.
+  const heads = [
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 10\r\nConnection: close\r\n\r\n',
+    `HTTP/1.1 200 OK\r\nContent-Length: ${car.length}, ${car.length}\r\nConnection: close\r\n\r\n`
+  ]
+  for (const [i, head] of heads.entries()) {
+    const body = i === 0 ? Buffer.concat([Buffer.from(`${car.length.toString(16)}\r\n`), car, Buffer.from('\r\n0\r\n\r\n')]) : car
+    const srv = await serve(car, { behave: (_req, res) => { res.socket!.end(Buffer.concat([Buffer.from(head), body])); return true } })
+    t.after(srv.close)
+    const out = await runTransferJob(job(srv.url, await tempDir()), { hasher, progress: new RecordingSink(), log })
+    assert.equal(out.pieceCid, piece.pieceCid, head)
+  }
+})
+
 test('wrong data fails with commP mismatch and the partial file is removed', async (t) => {
   const wrong = Buffer.from(car)
   wrong[car.length >> 1] = wrong[car.length >> 1]! ^ 1
