@@ -7,6 +7,7 @@ import { checkPieceCid, writeIndex } from './finalize.ts'
 import { PieceSink, type PieceHasherSpec } from './piece-sink.ts'
 import { ProgressThrottle, type ProgressSink } from './progress.ts'
 import { unpaddedSize } from './run.ts'
+import { fileKind } from '../filecoin/commp/index.ts'
 
 export interface VerifySpec {
   uuid: string
@@ -34,9 +35,12 @@ export async function verifyImport (spec: VerifySpec, comps: VerifyComponents): 
   const throttle = new ProgressThrottle(comps.progress, { now })
   let sink: PieceSink | undefined
   try {
-    const size = await stat(spec.file).then((s) => s.size, (err: unknown) => {
+    const st = await stat(spec.file).catch((err: unknown) => {
       throw new TransferError(TransferErrorCodes.Import, `imported file ${spec.file}: ${(err as Error).message}`, { retry: 'manual', cause: err })
     })
+    // A FIFO or device reports size 0: it would "verify" as the empty piece.
+    if (!st.isFile()) throw new TransferError(TransferErrorCodes.Import, `imported file ${spec.file}: not a regular file (${fileKind(st)})`, { retry: 'manual' })
+    const size = st.size
     if (spec.pieceSize !== undefined && size > unpaddedSize(spec.pieceSize)) {
       throw new TransferError(TransferErrorCodes.SizeMismatch, `imported file of ${size} bytes does not fit the piece (${unpaddedSize(spec.pieceSize)} bytes)`)
     }

@@ -11,6 +11,8 @@ import { verifyImport } from '../../../src/transfer/verify.ts'
 import { runTransferJob } from '../../../src/transfer/run.ts'
 import { fixture, fixturesDir, pieces, log, loopback, fast, tempDir, serve, RecordingSink } from './support.ts'
 import { hasher } from './hasher.ts'
+import { execFileSync } from 'node:child_process'
+import { commpOfFile } from '../../../src/filecoin/commp/index.ts'
 
 const v1 = (hex: string): string => CID.create(1, 0xf101, createDigest(0x1012, Buffer.from(hex, 'hex'))).toString()
 
@@ -84,3 +86,15 @@ for (const [size, padded, cid] of cc) {
     assert.equal(out.indexPath, undefined) // not a CAR: no index, and the deal still transfers
   })
 }
+
+test('a FIFO, a device or a directory is refused by name, not hashed as an empty or endless file', async () => {
+  const dir = await tempDir()
+  const fifo = join(dir, 'fifo')
+  execFileSync('mkfifo', [fifo])
+  for (const [path, kind] of [[fifo, 'a FIFO'], ['/dev/zero', 'a character device'], ['/dev/null', 'a character device'], [dir, 'a directory']] as const) {
+    // Opening a FIFO would wait for a writer: the kind is checked first.
+    await assert.rejects(commpOfFile(path), { code: 'ERR_COMMP_READ', message: `commp ${path}: not a regular file (${kind})` })
+    await assert.rejects(verifyImport({ uuid: 'odd', file: path, outDir: dir }, { hasher, progress: new RecordingSink(), log }),
+      (err: Error & { code?: string }) => err.code === 'TRANSFER_IMPORT' && err.message.endsWith(`imported file ${path}: not a regular file (${kind})`))
+  }
+})
