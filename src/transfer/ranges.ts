@@ -154,7 +154,9 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
             slabs: tuning.writeBuffers,
             writes: Math.max(1, Math.min(tuning.writesInFlight, tuning.writeBuffers - 1)),
             syncEveryBytes: 0,
-            check: (end) => { if (end > r.end) throw new RetryableError('BAD_RESPONSE', `range ${r.start}-${r.end - 1}: body runs past its end`) },
+            // More than the Content-Range it announced: the same would come again on every retry
+            // of this range, so the download goes on as one stream, which stops at the file's end.
+            check: (end) => { if (end > r.end) throw new RangesUnsupported(`range ${r.start}-${r.end - 1}: the server sent more than the range it announced`) },
             onBytes: () => { lastByte = now() },
             onSlab: () => undefined,
             onWritten: (end) => {

@@ -52,6 +52,24 @@ test('a server that answers ranges with 200 gets one stream from zero instead', 
   assert.equal(srv.seen.at(-1)!.range, undefined)
 })
 
+test('a server whose 206 bodies run past their Content-Range gets one stream instead of the same range retried for good', async (t) => {
+  const srv = await serve(car, {
+    behave: (req, res) => {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '')
+      if (m === null) return undefined // the single stream's requests: served as asked
+      // No Content-Length: the body is close-delimited, and goes on to the end of the file.
+      res.writeHead(206, { 'Content-Range': `bytes ${m[1]}-${m[2]}/${car.length}` })
+      res.end(car.subarray(Number(m[1])))
+      return true
+    }
+  })
+  t.after(srv.close)
+  const out = await runTransferJob(job(srv.url, await tempDir()), { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.pieceCid, piece.pieceCid)
+  assert.deepEqual(await readFile(out.stagedPath), car)
+  assert.ok(srv.seen.some((s) => s.range === undefined || /^bytes=\d+-$/.test(s.range)), 'one stream took over')
+})
+
 test('a multi-range download killed with SIGKILL resumes every range where its data ended', async (t) => {
   // 12 MiB of random bytes in 3 ranges of 4 MiB. The first responses send 2.5 MiB of their range
   // and then hang, so the killed process has written two 1 MiB buffers per range.
