@@ -69,7 +69,9 @@ function requestHead (url: URL, headers: Record<string, string>): string {
   let head = `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n`
   let ua = false
   for (const [k, v] of Object.entries(headers)) {
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || /[\r\n\0]/.test(v)) {
+    // Go's net/http (boost's transfer client) refuses the same: a token name, and a value with no
+    // control character but tab (httpguts.ValidHeaderFieldValue).
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || /[\x00-\x08\x0a-\x1f\x7f]/.test(v)) {
       throw new TransferError(TransferErrorCodes.Params, `transfer header ${JSON.stringify(k)}: invalid name or value`)
     }
     if (FORBIDDEN.has(k.toLowerCase())) continue

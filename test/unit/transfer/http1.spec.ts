@@ -184,6 +184,10 @@ test('header names and values that could inject lines are refused before connect
   const address = async (): Promise<string> => { asked++; return '127.0.0.1' }
   await assert.rejects(get(new URL('http://127.0.0.1:1/'), { 'X-A': 'v\r\nHost: evil' }, { ...opts, address }), { code: 'TRANSFER_PARAMS' })
   await assert.rejects(get(new URL('http://127.0.0.1:1/'), { 'X A': 'v' }, { ...opts, address }), { code: 'TRANSFER_PARAMS' })
+  // Any control character but tab, as Go's net/http refuses them.
+  for (const c of ['\x01', '\x1b', '\x7f', '\x00']) {
+    await assert.rejects(get(new URL('http://127.0.0.1:1/'), { 'X-A': `a${c}b` }, { ...opts, address }), { code: 'TRANSFER_PARAMS' })
+  }
   assert.equal(asked, 0)
 })
 
