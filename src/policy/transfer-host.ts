@@ -142,6 +142,7 @@ const builtin: Array<[string, string, string]> = [
   [Reasons.ReservedAddress, '240.0.0.0/4', 'reserved']
 ]
 const builtinCidrs = builtin.map(([reason, cidr, what]) => ({ reason, cidr: parseCidr(cidr), what }))
+const NAT64 = parseCidr('64:ff9b::/96')
 
 /** A policy with its CIDRs parsed once; build it when the policy is loaded, then check many addresses. */
 export interface CompiledPolicy { allow: Cidr[], deny: Cidr[] }
@@ -160,6 +161,13 @@ export function checkTransferAddress (ip: string, policy: TransferHostPolicy | C
   const bytes = parseIp(ip)
   if (bytes === undefined) return { reason: Reasons.InvalidAddress, message: `${JSON.stringify(ip)} is not an IP address` }
   for (const c of compiled.allow) if (cidrContains(c, bytes)) return undefined
+  // NAT64's well-known prefix (RFC 6052, 64:ff9b::/96): on an IPv6-only cluster the gateway
+  // connects to the IPv4 address in the last 32 bits, so that address is judged too.
+  if (cidrContains(NAT64, bytes)) {
+    const v4 = bytes.subarray(12).join('.')
+    const inner = checkTransferAddress(v4, compiled)
+    if (inner !== undefined) return { reason: inner.reason, message: `transfer address ${ip} is NAT64 for ${v4}: ${inner.message}` }
+  }
   for (const b of builtinCidrs) {
     if (cidrContains(b.cidr, bytes)) {
       return { reason: b.reason, message: `transfer address ${ip} is ${b.what} (${b.cidr.text}); allow it with allowCidrs` }
