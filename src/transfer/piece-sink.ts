@@ -43,8 +43,9 @@ export class PieceSink {
   readonly #exited: Promise<void>
   #replayBufs: Buffer[] | undefined
 
-  constructor (spec: PieceHasherSpec, opts: { index: boolean, resourceLimits?: ResourceLimits }) {
-    this.#worker = new Worker(new URL('./hash-thread.ts', import.meta.url), {
+  /** `thread`: the worker script (tests stand in a failing one); `resourceLimits`: the thread's heap. */
+  constructor (spec: PieceHasherSpec, opts: { index: boolean, resourceLimits?: ResourceLimits, thread?: URL }) {
+    this.#worker = new Worker(opts.thread ?? new URL('./hash-thread.ts', import.meta.url), {
       workerData: { workers: spec.workers, index: opts.index },
       ...(opts.resourceLimits !== undefined ? { resourceLimits: opts.resourceLimits } : {})
     })
