@@ -1,6 +1,6 @@
 import { open, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { indexFromRecords } from '../index/car/index.ts'
+import { RecordTable, indexFromRecords } from '../index/car/index.ts'
 import type { Logger } from '../log.ts'
 import { TransferError, TransferErrorCodes, diskError } from './errors.ts'
 import type { PieceResult } from './piece-sink.ts'
@@ -24,9 +24,11 @@ export async function writeIndex (piece: PieceResult, path: string, log: Logger)
     log.warn({ err: car.error.message, blocks: car.records.length }, 'payload is not a complete CAR; no index written')
     return undefined
   }
+  // From the hash thread the table arrives as plain data (hash-thread.ts hands it over).
+  const records = RecordTable.from(car.records)
   const tmp = `${path}.tmp`
   try {
-    await writeFile(tmp, indexFromRecords(car.records))
+    await writeFile(tmp, indexFromRecords(records))
     await syncFile(tmp)
     await rename(tmp, path)
   } catch (err) {

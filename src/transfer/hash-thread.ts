@@ -38,7 +38,12 @@ port.on('message', (m: Msg) => {
       port.close()
     } else {
       const d = hasher.digest((m as { padded?: number }).padded)
-      port.postMessage({ id: m.id, result: { pieceCid: d.pieceCid, payloadSize: d.payloadSize, car: indexer?.result() } })
+      const car = indexer?.result()
+      // The record table's chunks move to the main thread rather than being copied: for a CAR
+      // of millions of small blocks they are hundreds of MiB (finalize.ts revives the table).
+      const moved = car?.records.handOver()
+      const result = { pieceCid: d.pieceCid, payloadSize: d.payloadSize, car: car === undefined ? undefined : { ...car, records: moved!.data } }
+      port.postMessage({ id: m.id, result }, moved?.transfer ?? [])
     }
   } catch (err) {
     const e = err as Error & { code?: string }

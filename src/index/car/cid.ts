@@ -1,5 +1,3 @@
-import { readUvarint } from './varint.ts'
-
 /** The parts of a CID the index needs. */
 export interface ParsedCid {
   /** Bytes of the CID as it appears in the section. */
@@ -15,43 +13,86 @@ export interface ParsedCid {
 const IDENTITY = 0x00
 export function isIdentity (hashCode: number): boolean { return hashCode === IDENTITY }
 
+/** Where a CID's parts lie in the buffer it was scanned in. */
+export interface CidSpan {
+  length: number
+  version: 0 | 1
+  codec: number
+  hashCode: number
+  /** Start of the whole multihash, and of its digest. */
+  multihashStart: number
+  digestStart: number
+  digestLength: number
+}
+
+/** A varint's value and size, reused: the indexer scans one CID per block. */
+const vint = { value: 0, size: 0 }
+
+/** `readUvarint` within buf[pos, end), without allocating; false when the varint runs past `end`. */
+function uvarintAt (buf: Uint8Array, pos: number, end: number): boolean {
+  let value = 0
+  let mul = 1
+  for (let i = 0; i < 9; i++) {
+    if (pos + i >= end) return false
+    const b = buf[pos + i]!
+    value += (b & 0x7f) * mul
+    if ((b & 0x80) === 0) { vint.value = value; vint.size = i + 1; return true }
+    mul *= 128
+  }
+  throw new RangeError('varint longer than 9 bytes')
+}
+
+/**
+ * Scans a binary CID at buf[start, end) as `parseCid` does, filling `out` with positions instead
+ * of copying. Returns false if the CID does not end before `end` yet; throws on a malformed one.
+ */
+export function scanCid (buf: Uint8Array, start: number, end: number, out: CidSpan): boolean {
+  if (end - start < 2) return false
+  if (buf[start] === 0x12 && buf[start + 1] === 0x20) {
+    if (end - start < 34) return false
+    out.length = 34; out.version = 0; out.codec = 0x70; out.hashCode = 0x12
+    out.multihashStart = start; out.digestStart = start + 2; out.digestLength = 32
+    return true
+  }
+  let pos = start
+  if (!uvarintAt(buf, pos, end)) return false
+  if (vint.value !== 1) throw new Error(`unsupported CID version ${vint.value}`)
+  pos += vint.size
+  if (!uvarintAt(buf, pos, end)) return false
+  const codec = vint.value
+  pos += vint.size
+  const mhStart = pos
+  if (!uvarintAt(buf, pos, end)) return false
+  const hashCode = vint.value
+  pos += vint.size
+  if (!uvarintAt(buf, pos, end)) return false
+  const digestLength = vint.value
+  pos += vint.size
+  if (end - pos < digestLength) return false
+  out.length = pos + digestLength - start; out.version = 1; out.codec = codec; out.hashCode = hashCode
+  out.multihashStart = mhStart; out.digestStart = pos; out.digestLength = digestLength
+  return true
+}
+
+export function newCidSpan (): CidSpan {
+  return { length: 0, version: 0, codec: 0, hashCode: 0, multihashStart: 0, digestStart: 0, digestLength: 0 }
+}
+
 /**
  * Parses a binary CID at the start of `buf` the way go-cid's `CidFromReader` does (CIDv0 is the
  * bare 34-byte sha2-256 multihash `12 20 …`). Returns `undefined` if `buf` is too short to hold
  * the whole CID yet; throws on a malformed one.
  */
 export function parseCid (buf: Uint8Array): ParsedCid | undefined {
-  if (buf.length < 2) return undefined
-  if (buf[0] === 0x12 && buf[1] === 0x20) {
-    if (buf.length < 34) return undefined
-    const multihash = buf.slice(0, 34)
-    return { length: 34, version: 0, codec: 0x70, multihash, hashCode: 0x12, digest: multihash.subarray(2) }
-  }
-  let pos = 0
-  const version = readUvarint(buf, pos)
-  if (version === undefined) return undefined
-  if (version[0] !== 1) throw new Error(`unsupported CID version ${version[0]}`)
-  pos += version[1]
-  const codec = readUvarint(buf, pos)
-  if (codec === undefined) return undefined
-  pos += codec[1]
-  const mhStart = pos
-  const code = readUvarint(buf, pos)
-  if (code === undefined) return undefined
-  pos += code[1]
-  const len = readUvarint(buf, pos)
-  if (len === undefined) return undefined
-  pos += len[1]
-  const digestStart = pos
-  pos += len[0]
-  if (buf.length < pos) return undefined
-  const multihash = buf.slice(mhStart, pos)
+  const s = newCidSpan()
+  if (!scanCid(buf, 0, buf.length, s)) return undefined
+  const multihash = buf.slice(s.multihashStart, s.digestStart + s.digestLength)
   return {
-    length: pos,
-    version: 1,
-    codec: codec[0],
+    length: s.length,
+    version: s.version,
+    codec: s.codec,
     multihash,
-    hashCode: code[0],
-    digest: multihash.subarray(digestStart - mhStart)
+    hashCode: s.hashCode,
+    digest: multihash.subarray(s.digestStart - s.multihashStart)
   }
 }

@@ -8,4 +8,5 @@ export {
   MULTIHASH_INDEX_SORTED, encodeMultihashIndexSorted, decodeMultihashIndexSorted, indexFromRecords,
   type IndexEntry, type EncodeOptions
 } from './mh-index-sorted.ts'
+export { RecordTable, RecordGroup, type RecordTableData, type RecordGroupData } from './record-table.ts'
 export { parseCid, isIdentity, type ParsedCid } from './cid.ts'

@@ -1,5 +1,6 @@
-import type { BlockRecord } from './reader.ts'
 import { isIdentity } from './cid.ts'
+import { writeSortedBucket } from './digest-sort.ts'
+import { RecordTable } from './record-table.ts'
 import { encodeUvarint, readUvarint } from './varint.ts'
 
 /** Multicodec of the CARv2 MultihashIndexSorted index (go-car's default index). */
@@ -12,63 +13,43 @@ export interface EncodeOptions {
   storeIdentityCids?: boolean
 }
 
-function compareBytes (a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) {
-    const d = a[i]! - b[i]!
-    if (d !== 0) return d
-  }
-  return a.length - b.length
-}
-
 /**
  * Serializes records as go-car's `index.WriteTo(MultihashIndexSorted)`:
  * `uvarint(0x0401) ‖ int32 codeCount ‖ per code ascending: uint64 code ‖ int32 bucketCount ‖ per
  * digest width ascending: uint32 width ‖ int64 byteLength ‖ (digest ‖ uint64 offset)*` sorted by
  * digest, all little-endian (spec ipni-indexing §7.2–7.3). Equal digests (a block stored twice)
  * are ordered by offset; go-car's unstable sort leaves their order unspecified above 12 records.
+ * A `RecordTable` is encoded straight from its chunks; other entries are put in one first.
  */
-export function encodeMultihashIndexSorted (records: Iterable<IndexEntry>, opts: EncodeOptions = {}): Uint8Array {
-  const byCode = new Map<number, Map<number, IndexEntry[]>>()
-  for (const r of records) {
-    if (isIdentity(r.hashCode) && opts.storeIdentityCids !== true) continue
-    let widths = byCode.get(r.hashCode)
-    if (widths === undefined) { widths = new Map(); byCode.set(r.hashCode, widths) }
-    const list = widths.get(r.digest.length)
-    if (list === undefined) widths.set(r.digest.length, [r])
-    else list.push(r)
-  }
+export function encodeMultihashIndexSorted (records: RecordTable | Iterable<IndexEntry>, opts: EncodeOptions = {}): Uint8Array {
+  const table = records instanceof RecordTable ? records : RecordTable.fromEntries(records)
+  const groups = table.groups
+    .filter((g) => g.count > 0 && (!isIdentity(g.hashCode) || opts.storeIdentityCids === true))
+    .sort((a, b) => a.hashCode - b.hashCode || a.digestLength - b.digestLength)
+  const codes = [...new Set(groups.map((g) => g.hashCode))]
   const codec = encodeUvarint(MULTIHASH_INDEX_SORTED)
-  let size = codec.length + 4
-  for (const widths of byCode.values()) {
-    size += 8 + 4
-    for (const [len, list] of widths) size += 4 + 8 + (len + 8) * list.length
-  }
+  const size = groups.reduce((sum, g) => sum + 4 + 8 + (g.digestLength + 8) * g.count, codec.length + 4 + codes.length * (8 + 4))
   const out = new Uint8Array(size)
   const dv = new DataView(out.buffer)
   out.set(codec, 0)
   let pos = codec.length
-  dv.setInt32(pos, byCode.size, true); pos += 4
-  for (const code of [...byCode.keys()].sort((a, b) => a - b)) {
-    const widths = byCode.get(code)!
+  dv.setInt32(pos, codes.length, true); pos += 4
+  for (const code of codes) {
+    const buckets = groups.filter((g) => g.hashCode === code)
     dv.setBigUint64(pos, BigInt(code), true); pos += 8
-    dv.setInt32(pos, widths.size, true); pos += 4
-    for (const len of [...widths.keys()].sort((a, b) => a - b)) {
-      const list = widths.get(len)!.slice().sort((a, b) => compareBytes(a.digest, b.digest) || a.offset - b.offset)
-      const width = len + 8
+    dv.setInt32(pos, buckets.length, true); pos += 4
+    for (const g of buckets) {
+      const width = g.digestLength + 8
       dv.setUint32(pos, width, true); pos += 4
-      dv.setBigInt64(pos, BigInt(width * list.length), true); pos += 8
-      for (const r of list) {
-        out.set(r.digest, pos); pos += len
-        dv.setBigUint64(pos, BigInt(r.offset), true); pos += 8
-      }
+      dv.setBigInt64(pos, BigInt(width * g.count), true); pos += 8
+      pos = writeSortedBucket(out, pos, g)
     }
   }
   return out
 }
 
 /** Encodes the records a `CarBlockIndexer` found. */
-export function indexFromRecords (records: readonly BlockRecord[], opts: EncodeOptions = {}): Uint8Array {
+export function indexFromRecords (records: RecordTable | readonly IndexEntry[], opts: EncodeOptions = {}): Uint8Array {
   return encodeMultihashIndexSorted(records, opts)
 }
 

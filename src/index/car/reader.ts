@@ -1,5 +1,6 @@
 import { decode as decodeCbor } from '@ipld/dag-cbor'
-import { parseCid, isIdentity } from './cid.ts'
+import { isIdentity, newCidSpan, scanCid } from './cid.ts'
+import { RecordTable } from './record-table.ts'
 import { readUvarint } from './varint.ts'
 
 /** One block section of a CAR, as the CARv2 index records it. */
@@ -22,7 +23,11 @@ export interface BlockRecord {
 export interface CarIndexResult {
   /** 1 or 2; undefined when the stream is not a CAR. */
   version: 1 | 2 | undefined
-  records: BlockRecord[]
+  /**
+   * The blocks, compactly; iterate or `list()` for `BlockRecord`s. Sent to another thread with
+   * `handOver()`, it arrives as plain data that `RecordTable.from` revives.
+   */
+  records: RecordTable
   /** Why indexing stopped early; the records up to that point are still returned. */
   error: Error | undefined
   /** A zero-length section ended the payload early (go-car `ZeroLengthSectionAsEOF`). */
@@ -62,9 +67,10 @@ export class CarBlockIndexer {
   private end = Number.POSITIVE_INFINITY
   private sectionStart = 0
   private sectionLen = 0
-  private readonly records: BlockRecord[] = []
+  private readonly records = new RecordTable()
   private error: Error | undefined
   private zeroEOF = false
+  private readonly span = newCidSpan()
 
   update (chunk: Uint8Array): void {
     let i = 0
@@ -78,6 +84,8 @@ export class CarBlockIndexer {
               this.sectionStart = this.position + i
               // A CARv2's payload ends at DataSize; what follows (padding, index) is not sections.
               if (this.sectionStart - this.base >= this.end - this.base) { this.state = 'done'; break }
+              const taken = this.wholeSection(chunk, i)
+              if (taken > 0) { i += taken; break }
             }
             this.push(chunk[i++]!)
             const v = readUvarint(this.acc.subarray(0, this.accLen), 0)
@@ -140,6 +148,34 @@ export class CarBlockIndexer {
     this.acc = next
   }
 
+  /**
+   * Reads the section starting at chunk[i] in place when its length and CID are both within
+   * `chunk` (nearly always): no copy into `acc`, no allocation. Returns the bytes taken, or 0 to
+   * go byte by byte, which also reports whatever is wrong with the section.
+   */
+  private wholeSection (chunk: Uint8Array, i: number): number {
+    const n = chunk.length
+    let len = 0
+    let mul = 1
+    let k = 0
+    for (;;) {
+      if (k === 9 || i + k >= n) return 0
+      const b = chunk[i + k++]!
+      len += (b & 0x7f) * mul
+      if ((b & 0x80) === 0) break
+      mul *= 128
+    }
+    if (len === 0) return 0
+    const start = i + k
+    const cid = this.span
+    if (!scanCid(chunk, start, Math.min(n, start + Math.min(len, MAX_CID_SIZE)), cid)) return 0
+    this.sectionLen = len
+    this.records.put(cid.hashCode, chunk, cid.digestStart, cid.digestLength, this.sectionStart - this.base, len - cid.length)
+    this.need = len - cid.length
+    this.state = this.need === 0 ? 'section-len' : 'section-data'
+    return k + cid.length
+  }
+
   private onLength (len: number): void {
     if (this.state === 'header-len') {
       if (len === 0 || len > MAX_HEADER_SIZE) throw new Error(`not a CAR: header length ${len}`)
@@ -182,6 +218,7 @@ export class CarBlockIndexer {
       this.accLen = 0
       if (dataOffset < 51) throw new Error(`malformed CARv2: data offset too small: ${dataOffset}`)
       this.base = dataOffset
+      this.records.base = dataOffset
       this.end = dataOffset + dataSize
       this.inner = true
       this.need = dataOffset - 51
@@ -189,22 +226,15 @@ export class CarBlockIndexer {
       return
     }
     // section-cid
-    const cid = parseCid(bytes)
-    if (cid === undefined) {
+    const cid = this.span
+    if (!scanCid(bytes, 0, bytes.length, cid)) {
       const more = Math.min(this.sectionLen, this.accLen + 8, MAX_CID_SIZE)
       if (more <= this.accLen) throw new Error(`malformed section at offset ${this.sectionStart - this.base}: CID does not fit`)
       this.need = more
       return
     }
     const offset = this.sectionStart - this.base
-    this.records.push({
-      multihash: cid.multihash,
-      hashCode: cid.hashCode,
-      digest: cid.digest,
-      offset,
-      sourceOffset: this.sectionStart,
-      size: this.sectionLen - cid.length
-    })
+    this.records.put(cid.hashCode, bytes, cid.digestStart, cid.digestLength, offset, this.sectionLen - cid.length)
     // Bytes already taken past the CID belong to the block data.
     const rest = this.sectionLen - this.accLen
     this.accLen = 0

@@ -30,7 +30,7 @@ for (const name of ['small', 'mixed', 'large']) {
   }
   test(`${name}.car records match go-car's offsets and sizes, identity CIDs included`, () => {
     const res = indexInChunks(fixture(`${name}.car`), 1000).result()
-    const got = res.records.map((r) => ({ mh: r.multihash, offset: r.offset, size: r.size }))
+    const got = res.records.list().map((r) => ({ mh: r.multihash, offset: r.offset, size: r.size }))
     const want = refRecords[name]!.map((r) => ({ mh: CID.parse(r.cid).multihash.bytes, offset: r.offset, size: r.size }))
     assert.deepEqual(got, want)
   })
