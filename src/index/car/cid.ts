@@ -36,7 +36,10 @@ function uvarintAt (buf: Uint8Array, pos: number, end: number): boolean {
     if (pos + i >= end) return false
     const b = buf[pos + i]!
     value += (b & 0x7f) * mul
-    if ((b & 0x80) === 0) { vint.value = value; vint.size = i + 1; return true }
+    if ((b & 0x80) === 0) {
+      if (b === 0 && i > 0) throw new RangeError('varint not minimally encoded')
+      vint.value = value; vint.size = i + 1; return true
+    }
     mul *= 128
   }
   throw new RangeError('varint longer than 9 bytes')

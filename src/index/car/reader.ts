@@ -162,7 +162,11 @@ export class CarBlockIndexer {
       if (k === 9 || i + k >= n) return 0
       const b = chunk[i + k++]!
       len += (b & 0x7f) * mul
-      if ((b & 0x80) === 0) break
+      if ((b & 0x80) === 0) {
+        // A needless zero byte: the byte-by-byte path reports it.
+        if (b === 0 && k > 1) return 0
+        break
+      }
       mul *= 128
     }
     if (len === 0) return 0
@@ -217,6 +221,9 @@ export class CarBlockIndexer {
       const dataSize = Number(dv.getBigUint64(24, true))
       this.accLen = 0
       if (dataOffset < 51) throw new Error(`malformed CARv2: data offset too small: ${dataOffset}`)
+      // go-car refuses these too ("invalid data payload size"); past 2^53 an offset is not exact.
+      if (!Number.isSafeInteger(dataOffset)) throw new Error(`malformed CARv2: data offset ${dv.getBigUint64(16, true)} out of range`)
+      if (dataSize === 0 || !Number.isSafeInteger(dataOffset + dataSize)) throw new Error(`malformed CARv2: invalid data payload size ${dv.getBigUint64(24, true)}`)
       this.base = dataOffset
       this.records.base = dataOffset
       this.end = dataOffset + dataSize

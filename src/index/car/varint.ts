@@ -29,7 +29,7 @@ export function encodeUvarint (n: number): Uint8Array {
 /**
  * Decodes a varint at `pos` of `buf`. Returns `[value, bytesRead]`, or `undefined` when `buf`
  * ends before the varint does (the caller waits for more bytes). Throws on a varint over 9 bytes,
- * which no CAR section length or multihash code needs.
+ * which no CAR section length or multihash code needs, and on one that is not minimally encoded.
  */
 export function readUvarint (buf: Uint8Array, pos: number): [number, number] | undefined {
   let value = 0
@@ -38,7 +38,11 @@ export function readUvarint (buf: Uint8Array, pos: number): [number, number] | u
     const b = buf[pos + i]
     if (b === undefined) return undefined
     value += (b & 0x7f) * mul
-    if ((b & 0x80) === 0) return [value, i + 1]
+    if ((b & 0x80) === 0) {
+      // go-varint (go-car, go-cid) refuses a varint with a needless zero byte: so does the index.
+      if (b === 0 && i > 0) throw new RangeError('varint not minimally encoded')
+      return [value, i + 1]
+    }
     mul *= 128
   }
   throw new RangeError('varint longer than 9 bytes')

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { CarBlockIndexer, encodeMultihashIndexSorted, decodeMultihashIndexSorted } from '../../../../src/index/car/index.ts'
+import { encode as encodeCbor } from '@ipld/dag-cbor'
 
 // Fixtures written by go-car v2 (test/vectors/car): each CAR, as CARv1 and wrapped as CARv2, with
 // the MultihashIndexSorted index `car.GenerateIndex` + `index.WriteTo` produce for it.
@@ -64,7 +65,27 @@ test('identity CIDs are left out unless asked for', () => {
 const bad: Record<string, { bytes: () => Uint8Array, message: RegExp }> = {
   'random bytes are not a CAR': { bytes: () => Uint8Array.from({ length: 500 }, (_, i) => (i * 37 + 11) & 0xff), message: /not a CAR|CBOR|decode|version/i },
   'a CAR cut inside a block is truncated': { bytes: () => fixture('small.car').subarray(0, 1500), message: /truncated CAR/ },
-  'a CAR cut inside the header is reported': { bytes: () => fixture('small.car').subarray(0, 20), message: /inside the header/ }
+  'a CAR cut inside the header is reported': { bytes: () => fixture('small.car').subarray(0, 20), message: /inside the header/ },
+  // go-car (go-varint) refuses both.
+  'a section length with a needless zero byte': { bytes: () => tinyCar(Uint8Array.of(0xa8, 0x00)), message: /varint not minimally encoded/ },
+  'a CARv2 whose data payload size is 0': { bytes: () => carV2(tinyCar(Uint8Array.of(40)), 0), message: /invalid data payload size 0/ }
+}
+
+/** A CARv1 of one block (a raw CIDv1 and 4 bytes), its section length written as `lengthVarint`. */
+function tinyCar (lengthVarint: Uint8Array): Uint8Array {
+  const header = encodeCbor({ roots: [], version: 1 })
+  const cid = Uint8Array.of(0x01, 0x55, 0x12, 0x20, ...new Uint8Array(32).fill(9))
+  return Uint8Array.of(header.length, ...header, ...lengthVarint, ...cid, 1, 2, 3, 4)
+}
+
+/** `v1` wrapped in a CARv2 whose header declares `dataSize`. */
+function carV2 (v1: Uint8Array, dataSize: number): Uint8Array {
+  const head = new Uint8Array(51)
+  head.set([0x0a, 0xa1, 0x67, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x02])
+  const dv = new DataView(head.buffer)
+  dv.setBigUint64(11 + 16, 51n, true)
+  dv.setBigUint64(11 + 24, BigInt(dataSize), true)
+  return Uint8Array.of(...head, ...v1)
 }
 for (const [name, c] of Object.entries(bad)) {
   test(name, () => {
