@@ -34,11 +34,16 @@ export function encodeMultihashIndexSorted (records: RecordTable | Iterable<Inde
   out.set(codec, 0)
   let pos = codec.length
   dv.setInt32(pos, codes.length, true); pos += 4
-  for (const code of codes) {
-    const buckets = groups.filter((g) => g.hashCode === code)
+  // Groups are sorted by code: each code's buckets are a run of them (a CAR may carry a code per
+  // block, so no pass over all groups per code).
+  for (let i = 0; i < groups.length;) {
+    const code = groups[i]!.hashCode
+    let j = i
+    while (j < groups.length && groups[j]!.hashCode === code) j++
     dv.setBigUint64(pos, BigInt(code), true); pos += 8
-    dv.setInt32(pos, buckets.length, true); pos += 4
-    for (const g of buckets) {
+    dv.setInt32(pos, j - i, true); pos += 4
+    for (; i < j; i++) {
+      const g = groups[i]!
       const width = g.digestLength + 8
       dv.setUint32(pos, width, true); pos += 4
       dv.setBigInt64(pos, BigInt(width * g.count), true); pos += 8

@@ -186,18 +186,11 @@ export class RecordTable implements RecordTableData, Iterable<BlockRecord> {
   * [Symbol.iterator] (): Iterator<BlockRecord> {
     this.#check()
     const groups = this.#groups
-    const at = groups.map(() => 0)
-    // Groups are few (one per hash code and digest length), so a linear pick per record is fine.
-    for (;;) {
-      let best = -1
-      let bestOffset = Infinity
-      for (let k = 0; k < groups.length; k++) {
-        const g = groups[k]!
-        if (at[k]! < g.count && g.offset(at[k]!) < bestOffset) { best = k; bestOffset = g.offset(at[k]!) }
-      }
-      if (best < 0) return
-      yield groups[best]!.record(at[best]!++, this.base)
-    }
+    // Stream order across groups (a CAR may hold a group per block: no linear pick per record).
+    const refs: Array<[offset: number, group: number, index: number]> = []
+    for (let k = 0; k < groups.length; k++) for (let i = 0; i < groups[k]!.count; i++) refs.push([groups[k]!.offset(i), k, i])
+    refs.sort((a, b) => a[0] - b[0])
+    for (const [, k, i] of refs) yield groups[k]!.record(i, this.base)
   }
 
   list (): BlockRecord[] { return [...this] }
