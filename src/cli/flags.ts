@@ -3,6 +3,7 @@ import { CID } from 'multiformats/cid'
 import { Address } from '../filecoin/address.ts'
 import { isPieceCid } from '../filecoin/cid.ts'
 import { parseFIL } from '../filecoin/token.ts'
+import { isUuid } from '../protocol/uuid.ts'
 import { UsageError } from '../transfer/cli-support.ts'
 
 export { UsageError }
@@ -27,7 +28,7 @@ export function addressFlag (text: string, flag: string): string {
 
 /** A deal UUID flag (RFC 4122 text form, as boost prints it). */
 export function uuidFlag (text: string, flag: string): string {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text)) {
+  if (!isUuid(text)) {
     throw new UsageError(`${flag} ${JSON.stringify(text)} is not a UUID (e.g. 0b5a4f3e-7d0c-4b7e-9a52-3f1d8c2e6a10)`)
   }
   return text.toLowerCase()
