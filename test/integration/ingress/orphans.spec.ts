@@ -56,9 +56,10 @@ describe('ingress: deals left without their params Secret', () => {
       stringData: { 'params.json': '{}' }
     } as unknown as KubeObject)
     // Restored from a backup or made by another tool (no create-attempt annotation), and one whose
-    // start epoch has passed (a sealed deal re-created without its status).
+    // start epoch has passed (a sealed deal re-created without its status; well past: the
+    // ingress's chain head may be two seconds, five of the test chain's epochs, old).
     const restored = await writeDealOnly(await env.params(), true)
-    const started = await writeDealOnly(await env.params({ startEpoch: (await env.full.chainHead()).height - 1 }))
+    const started = await writeDealOnly(await env.params({ startEpoch: (await env.full.chainHead()).height - 100 }))
     await eventually(() => env.ingress.store.informer.getObject(env.namespace, started.metadata!.name!) !== undefined, { what: 'the deals in the ingress\'s cache' })
 
     // The client retrying its proposal under a new UUID is refused: the half-written deal stands in its way.
