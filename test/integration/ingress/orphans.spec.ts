@@ -47,12 +47,13 @@ describe('ingress: deals left without their params Secret', () => {
     const orphan = await writeDealOnly(orphanParams)
     const taken = await writeDealOnly(await env.params())
     await env.rest.mergePatch(StorageDeals, env.namespace, taken.metadata!.name!, { status: { checkpoint: 'Accepted' } }, 'status')
-    // A Secret of the params' name, whoever owns it (an earlier deal of the same UUID, a restore
-    // that did not remap owners): the deal is not touched.
+    // A Secret of the params' name not owned by the deal (made by hand or by another tool): the
+    // deal is not touched. (One owned by a uid that no longer exists would be removed by the
+    // garbage collector, which the shared test control plane runs.)
     const foreign = await writeDealOnly(await env.params())
     await env.rest.create(Core.secrets, env.namespace, {
       apiVersion: 'v1', kind: 'Secret',
-      metadata: { name: paramsSecretName(foreign.metadata!.name!), ownerReferences: [{ apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageDeal', name: foreign.metadata!.name!, uid: randomUUID(), controller: true }] },
+      metadata: { name: paramsSecretName(foreign.metadata!.name!) },
       stringData: { 'params.json': '{}' }
     } as unknown as KubeObject)
     // Restored from a backup or made by another tool (no create-attempt annotation), and one whose
