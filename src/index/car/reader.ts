@@ -39,6 +39,22 @@ const V2_PRAGMA = Uint8Array.of(0xa1, 0x67, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 
 const V2_HEADER_SIZE = 40
 /** go-car `DefaultMaxIndexCidSize` and `DefaultMaxAllowedHeaderSize`. */
 const MAX_CID_SIZE = 2 << 10
+/** go-car `DefaultMaxAllowedSectionSize`. */
+const MAX_SECTION_SIZE = 8 << 20
+
+/** A CIDv1's total length and whether its multihash is identity, once its four varints are in `b`. */
+function cidV1Header (b: Uint8Array): { length: number, identity: boolean } | undefined {
+  let pos = 0
+  const fields: number[] = []
+  for (let k = 0; k < 4; k++) {
+    const v = readUvarint(b, pos)
+    if (v === undefined) return undefined
+    fields.push(v[0])
+    pos += v[1]
+  }
+  if (fields[0] !== 1) return undefined
+  return { length: pos + fields[3]!, identity: fields[2] === 0 }
+}
 const MAX_HEADER_SIZE = 32 << 20
 
 type State =
@@ -235,8 +251,13 @@ export class CarBlockIndexer {
     // section-cid
     const cid = this.span
     if (!scanCid(bytes, 0, bytes.length, cid)) {
-      const more = Math.min(this.sectionLen, this.accLen + 8, MAX_CID_SIZE)
-      if (more <= this.accLen) throw new Error(`malformed section at offset ${this.sectionStart - this.base}: CID does not fit`)
+      // Once a CIDv1's header is in, its whole length is known. go-car bounds CIDs at 2 KiB but
+      // skips identity CIDs (the data inline) before that check, so those may run to the section's
+      // end (go-car's 8 MiB section limit).
+      const head = cidV1Header(bytes)
+      const limit = Math.min(this.sectionLen, head?.identity === true ? MAX_SECTION_SIZE : MAX_CID_SIZE)
+      const more = head !== undefined ? head.length : Math.min(this.accLen + 8, limit)
+      if (more > limit || more <= this.accLen) throw new Error(`malformed section at offset ${this.sectionStart - this.base}: CID does not fit`)
       this.need = more
       return
     }

@@ -104,3 +104,33 @@ test('zero padding after the last section ends the payload (ZeroLengthSectionAsE
   assert.equal(res.zeroLengthSectionAsEOF, true)
   assert.deepEqual(encodeMultihashIndexSorted(res.records), fixture('small.car.idx'))
 })
+
+test('an identity CID longer than 2 KiB is indexed past (go-car skips identity CIDs before its CID size limit); another CID that long is refused', () => {
+  const header = encodeCbor({ roots: [], version: 1 })
+  const section = (cid: Uint8Array, data: Uint8Array): Uint8Array => {
+    const len = encodeVarint(cid.length + data.length)
+    return Uint8Array.of(...len, ...cid, ...data)
+  }
+  const mh = (code: number, digest: Uint8Array): Uint8Array => Uint8Array.of(...encodeVarint(code), ...encodeVarint(digest.length), ...digest)
+  const inline = new Uint8Array(3000).fill(5)
+  const identity = Uint8Array.of(0x01, 0x55, ...mh(0x00, inline))
+  const sha = Uint8Array.of(0x01, 0x55, ...mh(0x12, new Uint8Array(32).fill(1)))
+  const car = Uint8Array.of(header.length, ...header, ...section(identity, new Uint8Array(0)), ...section(sha, Uint8Array.of(1, 2, 3)))
+  for (const chunk of [1, 7, 100, 4096, car.length]) {
+    const res = indexInChunks(car, chunk).result()
+    assert.equal(res.error, undefined, `chunks of ${chunk}`)
+    assert.deepEqual(res.records.list().map((r) => [r.hashCode, r.digest.length]), [[0, 3000], [0x12, 32]])
+    assert.deepEqual(decodeMultihashIndexSorted(encodeMultihashIndexSorted(res.records)).map((e) => e.hashCode), [0x12])
+  }
+  // A sha2-256 multihash claiming 2,100 bytes of digest: past go-car's 2 KiB.
+  const long = Uint8Array.of(0x01, 0x55, ...mh(0x12, new Uint8Array(2100).fill(2)))
+  const bad = Uint8Array.of(header.length, ...header, ...section(long, new Uint8Array(0)))
+  assert.match(indexInChunks(bad, 512).result().error?.message ?? '', /CID does not fit/)
+})
+
+function encodeVarint (n: number): number[] {
+  const out: number[] = []
+  while (n >= 0x80) { out.push((n & 0x7f) | 0x80); n = Math.floor(n / 128) }
+  out.push(n)
+  return out
+}
