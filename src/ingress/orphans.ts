@@ -6,10 +6,11 @@
  * space, and makes every retry of its signed proposal "identical" to it. Nothing can transfer it
  * (the URL is in the missing Secret), so it is deleted.
  *
- * Looked at, each once: deals the ingress wrote (they carry its create-attempt annotation) that
- * no controller has touched (no status), older than a grace period far longer than a proposal's
- * writes take, whose proposal has not started yet (a deal restored from a backup or migrated loses
- * its status and gets a new uid, but a sealed one is past its start epoch). A deal is an orphan
+ * Looked at, each once: deals the ingress wrote and the apiserver created at that moment (their
+ * create-attempt annotation carries the writer's time; a deal restored from a backup or migrated
+ * keeps the annotation but is created later, and loses its status), that no controller has
+ * touched (no status), older than a grace period far longer than a proposal's writes take, whose
+ * start epoch is still ahead (past it, the deal can no longer be published). A deal is an orphan
  * only if no Secret of the name its spec gives exists at all (a GET of its metadata: the ingress
  * may read Secrets by name, not list them); whoever owns a Secret of that name, the deal is left
  * alone. Every replica sweeps; the delete carries the deal's uid as a precondition, so a sweep
@@ -21,7 +22,7 @@ import type { EventRecorder } from '../kube/events.ts'
 import { Core, isConflict, isNotFound, resourcePath, type KubeObject, type KubeRest } from '../kube/rest.ts'
 import { logger } from '../log.ts'
 import { orphansDeleted } from './metrics.ts'
-import { ATTEMPT_ANNOTATION } from './store.ts'
+import { ATTEMPT_ANNOTATION, attemptTime } from './store.ts'
 
 const log = logger('ingress:orphans')
 
@@ -39,6 +40,13 @@ export interface OrphanSweepOptions {
 
 /** Writes of one proposal end within the drain (30 s); two minutes leaves room for clock skew. */
 export const ORPHAN_GRACE_MS = 120_000
+/**
+ * A deal created more than this after (or before) the attempt named in its annotation is a copy
+ * (restored from a backup, migrated): the clocks of the ingress and the apiserver differ by far less.
+ */
+const COPY_SKEW_MS = 600_000
+/** A deal that could not be checked (its provider's head unreadable, a lookup failing) waits this long. */
+const FAILED_BACKOFF_MS = 300_000
 const SWEEP_INTERVAL_MS = 30_000
 const MAX_LOOKUPS = 200
 const LOOKUP_CONCURRENCY = 4
@@ -49,8 +57,13 @@ const REQUEST_TIMEOUT_MS = 10_000
  * the only kind looked at.
  */
 export function awaitsParamsCheck (d: StorageDeal): boolean {
-  return d.spec?.isOffline !== true && d.status === undefined && (d.metadata?.uid ?? '') !== '' &&
-    d.metadata?.annotations?.[ATTEMPT_ANNOTATION] !== undefined && (d.spec?.transfer?.paramsSecretRef?.name ?? '') !== ''
+  if (d.spec?.isOffline === true || d.status !== undefined || (d.metadata?.uid ?? '') === '' || (d.spec?.transfer?.paramsSecretRef?.name ?? '') === '') return false
+  // Created by the attempt its annotation names, not copied later: a restored deal (sealed or not)
+  // keeps the annotation and loses its status, and its Secret (still owned by the old uid) goes to
+  // the garbage collector.
+  const made = attemptTime(d.metadata?.annotations?.[ATTEMPT_ANNOTATION])
+  const created = new Date(d.metadata?.creationTimestamp ?? NaN).getTime()
+  return made !== undefined && Number.isFinite(created) && Math.abs(created - made) <= COPY_SKEW_MS
 }
 
 export class OrphanSweeper {
@@ -67,6 +80,8 @@ export class OrphanSweeper {
   private readonly firstSeen = new Map<string, number>()
   /** uids whose Secret was found: never looked up again. */
   private readonly settled = new Set<string>()
+  /** uid → when a deal that could not be checked is tried again (so such deals do not take every sweep's lookups). */
+  private readonly failedUntil = new Map<string, number>()
   private timer: ReturnType<typeof setTimeout> | undefined
   private running: Promise<unknown> | undefined
   private stopped = false
@@ -107,7 +122,7 @@ export class OrphanSweeper {
       if (!awaitsParamsCheck(d)) continue
       const uid = d.metadata.uid!
       present.add(uid)
-      if (this.settled.has(uid)) continue
+      if (this.settled.has(uid) || (this.failedUntil.get(uid) ?? 0) > now) continue
       const seen = this.firstSeen.get(uid) ?? now
       this.firstSeen.set(uid, seen)
       const created = new Date(d.metadata.creationTimestamp ?? NaN).getTime()
@@ -116,6 +131,7 @@ export class OrphanSweeper {
     // Deals gone, or taken on by a controller, are not tracked any longer.
     for (const uid of this.firstSeen.keys()) if (!present.has(uid)) this.firstSeen.delete(uid)
     for (const uid of this.settled) if (!present.has(uid)) this.settled.delete(uid)
+    for (const uid of this.failedUntil.keys()) if (!present.has(uid)) this.failedUntil.delete(uid)
 
     const deleted: string[] = []
     const failed: string[] = []
@@ -125,13 +141,13 @@ export class OrphanSweeper {
         const d = due[next++]!
         try {
           if (this.headOf !== undefined && d.spec.proposal.startEpoch <= await this.headOf(d)) {
-            // Started: not a proposal in the making (a restored or migrated deal, or one long
-            // dead); a controller decides what it is.
+            // Past its start epoch it can no longer be published: a controller decides what it is.
             this.settled.add(d.metadata.uid!)
           } else if (await this.hasParams(d)) this.settled.add(d.metadata.uid!)
           else if (await this.deleteOrphan(d)) deleted.push(d.metadata.name ?? '')
         } catch (err) {
-          // Looked at again next sweep.
+          // Looked at again after a while; other deals take its place in the next sweeps.
+          this.failedUntil.set(d.metadata.uid!, now + FAILED_BACKOFF_MS)
           failed.push(`deal ${d.metadata.name ?? ''}: ${(err as Error).message}`)
         }
       }
@@ -159,7 +175,8 @@ export class OrphanSweeper {
     const name = d.metadata.name ?? ''
     try {
       await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, name), {
-        body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: d.metadata.uid } },
+        // The version looked at: a deal a controller took on meanwhile (a status written) stays.
+        body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: d.metadata.uid, resourceVersion: d.metadata.resourceVersion } },
         timeoutMs: REQUEST_TIMEOUT_MS
       })
     } catch (err) {

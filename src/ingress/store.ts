@@ -53,6 +53,19 @@ const WATCH_WAIT_MS = 2000
 const PERSIST_TIMEOUT_MS = 4000
 /** Names the create attempt that wrote a deal (see create). */
 export const ATTEMPT_ANNOTATION = 'dealyard.io/create-attempt'
+
+/**
+ * A create attempt's name: 16 random hex digits and the writer's clock in ms (`<hex>.<ms>`). The
+ * time tells a deal this attempt created (its creationTimestamp is that moment) from a copy of it
+ * made later (a restore from a backup or a migration keeps annotations; orphans.ts).
+ */
+export function newAttempt (now = Date.now()): string { return `${randomBytes(8).toString('hex')}.${now}` }
+
+/** When the attempt named by an annotation was made, or undefined for a name without a time. */
+export function attemptTime (attempt: string | undefined): number | undefined {
+  const m = /^[0-9a-f]{16}\.(\d{1,15})$/.exec(attempt ?? '')
+  return m === null ? undefined : Number(m[1])
+}
 /** Abandoned writes remembered, and for how long: the apiserver answers or the watch relists well within it. */
 const MAX_ABANDONED = 10_000
 const ABANDONED_TTL_MS = 3_600_000
@@ -246,7 +259,7 @@ export class KubeDealStore implements DealStore {
     // Names this write: after a create whose answer was lost, the deal found (now or later by the
     // watch) is ours only if it carries this, and not a deal another attempt made of the same
     // proposal; and the watch tells this replica's creates by it.
-    const attempt = randomBytes(8).toString('hex')
+    const attempt = newAttempt()
     const m: PendingCreate = {}
     this.mine.set(attempt, m)
     try {

@@ -33,7 +33,7 @@ import { buildDealParams } from '../../src/client/proposal.ts'
 import { createClientNode, proposeDeal, type DealClientNode } from '../../src/client/net.ts'
 import { generateIdentityFile } from '../../src/ingress/identity.ts'
 import { dealObject, LABELS } from '../../src/ingress/deal-object.ts'
-import { ATTEMPT_ANNOTATION } from '../../src/ingress/store.ts'
+import { ATTEMPT_ANNOTATION, newAttempt } from '../../src/ingress/store.ts'
 import { FullNodeClient } from '../../src/lotus/index.ts'
 import { startControlPlane } from '../support/controlplane.ts'
 import { applyCrds } from '../support/crds.ts'
@@ -246,7 +246,7 @@ try {
       const p = proposal(keys[i % N]!, head, randomUUID())
       const deal = dealObject(p, { namespace: rawNs, provider: `${ns}-sp`, protocol: '/fil/storage/mk/1.2.1', clientPeerId: nodes[0]!.peerId.toString() })
       // The objects exactly as the ingress writes them: its store names each create attempt.
-      deal.metadata.annotations = { [ATTEMPT_ANNOTATION]: randomBytes(8).toString('hex') }
+      deal.metadata.annotations = { [ATTEMPT_ANNOTATION]: newAttempt() }
       return { deal, params: p.transfer.params }
     })
   }

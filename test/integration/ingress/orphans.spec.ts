@@ -13,7 +13,7 @@ import type { StorageDeal } from '../../../src/api/index.ts'
 import { Core, isNotFound, KubeApiError, KubeRest, type KubeObject } from '../../../src/kube/rest.ts'
 import { proposeDeal } from '../../../src/client/net.ts'
 import { dealObject, paramsSecretName } from '../../../src/ingress/deal-object.ts'
-import { ATTEMPT_ANNOTATION } from '../../../src/ingress/store.ts'
+import { ATTEMPT_ANNOTATION, newAttempt } from '../../../src/ingress/store.ts'
 import { eventually } from '../../support/kube.ts'
 import { startEnv, type Env } from './env.ts'
 
@@ -25,12 +25,16 @@ describe('ingress: deals left without their params Secret', () => {
   before(async () => { env = await startEnv('ingress-orphans', { orphanSweep: { graceMs: GRACE_MS, intervalMs: 3_600_000 } }) })
   after(async () => { await env?.close() })
 
-  /** The StorageDeal the ingress writes first for these params (create-attempt annotation and all), written alone; `restored`: without the annotation. */
-  const writeDealOnly = async (params: Awaited<ReturnType<Env['params']>>, restored = false): Promise<StorageDeal & KubeObject> => {
+  /**
+   * The StorageDeal the ingress writes first for these params (create-attempt annotation and all),
+   * written alone; `other`: made by another tool (no annotation); `copiedFrom`: a copy, made now, of
+   * a deal the ingress wrote at that time (a restore from a backup keeps the annotation).
+   */
+  const writeDealOnly = async (params: Awaited<ReturnType<Env['params']>>, o: { other?: boolean, copiedFrom?: number } = {}): Promise<StorageDeal & KubeObject> => {
     const deal = dealObject(params, {
       namespace: env.namespace, provider: env.sp.metadata.name!, protocol: '/fil/storage/mk/1.2.1', clientPeerId: env.node.peerId.toString()
     }) as StorageDeal & KubeObject
-    if (!restored) deal.metadata.annotations = { [ATTEMPT_ANNOTATION]: 'a1b2c3d4e5f60718' }
+    if (o.other !== true) deal.metadata.annotations = { [ATTEMPT_ANNOTATION]: newAttempt(o.copiedFrom) }
     return await env.rest.create<StorageDeal & KubeObject>(StorageDeals, env.namespace, deal)
   }
 
@@ -56,10 +60,12 @@ describe('ingress: deals left without their params Secret', () => {
       metadata: { name: paramsSecretName(foreign.metadata!.name!) },
       stringData: { 'params.json': '{}' }
     } as unknown as KubeObject)
-    // Restored from a backup or made by another tool (no create-attempt annotation), and one whose
-    // start epoch has passed (a sealed deal re-created without its status; well past: the
-    // ingress's chain head may be two seconds, five of the test chain's epochs, old).
-    const restored = await writeDealOnly(await env.params(), true)
+    // Made by another tool (no create-attempt annotation); restored from a backup a day after the
+    // ingress wrote it (annotation kept, status dropped, its Secret gone with the old uid); and one
+    // whose start epoch has passed (well past: the ingress's chain head may be two seconds, five of
+    // the test chain's epochs, old).
+    const other = await writeDealOnly(await env.params(), { other: true })
+    const restored = await writeDealOnly(await env.params(), { copiedFrom: Date.now() - 86_400_000 })
     const started = await writeDealOnly(await env.params({ startEpoch: (await env.full.chainHead()).height - 100 }))
     await eventually(() => env.ingress.store.informer.getObject(env.namespace, started.metadata!.name!) !== undefined, { what: 'the deals in the ingress\'s cache' })
 
@@ -75,7 +81,7 @@ describe('ingress: deals left without their params Secret', () => {
     await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 100))
     const swept = await env.ingress.sweeper.sweep()
     assert.deepEqual(swept.deleted, [orphan.metadata!.name!])
-    for (const d of [complete.dealUuid, offline.dealUuid, taken.metadata!.name!, foreign.metadata!.name!, restored.metadata!.name!, started.metadata!.name!]) assert.equal(await exists(d), true, d)
+    for (const d of [complete.dealUuid, offline.dealUuid, taken.metadata!.name!, foreign.metadata!.name!, other.metadata!.name!, restored.metadata!.name!, started.metadata!.name!]) assert.equal(await exists(d), true, d)
     assert.equal(await exists(orphan.metadata!.name!), false)
 
     // Looked at once: the next sweep looks up nothing.
