@@ -300,7 +300,7 @@ export class KubeDealStore implements DealStore {
     // Counted as the deal from now (in place of its reservation), not from when the watch delivers it.
     if (o.reservation !== undefined) this.holdings.set(o.reservation, undefined)
     if (!this.holdings.has(uuid)) this.holdings.set(uuid, holdingOf(deal))
-    if (params === undefined) return await this.afterCommit(spc, uuid, created, false, m, recheck)
+    if (params === undefined) return await this.afterCommit(spc, uuid, created, undefined, m, recheck)
     const secret = {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -313,8 +313,10 @@ export class KubeDealStore implements DealStore {
       },
       data: { [PARAMS_KEY]: Buffer.from(params).toString('base64') }
     } as unknown as KubeObject
+    // The Secret written, by uid: an undo deletes that one and no other of its name.
+    let secretUid: string | undefined
     try {
-      await this.rest.request('POST', resourcePath(Core.secrets, this.namespace), { body: secret, timeoutMs: PERSIST_TIMEOUT_MS })
+      secretUid = (await this.rest.request<KubeObject>('POST', resourcePath(Core.secrets, this.namespace), { body: secret, timeoutMs: PERSIST_TIMEOUT_MS })).metadata?.uid ?? ''
     } catch (err) {
       // The Secret is born owned by this deal's uid: if one owned by it exists, it is this write's.
       // One of the same name owned by another uid (an earlier deal of this UUID whose Secret the
@@ -323,9 +325,10 @@ export class KubeDealStore implements DealStore {
         ? await this.rest.request<KubeObject>('GET', resourcePath(Core.secrets, this.namespace, paramsSecretName(uuid)), {
           accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
           timeoutMs: PERSIST_TIMEOUT_MS
-        }).then((s) => (s.metadata?.ownerReferences ?? []).some((o) => o.uid === created.metadata.uid), () => false)
-        : false
-      if (!written) {
+        }).then((s) => (s.metadata?.ownerReferences ?? []).some((o) => o.uid === created.metadata.uid) ? s.metadata?.uid ?? '' : undefined, () => undefined)
+        : undefined
+      secretUid = written
+      if (written === undefined) {
         // uid precondition: never delete a deal some other replica re-created under the same name.
         const deleted = await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, uuid), {
           body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: created.metadata.uid } },
@@ -337,7 +340,7 @@ export class KubeDealStore implements DealStore {
         throw new DealyardError('ERR_PERSIST', `deal ${uuid}: create params Secret: ${(err as Error).message}`, { cause: err, retry: 'auto' })
       }
     }
-    return await this.afterCommit(spc, uuid, created, true, m, recheck)
+    return await this.afterCommit(spc, uuid, created, secretUid, m, recheck)
   }
 
   /**
@@ -387,7 +390,7 @@ export class KubeDealStore implements DealStore {
    * WATCH_WAIT_MS (the watch down or reconnecting after an outage), the deal cannot be decided in
    * that order: it goes, and the client hears a server error it may retry.
    */
-  private async afterCommit (spc: string | undefined, uuid: string, created: Obj, withSecret: boolean, m: PendingCreate, recheck: Recheck | undefined): Promise<CreateResult> {
+  private async afterCommit (spc: string | undefined, uuid: string, created: Obj, secretUid: string | undefined, m: PendingCreate, recheck: Recheck | undefined): Promise<CreateResult> {
     const uid = created.metadata.uid ?? ''
     if (uid === '') return { created: true }
     if (m.before === undefined) {
@@ -396,7 +399,7 @@ export class KubeDealStore implements DealStore {
         m.seen = () => { clearTimeout(timer); resolve(true) }
       })
       if (!seen) {
-        await this.undo(uuid, created, withSecret, spc)
+        await this.undo(uuid, created, secretUid, spc)
         return { refused: { stage: 'acceptance', reason: 'DealWatchBehind', message: 'server error: save to db', detail: `deal ${uuid}: the StorageDeal watch did not deliver it within ${WATCH_WAIT_MS} ms, so it could not be checked against deals other replicas created; deleted` } }
       }
     }
@@ -409,7 +412,7 @@ export class KubeDealStore implements DealStore {
       if (v !== undefined) result = { refused: v }
     }
     if (result === undefined) return { created: true }
-    await this.undo(uuid, created, withSecret, spc)
+    await this.undo(uuid, created, secretUid, spc)
     if (spc !== undefined && first !== undefined && 'identical' in result && !this.bySpc.has(spc)) this.bySpc.set(spc, first.deal)
     return result
   }
@@ -420,7 +423,7 @@ export class KubeDealStore implements DealStore {
    * the answer comes within the drain. A deal that cannot be deleted now is abandoned (deleted when
    * the watch next shows it).
    */
-  private async undo (uuid: string, created: Obj, withSecret: boolean, spc: string | undefined): Promise<void> {
+  private async undo (uuid: string, created: Obj, secretUid: string | undefined, spc: string | undefined): Promise<void> {
     // Not a deal any more, whatever the watch later shows (a relist never shows one it missed).
     if (spc !== undefined && this.bySpc.get(spc)?.dealUuid === uuid) this.bySpc.delete(spc)
     const deleted = await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, uuid), {
@@ -428,8 +431,14 @@ export class KubeDealStore implements DealStore {
       timeoutMs: PERSIST_TIMEOUT_MS
     }).then(() => true, (e: unknown) => isNotFound(e) || isConflict(e))
     if (!deleted) this.abandon(uuid, created.metadata.annotations?.[ATTEMPT_ANNOTATION] ?? '')
-    if (withSecret) {
-      await this.rest.request('DELETE', resourcePath(Core.secrets, this.namespace, paramsSecretName(uuid)), { timeoutMs: PERSIST_TIMEOUT_MS }).catch(() => {})
+    // This write's Secret only (uid precondition): a Secret of the name written meanwhile by a
+    // retry of the same UUID, once this deal's delete has landed, is that retry's. Without a uid
+    // (the apiserver's answer had none) the garbage collector removes it with its owner.
+    if (secretUid !== undefined && secretUid !== '') {
+      await this.rest.request('DELETE', resourcePath(Core.secrets, this.namespace, paramsSecretName(uuid)), {
+        body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: secretUid } },
+        timeoutMs: PERSIST_TIMEOUT_MS
+      }).catch(() => {})
     }
     this.holdings.set(uuid, undefined)
   }

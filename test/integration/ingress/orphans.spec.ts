@@ -119,4 +119,18 @@ describe('ingress: deals left without their params Secret', () => {
     assert.deepEqual([res.accepted, res.message], [false, 'server error: save to db'])
     assert.equal(await exists(params.dealUuid), false)
   })
+  it('undoes a deal the watch did not deliver in time, its params Secret with it at once', async () => {
+    // The ingress's StorageDeal watch stopped: no new deal can be decided in commit order.
+    await env.ingress.store.informer.stop()
+    try {
+      const params = await env.params()
+      const res = await proposeDeal(env.node, env.addr, params)
+      assert.deepEqual([res.accepted, res.message], [false, 'server error: save to db'])
+      assert.equal(await exists(params.dealUuid), false)
+      // Deleted by the ingress (its uid named), not left to the garbage collector.
+      await assert.rejects(env.rest.get(Core.secrets, env.namespace, paramsSecretName(params.dealUuid)), isNotFound)
+    } finally {
+      await env.ingress.store.informer.start()
+    }
+  })
 })
