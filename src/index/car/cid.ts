@@ -1,3 +1,5 @@
+import { uvarintInto, type Uvarint } from './varint.ts'
+
 /** The parts of a CID the index needs. */
 export interface ParsedCid {
   /** Bytes of the CID as it appears in the section. */
@@ -26,30 +28,16 @@ export interface CidSpan {
 }
 
 /** A varint's value and size, reused: the indexer scans one CID per block. */
-const vint = { value: 0, size: 0 }
-
-/** `readUvarint` within buf[pos, end), without allocating; false when the varint runs past `end`. */
-function uvarintAt (buf: Uint8Array, pos: number, end: number): boolean {
-  let value = 0
-  let mul = 1
-  for (let i = 0; i < 9; i++) {
-    if (pos + i >= end) return false
-    const b = buf[pos + i]!
-    value += (b & 0x7f) * mul
-    if ((b & 0x80) === 0) {
-      if (b === 0 && i > 0) throw new RangeError('varint not minimally encoded')
-      vint.value = value; vint.size = i + 1; return true
-    }
-    mul *= 128
-  }
-  throw new RangeError('varint longer than 9 bytes')
-}
+const vint: Uvarint = { value: 0, size: 0 }
 
 /**
  * Scans a binary CID at buf[start, end) as `parseCid` does, filling `out` with positions instead
- * of copying. Returns false if the CID does not end before `end` yet; throws on a malformed one.
+ * of copying. Returns false if the CID does not end before `end` yet — `out.length` is then the
+ * whole CID's length (and `out.hashCode` its code) once a CIDv1's header is in, else 0; throws on
+ * a malformed one.
  */
 export function scanCid (buf: Uint8Array, start: number, end: number, out: CidSpan): boolean {
+  out.length = 0
   if (end - start < 2) return false
   if (buf[start] === 0x12 && buf[start + 1] === 0x20) {
     if (end - start < 34) return false
@@ -58,21 +46,21 @@ export function scanCid (buf: Uint8Array, start: number, end: number, out: CidSp
     return true
   }
   let pos = start
-  if (!uvarintAt(buf, pos, end)) return false
+  if (!uvarintInto(buf, pos, end, vint)) return false
   if (vint.value !== 1) throw new Error(`unsupported CID version ${vint.value}`)
   pos += vint.size
-  if (!uvarintAt(buf, pos, end)) return false
+  if (!uvarintInto(buf, pos, end, vint)) return false
   const codec = vint.value
   pos += vint.size
   const mhStart = pos
-  if (!uvarintAt(buf, pos, end)) return false
+  if (!uvarintInto(buf, pos, end, vint)) return false
   const hashCode = vint.value
   pos += vint.size
-  if (!uvarintAt(buf, pos, end)) return false
+  if (!uvarintInto(buf, pos, end, vint)) return false
   const digestLength = vint.value
   pos += vint.size
-  if (end - pos < digestLength) return false
   out.length = pos + digestLength - start; out.version = 1; out.codec = codec; out.hashCode = hashCode
+  if (end - pos < digestLength) return false
   out.multihashStart = mhStart; out.digestStart = pos; out.digestLength = digestLength
   return true
 }

@@ -1,7 +1,7 @@
 import { decode as decodeCbor } from '@ipld/dag-cbor'
 import { isIdentity, newCidSpan, scanCid } from './cid.ts'
 import { RecordTable } from './record-table.ts'
-import { readUvarint } from './varint.ts'
+import { readUvarint, uvarintInto, type Uvarint } from './varint.ts'
 
 /** One block section of a CAR, as the CARv2 index records it. */
 export interface BlockRecord {
@@ -39,23 +39,9 @@ const V2_PRAGMA = Uint8Array.of(0xa1, 0x67, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 
 const V2_HEADER_SIZE = 40
 /** go-car `DefaultMaxIndexCidSize` and `DefaultMaxAllowedHeaderSize`. */
 const MAX_CID_SIZE = 2 << 10
+const MAX_HEADER_SIZE = 32 << 20
 /** go-car `DefaultMaxAllowedSectionSize`. */
 const MAX_SECTION_SIZE = 8 << 20
-
-/** A CIDv1's total length and whether its multihash is identity, once its four varints are in `b`. */
-function cidV1Header (b: Uint8Array): { length: number, identity: boolean } | undefined {
-  let pos = 0
-  const fields: number[] = []
-  for (let k = 0; k < 4; k++) {
-    const v = readUvarint(b, pos)
-    if (v === undefined) return undefined
-    fields.push(v[0])
-    pos += v[1]
-  }
-  if (fields[0] !== 1) return undefined
-  return { length: pos + fields[3]!, identity: fields[2] === 0 }
-}
-const MAX_HEADER_SIZE = 32 << 20
 
 type State =
   | 'header-len' | 'header' | 'v2-header' | 'skip-to-data'
@@ -87,6 +73,7 @@ export class CarBlockIndexer {
   private error: Error | undefined
   private zeroEOF = false
   private readonly span = newCidSpan()
+  private readonly vlen: Uvarint = { value: 0, size: 0 }
 
   update (chunk: Uint8Array): void {
     let i = 0
@@ -171,20 +158,10 @@ export class CarBlockIndexer {
    */
   private wholeSection (chunk: Uint8Array, i: number): number {
     const n = chunk.length
-    let len = 0
-    let mul = 1
-    let k = 0
-    for (;;) {
-      if (k === 9 || i + k >= n) return 0
-      const b = chunk[i + k++]!
-      len += (b & 0x7f) * mul
-      if ((b & 0x80) === 0) {
-        // A needless zero byte: the byte-by-byte path reports it.
-        if (b === 0 && k > 1) return 0
-        break
-      }
-      mul *= 128
-    }
+    const v = this.vlen
+    if (!uvarintInto(chunk, i, n, v)) return 0
+    const len = v.value
+    const k = v.size
     if (len === 0) return 0
     const start = i + k
     const cid = this.span
@@ -251,12 +228,12 @@ export class CarBlockIndexer {
     // section-cid
     const cid = this.span
     if (!scanCid(bytes, 0, bytes.length, cid)) {
-      // Once a CIDv1's header is in, its whole length is known. go-car bounds CIDs at 2 KiB but
-      // skips identity CIDs (the data inline) before that check, so those may run to the section's
-      // end (go-car's 8 MiB section limit).
-      const head = cidV1Header(bytes)
-      const limit = Math.min(this.sectionLen, head?.identity === true ? MAX_SECTION_SIZE : MAX_CID_SIZE)
-      const more = head !== undefined ? head.length : Math.min(this.accLen + 8, limit)
+      // Once a CIDv1's header is in, its whole length is known (cid.length). go-car bounds CIDs at
+      // 2 KiB but skips identity CIDs (the data inline) before that check, so those may run to the
+      // section's end (go-car's 8 MiB section limit).
+      const known = cid.length > 0
+      const limit = Math.min(this.sectionLen, known && isIdentity(cid.hashCode) ? MAX_SECTION_SIZE : MAX_CID_SIZE)
+      const more = known ? cid.length : Math.min(this.accLen + 8, limit)
       if (more > limit || more <= this.accLen) throw new Error(`malformed section at offset ${this.sectionStart - this.base}: CID does not fit`)
       this.need = more
       return

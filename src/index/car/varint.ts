@@ -26,24 +26,35 @@ export function encodeUvarint (n: number): Uint8Array {
   return out
 }
 
+/** A decoded varint: callers that read one per block reuse one (no allocation). */
+export interface Uvarint { value: number, size: number }
+
 /**
- * Decodes a varint at `pos` of `buf`. Returns `[value, bytesRead]`, or `undefined` when `buf`
- * ends before the varint does (the caller waits for more bytes). Throws on a varint over 9 bytes,
- * which no CAR section length or multihash code needs, and on one that is not minimally encoded.
+ * Decodes the varint at buf[pos, end) into `out`. Returns false when it runs past `end` (the
+ * caller waits for more bytes). Throws on a varint over 9 bytes, which no CAR section length or
+ * multihash code needs, and on one with a needless zero byte, which go-varint (go-car, go-cid)
+ * refuses too.
  */
-export function readUvarint (buf: Uint8Array, pos: number): [number, number] | undefined {
+export function uvarintInto (buf: Uint8Array, pos: number, end: number, out: Uvarint): boolean {
   let value = 0
   let mul = 1
   for (let i = 0; i < 9; i++) {
-    const b = buf[pos + i]
-    if (b === undefined) return undefined
+    if (pos + i >= end) return false
+    const b = buf[pos + i]!
     value += (b & 0x7f) * mul
     if ((b & 0x80) === 0) {
-      // go-varint (go-car, go-cid) refuses a varint with a needless zero byte: so does the index.
       if (b === 0 && i > 0) throw new RangeError('varint not minimally encoded')
-      return [value, i + 1]
+      out.value = value
+      out.size = i + 1
+      return true
     }
     mul *= 128
   }
   throw new RangeError('varint longer than 9 bytes')
+}
+
+/** `uvarintInto` over the rest of `buf`: `[value, bytesRead]`, or undefined when incomplete. */
+export function readUvarint (buf: Uint8Array, pos: number): [number, number] | undefined {
+  const v = { value: 0, size: 0 }
+  return uvarintInto(buf, pos, buf.length, v) ? [v.value, v.size] : undefined
 }
