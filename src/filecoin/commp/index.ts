@@ -4,7 +4,8 @@
  * The hot loop runs in the native addon (native/, SHA-NI with a portable C fallback, worker threads
  * for large pieces) when it is built, else in pure TypeScript; one log line says which.
  */
-import { open, stat } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { DealyardError, wrap } from '../../errors.ts'
 import { logger } from '../../log.ts'
@@ -139,20 +140,23 @@ const FILE_SLICE = 64 * (127 << 15)
  * pool) while the previous buffer is hashed, so a single-threaded hasher overlaps I/O and hashing.
  */
 export async function commpOfFile (path: string, opts: CommPOptions & { paddedPieceSize?: number } = {}): Promise<CommPResult> {
-  // Checked before opening: opening a FIFO waits for a writer. A FIFO, a device or a socket has no
-  // size to check against the piece and may never end (/dev/zero); streams go through the
-  // hasher's update() instead (the CLI's `-`).
-  const kind = await stat(path).then((st) => st.isFile() ? undefined : fileKind(st), (err: unknown) => { throw readError(path, err) })
-  if (kind !== undefined) throw new DealyardError('ERR_COMMP_READ', `commp ${path}: not a regular file (${kind})`)
-  const hasher = new CommPHasher(opts)
   let fh
   try {
-    fh = await open(path, 'r')
+    // Non-blocking: opening a FIFO would otherwise wait for a writer (on a regular file the flag
+    // changes nothing).
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
   } catch (err) {
     throw readError(path, err)
   }
+  const st = await fh.stat().catch(async (err: unknown) => { await fh.close(); throw readError(path, err) })
+  // A FIFO, a device or a socket has no size to check against the piece and may never end
+  // (/dev/zero); streams go through the hasher's update() instead (the CLI's `-`).
+  if (!st.isFile()) {
+    await fh.close()
+    throw new DealyardError('ERR_COMMP_READ', `commp ${path}: not a regular file (${fileKind(st)})`)
+  }
+  const hasher = new CommPHasher(opts)
   try {
-    const st = await fh.stat()
     let pos = 0
     for (; pos < st.size; pos += FILE_SLICE) {
       if (!feedFile(hasher, fh.fd, pos, Math.min(FILE_SLICE, st.size - pos))) break
@@ -182,12 +186,12 @@ export async function commpOfFile (path: string, opts: CommPOptions & { paddedPi
   }
 }
 
-/** I/O failures keep the system code (ENOENT, EIO) in `cause` and carry ERR_COMMP_READ. */
 /** What a non-regular file is, for an error message. */
 export function fileKind (st: { isDirectory: () => boolean, isFIFO: () => boolean, isCharacterDevice: () => boolean, isBlockDevice: () => boolean, isSocket: () => boolean }): string {
   return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a file'
 }
 
+/** I/O failures keep the system code (ENOENT, EIO) in `cause` and carry ERR_COMMP_READ. */
 function readError (path: string, err: unknown): DealyardError {
   const code = (err as { code?: string }).code
   return new DealyardError('ERR_COMMP_READ', `commp ${path}: ${code ?? (err instanceof Error ? err.message : String(err))}`, { cause: err })
