@@ -129,6 +129,9 @@ export class Address {
 
   toJSON (): string { return this.toString() }
 
+  /** secp256k1 or BLS: the address is its own account key (StateAccountKey returns it as is). */
+  get isKey (): boolean { return this.protocol === 1 || this.protocol === 3 }
+
   equals (o: Address): boolean { return equalBytes(this.bytes, o.bytes) }
 
   static fromBytes (b: Uint8Array): Address {

@@ -55,7 +55,7 @@ export class LotusChain implements ChainReader {
   async accountKey (addr: string): Promise<string> {
     const a = Address.fromString(addr)
     // Key addresses are their own account key: no call (boost's StateAccountKey returns them as is).
-    if (a.protocol === 1 || a.protocol === 3) return addr
+    if (a.isKey) return addr
     return await this.accounts.get(addr.slice(1), async () => await counted('StateAccountKey', this.client.stateAccountKey(addr)))
   }
 
@@ -123,7 +123,7 @@ export async function gatherChainFacts (chain: ChainReader, p: DealProposal, o: 
   const [head, clientKey, collateralBounds, clientBalance, datacap, clientId] = await Promise.all([
     settle(chain.head()),
     // A key address is its own account key (StateAccountKey returns it as is): no call, no parse.
-    p.client.protocol === 1 || p.client.protocol === 3 ? fact(p.client) : settle(chain.accountKey(client).then(parsedAddress)),
+    p.client.isKey ? fact(p.client) : settle(chain.accountKey(client).then(parsedAddress)),
     settle(chain.collateralBounds(p.pieceSize, p.verifiedDeal)),
     settle(chain.marketBalance(client)),
     p.verifiedDeal ? settle(chain.datacap(client)) : Promise.resolve(undefined),

@@ -19,7 +19,7 @@
 import type { StorageDeal } from '../api/types.generated.ts'
 import { StorageDeals } from '../api/index.ts'
 import type { EventRecorder } from '../kube/events.ts'
-import { Core, isConflict, isNotFound, resourcePath, type KubeObject, type KubeRest } from '../kube/rest.ts'
+import { Core, isConflict, isNotFound, METADATA_ONLY, resourcePath, type KubeObject, type KubeRest } from '../kube/rest.ts'
 import { logger } from '../log.ts'
 import { orphansDeleted } from './metrics.ts'
 import { ATTEMPT_ANNOTATION, attemptTime } from './store.ts'
@@ -161,7 +161,7 @@ export class OrphanSweeper {
   private async hasParams (d: StorageDeal): Promise<boolean> {
     try {
       await this.rest.request<KubeObject>('GET', resourcePath(Core.secrets, this.namespace, d.spec.transfer.paramsSecretRef!.name), {
-        accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
+        accept: METADATA_ONLY,
         timeoutMs: REQUEST_TIMEOUT_MS
       })
       return true

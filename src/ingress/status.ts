@@ -52,7 +52,7 @@ export class StatusService {
     let key: Address
     try {
       const client = Address.fromString(spec.proposal.client)
-      if (client.protocol === 1 || client.protocol === 3) {
+      if (client.isKey) {
         // A key address is its own account key: no chain read, so a deal's status stays readable
         // while its StorageProvider is gone or its Lotus unreachable.
         key = client

@@ -25,7 +25,7 @@ import type { StorageDeal } from '../api/types.generated.ts'
 import { StorageDeals } from '../api/index.ts'
 import { Informer } from '../kube/informer.ts'
 import { randomBytes } from 'node:crypto'
-import { Core, isAlreadyExists, isConflict, isNotFound, KubeApiError, resourcePath, type KubeObject, type KubeRest } from '../kube/rest.ts'
+import { Core, isAlreadyExists, isConflict, isNotFound, KubeApiError, METADATA_ONLY, resourcePath, type KubeObject, type KubeRest } from '../kube/rest.ts'
 import { logger } from '../log.ts'
 import { DealyardError } from '../errors.ts'
 import type { PriorDeal, Violation } from '../policy/admission.ts'
@@ -321,14 +321,13 @@ export class KubeDealStore implements DealStore {
       // The Secret is born owned by this deal's uid: if one owned by it exists, it is this write's.
       // One of the same name owned by another uid (an earlier deal of this UUID whose Secret the
       // garbage collector has not removed yet, or one made by hand) is not: the deal has no params.
-      const written = uncertain(err)
+      secretUid = uncertain(err)
         ? await this.rest.request<KubeObject>('GET', resourcePath(Core.secrets, this.namespace, paramsSecretName(uuid)), {
-          accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
+          accept: METADATA_ONLY,
           timeoutMs: PERSIST_TIMEOUT_MS
         }).then((s) => (s.metadata?.ownerReferences ?? []).some((o) => o.uid === created.metadata.uid) ? s.metadata?.uid ?? '' : undefined, () => undefined)
         : undefined
-      secretUid = written
-      if (written === undefined) {
+      if (secretUid === undefined) {
         // uid precondition: never delete a deal some other replica re-created under the same name.
         const deleted = await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, uuid), {
           body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: created.metadata.uid } },

@@ -54,6 +54,9 @@ export const isConflict = (e: unknown): boolean => e instanceof KubeApiError && 
 export const isAlreadyExists = (e: unknown): boolean => e instanceof KubeApiError && e.status === 409 && e.reason === 'AlreadyExists'
 export const isGone = (e: unknown): boolean => e instanceof KubeApiError && (e.status === 410 || e.reason === 'Expired' || e.reason === 'Gone')
 
+/** Accept header for the metadata of an object only (its spec and data stay on the apiserver). */
+export const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1'
+
 export const ContentType = {
   json: 'application/json',
   mergePatch: 'application/merge-patch+json',
@@ -75,7 +78,7 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>
   body?: unknown
   contentType?: string
-  /** The Accept header (default application/json), e.g. metadata only: application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1. */
+  /** The Accept header (default application/json), e.g. METADATA_ONLY. */
   accept?: string
   signal?: AbortSignal
   timeoutMs?: number
