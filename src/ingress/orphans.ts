@@ -76,12 +76,12 @@ export class OrphanSweeper {
   private readonly maxLookups: number
   private readonly headOf: ((deal: StorageDeal) => Promise<number>) | undefined
   private readonly now: () => number
-  /** uid → when this replica first saw the deal waiting for a check. */
-  private readonly firstSeen = new Map<string, number>()
-  /** uids whose Secret was found: never looked up again. */
-  private readonly settled = new Set<string>()
-  /** uid → when a deal that could not be checked is tried again (so such deals do not take every sweep's lookups). */
-  private readonly failedUntil = new Map<string, number>()
+  /**
+   * uid → what this replica knows of a deal waiting for a check: when it first saw it, whether it
+   * was settled (its Secret found, or started: never looked up again), and when a deal that could
+   * not be checked is tried again (so such deals do not take every sweep's lookups).
+   */
+  private readonly tracked = new Map<string, { seen: number, settled?: true, retryAt?: number }>()
   private timer: ReturnType<typeof setTimeout> | undefined
   private running: Promise<unknown> | undefined
   private stopped = false
@@ -122,16 +122,14 @@ export class OrphanSweeper {
       if (!awaitsParamsCheck(d)) continue
       const uid = d.metadata.uid!
       present.add(uid)
-      if (this.settled.has(uid) || (this.failedUntil.get(uid) ?? 0) > now) continue
-      const seen = this.firstSeen.get(uid) ?? now
-      this.firstSeen.set(uid, seen)
+      let t = this.tracked.get(uid)
+      if (t === undefined) this.tracked.set(uid, t = { seen: now })
+      if (t.settled === true || (t.retryAt ?? 0) > now) continue
       const created = new Date(d.metadata.creationTimestamp ?? NaN).getTime()
-      if (now - seen >= this.graceMs && Number.isFinite(created) && now - created >= this.graceMs && due.length < this.maxLookups) due.push(d)
+      if (now - t.seen >= this.graceMs && Number.isFinite(created) && now - created >= this.graceMs && due.length < this.maxLookups) due.push(d)
     }
     // Deals gone, or taken on by a controller, are not tracked any longer.
-    for (const uid of this.firstSeen.keys()) if (!present.has(uid)) this.firstSeen.delete(uid)
-    for (const uid of this.settled) if (!present.has(uid)) this.settled.delete(uid)
-    for (const uid of this.failedUntil.keys()) if (!present.has(uid)) this.failedUntil.delete(uid)
+    for (const uid of this.tracked.keys()) if (!present.has(uid)) this.tracked.delete(uid)
 
     const deleted: string[] = []
     const failed: string[] = []
@@ -142,12 +140,13 @@ export class OrphanSweeper {
         try {
           if (this.headOf !== undefined && d.spec.proposal.startEpoch <= await this.headOf(d)) {
             // Past its start epoch it can no longer be published: a controller decides what it is.
-            this.settled.add(d.metadata.uid!)
-          } else if (await this.hasParams(d)) this.settled.add(d.metadata.uid!)
+            this.settle(d)
+          } else if (await this.hasParams(d)) this.settle(d)
           else if (await this.deleteOrphan(d)) deleted.push(d.metadata.name ?? '')
         } catch (err) {
           // Looked at again after a while; other deals take its place in the next sweeps.
-          this.failedUntil.set(d.metadata.uid!, now + FAILED_BACKOFF_MS)
+          const t = this.tracked.get(d.metadata.uid!)
+          if (t !== undefined) t.retryAt = now + FAILED_BACKOFF_MS
           failed.push(`deal ${d.metadata.name ?? ''}: ${(err as Error).message}`)
         }
       }
@@ -155,6 +154,11 @@ export class OrphanSweeper {
     await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, due.length) }, worker))
     if (failed.length > 0) log.warn({ failed: failed.length, first: failed[0] }, 'could not check some deals for their params Secret; trying again next sweep')
     return { looked: due.length, deleted }
+  }
+
+  private settle (d: StorageDeal): void {
+    const t = this.tracked.get(d.metadata.uid!)
+    if (t !== undefined) t.settled = true
   }
 
   /** Whether a Secret of the name the deal's spec gives exists (whoever owns it). Throws when it cannot tell. */
