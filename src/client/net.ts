@@ -24,6 +24,7 @@ import { decodeTransportsQueryResponse } from '../protocol/transports.ts'
 import { statusRequestMessage } from '../protocol/proposal.ts'
 import type { AskResponse, DealParams, DealResponse, DealStatusResponse, TransportsQueryResponse } from '../protocol/types.ts'
 import { Address } from '../filecoin/address.ts'
+import { DEALYARD_VERSION } from '../version.ts'
 
 export type DealClientNode = Libp2p
 
@@ -36,6 +37,7 @@ export async function createClientNode (privateKey?: Libp2pKey): Promise<DealCli
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     logger: libp2pLogger(),
+    nodeInfo: { name: 'dealyard-client', version: DEALYARD_VERSION },
     services: { identify: identify() }
   })
 }

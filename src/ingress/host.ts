@@ -17,6 +17,7 @@ import { ConnectionsPerIp, DEFAULT_CONNECTIONS_PER_IP, DEFAULT_IP_LIMIT_EXEMPT }
 import { DEFAULT_PROPOSALS_PER_IP_PER_SECOND, ProposalRate } from './proposal-rate.ts'
 import { TokenBucket } from '../token-bucket.ts'
 import { logger } from '../log.ts'
+import { DEALYARD_VERSION } from '../version.ts'
 import { PROTOCOL_IDS, STREAM_DEADLINES_MS } from '../protocol/ids.ts'
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/codec.ts'
 import { ERR_CBOR_MISSING, ERR_CBOR_RANGE } from '../protocol/cbor/reader.ts'
@@ -117,6 +118,9 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     // as one protocol may have open; the per-protocol limit still refuses the excess one by one.
     streamMuxers: [yamux({ maxEarlyStreams: Math.max(10, maxStreams) })],
     logger: libp2pLogger(),
+    // What identify tells peers (boost's host says boost-<version>): an SP's clients and its
+    // operators see dealyard, not the js-libp2p default.
+    nodeInfo: { name: 'dealyard', version: DEALYARD_VERSION },
     services: { identify: identify() },
     connectionManager: {
       maxConnections: o.maxConnections ?? 1000,

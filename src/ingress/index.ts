@@ -26,6 +26,7 @@ import { KubeDealStore } from './store.ts'
 import { OrphanSweeper, type OrphanSweepOptions } from './orphans.ts'
 import { EventRecorder } from '../kube/events.ts'
 import { hostname } from 'node:os'
+import { kubeUserAgent } from '../version.ts'
 
 const log = logger('ingress')
 
@@ -70,7 +71,7 @@ export interface Ingress {
 }
 
 export async function startIngress (o: IngressOptions): Promise<Ingress> {
-  const rest = new KubeRest(o.kubeConfig)
+  const rest = new KubeRest(o.kubeConfig, { userAgent: kubeUserAgent('dealyard-ingress') })
   const providers = new Informer<StorageProvider & KubeObject>(rest, { resource: StorageProviders, transform: stripManagedFields })
   const store = new KubeDealStore(rest, o.namespace)
   const ledgers = new LedgerBook(rest, () => providers.list())

@@ -8,6 +8,7 @@ import { HttpMethod, KubeConfig, RequestContext, type V1ObjectMeta } from '@kube
 import { StringDecoder } from 'node:string_decoder'
 import { getGlobalDispatcher, type Dispatcher } from 'undici'
 import { DealyardError } from '../errors.ts'
+import { kubeUserAgent } from '../version.ts'
 
 export interface ResourceCoords {
   group: string
@@ -102,12 +103,18 @@ export class KubeRest {
    * (client-go itself re-reads a token file at most once a minute), and a 401 drops them at once.
    */
   private auth: { headers: Record<string, string>, until: number } | undefined
+  /**
+   * Sent on every request: without one the apiserver records the objects' field manager as
+   * "unknown", and audit logs and API Priority and Fairness cannot tell dealyard's components apart.
+   */
+  private readonly userAgent: string
 
-  constructor (kc: KubeConfig) {
+  constructor (kc: KubeConfig, opts: { userAgent?: string } = {}) {
     const cluster = kc.getCurrentCluster()
     if (cluster == null) throw new DealyardError('ERR_KUBE_CONFIG', 'kubeconfig has no current cluster')
     this.kc = kc
     this.server = cluster.server.replace(/\/$/, '')
+    this.userAgent = opts.userAgent ?? kubeUserAgent('dealyard')
   }
 
   private async authHeaders (url: URL, method: keyof typeof HttpMethod): Promise<Record<string, string>> {
@@ -116,7 +123,7 @@ export class KubeRest {
     const ctx = new RequestContext(url.toString(), HttpMethod[method])
     await this.kc.applySecurityAuthentication(ctx)
     this.dispatcher ??= (ctx.getDispatcher() as Dispatcher | undefined) ?? getGlobalDispatcher()
-    this.auth = { headers: ctx.getHeaders(), until: now + AUTH_TTL_MS }
+    this.auth = { headers: { ...ctx.getHeaders(), 'user-agent': this.userAgent }, until: now + AUTH_TTL_MS }
     return this.auth.headers
   }
 

@@ -5,6 +5,7 @@ import { Core, KubeRest, loadKubeConfig, type KubeObject } from '../kube/rest.ts
 import type { TransferHostPolicy } from '../policy/transfer-host.ts'
 import { TransferError, TransferErrorCodes } from './errors.ts'
 import { percent, type ProgressSink, type TransferFailure, type TransferProgress, type TransferSuccess } from './progress.ts'
+import { kubeUserAgent } from '../version.ts'
 
 export { GROUP, VERSION }
 /** The field manager that owns status.transfer and status.progress (the controller owns the rest). */
@@ -70,7 +71,7 @@ export class KubeDeals {
   readonly rest: KubeRest
 
   constructor (kc: KubeConfig = loadKubeConfig()) {
-    this.rest = new KubeRest(kc)
+    this.rest = new KubeRest(kc, { userAgent: kubeUserAgent('dealyard-transfer') })
   }
 
   async deal (ref: DealRef): Promise<DealForTransfer> {

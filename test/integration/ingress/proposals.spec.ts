@@ -18,6 +18,8 @@ import { Address } from '../../../src/filecoin/address.ts'
 import { lotusWorkerSigner } from '../../../src/ingress/ask.ts'
 import { startEnv, FIL, SEAL_EPOCHS, type Env } from './env.ts'
 import { eventually } from '../../support/kube.ts'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { DEALYARD_VERSION } from '../../../src/version.ts'
 
 type Deal = StorageDeal & KubeObject
 
@@ -52,6 +54,8 @@ describe('ingress: proposals, status, ask, transports', () => {
     const owner = secret.metadata?.ownerReferences?.[0]
     assert.equal(owner?.uid, deal.metadata?.uid)
     assert.equal(owner?.kind, 'StorageDeal')
+    // The apiserver names the writer after the User-Agent: "unknown" without one.
+    assert.deepEqual([deal.metadata?.managedFields?.map((m) => m.manager), secret.metadata?.managedFields?.map((m) => m.manager)], [['dealyard-ingress'], ['dealyard-ingress']])
   })
 
   it('accepts an offline deal from a 1.2.0 client (5-key DealParams): no Secret', async () => {
@@ -328,6 +332,13 @@ describe('ingress: proposals, status, ask, transports', () => {
     assert.equal(r.protocols[0]?.name, 'libp2p')
     const a = multiaddr(r.protocols[0]!.addresses[0]!).toString()
     assert.ok(a.endsWith(`/p2p/${env.ingress.host.peerId}`), a)
+    // identify tells peers what they talk to, as boost's host does (boost-<version>).
+    const agent = async (): Promise<string | undefined> => {
+      const peer = await env.node.peerStore.get(peerIdFromString(env.ingress.host.peerId))
+      const v = peer.metadata.get('AgentVersion')
+      return v === undefined ? undefined : new TextDecoder().decode(v)
+    }
+    assert.match(await eventually(agent), new RegExp(`^dealyard/${DEALYARD_VERSION.replaceAll('.', '\\.')} `))
   })
 
   it('does not wait on a slow Lotus once the chain facts are cached', async () => {

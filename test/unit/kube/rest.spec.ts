@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { KubeConfig } from '@kubernetes/client-node'
 import { DealyardError } from '../../../src/errors.ts'
+import { DEALYARD_VERSION, kubeUserAgent } from '../../../src/version.ts'
 import { Core, isAlreadyExists, KubeApiError, KubeRest, type KubeObject } from '../../../src/kube/rest.ts'
 
 interface Seen { method: string, url: string, headers: IncomingMessage['headers'], body: string }
@@ -52,8 +53,18 @@ describe('KubeRest requests', () => {
     assert.equal(s.url, '/api/v1/namespaces/ns1/secrets')
     assert.equal(s.headers.authorization, 'Bearer sekret')
     assert.equal(s.headers['content-type'], 'application/json')
+    assert.equal(s.headers['user-agent'], `dealyard/${DEALYARD_VERSION} (${process.platform}/${process.arch})`)
     assert.deepEqual(JSON.parse(s.body), obj)
     assert.equal(created.metadata?.uid, 'u-1')
+  })
+
+  it('names the component in the User-Agent it is given (the apiserver\'s field manager), on requests and watches', async () => {
+    answer = () => ({ status: 200, body: '{}' })
+    const w = new KubeRest(kubeConfig(base), { userAgent: kubeUserAgent('dealyard-ingress') })
+    await w.get(Core.secrets, 'ns1', 'a')
+    await w.watch('/api/v1/namespaces/ns1/secrets', {}, () => {}, { signal: new AbortController().signal, idleMs: 5000 })
+    await w.close()
+    assert.deepEqual(seen.slice(-2).map((s) => s.headers['user-agent']), Array(2).fill(`dealyard-ingress/${DEALYARD_VERSION} (${process.platform}/${process.arch})`))
   })
 
   it('keeps a path prefix of the server URL (an apiserver behind a proxy)', async () => {
