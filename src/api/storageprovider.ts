@@ -23,7 +23,6 @@ export const ASK_DEFAULTS = {
   verifiedPrice: '5000000',
   minPieceSize: 256,
   maxPieceSize: 34359738368,
-  seqNo: 0,
   expiryEpochs: 2880
 } as const
 
@@ -51,7 +50,9 @@ const providerSpec = obj('A miner this installation makes deals for. Owned by Gi
     verifiedPrice: attoFil('Price per GiB per epoch for verified deals', { default: ASK_DEFAULTS.verifiedPrice }),
     minPieceSize: int('Smallest padded piece size accepted.', { minimum: 128, default: ASK_DEFAULTS.minPieceSize }),
     maxPieceSize: int('Largest padded piece size accepted.', { minimum: 128, default: ASK_DEFAULTS.maxPieceSize }),
-    seqNo: int('Ask sequence number; bump it when the ask changes.', { minimum: 0, default: ASK_DEFAULTS.seqNo }),
+    // No default: left out, the ask's SeqNo follows metadata.generation, so it rises with every
+    // change of the spec as boost's rises with every SetAsk, without the operator bumping it.
+    seqNo: int('Ask sequence number. Left out, the StorageProvider\'s metadata.generation (it rises with every spec change, as boost\'s SeqNo rises with every SetAsk).', { minimum: 0 }),
     expiryEpochs: int('How long a signed ask is valid, in epochs.', { minimum: 1, default: ASK_DEFAULTS.expiryEpochs })
   }, { title: 'AskSpec' }),
   dealPolicy: obj('What proposals to accept.', {

@@ -4,6 +4,7 @@
  * provider generation and re-made when they expire.
  */
 import { ASK_DEFAULTS } from '../api/storageprovider.ts'
+import type { StorageProvider } from '../api/types.generated.ts'
 import { sign, type Signature } from '../filecoin/signature.ts'
 import type { PrivateKey } from '../filecoin/keys.ts'
 import { FullNodeClient } from '../lotus/fullnode.ts'
@@ -112,7 +113,7 @@ export class AskService {
       miner: entry.terms.address,
       timestamp: head,
       expiry: head + (a.expiryEpochs ?? ASK_DEFAULTS.expiryEpochs),
-      seqNo: a.seqNo ?? ASK_DEFAULTS.seqNo
+      seqNo: askSeqNo(entry.resource)
     }
     let signature: Signature | null = null
     if (this.signer !== undefined) {
@@ -122,4 +123,9 @@ export class AskService {
     }
     return { ask, signature }
   }
+}
+
+/** The ask's SeqNo: the operator's, or the StorageProvider's generation (see the CRD). */
+export function askSeqNo (sp: StorageProvider): number {
+  return sp.spec.ask?.seqNo ?? sp.metadata?.generation ?? 0
 }
