@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
+import { multiaddr } from '@multiformats/multiaddr'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -139,6 +140,10 @@ async function main (): Promise<void> {
     cleanups.push(async () => { ingress.kill('SIGTERM'); await new Promise((resolve) => ingress.once('exit', resolve)) })
     const providerAddr = `/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`
     console.log(`listening on ${providerAddr}`)
+    // What `lotus-miner actor set-peer-id` and `set-addrs` put on chain: boost's client (and
+    // dealyard's, without --provider-addr) finds the provider there.
+    await lotus.seed({ peerId, multiaddrs: [Buffer.from(multiaddr(`/ip4/127.0.0.1/tcp/${port}`).bytes).toString('base64')] })
+    console.log(`on chain for ${lotus.minerAddress}: peer ID ${peerId}, address /ip4/127.0.0.1/tcp/${port}`)
 
     step('a client: a funded wallet on the simulated chain, a 4 MiB CAR served over HTTP')
     const wallet = generateKey('secp256k1')
@@ -169,12 +174,13 @@ async function main (): Promise<void> {
     step('dealyard client ask')
     console.log((await waitForAsk()).trim())
 
-    // As `boost deal`: the price from the provider's ask, the collateral the chain minimum + 20%.
-    const common = ['--provider-addr', providerAddr, '--wallet-key', walletFile, '--provider', lotus.minerAddress,
+    // As `boost deal`: the provider found on chain, the price from its ask, the collateral the
+    // chain minimum + 20%.
+    const common = ['--wallet-key', walletFile, '--provider', lotus.minerAddress,
       '--piece-cid', piece.pieceCid, '--piece-size', String(piece.paddedPieceSize), '--payload-cid', car.root,
       '--full-node', lotus.fullNode.url]
     if (lotus.fullNode.token != null) common.push('--full-node-token', lotus.fullNode.token)
-    step('dealyard client propose (online deal, HTTP transfer)')
+    step('dealyard client propose (online deal, HTTP transfer; the provider found on chain, as boost deal finds it)')
     const online = JSON.parse((await dealyard('client', 'propose', ...common, '--http-url', url, '--car-size', String(car.size), '--label', car.root)).stdout) as { dealUuid: string, accepted: boolean, message: string }
     console.log(JSON.stringify(online))
     step('dealyard client propose (offline deal)')

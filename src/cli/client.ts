@@ -9,9 +9,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { loadKeyFile } from '../filecoin/keys.ts'
 import { FullNodeClient } from '../lotus/fullnode.ts'
 import { buildDealParams } from '../client/proposal.ts'
-import { createClientNode, dealStatus, proposeDeal, queryTransports, storageAsk } from '../client/net.ts'
+import { createClientNode, dealStatus, proposeDeal, queryTransports, storageAsk, type ProviderTarget } from '../client/net.ts'
+import { providerAddrsFromChain } from '../client/discover.ts'
 
-const usage = `usage: dealyard client <propose|status|ask|transports> --provider-addr MULTIADDR/p2p/ID [flags]
+const usage = `usage: dealyard client <propose|status|ask|transports> (--provider-addr MULTIADDR/p2p/ID | --provider ADDR --full-node URL) [flags]
+  The provider is dialled at --provider-addr, or, without it, where the chain says miner
+  --provider is (its peer ID and multiaddrs, read from --full-node), as boost's client finds it.
 propose:
   --wallet-key PATH        client key (lotus wallet export or KeyInfo JSON)
   --provider ADDR          miner address (f0…)
@@ -96,7 +99,21 @@ export async function runClient (argv: string[]): Promise<number> {
   }
   const node = await createClientNode()
   try {
-    const to = providerMultiaddr(need(v['provider-addr'], '--provider-addr'))
+    const fullNodeUrl = v['full-node']
+    // The flag's form is checked with the others, before anything touches the network.
+    const given = v['provider-addr'] !== undefined ? providerMultiaddr(need(v['provider-addr'], '--provider-addr')) : undefined
+    if (given === undefined && (v.provider === undefined || fullNodeUrl === undefined)) {
+      throw new UsageError('--provider-addr is required (or --provider with --full-node, to find the provider on chain)')
+    }
+    const chainMiner = given === undefined ? addressFlag(need(v.provider, '--provider'), '--provider') : undefined
+    const full = fullNodeUrl === undefined ? undefined : new FullNodeClient({ url: fullNodeUrl, ...(v['full-node-token'] !== undefined ? { token: v['full-node-token'] } : {}) })
+    let found: ProviderTarget | undefined
+    /** Where to dial: the flag, or the miner's on-chain peer ID and addresses (read once). */
+    const target = async (): Promise<ProviderTarget> => {
+      if (given !== undefined) return given
+      found ??= await providerAddrsFromChain(full!, chainMiner!)
+      return found
+    }
     switch (verb) {
       case 'propose': {
         // Every flag checked first: a mistake is named (exit 2) before the wallet, Lotus or the
@@ -122,7 +139,7 @@ export async function runClient (argv: string[]): Promise<number> {
         }
         const http = v['http-url'] !== undefined ? { url: v['http-url'], headers, size: int(v['car-size'], '--car-size') } : undefined
         const key = await loadKeyFile(need(v['wallet-key'], '--wallet-key'))
-        const full = v['full-node'] === undefined ? undefined : new FullNodeClient({ url: v['full-node'], ...(v['full-node-token'] !== undefined ? { token: v['full-node-token'] } : {}) })
+        const to = await target()
         const start = startEpoch ?? (await full!.chainHead()).height + startOffset
         // boost deal's price is per GiB per epoch, the unit of the ask; the proposal carries the
         // whole piece's price per epoch (pieceSize × price / 2^30, rounded down, as boost computes it).
@@ -157,18 +174,21 @@ export async function runClient (argv: string[]): Promise<number> {
       case 'status': {
         const uuid = uuidFlag(need(v.uuid, '--uuid'), '--uuid')
         const key = await loadKeyFile(need(v['wallet-key'], '--wallet-key'))
+        const to = await target()
         const r = await dealStatus(node, to, uuid, key)
         process.stdout.write(`${json({ ...r, dealStatus: r.dealStatus === null ? null : { ...r.dealStatus, proposal: undefined, signedProposalCid: r.dealStatus.signedProposalCid.toString(), publishCid: r.dealStatus.publishCid?.toString() ?? null } })}\n`)
         return r.error === '' ? 0 : 1
       }
       case 'ask': {
-        const r = await storageAsk(node, to, addressFlag(need(v.provider, '--provider'), '--provider'))
+        const miner = addressFlag(need(v.provider, '--provider'), '--provider')
+        const to = await target()
+        const r = await storageAsk(node, to, miner)
         process.stdout.write(`${json(r.ask === null ? { ask: null } : { ask: { ...r.ask.ask, miner: r.ask.ask?.miner.toString() }, signed: r.ask.signature !== null })}\n`)
-        if (r.ask === null) process.stderr.write(`dealyard client ask: the provider at ${to.toString()} has no ask for miner ${v.provider ?? ''} (it does not serve that miner, or cannot make its ask now)\n`)
+        if (r.ask === null) process.stderr.write(`dealyard client ask: the provider at ${String(to)} has no ask for miner ${v.provider ?? ''} (it does not serve that miner, or cannot make its ask now)\n`)
         return r.ask === null ? 1 : 0
       }
       case 'transports': {
-        const r = await queryTransports(node, to)
+        const r = await queryTransports(node, await target())
         process.stdout.write(`${json({ protocols: r.protocols.map((p) => ({ name: p.name, addresses: p.addresses.map((a) => multiaddr(a).toString()) })) })}\n`)
         return 0
       }

@@ -48,14 +48,22 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
-async function exchange (node: DealClientNode, to: Multiaddr | string, protocols: string | readonly string[], req: Uint8Array | undefined, path: string, o: CallOptions): Promise<{ bytes: Uint8Array, protocol: string }> {
-  const ma = typeof to === 'string' ? multiaddr(to) : to
+/**
+ * A provider to dial: one multiaddr ending in /p2p/<peer ID>, or several of one peer (its on-chain
+ * addresses, tried as libp2p's dialer tries a peer's addresses).
+ */
+export type ProviderTarget = Multiaddr | string | Multiaddr[]
+
+async function exchange (node: DealClientNode, to: ProviderTarget, protocols: string | readonly string[], req: Uint8Array | undefined, path: string, o: CallOptions): Promise<{ bytes: Uint8Array, protocol: string }> {
+  const addrs = Array.isArray(to) ? to : [typeof to === 'string' ? multiaddr(to) : to]
+  if (addrs.length === 0) throw new DealyardError('ERR_DIAL', `${path}: no address to dial`)
+  const ma = addrs.length === 1 ? addrs[0]! : addrs
   const write = deadline(o.writeDeadlineMs ?? STREAM_DEADLINES_MS.clientWrite)
   const writeSignal = o.signal === undefined ? write.signal : AbortSignal.any([write.signal, o.signal])
   let stream: Stream
   try {
     const offered = Array.isArray(protocols) ? [...protocols] : [protocols as string]
-    const known = await preferredProtocol(node, ma, offered)
+    const known = await preferredProtocol(node, addrs[0]!, offered)
     // As go-libp2p's NewStream does when identify already told it the peer's protocols: name that
     // one protocol and send the request with it, without waiting for multistream's echo (a round
     // trip and a wake-up fewer on both ends). Otherwise negotiate in full.
@@ -64,7 +72,7 @@ async function exchange (node: DealClientNode, to: Multiaddr | string, protocols
       : await node.dialProtocol(ma, offered, { signal: writeSignal })
   } catch (err) {
     write.clear()
-    throw new DealyardError('ERR_DIAL', `${path}: dial ${ma.toString()}: ${(err as Error).message}`, { cause: err, retry: 'auto' })
+    throw new DealyardError('ERR_DIAL', `${path}: dial ${addrs.map(String).join(', ')}: ${(err as Error).message}`, { cause: err, retry: 'auto' })
   }
   try {
     if (req !== undefined && !stream.send(req)) await stream.onDrain({ signal: writeSignal })
@@ -101,7 +109,7 @@ export interface ProposeOptions extends CallOptions {
   v120?: boolean
 }
 
-export async function proposeDeal (node: DealClientNode, to: Multiaddr | string, params: DealParams, o: ProposeOptions = {}): Promise<DealResponse & { protocol: string }> {
+export async function proposeDeal (node: DealClientNode, to: ProviderTarget, params: DealParams, o: ProposeOptions = {}): Promise<DealResponse & { protocol: string }> {
   const r = o.v120 === true
     ? await exchange(node, to, PROTOCOL_IDS.dealProposal120, encodeDealParamsV120(params), 'DealResponse', o)
     : await exchange(node, to, DEAL_PROPOSAL_PROTOCOLS, encodeDealParams(params), 'DealResponse', o)
@@ -109,16 +117,16 @@ export async function proposeDeal (node: DealClientNode, to: Multiaddr | string,
 }
 
 /** Signs the 16 UUID bytes with the client's key, as boost's SendDealStatusRequest does. */
-export async function dealStatus (node: DealClientNode, to: Multiaddr | string, dealUuid: string, key: PrivateKey, o: CallOptions = {}): Promise<DealStatusResponse> {
+export async function dealStatus (node: DealClientNode, to: ProviderTarget, dealUuid: string, key: PrivateKey, o: CallOptions = {}): Promise<DealStatusResponse> {
   const req = encodeDealStatusRequest({ dealUuid, signature: sign(key, statusRequestMessage(dealUuid)) })
   return decodeDealStatusResponse((await exchange(node, to, PROTOCOL_IDS.dealStatus, req, 'DealStatusResponse', o)).bytes)
 }
 
-export async function storageAsk (node: DealClientNode, to: Multiaddr | string, miner: string, o: CallOptions = {}): Promise<AskResponse> {
+export async function storageAsk (node: DealClientNode, to: ProviderTarget, miner: string, o: CallOptions = {}): Promise<AskResponse> {
   const req = encodeAskRequest({ miner: Address.fromString(miner) })
   return decodeAskResponse((await exchange(node, to, PROTOCOL_IDS.ask, req, 'AskResponse', o)).bytes)
 }
 
-export async function queryTransports (node: DealClientNode, to: Multiaddr | string, o: CallOptions = {}): Promise<TransportsQueryResponse> {
+export async function queryTransports (node: DealClientNode, to: ProviderTarget, o: CallOptions = {}): Promise<TransportsQueryResponse> {
   return decodeTransportsQueryResponse((await exchange(node, to, PROTOCOL_IDS.transports, undefined, 'QueryResponse', o)).bytes)
 }

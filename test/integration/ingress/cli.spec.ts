@@ -90,6 +90,20 @@ describe('dealyard ingress and dealyard client as processes', () => {
     assert.match(none.stderr, /^dealyard client ask: the provider at \S+ has no ask for miner f099999/)
   })
 
+  it('finds the provider where the chain says it is (StateMinerInfo), without --provider-addr, as boost deal does', async () => {
+    // The miner's on-chain info as `lotus-miner actor set-peer-id` and `set-addrs` leave it: the
+    // first address dead, the second the ingress's, neither naming the peer.
+    const live = multiaddr(info.addresses[0]!).decapsulateCode(421) // /p2p
+    await env.peer.seed({ peerId: info.peerId, multiaddrs: [multiaddr('/ip4/127.0.0.1/tcp/9'), live].map((m) => Buffer.from(m.bytes).toString('base64')) })
+    const r = await run(process.execPath, [main, 'client', 'ask', '--provider', env.peer.minerAddress, '--full-node', env.peer.fullNode.url,
+      ...(env.peer.fullNode.token !== undefined ? ['--full-node-token', env.peer.fullNode.token] : [])])
+    assert.equal((JSON.parse(r.stdout) as { ask: { seqNo: number } }).ask.seqNo, 3)
+    // Neither a way to find the provider: named before anything is sent.
+    const none = await run(process.execPath, [main, 'client', 'ask', '--provider', env.peer.minerAddress]).then(() => undefined, (err: { code: number, stderr: string }) => err)
+    assert.equal(none?.code, 2)
+    assert.match(none.stderr, /^dealyard client ask: --provider-addr is required \(or --provider with --full-node, to find the provider on chain\)/)
+  })
+
   it('exits 1 with the rejection when the proposal is refused', async () => {
     const p = await client('propose', '--wallet-key', join(dir, 'client.key'), '--provider', env.peer.minerAddress,
       '--piece-cid', randomPiece(), '--piece-size', '3000', '--payload-cid', ROOT, '--start-epoch', '999999', '--provider-collateral', '2000 attofil')
