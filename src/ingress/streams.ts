@@ -119,9 +119,33 @@ function drainAfterRequest (stream: Stream, it: AsyncIterator<Uint8Array | Uint8
   }
 }
 
-/** The stream as readCborItem reads it, without letting it end the iteration: the rest is drained. */
-function keepOpen (it: AsyncIterator<Uint8Array | Uint8ArrayList>): AsyncIterable<Uint8Array | Uint8ArrayList> {
-  return { [Symbol.asyncIterator]: () => ({ next: () => it.next() }) }
+/**
+ * The stream as readCborItem reads it, without letting it end the iteration: the rest is drained.
+ *
+ * A peer that closed its side before the handler first read (its FIN in the same read as the
+ * protocol negotiation, or right after half a request) has sent all it will: libp2p's iterator,
+ * which learns of a close only from an event, would wait for bytes that never come until the read
+ * deadline. What is buffered then is the whole request; after it (or at once, with nothing
+ * buffered), the read ends, as boost's decoder ends at EOF.
+ */
+function keepOpen (stream: Stream, it: AsyncIterator<Uint8Array | Uint8ArrayList>): AsyncIterable<Uint8Array | Uint8ArrayList> {
+  let first = true
+  let closedBefore = false
+  const done: IteratorResult<Uint8Array | Uint8ArrayList> = { done: true, value: undefined }
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: async () => {
+        if (first) {
+          first = false
+          closedBefore = stream.remoteWriteStatus === 'closed'
+          if (closedBefore && stream.readBufferLength === 0) return done
+        } else if (closedBefore) {
+          return done
+        }
+        return await it.next()
+      }
+    })
+  }
 }
 
 /**
@@ -134,7 +158,7 @@ export async function serveRequest (stream: Stream, protocol: string, limits: St
   const timer = setTimeout(() => { deadline.abort(new Error('read deadline')) }, limits.readDeadlineMs)
   try {
     const it = stream[Symbol.asyncIterator]()
-    const req = await readCborItem(keepOpen(it), { maxBytes: limits.maxMessageBytes, signal: deadline.signal, path, ...(limits.memory !== undefined ? { budget: limits.memory } : {}) })
+    const req = await readCborItem(keepOpen(stream, it), { maxBytes: limits.maxMessageBytes, signal: deadline.signal, path, ...(limits.memory !== undefined ? { budget: limits.memory } : {}) })
     clearTimeout(timer)
     const after = drainAfterRequest(stream, it)
     const res = await handle(req)

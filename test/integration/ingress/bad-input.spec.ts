@@ -15,6 +15,8 @@ import { StorageDeals } from '../../../src/api/index.ts'
 import { readCborItem, encodeDealParams, decodeDealResponse, decodeDealStatusResponse, encodeDealStatusRequest, PROTOCOL_IDS, ERR_CBOR_DECODE } from '../../../src/protocol/index.ts'
 import { createClientNode, dealStatus, proposeDeal } from '../../../src/client/net.ts'
 import { startEnv, type Env } from './env.ts'
+import { streamErrors } from '../../../src/ingress/metrics.ts'
+import { eventually } from '../../support/kube.ts'
 
 const READ_DEADLINE_MS = 800
 /** Room for two requests near the 1 MiB limit, not three. */
@@ -88,6 +90,39 @@ describe('ingress: bad input', () => {
     const full = encodeDealParams(await env.params())
     const r = await noAnswer(full.subarray(0, 100), false)
     assert.ok(r.ms >= READ_DEADLINE_MS - 50 && r.ms < READ_DEADLINE_MS + 3000, `reset after ${r.ms} ms`)
+  })
+
+  it('ends at once a stream whose client closed its side before the ingress read it (no request, half a request)', async () => {
+    const full = encodeDealParams(await env.params())
+    const attacker = await createClientNode()
+    try {
+      const conn = await attacker.dial(multiaddr(env.addr))
+      // Raw frames under the client's own muxer (a libp2p internal), as go-libp2p sends them once
+      // identify has run: a new stream naming its protocol without waiting for the echo, the bytes,
+      // and the FIN right behind: the ingress gets all of it in one read, before its handler runs.
+      const muxer = (conn as unknown as { muxer: { send: (b: Uint8Array) => boolean } }).muxer
+      const line = (text: string): Uint8Array => Uint8Array.from([text.length + 1, ...Buffer.from(`${text}\n`)])
+      const frame = (flag: number, id: number, body: Uint8Array): Buffer => {
+        const h = Buffer.alloc(12)
+        h.writeUInt16BE(flag, 2)
+        h.writeUInt32BE(id, 4)
+        h.writeUInt32BE(body.byteLength, 8)
+        return Buffer.concat([h, body])
+      }
+      const errors = async (): Promise<number> => (await streamErrors.get()).values.filter((v) => v.labels.protocol === PROTOCOL_IDS.dealProposal121).reduce((n, v) => n + v.value, 0)
+      let id = 1001
+      for (const bytes of [new Uint8Array(0), full.subarray(0, 100)]) {
+        const before = await errors()
+        const t0 = Date.now()
+        muxer.send(Buffer.concat([frame(1, id, Buffer.concat([line('/multistream/1.0.0'), line(PROTOCOL_IDS.dealProposal121), bytes])), frame(4, id, new Uint8Array(0))]))
+        id += 2
+        // boost's decoder ends at EOF: the stream goes without waiting out the read deadline.
+        await eventually(async () => (await errors()) > before, { timeoutMs: 5000 })
+        assert.ok(Date.now() - t0 < READ_DEADLINE_MS / 2, `${bytes.byteLength} bytes then FIN: the stream ended after ${Date.now() - t0} ms`)
+      }
+    } finally {
+      await attacker.stop()
+    }
   })
 
   it('refuses unknown protocol IDs at negotiation', async () => {
