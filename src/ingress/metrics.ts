@@ -51,6 +51,12 @@ export const requestBytesHeld = new Gauge({
   registers: [registry]
 })
 
+export const pingsDropped = new Counter({
+  name: 'dealyard_ingress_yamux_pings_dropped_total',
+  help: 'yamux ping requests left unanswered: a connection past its budget of replies (as go-yamux drops replies past its backlog).',
+  registers: [registry]
+})
+
 export const streamErrors = new Counter({
   name: 'dealyard_ingress_stream_errors_total',
   help: 'Streams closed without an answer (bad message, deadline, size limit, reset), by protocol and code.',

@@ -30,6 +30,8 @@ import { yamux as jsYamux } from '@chainsafe/libp2p-yamux'
 import { YamuxStream, StreamState } from '@chainsafe/libp2p-yamux/stream'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { DealyardError } from '../errors.ts'
+import { TokenBucket } from '../token-bucket.ts'
+import { pingsDropped } from './metrics.ts'
 
 interface WindowFields { state: StreamState, recvWindow: number, recvWindowCapacity: number }
 
@@ -209,6 +211,43 @@ export function patchMuxerDecoding (muxer: unknown): boolean {
   return true
 }
 
+/** Ping replies a connection gets at once, and per second after that (go-yamux: a backlog of 32, the rest dropped). */
+export const PONG_BURST = 32
+export const PONGS_PER_SECOND = 32
+const pongBucket = Symbol('dealyard.yamux.pongs')
+const pingsPatched = Symbol('dealyard.yamux.pings')
+
+interface PingFields {
+  handlePing?: (header: { flag: number, length: number }) => void
+  [pongBucket]?: TokenBucket
+  [pingsPatched]?: boolean
+}
+
+/**
+ * Ping requests answered within a per-connection budget, the rest dropped. js-yamux answers every
+ * ping it receives with a frame of its own (each a noise message and a socket write, queued
+ * without bound when the peer does not read): a peer sending nothing but 12-byte pings made the
+ * ingress hold ~20 bytes for each byte received (1.4 GB RSS from 36 MB of pings, measured).
+ * go-yamux, under boost, queues at most 32 replies and drops the rest (session.go, PingBacklog);
+ * a peer's keepalive (one ping every 30 s) is never near this budget. Dropped: counted, not fatal.
+ */
+export function patchMuxerPings (muxer: unknown, onDrop: () => void = () => {}, now: () => number = Date.now): boolean {
+  const proto = Object.getPrototypeOf(muxer) as PingFields | null
+  if (proto == null) return false
+  if (proto[pingsPatched] === true) return true
+  const handlePing = proto.handlePing
+  if (typeof handlePing !== 'function') return false
+  proto.handlePing = function (this: PingFields, header: { flag: number, length: number }): void {
+    if (header.flag === FLAG_SYN) {
+      const bucket = this[pongBucket] ??= new TokenBucket({ burst: PONG_BURST, perSecond: PONGS_PER_SECOND, now })
+      if (!bucket.take()) { onDrop(); return }
+    }
+    handlePing.call(this, header)
+  }
+  proto[pingsPatched] = true
+  return true
+}
+
 /** The yamux muxer factory, with the stream and decoding patches above applied. */
 export function yamux (...args: Parameters<typeof jsYamux>): ReturnType<typeof jsYamux> {
   patchYamuxStreams()
@@ -219,6 +258,7 @@ export function yamux (...args: Parameters<typeof jsYamux>): ReturnType<typeof j
     factory.createStreamMuxer = (maConn) => {
       const muxer = create(maConn)
       patchMuxerDecoding(muxer)
+      patchMuxerPings(muxer, () => { pingsDropped.inc() })
       return muxer
     }
     return factory

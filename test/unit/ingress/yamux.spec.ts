@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto'
 import { yamux as jsYamux } from '@chainsafe/libp2p-yamux'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { patchMuxerDecoding, patchYamuxStreams, yamux } from '../../../src/ingress/yamux.ts'
+import { patchMuxerDecoding, patchYamuxStreams, PONG_BURST, PONGS_PER_SECOND, yamux } from '../../../src/ingress/yamux.ts'
+import { pingsDropped } from '../../../src/ingress/metrics.ts'
 
 const WINDOW = 256 * 1024
 const FrameType = { WindowUpdate: 1 }
@@ -203,4 +204,21 @@ test('a header cut across reads, or behind a frame the stock decoder completes, 
   // delivers the first and is left holding the second, which is refused before more arrives.
   assert.throws(() => { onData2.call(behind.muxer, Buffer.concat([first.subarray(15), header(0, 1, 3, 1 << 30), Buffer.alloc(100)])) }, /1073741824 bytes for stream 3/)
   assert.deepEqual(behind.seen, [`frame 0/1/1/20:${'a'.repeat(20)}`])
+})
+
+test('a flood of pings gets a backlog of replies, the rest dropped and counted; a later ping is answered', async () => {
+  const [, conn] = multiaddrConnectionPair()
+  const muxer = track(yamux()().createStreamMuxer(conn)) as unknown as Record<string, unknown>
+  const pongs: number[] = []
+  muxer.sendFrame = (h: { type: number, flag: number, length: number }) => { if (h.type === 2 && h.flag === 2) pongs.push(h.length); return true }
+  const dropped = async (): Promise<number> => (await pingsDropped.get()).values[0]?.value ?? 0
+  const before = await dropped()
+  const onData = muxer.onData as (b: Uint8Array) => void
+  onData.call(muxer, Buffer.concat(Array.from({ length: 1000 }, (_, i) => header(2, 1, 0, i))))
+  assert.ok(pongs.length >= PONG_BURST && pongs.length <= PONG_BURST + 2, `${pongs.length} replies to 1000 pings`)
+  assert.deepEqual(pongs.slice(0, 3), [0, 1, 2], 'each reply echoes its ping\'s opaque value')
+  assert.equal(await dropped() - before, 1000 - pongs.length)
+  await new Promise((resolve) => setTimeout(resolve, 1000 / PONGS_PER_SECOND * 3))
+  onData.call(muxer, header(2, 1, 0, 5000))
+  assert.equal(pongs.at(-1), 5000, 'the budget refills')
 })
