@@ -61,7 +61,8 @@ export class MinerClient {
   }
 
   async sectorsList (): Promise<number[]> {
-    const r = await this.rpc.call('SectorsList', [])
+    // A sector number per sector: ~10 bytes each, millions on a large miner.
+    const r = await this.rpc.call('SectorsList', [], { maxResponseBytes: 256 << 20 })
     return r === null ? [] : arr(r, 'SectorsList').map((n, i) => num(n, `SectorsList[${i}]`))
   }
 

@@ -16,6 +16,7 @@
 import { Readable } from 'node:stream'
 import { request, type Dispatcher } from 'undici'
 import { LotusRpcError } from './errors.ts'
+import { readBody } from './rpc.ts'
 import { pushBytes } from './metrics.ts'
 
 export type PieceData = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | NodeJS.ReadableStream
@@ -103,7 +104,8 @@ export async function pushStream (url: string, body: AsyncIterable<Uint8Array>, 
     dispatcher: opts.dispatcher,
     signal: opts.signal
   })
-  const text = await res.body.text()
+  // The miner answers an upload with an empty body or a short error text.
+  const text = await readBody(res, 1 << 20, `push ${target}`)
   if (res.statusCode !== 200) {
     throw new LotusRpcError('ERR_LOTUS_STREAM', `push ${target}: POST answered HTTP ${res.statusCode}: ${text.slice(0, 120)}`, { httpStatus: res.statusCode })
   }

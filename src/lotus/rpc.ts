@@ -28,9 +28,44 @@ export interface CallOptions {
   /** Per-call timeout; null = none (StateWaitMsg, AddPiece). Default: the endpoint's, else 30 s. */
   timeoutMs?: number | null
   signal?: AbortSignal
+  /** Largest answer read (default MAX_RESPONSE_BYTES). */
+  maxResponseBytes?: number
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000
+
+/**
+ * Largest JSON-RPC answer read by default: ample for every call dealyard makes (a tipset, a miner's
+ * info, a receipt are kilobytes; SectorsList, the one that grows with the miner, sets its own).
+ * Without a bound, a URL pointing at something that is not Lotus (a mistyped port, a hostile
+ * server) could answer an endless body, all of it held in memory: 850 MB in the ingress from one
+ * proposal and one ask, measured.
+ */
+export const MAX_RESPONSE_BYTES = 16 << 20
+
+/**
+ * A response body as text, refused (ERR_LOTUS_DECODE; the operator must fix the endpoint, not a
+ * retry) once it passes `max` bytes, whether Content-Length says so up front or the bytes do.
+ */
+export async function readBody (res: Dispatcher.ResponseData, max: number, what: string): Promise<string> {
+  const tooLarge = (): LotusRpcError => new LotusRpcError('ERR_LOTUS_DECODE', `${what}: answer larger than ${max} bytes: not a Lotus API answer`, { retry: 'manual', httpStatus: res.statusCode })
+  const declared = Number(res.headers['content-length'])
+  if (Number.isFinite(declared) && declared > max) {
+    res.body.destroy()
+    throw tooLarge()
+  }
+  const parts: Buffer[] = []
+  let n = 0
+  for await (const chunk of res.body) {
+    n += (chunk as Buffer).byteLength
+    if (n > max) {
+      res.body.destroy()
+      throw tooLarge()
+    }
+    parts.push(chunk as Buffer)
+  }
+  return Buffer.concat(parts, n).toString('utf8')
+}
 
 // Lotus calls may block for hours (StateWaitMsg, SectorAddPieceToAny): undici's default 300 s
 // header/body timeouts would cut them, so the shared agent has none and each call brings its own.
@@ -89,7 +124,7 @@ export class RpcClient {
         if (i > 1) await sleep(backoffDelay(this.#retry, i - 1, this.#random), opts.signal)
         rpcAttempts.inc(labels)
         try {
-          return await this.#once(full, params, timeoutMs, opts.signal)
+          return await this.#once(full, params, timeoutMs, opts.signal, opts.maxResponseBytes ?? MAX_RESPONSE_BYTES)
         } catch (err) {
           if (!(err instanceof LotusRpcError)) throw err
           last = err
@@ -107,7 +142,7 @@ export class RpcClient {
     }
   }
 
-  async #once (method: string, params: unknown[], timeoutMs: number | null, outer?: AbortSignal): Promise<unknown> {
+  async #once (method: string, params: unknown[], timeoutMs: number | null, outer: AbortSignal | undefined, maxBytes: number): Promise<unknown> {
     const id = this.#nextId++
     const body = JSON.stringify({ jsonrpc: '2.0', id, method, params })
     const signals: AbortSignal[] = []
@@ -120,8 +155,9 @@ export class RpcClient {
     try {
       const res = await request(this.endpoint.url, { method: 'POST', headers: this.headers(), body, dispatcher: this.#dispatcher, signal })
       status = res.statusCode
-      text = await res.body.text()
+      text = await readBody(res, maxBytes, `lotus ${this.name}: ${method}`)
     } catch (err) {
+      if (err instanceof LotusRpcError) throw err
       if (outer?.aborted === true) throw outer.reason ?? err
       if (timeout?.aborted === true) {
         throw new LotusRpcError('ERR_LOTUS_TIMEOUT', `lotus ${this.name}: ${method}: no answer within ${timeoutMs} ms`, { cause: err, method })

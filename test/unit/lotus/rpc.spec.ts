@@ -110,6 +110,27 @@ describe('RpcClient', () => {
     await assert.rejects(p, /shutting down/)
   })
 
+  it('refuses an answer past its size bound, streamed or declared, without reading it all and without retrying', async () => {
+    let written = 0
+    // Something that is not Lotus: 200 and a body without end.
+    handler = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      const chunk = Buffer.alloc(64 << 10, 0x20)
+      const more = (): void => { while (!res.destroyed && written < 64 << 20) { written += chunk.length; if (!res.write(chunk)) { res.once('drain', more); return } } }
+      res.write('{"jsonrpc":"2.0","id":1,"result":"')
+      more()
+    }
+    const c = new RpcClient({ url }, 'full', fast)
+    await assert.rejects(c.call('ChainHead', [], { maxResponseBytes: 1 << 20 }), { code: 'ERR_LOTUS_DECODE', retry: 'manual', message: /^lotus full: Filecoin\.ChainHead: answer larger than 1048576 bytes/ })
+    assert.equal(requests.length, 1, 'not retried')
+    assert.ok(written < 16 << 20, `the server got to write ${written} bytes`)
+    handler = (_req, _body, res) => { res.writeHead(200, { 'content-length': String(1 << 30) }); res.write('{') }
+    await assert.rejects(c.call('ChainHead', [], { maxResponseBytes: 1 << 20 }), { code: 'ERR_LOTUS_DECODE' })
+    // Within the bound: read as before.
+    handler = (_req, body, res) => { ok(res, body.id, 'x'.repeat(1000)) }
+    assert.equal(await c.call('ChainHead', [], { maxResponseBytes: 1 << 20 }), 'x'.repeat(1000))
+  })
+
   it('refuses a non-http url', () => {
     assert.throws(() => new RpcClient({ url: 'ws://127.0.0.1:1234/rpc/v1' }, 'full'), { name: 'LotusRpcError', retry: 'fatal' })
   })
