@@ -1,4 +1,4 @@
-import { arr, enumOf, int, obj, str, type Schema } from './schema.ts'
+import { arr, enumOf, int, obj, str, withRules, type Schema } from './schema.ts'
 
 export const GROUP = 'dealyard.io'
 export const VERSION = 'v1alpha1'
@@ -10,6 +10,19 @@ export const attoFil = (description: string, opts: Partial<Schema> = {}): Schema
 
 export const address = (description: string): Schema =>
   str(description, { pattern: '^[ft][0-4][a-z0-9]{1,120}$', maxLength: 122 })
+
+/** A miner actor: an ID address (the chain's f0/t0 form and go-address's uint64 range). */
+export const minerAddress = (description: string): Schema =>
+  str(description, { pattern: '^[ft]0(0|[1-9][0-9]{0,19})$', maxLength: 22 })
+
+/** The largest padded piece: a 64 GiB sector's. */
+export const MAX_PIECE_SIZE = 68719476736
+
+/** A padded piece size: a power of two from 128 bytes to MAX_PIECE_SIZE. */
+export const paddedPieceSize = (description: string, opts: Partial<Schema> = {}): Schema =>
+  withRules(int(description, { minimum: 128, maximum: MAX_PIECE_SIZE, ...opts }),
+    // CEL has no bit operations: the 30 powers of two in range, listed.
+    { rule: `self in [${Array.from({ length: 30 }, (_, i) => 2 ** (i + 7)).join(', ')}]`, message: 'must be a power of two' })
 
 export const cid = (description: string): Schema =>
   str(description, { pattern: '^[A-Za-z0-9]+$', maxLength: 160 })

@@ -41,8 +41,13 @@ export function str (description: string, opts: Opts = {}): Schema {
   return { type: 'string', description, maxLength: 1024, ...opts }
 }
 
+/**
+ * An integer; at most 2^53 − 1 unless a tighter maximum is given: dealyard reads numbers as
+ * JavaScript numbers, and a larger int64 the apiserver took would be rounded, or refused only
+ * later, where it is used (an ask with a larger max piece size could not be encoded at all).
+ */
 export function int (description: string, opts: Opts = {}): Schema {
-  return { type: 'integer', format: 'int64', description, ...opts }
+  return { type: 'integer', format: 'int64', description, maximum: Number.MAX_SAFE_INTEGER, ...opts }
 }
 
 export function bool (description: string, opts: Opts = {}): Schema {

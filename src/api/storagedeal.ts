@@ -1,5 +1,5 @@
 import { bool, enumOf, immutableExcept, int, obj, str, withRules, type Schema } from './schema.ts'
-import { address, attoFil, cid, conditions, epoch, k8sName, timestamp, uuid, type KindDefinition } from './common.ts'
+import { address, attoFil, cid, conditions, epoch, k8sName, paddedPieceSize, timestamp, uuid, type KindDefinition } from './common.ts'
 
 /** Boost's checkpoints, in order; a failed deal ends in Complete with `status.error` set. */
 export const CHECKPOINTS = ['Accepted', 'Transferred', 'Published', 'PublishConfirmed', 'AddedPiece',
@@ -13,9 +13,7 @@ export const DEAL_CONDITIONS = ['Accepted', 'Transferred', 'Published', 'Publish
 
 const proposal = obj('The market DealProposal the client signed, field for field.', {
   pieceCid: cid('Piece CID (CommP, fil-commitment-unsealed / sha2-256-trunc254-padded).'),
-  pieceSize: withRules(int('Padded piece size in bytes: a power of two, at least 128.', { minimum: 128, maximum: 68719476736 }),
-    // CEL has no bit operations: the 30 powers of two in range, listed.
-    { rule: `self in [${Array.from({ length: 30 }, (_, i) => 2 ** (i + 7)).join(', ')}]`, message: 'must be a power of two' }),
+  pieceSize: paddedPieceSize('Padded piece size in bytes: a power of two, at least 128.'),
   verifiedDeal: bool('Whether the deal spends the client\'s DataCap.'),
   client: address('Client wallet address as proposed.'),
   provider: address('Storage provider (miner) address as proposed.'),

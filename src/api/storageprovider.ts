@@ -1,5 +1,5 @@
 import { arr, bool, int, obj, str, withRules } from './schema.ts'
-import { address, attoFil, cid, conditions, epoch, k8sName, secretKeyRef, timestamp, type KindDefinition } from './common.ts'
+import { address, attoFil, cid, conditions, epoch, k8sName, minerAddress, paddedPieceSize, secretKeyRef, timestamp, type KindDefinition } from './common.ts'
 
 const endpoint = (what: string): ReturnType<typeof obj> => obj(`${what} JSON-RPC endpoint.`, {
   url: str('HTTP(S) URL of the JSON-RPC endpoint, e.g. http://lotus:1234/rpc/v1.', { pattern: '^https?://', maxLength: 2048 }),
@@ -39,22 +39,23 @@ export const DEAL_POLICY_DEFAULTS = {
 } as const
 
 const providerSpec = obj('A miner this installation makes deals for. Owned by GitOps.', {
-  address: address('Miner actor address (f0…).'),
+  address: minerAddress('Miner actor address (its ID address, f0…).'),
   paused: bool('Refuse new proposals and stop advancing deals (in-flight data stays).', { default: false }),
   lotus: obj('Chain and sealing endpoints.', {
     fullNode: endpoint('Lotus full node (v1 API)'),
     miner: endpoint('lotus-miner (v0 API)')
   }, { required: ['fullNode', 'miner'], title: 'LotusSpec' }),
-  ask: obj('The storage ask: prices and piece size bounds.', {
+  ask: withRules(obj('The storage ask: prices and piece size bounds.', {
     price: attoFil('Price per GiB per epoch for unverified deals', { default: ASK_DEFAULTS.price }),
     verifiedPrice: attoFil('Price per GiB per epoch for verified deals', { default: ASK_DEFAULTS.verifiedPrice }),
-    minPieceSize: int('Smallest padded piece size accepted.', { minimum: 128, default: ASK_DEFAULTS.minPieceSize }),
-    maxPieceSize: int('Largest padded piece size accepted.', { minimum: 128, default: ASK_DEFAULTS.maxPieceSize }),
+    minPieceSize: paddedPieceSize('Smallest padded piece size accepted (a power of two).', { default: ASK_DEFAULTS.minPieceSize }),
+    maxPieceSize: paddedPieceSize('Largest padded piece size accepted (a power of two).', { default: ASK_DEFAULTS.maxPieceSize }),
     // No default: left out, the ask's SeqNo follows metadata.generation, so it rises with every
     // change of the spec as boost's rises with every SetAsk, without the operator bumping it.
     seqNo: int('Ask sequence number. Left out, the StorageProvider\'s metadata.generation (it rises with every spec change, as boost\'s SeqNo rises with every SetAsk).', { minimum: 0 }),
-    expiryEpochs: int('How long a signed ask is valid, in epochs.', { minimum: 1, default: ASK_DEFAULTS.expiryEpochs })
-  }, { title: 'AskSpec' }),
+    // A year of epochs: an ask is re-signed long before; the bound keeps head + expiry exact.
+    expiryEpochs: int('How long a signed ask is valid, in epochs (at most a year).', { minimum: 1, maximum: 1051200, default: ASK_DEFAULTS.expiryEpochs })
+  }, { title: 'AskSpec' }), { rule: '!has(self.minPieceSize) || !has(self.maxPieceSize) || self.minPieceSize <= self.maxPieceSize', message: 'minPieceSize must not be larger than maxPieceSize' }),
   dealPolicy: obj('What proposals to accept.', {
     acceptOnline: bool('Consider online deals.', { default: DEAL_POLICY_DEFAULTS.acceptOnline }),
     acceptOffline: bool('Consider offline deals.', { default: DEAL_POLICY_DEFAULTS.acceptOffline }),

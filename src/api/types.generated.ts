@@ -220,13 +220,13 @@ export interface AskSpec {
   price?: string
   /** Price per GiB per epoch for verified deals (attoFIL, decimal string) */
   verifiedPrice?: string
-  /** Smallest padded piece size accepted. */
+  /** Smallest padded piece size accepted (a power of two). */
   minPieceSize?: number
-  /** Largest padded piece size accepted. */
+  /** Largest padded piece size accepted (a power of two). */
   maxPieceSize?: number
   /** Ask sequence number. Left out, the StorageProvider's metadata.generation (it rises with every spec change, as boost's SeqNo rises with every SetAsk). */
   seqNo?: number
-  /** How long a signed ask is valid, in epochs. */
+  /** How long a signed ask is valid, in epochs (at most a year). */
   expiryEpochs?: number
 }
 
@@ -314,7 +314,7 @@ export interface TransferJobSpec {
 
 /** A miner this installation makes deals for. Owned by GitOps. */
 export interface StorageProviderSpec {
-  /** Miner actor address (f0…). */
+  /** Miner actor address (its ID address, f0…). */
   address: string
   /** Refuse new proposals and stop advancing deals (in-flight data stays). */
   paused?: boolean

@@ -91,6 +91,24 @@ test('a StorageProvider CIDR must be a CIDR, not only look like one', async () =
   await k.rest.delete(StorageProviders, undefined, `${k.namespace}-cidr`)
 })
 
+test('a StorageProvider\'s ask and address are refused by the apiserver when no deal could use them', async () => {
+  const name = `${k.namespace}-ask`
+  const sp = (spec: Partial<StorageProvider['spec']>): StorageProvider => {
+    const o = storageProvider(name)
+    return { ...o, metadata: { name }, spec: { ...o.spec, ...spec } }
+  }
+  await rejected(k.rest.create(StorageProviders, undefined, sp({ ask: { minPieceSize: 1 << 30, maxPieceSize: 256 } })), /minPieceSize must not be larger than maxPieceSize/)
+  await rejected(k.rest.create(StorageProviders, undefined, sp({ ask: { minPieceSize: 300 } })), /spec.ask.minPieceSize: Invalid value: 300: must be a power of two/)
+  // Past 2^53 a JavaScript number cannot hold it (such an ask could not even be encoded).
+  await rejected(k.rest.create(StorageProviders, undefined, sp({ ask: { maxPieceSize: 2 ** 60 } })), /spec.ask.maxPieceSize/)
+  await rejected(k.rest.create(StorageProviders, undefined, sp({ ask: { seqNo: 2 ** 60 } })), /spec.ask.seqNo/)
+  for (const address of ['t0abc', 't001234', 'f1abcdefghijklmnopqrstuvwxyz']) {
+    await rejected(k.rest.create(StorageProviders, undefined, sp({ address })), /spec.address/)
+  }
+  await k.rest.create(StorageProviders, undefined, sp({ address: 't01234', ask: { minPieceSize: 256, maxPieceSize: 32 * 2 ** 30 } }))
+  await k.rest.delete(StorageProviders, undefined, name)
+})
+
 test('status is written through the status subresource only', async () => {
   const deal = storageDeal(k.namespace)
   const name = deal.metadata.name!
