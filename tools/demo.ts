@@ -13,7 +13,7 @@ import { startLotusPeer } from '../test/support/lotus-peer.ts'
 import { startProcessKubelet } from '../test/support/process-kubelet.ts'
 import { eventually } from '../test/support/kube.ts'
 import { KubeRest, loadKubeConfig, Core, type KubeObject } from '../src/kube/index.ts'
-import { FundLedgers, StorageDeals, StorageLedgers, StorageProviders } from '../src/api/index.ts'
+import { FundLedgers, LOTUS_TOKEN_LABEL, StorageDeals, StorageLedgers, StorageProviders } from '../src/api/index.ts'
 import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
 import { createServer } from 'node:http'
@@ -95,7 +95,8 @@ async function main (): Promise<void> {
     const rest = new KubeRest(loadKubeConfig(plane.kubeconfig))
     await rest.create(Core.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'dealyard' } })
     await rest.create(Core.secrets, 'dealyard', {
-      apiVersion: 'v1', kind: 'Secret', metadata: { name: 'lotus-tokens' },
+      // Marked as Lotus tokens: a StorageProvider may name no other Secret.
+      apiVersion: 'v1', kind: 'Secret', metadata: { name: 'lotus-tokens', labels: { [LOTUS_TOKEN_LABEL]: 'true' } },
       stringData: { fullnode: lotus.fullNode.token ?? '', miner: lotus.miner.token ?? '' }
     })
     const name = lotus.minerAddress

@@ -7,6 +7,7 @@ import { fundLedger, storageDeal, storageLedger, storageProvider } from './kinds
 
 export * from './types.generated.ts'
 export { CHECKPOINTS, RETRY_CLASSES, DEAL_CONDITIONS } from './storagedeal.ts'
+export { LOTUS_TOKEN_LABEL } from './storageprovider.ts'
 export { validate, formatErrors, type FieldError } from './validate.ts'
 export { API_VERSION, GROUP, VERSION }
 

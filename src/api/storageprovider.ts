@@ -1,9 +1,17 @@
 import { arr, bool, int, obj, str, withRules } from './schema.ts'
 import { address, attoFil, cid, conditions, epoch, k8sName, minerAddress, paddedPieceSize, secretKeyRef, timestamp, type KindDefinition } from './common.ts'
 
+/**
+ * The label a Secret must carry (value "true") for a StorageProvider to name it as a Lotus token.
+ * The token is sent to the URL the StorageProvider gives: without the mark, whoever may write a
+ * StorageProvider could have the ingress send any Secret it can read (its libp2p identity, a
+ * deal's transfer parameters, another miner's token) to a server of their choosing.
+ */
+export const LOTUS_TOKEN_LABEL = 'dealyard.io/lotus-token'
+
 const endpoint = (what: string): ReturnType<typeof obj> => obj(`${what} JSON-RPC endpoint.`, {
   url: str('HTTP(S) URL of the JSON-RPC endpoint, e.g. http://lotus:1234/rpc/v1.', { pattern: '^https?://', maxLength: 2048 }),
-  tokenSecretRef: secretKeyRef('API token (JWT) with the permissions the engine needs.')
+  tokenSecretRef: secretKeyRef(`API token (JWT) with the permissions the engine needs. The Secret must be labelled ${LOTUS_TOKEN_LABEL}=true.`)
 }, { required: ['url'], title: 'RpcEndpointSpec' })
 
 const cidrs = (description: string): ReturnType<typeof arr> =>

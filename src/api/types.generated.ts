@@ -188,7 +188,7 @@ export interface StorageDealStatus {
   conditions?: Condition[]
 }
 
-/** API token (JWT) with the permissions the engine needs. */
+/** API token (JWT) with the permissions the engine needs. The Secret must be labelled dealyard.io/lotus-token=true. */
 export interface SecretKeyRef {
   /** Namespace of the Secret; defaults to the namespace dealyard runs in. */
   namespace?: string
@@ -202,7 +202,7 @@ export interface SecretKeyRef {
 export interface RpcEndpointSpec {
   /** HTTP(S) URL of the JSON-RPC endpoint, e.g. http://lotus:1234/rpc/v1. */
   url: string
-  /** API token (JWT) with the permissions the engine needs. */
+  /** API token (JWT) with the permissions the engine needs. The Secret must be labelled dealyard.io/lotus-token=true. */
   tokenSecretRef?: SecretKeyRef
 }
 

@@ -20,7 +20,7 @@ import type { ChainReader, LotusChainOptions } from './chain.ts'
 import { startHost, type HostOptions, type IngressHost } from './host.ts'
 import { LedgerBook } from './ledgers.ts'
 import { ProposalService } from './proposals.ts'
-import { ProviderDirectory } from './providers.ts'
+import { lotusToken, ProviderDirectory } from './providers.ts'
 import { StatusService } from './status.ts'
 import { KubeDealStore } from './store.ts'
 import { OrphanSweeper, type OrphanSweepOptions } from './orphans.ts'
@@ -82,12 +82,8 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
   try {
     started.push(async () => { await Promise.all([providers.stop(), store.stop(), ledgers.stop()]) })
     await Promise.all([providers.start(), store.start(), ledgers.start()])
-    const readSecret = async (ref: SecretKeyRef): Promise<string> => {
-      const s = await rest.get<KubeObject & { data?: Record<string, string> }>(Core.secrets, ref.namespace ?? o.namespace, ref.name)
-      const v = s.data?.[ref.key]
-      if (v === undefined) throw new Error(`Secret ${ref.name} has no key ${ref.key}`)
-      return Buffer.from(v, 'base64').toString('utf8')
-    }
+    const readSecret = async (ref: SecretKeyRef): Promise<string> =>
+      lotusToken(await rest.get<KubeObject & { data?: Record<string, string> }>(Core.secrets, ref.namespace ?? o.namespace, ref.name), ref)
     const directory = new ProviderDirectory({
       list: () => providers.list(),
       readSecret,

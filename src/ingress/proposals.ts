@@ -14,7 +14,7 @@ import { gatherChainFacts } from './chain.ts'
 import { dealObject, type DealContext } from './deal-object.ts'
 import type { FundsBase, LedgerBook, StagingBase } from './ledgers.ts'
 import { proposalDuration, proposalsTotal } from './metrics.ts'
-import type { ProviderDirectory } from './providers.ts'
+import { ProviderConfigError, type ProviderDirectory } from './providers.ts'
 import type { DealStore, Recheck } from './store.ts'
 
 const log = logger('ingress:proposals')
@@ -162,6 +162,11 @@ export class ProposalService {
     } catch (err) {
       // Rate-limited: a broken StorageProvider fails every proposal for it the same way.
       if (this.operatorLogs.take()) log.error({ deal: params.dealUuid, err: (err as Error).message }, 'proposal failed')
+      if (err instanceof ProviderConfigError) {
+        // Counted against the StorageProvider to fix (a name the operator chose, so no unbounded label).
+        provider = err.provider
+        return done('error', 'ProviderConfig', 'server error: internal error')
+      }
       return done('error', 'InternalError', 'server error: internal error')
     }
   }

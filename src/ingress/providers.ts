@@ -4,6 +4,7 @@
  * full node. Terms are rebuilt when the resource changes; Lotus clients are shared per endpoint.
  */
 import type { StorageProvider, SecretKeyRef } from '../api/types.generated.ts'
+import { LOTUS_TOKEN_LABEL } from '../api/storageprovider.ts'
 import { addressKey, type ProviderTerms } from '../policy/admission.ts'
 import { providerTerms, type TermsOptions } from '../policy/terms.ts'
 import { logger } from '../log.ts'
@@ -122,7 +123,7 @@ export class ProviderDirectory {
     } catch (err) {
       // Named, so the log line that reports the failed proposal, ask or status says which
       // StorageProvider to fix.
-      throw new Error(`StorageProvider ${sp.metadata.name ?? ''}: ${(err as Error).message}`, { cause: err })
+      throw new ProviderConfigError(sp.metadata.name ?? '', `StorageProvider ${sp.metadata.name ?? ''}: ${(err as Error).message}`, { cause: err })
     }
   }
 
@@ -148,5 +149,30 @@ export class ProviderDirectory {
       this.chains.set(key, c)
     }
     return c
+  }
+}
+
+/**
+ * The token a StorageProvider's tokenSecretRef names, from the Secret read: only from a Secret
+ * marked as a Lotus token (LOTUS_TOKEN_LABEL=true), since the token goes to the URL the
+ * StorageProvider gives.
+ */
+export function lotusToken (secret: { metadata?: { namespace?: string, name?: string, labels?: Record<string, string> }, data?: Record<string, string> }, ref: SecretKeyRef): string {
+  const name = `${secret.metadata?.namespace ?? ref.namespace ?? ''}/${secret.metadata?.name ?? ref.name}`
+  if (secret.metadata?.labels?.[LOTUS_TOKEN_LABEL] !== 'true') {
+    throw new Error(`Secret ${name} is not labelled ${LOTUS_TOKEN_LABEL}=true: a StorageProvider may name only Secrets marked as Lotus tokens (kubectl label secret ${secret.metadata?.name ?? ref.name} ${LOTUS_TOKEN_LABEL}=true)`)
+  }
+  const v = secret.data?.[ref.key]
+  if (v === undefined) throw new Error(`Secret ${name} has no key ${ref.key}`)
+  return Buffer.from(v, 'base64').toString('utf8')
+}
+
+/** A StorageProvider whose config cannot be used (its Lotus token, its terms); names it for metrics and logs. */
+export class ProviderConfigError extends Error {
+  readonly provider: string
+  constructor (provider: string, message: string, opts?: ErrorOptions) {
+    super(message, opts)
+    this.name = 'ProviderConfigError'
+    this.provider = provider
   }
 }

@@ -25,7 +25,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { KubeConfig } from '@kubernetes/client-node'
-import { FundLedgers, StorageDeals, StorageLedgers, StorageProviders, type StorageDeal } from '../../src/api/index.ts'
+import { FundLedgers, LOTUS_TOKEN_LABEL, StorageDeals, StorageLedgers, StorageProviders, type StorageDeal } from '../../src/api/index.ts'
 import { Core, KubeRest, type KubeObject } from '../../src/kube/rest.ts'
 import { generateKey, type PrivateKey } from '../../src/filecoin/keys.ts'
 import { pieceCidFromCommP } from '../../src/filecoin/cid.ts'
@@ -133,7 +133,7 @@ try {
   const rest = new KubeRest(kc)
   const ns = `bench-ingress-${randomBytes(3).toString('hex')}`
   await rest.create(Core.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } })
-  await rest.create(Core.secrets, ns, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'lotus-token' }, stringData: { token: peer.fullNode.token ?? '' } } as unknown as KubeObject)
+  await rest.create(Core.secrets, ns, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'lotus-token', labels: { [LOTUS_TOKEN_LABEL]: 'true' } }, stringData: { token: peer.fullNode.token ?? '' } } as unknown as KubeObject)
   await rest.create(StorageProviders, undefined, {
     apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageProvider', metadata: { name: `${ns}-sp` },
     spec: {

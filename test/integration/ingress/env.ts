@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey as Libp2pKey } from '@libp2p/interface'
 import { KubeConfig } from '@kubernetes/client-node'
-import { FundLedgers, StorageLedgers, StorageProviders } from '../../../src/api/index.ts'
+import { FundLedgers, LOTUS_TOKEN_LABEL, StorageLedgers, StorageProviders } from '../../../src/api/index.ts'
 import type { StorageProvider } from '../../../src/api/index.ts'
 import { Core, KubeRest, type KubeObject } from '../../../src/kube/rest.ts'
 import { generateKey, type PrivateKey } from '../../../src/filecoin/keys.ts'
@@ -62,7 +62,7 @@ export async function startEnv (file: string, o: Partial<IngressOptions> = {}): 
   })
   const client = { key, address: key.address.toString('t'), id: seeded.accounts[0]!.id }
   await rest.create(Core.secrets, namespace, {
-    apiVersion: 'v1', kind: 'Secret', metadata: { name: 'lotus-token' }, stringData: { token: peer.fullNode.token ?? '' }
+    apiVersion: 'v1', kind: 'Secret', metadata: { name: 'lotus-token', labels: { [LOTUS_TOKEN_LABEL]: 'true' } }, stringData: { token: peer.fullNode.token ?? '' }
   } as unknown as KubeObject)
   const spName = `${namespace}-sp`
   const sp = await rest.create<StorageProvider & KubeObject>(StorageProviders, undefined, {

@@ -20,6 +20,10 @@ import { startEnv, FIL, SEAL_EPOCHS, type Env } from './env.ts'
 import { eventually } from '../../support/kube.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { DEALYARD_VERSION } from '../../../src/version.ts'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { LOTUS_TOKEN_LABEL } from '../../../src/api/index.ts'
+import { proposalsTotal } from '../../../src/ingress/metrics.ts'
 
 type Deal = StorageDeal & KubeObject
 
@@ -325,6 +329,37 @@ describe('ingress: proposals, status, ask, transports', () => {
     assert.ok(ask != null && r.ask?.signature != null)
     assert.ok(verifySignature(r.ask.signature, Address.fromString(env.peer.workerKey), encodeStorageAsk(ask)))
     assert.ok(!verifySignature(r.ask.signature, env.askKey.address, encodeStorageAsk(ask)))
+  })
+
+  it('sends a StorageProvider\'s URL no Secret but one marked as a Lotus token', async () => {
+    // Whoever may write a StorageProvider names a Secret that is not a token and a URL of theirs.
+    const seen: string[] = []
+    const catcher = createServer((req, res) => { seen.push(req.headers.authorization ?? ''); res.writeHead(500).end() })
+    await new Promise<void>((resolve) => catcher.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(catcher.address() as AddressInfo).port}/rpc/v1`
+    const name = `${env.namespace}-thief`
+    try {
+      await env.rest.create(Core.secrets, env.namespace, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'not-a-token' }, stringData: { 'identity.key': 'the-private-key' } } as unknown as KubeObject)
+      const created = await env.rest.create<KubeObject>(StorageProviders, undefined, {
+        apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageProvider', metadata: { name },
+        spec: { ...env.sp.spec, address: 'f09876', lotus: { fullNode: { url, tokenSecretRef: { namespace: env.namespace, name: 'not-a-token', key: 'identity.key' } }, miner: { url } } }
+      } as unknown as KubeObject)
+      await eventually(() => env.ingress.providers.getObject(undefined, name)?.metadata?.resourceVersion === created.metadata?.resourceVersion)
+      assert.deepEqual(await storageAsk(env.node, env.addr, 'f09876'), { ask: null })
+      const refused = await proposeDeal(env.node, env.addr, await env.params({ provider: 'f09876' }))
+      assert.equal(refused.accepted, false)
+      assert.ok(!seen.some((a) => a.includes('the-private-key')), `sent: ${JSON.stringify(seen)}`)
+      // Counted against the StorageProvider to fix.
+      const counted = (await proposalsTotal.get()).values.find((v) => v.labels.provider === name && v.labels.reason === 'ProviderConfig')
+      assert.equal(counted?.value, 1)
+      // Marked as a token, the same Secret is used.
+      await env.rest.mergePatch(Core.secrets, env.namespace, 'not-a-token', { metadata: { labels: { [LOTUS_TOKEN_LABEL]: 'true' } } })
+      await eventually(async () => { await storageAsk(env.node, env.addr, 'f09876'); return seen.includes('Bearer the-private-key') }, { timeoutMs: 15_000 })
+    } finally {
+      await env.rest.delete(StorageProviders, undefined, name).catch(() => {})
+      await env.rest.delete(Core.secrets, env.namespace, 'not-a-token').catch(() => {})
+      catcher.close()
+    }
   })
 
   it('lists its libp2p addresses with the peer ID on the transports protocol', async () => {

@@ -13,7 +13,7 @@ import type { ChainReader } from '../../../src/ingress/chain.ts'
 
 test('a provider whose config cannot be used gets a null ask, and the error names it', async () => {
   const broken = new ProviderDirectory({ list: () => [storageProvider('sp1', ['10.0.0.0/40'])], chainFor: () => { throw new Error('no chain in this test') } })
-  await assert.rejects(broken.find('f01000'), /^Error: StorageProvider sp1: .*10\.0\.0\.0\/40/)
+  await assert.rejects(broken.find('f01000'), /^ProviderConfigError: StorageProvider sp1: .*10\.0\.0\.0\/40/)
   assert.deepEqual(await new AskService(broken).ask({ miner: Address.fromString('f01000') }), { ask: null })
 })
 

@@ -5,7 +5,8 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { ProviderDirectory } from '../../../src/ingress/providers.ts'
+import { lotusToken, ProviderDirectory } from '../../../src/ingress/providers.ts'
+import { LOTUS_TOKEN_LABEL } from '../../../src/api/index.ts'
 import { LotusChain } from '../../../src/ingress/chain.ts'
 import { storageProvider } from '../../support/builders.ts'
 
@@ -68,5 +69,25 @@ describe('ProviderDirectory', () => {
     await sleep(90)
     await assert.rejects(dir.find('f01000'), /forbidden/)
     assert.equal(reads, 3)
+  })
+})
+
+describe('lotusToken', () => {
+  const ref = { namespace: 'ns', name: 'lotus', key: 'token' }
+  const secret = (labels?: Record<string, string>): Parameters<typeof lotusToken>[0] =>
+    ({ metadata: { namespace: 'ns', name: 'lotus', ...(labels !== undefined ? { labels } : {}) }, data: { token: Buffer.from('eyJhbGc').toString('base64') } })
+
+  it('reads the key of a Secret marked as a Lotus token', () => {
+    assert.equal(lotusToken(secret({ [LOTUS_TOKEN_LABEL]: 'true' }), ref), 'eyJhbGc')
+  })
+
+  it('refuses any other Secret, saying how to mark it: its value would go to the StorageProvider\'s URL', () => {
+    for (const labels of [undefined, {}, { [LOTUS_TOKEN_LABEL]: 'false' }, { 'dealyard.io/deal': 'x' }] as Array<Record<string, string> | undefined>) {
+      assert.throws(() => lotusToken(secret(labels), ref), /^Error: Secret ns\/lotus is not labelled dealyard\.io\/lotus-token=true: .*kubectl label secret lotus dealyard\.io\/lotus-token=true/)
+    }
+  })
+
+  it('names a missing key', () => {
+    assert.throws(() => lotusToken(secret({ [LOTUS_TOKEN_LABEL]: 'true' }), { ...ref, key: 'miner' }), /^Error: Secret ns\/lotus has no key miner$/)
   })
 })
