@@ -46,6 +46,12 @@ export type Recheck = (heldBefore: (providers: readonly string[]) => HeldTotals)
 /** How long a create waits for the watch to deliver its own deal before it stops waiting. */
 const WATCH_WAIT_MS = 2000
 /**
+ * How long a create waits for the watch while the informer relists (after a 410 Gone: every
+ * replica at once when the apiserver restarts): ~20 s at 60,000 deals, measured. Proposals that
+ * came meanwhile were all refused after WATCH_WAIT_MS; boost's client reads its answer for 60 s.
+ */
+const RELIST_WAIT_MS = 40_000
+/**
  * Each request persisting a proposal: a slower one is looked up rather than waited for. A
  * proposal's requests in the worst case (each create and its lookup, the watch wait, two deletes:
  * 26 s) end within the ingress's drain on SIGTERM (30 s).
@@ -394,12 +400,24 @@ export class KubeDealStore implements DealStore {
     if (uid === '') return { created: true }
     if (m.before === undefined) {
       const seen = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => { m.seen = undefined; resolve(false) }, WATCH_WAIT_MS)
+        const started = Date.now()
+        let graceUntil = started + WATCH_WAIT_MS
+        let timer: ReturnType<typeof setTimeout>
+        // While a relist runs the watch cannot deliver: wait for it (bounded), and give the watch
+        // WATCH_WAIT_MS after it to catch up with what was written meanwhile.
+        const expire = (): void => {
+          const now = Date.now()
+          if (this.informer.listing) graceUntil = Math.min(now + WATCH_WAIT_MS, started + RELIST_WAIT_MS)
+          if (now < graceUntil) { timer = setTimeout(expire, Math.min(500, graceUntil - now)); return }
+          m.seen = undefined
+          resolve(false)
+        }
+        timer = setTimeout(expire, WATCH_WAIT_MS)
         m.seen = () => { clearTimeout(timer); resolve(true) }
       })
       if (!seen) {
         await this.undo(uuid, created, secretUid, spc)
-        return { refused: { stage: 'acceptance', reason: 'DealWatchBehind', message: 'server error: save to db', detail: `deal ${uuid}: the StorageDeal watch did not deliver it within ${WATCH_WAIT_MS} ms, so it could not be checked against deals other replicas created; deleted` } }
+        return { refused: { stage: 'acceptance', reason: 'DealWatchBehind', message: 'server error: save to db', detail: `deal ${uuid}: the StorageDeal watch did not deliver it in time (${WATCH_WAIT_MS} ms, ${RELIST_WAIT_MS} ms during a relist), so it could not be checked against deals other replicas created; deleted` } }
       }
     }
     const first = spc === undefined ? undefined : this.firstSeen.get(spc)

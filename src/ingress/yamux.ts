@@ -39,6 +39,7 @@ interface Frame { header: { flag: number, length: number }, data?: Uint8Array | 
 
 interface DataFields extends WindowFields {
   onData: (data: Uint8Array | Uint8ArrayList) => void
+  processFlags?: (flags: number) => void
   sendWindowUpdate: () => void
   [gathered]?: Uint8ArrayList | undefined
 }
@@ -72,7 +73,17 @@ export function patchYamuxStreams (): boolean {
   }
   proto.handleData = function (this: DataFields, frame: Frame): void {
     const len = frame.header.length
-    if (frame.header.flag !== 0 || frame.data == null || typeof this.recvWindowCapacity !== 'number' || this.recvWindowCapacity < len) {
+    const flag = frame.header.flag
+    if ((flag & FLAG_FIN) !== 0 && (flag & FLAG_RST) === 0 && len > 0 && frame.data != null && typeof this.processFlags === 'function') {
+      // The yamux spec lets the last DATA frame carry the FIN. js-yamux processes a frame's flags
+      // before its data, so the stream ended first and the request it carried was lost (no
+      // answer); go-yamux, under boost, buffers the data and reads it before the EOF. Data first.
+      deliver(this)
+      handleData.call(this, { header: { ...frame.header, flag: flag & ~FLAG_FIN }, data: frame.data })
+      this.processFlags(FLAG_FIN)
+      return
+    }
+    if (flag !== 0 || frame.data == null || typeof this.recvWindowCapacity !== 'number' || this.recvWindowCapacity < len) {
       deliver(this)
       handleData.call(this, frame)
       return
@@ -101,6 +112,8 @@ const FRAME_WINDOW_UPDATE = 1
 const decodingPatched = Symbol('dealyard.yamux.decoding')
 
 const FLAG_SYN = 1
+const FLAG_FIN = 4
+const FLAG_RST = 8
 /** @chainsafe/libp2p-yamux's defaults, for a muxer that does not say. */
 const INITIAL_WINDOW = 256 * 1024
 const MAX_WINDOW = 16 * 1024 * 1024

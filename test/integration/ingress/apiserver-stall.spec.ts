@@ -106,4 +106,29 @@ describe('ingress: the apiserver stalls while a proposal is persisted', () => {
     const again = await proposeDeal(env.node, env.addr, await params())
     assert.deepEqual([again.accepted, again.message], [true, ''])
   })
+
+  it('waits for a relist that runs (after a 410 Gone) instead of refusing the deal after 2 s', async () => {
+    // The watch stopped as in a relist, and the informer saying it lists: every replica does so
+    // at once after an apiserver restart, ~20 s at 60,000 deals.
+    const node = await createClientNode()
+    const informer = env.ingress.store.informer
+    await informer.stop()
+    let listing = true
+    Object.defineProperty(informer, 'listing', { configurable: true, get: () => listing })
+    try {
+      const p = await params()
+      const t0 = Date.now()
+      const answer = proposeDeal(node, env.addr, p)
+      // The relist ends 4 s in (past the 2 s a create waits for the watch otherwise) and the watch resumes.
+      setTimeout(() => { listing = false; void informer.start() }, 4000)
+      const res = await answer
+      assert.deepEqual([res.accepted, res.message], [true, ''])
+      assert.ok(Date.now() - t0 >= 4000, `answered after ${Date.now() - t0} ms`)
+      assert.equal(await exists(StorageDeals, p.dealUuid), true)
+    } finally {
+      delete (informer as unknown as Record<string, unknown>).listing
+      await informer.start()
+      await node.stop()
+    }
+  })
 })

@@ -120,6 +120,13 @@ describe('ingress: bad input', () => {
         await eventually(async () => (await errors()) > before, { timeoutMs: 5000 })
         assert.ok(Date.now() - t0 < READ_DEADLINE_MS / 2, `${bytes.byteLength} bytes then FIN: the stream ended after ${Date.now() - t0} ms`)
       }
+      // A whole proposal with the FIN on its one DATA frame (the yamux spec allows it; go-yamux
+      // reads the data before the EOF): served, not lost.
+      const params = await env.params()
+      muxer.send(frame(1 | 4, id, Buffer.concat([line('/multistream/1.0.0'), line(PROTOCOL_IDS.dealProposal121), encodeDealParams(params)])))
+      await eventually(async () => await env.rest.get(StorageDeals, env.namespace, params.dealUuid).then(() => true, () => false), { timeoutMs: 5000 })
+      await env.rest.delete(StorageDeals, env.namespace, params.dealUuid)
+      await eventually(async () => await dealCount() === 0)
     } finally {
       await attacker.stop()
     }
