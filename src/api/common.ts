@@ -24,6 +24,16 @@ export const paddedPieceSize = (description: string, opts: Partial<Schema> = {})
     // CEL has no bit operations: the 30 powers of two in range, listed.
     { rule: `self in [${Array.from({ length: 30 }, (_, i) => 2 ** (i + 7)).join(', ')}]`, message: 'must be a power of two' })
 
+/**
+ * The most seconds a Node timer can wait (2^31 − 1 ms): a longer timeout fires at once (a 30-day
+ * transfer deadline failed every transfer at its first byte).
+ */
+export const MAX_TIMER_SECONDS = 2147483
+
+/** A duration in whole seconds that dealyard waits out with a timer. */
+export const seconds = (description: string, opts: Partial<Schema> = {}): Schema =>
+  int(description, { maximum: MAX_TIMER_SECONDS, ...opts })
+
 export const cid = (description: string): Schema =>
   str(description, { pattern: '^[A-Za-z0-9]+$', maxLength: 160 })
 

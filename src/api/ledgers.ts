@@ -1,5 +1,5 @@
 import { arr, int, obj, str } from './schema.ts'
-import { address, attoFil, conditions, k8sName, timestamp, uuid, type KindDefinition } from './common.ts'
+import { address, attoFil, conditions, k8sName, seconds, timestamp, uuid, type KindDefinition } from './common.ts'
 
 /**
  * Ledger entries list only in-flight deals, keyed by deal UUID, so a tag or untag is one
@@ -30,7 +30,7 @@ export const fundLedger: KindDefinition = {
     publishWallet: address('Wallet that pays for publish messages.'),
     reserve: attoFil('Escrow never tagged for deals', { default: '0' }),
     publishBudgetPerDeal: attoFil('Publish gas budget tagged per deal (boost\'s MaxPublishDealsFee, 0.05 FIL)', { default: PUBLISH_BUDGET_PER_DEAL }),
-    syncIntervalSeconds: int('How often balances are read from the chain.', { minimum: 5, default: 60 })
+    syncIntervalSeconds: seconds('How often balances are read from the chain.', { minimum: 5, default: 60 })
   }, { title: 'FundLedgerSpec', required: ['escrowAddress', 'publishWallet'] }),
   status: obj('Balances from chain and the tags of in-flight deals.', {
     observedGeneration: int('The .metadata.generation last reconciled.', { minimum: 0 }),

@@ -1,5 +1,5 @@
 import { arr, bool, int, obj, str, withRules } from './schema.ts'
-import { address, attoFil, cid, conditions, epoch, k8sName, minerAddress, paddedPieceSize, secretKeyRef, timestamp, type KindDefinition } from './common.ts'
+import { address, attoFil, cid, conditions, epoch, k8sName, minerAddress, paddedPieceSize, seconds, secretKeyRef, timestamp, type KindDefinition } from './common.ts'
 
 /**
  * The label a Secret must carry (value "true") for a StorageProvider to name it as a Lotus token.
@@ -87,7 +87,7 @@ const providerSpec = obj('A miner this installation makes deals for. Owned by Gi
   }, { title: 'DealPolicySpec' }),
   publish: obj('How deals are batched into PublishStorageDeals messages.', {
     wallet: address('Wallet that sends publish messages (a control address of the miner).'),
-    periodSeconds: int('Wait this long after the first pending deal before publishing a batch.', { minimum: 0, default: 3600 }),
+    periodSeconds: seconds('Wait this long after the first pending deal before publishing a batch.', { minimum: 0, default: 3600 }),
     maxDealsPerMessage: int('Publish as soon as this many deals are pending.', { minimum: 1, maximum: 256, default: 8 }),
     maxFee: attoFil('Maximum fee per publish message', { default: '50000000000000000' }),
     startEpochSealingBuffer: int('Deals starting within this many epochs of the head are not published.', { minimum: 0, default: 480 }),
@@ -101,8 +101,8 @@ const providerSpec = obj('A miner this installation makes deals for. Owned by Gi
   transfer: obj('Transfer Jobs.', {
     image: str('Container image of dealyard for transfer Jobs (defaults to the controller\'s own).', { maxLength: 512 }),
     maxConcurrent: int('Transfers running at once for this provider.', { minimum: 1, default: 4 }),
-    stallTimeoutSeconds: int('Reconnect when no byte arrived for this long.', { minimum: 1, default: 60 }),
-    deadlineSeconds: int('Fail a transfer that takes longer than this.', { minimum: 1, default: 86400 })
+    stallTimeoutSeconds: seconds('Reconnect when no byte arrived for this long (at most 2147483 s).', { minimum: 1, default: 60 }),
+    deadlineSeconds: seconds('Fail a transfer that takes longer than this (at most 2147483 s, ~24.8 days).', { minimum: 1, default: 86400 })
   }, { title: 'TransferJobSpec' }),
   fundLedger: k8sName('FundLedger that holds this provider\'s collateral and publish funds.'),
   storageLedger: k8sName('StorageLedger of the staging volume this provider downloads into.')

@@ -306,9 +306,9 @@ export interface TransferJobSpec {
   image?: string
   /** Transfers running at once for this provider. */
   maxConcurrent?: number
-  /** Reconnect when no byte arrived for this long. */
+  /** Reconnect when no byte arrived for this long (at most 2147483 s). */
   stallTimeoutSeconds?: number
-  /** Fail a transfer that takes longer than this. */
+  /** Fail a transfer that takes longer than this (at most 2147483 s, ~24.8 days). */
   deadlineSeconds?: number
 }
 

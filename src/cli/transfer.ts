@@ -12,6 +12,7 @@ import { parseCidr } from '../policy/transfer-host.ts'
 import { intFlag, kubeDeals, progressSinks, reportFailure, cliLogger, UsageError } from '../transfer/cli-support.ts'
 import type { KubeDeals, DealRef } from '../transfer/kube.ts'
 import { parseHeaderFlag, parseTransferParams } from '../transfer/params.ts'
+import { MAX_TIMER_SECONDS } from '../api/common.ts'
 import { commpHasher } from '../transfer/piece-sink.ts'
 import { runTransferJob, type TransferJobSpec } from '../transfer/run.ts'
 import { TransferError, TransferErrorCodes } from '../transfer/errors.ts'
@@ -125,8 +126,9 @@ async function buildJob (v: Values, outDir: string, onDeal: (ref: DealRef, deals
       const p = await deals.provider(deal.provider)
       policy.allowCidrs = [...p.policy.allowCidrs, ...policy.allowCidrs]
       policy.denyCidrs = [...p.policy.denyCidrs, ...policy.denyCidrs]
-      if (p.stallTimeoutSeconds !== undefined) tuning.stallMs = p.stallTimeoutSeconds * 1000
-      if (p.deadlineSeconds !== undefined) tuning.deadlineMs = p.deadlineSeconds * 1000
+      // Clamped as the CRD bounds them: a StorageProvider stored before the bound may hold more.
+      if (p.stallTimeoutSeconds !== undefined) tuning.stallMs = Math.min(p.stallTimeoutSeconds, MAX_TIMER_SECONDS) * 1000
+      if (p.deadlineSeconds !== undefined) tuning.deadlineMs = Math.min(p.deadlineSeconds, MAX_TIMER_SECONDS) * 1000
     }
   }
   if (v['params-file'] !== undefined) {
@@ -138,9 +140,9 @@ async function buildJob (v: Values, outDir: string, onDeal: (ref: DealRef, deals
     const [k, val] = parseHeaderFlag(h)
     headers[k] = val
   }
-  const stall = intFlag(v['stall-timeout'], '--stall-timeout')
+  const stall = intFlag(v['stall-timeout'], '--stall-timeout', MAX_TIMER_SECONDS)
   if (stall !== undefined) tuning.stallMs = stall * 1000
-  const deadline = intFlag(v.deadline, '--deadline')
+  const deadline = intFlag(v.deadline, '--deadline', MAX_TIMER_SECONDS)
   if (deadline !== undefined) tuning.deadlineMs = deadline * 1000
   const attempts = intFlag(v['max-attempts'], '--max-attempts')
   if (attempts !== undefined) tuning.maxAttempts = Math.max(1, attempts)

@@ -5,10 +5,11 @@ import type { KubeDeals, DealRef } from './kube.ts'
 import { FanoutProgress, LogProgress, TerminalProgress, type ProgressSink } from './progress.ts'
 
 /** Parses a non-negative integer flag. */
-export function intFlag (v: string | undefined, name: string): number | undefined {
+export function intFlag (v: string | undefined, name: string, max: number = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined
   const n = Number(v)
   if (!Number.isSafeInteger(n) || n < 0) throw new TransferError(TransferErrorCodes.Params, `${name} must be a non-negative integer, got ${v}`)
+  if (n > max) throw new TransferError(TransferErrorCodes.Params, `${name} must be at most ${max}, got ${v}`)
   return n
 }
 

@@ -102,6 +102,8 @@ test('a StorageProvider\'s ask and address are refused by the apiserver when no 
   // Past 2^53 a JavaScript number cannot hold it (such an ask could not even be encoded).
   await rejected(k.rest.create(StorageProviders, undefined, sp({ ask: { maxPieceSize: 2 ** 60 } })), /spec.ask.maxPieceSize/)
   await rejected(k.rest.create(StorageProviders, undefined, sp({ ask: { seqNo: 2 ** 60 } })), /spec.ask.seqNo/)
+  // Past 2^31 - 1 ms a Node timer fires at once: a 30-day deadline failed every transfer at its start.
+  await rejected(k.rest.create(StorageProviders, undefined, sp({ transfer: { deadlineSeconds: 30 * 86400 } })), /spec.transfer.deadlineSeconds/)
   for (const address of ['t0abc', 't001234', 'f1abcdefghijklmnopqrstuvwxyz']) {
     await rejected(k.rest.create(StorageProviders, undefined, sp({ address })), /spec.address/)
   }
