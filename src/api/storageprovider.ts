@@ -60,7 +60,7 @@ const providerSpec = obj('A miner this installation makes deals for. Owned by Gi
     maxPieceSize: paddedPieceSize('Largest padded piece size accepted (a power of two).', { default: ASK_DEFAULTS.maxPieceSize }),
     // No default: left out, the ask's SeqNo follows metadata.generation, so it rises with every
     // change of the spec as boost's rises with every SetAsk, without the operator bumping it.
-    seqNo: int('Ask sequence number. Left out, the StorageProvider\'s metadata.generation (it rises with every spec change, as boost\'s SeqNo rises with every SetAsk).', { minimum: 0 }),
+    seqNo: int('Ask sequence number. Left out or 0, the StorageProvider\'s metadata.generation (it rises with every spec change, as boost\'s SeqNo rises with every SetAsk).', { minimum: 0 }),
     // A year of epochs: an ask is re-signed long before; the bound keeps head + expiry exact.
     expiryEpochs: int('How long a signed ask is valid, in epochs (at most a year).', { minimum: 1, maximum: 1051200, default: ASK_DEFAULTS.expiryEpochs })
   }, { title: 'AskSpec' }), { rule: '!has(self.minPieceSize) || !has(self.maxPieceSize) || self.minPieceSize <= self.maxPieceSize', message: 'minPieceSize must not be larger than maxPieceSize' }),

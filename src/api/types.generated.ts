@@ -224,7 +224,7 @@ export interface AskSpec {
   minPieceSize?: number
   /** Largest padded piece size accepted (a power of two). */
   maxPieceSize?: number
-  /** Ask sequence number. Left out, the StorageProvider's metadata.generation (it rises with every spec change, as boost's SeqNo rises with every SetAsk). */
+  /** Ask sequence number. Left out or 0, the StorageProvider's metadata.generation (it rises with every spec change, as boost's SeqNo rises with every SetAsk). */
   seqNo?: number
   /** How long a signed ask is valid, in epochs (at most a year). */
   expiryEpochs?: number

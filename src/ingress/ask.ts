@@ -125,7 +125,11 @@ export class AskService {
   }
 }
 
-/** The ask's SeqNo: the operator's, or the StorageProvider's generation (see the CRD). */
+/**
+ * The ask's SeqNo: the operator's, or the StorageProvider's generation (see the CRD). 0 counts as
+ * unset: the CRD used to default it to 0, so StorageProviders stored before carry a 0 nobody chose.
+ */
 export function askSeqNo (sp: StorageProvider): number {
-  return sp.spec.ask?.seqNo ?? sp.metadata?.generation ?? 0
+  const set = sp.spec.ask?.seqNo
+  return set !== undefined && set !== 0 ? set : sp.metadata?.generation ?? 0
 }

@@ -28,4 +28,7 @@ test('the ask\'s SeqNo follows the StorageProvider\'s generation unless the oper
   assert.equal(await seqNo(), 2)
   sp = { ...sp, metadata: { ...sp.metadata, generation: 3, resourceVersion: '3' }, spec: { ...sp.spec, ask: { price: '7', seqNo: 40 } } }
   assert.equal(await seqNo(), 40)
+  // 0 is what the CRD used to fill in: a StorageProvider stored before is not stuck at SeqNo 0.
+  sp = { ...sp, metadata: { ...sp.metadata, generation: 4, resourceVersion: '4' }, spec: { ...sp.spec, ask: { price: '7', seqNo: 0 } } }
+  assert.equal(await seqNo(), 4)
 })
