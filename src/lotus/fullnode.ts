@@ -40,7 +40,8 @@ export class FullNodeClient {
   }
 
   async chainGetMessage (cid: string): Promise<Message> {
-    return decodeMessage(await this.rpc.call('ChainGetMessage', [cidToJson(cid)]), 'ChainGetMessage')
+    // A message carries its params: a PublishStorageDeals of 256 deals is a few hundred KB of JSON.
+    return decodeMessage(await this.rpc.call('ChainGetMessage', [cidToJson(cid)], { maxResponseBytes: 8 << 20 }), 'ChainGetMessage')
   }
 
   async stateMinerInfo (miner: string, tsk?: TipSetKey): Promise<MinerInfo> {

@@ -36,12 +36,13 @@ export const DEFAULT_TIMEOUT_MS = 30_000
 
 /**
  * Largest JSON-RPC answer read by default: ample for every call dealyard makes (a tipset, a miner's
- * info, a receipt are kilobytes; SectorsList, the one that grows with the miner, sets its own).
- * Without a bound, a URL pointing at something that is not Lotus (a mistyped port, a hostile
- * server) could answer an endless body, all of it held in memory: 850 MB in the ingress from one
- * proposal and one ask, measured.
+ * info, a receipt are kilobytes; SectorsList, which grows with the miner, and ChainGetMessage,
+ * which carries a message's params, set their own). Without a bound, a URL pointing at something
+ * that is not Lotus (a mistyped port, a hostile server) could answer an endless body, all of it
+ * held in memory: 850 MB in the ingress from one proposal and one ask, measured. Kept small
+ * because calls run concurrently (chain reads per client, per proposal): the bound is per call.
  */
-export const MAX_RESPONSE_BYTES = 16 << 20
+export const MAX_RESPONSE_BYTES = 1 << 20
 
 /**
  * A response body as text, refused (ERR_LOTUS_DECODE; the operator must fix the endpoint, not a
