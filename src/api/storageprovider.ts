@@ -5,7 +5,8 @@ import { address, attoFil, cid, conditions, epoch, k8sName, minerAddress, padded
  * The label a Secret must carry (value "true") for a StorageProvider to name it as a Lotus token.
  * The token is sent to the URL the StorageProvider gives: without the mark, whoever may write a
  * StorageProvider could have the ingress send any Secret it can read (its libp2p identity, a
- * deal's transfer parameters, another miner's token) to a server of their choosing.
+ * deal's transfer parameters) to a server of their choosing. The mark does not tie a token to one
+ * StorageProvider: writing StorageProviders stays as trusted as holding the marked tokens.
  */
 export const LOTUS_TOKEN_LABEL = 'dealyard.io/lotus-token'
 

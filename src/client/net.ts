@@ -38,6 +38,9 @@ export async function createClientNode (privateKey?: Libp2pKey): Promise<DealCli
     streamMuxers: [yamux()],
     logger: libp2pLogger(),
     nodeInfo: { name: 'dealyard-client', version: DEALYARD_VERSION },
+    // A miner's on-chain addresses (up to 1 KiB of them, ~100) are all tried, as go-libp2p's
+    // dialer tries them; js-libp2p stops at 25 by default.
+    connectionManager: { maxPeerAddrsToDial: 128 },
     services: { identify: identify() }
   })
 }

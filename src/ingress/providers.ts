@@ -158,9 +158,10 @@ export class ProviderDirectory {
  * StorageProvider gives.
  */
 export function lotusToken (secret: { metadata?: { namespace?: string, name?: string, labels?: Record<string, string> }, data?: Record<string, string> }, ref: SecretKeyRef): string {
-  const name = `${secret.metadata?.namespace ?? ref.namespace ?? ''}/${secret.metadata?.name ?? ref.name}`
+  const ns = secret.metadata?.namespace ?? ref.namespace ?? ''
+  const name = `${ns}/${secret.metadata?.name ?? ref.name}`
   if (secret.metadata?.labels?.[LOTUS_TOKEN_LABEL] !== 'true') {
-    throw new Error(`Secret ${name} is not labelled ${LOTUS_TOKEN_LABEL}=true: a StorageProvider may name only Secrets marked as Lotus tokens (kubectl label secret ${secret.metadata?.name ?? ref.name} ${LOTUS_TOKEN_LABEL}=true)`)
+    throw new Error(`Secret ${name} is not labelled ${LOTUS_TOKEN_LABEL}=true: a StorageProvider may name only Secrets marked as Lotus tokens (kubectl${ns !== '' ? ` -n ${ns}` : ''} label secret ${secret.metadata?.name ?? ref.name} ${LOTUS_TOKEN_LABEL}=true)`)
   }
   const v = secret.data?.[ref.key]
   if (v === undefined) throw new Error(`Secret ${name} has no key ${ref.key}`)

@@ -83,7 +83,7 @@ describe('lotusToken', () => {
 
   it('refuses any other Secret, saying how to mark it: its value would go to the StorageProvider\'s URL', () => {
     for (const labels of [undefined, {}, { [LOTUS_TOKEN_LABEL]: 'false' }, { 'dealyard.io/deal': 'x' }] as Array<Record<string, string> | undefined>) {
-      assert.throws(() => lotusToken(secret(labels), ref), /^Error: Secret ns\/lotus is not labelled dealyard\.io\/lotus-token=true: .*kubectl label secret lotus dealyard\.io\/lotus-token=true/)
+      assert.throws(() => lotusToken(secret(labels), ref), /^Error: Secret ns\/lotus is not labelled dealyard\.io\/lotus-token=true: .*kubectl -n ns label secret lotus dealyard\.io\/lotus-token=true/)
     }
   })
 
