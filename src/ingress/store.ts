@@ -404,10 +404,11 @@ export class KubeDealStore implements DealStore {
         let graceUntil = started + WATCH_WAIT_MS
         let timer: ReturnType<typeof setTimeout>
         // While a relist runs the watch cannot deliver: wait for it (bounded), and give the watch
-        // WATCH_WAIT_MS after it to catch up with what was written meanwhile.
+        // WATCH_WAIT_MS after it ends to catch up with what was written meanwhile.
         const expire = (): void => {
           const now = Date.now()
           if (this.informer.listing) graceUntil = Math.min(now + WATCH_WAIT_MS, started + RELIST_WAIT_MS)
+          else if (this.informer.listedAt > started - WATCH_WAIT_MS) graceUntil = Math.max(graceUntil, Math.min(this.informer.listedAt + WATCH_WAIT_MS, started + RELIST_WAIT_MS))
           if (now < graceUntil) { timer = setTimeout(expire, Math.min(500, graceUntil - now)); return }
           m.seen = undefined
           resolve(false)

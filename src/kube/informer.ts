@@ -167,6 +167,8 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
   /** True while a full list runs (the first sync, or after a 410 Gone): the cache lags the apiserver meanwhile. */
   get listing (): boolean { return this.listingSince !== undefined }
   private listingSince: number | undefined
+  /** When the last full list ended (ms since the epoch; 0 before any): the watch resumes from there. */
+  listedAt = 0
 
   private async relist (reason: 'initial' | 'gone'): Promise<void> {
     const items: T[] = []
@@ -195,6 +197,7 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
       } while (cont != null)
     } finally {
       this.listingSince = undefined
+      this.listedAt = Date.now()
     }
     if (Date.now() - t0 >= LIST_PROGRESS_MS) log.info({ resource: this.name, listed: items.length, seconds: Math.round((Date.now() - t0) / 1000), reason }, 'listed')
     this.stats.relists++
