@@ -1,0 +1,48 @@
+/**
+ * A relist after 410 Gone: objects the cache holds at the same resourceVersion stay as they are
+ * (no event, no second copy held while the list runs), changed ones are updated, new ones added
+ * and vanished ones deleted, in resourceVersion order.
+ */
+import { it } from 'node:test'
+import assert from 'node:assert/strict'
+import { Informer } from '../../../src/kube/informer.ts'
+import { KubeApiError, type KubeObject, type KubeRest } from '../../../src/kube/rest.ts'
+import { Backoff } from '../../../src/kube/backoff.ts'
+
+const obj = (name: string, rv: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'ns', name, resourceVersion: rv } })
+
+it('relists keeping unchanged objects as cached, announcing only what changed', async () => {
+  const lists = [
+    { rv: '4', items: [obj('a', '1'), obj('b', '2'), obj('d', '3')] },
+    { rv: '9', items: [obj('a', '1'), obj('b', '5'), obj('c', '6')] }
+  ]
+  let listed = 0
+  let watches = 0
+  let relisted: () => void = () => {}
+  const gone = new Promise<void>((resolve) => { relisted = resolve })
+  const rest = {
+    list: async () => {
+      const l = lists[Math.min(listed++, lists.length - 1)]!
+      return { items: structuredClone(l.items), metadata: { resourceVersion: l.rv, continue: '' } }
+    },
+    watch: async (_path: string, _q: unknown, _on: unknown, o: { signal: AbortSignal }) => {
+      if (watches++ === 0) throw new KubeApiError(410, 'Expired', 'too old resource version')
+      relisted()
+      await new Promise((resolve) => { o.signal.addEventListener('abort', resolve) })
+    }
+  } as unknown as KubeRest
+  let transformed = 0
+  const informer = new Informer<KubeObject>(rest, { resource: { group: '', version: 'v1', plural: 'configmaps' }, resyncMs: 0, backoff: new Backoff(1, 2), transform: (o) => { transformed++; return o } })
+  const events: string[] = []
+  informer.on('add', (o) => events.push(`add ${o.metadata!.name!}`))
+  informer.on('update', (_old, o) => events.push(`update ${o.metadata!.name!}`))
+  informer.on('delete', (o) => events.push(`delete ${o.metadata!.name!}`))
+  await informer.start()
+  const a = informer.getObject('ns', 'a')
+  await gone
+  await informer.stop()
+  assert.deepEqual(events, ['add a', 'add b', 'add d', 'update b', 'add c', 'delete d'])
+  assert.equal(informer.getObject('ns', 'a'), a, 'the unchanged object is the one cached before the relist')
+  assert.equal(transformed, 5, 'the unchanged object was not transformed (nor kept) a second time')
+  assert.deepEqual(informer.keys().sort(), ['ns/a', 'ns/b', 'ns/c'])
+})
