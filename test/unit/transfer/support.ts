@@ -2,7 +2,7 @@
 // loopback), the fixtures, and a recording progress sink.
 import assert from 'node:assert/strict'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,7 +18,17 @@ export const log = logger('transfer-test')
 export const loopback = { allowCidrs: ['127.0.0.1/32'], denyCidrs: [] }
 export const fast = { backoffMinMs: 5, backoffMaxMs: 20, stallMs: 2000, writeBatchBytes: 128 << 10 }
 
-export async function tempDir (): Promise<string> { return await mkdtemp(join(tmpdir(), 'dealyard-transfer-')) }
+const made: string[] = []
+// Each test file runs in its own process: its staging directories (up to 25 MB each) go when it
+// exits, not into the machine's /tmp for good (ten thousand of them piled up over a few weeks).
+process.once('exit', () => { for (const d of made) rmSync(d, { recursive: true, force: true }) })
+
+/** A fresh staging directory, removed when the test process exits. */
+export async function tempDir (): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'dealyard-transfer-'))
+  made.push(d)
+  return d
+}
 
 /**
  * Asserts where a download that lost its connection after `dropped` bytes resumed in `dir` (the
