@@ -165,8 +165,7 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
   }
 
   /** True while a full list runs (the first sync, or after a 410 Gone): the cache lags the apiserver meanwhile. */
-  get listing (): boolean { return this.listingSince !== undefined }
-  private listingSince: number | undefined
+  listing = false
   /** When the last full list ended (ms since the epoch; 0 before any): the watch resumes from there. */
   listedAt = 0
 
@@ -181,7 +180,7 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
     let cont: string | undefined
     let rv: string | undefined
     const t0 = Date.now()
-    this.listingSince = t0
+    this.listing = true
     let told = t0
     try {
       do {
@@ -208,7 +207,7 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
         }
       } while (cont != null)
     } finally {
-      this.listingSince = undefined
+      this.listing = false
       this.listedAt = Date.now()
     }
     if (Date.now() - t0 >= LIST_PROGRESS_MS) log.info({ resource: this.name, listed, changed: items.length, seconds: Math.round((Date.now() - t0) / 1000), reason }, 'listed')

@@ -112,18 +112,16 @@ describe('ingress: the apiserver stalls while a proposal is persisted', () => {
     // at once after an apiserver restart, ~20 s at 60,000 deals.
     const node = await createClientNode()
     const informer = env.ingress.store.informer
-    let listing = true
-    Object.defineProperty(informer, 'listing', { configurable: true, get: () => listing })
     try {
       // The relist ends 4 s in (past the 2 s a create waits for the watch otherwise) and the watch
       // resumes; then one that ends 1.5 s in, its watch back only 3 s in (it catches up after the list).
       for (const [listedMs, watchMs] of [[4000, 4000], [1500, 3000]] as const) {
-        listing = true
+        informer.listing = true
         await informer.stop()
         const p = await params()
         const t0 = Date.now()
         const answer = proposeDeal(node, env.addr, p)
-        setTimeout(() => { listing = false; informer.listedAt = Date.now() }, listedMs)
+        setTimeout(() => { informer.listing = false; informer.listedAt = Date.now() }, listedMs)
         setTimeout(() => { void informer.start() }, watchMs)
         const res = await answer
         assert.deepEqual([res.accepted, res.message], [true, ''], `relist over at ${listedMs} ms, watch back at ${watchMs} ms`)
@@ -131,7 +129,7 @@ describe('ingress: the apiserver stalls while a proposal is persisted', () => {
         assert.equal(await exists(StorageDeals, p.dealUuid), true)
       }
     } finally {
-      delete (informer as unknown as Record<string, unknown>).listing
+      informer.listing = false
       await informer.start()
       await node.stop()
     }
