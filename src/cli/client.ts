@@ -100,25 +100,25 @@ export async function runClient (argv: string[]): Promise<number> {
   const node = await createClientNode()
   try {
     const fullNodeUrl = v['full-node']
-    // The flag's form is checked with the others, before anything touches the network.
+    // The provider flags' forms are checked with the others, before anything touches the network.
     const given = v['provider-addr'] !== undefined ? providerMultiaddr(need(v['provider-addr'], '--provider-addr')) : undefined
-    if (given === undefined && (v.provider === undefined || fullNodeUrl === undefined)) {
+    const miner = v.provider !== undefined ? addressFlag(need(v.provider, '--provider'), '--provider') : undefined
+    if (given === undefined && (miner === undefined || fullNodeUrl === undefined)) {
       throw new UsageError('--provider-addr is required (or --provider with --full-node, to find the provider on chain)')
     }
-    const chainMiner = given === undefined ? addressFlag(need(v.provider, '--provider'), '--provider') : undefined
     const full = fullNodeUrl === undefined ? undefined : new FullNodeClient({ url: fullNodeUrl, ...(v['full-node-token'] !== undefined ? { token: v['full-node-token'] } : {}) })
     let found: ProviderTarget | undefined
     /** Where to dial: the flag, or the miner's on-chain peer ID and addresses (read once). */
     const target = async (): Promise<ProviderTarget> => {
       if (given !== undefined) return given
-      found ??= await providerAddrsFromChain(full!, chainMiner!)
+      found ??= await providerAddrsFromChain(full!, miner!)
       return found
     }
     switch (verb) {
       case 'propose': {
         // Every flag checked first: a mistake is named (exit 2) before the wallet, Lotus or the
         // provider is touched.
-        const provider = addressFlag(need(v.provider, '--provider'), '--provider')
+        const provider = need(miner, '--provider')
         const pieceCid = cidFlag(need(v['piece-cid'], '--piece-cid'), '--piece-cid', 'fil-commitment-unsealed / sha2-256-trunc254-padded, as `dealyard commp` prints it')
         const payloadCid = cidFlag(need(v['payload-cid'], '--payload-cid'), '--payload-cid')
         const pieceSize = int(v['piece-size'], '--piece-size')
@@ -180,11 +180,11 @@ export async function runClient (argv: string[]): Promise<number> {
         return r.error === '' ? 0 : 1
       }
       case 'ask': {
-        const miner = addressFlag(need(v.provider, '--provider'), '--provider')
+        const askFor = need(miner, '--provider')
         const to = await target()
-        const r = await storageAsk(node, to, miner)
+        const r = await storageAsk(node, to, askFor)
         process.stdout.write(`${json(r.ask === null ? { ask: null } : { ask: { ...r.ask.ask, miner: r.ask.ask?.miner.toString() }, signed: r.ask.signature !== null })}\n`)
-        if (r.ask === null) process.stderr.write(`dealyard client ask: the provider at ${String(to)} has no ask for miner ${v.provider ?? ''} (it does not serve that miner, or cannot make its ask now)\n`)
+        if (r.ask === null) process.stderr.write(`dealyard client ask: the provider at ${String(to)} has no ask for miner ${askFor} (it does not serve that miner, or cannot make its ask now)\n`)
         return r.ask === null ? 1 : 0
       }
       case 'transports': {

@@ -5,6 +5,7 @@
  */
 import type { StorageProvider, SecretKeyRef } from '../api/types.generated.ts'
 import { LOTUS_TOKEN_LABEL } from '../api/storageprovider.ts'
+import { DealyardError } from '../errors.ts'
 import { addressKey, type ProviderTerms } from '../policy/admission.ts'
 import { providerTerms, type TermsOptions } from '../policy/terms.ts'
 import { logger } from '../log.ts'
@@ -168,11 +169,14 @@ export function lotusToken (secret: { metadata?: { namespace?: string, name?: st
   return Buffer.from(v, 'base64').toString('utf8')
 }
 
-/** A StorageProvider whose config cannot be used (its Lotus token, its terms); names it for metrics and logs. */
-export class ProviderConfigError extends Error {
+/**
+ * A StorageProvider whose config cannot be used (its Lotus token, its terms): the operator must
+ * fix it. Names it for metrics and logs.
+ */
+export class ProviderConfigError extends DealyardError {
   readonly provider: string
   constructor (provider: string, message: string, opts?: ErrorOptions) {
-    super(message, opts)
+    super('ERR_PROVIDER_CONFIG', message, { ...opts, retry: 'manual' })
     this.name = 'ProviderConfigError'
     this.provider = provider
   }
