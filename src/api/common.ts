@@ -37,7 +37,7 @@ export const seconds = (description: string, opts: Partial<Schema> = {}): Schema
 export const cid = (description: string): Schema =>
   str(description, { pattern: '^[A-Za-z0-9]+$', maxLength: 160 })
 
-export const epoch = (description: string): Schema => int(`${description} (chain epoch)`, { minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+export const epoch = (description: string): Schema => int(`${description} (chain epoch)`, { minimum: 0 })
 
 export const uuid = (description: string): Schema =>
   str(description, { pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', maxLength: 36 })

@@ -83,7 +83,7 @@ const dealStatus = obj('Observed progress of the deal. Written by the controller
   progress: str('Transfer progress for the printer column, e.g. 42%.', { maxLength: 16 }),
   transfer: obj('Transfer progress, written by the transfer Job with its own field manager.', {
     jobName: k8sName('The Job doing the transfer or verification.'),
-    bytesReceived: int('Bytes on the staging volume so far.', { minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    bytesReceived: int('Bytes on the staging volume so far.', { minimum: 0 }),
     totalBytes: int('Bytes expected.', { minimum: 0 }),
     rateBytesPerSecond: int('Recent download rate.', { minimum: 0 }),
     lastUpdate: timestamp('When these numbers were written.'),
@@ -97,7 +97,7 @@ const dealStatus = obj('Observed progress of the deal. Written by the controller
   publishCid: cid('CID of the PublishStorageDeals message that carries the deal.'),
   publishEpoch: epoch('Epoch the publish message landed in.'),
   // The status protocol sends it as a CBOR uint64 from a JS number: past 2^53 it could not be encoded.
-  chainDealId: int('Deal ID on chain, known after the publish message landed.', { minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  chainDealId: int('Deal ID on chain, known after the publish message landed.', { minimum: 0 }),
   sector: obj('Where the piece went.', {
     number: int('Sector number.', { minimum: 0 }),
     offset: int('Padded offset of the piece in the sector.', { minimum: 0 }),
