@@ -243,8 +243,9 @@ interface PingFields {
  * ingress hold ~20 bytes for each byte received (1.4 GB RSS from 36 MB of pings, measured).
  * go-yamux, under boost, queues at most 32 replies and drops the rest (session.go, PingBacklog);
  * a peer's keepalive (one ping every 30 s) is never near this budget. Dropped: counted, not fatal.
+ * Patched on the muxer class once per process, like the decoding patch.
  */
-export function patchMuxerPings (muxer: unknown, onDrop: () => void = () => {}, now: () => number = Date.now): boolean {
+export function patchMuxerPings (muxer: unknown): boolean {
   const proto = Object.getPrototypeOf(muxer) as PingFields | null
   if (proto == null) return false
   if (proto[pingsPatched] === true) return true
@@ -252,8 +253,8 @@ export function patchMuxerPings (muxer: unknown, onDrop: () => void = () => {}, 
   if (typeof handlePing !== 'function') return false
   proto.handlePing = function (this: PingFields, header: { flag: number, length: number }): void {
     if (header.flag === FLAG_SYN) {
-      const bucket = this[pongBucket] ??= new TokenBucket({ burst: PONG_BURST, perSecond: PONGS_PER_SECOND, now })
-      if (!bucket.take()) { onDrop(); return }
+      const bucket = this[pongBucket] ??= new TokenBucket({ burst: PONG_BURST, perSecond: PONGS_PER_SECOND })
+      if (!bucket.take()) { pingsDropped.inc(); return }
     }
     handlePing.call(this, header)
   }
@@ -271,7 +272,7 @@ export function yamux (...args: Parameters<typeof jsYamux>): ReturnType<typeof j
     factory.createStreamMuxer = (maConn) => {
       const muxer = create(maConn)
       patchMuxerDecoding(muxer)
-      patchMuxerPings(muxer, () => { pingsDropped.inc() })
+      patchMuxerPings(muxer)
       return muxer
     }
     return factory
