@@ -136,7 +136,7 @@ async function main (): Promise<void> {
     const port = await freePort()
     const ingress = spawn(process.execPath, [join(import.meta.dirname, '../src/cli/main.ts'), 'ingress',
       '--identity-file', identityFile, '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--kubeconfig', plane.kubeconfig,
-      '--namespace', 'dealyard', '--allow-cidr', '127.0.0.0/8', '--metrics-addr', '127.0.0.1:0'],
+      '--namespace', 'dealyard', '--allow-cidr', '127.0.0.0/8', '--metrics-addr', '127.0.0.1:0', '--provider-status-interval', '5'],
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEALYARD_LOG_LEVEL: 'warn' } })
     cleanups.push(async () => { ingress.kill('SIGTERM'); await new Promise((resolve) => ingress.once('exit', resolve)) })
     const providerAddr = `/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`
@@ -241,6 +241,9 @@ async function main (): Promise<void> {
 
     step('dealyard client status (signed by the client wallet)')
     console.log((await dealyard('client', 'status', '--provider-addr', providerAddr, '--wallet-key', walletFile, '--uuid', online.dealUuid)).stdout.trim())
+
+    step('kubectl get storageproviders -o wide: the ingress keeps their status (Ready, peer ID on chain, head, active deals)')
+    console.log(await kubectl('get', 'storageproviders', '-o', 'wide'))
 
     step('kubectl get storagedeals -n dealyard -o wide')
     console.log(await kubectl('get', 'storagedeals', '-n', 'dealyard', '-o', 'wide'))

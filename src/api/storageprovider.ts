@@ -109,8 +109,10 @@ const providerSpec = obj('A miner this installation makes deals for. Owned by Gi
   storageLedger: k8sName('StorageLedger of the staging volume this provider downloads into.')
 }, { title: 'StorageProviderSpec', required: ['address', 'lotus', 'fundLedger', 'storageLedger'] })
 
-const providerStatus = obj('What the controller observed about the provider.', {
-  observedGeneration: int('The .metadata.generation last reconciled.', { minimum: 0 }),
+const providerStatus = obj('What the ingress observed about the provider (one replica writes it, every 30 s and on spec changes). '
+  + 'Conditions: Ready (False: Paused, InvalidConfig, ChainUnreachable, MinerInfoUnavailable; True: Serving, or StaleToken when the token Secret could not be read again), '
+  + 'PeerIdOnChain (False: NotSet or Mismatch, with the lotus-miner command that fixes it).', {
+  observedGeneration: int('The .metadata.generation last observed.', { minimum: 0 }),
   peerId: str('libp2p peer ID the ingress serves every provider as (its --identity-file; set it on chain with lotus-miner actor set-peer-id).', { maxLength: 128 }),
   chainHead: epoch('Chain head at the last sync.'),
   lastSyncTime: timestamp('When chain facts were last read.'),
@@ -135,6 +137,8 @@ export const storageProvider: KindDefinition = {
     { name: 'Head', type: 'integer', jsonPath: '.status.chainHead' },
     { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-    { name: 'PeerID', type: 'string', jsonPath: '.status.peerId', priority: 1 }
+    { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', priority: 1 },
+    { name: 'PeerID', type: 'string', jsonPath: '.status.peerId', priority: 1 },
+    { name: 'PeerIdOnChain', type: 'string', jsonPath: '.status.conditions[?(@.type=="PeerIdOnChain")].status', priority: 1 }
   ]
 }

@@ -336,9 +336,9 @@ export interface StorageProviderSpec {
   storageLedger: string
 }
 
-/** What the controller observed about the provider. */
+/** What the ingress observed about the provider (one replica writes it, every 30 s and on spec changes). Conditions: Ready (False: Paused, InvalidConfig, ChainUnreachable, MinerInfoUnavailable; True: Serving, or StaleToken when the token Secret could not be read again), PeerIdOnChain (False: NotSet or Mismatch, with the lotus-miner command that fixes it). */
 export interface StorageProviderStatus {
-  /** The .metadata.generation last reconciled. */
+  /** The .metadata.generation last observed. */
   observedGeneration?: number
   /** libp2p peer ID the ingress serves every provider as (its --identity-file; set it on chain with lotus-miner actor set-peer-id). */
   peerId?: string

@@ -45,6 +45,11 @@ const usage = `usage: dealyard ingress --identity-file PATH [options]
   --max-message-bytes N       largest request (default 5242880)
   --max-request-memory N      bytes all requests being read may hold together (default 134217728);
                               past it a request that needs more is reset
+  --provider-selector SEL     serve only the StorageProviders with these labels (a label selector,
+                              e.g. dealyard.io/installation=east); default all of them
+  --provider-status-interval N  seconds between writes of the served StorageProviders' status
+                              (Ready, PeerIdOnChain, chain head, active deals; one replica
+                              writes; default 30; 0 = do not write it)
 `
 
 const options = {
@@ -69,14 +74,17 @@ const options = {
   'read-deadline-ms': { type: 'string' },
   'max-message-bytes': { type: 'string' },
   'max-request-memory': { type: 'string' },
+  'provider-selector': { type: 'string' },
+  'provider-status-interval': { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 } as const
 
-/** A whole number flag at least `min` (1 unless 0 means something, e.g. "no limit"). */
-function int (v: string | undefined, name: string, min = 1): number | undefined {
+/** A whole number flag at least `min` (1 unless 0 means something, e.g. "no limit"), at most `max`. */
+function int (v: string | undefined, name: string, min = 1, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined
   const n = Number(v)
   if (v.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be ${min === 1 ? 'a positive integer' : `a whole number ≥ ${min}`}, got ${v}`)
+  if (n > max) throw new Error(`${name} must be at most ${max}, got ${v}`)
   return n
 }
 
@@ -124,6 +132,7 @@ export async function runIngress (argv: string[]): Promise<number> {
     const readDeadlineMs = int(values['read-deadline-ms'], '--read-deadline-ms')
     const maxMessageBytes = int(values['max-message-bytes'], '--max-message-bytes')
     const requestMemoryBytes = int(values['max-request-memory'], '--max-request-memory')
+    const statusIntervalSeconds = int(values['provider-status-interval'], '--provider-status-interval', 0, 86_400)
     const ingress = await startIngress({
       kubeConfig: loadKubeConfig(values.kubeconfig),
       namespace: values.namespace ?? process.env.POD_NAMESPACE ?? 'dealyard',
@@ -142,6 +151,8 @@ export async function runIngress (argv: string[]): Promise<number> {
       ...(proposalsPerIpPerSecond !== undefined ? { proposalsPerIpPerSecond } : {}),
       ...(requestMemoryBytes !== undefined ? { requestMemoryBytes } : {}),
       ...(maxStreams !== undefined ? { maxStreamsPerConnection: maxStreams } : {}),
+      ...(values['provider-selector'] !== undefined && values['provider-selector'] !== '' ? { providerSelector: values['provider-selector'] } : {}),
+      ...(statusIntervalSeconds !== undefined ? { providerStatus: statusIntervalSeconds === 0 ? false : { intervalMs: statusIntervalSeconds * 1000 } } : {}),
       limits: {
         ...(readDeadlineMs !== undefined ? { readDeadlineMs } : {}),
         ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {})

@@ -12,7 +12,8 @@ import { TtlCache } from './ttl-cache.ts'
 
 /** What admission and status need from the chain; the Lotus-backed one is LotusChain. */
 export interface ChainReader {
-  head (): Promise<number>
+  /** fresh: read now, not from the cache (which serves a stale head while Lotus is down). */
+  head (o?: { fresh?: boolean }): Promise<number>
   accountKey (addr: string): Promise<string>
   /** StateLookupID: the ID address of an actor. */
   lookupId (addr: string): Promise<string>
@@ -20,6 +21,8 @@ export interface ChainReader {
   marketBalance (addr: string): Promise<{ escrow: bigint, locked: bigint }>
   datacap (addr: string): Promise<bigint | null>
   walletBalance (addr: string): Promise<bigint>
+  /** StateMinerInfo's worker and peer ID (the provider's status reports them). */
+  minerInfo (miner: string, o?: { fresh?: boolean }): Promise<{ worker: string, peerId: string | null }>
 }
 
 export interface LotusChainOptions {
@@ -48,8 +51,9 @@ export class LotusChain implements ChainReader {
     this.accounts = new TtlCache({ ttlMs: o.accountTtlMs ?? 600_000 })
   }
 
-  async head (): Promise<number> {
-    return await this.heads.get('head', async () => (await counted('ChainHead', this.client.chainHead())).height)
+  async head (o: { fresh?: boolean } = {}): Promise<number> {
+    const read = async (): Promise<number> => (await counted('ChainHead', this.client.chainHead())).height
+    return o.fresh === true ? await read() : await this.heads.get('head', read)
   }
 
   async accountKey (addr: string): Promise<string> {
@@ -79,6 +83,14 @@ export class LotusChain implements ChainReader {
   async walletBalance (addr: string): Promise<bigint> {
     return await this.state.get(`wallet/${addr.slice(1)}`, async () =>
       await counted('WalletBalance', this.client.walletBalance(addr))) as bigint
+  }
+
+  async minerInfo (miner: string, o: { fresh?: boolean } = {}): Promise<{ worker: string, peerId: string | null }> {
+    const read = async (): Promise<{ worker: string, peerId: string | null }> => {
+      const info = await counted('StateMinerInfo', this.client.stateMinerInfo(miner))
+      return { worker: info.worker, peerId: info.peerId }
+    }
+    return o.fresh === true ? await read() : await this.state.get(`miner/${miner.slice(1)}`, read) as { worker: string, peerId: string | null }
   }
 
   async datacap (addr: string): Promise<bigint | null> {

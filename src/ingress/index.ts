@@ -24,6 +24,7 @@ import { lotusToken, ProviderDirectory } from './providers.ts'
 import { StatusService } from './status.ts'
 import { KubeDealStore } from './store.ts'
 import { OrphanSweeper, type OrphanSweepOptions } from './orphans.ts'
+import { ProviderStatusWriter, type ProviderStatusOptions } from './provider-status.ts'
 import { EventRecorder } from '../kube/events.ts'
 import { hostname } from 'node:os'
 import { kubeUserAgent } from '../version.ts'
@@ -58,6 +59,13 @@ export interface IngressOptions {
   chainFor?: (sp: StorageProvider) => ChainReader
   /** Deleting online deals whose params Secret was never written (orphans.ts); tests shorten the grace. */
   orphanSweep?: OrphanSweepOptions
+  /**
+   * Serve only the StorageProviders with these labels (a label selector): installations that split
+   * the cluster's miners between them. All of them when unset.
+   */
+  providerSelector?: string
+  /** Writing the served StorageProviders' status (provider-status.ts); false: not at all (default on). */
+  providerStatus?: Pick<ProviderStatusOptions, 'intervalMs' | 'lease' | 'leaseName'> | false
 }
 
 export interface Ingress {
@@ -66,13 +74,16 @@ export interface Ingress {
   providers: Informer<StorageProvider & KubeObject>
   ledgers: LedgerBook
   sweeper: OrphanSweeper
+  providerStatus?: ProviderStatusWriter
   metricsUrl?: string
   stop (): Promise<void>
 }
 
 export async function startIngress (o: IngressOptions): Promise<Ingress> {
   const rest = new KubeRest(o.kubeConfig, { userAgent: kubeUserAgent('dealyard-ingress') })
-  const providers = new Informer<StorageProvider & KubeObject>(rest, { resource: StorageProviders, transform: stripManagedFields })
+  const providers = new Informer<StorageProvider & KubeObject>(rest, {
+    resource: StorageProviders, transform: stripManagedFields, ...(o.providerSelector !== undefined ? { labelSelector: o.providerSelector } : {})
+  })
   const store = new KubeDealStore(rest, o.namespace)
   const ledgers = new LedgerBook(rest, () => providers.list())
   // What has started, stopped again if a later step fails: an informer's watch or a listening
@@ -122,9 +133,21 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
       if (entry === undefined) throw new Error(`no StorageProvider for ${d.spec.proposal.provider}`)
       return await entry.chain.head()
     }
-    const sweeper = new OrphanSweeper(rest, o.namespace, () => store.informer.list(), new EventRecorder(rest, 'dealyard.io/ingress', hostname()), { headOf, ...o.orphanSweep })
+    const events = new EventRecorder(rest, 'dealyard.io/ingress', hostname())
+    const sweeper = new OrphanSweeper(rest, o.namespace, () => store.informer.list(), events, { headOf, ...o.orphanSweep })
     sweeper.start()
     started.push(async () => { await sweeper.stop() })
+    let statusWriter: ProviderStatusWriter | undefined
+    if (o.providerStatus !== false) {
+      const writer = statusWriter = new ProviderStatusWriter({
+        rest, namespace: o.namespace, peerId: host.peerId, providers: () => providers.list(), directory,
+        deals: () => store.informer.list(), events, ...o.providerStatus
+      })
+      providers.on('add', () => { writer.changed() })
+      providers.on('update', (a, b) => { if (a.metadata?.generation !== b.metadata?.generation) writer.changed() })
+      writer.start()
+      started.push(async () => { await writer.stop() })
+    }
     log.info({ peerId: host.peerId, namespace: o.namespace, providers: providers.list().length }, 'ingress started')
     return {
       host,
@@ -133,9 +156,11 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
       ledgers,
       ...(metricsUrl !== undefined ? { metricsUrl } : {}),
       sweeper,
+      ...(statusWriter !== undefined ? { providerStatus: statusWriter } : {}),
       stop: async () => {
         await host.drain()
         await sweeper.stop()
+        await statusWriter?.stop()
         await Promise.all([providers.stop(), store.stop(), ledgers.stop()])
         await new Promise<void>((resolve) => { if (server === undefined) resolve(); else server.close(() => { resolve() }) })
       }

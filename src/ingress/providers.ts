@@ -44,13 +44,15 @@ export const TOKEN_REFRESH_MS = 30_000
 export const FAILED_ENTRY_MS = 5_000
 
 interface CachedEntry {
-  /** The resource version it was built from. */
+  /** The generation (or, for objects not from the apiserver, resource version) it was built from. */
   rv: string
   entry?: ProviderEntry
   error?: Error
   /** When it was built (or last tried). */
   at: number
   refreshing?: boolean
+  /** Why the last background read of the token failed (the entry serves with the token read before). */
+  refreshError?: string
 }
 
 export class ProviderDirectory {
@@ -78,9 +80,15 @@ export class ProviderDirectory {
 
   addresses (): string[] { return this.o.list().map((p) => p.spec.address) }
 
+  /** Why reading `sp`'s token again failed, while the token read before stays in use; undefined when it did not. */
+  staleTokenError (sp: StorageProvider): string | undefined {
+    const c = this.terms.get(sp.metadata.name ?? '')
+    return c?.entry !== undefined && c.rv === entryKey(sp) ? c.refreshError : undefined
+  }
+
   async entry (sp: StorageProvider): Promise<ProviderEntry> {
     const name = sp.metadata.name ?? ''
-    const rv = sp.metadata.resourceVersion ?? JSON.stringify(sp.spec)
+    const rv = entryKey(sp)
     const now = Date.now()
     const c = this.terms.get(name)
     if (c !== undefined && c.rv === rv) {
@@ -114,6 +122,7 @@ export class ProviderDirectory {
       this.prune()
     }, (err: unknown) => {
       c.at = Date.now()
+      c.refreshError = (err as Error).message
       if (this.warnings.take()) log.warn({ provider: name, err: (err as Error).message }, 'reading the Lotus token again failed; using the one read last')
     }).finally(() => { c.refreshing = false })
   }
@@ -151,6 +160,14 @@ export class ProviderDirectory {
     }
     return c
   }
+}
+
+/**
+ * What an entry is built from. The spec alone: keyed by generation, so status writes (every sync,
+ * provider-status.ts) and metadata edits do not rebuild the terms and re-read the token Secret.
+ */
+function entryKey (sp: StorageProvider): string {
+  return sp.metadata.generation !== undefined ? `${sp.metadata.uid ?? ''}/${sp.metadata.generation}` : sp.metadata.resourceVersion ?? JSON.stringify(sp.spec)
 }
 
 /**

@@ -88,8 +88,8 @@ test('the ingress may write only in its namespace and read only provider config 
   assert.equal(code, 0, out)
   try {
     const sa = `system:serviceaccount:${k.namespace}:sp1-ingress`
-    const can = async (verb: string, resource: string, ns?: string): Promise<boolean> =>
-      (await kubectl('auth', 'can-i', verb, resource, `--as=${sa}`, ...(ns !== undefined ? ['-n', ns] : []))).out.trim() === 'yes'
+    const can = async (verb: string, resource: string, ns?: string, ...extra: string[]): Promise<boolean> =>
+      (await kubectl('auth', 'can-i', verb, resource, `--as=${sa}`, ...(ns !== undefined ? ['-n', ns] : []), ...extra)).out.trim() === 'yes'
     assert.equal(await can('create', 'storagedeals.dealyard.io', k.namespace), true)
     assert.equal(await can('create', 'secrets', k.namespace), true)
     assert.equal(await can('list', 'storageproviders.dealyard.io'), true)
@@ -98,8 +98,19 @@ test('the ingress may write only in its namespace and read only provider config 
     assert.equal(await can('create', 'storagedeals.dealyard.io', 'default'), false)
     assert.equal(await can('patch', 'secrets', k.namespace), false)
     assert.equal(await can('create', 'storageproviders.dealyard.io'), false)
+    // The providers' status, never their spec; the Lease of the replica that writes it; Events
+    // about the (cluster-scoped) providers, which the apiserver takes only in "default".
+    assert.equal(await can('update', 'storageproviders.dealyard.io', undefined, '--subresource=status'), true)
+    assert.equal(await can('update', 'storageproviders.dealyard.io'), false)
+    assert.equal(await can('patch', 'storageproviders.dealyard.io'), false)
+    assert.equal(await can('update', 'leases.coordination.k8s.io', k.namespace), true)
+    assert.equal(await can('update', 'leases.coordination.k8s.io', 'kube-system'), false)
+    assert.equal(await can('create', 'events.events.k8s.io', 'default'), true)
+    assert.equal(await can('create', 'events.events.k8s.io', 'kube-system'), false)
+    assert.equal(await can('create', 'secrets', 'default'), false)
   } finally {
     await kubectl('delete', 'clusterrole,clusterrolebinding', `${k.namespace}-sp1-ingress`, '--ignore-not-found')
+    await kubectl('delete', 'role,rolebinding', '-n', 'default', `${k.namespace}-sp1-ingress-events`, '--ignore-not-found')
   }
 })
 

@@ -13,7 +13,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { encodeKeyFile } from '../../../src/filecoin/keys.ts'
 import { encodeDealParams, decodeDealResponse, readCborItem, PROTOCOL_IDS } from '../../../src/protocol/index.ts'
 import { repoRoot, sharedControlPlane } from '../../support/controlplane.ts'
-import { startEnv, randomPiece, ROOT, SEAL_EPOCHS, type Env } from './env.ts'
+import { ENV_LABEL, startEnv, randomPiece, ROOT, SEAL_EPOCHS, type Env } from './env.ts'
 import { createClientNode } from '../../../src/client/net.ts'
 import { StorageDeals, type StorageDeal } from '../../../src/api/index.ts'
 
@@ -36,7 +36,7 @@ describe('dealyard ingress and dealyard client as processes', () => {
     assert.match(gen.stdout.trim(), /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/)
     proc = spawn(process.execPath, [main, 'ingress', '--identity-file', join(dir, 'id.key'), '--kubeconfig', plane.kubeconfig,
       '--namespace', env.namespace, '--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-addr', '127.0.0.1:0', '--allow-cidr', '127.0.0.0/8',
-      '--ask-signer', 'none'], { stdio: ['ignore', 'pipe', 'pipe'] })
+      '--ask-signer', 'none', '--provider-selector', `${ENV_LABEL}=${env.namespace}`], { stdio: ['ignore', 'pipe', 'pipe'] })
     exited = new Promise((resolve) => proc.once('exit', (code) => { resolve(code) }))
     info = await new Promise((resolve, reject) => {
       let out = ''
@@ -160,7 +160,7 @@ describe('dealyard ingress and dealyard client as processes', () => {
       const t0 = Date.now()
       try {
         await run(process.execPath, [main, 'ingress', '--identity-file', join(dir, 'id.key'), '--kubeconfig', plane.kubeconfig,
-          '--namespace', env.namespace, '--listen', '/ip4/127.0.0.1/tcp/0', '--ask-signer', 'none', ...extra], { timeout: 20_000 })
+          '--namespace', env.namespace, '--listen', '/ip4/127.0.0.1/tcp/0', '--ask-signer', 'none', '--provider-selector', `${ENV_LABEL}=${env.namespace}`, ...extra], { timeout: 20_000 })
         return { code: 0, stderr: '', ms: Date.now() - t0 }
       } catch (err) {
         const e = err as { code: number | null, signal?: string, stderr: string }

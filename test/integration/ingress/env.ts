@@ -45,6 +45,9 @@ export interface Env {
   close (): Promise<void>
 }
 
+/** The label of a test file's StorageProviders; its ingress serves only those. */
+export const ENV_LABEL = 'dealyard.io/test-env'
+
 export const randomPiece = (): string => pieceCidFromCommP(new Uint8Array(randomBytes(32))).toString()
 
 export async function startEnv (file: string, o: Partial<IngressOptions> = {}): Promise<Env> {
@@ -68,7 +71,7 @@ export async function startEnv (file: string, o: Partial<IngressOptions> = {}): 
   const sp = await rest.create<StorageProvider & KubeObject>(StorageProviders, undefined, {
     apiVersion: 'dealyard.io/v1alpha1',
     kind: 'StorageProvider',
-    metadata: { name: spName },
+    metadata: { name: spName, labels: { [ENV_LABEL]: namespace } },
     spec: {
       address: peer.minerAddress,
       lotus: {
@@ -101,6 +104,10 @@ export async function startEnv (file: string, o: Partial<IngressOptions> = {}): 
     askSigner: keySigner(askKey),
     allowCidrs: ['127.0.0.0/8'],
     metricsAddr: '127.0.0.1:0',
+    // Every test file's ingress runs on the shared control plane, and would otherwise serve (and
+    // write the status of) every file's StorageProviders.
+    providerSelector: `${ENV_LABEL}=${namespace}`,
+    providerStatus: { intervalMs: 2_000, lease: { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 } },
     ...o,
     ...extra
   })

@@ -107,7 +107,7 @@ describe('ingress: proposals, status, ask, transports', () => {
     const name = env.sp.metadata!.name!
     const setClients = async (clients: { allow?: string[] | null, deny?: string[] | null } | null): Promise<void> => {
       const patched = await env.rest.mergePatch<KubeObject>(StorageProviders, undefined, name, { spec: { dealPolicy: { clients } } })
-      await eventually(() => env.ingress.providers.getObject(undefined, name)?.metadata?.resourceVersion === patched.metadata?.resourceVersion)
+      await eventually(() => (env.ingress.providers.getObject(undefined, name)?.metadata?.generation ?? 0) >= patched.metadata!.generation!)
     }
     assert.match(env.client.id, /^[ft]0\d+$/)
     try {
@@ -341,10 +341,10 @@ describe('ingress: proposals, status, ask, transports', () => {
     try {
       await env.rest.create(Core.secrets, env.namespace, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'not-a-token' }, stringData: { 'identity.key': 'the-private-key' } } as unknown as KubeObject)
       const created = await env.rest.create<KubeObject>(StorageProviders, undefined, {
-        apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageProvider', metadata: { name },
+        apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageProvider', metadata: { name, labels: env.sp.metadata!.labels },
         spec: { ...env.sp.spec, address: 'f09876', lotus: { fullNode: { url, tokenSecretRef: { namespace: env.namespace, name: 'not-a-token', key: 'identity.key' } }, miner: { url } } }
       } as unknown as KubeObject)
-      await eventually(() => env.ingress.providers.getObject(undefined, name)?.metadata?.resourceVersion === created.metadata?.resourceVersion)
+      await eventually(() => env.ingress.providers.getObject(undefined, name)?.metadata?.uid === created.metadata?.uid)
       assert.deepEqual(await storageAsk(env.node, env.addr, 'f09876'), { ask: null })
       const refused = await proposeDeal(env.node, env.addr, await env.params({ provider: 'f09876' }))
       assert.equal(refused.accepted, false)

@@ -33,6 +33,11 @@ describe('ProviderDirectory', () => {
     assert.ok(a?.chain instanceof LotusChain)
     assert.equal((await dir.find('f01000'))?.chain, a.chain, 'within the interval: the same client, no read')
     assert.equal(reads, 1)
+    // The provider's status written (the writer syncs it every 30 s): same spec, no new read.
+    sp.metadata.resourceVersion = '8'
+    sp.status = { chainHead: 5 }
+    assert.equal((await dir.find('f01000'))?.chain, a.chain)
+    assert.equal(reads, 1)
 
     token = 'rotated'
     await sleep(60)
@@ -50,6 +55,13 @@ describe('ProviderDirectory', () => {
     await sleep(10)
     assert.equal((await dir.find('f01000'))?.chain, b?.chain)
     assert.equal(reads, 3)
+    // The provider's status says so (Ready, reason StaleToken) while the old token serves.
+    assert.match(dir.staleTokenError(sp) ?? '', /StorageProvider sp1: secrets "lotus" not found/)
+    token = 'fixed'
+    await sleep(60)
+    await dir.find('f01000')
+    await sleep(10)
+    assert.equal(dir.staleTokenError(sp), undefined)
   })
 
   it('does not read the Secret of a broken StorageProvider on every request', async () => {
@@ -62,8 +74,13 @@ describe('ProviderDirectory', () => {
     })
     for (let i = 0; i < 5; i++) await assert.rejects(dir.find('f01000'), /StorageProvider sp1: secrets "lotus" is forbidden/)
     assert.equal(reads, 1)
-    // Requests at once while it is first built: one read between them.
+    // A status write (new resourceVersion, same generation) does not rebuild the entry.
     sp.metadata.resourceVersion = '8'
+    await assert.rejects(dir.find('f01000'), /forbidden/)
+    assert.equal(reads, 1)
+    // Requests at once while it is first built after a spec change: one read between them.
+    sp.metadata.generation = 2
+    sp.metadata.resourceVersion = '9'
     await Promise.all(Array.from({ length: 5 }, async () => { await assert.rejects(dir.find('f01000'), /forbidden/) }))
     assert.equal(reads, 2)
     await sleep(90)

@@ -1,0 +1,103 @@
+/**
+ * What a StorageProvider's status says, from what the ingress observed of it: its config usable
+ * (token Secret, terms), its chain readable, its miner on chain, and whether clients that look the
+ * miner up on chain (`boost deal` without a multiaddr) reach this ingress. Pure: the writer
+ * (provider-status.ts) gathers the observation and writes the result through the status
+ * subresource; the Events to record are the conditions that changed.
+ */
+import type { StorageProvider, StorageProviderStatus } from '../api/types.generated.ts'
+import { getCondition, setCondition, type Condition, type ConditionInput } from '../kube/conditions.ts'
+
+export const READY = 'Ready'
+export const PEER_ID_ON_CHAIN = 'PeerIdOnChain'
+
+export interface ProviderObservation {
+  /** The ingress's libp2p peer ID: the one every provider is served as. */
+  peerId: string
+  /** Why the provider's config cannot be used (ProviderConfigError's message), if it cannot. */
+  configError?: string
+  /** Why the token Secret could not be read again; the token read before is still in use. */
+  staleTokenError?: string
+  head?: { epoch: number } | { error: string }
+  miner?: { worker: string, peerId: string | null } | { error: string }
+  /** Deals of this provider in the namespace that are not Complete. */
+  activeDeals: number
+  now: Date
+}
+
+type Observed<T> = T | { error: string }
+const failed = <T extends object>(v: Observed<T> | undefined): v is { error: string } => v !== undefined && 'error' in v
+
+/** The status to write: conditions stamped with the spec's generation; chain fields kept from before when unreadable now. */
+export function providerStatus (sp: StorageProvider, o: ProviderObservation): StorageProviderStatus {
+  const prev = sp.status ?? {}
+  const generation = sp.metadata?.generation
+  const headOk = o.head !== undefined && !failed(o.head) ? o.head : undefined
+  const minerOk = o.miner !== undefined && !failed(o.miner) ? o.miner : undefined
+  let conditions = setCondition(prev.conditions as Condition[] | undefined, readiness(sp, o), generation, o.now)
+  conditions = setCondition(conditions, peerIdOnChain(sp, o), generation, o.now)
+  const chainHead = headOk?.epoch ?? prev.chainHead
+  const workerAddress = minerOk?.worker ?? prev.workerAddress
+  const lastSyncTime = headOk !== undefined ? o.now.toISOString().replace(/\.\d{3}Z$/, 'Z') : prev.lastSyncTime
+  return {
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    peerId: o.peerId,
+    ...(chainHead !== undefined ? { chainHead } : {}),
+    ...(lastSyncTime !== undefined ? { lastSyncTime } : {}),
+    activeDeals: o.activeDeals,
+    ...(workerAddress !== undefined ? { workerAddress } : {}),
+    conditions
+  }
+}
+
+function readiness (sp: StorageProvider, o: ProviderObservation): ConditionInput {
+  const miner = sp.spec.address
+  if (sp.spec.paused === true) return { type: READY, status: 'False', reason: 'Paused', message: 'spec.paused is set: proposals are refused' }
+  if (o.configError !== undefined) return { type: READY, status: 'False', reason: 'InvalidConfig', message: o.configError }
+  if (o.head === undefined || failed(o.head)) {
+    return { type: READY, status: 'False', reason: 'ChainUnreachable', message: `reading the chain head from ${sp.spec.lotus.fullNode.url} failed: ${o.head?.error ?? 'not tried'}` }
+  }
+  if (o.miner === undefined || failed(o.miner)) {
+    return { type: READY, status: 'False', reason: 'MinerInfoUnavailable', message: `StateMinerInfo(${miner}) failed: ${o.miner?.error ?? 'not tried'}` }
+  }
+  if (o.staleTokenError !== undefined) {
+    // Serving, but only until this replica restarts or the entry is rebuilt: fix it now.
+    return { type: READY, status: 'True', reason: 'StaleToken', message: `accepting proposals for ${miner} with the Lotus token read before; reading it again failed: ${o.staleTokenError}` }
+  }
+  return { type: READY, status: 'True', reason: 'Serving', message: `accepting proposals for ${miner} (chain head ${o.head.epoch})` }
+}
+
+function peerIdOnChain (sp: StorageProvider, o: ProviderObservation): ConditionInput {
+  const miner = sp.spec.address
+  if (o.miner === undefined || failed(o.miner)) {
+    return { type: PEER_ID_ON_CHAIN, status: 'Unknown', reason: 'MinerInfoUnavailable', message: `the miner's on-chain info for ${miner} could not be read` }
+  }
+  if (o.miner.peerId === o.peerId) {
+    return { type: PEER_ID_ON_CHAIN, status: 'True', reason: 'Matches', message: `${miner}'s peer ID on chain is this ingress's (${o.peerId})` }
+  }
+  const onChain = o.miner.peerId === null ? 'is not set' : `is ${o.miner.peerId}`
+  return {
+    type: PEER_ID_ON_CHAIN,
+    status: 'False',
+    reason: o.miner.peerId === null ? 'NotSet' : 'Mismatch',
+    message: `${miner}'s peer ID on chain ${onChain}, not this ingress's ${o.peerId}: clients that find the provider on chain cannot reach it (lotus-miner actor set-peer-id ${o.peerId})`
+  }
+}
+
+export interface ProviderEvent { type: 'Normal' | 'Warning', reason: string, note: string }
+
+/**
+ * One Event per condition whose status or reason changed (an Unknown one says nothing new): the
+ * provider becoming ready or not, its peer ID on chain starting or ceasing to match. A Warning for
+ * what the operator must fix, including a token that works only until the next restart.
+ */
+export function conditionEvents (before: StorageProviderStatus | undefined, after: StorageProviderStatus): ProviderEvent[] {
+  const events: ProviderEvent[] = []
+  for (const type of [READY, PEER_ID_ON_CHAIN]) {
+    const a = getCondition(before?.conditions as Condition[] | undefined, type)
+    const b = getCondition(after.conditions as Condition[] | undefined, type)
+    if (b === undefined || b.status === 'Unknown' || (a?.status === b.status && a.reason === b.reason)) continue
+    events.push({ type: b.status === 'True' && b.reason !== 'StaleToken' ? 'Normal' : 'Warning', reason: b.reason, note: b.message })
+  }
+  return events
+}

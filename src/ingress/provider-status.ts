@@ -1,0 +1,171 @@
+/**
+ * Keeps every served StorageProvider's status: whether it can take proposals (Ready, with the
+ * reason when not: paused, an unusable token Secret or policy, Lotus unreachable, the miner not on
+ * chain), whether its peer ID on chain is this ingress's, its chain head, worker and active deals.
+ * Without it a misconfigured provider showed only in the ingress's logs and metrics, while
+ * `kubectl get storageproviders` showed empty columns.
+ *
+ * One replica writes (a Lease in the ingress's namespace), every syncInterval and soon after a
+ * StorageProvider's spec changes, through the status subresource; condition changes are Events,
+ * in namespace "default": the apiserver takes Events about a cluster-scoped object only there (or
+ * in kube-system), as client-go's recorder writes them.
+ */
+import { Gauge } from 'prom-client'
+import { StorageProviders } from '../api/index.ts'
+import type { StorageDeal, StorageProvider } from '../api/types.generated.ts'
+import type { EventRecorder } from '../kube/events.ts'
+import { LeaderElector } from '../kube/leaderelection.ts'
+import type { KubeObject, KubeRest } from '../kube/rest.ts'
+import { isNotFound } from '../kube/rest.ts'
+import { updateStatus } from '../kube/status.ts'
+import { logger } from '../log.ts'
+import { registry } from '../metrics.ts'
+import { conditionEvents, providerStatus, READY, type ProviderObservation } from './provider-health.ts'
+import type { ProviderDirectory } from './providers.ts'
+
+const log = logger('ingress:provider-status')
+
+const providerReady = new Gauge({
+  name: 'dealyard_provider_ready',
+  help: 'StorageProvider Ready condition as last written (1 True, 0 otherwise); reported by the replica that writes provider status.',
+  labelNames: ['provider'],
+  registers: [registry]
+})
+
+export const PROVIDER_STATUS_LEASE = 'dealyard-ingress-provider-status'
+export const SYNC_INTERVAL_MS = 30_000
+/** A spec change is synced this soon (changes in a burst, as GitOps applies them, are synced once). */
+const CHANGE_DELAY_MS = 1_000
+
+export interface ProviderStatusOptions {
+  rest: KubeRest
+  /** Where the Lease is. */
+  namespace: string
+  peerId: string
+  providers: () => StorageProvider[]
+  directory: ProviderDirectory
+  /** The deals the ingress's store caches (this namespace). */
+  deals: () => Iterable<StorageDeal>
+  events: EventRecorder
+  intervalMs?: number
+  leaseName?: string
+  /** Lease timings (tests shorten them). */
+  lease?: { leaseDurationMs?: number, renewDeadlineMs?: number, retryPeriodMs?: number }
+}
+
+export class ProviderStatusWriter {
+  private readonly o: ProviderStatusOptions
+  private readonly elector: LeaderElector
+  private wake: (() => void) | undefined
+  private changeTimer: NodeJS.Timeout | undefined
+
+  constructor (o: ProviderStatusOptions) {
+    this.o = o
+    this.elector = new LeaderElector(o.rest, {
+      namespace: o.namespace,
+      name: o.leaseName ?? PROVIDER_STATUS_LEASE,
+      ...o.lease,
+      onStartedLeading: async (signal) => { await this.lead(signal) },
+      onStoppedLeading: () => { providerReady.reset() }
+    })
+  }
+
+  start (): void { void this.elector.run() }
+
+  /** Whether this replica holds the Lease and writes. */
+  get leading (): boolean { return this.elector.isLeader }
+
+  async stop (): Promise<void> {
+    clearTimeout(this.changeTimer)
+    await this.elector.stop()
+  }
+
+  /** A StorageProvider changed: sync soon rather than at the next interval. */
+  changed (): void {
+    if (this.changeTimer !== undefined) return
+    this.changeTimer = setTimeout(() => { this.changeTimer = undefined; this.wake?.() }, CHANGE_DELAY_MS)
+    this.changeTimer.unref()
+  }
+
+  private async lead (signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.syncAll(signal)
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, this.o.intervalMs ?? SYNC_INTERVAL_MS)
+        function done (): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve() }
+        this.wake = done
+        signal.addEventListener('abort', done, { once: true })
+      })
+      this.wake = undefined
+    }
+  }
+
+  /** One pass over every served provider; one provider's failure does not stop the others. */
+  async syncAll (signal?: AbortSignal): Promise<void> {
+    const active = activeDealsByProvider(this.o.deals())
+    const seen = new Set<string>()
+    for (const sp of this.o.providers()) {
+      if (signal?.aborted === true) return
+      const name = sp.metadata.name ?? ''
+      seen.add(name)
+      try {
+        await this.sync(sp, active.get(name) ?? 0)
+      } catch (err) {
+        if (!isNotFound(err)) log.warn({ provider: name, err: (err as Error).message }, 'writing the provider status failed')
+      }
+    }
+    for (const m of (await providerReady.get()).values) {
+      const p = m.labels.provider
+      if (typeof p === 'string' && !seen.has(p)) providerReady.remove({ provider: p })
+    }
+  }
+
+  private async sync (sp: StorageProvider, activeDeals: number): Promise<void> {
+    const observation = await this.observe(sp, activeDeals)
+    const name = sp.metadata.name ?? ''
+    let before: StorageProvider['status']
+    const { object, written } = await updateStatus<StorageProvider & KubeObject>(this.o.rest, StorageProviders, undefined, name, [(current) => {
+      before = structuredClone(current.status)
+      current.status = providerStatus(current, observation)
+    }])
+    const after = object.status ?? {}
+    providerReady.set({ provider: name }, after.conditions?.find((c) => c.type === READY)?.status === 'True' ? 1 : 0)
+    if (!written) return
+    for (const e of conditionEvents(before, after)) {
+      log.info({ provider: name, reason: e.reason, note: e.note }, 'provider condition changed')
+      await this.o.events.record(object, e.type, e.reason, 'Sync', e.note)
+    }
+  }
+
+  private async observe (sp: StorageProvider, activeDeals: number): Promise<ProviderObservation> {
+    const o: ProviderObservation = { peerId: this.o.peerId, activeDeals, now: new Date() }
+    let entry
+    try {
+      entry = await this.o.directory.entry(sp)
+    } catch (err) {
+      o.configError = (err as Error).message
+      return o
+    }
+    const stale = this.o.directory.staleTokenError(sp)
+    if (stale !== undefined) o.staleTokenError = stale
+    // Read now: the admission cache serves a stale head for a while when Lotus is down.
+    const [head, miner] = await Promise.allSettled([entry.chain.head({ fresh: true }), entry.chain.minerInfo(sp.spec.address, { fresh: true })])
+    o.head = head.status === 'fulfilled' ? { epoch: head.value } : { error: errorText(head.reason) }
+    o.miner = miner.status === 'fulfilled' ? miner.value : { error: errorText(miner.reason) }
+    o.now = new Date()
+    return o
+  }
+}
+
+function errorText (err: unknown): string { return err instanceof Error ? err.message : String(err) }
+
+/** Deals not yet Complete, by StorageProvider name. */
+export function activeDealsByProvider (deals: Iterable<StorageDeal>): Map<string, number> {
+  const n = new Map<string, number>()
+  for (const d of deals) {
+    if (d.status?.checkpoint === 'Complete') continue
+    const p = d.spec?.provider
+    if (typeof p === 'string') n.set(p, (n.get(p) ?? 0) + 1)
+  }
+  return n
+}

@@ -1,0 +1,99 @@
+/**
+ * The served StorageProviders' status, written by the ingress through the status subresource:
+ * Ready with the reason an operator must act on (an unmarked token Secret, a paused provider,
+ * Lotus down), whether the miner's peer ID on chain is the ingress's, the chain head, worker and
+ * active deals; Events on each change; one replica writing at a time.
+ */
+import { describe, it, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { StorageProviders } from '../../../src/api/index.ts'
+import type { StorageProvider } from '../../../src/api/index.ts'
+import { Core, type KubeObject } from '../../../src/kube/rest.ts'
+import { proposeDeal } from '../../../src/client/net.ts'
+import { registry } from '../../../src/metrics.ts'
+import { eventually } from '../../support/kube.ts'
+import { startEnv, type Env } from './env.ts'
+
+type Cond = { type: string, status: string, reason: string, message: string, observedGeneration?: number }
+
+describe('ingress: StorageProvider status', () => {
+  let env: Env
+  before(async () => { env = await startEnv('ingress-provider-status') })
+  after(async () => { await env?.close() })
+
+  const name = (): string => env.sp.metadata!.name!
+  const read = async (): Promise<StorageProvider & KubeObject> => await env.rest.get<StorageProvider & KubeObject>(StorageProviders, undefined, name())
+  const cond = (sp: StorageProvider, type: string): Cond | undefined => sp.status?.conditions?.find((c) => c.type === type) as Cond | undefined
+  const until = async (what: string, ok: (sp: StorageProvider & KubeObject) => boolean): Promise<StorageProvider & KubeObject> =>
+    await eventually(async () => { const sp = await read(); return ok(sp) ? sp : undefined }, { timeoutMs: 20_000, what })
+  const events = async (): Promise<Array<{ reason: string, type: string, note: string }>> =>
+    ((await env.rest.list<KubeObject & { reason: string, type: string, note: string, regarding: { name: string, kind: string } }>(Core.events, 'default')).items)
+      .filter((e) => e.regarding.kind === 'StorageProvider' && e.regarding.name === name())
+  const readyMetric = async (): Promise<number | undefined> =>
+    (await registry.getSingleMetric('dealyard_provider_ready')!.get()).values.find((v) => v.labels.provider === name())?.value
+
+  it('reports a working provider Ready, with the ingress\'s peer ID, the head, the worker and its active deals', async () => {
+    const sp = await until('Ready=True', (s) => cond(s, 'Ready')?.status === 'True')
+    assert.equal(sp.status?.peerId, env.ingress.host.peerId)
+    assert.equal(sp.status?.observedGeneration, sp.metadata?.generation)
+    assert.ok((sp.status?.chainHead ?? 0) > 0)
+    assert.match(sp.status?.workerAddress ?? '', /^[ft]0\d+$/)
+    assert.equal(cond(sp, 'Ready')?.observedGeneration, sp.metadata?.generation)
+    // The Lotus peer starts with another peer ID for the miner.
+    assert.deepEqual([cond(sp, 'PeerIdOnChain')?.status, cond(sp, 'PeerIdOnChain')?.reason], ['False', 'Mismatch'])
+    assert.match(cond(sp, 'PeerIdOnChain')!.message, new RegExp(`set-peer-id ${env.ingress.host.peerId}`))
+    assert.equal(await readyMetric(), 1)
+
+    const r = await proposeDeal(env.node, env.addr, await env.params())
+    assert.equal(r.accepted, true, r.message)
+    await until('activeDeals=1', (s) => s.status?.activeDeals === 1)
+
+    await env.peer.seed({ peerId: env.ingress.host.peerId })
+    await until('PeerIdOnChain=True', (s) => cond(s, 'PeerIdOnChain')?.status === 'True')
+    await eventually(async () => (await events()).some((e) => e.type === 'Normal' && e.reason === 'Matches'), { what: 'a Matches Event' })
+  })
+
+  it('says at once that a spec change paused the provider, and that an unmarked token Secret must be labelled', async () => {
+    const patched = await env.rest.mergePatch<StorageProvider & KubeObject>(StorageProviders, undefined, name(), { spec: { paused: true } })
+    // The writer syncs on a spec change, not only at its interval.
+    const paused = await until('Ready=False Paused', (s) => cond(s, 'Ready')?.reason === 'Paused' && s.status?.observedGeneration === patched.metadata?.generation)
+    assert.equal(cond(paused, 'Ready')?.status, 'False')
+    await env.rest.mergePatch(StorageProviders, undefined, name(), { spec: { paused: false } })
+    await until('Ready=True again', (s) => cond(s, 'Ready')?.status === 'True')
+
+    // Pointed at a Secret not marked as a Lotus token.
+    await env.rest.create(Core.secrets, env.namespace, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'unmarked' }, stringData: { token: env.peer.fullNode.token ?? '' } } as unknown as KubeObject)
+    const ref = env.sp.spec.lotus.fullNode.tokenSecretRef!
+    await env.rest.mergePatch(StorageProviders, undefined, name(), { spec: { lotus: { fullNode: { tokenSecretRef: { ...ref, name: 'unmarked' } } } } })
+    try {
+      const broken = await until('Ready=False InvalidConfig', (s) => cond(s, 'Ready')?.reason === 'InvalidConfig')
+      assert.match(cond(broken, 'Ready')!.message, /is not labelled dealyard\.io\/lotus-token=true: .*kubectl -n \S+ label secret unmarked dealyard\.io\/lotus-token=true/)
+      assert.equal(await readyMetric(), 0)
+      await eventually(async () => (await events()).some((e) => e.type === 'Warning' && e.reason === 'InvalidConfig'), { what: 'a Warning Event (in "default", as for every cluster-scoped object)' })
+    } finally {
+      await env.rest.mergePatch(StorageProviders, undefined, name(), { spec: { lotus: { fullNode: { tokenSecretRef: ref } } } })
+    }
+    await until('Ready=True with the marked Secret', (s) => cond(s, 'Ready')?.status === 'True')
+  })
+
+  it('keeps the last head while Lotus is down, and says so', async () => {
+    const before = await read()
+    await env.peer.faults({ target: 'full', outageMs: 8_000 })
+    try {
+      const down = await until('Ready=False ChainUnreachable', (s) => cond(s, 'Ready')?.reason === 'ChainUnreachable')
+      assert.ok((down.status?.chainHead ?? 0) >= (before.status?.chainHead ?? 1))
+      assert.equal(cond(down, 'PeerIdOnChain')?.status, 'Unknown')
+    } finally {
+      await env.peer.faults({ reset: true })
+    }
+    await until('Ready=True after the outage', (s) => cond(s, 'Ready')?.status === 'True')
+  })
+
+  it('lets one replica write: a second one started with the same identity waits for the Lease', async () => {
+    const replica = await env.startReplica()
+    const lease = await env.rest.get<KubeObject & { spec: { holderIdentity: string } }>(Core.leases, env.namespace, 'dealyard-ingress-provider-status')
+    const writers = [env.ingress, replica].filter((i) => i.providerStatus?.leading === true)
+    assert.equal(writers.length, 1)
+    assert.ok(lease.spec.holderIdentity !== '')
+  })
+})

@@ -1,0 +1,112 @@
+/**
+ * A StorageProvider's status from what the ingress observed: each reason Ready can be False for, in
+ * the order an operator must fix them; the peer ID on chain against the ingress's; chain fields kept
+ * while Lotus is unreachable; Events only when a condition changes.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { conditionEvents, PEER_ID_ON_CHAIN, providerStatus, READY, type ProviderObservation } from '../../../src/ingress/provider-health.ts'
+import { activeDealsByProvider } from '../../../src/ingress/provider-status.ts'
+import type { StorageDeal, StorageProvider } from '../../../src/api/index.ts'
+import { storageProvider } from '../../support/builders.ts'
+
+const PEER = '12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'
+const OTHER = '12D3KooWEM4p5Q1ceGiFkPCyAe6mqBmKxWwBW31cm44p7NXXsyKC'
+const T1 = new Date('2026-11-26T10:00:00.123Z')
+const T2 = new Date('2026-11-26T10:00:30.456Z')
+
+const healthy = (o: Partial<ProviderObservation> = {}): ProviderObservation =>
+  ({ peerId: PEER, head: { epoch: 1200 }, miner: { worker: 'f01001', peerId: PEER }, activeDeals: 3, now: T1, ...o })
+
+const condition = (sp: StorageProvider['status'], type: string): { status: string, reason: string, message: string, observedGeneration?: number, lastTransitionTime: string } =>
+  sp!.conditions!.find((c) => c.type === type)! as never
+
+describe('providerStatus', () => {
+  it('a provider Lotus serves and whose peer ID on chain is the ingress\'s is Ready, with its chain facts', () => {
+    const sp = storageProvider('sp1')
+    sp.metadata.generation = 4
+    const st = providerStatus(sp, healthy())
+    assert.equal(st.observedGeneration, 4)
+    assert.equal(st.peerId, PEER)
+    assert.equal(st.chainHead, 1200)
+    assert.equal(st.workerAddress, 'f01001')
+    assert.equal(st.activeDeals, 3)
+    assert.equal(st.lastSyncTime, '2026-11-26T10:00:00Z')
+    const ready = condition(st, READY)
+    assert.deepEqual([ready.status, ready.reason, ready.observedGeneration], ['True', 'Serving', 4])
+    assert.match(ready.message, /f01000 \(chain head 1200\)/)
+    assert.deepEqual([condition(st, PEER_ID_ON_CHAIN).status, condition(st, PEER_ID_ON_CHAIN).reason], ['True', 'Matches'])
+  })
+
+  it('says why a provider is not ready: paused first, then its config, then the chain, then the miner', () => {
+    const sp = storageProvider('sp1')
+    const reason = (s: StorageProvider, o: Partial<ProviderObservation>): [string, string, string] => {
+      const c = condition(providerStatus(s, healthy(o)), READY)
+      return [c.status, c.reason, c.message]
+    }
+    const configError = 'StorageProvider sp1: Secret ns/lotus is not labelled dealyard.io/lotus-token=true: …'
+    const paused = { ...sp, spec: { ...sp.spec, paused: true } }
+    assert.deepEqual(reason(paused, { configError }).slice(0, 2), ['False', 'Paused'])
+    assert.deepEqual(reason(sp, { configError, head: { error: 'connect ECONNREFUSED' } }), ['False', 'InvalidConfig', configError])
+    const [s, r, m] = reason(sp, { head: { error: 'connect ECONNREFUSED' } })
+    assert.deepEqual([s, r], ['False', 'ChainUnreachable'])
+    assert.match(m, /http:\/\/127\.0\.0\.1:9\/rpc\/v1 failed: connect ECONNREFUSED/)
+    const [s2, r2, m2] = reason(sp, { miner: { error: 'actor not found' } })
+    assert.deepEqual([s2, r2], ['False', 'MinerInfoUnavailable'])
+    assert.match(m2, /StateMinerInfo\(f01000\) failed: actor not found/)
+    // Serving with the token read before: ready, but with what to fix before the next restart.
+    const [s3, r3, m3] = reason(sp, { staleTokenError: 'StorageProvider sp1: secrets "lotus" not found' })
+    assert.deepEqual([s3, r3], ['True', 'StaleToken'])
+    assert.match(m3, /token read before; reading it again failed: StorageProvider sp1: secrets "lotus" not found/)
+  })
+
+  it('tells the operator the command that puts the ingress\'s peer ID on chain', () => {
+    const sp = storageProvider('sp1')
+    const unset = condition(providerStatus(sp, healthy({ miner: { worker: 'f01001', peerId: null } })), PEER_ID_ON_CHAIN)
+    assert.deepEqual([unset.status, unset.reason], ['False', 'NotSet'])
+    assert.match(unset.message, new RegExp(`is not set, not this ingress's ${PEER}: .*lotus-miner actor set-peer-id ${PEER}`))
+    const other = condition(providerStatus(sp, healthy({ miner: { worker: 'f01001', peerId: OTHER } })), PEER_ID_ON_CHAIN)
+    assert.deepEqual([other.status, other.reason], ['False', 'Mismatch'])
+    assert.match(other.message, new RegExp(`is ${OTHER}, not`))
+    // Ready still: clients that dial the provider's multiaddr reach it.
+    assert.equal(condition(providerStatus(sp, healthy({ miner: { worker: 'f01001', peerId: OTHER } })), READY).status, 'True')
+  })
+
+  it('keeps the last chain head, worker and sync time while Lotus cannot be read, and the transition time while nothing changes', () => {
+    const sp = storageProvider('sp1')
+    sp.status = providerStatus(sp, healthy())
+    const down = providerStatus(sp, healthy({ head: { error: 'timeout' }, miner: { error: 'timeout' }, now: T2 }))
+    assert.equal(down.chainHead, 1200)
+    assert.equal(down.workerAddress, 'f01001')
+    assert.equal(down.lastSyncTime, '2026-11-26T10:00:00Z')
+    assert.equal(condition(down, READY).lastTransitionTime, '2026-11-26T10:00:30Z')
+    assert.equal(condition(down, PEER_ID_ON_CHAIN).status, 'Unknown')
+    const again = providerStatus(sp, healthy({ head: { epoch: 1201 }, now: T2 }))
+    assert.equal(condition(again, READY).lastTransitionTime, '2026-11-26T10:00:00Z', 'still True: the transition time stays')
+    assert.equal(again.chainHead, 1201)
+  })
+})
+
+describe('conditionEvents', () => {
+  const sp = storageProvider('sp1')
+  it('is one Event per condition whose status or reason changed, a Warning when it went False', () => {
+    const first = providerStatus(sp, healthy({ miner: { worker: 'f01001', peerId: null } }))
+    assert.deepEqual(conditionEvents(undefined, first).map((e) => [e.type, e.reason]), [['Normal', 'Serving'], ['Warning', 'NotSet']])
+    const same = providerStatus({ ...sp, status: first }, healthy({ miner: { worker: 'f01001', peerId: null }, head: { epoch: 1300 }, now: T2 }))
+    assert.deepEqual(conditionEvents(first, same), [], 'a new head is no news')
+    const broken = providerStatus({ ...sp, status: same }, healthy({ configError: 'StorageProvider sp1: bad', miner: { worker: 'f01001', peerId: null } }))
+    assert.deepEqual(conditionEvents(same, broken).map((e) => [e.type, e.reason, e.note]), [['Warning', 'InvalidConfig', 'StorageProvider sp1: bad']])
+    const unknown = providerStatus({ ...sp, status: broken }, healthy({ configError: 'StorageProvider sp1: bad', miner: { error: 'x' } }))
+    assert.deepEqual(conditionEvents(broken, unknown), [], 'Unknown says nothing new')
+    const stale = providerStatus({ ...sp, status: first }, healthy({ staleTokenError: 'gone', miner: { worker: 'f01001', peerId: null } }))
+    assert.deepEqual(conditionEvents(first, stale).map((e) => [e.type, e.reason]), [['Warning', 'StaleToken']], 'still True, but to be fixed')
+  })
+})
+
+describe('activeDealsByProvider', () => {
+  it('counts the deals of each provider that are not Complete', () => {
+    const d = (provider: string, checkpoint?: string): StorageDeal => ({ spec: { provider }, ...(checkpoint !== undefined ? { status: { checkpoint } } : {}) }) as unknown as StorageDeal
+    const n = activeDealsByProvider([d('a'), d('a', 'Accepted'), d('a', 'Complete'), d('b', 'Published'), d('c', 'Complete')])
+    assert.deepEqual([...n.entries()].sort(), [['a', 2], ['b', 1]])
+  })
+})
