@@ -227,6 +227,7 @@ test('a CAR with a hash code per block (60,000 codes) encodes as the reference d
   const oneCode = encodeMs(car(false))
   const perBlock = encodeMs(car(true))
   // A relative bound, not a timing goal: a pass over every group per code made this ~1,000× (a
-  // client's CAR of 80,000 codes took 22 s to index, an 8 MiB one would take ~40 min).
-  assert.ok(perBlock < 30 * oneCode + 300, `a code per block: ${perBlock.toFixed(0)} ms; one code: ${oneCode.toFixed(0)} ms`)
+  // client's CAR of 80,000 codes took 22 s to index, an 8 MiB one would take ~40 min). The constant
+  // leaves room for a loaded machine (601 ms measured at load average 5 against 7 ms for one code).
+  assert.ok(perBlock < 30 * oneCode + 2000, `a code per block: ${perBlock.toFixed(0)} ms; one code: ${oneCode.toFixed(0)} ms`)
 })
