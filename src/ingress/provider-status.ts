@@ -34,6 +34,7 @@ const providerReady = new Gauge({
 
 export const PROVIDER_STATUS_LEASE = 'dealyard-ingress-provider-status'
 export const SYNC_INTERVAL_MS = 30_000
+const SYNC_CONCURRENCY = 4
 /** A spec change is synced this soon (changes in a burst, as GitOps applies them, are synced once). */
 const CHANGE_DELAY_MS = 1_000
 
@@ -100,20 +101,27 @@ export class ProviderStatusWriter {
     }
   }
 
-  /** One pass over every served provider; one provider's failure does not stop the others. */
+  /**
+   * One pass over every served provider, a few at a time (a dead Lotus costs each its call
+   * timeouts); one provider's failure does not stop the others.
+   */
   async syncAll (signal?: AbortSignal): Promise<void> {
     const active = activeDealsByProvider(this.o.deals())
-    const seen = new Set<string>()
-    for (const sp of this.o.providers()) {
-      if (signal?.aborted === true) return
-      const name = sp.metadata.name ?? ''
-      seen.add(name)
-      try {
-        await this.sync(sp, active.get(name) ?? 0)
-      } catch (err) {
-        if (!isNotFound(err)) log.warn({ provider: name, err: (err as Error).message }, 'writing the provider status failed')
+    const providers = this.o.providers()
+    const seen = new Set(providers.map((sp) => sp.metadata.name ?? ''))
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < providers.length && signal?.aborted !== true) {
+        const sp = providers[next++]!
+        const name = sp.metadata.name ?? ''
+        try {
+          await this.sync(sp, active.get(name) ?? 0)
+        } catch (err) {
+          if (!isNotFound(err)) log.warn({ provider: name, err: (err as Error).message }, 'writing the provider status failed')
+        }
       }
     }
+    await Promise.all(Array.from({ length: Math.min(SYNC_CONCURRENCY, providers.length) }, worker))
     for (const m of (await providerReady.get()).values) {
       const p = m.labels.provider
       if (typeof p === 'string' && !seen.has(p)) providerReady.remove({ provider: p })
