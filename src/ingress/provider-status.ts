@@ -59,6 +59,8 @@ export class ProviderStatusWriter {
   private readonly elector: LeaderElector
   private wake: (() => void) | undefined
   private changeTimer: NodeJS.Timeout | undefined
+  /** A spec changed since the running pass read it: pass again at once. */
+  private dirty = false
 
   constructor (o: ProviderStatusOptions) {
     this.o = o
@@ -84,15 +86,18 @@ export class ProviderStatusWriter {
   /** A StorageProvider changed: sync soon rather than at the next interval. */
   changed (): void {
     if (this.changeTimer !== undefined) return
-    this.changeTimer = setTimeout(() => { this.changeTimer = undefined; this.wake?.() }, CHANGE_DELAY_MS)
+    this.changeTimer = setTimeout(() => { this.changeTimer = undefined; this.dirty = true; this.wake?.() }, CHANGE_DELAY_MS)
     this.changeTimer.unref()
   }
 
   private async lead (signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      this.dirty = false
       await this.syncAll(signal)
+      // Dirty: soon, not at once (the informer may not have the new spec yet).
+      const waitMs = this.dirty ? CHANGE_DELAY_MS : this.o.intervalMs ?? SYNC_INTERVAL_MS
       await new Promise<void>((resolve) => {
-        const t = setTimeout(done, this.o.intervalMs ?? SYNC_INTERVAL_MS)
+        const t = setTimeout(done, waitMs)
         function done (): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve() }
         this.wake = done
         signal.addEventListener('abort', done, { once: true })
@@ -133,6 +138,9 @@ export class ProviderStatusWriter {
     const name = sp.metadata.name ?? ''
     let before: StorageProvider['status']
     const { object, written } = await updateStatus<StorageProvider & KubeObject>(this.o.rest, StorageProviders, undefined, name, [(current) => {
+      // The spec changed after it was observed: a status stamped with the new generation would
+      // describe the old spec. Leave it, and pass again.
+      if (current.metadata?.generation !== sp.metadata.generation) { this.dirty = true; return }
       before = structuredClone(current.status)
       current.status = providerStatus(current, observation)
     }])
