@@ -139,6 +139,7 @@ export const storageProvider: KindDefinition = {
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', priority: 1 },
     { name: 'PeerID', type: 'string', jsonPath: '.status.peerId', priority: 1 },
-    { name: 'PeerIdOnChain', type: 'string', jsonPath: '.status.conditions[?(@.type=="PeerIdOnChain")].status', priority: 1 }
+    { name: 'PeerIdOnChain', type: 'string', jsonPath: '.status.conditions[?(@.type=="PeerIdOnChain")].status', priority: 1 },
+    { name: 'Synced', type: 'date', jsonPath: '.status.lastSyncTime', priority: 1 }
   ]
 }
