@@ -50,6 +50,8 @@ const usage = `usage: dealyard ingress --identity-file PATH [options]
   --provider-status-interval N  seconds between writes of the served StorageProviders' status
                               (Ready, PeerIdOnChain, chain head, active deals; one replica
                               writes; default 30; 0 = do not write it)
+  --provider-status-lease NAME  the Lease (in --namespace) the replica that writes provider status
+                              holds: one per installation (default dealyard-ingress-provider-status)
 `
 
 const options = {
@@ -76,6 +78,7 @@ const options = {
   'max-request-memory': { type: 'string' },
   'provider-selector': { type: 'string' },
   'provider-status-interval': { type: 'string' },
+  'provider-status-lease': { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 } as const
 
@@ -133,6 +136,8 @@ export async function runIngress (argv: string[]): Promise<number> {
     const maxMessageBytes = int(values['max-message-bytes'], '--max-message-bytes')
     const requestMemoryBytes = int(values['max-request-memory'], '--max-request-memory')
     const statusIntervalSeconds = int(values['provider-status-interval'], '--provider-status-interval', 0, 86_400)
+    const statusLease = values['provider-status-lease']
+    if (statusLease !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(statusLease)) throw new Error(`--provider-status-lease must be a Lease name (lower-case letters, digits, '-' and '.'), got ${JSON.stringify(statusLease)}`)
     const ingress = await startIngress({
       kubeConfig: loadKubeConfig(values.kubeconfig),
       namespace: values.namespace ?? process.env.POD_NAMESPACE ?? 'dealyard',
@@ -152,7 +157,14 @@ export async function runIngress (argv: string[]): Promise<number> {
       ...(requestMemoryBytes !== undefined ? { requestMemoryBytes } : {}),
       ...(maxStreams !== undefined ? { maxStreamsPerConnection: maxStreams } : {}),
       ...(values['provider-selector'] !== undefined && values['provider-selector'] !== '' ? { providerSelector: values['provider-selector'] } : {}),
-      ...(statusIntervalSeconds !== undefined ? { providerStatus: statusIntervalSeconds === 0 ? false : { intervalMs: statusIntervalSeconds * 1000 } } : {}),
+      ...(statusIntervalSeconds === 0
+        ? { providerStatus: false as const }
+        : {
+            providerStatus: {
+              ...(statusIntervalSeconds !== undefined ? { intervalMs: statusIntervalSeconds * 1000 } : {}),
+              ...(statusLease !== undefined ? { leaseName: statusLease } : {})
+            }
+          }),
       limits: {
         ...(readDeadlineMs !== undefined ? { readDeadlineMs } : {}),
         ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {})

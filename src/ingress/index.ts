@@ -12,7 +12,7 @@ import type { KubeConfig } from '@kubernetes/client-node'
 import { StorageProviders } from '../api/index.ts'
 import type { SecretKeyRef, StorageDeal, StorageProvider } from '../api/types.generated.ts'
 import { Informer, stripManagedFields } from '../kube/informer.ts'
-import { Core, KubeRest, type KubeObject } from '../kube/rest.ts'
+import { Core, KubeApiError, KubeRest, type KubeObject } from '../kube/rest.ts'
 import { logger } from '../log.ts'
 import { registry } from '../metrics.ts'
 import { AskService, type AskSigner } from './ask.ts'
@@ -91,6 +91,7 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
   const started: Array<() => Promise<void>> = []
   const undo = async (): Promise<void> => { for (const stop of started.reverse()) await stop().catch(() => {}) }
   try {
+    if (o.providerSelector !== undefined) await checkSelector(rest, o.providerSelector)
     started.push(async () => { await Promise.all([providers.stop(), store.stop(), ledgers.stop()]) })
     await Promise.all([providers.start(), store.start(), ledgers.start()])
     const readSecret = async (ref: SecretKeyRef): Promise<string> =>
@@ -143,8 +144,8 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
         rest, namespace: o.namespace, peerId: host.peerId, providers: () => providers.list(), directory,
         deals: () => store.informer.list(), events, ...o.providerStatus
       })
-      providers.on('add', () => { writer.changed() })
-      providers.on('update', (a, b) => { if (a.metadata?.generation !== b.metadata?.generation) writer.changed() })
+      providers.on('add', (sp) => { writer.changed(sp.metadata?.name ?? '') })
+      providers.on('update', (a, b) => { if (a.metadata?.generation !== b.metadata?.generation) writer.changed(b.metadata?.name ?? '') })
       writer.start()
       started.push(async () => { await writer.stop() })
     }
@@ -168,6 +169,19 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
   } catch (err) {
     await undo()
     throw err
+  }
+}
+
+/**
+ * The apiserver parses the selector: one it refuses would otherwise leave the providers' informer
+ * retrying its list forever, the ingress up and serving nothing. Other failures (the apiserver not
+ * reachable yet) are left to the informers' retries.
+ */
+async function checkSelector (rest: KubeRest, selector: string): Promise<void> {
+  try {
+    await rest.list(StorageProviders, undefined, { labelSelector: selector, limit: 1 })
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 400) throw new Error(`provider selector ${JSON.stringify(selector)}: ${err.message}`)
   }
 }
 

@@ -8,6 +8,12 @@
 import type { StorageProvider, StorageProviderStatus } from '../api/types.generated.ts'
 import { getCondition, setCondition, type Condition, type ConditionInput } from '../kube/conditions.ts'
 
+/**
+ * A condition's message at most (the CRD allows 32,768): a Lotus error can be any length, and a
+ * status the apiserver refuses would freeze at what was written before.
+ */
+export const MAX_MESSAGE = 2048
+
 export const READY = 'Ready'
 export const PEER_ID_ON_CHAIN = 'PeerIdOnChain'
 
@@ -34,8 +40,8 @@ export function providerStatus (sp: StorageProvider, o: ProviderObservation): St
   const generation = sp.metadata?.generation
   const headOk = o.head !== undefined && !failed(o.head) ? o.head : undefined
   const minerOk = o.miner !== undefined && !failed(o.miner) ? o.miner : undefined
-  let conditions = setCondition(prev.conditions as Condition[] | undefined, readiness(sp, o), generation, o.now)
-  conditions = setCondition(conditions, peerIdOnChain(sp, o), generation, o.now)
+  let conditions = setCondition(prev.conditions as Condition[] | undefined, clipped(readiness(sp, o)), generation, o.now)
+  conditions = setCondition(conditions, clipped(peerIdOnChain(sp, o)), generation, o.now)
   const chainHead = headOk?.epoch ?? prev.chainHead
   const workerAddress = minerOk?.worker ?? prev.workerAddress
   const lastSyncTime = headOk !== undefined ? o.now.toISOString().replace(/\.\d{3}Z$/, 'Z') : prev.lastSyncTime
@@ -48,6 +54,10 @@ export function providerStatus (sp: StorageProvider, o: ProviderObservation): St
     ...(workerAddress !== undefined ? { workerAddress } : {}),
     conditions
   }
+}
+
+function clipped (c: ConditionInput): ConditionInput {
+  return c.message.length <= MAX_MESSAGE ? c : { ...c, message: `${c.message.slice(0, MAX_MESSAGE - 1)}…` }
 }
 
 function readiness (sp: StorageProvider, o: ProviderObservation): ConditionInput {

@@ -34,7 +34,6 @@ const providerReady = new Gauge({
 
 export const PROVIDER_STATUS_LEASE = 'dealyard-ingress-provider-status'
 export const SYNC_INTERVAL_MS = 30_000
-const SYNC_CONCURRENCY = 4
 /** A spec change is synced this soon (changes in a burst, as GitOps applies them, are synced once). */
 const CHANGE_DELAY_MS = 1_000
 
@@ -54,13 +53,20 @@ export interface ProviderStatusOptions {
   lease?: { leaseDurationMs?: number, renewDeadlineMs?: number, retryPeriodMs?: number }
 }
 
+interface ProviderLoop {
+  /** Ends the loop's wait (a spec change). */
+  wake?: () => void
+  /** The spec changed since this loop's sync read it: sync again soon. */
+  dirty: boolean
+}
+
 export class ProviderStatusWriter {
   private readonly o: ProviderStatusOptions
   private readonly elector: LeaderElector
-  private wake: (() => void) | undefined
-  private changeTimer: NodeJS.Timeout | undefined
-  /** A spec changed since the running pass read it: pass again at once. */
-  private dirty = false
+  /** One loop per served provider while leading: a provider whose Lotus hangs delays only itself. */
+  private readonly loops = new Map<string, ProviderLoop>()
+  private wakeLead: (() => void) | undefined
+  private active: { at: number, counts: Map<string, number> } | undefined
 
   constructor (o: ProviderStatusOptions) {
     this.o = o
@@ -78,69 +84,78 @@ export class ProviderStatusWriter {
   /** Whether this replica holds the Lease and writes. */
   get leading (): boolean { return this.elector.isLeader }
 
-  async stop (): Promise<void> {
-    clearTimeout(this.changeTimer)
-    await this.elector.stop()
+  async stop (): Promise<void> { await this.elector.stop() }
+
+  /** StorageProvider `name` was added or its spec changed: sync it soon rather than at the next interval. */
+  changed (name: string): void {
+    const t = setTimeout(() => {
+      const loop = this.loops.get(name)
+      if (loop === undefined) { this.wakeLead?.(); return }
+      loop.dirty = true
+      loop.wake?.()
+    }, CHANGE_DELAY_MS)
+    t.unref()
   }
 
-  /** A StorageProvider changed: sync soon rather than at the next interval. */
-  changed (): void {
-    if (this.changeTimer !== undefined) return
-    this.changeTimer = setTimeout(() => { this.changeTimer = undefined; this.dirty = true; this.wake?.() }, CHANGE_DELAY_MS)
-    this.changeTimer.unref()
-  }
-
+  /** Starts a loop for every provider served (now and as they appear) until leadership ends. */
   private async lead (signal: AbortSignal): Promise<void> {
+    const running = new Set<Promise<void>>()
     while (!signal.aborted) {
-      this.dirty = false
-      await this.syncAll(signal)
-      // Dirty: soon, not at once (the informer may not have the new spec yet).
-      const waitMs = this.dirty ? CHANGE_DELAY_MS : this.o.intervalMs ?? SYNC_INTERVAL_MS
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, waitMs)
-        function done (): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve() }
-        this.wake = done
-        signal.addEventListener('abort', done, { once: true })
-      })
-      this.wake = undefined
-    }
-  }
-
-  /**
-   * One pass over every served provider, a few at a time (a dead Lotus costs each its call
-   * timeouts); one provider's failure does not stop the others.
-   */
-  async syncAll (signal?: AbortSignal): Promise<void> {
-    const active = activeDealsByProvider(this.o.deals())
-    const providers = this.o.providers()
-    const seen = new Set(providers.map((sp) => sp.metadata.name ?? ''))
-    let next = 0
-    const worker = async (): Promise<void> => {
-      while (next < providers.length && signal?.aborted !== true) {
-        const sp = providers[next++]!
+      for (const sp of this.o.providers()) {
         const name = sp.metadata.name ?? ''
-        try {
-          await this.sync(sp, active.get(name) ?? 0)
-        } catch (err) {
-          if (!isNotFound(err)) log.warn({ provider: name, err: (err as Error).message }, 'writing the provider status failed')
-        }
+        if (this.loops.has(name)) continue
+        const loop: ProviderLoop = { dirty: false }
+        this.loops.set(name, loop)
+        const p: Promise<void> = this.runLoop(name, loop, signal).finally(() => { this.loops.delete(name); running.delete(p) })
+        running.add(p)
       }
+      await wait(signal, this.o.intervalMs ?? SYNC_INTERVAL_MS, (wake) => { this.wakeLead = wake })
+      this.wakeLead = undefined
     }
-    await Promise.all(Array.from({ length: Math.min(SYNC_CONCURRENCY, providers.length) }, worker))
-    for (const m of (await providerReady.get()).values) {
-      const p = m.labels.provider
-      if (typeof p === 'string' && !seen.has(p)) providerReady.remove({ provider: p })
+    await Promise.all(running)
+  }
+
+  private async runLoop (name: string, loop: ProviderLoop, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const sp = this.o.providers().find((p) => p.metadata.name === name)
+      if (sp === undefined) { providerReady.remove({ provider: name }); return }
+      loop.dirty = false
+      await this.syncOne(sp, loop)
+      // Dirty: soon, not at once (the informer may not have the new spec yet).
+      await wait(signal, loop.dirty ? CHANGE_DELAY_MS : this.o.intervalMs ?? SYNC_INTERVAL_MS, (wake) => { loop.wake = wake })
+      loop.wake = undefined
     }
   }
 
-  private async sync (sp: StorageProvider, activeDeals: number): Promise<void> {
+  /** One sync of every served provider, all at once (tests; the loops do this while leading). */
+  async syncAll (): Promise<void> {
+    await Promise.all(this.o.providers().map(async (sp) => { await this.syncOne(sp, { dirty: false }) }))
+  }
+
+  private async syncOne (sp: StorageProvider, loop: ProviderLoop): Promise<void> {
+    const name = sp.metadata.name ?? ''
+    try {
+      await this.sync(sp, this.activeDeals(name), loop)
+    } catch (err) {
+      if (!isNotFound(err)) log.warn({ provider: name, err: (err as Error).message }, 'writing the provider status failed')
+    }
+  }
+
+  /** Counted over the cached deals at most once a second, for every provider at once. */
+  private activeDeals (provider: string): number {
+    const now = Date.now()
+    if (this.active === undefined || now - this.active.at >= 1000) this.active = { at: now, counts: activeDealsByProvider(this.o.deals()) }
+    return this.active.counts.get(provider) ?? 0
+  }
+
+  private async sync (sp: StorageProvider, activeDeals: number, loop: ProviderLoop): Promise<void> {
     const observation = await this.observe(sp, activeDeals)
     const name = sp.metadata.name ?? ''
     let before: StorageProvider['status']
     const { object, written } = await updateStatus<StorageProvider & KubeObject>(this.o.rest, StorageProviders, undefined, name, [(current) => {
       // The spec changed after it was observed: a status stamped with the new generation would
       // describe the old spec. Leave it, and pass again.
-      if (current.metadata?.generation !== sp.metadata.generation) { this.dirty = true; return }
+      if (current.metadata?.generation !== sp.metadata.generation) { loop.dirty = true; return }
       before = structuredClone(current.status)
       current.status = providerStatus(current, observation)
     }])
@@ -171,6 +186,16 @@ export class ProviderStatusWriter {
     o.now = new Date()
     return o
   }
+}
+
+/** Resolves after `ms`, when woken, or when the signal aborts. */
+async function wait (signal: AbortSignal, ms: number, setWake: (wake: () => void) => void): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms)
+    function done (): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve() }
+    setWake(done)
+    signal.addEventListener('abort', done, { once: true })
+  })
 }
 
 function errorText (err: unknown): string { return err instanceof Error ? err.message : String(err) }

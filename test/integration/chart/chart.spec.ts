@@ -121,3 +121,10 @@ test('flags are quoted as given, and libp2p and /metrics cannot share a port', a
   assert.match(rendered, /- "--announce=\/dns4\/sp.example.com\/tcp\/24001"/)
   await assert.rejects(template('--set', 'ingress.metricsPort=24001'), /ingress.port and ingress.metricsPort are both 24001/)
 })
+
+test('each release writes provider status under its own Lease, for the providers its selector names', async () => {
+  const rendered = await template('--set', 'ingress.providerSelector=dealyard.io/installation in (east)')
+  assert.match(rendered, /- --provider-status-lease=sp1-provider-status\n/)
+  assert.match(rendered, /- "--provider-selector=dealyard.io\/installation in \(east\)"/)
+  assert.doesNotMatch(await template(), /--provider-selector/)
+})

@@ -176,6 +176,13 @@ describe('dealyard ingress and dealyard client as processes', () => {
     const garbage = await start('--metrics-addr', 'garbage')
     assert.equal(garbage.code, 1)
     assert.match(garbage.stderr, /metrics address "garbage" is not host:port/)
+    // A selector the apiserver cannot parse used to leave the process up, its informer retrying.
+    const selector = await start('--metrics-addr', '127.0.0.1:0', '--provider-selector', 'tier in (a')
+    assert.equal(selector.code, 1, `still running after ${selector.ms} ms`)
+    assert.match(selector.stderr, /provider selector "tier in \(a": .*unable to parse requirement/)
+    const lease = await start('--metrics-addr', '127.0.0.1:0', '--provider-status-lease', 'Bad_Name')
+    assert.equal(lease.code, 1)
+    assert.match(lease.stderr, /--provider-status-lease must be a Lease name/)
   })
 
   it('serves /metrics', async () => {

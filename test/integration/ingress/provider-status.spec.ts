@@ -5,6 +5,7 @@
  * active deals; Events on each change; one replica writing at a time.
  */
 import { describe, it, before, after } from 'node:test'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import assert from 'node:assert/strict'
 import { StorageProviders } from '../../../src/api/index.ts'
 import type { StorageProvider } from '../../../src/api/index.ts'
@@ -87,6 +88,34 @@ describe('ingress: StorageProvider status', () => {
       await env.peer.faults({ reset: true })
     }
     await until('Ready=True after the outage', (s) => cond(s, 'Ready')?.status === 'True')
+  })
+
+  it('keeps each provider\'s status current while others\' Lotus never answers', async () => {
+    // Lotus endpoints that accept and never answer: each sync of theirs waits out its call timeouts.
+    const sockets = new Set<Socket>()
+    const hanging = createServer((sock) => { sockets.add(sock); sock.on('error', () => {}) })
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/rpc/v1`
+    const names = Array.from({ length: 8 }, (_, i) => `${env.namespace}-hang-${i}`)
+    try {
+      for (const [i, n] of names.entries()) {
+        await env.rest.create(StorageProviders, undefined, {
+          apiVersion: 'dealyard.io/v1alpha1', kind: 'StorageProvider', metadata: { name: n, labels: env.sp.metadata!.labels },
+          spec: { ...env.sp.spec, address: `f0${9_000_000 + i}`, lotus: { fullNode: { url }, miner: { url } } }
+        } as unknown as KubeObject)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 3_000))
+      const t0 = Date.now()
+      const patched = await env.rest.mergePatch<StorageProvider & KubeObject>(StorageProviders, undefined, name(), { spec: { paused: true } })
+      await eventually(async () => { const s = await read(); return s.status?.observedGeneration === patched.metadata?.generation && cond(s, 'Ready')?.reason === 'Paused' }, { timeoutMs: 6_000, what: 'Paused within seconds' })
+      assert.ok(Date.now() - t0 < 6_000)
+      await env.rest.mergePatch(StorageProviders, undefined, name(), { spec: { paused: false } })
+      await until('Ready=True again', (s) => cond(s, 'Ready')?.status === 'True')
+    } finally {
+      for (const n of names) await env.rest.delete(StorageProviders, undefined, n).catch(() => {})
+      for (const sock of sockets) sock.destroy()
+      hanging.close()
+    }
   })
 
   it('lets one replica write: a second one started with the same identity waits for the Lease', async () => {

@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { conditionEvents, PEER_ID_ON_CHAIN, providerStatus, READY, type ProviderObservation } from '../../../src/ingress/provider-health.ts'
+import { conditionEvents, MAX_MESSAGE, PEER_ID_ON_CHAIN, providerStatus, READY, type ProviderObservation } from '../../../src/ingress/provider-health.ts'
 import { activeDealsByProvider } from '../../../src/ingress/provider-status.ts'
 import type { StorageDeal, StorageProvider } from '../../../src/api/index.ts'
 import { storageProvider } from '../../support/builders.ts'
@@ -58,6 +58,14 @@ describe('providerStatus', () => {
     const [s3, r3, m3] = reason(sp, { staleTokenError: 'StorageProvider sp1: secrets "lotus" not found' })
     assert.deepEqual([s3, r3], ['True', 'StaleToken'])
     assert.match(m3, /token read before; reading it again failed: StorageProvider sp1: secrets "lotus" not found/)
+  })
+
+  it('cuts a long error (a Lotus error can be any length; the apiserver refuses a message past 32,768)', () => {
+    const sp = storageProvider('sp1')
+    const c = condition(providerStatus(sp, healthy({ head: { error: 'x'.repeat(40_000) } })), READY)
+    assert.equal(c.reason, 'ChainUnreachable')
+    assert.equal(c.message.length, MAX_MESSAGE)
+    assert.ok(c.message.endsWith('x…'))
   })
 
   it('tells the operator the command that puts the ingress\'s peer ID on chain', () => {
