@@ -170,11 +170,15 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
   listedAt = 0
 
   private async relist (reason: 'initial' | 'gone'): Promise<void> {
-    // What changed (or is new) since the cache had it; objects the cache holds at the same
-    // resourceVersion are only noted as seen. Keeping every listed object while the cache still
-    // held its own copy doubled memory at each relist (60,000 deals: 465-503 MiB of a 512Mi pod;
-    // 100,000: killed), though after a 410 Gone most objects have not changed.
+    // What is new since the cache had it; objects the cache holds at the same resourceVersion
+    // are only noted as seen, and changed ones replace the cached copy page by page. Keeping every
+    // listed object while the cache still held its own copy doubled memory at each relist (60,000
+    // deals: 465-503 MiB of a 512Mi pod; 100,000: killed); keeping only the changed ones until the
+    // end still did when most had changed (100,000 deals all changed during a watch outage: killed
+    // about 60,000 into the list).
+    const apiVersion = this.opts.resource.group === '' ? this.opts.resource.version : `${this.opts.resource.group}/${this.opts.resource.version}`
     const items: T[] = []
+    let updated = 0
     const seen = new Set<string>()
     let listed = 0
     let cont: string | undefined
@@ -196,8 +200,16 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
           const key = objectKey(raw)
           seen.add(key)
           listed++
-          if (this.cache.get(key)?.metadata?.resourceVersion === raw.metadata?.resourceVersion && raw.metadata?.resourceVersion !== undefined) continue
-          items.push(this.opts.transform?.(raw) ?? raw)
+          const cached = this.cache.get(key)
+          if (cached?.metadata?.resourceVersion === raw.metadata?.resourceVersion && raw.metadata?.resourceVersion !== undefined) continue
+          const item = this.opts.transform?.(raw) ?? raw
+          // List items come without apiVersion/kind; watch events carry them. Keep the cache uniform.
+          item.apiVersion ??= apiVersion
+          if (cached === undefined) { items.push(item); continue }
+          // An update's order among other objects matters to no consumer (a new object's does: below).
+          this.cache.set(key, item)
+          updated++
+          this.emit('update', cached, item)
         }
         cont = page.metadata.continue === '' ? undefined : page.metadata.continue
         rv = page.metadata.resourceVersion
@@ -210,21 +222,15 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
       this.listing = false
       this.listedAt = Date.now()
     }
-    if (Date.now() - t0 >= LIST_PROGRESS_MS) log.info({ resource: this.name, listed, changed: items.length, seconds: Math.round((Date.now() - t0) / 1000), reason }, 'listed')
+    if (Date.now() - t0 >= LIST_PROGRESS_MS) log.info({ resource: this.name, listed, added: items.length, updated, seconds: Math.round((Date.now() - t0) / 1000), reason }, 'listed')
     this.stats.relists++
     relists.inc({ resource: this.name, reason })
-    const apiVersion = this.opts.resource.group === '' ? this.opts.resource.version : `${this.opts.resource.group}/${this.opts.resource.version}`
     // In resourceVersion order, not the list's (by name): new objects are announced in the order
     // they were written, as a watch would have delivered them (consumers decide by that order).
     items.sort(byResourceVersion)
     for (const item of items) {
-      // List items come without apiVersion/kind; watch events carry them. Keep the cache uniform.
-      item.apiVersion ??= apiVersion
-      const key = objectKey(item)
-      const old = this.cache.get(key)
-      this.cache.set(key, item)
-      if (old == null) this.emit('add', item)
-      else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion) this.emit('update', old, item)
+      this.cache.set(objectKey(item), item)
+      this.emit('add', item)
     }
     for (const [key, old] of this.cache) {
       if (!seen.has(key)) { this.cache.delete(key); this.emit('delete', old) }

@@ -1,7 +1,7 @@
 /**
  * A relist after 410 Gone: objects the cache holds at the same resourceVersion stay as they are
- * (no event, no second copy held while the list runs), changed ones are updated, new ones added
- * and vanished ones deleted, in resourceVersion order.
+ * (no event, no second copy held while the list runs), changed ones are updated as their page
+ * comes (their old copy let go), new ones added in resourceVersion order and vanished ones deleted.
  */
 import { it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -45,4 +45,35 @@ it('relists keeping unchanged objects as cached, announcing only what changed', 
   assert.equal(informer.getObject('ns', 'a'), a, 'the unchanged object is the one cached before the relist')
   assert.equal(transformed, 5, 'the unchanged object was not transformed (nor kept) a second time')
   assert.deepEqual(informer.keys().sort(), ['ns/a', 'ns/b', 'ns/c'])
+})
+
+it('replaces a changed object as its page is listed, not after the last page', async () => {
+  // Page 1 of the relist changes a; page 2 is listed only once the cache already has a's new copy.
+  let phase = 0
+  let seenDuringList: string | undefined
+  let relisted: () => void = () => {}
+  const done = new Promise<void>((resolve) => { relisted = resolve })
+  let informer: Informer<KubeObject> | undefined
+  const rest = {
+    list: async (_r: unknown, _ns: unknown, q: { continue?: string }) => {
+      if (phase === 0) return { items: [obj('a', '1'), obj('b', '2')], metadata: { resourceVersion: '3', continue: '' } }
+      if (q.continue === undefined) return { items: [obj('a', '7')], metadata: { resourceVersion: '9', continue: 'page2' } }
+      seenDuringList = informer!.getObject('ns', 'a')?.metadata?.resourceVersion
+      return { items: [obj('b', '8')], metadata: { resourceVersion: '9', continue: '' } }
+    },
+    watch: async (_path: string, _q: unknown, _on: unknown, o: { signal: AbortSignal }) => {
+      if (phase++ === 0) throw new KubeApiError(410, 'Expired', 'too old resource version')
+      relisted()
+      await new Promise((resolve) => { o.signal.addEventListener('abort', resolve) })
+    }
+  } as unknown as KubeRest
+  informer = new Informer<KubeObject>(rest, { resource: { group: '', version: 'v1', plural: 'configmaps' }, resyncMs: 0, backoff: new Backoff(1, 2) })
+  const updates: string[] = []
+  informer.on('update', (old, o) => updates.push(`${o.metadata!.name!} ${old.metadata!.resourceVersion!}->${o.metadata!.resourceVersion!}`))
+  await informer.start()
+  await done
+  await informer.stop()
+  assert.equal(seenDuringList, '7', 'a\'s new copy was cached while page 2 was listed')
+  assert.deepEqual(updates, ['a 1->7', 'b 2->8'])
+  assert.equal(informer.getObject('ns', 'a')?.apiVersion, 'v1')
 })
