@@ -40,7 +40,9 @@ const usage = `usage: dealyard ingress --identity-file PATH [options]
                               is refused with "too many proposals" and may retry
   --ip-limit-exempt CIDR      range exempt from both limits, repeatable (default 127.0.0.0/8 and
                               ::1/128; "none" = no exemption)
-  --max-streams N             inbound streams per protocol and connection (default 32)
+  --max-streams N             inbound streams per protocol and connection (default 64, go-libp2p's
+                              per protocol and peer); past it new ones are reset, logged and
+                              counted (dealyard_ingress_stream_errors_total{code="TooManyStreams"})
   --read-deadline-ms N        per-request read deadline (default 10000)
   --max-message-bytes N       largest request (default 5242880)
   --max-request-memory N      bytes all requests being read may hold together (default 134217728);

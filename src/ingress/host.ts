@@ -37,6 +37,9 @@ const log = logger('ingress:host')
 
 export const DEFAULT_REQUEST_MEMORY_BYTES = 128 << 20
 
+/** Inbound streams at once per protocol and connection: go-libp2p's default per protocol and peer (ProtocolPeerBaseLimit). */
+export const DEFAULT_MAX_STREAMS = 64
+
 export interface HostOptions {
   privateKey: PrivateKey
   /** e.g. /ip4/0.0.0.0/tcp/24001 */
@@ -60,7 +63,7 @@ export interface HostOptions {
   proposalsPerIpPerSecond?: number
   /** Memory all requests being read may hold together (default 128 MiB). */
   requestMemoryBytes?: number
-  /** Inbound streams at once per protocol and connection (libp2p default 32). */
+  /** Inbound streams at once per protocol and connection (default 64, go-libp2p's per protocol and peer). */
   maxStreamsPerConnection?: number
   limits?: Partial<StreamLimits>
 }
@@ -86,7 +89,7 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     maxMessageBytes,
     memory
   }
-  const maxStreams = o.maxStreamsPerConnection ?? 32
+  const maxStreams = o.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS
   const exempt = o.ipLimitExempt ?? DEFAULT_IP_LIMIT_EXEMPT
   const proposalRate = new ProposalRate({ perSecond: o.proposalsPerIpPerSecond ?? DEFAULT_PROPOSALS_PER_IP_PER_SECOND, exempt })
   const refusalLogs = new TokenBucket({ perSecond: 1 / 20, burst: 3 })
@@ -135,14 +138,30 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     inflight.add(p)
     void p.finally(() => { inflight.delete(p) })
   }
+  // Streams per connection and protocol being served, counted here rather than by libp2p's
+  // maxInboundStreams, which resets the extra ones without a trace: a client whose proposals wait
+  // (for a relist) and that keeps sending on one connection must show in the logs and metrics.
+  const serving = new WeakMap<Connection, Map<string, number>>()
+  const streamLimitLogs = new TokenBucket({ perSecond: 1 / 20, burst: 3 })
   const guard = (protocol: string, fn: (s: Stream, c: Connection) => Promise<void>) => (s: Stream, c: Connection): void => {
     if (draining) { s.abort(new Error('ingress is shutting down')); return }
+    let counts = serving.get(c)
+    if (counts === undefined) serving.set(c, counts = new Map())
+    const n = counts.get(protocol) ?? 0
+    if (n >= maxStreams) {
+      streamErrors.inc({ protocol, code: 'TooManyStreams' })
+      if (streamLimitLogs.take()) log.warn({ protocol, peer: c.remotePeer.toString(), remoteAddr: c.remoteAddr.toString(), limit: maxStreams }, 'too many streams of one protocol on one connection: the new one is reset (--max-streams)')
+      s.abort(new Error(`too many ${protocol} streams on this connection (limit ${maxStreams})`))
+      return
+    }
+    counts.set(protocol, n + 1)
     track(fn(s, c).catch((err: unknown) => {
       streamErrors.inc({ protocol, code: 'HandlerError' })
       log.warn({ protocol, err: (err as Error).message }, 'stream handler failed')
-    }))
+    }).finally(() => { counts.set(protocol, counts.get(protocol)! - 1) }))
   }
-  const streamOpts = { maxInboundStreams: maxStreams, runOnLimitedConnection: false }
+  // libp2p's own count only as a backstop (it also counts streams still closing).
+  const streamOpts = { maxInboundStreams: 4 * maxStreams, runOnLimitedConnection: false }
 
   const dealHandler = (protocol: typeof PROTOCOL_IDS.dealProposal120 | typeof PROTOCOL_IDS.dealProposal121) =>
     guard(protocol, async (stream, conn) => {

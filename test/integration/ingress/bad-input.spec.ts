@@ -45,6 +45,8 @@ describe('ingress: bad input', () => {
   }
 
   const dealCount = async (): Promise<number> => (await env.rest.list(StorageDeals, env.namespace)).items.length
+  const tooManyStreams = async (): Promise<number> =>
+    (await streamErrors.get()).values.filter((v) => v.labels.code === 'TooManyStreams').reduce((a, v) => a + v.value, 0)
 
   it('gets no answer for malformed CBOR (a reserved header)', async () => {
     const r = await noAnswer(Uint8Array.of(0xa7, 0xff, 0x00))
@@ -262,6 +264,7 @@ describe('ingress: bad input', () => {
       const until = Date.now() + 10_000
       while (!(await flooder.peerStore.get(conn.remotePeer)).protocols.includes(PROTOCOL_IDS.dealProposal121) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20))
       // A refused stream is reset right after negotiation: its dial fails, or it opens and is reset.
+      const refusedBefore = await tooManyStreams()
       const dials = await Promise.allSettled(Array.from({ length: 3 * limit }, async () => await flooder.dialProtocol(multiaddr(at), PROTOCOL_IDS.dealProposal121)))
       for (const d of dials) if (d.status === 'fulfilled') streams.push(d.value)
       for (const d of dials) if (d.status === 'rejected') assert.match((d.reason as Error).name, /^(StreamResetError|UnexpectedEOFError)$/)
@@ -270,6 +273,8 @@ describe('ingress: bad input', () => {
       while (open() > limit && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50))
       // Timers never fire early: the ones let in are still waiting for the rest of their message.
       assert.equal(open(), limit, `dials: ${dials.map((d) => d.status === 'rejected' ? String(d.reason) : d.status).join(' | ')}; streams: ${streams.map((s) => s.status).join(' ')}`)
+      // Each one reset is counted (libp2p's own limit reset them without a trace).
+      assert.equal(await tooManyStreams() - refusedBefore, 2 * limit)
       const before = await dealCount()
       const ok = await proposeDeal(other, at, await env.params())
       assert.equal(ok.accepted, true, ok.message)
