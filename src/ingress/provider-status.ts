@@ -153,9 +153,10 @@ export class ProviderStatusWriter {
     const name = sp.metadata.name ?? ''
     let before: StorageProvider['status']
     const { object, written } = await updateStatus<StorageProvider & KubeObject>(this.o.rest, StorageProviders, undefined, name, [(current) => {
-      // The spec changed after it was observed: a status stamped with the new generation would
-      // describe the old spec. Leave it, and pass again.
-      if (current.metadata?.generation !== sp.metadata.generation) { loop.dirty = true; return }
+      // The spec changed after it was observed (or the provider was deleted and made again under
+      // its name): a status stamped with the new generation would describe the old spec. Leave
+      // it, and sync again.
+      if (current.metadata?.generation !== sp.metadata.generation || current.metadata?.uid !== sp.metadata.uid) { loop.dirty = true; return }
       before = structuredClone(current.status)
       current.status = providerStatus(current, observation)
     }])

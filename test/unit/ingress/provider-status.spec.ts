@@ -59,4 +59,12 @@ describe('ProviderStatusWriter.syncAll', () => {
     await writer.syncAll()
     assert.equal(writes.length, 0)
   })
+
+  it('does not give a provider made again under the same name the verdict on the deleted one', async () => {
+    const observed = storageProvider('sp1')
+    const stored = { ...storageProvider('sp1'), metadata: { ...observed.metadata, uid: 'sp1-uid-2' } }
+    const { writer, writes } = setup(stored, observed)
+    await writer.syncAll()
+    assert.equal(writes.length, 0)
+  })
 })
