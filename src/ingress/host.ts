@@ -119,7 +119,10 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     // held as "early" streams; past yamux's default of 10 the muxer aborts the connection, so a
     // client opening a dozen streams as soon as its dial returned lost all of them. Hold as many
     // as one protocol may have open; the per-protocol limit still refuses the excess one by one.
-    streamMuxers: [yamux({ maxEarlyStreams: Math.max(10, maxStreams) })],
+    // Early streams (opened before the connection is set up) count every protocol, identify's
+    // included: an allowance of exactly maxStreams closed the whole connection of a client that
+    // opened maxStreams proposals at once. Past the per-protocol limit they are reset one by one.
+    streamMuxers: [yamux({ maxEarlyStreams: Math.max(10, 2 * maxStreams) })],
     logger: libp2pLogger(),
     // What identify tells peers (boost's host says boost-<version>): an SP's clients and its
     // operators see dealyard, not the js-libp2p default.

@@ -287,6 +287,24 @@ describe('ingress: bad input', () => {
     }
   })
 
+  it('serves --max-streams proposals sent at once on a new connection, and resets (and counts) only the one past the limit', async () => {
+    const limit = 12
+    const replica = await env.startReplica({ maxStreamsPerConnection: limit })
+    const at = replica.host.addresses()[0]!
+    const burst = await createClientNode()
+    try {
+      const params = await Promise.all(Array.from({ length: limit + 1 }, async () => await env.params()))
+      const before = await tooManyStreams()
+      // All opened as the connection comes up, with the client's identify stream: an early-stream
+      // allowance of exactly the limit closed the whole connection.
+      const results = await Promise.all(params.map(async (p) => await proposeDeal(burst, at, p).then((r) => r.accepted ? 'accepted' : r.message, (e: Error) => e.message)))
+      assert.equal(results.filter((r) => r === 'accepted').length, limit, results.join(' | '))
+      assert.equal(await tooManyStreams() - before, 1)
+    } finally {
+      await burst.stop()
+    }
+  })
+
   it('ends a connection whose DATA frame claims 2 GiB at its header, without buffering the body', async () => {
     const attacker = await createClientNode()
     try {
