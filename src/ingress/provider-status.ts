@@ -14,6 +14,7 @@ import { Gauge } from 'prom-client'
 import { StorageProviders } from '../api/index.ts'
 import type { StorageDeal, StorageProvider } from '../api/types.generated.ts'
 import type { EventRecorder } from '../kube/events.ts'
+import { sleep } from '../kube/backoff.ts'
 import { LeaderElector } from '../kube/leaderelection.ts'
 import type { KubeObject, KubeRest } from '../kube/rest.ts'
 import { isNotFound } from '../kube/rest.ts'
@@ -189,14 +190,11 @@ export class ProviderStatusWriter {
   }
 }
 
-/** Resolves after `ms`, when woken, or when the signal aborts. */
+/** Resolves after `ms`, when woken (the function handed to `setWake`), or when the signal aborts. */
 async function wait (signal: AbortSignal, ms: number, setWake: (wake: () => void) => void): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms)
-    function done (): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve() }
-    setWake(done)
-    signal.addEventListener('abort', done, { once: true })
-  })
+  const woken = new AbortController()
+  setWake(() => { woken.abort() })
+  await sleep(ms, AbortSignal.any([signal, woken.signal]))
 }
 
 function errorText (err: unknown): string { return err instanceof Error ? err.message : String(err) }
