@@ -44,8 +44,10 @@ export const uuid = (description: string): Schema =>
 
 export const timestamp = (description: string): Schema => str(description, { format: 'date-time', maxLength: 64 })
 
-export const k8sName = (description: string): Schema =>
-  str(description, { pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', maxLength: 253 })
+/** A Kubernetes object name (DNS subdomain): the CRDs' schema and the CLI's flags check it alike. */
+export const K8S_NAME = { pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', maxLength: 253 } as const
+
+export const k8sName = (description: string): Schema => str(description, K8S_NAME)
 
 export const secretKeyRef = (description: string): Schema => obj(description, {
   namespace: k8sName('Namespace of the Secret; defaults to the namespace dealyard runs in.'),

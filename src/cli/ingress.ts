@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
+import { K8S_NAME } from '../api/common.ts'
 import { loadKubeConfig } from '../kube/rest.ts'
 import { onShutdown } from '../kube/shutdown.ts'
 import { collectProcessMetrics } from '../metrics.ts'
@@ -139,7 +140,7 @@ export async function runIngress (argv: string[]): Promise<number> {
     const requestMemoryBytes = int(values['max-request-memory'], '--max-request-memory')
     const statusIntervalSeconds = int(values['provider-status-interval'], '--provider-status-interval', 0, 86_400)
     const statusLease = values['provider-status-lease']
-    if (statusLease !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(statusLease)) throw new Error(`--provider-status-lease must be a Lease name (lower-case letters, digits, '-' and '.'), got ${JSON.stringify(statusLease)}`)
+    if (statusLease !== undefined && (statusLease.length > K8S_NAME.maxLength || !new RegExp(K8S_NAME.pattern).test(statusLease))) throw new Error(`--provider-status-lease must be a Lease name (lower-case letters, digits, '-' and '.'), got ${JSON.stringify(statusLease)}`)
     const ingress = await startIngress({
       kubeConfig: loadKubeConfig(values.kubeconfig),
       namespace: values.namespace ?? process.env.POD_NAMESPACE ?? 'dealyard',

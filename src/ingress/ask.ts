@@ -14,7 +14,7 @@ import { encodeStorageAsk } from '../protocol/ask.ts'
 import type { AskRequest, AskResponse, SignedStorageAsk, StorageAsk } from '../protocol/types.ts'
 import { TokenBucket } from '../token-bucket.ts'
 import { LotusChain } from './chain.ts'
-import type { ProviderDirectory, ProviderEntry } from './providers.ts'
+import { specVersion, type ProviderDirectory, type ProviderEntry } from './providers.ts'
 
 const log = logger('ingress:ask')
 
@@ -74,7 +74,7 @@ export class AskService {
     }
     if (entry === undefined) return { ask: null }
     const sp = entry.resource
-    const gen = `${sp.metadata.uid ?? ''}/${sp.metadata.generation ?? sp.metadata.resourceVersion ?? ''}`
+    const gen = specVersion(sp)
     const name = entry.terms.name
     let head: number
     try { head = await entry.chain.head() } catch (err) {

@@ -21,8 +21,8 @@ export interface ChainReader {
   marketBalance (addr: string): Promise<{ escrow: bigint, locked: bigint }>
   datacap (addr: string): Promise<bigint | null>
   walletBalance (addr: string): Promise<bigint>
-  /** StateMinerInfo's worker and peer ID (the provider's status reports them). */
-  minerInfo (miner: string, o?: { fresh?: boolean }): Promise<{ worker: string, peerId: string | null }>
+  /** StateMinerInfo's worker and peer ID, read now (the provider's status reports them). */
+  minerInfo (miner: string): Promise<{ worker: string, peerId: string | null }>
 }
 
 export interface LotusChainOptions {
@@ -85,12 +85,9 @@ export class LotusChain implements ChainReader {
       await counted('WalletBalance', this.client.walletBalance(addr))) as bigint
   }
 
-  async minerInfo (miner: string, o: { fresh?: boolean } = {}): Promise<{ worker: string, peerId: string | null }> {
-    const read = async (): Promise<{ worker: string, peerId: string | null }> => {
-      const info = await counted('StateMinerInfo', this.client.stateMinerInfo(miner))
-      return { worker: info.worker, peerId: info.peerId }
-    }
-    return o.fresh === true ? await read() : await this.state.get(`miner/${miner.slice(1)}`, read) as { worker: string, peerId: string | null }
+  async minerInfo (miner: string): Promise<{ worker: string, peerId: string | null }> {
+    const info = await counted('StateMinerInfo', this.client.stateMinerInfo(miner))
+    return { worker: info.worker, peerId: info.peerId }
   }
 
   async datacap (addr: string): Promise<bigint | null> {

@@ -44,8 +44,8 @@ export const TOKEN_REFRESH_MS = 30_000
 export const FAILED_ENTRY_MS = 5_000
 
 interface CachedEntry {
-  /** The generation (or, for objects not from the apiserver, resource version) it was built from. */
-  rv: string
+  /** The spec version it was built from (specVersion). */
+  key: string
   entry?: ProviderEntry
   error?: Error
   /** When it was built (or last tried). */
@@ -61,7 +61,7 @@ export class ProviderDirectory {
   /** Lotus clients by endpoint and token, shared by the providers that use the same node. */
   private readonly chains = new Map<string, ChainReader>()
   private readonly warnings = new TokenBucket({ perSecond: 0.1, burst: 2 })
-  private readonly building = new Map<string, { rv: string, entry: Promise<ProviderEntry> }>()
+  private readonly building = new Map<string, { key: string, entry: Promise<ProviderEntry> }>()
 
   constructor (o: ProviderDirectoryOptions) { this.o = o }
 
@@ -83,15 +83,15 @@ export class ProviderDirectory {
   /** Why reading `sp`'s token again failed, while the token read before stays in use; undefined when it did not. */
   staleTokenError (sp: StorageProvider): string | undefined {
     const c = this.terms.get(sp.metadata.name ?? '')
-    return c?.entry !== undefined && c.rv === entryKey(sp) ? c.refreshError : undefined
+    return c?.entry !== undefined && c.key === specVersion(sp) ? c.refreshError : undefined
   }
 
   async entry (sp: StorageProvider): Promise<ProviderEntry> {
     const name = sp.metadata.name ?? ''
-    const rv = entryKey(sp)
+    const key = specVersion(sp)
     const now = Date.now()
     const c = this.terms.get(name)
-    if (c !== undefined && c.rv === rv) {
+    if (c !== undefined && c.key === key) {
       if (c.entry === undefined) {
         if (now - c.at < (this.o.failedEntryMs ?? FAILED_ENTRY_MS)) throw c.error!
       } else {
@@ -101,15 +101,15 @@ export class ProviderDirectory {
     }
     // Requests that come while the entry is being built wait for that one build (one Secret read).
     const pending = this.building.get(name)
-    if (pending !== undefined && pending.rv === rv) return await pending.entry
+    if (pending !== undefined && pending.key === key) return await pending.entry
     const build = this.build(sp).then((entry) => {
-      this.terms.set(name, { rv, entry, at: now })
+      this.terms.set(name, { key, entry, at: now })
       return entry
     }, (err: unknown) => {
-      this.terms.set(name, { rv, error: err as Error, at: now })
+      this.terms.set(name, { key, error: err as Error, at: now })
       throw err
     }).finally(() => { if (this.building.get(name)?.entry === build) this.building.delete(name) })
-    this.building.set(name, { rv, entry: build })
+    this.building.set(name, { key, entry: build })
     return await build
   }
 
@@ -118,7 +118,7 @@ export class ProviderDirectory {
     c.refreshing = true
     const name = sp.metadata.name ?? ''
     this.build(sp).then((entry) => {
-      if (this.terms.get(name) === c) this.terms.set(name, { rv: c.rv, entry, at: Date.now() })
+      if (this.terms.get(name) === c) this.terms.set(name, { key: c.key, entry, at: Date.now() })
       this.prune()
     }, (err: unknown) => {
       c.at = Date.now()
@@ -163,10 +163,11 @@ export class ProviderDirectory {
 }
 
 /**
- * What an entry is built from. The spec alone: keyed by generation, so status writes (every sync,
- * provider-status.ts) and metadata edits do not rebuild the terms and re-read the token Secret.
+ * Which version of a StorageProvider's spec this is: what its terms and its ask are made from. By
+ * generation, so status writes (every sync, provider-status.ts) and metadata edits do not rebuild
+ * the terms, re-read the token Secret or re-sign the ask.
  */
-function entryKey (sp: StorageProvider): string {
+export function specVersion (sp: StorageProvider): string {
   return sp.metadata.generation !== undefined ? `${sp.metadata.uid ?? ''}/${sp.metadata.generation}` : sp.metadata.resourceVersion ?? JSON.stringify(sp.spec)
 }
 
