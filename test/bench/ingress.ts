@@ -1,10 +1,12 @@
 /**
- * Ingress benchmark (`npm run bench ingress [--clients N] [--per-client K] [--rounds R] [--warmup W] [--client-impl go|js] [--marks]`):
+ * Ingress benchmark (`npm run bench ingress [--clients N] [--per-client K] [--rounds R] [--warmup W] [--client-impl go|js] [--reconnect] [--marks]`):
  * a real control plane, the Lotus peer, and `dealyard ingress` in its own process. N libp2p
  * clients (one connection each, dialled beforehand, proposals signed beforehand) send R waves of
  * online proposals, after W unmeasured waves of each kind (JIT, caches, the apiserver's heap). In
  * a wave each client sends K proposals (default 1) one after the other, the next as soon as the
- * last is answered: N proposals in flight, N×K in all; K > 1 is sustained load. Prints
+ * last is answered: N proposals in flight, N×K in all; K > 1 is sustained load. --reconnect sends
+ * every proposal on a connection of its own (TCP, noise, identify, then the proposal), as
+ * `boost deal` does, one process per deal. Prints
  * accepted/s, p50/p99 latency, and in the same run the raw create rate of the same apiserver for
  * the same objects (a StorageDeal + its params Secret per deal, N writers creating N×K, in a
  * namespace the ingress does not watch), and the ratio; ingress waves and reference waves alternate, each started with the other processes
@@ -40,10 +42,13 @@ import { applyCrds } from '../support/crds.ts'
 import { startLotusPeer } from '../support/lotus-peer.ts'
 import { cpuNanos, procStat, settle } from './support.ts'
 
-const { values } = parseArgs({ options: { clients: { type: 'string' }, rounds: { type: 'string' }, warmup: { type: 'string' }, 'client-impl': { type: 'string' }, marks: { type: 'boolean' }, 'per-client': { type: 'string' } } })
+const { values } = parseArgs({ options: { clients: { type: 'string' }, rounds: { type: 'string' }, warmup: { type: 'string' }, 'client-impl': { type: 'string' }, marks: { type: 'boolean' }, 'per-client': { type: 'string' }, reconnect: { type: 'boolean' } } })
 const N = Number(values.clients ?? 200)
 const clientImpl = values['client-impl'] ?? 'go'
 if (clientImpl !== 'go' && clientImpl !== 'js') throw new Error(`--client-impl must be go or js, got ${clientImpl}`)
+/** A connection per proposal, as `boost deal` (one process per deal) makes: the Go clients only. */
+const reconnect = values.reconnect === true
+if (reconnect && clientImpl !== 'go') throw new Error('--reconnect needs --client-impl go')
 const K = Number(values['per-client'] ?? 1)
 if (!Number.isInteger(K) || K < 1) throw new Error(`--per-client must be a positive integer, got ${values['per-client']}`)
 /** Proposals (and reference deals) per wave. */
@@ -195,7 +200,7 @@ try {
   }
   if (clientImpl === 'go') {
     const bin = execFileSync(join(repo, 'test/interop/boostclient/build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim()
-    goClients = spawn(bin, ['-load', String(N), '-addr', addr, '-provider', peer.minerAddress, '-root', ROOT, '-url', 'http://127.0.0.1:9/data.car', '-collateral', '2000'],
+    goClients = spawn(bin, ['-load', String(N), '-addr', addr, '-provider', peer.minerAddress, '-root', ROOT, '-url', 'http://127.0.0.1:9/data.car', '-collateral', '2000', ...(reconnect ? ['-reconnect'] : [])],
       { stdio: ['pipe', 'pipe', 'inherit'] })
     goLines = createInterface({ input: goClients.stdout! })[Symbol.asyncIterator]()
     const { wallets } = JSON.parse(await goLine('their wallets')) as { wallets: string[] }
@@ -349,7 +354,7 @@ try {
   const rawRate = (WAVE * ROUNDS) / (rawBusy / 1000)
   const perDeal = (m: CpuMeter, n: number): string => [...m.totals()].map(([name, ms]) => `${name} ${(ms / n).toFixed(2)}`).join(', ')
 
-  console.log(`# ingress bench: ${N} concurrent libp2p clients (${clientImpl === 'go' ? 'go-libp2p, boost\'s DealClient framing' : 'js-libp2p, in the bench process'}) × ${K} proposals each per wave, ${ROUNDS} waves, kube-apiserver ${plane.version}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`)
+  console.log(`# ingress bench: ${N} concurrent libp2p clients (${clientImpl === 'go' ? 'go-libp2p, boost\'s DealClient framing' : 'js-libp2p, in the bench process'}) × ${K} proposals each per wave${reconnect ? ', a connection per proposal (as `boost deal`)' : ''}, ${ROUNDS} waves, kube-apiserver ${plane.version}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`)
   console.log(`accepted ${accepted}, rejected ${rejected}${messages.size > 0 ? ' ' + JSON.stringify([...messages]) : ''}`)
   console.log(`accepted/s ${rate.toFixed(1)}   p50 ${pct(lat, 0.5).toFixed(0)} ms   p99 ${pct(lat, 0.99).toFixed(0)} ms   max ${Math.max(...lat).toFixed(0)} ms`)
   console.log(`raw apiserver create rate (StorageDeal + Secret, ${N} writers × ${K} each, waves interleaved): ${rawRate.toFixed(1)} deals/s`)

@@ -14,6 +14,10 @@ package main
 //
 // Client i sends pieces i, N+i, 2N+i, …. Signing happens before "go", so a wave times only the
 // network exchange, as the TS clients do.
+//
+// With -reconnect every proposal goes on a connection of its own, as `boost deal` sends it (one
+// process per deal: Connect, which waits for identify, then the proposal; the process exits and
+// its connection closes). The latency then includes the TCP, noise and identify exchange.
 
 import (
 	"bufio"
@@ -49,7 +53,7 @@ type waveResult struct {
 	Messages    map[string]int `json:"messages"`
 }
 
-func runLoad(n int, addr, providerFlag, root, url string, collateral int64) {
+func runLoad(n int, addr, providerFlag, root, url string, collateral int64, reconnect bool) {
 	ctx := context.Background()
 	ai, err := peer.AddrInfoFromString(addr)
 	must(err)
@@ -88,6 +92,11 @@ func runLoad(n int, addr, providerFlag, root, url string, collateral int64) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	if reconnect {
+		for _, h := range hosts {
+			_ = h.Network().ClosePeer(ai.ID)
+		}
+	}
 	paramsJSON, err := json.Marshal(struct {
 		URL     string
 		Headers map[string]string
@@ -123,8 +132,19 @@ func runLoad(n int, addr, providerFlag, root, url string, collateral int64) {
 				defer wg.Done()
 				for j := i; j < len(params); j += n {
 					t0 := time.Now()
+					if reconnect {
+						if err := hosts[i].Connect(ctx, *ai); err != nil {
+							results[j] = dealResult{Error: "connect: " + err.Error()}
+							res.LatenciesMs[j] = float64(time.Since(t0).Microseconds()) / 1000
+							continue
+						}
+					}
 					results[j] = sendDealProposal(ctx, hosts[i], ai.ID, params[j], dealProtocolv121, dealProtocolv120)
 					res.LatenciesMs[j] = float64(time.Since(t0).Microseconds()) / 1000
+					if reconnect {
+						// the next proposal is the next process: nothing of this connection is reused
+						_ = hosts[i].Network().ClosePeer(ai.ID)
+					}
 				}
 			}(i)
 		}

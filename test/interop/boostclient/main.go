@@ -261,9 +261,10 @@ func main() {
 	url := flag.String("url", "", "transfer URL of the online deal")
 	collateral := flag.Int64("collateral", 0, "provider collateral")
 	load := flag.Int("load", 0, "load mode with this many clients (load.go)")
+	reconnect := flag.Bool("reconnect", false, "load mode: a new connection for every proposal, as `boost deal` makes")
 	flag.Parse()
 	if *load > 0 {
-		runLoad(*load, *addr, *providerFlag, *root, *url, *collateral)
+		runLoad(*load, *addr, *providerFlag, *root, *url, *collateral, *reconnect)
 		return
 	}
 
