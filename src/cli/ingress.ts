@@ -31,6 +31,8 @@ const usage = `usage: dealyard ingress --identity-file PATH [options]
   --ask-key-file PATH         worker key for --ask-signer key (lotus wallet export format)
   --http-retrieval-multiaddr MA  "http" entry of the transports protocol
   --max-connections N         default 1000
+  --max-pending-connections N connections still in their handshake at once, from all addresses
+                              (default 256); past it new ones are closed at once
   --inbound-connection-rate N new connections per second from one IP (default 20)
   --max-connections-per-ip N  connections one IPv4 address or IPv6 /56 may hold, handshaking or
                               open (default 8, as go-libp2p; 0 = no limit). Behind a Service
@@ -71,6 +73,7 @@ const options = {
   'ask-key-file': { type: 'string' },
   'http-retrieval-multiaddr': { type: 'string' },
   'max-connections': { type: 'string' },
+  'max-pending-connections': { type: 'string' },
   'inbound-connection-rate': { type: 'string' },
   'max-connections-per-ip': { type: 'string' },
   'max-proposals-per-ip': { type: 'string' },
@@ -131,6 +134,7 @@ export async function runIngress (argv: string[]): Promise<number> {
     if (metricsAddr !== '') parseMetricsAddr(metricsAddr)
     collectProcessMetrics()
     const maxConnections = int(values['max-connections'], '--max-connections')
+    const maxPendingConnections = int(values['max-pending-connections'], '--max-pending-connections')
     const inboundConnectionRate = int(values['inbound-connection-rate'], '--inbound-connection-rate')
     const connectionsPerIp = int(values['max-connections-per-ip'], '--max-connections-per-ip', 0)
     const proposalsPerIpPerSecond = int(values['max-proposals-per-ip'], '--max-proposals-per-ip', 0)
@@ -153,6 +157,7 @@ export async function runIngress (argv: string[]): Promise<number> {
       ...(askSigner !== undefined ? { askSigner } : {}),
       ...(values['http-retrieval-multiaddr'] !== undefined ? { httpRetrievalMultiaddr: values['http-retrieval-multiaddr'] } : {}),
       ...(maxConnections !== undefined ? { maxConnections } : {}),
+      ...(maxPendingConnections !== undefined ? { maxPendingConnections } : {}),
       ...(inboundConnectionRate !== undefined ? { inboundConnectionRate } : {}),
       ...(connectionsPerIp !== undefined ? { connectionsPerIp } : {}),
       ...(ipLimitExempt !== undefined ? { ipLimitExempt } : {}),

@@ -8,8 +8,10 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { noise } from './noise.ts'
 import { yamux } from './yamux.ts'
 import { libp2pLogger } from './libp2p-logger.ts'
-import { forgetDisconnectedPeers, skipRepeatedProtocolMerges } from './peer-store.ts'
+import { forgetDisconnectedPeers, skipRemoteProtocolMerges } from './peer-store.ts'
 import { identify, type Identify } from '@libp2p/identify'
+import { withCachedSigner } from './identity.ts'
+import { keepSignedPeerRecord } from './peer-record.ts'
 import type { PrivateKey, Stream, Connection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { coalescingTcp, perIpGate } from './tcp.ts'
@@ -52,6 +54,12 @@ export interface HostOptions {
   /** `http` entry of the transports answer (boost: Retrievals.HTTP.HTTPRetrievalMultiaddr). */
   httpRetrievalMultiaddr?: string
   maxConnections?: number
+  /**
+   * Connections in their handshake at once (default 256). 200 clients connecting together, each for
+   * one deal as `boost deal` does, passed js-libp2p's 100: the rest were reset mid-handshake and
+   * go-libp2p's dial backoff then failed their retries at once. The per-address limits still bound
+   * what one client holds; this bounds the handshakes' memory (a few KB each) across all of them.
+   */
   maxPendingConnections?: number
   /** New inbound connections per second from one IP (libp2p's inboundConnectionThreshold; default 20). */
   inboundConnectionRate?: number
@@ -104,8 +112,9 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     if (refusalLogs.take()) log.warn({ address, reason }, 'inbound connection refused: per-address limit (--max-connections-per-ip)')
     else log.debug({ address, reason }, 'inbound connection refused')
   })
+  const privateKey = withCachedSigner(o.privateKey)
   const node = await createLibp2p({
-    privateKey: o.privateKey,
+    privateKey,
     addresses: { listen: o.listen, ...(o.announce !== undefined ? { announce: o.announce } : {}) },
     transports: [coalescingTcp(undefined, (conn) => {
       if (draining) {
@@ -127,14 +136,20 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     // What identify tells peers (boost's host says boost-<version>): an SP's clients and its
     // operators see dealyard, not the js-libp2p default.
     nodeInfo: { name: 'dealyard', version: DEALYARD_VERSION },
-    services: { identify: identify() },
+    // identify answers clients (boost's client reads which deal protocols are served from it) but
+    // is not run towards them: the ingress never dials a client, so their addresses, protocols and
+    // signed records were read, verified and stored on every connection for nothing (~0.5 CPU-ms
+    // a connection, and `boost deal` connects for every deal). go-libp2p runs it both ways; a
+    // client cannot tell, as nothing it sends depends on the server having identified it.
+    services: { identify: identify({ runOnConnectionOpen: false }) },
     connectionManager: {
       maxConnections: o.maxConnections ?? 1000,
-      maxIncomingPendingConnections: o.maxPendingConnections ?? 100,
+      maxIncomingPendingConnections: o.maxPendingConnections ?? 256,
       inboundConnectionThreshold: o.inboundConnectionRate ?? 20
     }
   })
-  skipRepeatedProtocolMerges(node)
+  skipRemoteProtocolMerges(node)
+  keepSignedPeerRecord(node, privateKey, (err) => { log.warn({ err: err.message }, 'sealing the signed peer record failed: identify signs one per request') })
   forgetDisconnectedPeers(node, (err) => { log.debug({ err: err.message }, 'forgetting a disconnected peer failed') })
   const inflight = new Set<Promise<void>>()
   const track = (p: Promise<void>): void => {

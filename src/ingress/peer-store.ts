@@ -1,40 +1,26 @@
+import type { Libp2p, PeerId, PeerStore, Peer, PeerData } from '@libp2p/interface'
+
 /**
- * Skips libp2p's per-stream peer-store merge when it would change nothing.
+ * Keeps libp2p's per-stream protocol merges about other peers out of the peer store.
  *
  * Why: for every inbound stream libp2p merges the negotiated protocol into the remote peer's
  * record (`connection.js`: "the peer store should ensure that the peer is registered with that
- * protocol"): a write lock, a datastore read, protobuf decode, compare, maybe encode and write —
- * ~0.1 CPU-ms per proposal in the ingress profile, and the same protocol every time, since a deal
- * client opens one stream per proposal on a long-lived connection. A merge whose only content is
- * protocols this process already merged for that peer returns the record that merge returned;
- * anything else (addresses, metadata, tags, a protocol not seen yet, a delete or a save) goes
- * through and forgets what was remembered for the peer.
+ * protocol"): a write lock, a datastore read, protobuf decode, compare, encode and write — ~0.1
+ * CPU-ms a stream, and for a peer first seen on this connection (`boost deal` connects for every
+ * deal) a new record that forgetDisconnectedPeers deletes again when it leaves. Nothing reads it:
+ * the ingress never opens a stream to a client, which is all a peer's protocols are for, and
+ * libp2p ignores what the merge returns. Such merges (only protocols, another peer) return the
+ * record as it would be without touching the store; anything else, and every write about this host
+ * itself (identify announces its protocols from there), goes through.
  */
-import type { Libp2p, PeerId, PeerStore, Peer, PeerData } from '@libp2p/interface'
-
-export function skipRepeatedProtocolMerges (node: Pick<Libp2p, 'peerStore' | 'addEventListener'>): void {
+export function skipRemoteProtocolMerges (node: Pick<Libp2p, 'peerId' | 'peerStore'>): void {
   const store = node.peerStore as PeerStore
-  const known = new Map<string, { protocols: Set<string>, peer: Peer }>()
   const merge = store.merge.bind(store)
-  const forget = (id: PeerId): void => { known.delete(id.toString()) }
   store.merge = async (id: PeerId, data: PeerData, options?: Parameters<PeerStore['merge']>[2]): Promise<Peer> => {
     const keys = Object.keys(data)
-    const onlyProtocols = keys.length === 1 && keys[0] === 'protocols' && data.protocols !== undefined
-    const k = known.get(id.toString())
-    if (onlyProtocols && k !== undefined && data.protocols!.every((p) => k.protocols.has(p))) return k.peer
-    const peer = await merge(id, data, options)
-    if (onlyProtocols) known.set(id.toString(), { protocols: new Set(peer.protocols), peer })
-    else forget(id)
-    return peer
+    if (keys.length !== 1 || keys[0] !== 'protocols' || data.protocols === undefined || id.equals(node.peerId)) return await merge(id, data, options)
+    return { id, addresses: [], protocols: [...data.protocols], metadata: new Map(), tags: new Map() }
   }
-  for (const m of ['patch', 'save', 'delete'] as const) {
-    const original = (store[m] as (...a: unknown[]) => Promise<unknown>).bind(store)
-    ;(store as unknown as Record<string, unknown>)[m] = async (id: PeerId, ...rest: unknown[]) => {
-      forget(id)
-      return await original(id, ...rest)
-    }
-  }
-  node.addEventListener('peer:disconnect', (evt) => { forget(evt.detail) })
 }
 
 /**

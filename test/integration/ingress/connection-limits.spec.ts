@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { multiaddr } from '@multiformats/multiaddr'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createClientNode, proposeDeal } from '../../../src/client/net.ts'
 import { startEnv, type Env } from './env.ts'
 
@@ -48,6 +49,23 @@ describe('ingress: connections per address', () => {
     }
   })
 
+  it('holds 200 connections in their handshake at once, and serves one more', async () => {
+    // A burst of `boost deal` clients, each connecting for its one deal: js-libp2p's default of 100
+    // handshakes at once reset the rest. 200 / PER_IP addresses, each at the per-address limit.
+    const socks = (await Promise.all(Array.from({ length: 200 / PER_IP }, async (_, i) => await silent(PER_IP, `127.0.3.${i + 1}`)))).flat()
+    assert.equal(socks.length, 200)
+    const node = await createClientNode()
+    try {
+      await sleep(300)
+      assert.equal(socks.filter((s) => s.closed()).length, 0, 'every handshaking connection is held')
+      const r = await proposeDeal(node, env.addr, await env.params())
+      assert.equal(r.accepted, true, r.message)
+    } finally {
+      for (const s of socks) s.socket.destroy()
+      await node.stop()
+    }
+  })
+
   it('holds one address to its proposal rate, refusing the excess with an answer it can act on', async () => {
     const replica = await env.startReplica({ proposalsPerIpPerSecond: 2, ipLimitExempt: [] })
     const node = await createClientNode()
@@ -82,14 +100,22 @@ describe('ingress: connections per address', () => {
     const store = env.ingress.host.node.peerStore
     const ids: string[] = []
     for (let i = 0; i < 5; i++) {
-      const c = await createClientNode()
+      // libp2p stores an RSA peer's key while it is connected (its peer ID does not hold it)
+      const rsa = i === 0
+      const c = await createClientNode(rsa ? await generateKeyPair('RSA', 2048) : undefined)
       try {
         await c.dial(multiaddr(env.addr))
         ids.push(c.peerId.toString())
-        // identify has run: the ingress knows the peer while it is connected.
+        // The client's identify has been answered: an inbound stream, whose protocol libp2p would
+        // have written into the client's record before the handler ran.
         const until = Date.now() + 5000
-        while (!(await store.has(c.peerId)) && Date.now() < until) await sleep(20)
-        assert.ok(await store.has(c.peerId))
+        while ((await c.peerStore.get(c.getConnections()[0]!.remotePeer).then((p) => p.protocols, () => [] as string[])).length === 0 && Date.now() < until) await sleep(20)
+        if (rsa) {
+          while (!(await store.has(c.peerId)) && Date.now() < until) await sleep(20)
+          assert.ok(await store.has(c.peerId), 'the RSA peer\'s key is kept while it is connected')
+        } else {
+          assert.equal(await store.has(c.peerId), false, 'nothing is written about an Ed25519 client')
+        }
       } finally {
         await c.stop()
       }

@@ -10,8 +10,8 @@ import { defaultLogger } from '@libp2p/logger'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import type { MultiaddrConnection } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
-import { batchDecryption, nativeNoiseCrypto, noise, NoiseBatchDecoder } from '../../../src/ingress/noise.ts'
+import { defaultCrypto, pureJsCrypto } from '@chainsafe/libp2p-noise/crypto'
+import { batchDecryption, handshakeCrypto, nativeNoiseCrypto, noise, NoiseBatchDecoder } from '../../../src/ingress/noise.ts'
 import { loadNative } from '../../../src/filecoin/commp/native.ts'
 
 const frame = (payload: Uint8Array): Uint8Array => Buffer.concat([Buffer.from([payload.length >> 8, payload.length & 0xff]), payload])
@@ -157,7 +157,7 @@ test('real noise: this side batched, the stock side unchanged, bytes intact both
 
 test('native ChaCha20-Poly1305 matches noise\'s default crypto, in place and from lists', () => {
   const crypto = nativeNoiseCrypto()
-  assert.ok(crypto !== undefined, 'the native addon provides ChaCha20-Poly1305')
+  assert.notEqual(crypto.chaCha20Poly1305Encrypt, defaultCrypto.chaCha20Poly1305Encrypt, 'the native addon provides ChaCha20-Poly1305')
   for (const size of [0, 1, 15, 16, 100, 1199, 1200, 5000, 65519]) {
     const k = randomBytes(32)
     const nonce = randomBytes(12)
@@ -193,4 +193,25 @@ test('the native cipher refuses a partly overlapping output and wrong lengths', 
   const buf = Buffer.concat([plain, Buffer.alloc(16)])
   addon.chachaSeal!(k, nonce, none, buf.subarray(0, 40), buf)
   assert.deepEqual(buf, sealed, 'sealing in place gives the same bytes')
+})
+
+test('the handshake\'s X25519 and HKDF give what noise\'s pure-JS crypto gives', () => {
+  for (let i = 0; i < 20; i++) {
+    const ours = handshakeCrypto.generateX25519KeyPair()
+    const theirs = pureJsCrypto.generateX25519KeyPair()
+    assert.deepEqual(Buffer.from(ours.publicKey), Buffer.from(pureJsCrypto.generateX25519KeyPairFromSeed(ours.privateKey).publicKey), 'the public key is the private key\'s')
+    const shared = Buffer.from(handshakeCrypto.generateX25519SharedKey(ours.privateKey, theirs.publicKey))
+    assert.deepEqual(shared, Buffer.from(pureJsCrypto.generateX25519SharedKey(theirs.privateKey, ours.publicKey)), 'both sides agree')
+    assert.deepEqual(Buffer.from(handshakeCrypto.generateX25519SharedKey(ours.privateKey, theirs.publicKey)), shared, 'the same again, from the keys found again')
+    // noise hands over a remote key as a list; a private key it did not get from here (a seed) works too
+    const list = new Uint8ArrayList(theirs.publicKey.subarray(0, 9), theirs.publicKey.subarray(9))
+    assert.deepEqual(Buffer.from(handshakeCrypto.generateX25519SharedKey(Uint8Array.from(ours.privateKey), list as unknown as Uint8Array)), shared)
+    const seeded = pureJsCrypto.generateX25519KeyPairFromSeed(randomBytes(32))
+    assert.deepEqual(Buffer.from(handshakeCrypto.generateX25519SharedKey(seeded.privateKey, theirs.publicKey)),
+      Buffer.from(pureJsCrypto.generateX25519SharedKey(seeded.privateKey, theirs.publicKey)))
+    const ck = randomBytes(32)
+    for (const ikm of [randomBytes(32), new Uint8Array(0)]) {
+      assert.deepEqual(handshakeCrypto.getHKDF(ck, ikm).map((k) => Buffer.from(k)), pureJsCrypto.getHKDF(ck, ikm).map((k) => Buffer.from(k)), `HKDF, ${ikm.length}-byte input`)
+    }
+  }
 })

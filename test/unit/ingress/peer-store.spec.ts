@@ -1,42 +1,35 @@
-// The per-stream protocol merge shortcut (src/ingress/peer-store.ts) on a real libp2p peer store.
+// The per-stream protocol merge skip (src/ingress/peer-store.ts) on a real libp2p peer store.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createLibp2p } from 'libp2p'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { skipRepeatedProtocolMerges } from '../../../src/ingress/peer-store.ts'
+import { skipRemoteProtocolMerges } from '../../../src/ingress/peer-store.ts'
 import { libp2pLogger } from '../../../src/ingress/libp2p-logger.ts'
 
-test('a repeated protocol-only merge is answered from memory; anything else reaches the store', async (t) => {
+test('protocol-only merges about other peers skip the store; anything else, and this host\'s own, reach it', async (t) => {
   const node = await createLibp2p({ addresses: { listen: [] }, logger: libp2pLogger({}) })
   t.after(async () => { await node.stop() })
   let underlying = 0
   const merge = node.peerStore.merge.bind(node.peerStore)
   node.peerStore.merge = async (...a: Parameters<typeof merge>) => { underlying++; return await merge(...a) }
-  skipRepeatedProtocolMerges(node)
+  skipRemoteProtocolMerges(node)
   const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
 
-  const first = await node.peerStore.merge(peer, { protocols: ['/fil/storage/mk/1.2.1'] })
-  const again = await node.peerStore.merge(peer, { protocols: ['/fil/storage/mk/1.2.1'] })
-  assert.equal(underlying, 1)
-  assert.equal(again, first)
-  assert.deepEqual(again.protocols, ['/fil/storage/mk/1.2.1'])
+  const answered = await node.peerStore.merge(peer, { protocols: ['/fil/storage/mk/1.2.1'] })
+  assert.equal(underlying, 0)
+  assert.ok(answered.id.equals(peer))
+  assert.deepEqual(answered.protocols, ['/fil/storage/mk/1.2.1'])
+  assert.equal(await node.peerStore.has(peer), false, 'nothing stored about the client')
 
-  // A protocol not merged before goes through, and is remembered with the others.
-  const both = await node.peerStore.merge(peer, { protocols: ['/fil/storage/status/1.2.0'] })
-  assert.equal(underlying, 2)
-  assert.deepEqual([...both.protocols].sort(), ['/fil/storage/mk/1.2.1', '/fil/storage/status/1.2.0'])
-  await node.peerStore.merge(peer, { protocols: ['/fil/storage/status/1.2.0'] })
-  assert.equal(underlying, 2)
-
-  // Other writes make the next merge go to the store again (the record may have changed).
-  await node.peerStore.patch(peer, { protocols: ['/other/1'] })
-  const afterPatch = await node.peerStore.merge(peer, { protocols: ['/fil/storage/mk/1.2.1'] })
-  assert.equal(underlying, 3)
-  assert.deepEqual([...afterPatch.protocols].sort(), ['/fil/storage/mk/1.2.1', '/other/1'])
+  // Anything more than protocols goes through.
   await node.peerStore.merge(peer, { protocols: ['/x'], metadata: { a: new Uint8Array([1]) } })
-  await node.peerStore.merge(peer, { protocols: ['/x'] })
-  assert.equal(underlying, 5, 'a merge with more than protocols is not remembered')
+  assert.equal(underlying, 1)
+  assert.deepEqual((await node.peerStore.get(peer)).protocols, ['/x'])
+  // This host's own protocols go through: identify announces them from the store.
+  await node.peerStore.merge(node.peerId, { protocols: ['/fil/storage/status/1.2.0'] })
+  assert.equal(underlying, 2)
+  assert.ok((await node.peerStore.get(node.peerId)).protocols.includes('/fil/storage/status/1.2.0'))
 })
 
 test('libp2p loggers are one disabled logger unless DEBUG is set', () => {
