@@ -24,6 +24,8 @@ export const TransferErrorCodes = {
   AddressRefused: 'TRANSFER_ADDRESS_REFUSED',
   /** Too many redirects, or a redirect to a non-HTTP URL. */
   Redirect: 'TRANSFER_REDIRECT',
+  /** Attempts ran out with the transfer below its minimum rate (spec.transfer.minBytesPerSecond). */
+  TooSlow: 'TRANSFER_TOO_SLOW',
   /** The whole transfer took longer than its deadline. */
   Deadline: 'TRANSFER_DEADLINE',
   /** The staging volume is full (ENOSPC, EDQUOT, EFBIG). */

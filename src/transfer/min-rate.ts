@@ -1,0 +1,92 @@
+import { RetryableError, TransferError, TransferErrorCodes } from './errors.ts'
+import { formatBytes } from './progress.ts'
+
+/** The retryable code of a connection dropped for being too slow (next to the stall's STALLED). */
+export const TOO_SLOW = 'TOO_SLOW'
+
+export interface RateFloorOptions {
+  /** Bytes per second the transfer must average over the window; 0 turns the check off. */
+  minBytesPerSecond: number
+  windowMs: number
+  now: () => number
+  /** Where the minimum was set, named in the error (`spec.transfer.minBytesPerSecond`, `--min-rate`). */
+  setting: string
+}
+
+interface Sample { t: number, bytes: number }
+
+/**
+ * The low-speed limit of one transfer: the bytes of all its connections together, averaged over
+ * the last full window, must reach the minimum, or `check` returns the TOO_SLOW error to drop the
+ * connections with. Without it a source trickling a byte every few seconds (never a stall) held a
+ * transfer slot for the whole deadline.
+ *
+ * The first window opens at the first byte after `restart`, not when the request went out. curl's
+ * `--speed-time` clock runs from the request (its speed reads 0 while it waits), so a server slow
+ * to send its first byte is cut by the speed rule alone; here the wait for the first byte is the
+ * stall timeout's business, and the rate is judged only on time when bytes could flow. The
+ * download restarts the measurement after each drop it made itself (stall or too slow): the new
+ * connection gets a whole window of its own, and a stall's silence is not punished twice. A drop
+ * by the server does not restart it, so a server cannot dodge the check by closing each connection
+ * before its window ends: its reconnects count as the wall-clock time they take.
+ */
+export class RateFloor {
+  readonly #o: RateFloorOptions
+  #total = 0
+  /** When the current measurement opened (its first byte); undefined until that byte. */
+  #since: number | undefined
+  /** Byte counts at the window's opening and at each check, oldest first. */
+  #samples: Sample[] = []
+
+  constructor (o: RateFloorOptions) { this.#o = o }
+
+  /** Counts bytes from any connection of the transfer. */
+  add (n: number): void {
+    if (this.#o.minBytesPerSecond <= 0) return
+    if (this.#since === undefined) {
+      this.#since = this.#o.now()
+      this.#samples = [{ t: this.#since, bytes: this.#total }]
+    }
+    this.#total += n
+  }
+
+  /** Forgets the measurement: the next byte opens a new first window. */
+  restart (): void {
+    this.#since = undefined
+    this.#samples = []
+  }
+
+  /** The TOO_SLOW error when the last full window averaged below the minimum; undefined otherwise. */
+  check (): RetryableError | undefined {
+    const { minBytesPerSecond: min, windowMs } = this.#o
+    if (min <= 0 || this.#since === undefined) return undefined
+    const t = this.#o.now()
+    this.#samples.push({ t, bytes: this.#total })
+    if (t - this.#since < windowMs) return undefined
+    // Measure from the newest sample at least a window old: a full window, plus at most one check
+    // interval (samples are taken at the checks).
+    let i = 0
+    while (i + 1 < this.#samples.length && t - this.#samples[i + 1]!.t >= windowMs) i++
+    this.#samples.splice(0, i)
+    const from = this.#samples[0]!
+    const bytes = this.#total - from.bytes
+    // A window without a single byte is a stall: the stall timeout drops it and says so.
+    if (bytes === 0) return undefined
+    const rate = bytes * 1000 / (t - from.t)
+    if (rate >= min) return undefined
+    return new RetryableError(TOO_SLOW, `below the minimum rate: ${formatRate(rate)} over the last ${formatSeconds(t - from.t)}, minimum ${formatRate(min)} (${this.#o.setting})`)
+  }
+}
+
+function formatRate (bytesPerSecond: number): string {
+  return `${formatBytes(bytesPerSecond < 1024 ? Math.round(bytesPerSecond) : bytesPerSecond)}/s`
+}
+
+function formatSeconds (ms: number): string {
+  return ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${(ms / 1000).toFixed(1)} s`
+}
+
+/** The failure once attempts ran out on a too-slow source: the measured rate, then where it stopped. */
+export function tooSlowFailure (cause: Error, detail: string): TransferError {
+  return new TransferError(TransferErrorCodes.TooSlow, `${cause.message}; ${detail}`, { retry: 'auto', cause })
+}
