@@ -47,6 +47,16 @@ export const DEAL_POLICY_DEFAULTS = {
   transferTypes: ['http']
 } as const
 
+/**
+ * The default low-speed limit of transfers, 64 KiB/s (512 kbit/s). Far below any path a client
+ * serves deal data over: one TCP stream without window scaling (64 KiB in flight) across a 300 ms
+ * round trip still moves about 213 KiB/s, and an ADSL uplink about 1 Mbit/s. A data source under it
+ * is broken or hostile, and holds one of the provider's few transfer slots: at 64 KiB/s a 32 GiB
+ * piece would take six days, four times the default deadline. 1 MiB/s would cut healthy clients on
+ * slow uplinks.
+ */
+export const DEFAULT_MIN_BYTES_PER_SECOND = 65536
+
 const providerSpec = obj('A miner this installation makes deals for. Owned by GitOps.', {
   address: minerAddress('Miner actor address (its ID address, f0…).'),
   paused: bool('Refuse new proposals and stop advancing deals (in-flight data stays).', { default: false }),
@@ -102,7 +112,14 @@ const providerSpec = obj('A miner this installation makes deals for. Owned by Gi
   transfer: obj('Transfer Jobs.', {
     image: str('Container image of dealyard for transfer Jobs (defaults to the controller\'s own).', { maxLength: 512 }),
     maxConcurrent: int('Transfers running at once for this provider.', { minimum: 1, default: 4 }),
-    stallTimeoutSeconds: seconds('Reconnect when no byte arrived for this long (at most 2147483 s).', { minimum: 1, default: 60 }),
+    stallTimeoutSeconds: seconds('Reconnect when no byte arrived for this long (at most 2147483 s). Also the window minBytesPerSecond is averaged over.', { minimum: 1, default: 60 }),
+    // The window is stallTimeoutSeconds rather than a field of its own: a stall is the same rule
+    // with a one-byte minimum, and both asking "did enough arrive in the last N seconds" over one
+    // N keeps them from contradicting each other (a 10 s stall timeout beside a 5 min rate window).
+    minBytesPerSecond: int('Reconnect (like a stall, counting an attempt) when the transfer\'s bytes over the last stallTimeoutSeconds, all its connections together, '
+      + 'average less than this many per second; once the attempts run out, the transfer fails with TRANSFER_TOO_SLOW. The first window after a reconnect opens at its first byte. '
+      + '0 turns the check off. The default, 65536 (64 KiB/s, 512 kbit/s), is far below any healthy client\'s path and stops a trickling source from holding a transfer slot until the deadline.',
+    { minimum: 0, default: DEFAULT_MIN_BYTES_PER_SECOND }),
     deadlineSeconds: seconds('Fail a transfer that takes longer than this (at most 2147483 s, ~24.8 days).', { minimum: 1, default: 86400 })
   }, { title: 'TransferJobSpec' }),
   fundLedger: k8sName('FundLedger that holds this provider\'s collateral and publish funds.'),

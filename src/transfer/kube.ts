@@ -54,7 +54,7 @@ export function dealForTransfer (obj: unknown): DealForTransfer {
 }
 
 /** The StorageProvider settings the transfer honours. */
-export interface ProviderForTransfer { policy: TransferHostPolicy, stallTimeoutSeconds?: number, deadlineSeconds?: number }
+export interface ProviderForTransfer { policy: TransferHostPolicy, stallTimeoutSeconds?: number, deadlineSeconds?: number, minBytesPerSecond?: number }
 
 export function providerForTransfer (obj: unknown): ProviderForTransfer {
   const spec = (obj as { spec?: Record<string, any> }).spec ?? {}
@@ -62,7 +62,8 @@ export function providerForTransfer (obj: unknown): ProviderForTransfer {
   return {
     policy: { allowCidrs: hosts.allowCidrs ?? [], denyCidrs: hosts.denyCidrs ?? [] },
     stallTimeoutSeconds: spec.transfer?.stallTimeoutSeconds,
-    deadlineSeconds: spec.transfer?.deadlineSeconds
+    deadlineSeconds: spec.transfer?.deadlineSeconds,
+    minBytesPerSecond: spec.transfer?.minBytesPerSecond
   }
 }
 

@@ -47,7 +47,7 @@ const deal = {
     transfer: { type: 'http', size: 1211567, paramsSecretRef: { name: 'd1-params' } }
   }
 }
-const provider = { spec: { dealPolicy: { transferHosts: { allowCidrs: ['127.0.0.0/8'], denyCidrs: ['10.96.0.0/12'] } }, transfer: { stallTimeoutSeconds: 30, deadlineSeconds: 600 } } }
+const provider = { spec: { dealPolicy: { transferHosts: { allowCidrs: ['127.0.0.0/8'], denyCidrs: ['10.96.0.0/12'] } }, transfer: { stallTimeoutSeconds: 30, deadlineSeconds: 600, minBytesPerSecond: 32768 } } }
 const secret = { kind: 'Secret', metadata: { name: 'd1-params' }, data: { 'params.json': Buffer.from('{"URL":"http://127.0.0.1:1/x.car","Headers":null}').toString('base64') } }
 
 test('the deal, its provider and its params Secret are read through the API', async (t) => {
@@ -63,7 +63,7 @@ test('the deal, its provider and its params Secret are read through the API', as
     uuid: '5f0c2a3e-1111-4222-8333-444455556666', pieceCid: 'baga6ea4seaqexample', pieceSize: 2097152, transferType: 'http',
     transferSize: 1211567, paramsSecret: 'd1-params', dataSourcePath: undefined, provider: 'sp1'
   })
-  assert.deepEqual(await deals.provider('sp1'), { policy: { allowCidrs: ['127.0.0.0/8'], denyCidrs: ['10.96.0.0/12'] }, stallTimeoutSeconds: 30, deadlineSeconds: 600 })
+  assert.deepEqual(await deals.provider('sp1'), { policy: { allowCidrs: ['127.0.0.0/8'], denyCidrs: ['10.96.0.0/12'] }, stallTimeoutSeconds: 30, deadlineSeconds: 600, minBytesPerSecond: 32768 })
   assert.equal(await deals.params('ns', 'd1-params'), '{"URL":"http://127.0.0.1:1/x.car","Headers":null}')
 })
 
