@@ -7,6 +7,8 @@ import type { PieceSink } from './piece-sink.ts'
 import { SlabWriter } from './slab-writer.ts'
 import { contiguousPrefix, downloadRanges, RangesUnsupported } from './ranges.ts'
 import { backoffDelay, sleep } from './retry.ts'
+import { RateFloor, TOO_SLOW, tooSlowFailure } from './min-rate.ts'
+import { DEFAULT_MIN_BYTES_PER_SECOND } from '../api/storageprovider.ts'
 import { MetaSaver, readMeta, saveMeta, type Meta } from './sidecar.ts'
 
 export { backoffDelay }
@@ -23,8 +25,15 @@ export interface DownloadTarget {
 }
 
 export interface DownloadTuning {
-  /** No byte for this long → drop the connection and reconnect. */
+  /** No byte for this long → drop the connection and reconnect. Also the minimum rate's window. */
   stallMs: number
+  /**
+   * Bytes per second the transfer (all its connections together) must average over the last
+   * stallMs, or its connections are dropped and resumed like a stall (min-rate.ts); 0: off.
+   */
+  minBytesPerSecond: number
+  /** Where minBytesPerSecond was set, for the error message. */
+  minRateSetting: string
   /** The whole download, ms from start. */
   deadlineMs: number
   /** Consecutive failed attempts without progress before giving up. */
@@ -51,6 +60,8 @@ export interface DownloadTuning {
 
 export const defaultTuning: DownloadTuning = {
   stallMs: 60_000,
+  minBytesPerSecond: DEFAULT_MIN_BYTES_PER_SECOND,
+  minRateSetting: 'spec.transfer.minBytesPerSecond',
   deadlineMs: 24 * 3600_000,
   maxAttempts: 15,
   backoffMinMs: 1000,
@@ -162,6 +173,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
     if (offset > 0) result.replayedBytes = await comps.sink.replay(target.partPath, offset)
     let expected = target.size > 0 ? target.size : undefined
     let failures = 0
+    const floor = new RateFloor({ minBytesPerSecond: tuning.minBytesPerSecond, windowMs: tuning.stallMs, now, setting: tuning.minRateSetting })
 
     for (;;) {
       if (expected !== undefined && offset === expected) break
@@ -172,7 +184,10 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
       const stallTimer = setInterval(() => {
         if (now() - lastByte >= tuning.stallMs) {
           attempt.abort(new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${offset}`))
+          return
         }
+        const slow = floor.check()
+        if (slow !== undefined) attempt.abort(slow)
       }, Math.max(10, Math.min(1000, tuning.stallMs / 4)))
       try {
         const res = await getRange(target.url, target.headers, offset, {
@@ -205,7 +220,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
         const m = meta
         const saver = new MetaSaver(metaPath, m)
         try {
-          await receive(res, { fh, direct }, at, limit, target, comps, tuning, () => { lastByte = now() }, result.attempts, expected, (end) => { saver.save(end) })
+          await receive(res, { fh, direct }, at, limit, target, comps, tuning, (n) => { lastByte = now(); floor.add(n) }, result.attempts, expected, (end) => { saver.save(end) })
         } catch (err) {
           // Bytes written before a failure are good: the next attempt continues after them. The
           // failure is what gets reported; a sidecar that cannot be saved either only costs a
@@ -240,9 +255,15 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
           throw outer.reason
         }
         if (cause instanceof TransferError) throw cause
-        if (offset > before) failures = 0
+        const code = (cause as { code?: unknown }).code
+        // A drop of ours gives the next connection a whole window of its own (min-rate.ts).
+        if (code === 'STALLED' || code === TOO_SLOW) floor.restart()
+        // The bytes of a connection dropped for being too slow are no progress: a trickle would
+        // never run out of attempts otherwise.
+        if (offset > before && code !== TOO_SLOW) failures = 0
         failures++
         if (failures >= tuning.maxAttempts) {
+          if (code === TOO_SLOW) throw tooSlowFailure(cause as Error, `gave up after ${failures} attempts in a row, at ${offset} bytes`)
           throw new TransferError(TransferErrorCodes.RetriesExhausted,
             `could not finish transfer after ${result.attempts} attempts (${failures} without progress), at ${offset} bytes: ${(cause as Error).message}`,
             { retry: 'auto', cause })
@@ -310,7 +331,7 @@ async function checkResponse (res: RangeResponse, offset: number, target: Downlo
  * index) while the next ones fill. `at.offset` follows the written prefix.
  */
 async function receive (res: RangeResponse, file: { fh: FileHandle, direct: FileHandle | undefined }, at: { offset: number }, limit: number, target: DownloadTarget,
-  comps: DownloadComponents, tuning: DownloadTuning, onBytes: () => void, attempt: number, expected: number | undefined,
+  comps: DownloadComponents, tuning: DownloadTuning, onBytes: (n: number) => void, attempt: number, expected: number | undefined,
   onWritten: (end: number) => void): Promise<void> {
   const writer = new SlabWriter(file.fh, at.offset, {
     direct: file.direct,

@@ -4,6 +4,7 @@ import { getRange, header, parseContentRange, strongEtag } from './http-request.
 import { SlabWriter } from './slab-writer.ts'
 import type { DownloadComponents, DownloadResult, DownloadTarget, DownloadTuning } from './download.ts'
 import { backoffDelay, sleep } from './retry.ts'
+import { RateFloor, TOO_SLOW, tooSlowFailure } from './min-rate.ts'
 import { readMeta, saveMeta, type Meta } from './sidecar.ts'
 
 /** One range of a parallel download: bytes [start, end), good up to `written`. */
@@ -124,12 +125,23 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
     hashUpTo(true)
 
     const received = (): number => ranges.reduce((n, r) => n + r.written, 0) - ranges.reduce((n, r) => n + r.start, 0)
+    // The minimum rate is the transfer's, not each connection's: a slow sum drops every connection
+    // at once (each counts the failure and resumes), whatever their shares of it.
+    const floor = new RateFloor({ minBytesPerSecond: tuning.minBytesPerSecond, windowMs: tuning.stallMs, now, setting: tuning.minRateSetting })
+    const connected = new Set<AbortController>()
+    const rateTimer = setInterval(() => {
+      const slow = floor.check()
+      if (slow === undefined) return
+      floor.restart()
+      for (const a of connected) a.abort(slow)
+    }, Math.max(10, Math.min(1000, tuning.stallMs / 4)))
     const one = async (r: RangeState): Promise<void> => {
       let failures = 0
       while (r.written < r.end) {
         result.attempts++
         const before = r.written
         const attempt = new AbortController()
+        connected.add(attempt)
         let lastByte = now()
         const stallTimer = setInterval(() => {
           if (now() - lastByte >= tuning.stallMs) attempt.abort(new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${r.written}`))
@@ -157,7 +169,7 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
             // More than the Content-Range it announced: the same would come again on every retry
             // of this range, so the download goes on as one stream, which stops at the file's end.
             check: (end) => { if (end > r.end) throw new RangesUnsupported(`range ${r.start}-${r.end - 1}: the server sent more than the range it announced`) },
-            onBytes: () => { lastByte = now() },
+            onBytes: (n) => { lastByte = now(); floor.add(n) },
             onSlab: () => undefined,
             onWritten: (end) => {
               r.written = end
@@ -175,9 +187,15 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
           const cause = attempt.signal.aborted && !all.aborted ? attempt.signal.reason as unknown : err
           if (cause instanceof RangesUnsupported || cause instanceof TransferError) throw cause
           if (all.aborted) throw all.reason
-          if (r.written > before) failures = 0
+          const code = (cause as { code?: unknown }).code
+          // A stall of ours gives the next connection a whole window (min-rate.ts); too slow
+          // restarted the measurement for every connection when it dropped them.
+          if (code === 'STALLED') floor.restart()
+          // The bytes of a connection dropped for being too slow are no progress (download.ts).
+          if (r.written > before && code !== TOO_SLOW) failures = 0
           failures++
           if (failures >= tuning.maxAttempts) {
+            if (code === TOO_SLOW) throw tooSlowFailure(cause as Error, `range ${r.start}-${r.end - 1}: gave up after ${failures} attempts in a row, at ${r.written} bytes`)
             throw new TransferError(TransferErrorCodes.RetriesExhausted,
               `range ${r.start}-${r.end - 1}: could not finish after ${failures} attempts without progress, at ${r.written} bytes: ${(cause as Error).message}`,
               { retry: 'auto', cause })
@@ -187,11 +205,13 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
           await sleep(delay, all).catch(() => {})
         } finally {
           clearInterval(stallTimer)
+          connected.delete(attempt)
         }
       }
     }
     // The first failure stops the others; every range settles before the file is closed.
     const settled = await Promise.allSettled(ranges.map(async (r) => { try { await one(r) } catch (err) { stop.abort(err); throw err } }))
+      .finally(() => { clearInterval(rateTimer) })
     await saver.flush().catch(() => {})
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')
     if (failed !== undefined) {

@@ -11,6 +11,7 @@ import { checkTransferUrl } from './params.ts'
 import { PieceSink, type PieceHasherSpec } from './piece-sink.ts'
 import { ProgressThrottle, type ProgressSink } from './progress.ts'
 import { transferMetrics } from './metrics.ts'
+import { TOO_SLOW } from './min-rate.ts'
 
 export interface TransferJobSpec {
   /** Deal UUID: names the staged files `<uuid>.car`, `<uuid>.car.idx`. */
@@ -111,7 +112,9 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
         onProgress: (p) => { t.update(p.bytes, p.total, p.attempt) },
         onRetry: (err, attempt, delayMs) => {
           metrics.retries.inc()
-          comps.log.warn({ attempt, delayMs, err: err.message }, 'transfer attempt failed; retrying')
+          const code = (err as { code?: unknown }).code
+          if (code === 'STALLED' || code === TOO_SLOW) metrics.drops.inc({ reason: code })
+          comps.log.warn({ attempt, delayMs, code, err: err.message }, 'transfer attempt failed; retrying')
         }
       },
       tuning)

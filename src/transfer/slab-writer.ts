@@ -17,8 +17,8 @@ export interface SlabWriterOptions {
   onSlab: (data: Uint8Array, position: number) => Promise<void> | undefined
   /** Throws to refuse bytes (too long): called with the stream length the new bytes would reach. */
   check: (end: number) => void
-  /** Every accept (stall detection). */
-  onBytes: () => void
+  /** Every accept, with its byte count (stall detection, the minimum rate). */
+  onBytes: (n: number) => void
   /**
    * The file now holds every byte below `end` (writes finish out of order; this follows the
    * contiguous prefix). With several writes in flight the file's length is not that prefix.
@@ -97,7 +97,7 @@ export class SlabWriter implements BodyTarget {
   accept (region: Uint8Array, n: number): boolean {
     if (this.#error !== undefined) throw this.#error
     this.#o.check(this.#pos + this.#len + n)
-    this.#o.onBytes()
+    this.#o.onBytes(n)
     let cur = this.#cur
     if (cur !== undefined && region.buffer === cur.buffer && region.byteOffset === cur.byteOffset + this.#len) {
       this.#len += n

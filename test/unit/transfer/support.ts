@@ -116,3 +116,26 @@ export class RecordingSink implements ProgressSink {
   async succeeded (r: TransferSuccess): Promise<void> { this.success = r }
   async failed (f: TransferFailure): Promise<void> { this.failure = f }
 }
+
+/**
+ * Takes over every request to serve `data` (honouring Range) at `bytesPerSecond`, paced by the
+ * clock: a tick that fires late on a loaded machine sends what is owed, so the rate holds.
+ */
+export function trickle (data: Buffer, bytesPerSecond: number): Behaviour {
+  return (req, res) => {
+    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
+    const start = m !== null ? Number(m[1]) : 0
+    const end = m !== null && m[2] !== '' ? Math.min(data.length - 1, Number(m[2])) : data.length - 1
+    if (m !== null) res.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${data.length}`, etag: '"v1"' })
+    else res.writeHead(200, { 'content-length': data.length, etag: '"v1"' })
+    const t0 = Date.now()
+    let at = start
+    const timer = setInterval(() => {
+      const due = Math.min(end + 1, start + Math.floor((Date.now() - t0) * bytesPerSecond / 1000))
+      if (due > at) { res.write(data.subarray(at, due)); at = due }
+      if (at > end) { clearInterval(timer); res.end() }
+    }, 10)
+    res.on('close', () => { clearInterval(timer) })
+    return true
+  }
+}

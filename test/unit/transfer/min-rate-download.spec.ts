@@ -1,0 +1,107 @@
+// The minimum transfer rate in real downloads from a local server that trickles its bytes: a
+// source that never stalls but would hold a transfer slot for the whole deadline (one byte every
+// 59 s, 100 bytes/s) is dropped and resumed like a stall, and fails the deal once the attempts run
+// out. Windows are a few hundred milliseconds, as the stall tests' timeouts are.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { runTransferJob, type TransferJobSpec } from '../../../src/transfer/run.ts'
+import { transferMetrics } from '../../../src/transfer/metrics.ts'
+import type { DownloadTuning } from '../../../src/transfer/download.ts'
+import { fixture, pieces, log, loopback, fast, tempDir, serve, trickle, RecordingSink } from './support.ts'
+import { hasher } from './hasher.ts'
+
+// Random bytes: these tests are about timing, so no piece CID is asked and no index built.
+const data = randomBytes(1 << 20)
+
+function job (url: string, outDir: string, tuning: Partial<DownloadTuning>, size = data.length): TransferJobSpec {
+  return { uuid: 'minrate-1', outDir, url, headers: {}, size, policy: loopback, tuning: { ...fast, ...tuning }, index: false }
+}
+
+async function drops (reason: string): Promise<number> {
+  const m = await transferMetrics().drops.get()
+  return m.values.find((v) => v.labels.reason === reason)?.value ?? 0
+}
+
+test('a single stream below the minimum rate is dropped, resumed, and fails with the measured rate once the attempts run out', async (t) => {
+  const srv = await serve(data, { behave: trickle(data, 16 << 10) })
+  t.after(srv.close)
+  const sink = new RecordingSink()
+  const before = await drops('TOO_SLOW')
+  await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { stallMs: 300, minBytesPerSecond: 64 << 10, maxAttempts: 3 }), { hasher, progress: sink, log }),
+    (err: Error & { code?: string, retry?: string }) => {
+      assert.equal(err.code, 'TRANSFER_TOO_SLOW')
+      assert.equal(err.retry, 'auto')
+      assert.match(err.message, /^deal minrate-1: transfer: below the minimum rate: \d+\.\d KiB\/s over the last \d\.\d s, minimum 64\.0 KiB\/s \(spec\.transfer\.minBytesPerSecond\); gave up after 3 attempts in a row, at \d+ bytes$/)
+      return true
+    })
+  // Each attempt brought bytes, yet counted: a trickle does not reset the attempts.
+  assert.equal(srv.seen.length, 3)
+  assert.ok(srv.seen.slice(1).every((s) => /^bytes=\d+-$/.test(s.range ?? '')), 'the reconnects resumed')
+  assert.equal(sink.failure?.code, 'TRANSFER_TOO_SLOW')
+  assert.equal(await drops('TOO_SLOW') - before, 2, 'the two dropped connections are counted as TOO_SLOW')
+})
+
+test('parallel ranges are measured together: connections each under the minimum pass when their sum is over it', async (t) => {
+  // Two ranges of 512 KiB at 256 KiB/s each: 512 KiB/s together against a minimum of 320 KiB/s.
+  const srv = await serve(data, { behave: trickle(data, 256 << 10) })
+  t.after(srv.close)
+  const before = await drops('TOO_SLOW')
+  const out = await runTransferJob(job(srv.url, await tempDir(), { stallMs: 1000, minBytesPerSecond: 320 << 10, connections: 2, rangeMinBytes: 128 << 10 }),
+    { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.bytes, data.length)
+  assert.deepEqual(srv.seen.map((s) => s.range).sort(), ['bytes=0-524287', 'bytes=524288-1048575'])
+  assert.equal(await drops('TOO_SLOW') - before, 0)
+})
+
+test('parallel ranges whose sum stays under the minimum are all dropped and resumed, then fail', async (t) => {
+  // 16 KiB/s each, 32 KiB/s together, against 64 KiB/s.
+  const srv = await serve(data, { behave: trickle(data, 16 << 10) })
+  t.after(srv.close)
+  await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { stallMs: 300, minBytesPerSecond: 64 << 10, connections: 2, rangeMinBytes: 128 << 10, maxAttempts: 2 }),
+    { hasher, progress: new RecordingSink(), log }),
+  (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'TRANSFER_TOO_SLOW')
+    assert.match(err.message, /below the minimum rate: \d+\.\d KiB\/s over the last \d\.\d s, minimum 64\.0 KiB\/s \(spec\.transfer\.minBytesPerSecond\); range \d+-\d+: gave up after 2 attempts in a row/)
+    return true
+  })
+  // Both connections were dropped together and each asked again for the rest of its range.
+  const ends = srv.seen.map((s) => /-(\d+)$/.exec(s.range ?? '')?.[1])
+  assert.equal(ends.filter((e) => e === '524287').length, 2)
+  assert.equal(ends.filter((e) => e === '1048575').length, 2)
+})
+
+test('a healthy transfer is not touched by the default minimum', async (t) => {
+  const car = fixture('large.car')
+  const srv = await serve(car)
+  t.after(srv.close)
+  const before = await drops('TOO_SLOW')
+  const out = await runTransferJob({ ...job(srv.url, await tempDir(), { stallMs: 300 }, car.length), pieceCid: pieces['large.car']!.pieceCid, index: true },
+    { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.attempts, 1)
+  assert.equal(out.pieceCid, pieces['large.car']!.pieceCid)
+  assert.equal(await drops('TOO_SLOW') - before, 0)
+})
+
+test('0 turns the minimum off: the same trickle that fails at 64 KiB/s completes', async (t) => {
+  const small = data.subarray(0, 48 << 10)
+  const cases: Record<string, { min: number, fails: boolean }> = {
+    'at 64 KiB/s it fails': { min: 64 << 10, fails: true },
+    'at 0 it completes in one attempt': { min: 0, fails: false }
+  }
+  for (const [name, c] of Object.entries(cases)) {
+    await t.test(name, async (t) => {
+      // 48 KiB at 32 KiB/s: 1.5 s, five windows of 300 ms.
+      const srv = await serve(small, { behave: trickle(small, 32 << 10) })
+      t.after(srv.close)
+      const run = runTransferJob(job(srv.url, await tempDir(), { stallMs: 300, minBytesPerSecond: c.min, maxAttempts: 2 }, small.length), { hasher, progress: new RecordingSink(), log })
+      if (c.fails) {
+        await assert.rejects(run, { code: 'TRANSFER_TOO_SLOW' })
+      } else {
+        const out = await run
+        assert.equal(out.attempts, 1)
+        assert.equal(out.bytes, small.length)
+      }
+    })
+  }
+})
