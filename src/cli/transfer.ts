@@ -32,6 +32,8 @@ const usage = `usage: dealyard transfer [--deal <ns>/<name>] [options]
   --deny-cidr CIDR      refuse a range (cluster service/pod CIDRs), repeatable
   --stall-timeout S     reconnect after S seconds without a byte (default 60)
   --deadline S          fail after S seconds in total (default 86400)
+  --min-rate B          reconnect when under B bytes/s over the stall timeout, all connections
+                        together; 0 = off (default 65536)
   --max-attempts N      failed attempts in a row before giving up (default 15)
   --workers N           CommP hashing threads (default: all cores, at most 8)
   --connections N       parallel range requests for files of at least N x 64 MiB (default 1)
@@ -55,6 +57,7 @@ const options = {
   'deny-cidr': { type: 'string', multiple: true },
   'stall-timeout': { type: 'string' },
   deadline: { type: 'string' },
+  'min-rate': { type: 'string' },
   'max-attempts': { type: 'string' },
   workers: { type: 'string' },
   connections: { type: 'string' },
@@ -129,6 +132,7 @@ async function buildJob (v: Values, outDir: string, onDeal: (ref: DealRef, deals
       // Clamped as the CRD bounds them: a StorageProvider stored before the bound may hold more.
       if (p.stallTimeoutSeconds !== undefined) tuning.stallMs = Math.min(p.stallTimeoutSeconds, MAX_TIMER_SECONDS) * 1000
       if (p.deadlineSeconds !== undefined) tuning.deadlineMs = Math.min(p.deadlineSeconds, MAX_TIMER_SECONDS) * 1000
+      if (p.minBytesPerSecond !== undefined) tuning.minBytesPerSecond = p.minBytesPerSecond
     }
   }
   if (v['params-file'] !== undefined) {
@@ -144,6 +148,11 @@ async function buildJob (v: Values, outDir: string, onDeal: (ref: DealRef, deals
   if (stall !== undefined) tuning.stallMs = stall * 1000
   const deadline = intFlag(v.deadline, '--deadline', MAX_TIMER_SECONDS)
   if (deadline !== undefined) tuning.deadlineMs = deadline * 1000
+  const minRate = intFlag(v['min-rate'], '--min-rate')
+  if (minRate !== undefined) {
+    tuning.minBytesPerSecond = minRate
+    tuning.minRateSetting = '--min-rate'
+  }
   const attempts = intFlag(v['max-attempts'], '--max-attempts')
   if (attempts !== undefined) tuning.maxAttempts = Math.max(1, attempts)
   const connections = intFlag(v.connections, '--connections')

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fixture, fixturesDir, pieces, tempDir, serve } from './support.ts'
+import { fixture, fixturesDir, pieces, tempDir, serve, trickle } from './support.ts'
 
 const root = join(import.meta.dirname, '../../..')
 
@@ -89,4 +89,19 @@ test('verify reports the piece CID of an imported file and a mismatch as exit 1'
   const bad = await cli('verify', ['--file', join(fixturesDir, 'small.car'), '--piece-cid', piece.pieceCid, '--out-dir', dir, '--uuid', 'imp', '--quiet'])
   assert.equal(bad.code, 1)
   assert.match(bad.stderr, /commP mismatch: expected baga\w+, got baga\w+ \(TRANSFER_COMMP_MISMATCH\)/)
+})
+
+test('--min-rate overrides the minimum rate, is named in the failure, and a bad value is refused like the other number flags', async (t) => {
+  // 1 KiB/s against --min-rate 65536, measured over a 1 s window (--stall-timeout 1), two attempts.
+  const srv = await serve(car, { behave: trickle(car, 1024) })
+  t.after(srv.close)
+  const slow = await cli('transfer', ['--url', srv.url, '--size', String(car.length), '--out-dir', await tempDir(), '--uuid', 'u6', '--allow-cidr', '127.0.0.0/8',
+    '--stall-timeout', '1', '--max-attempts', '2', '--min-rate', '65536', '--quiet'])
+  assert.equal(slow.code, 1)
+  assert.match(slow.stderr, /^dealyard transfer: deal u6: transfer: below the minimum rate: [\d.]+ (B|KiB)\/s over the last \d\.\d s, minimum 64\.0 KiB\/s \(--min-rate\); gave up after 2 attempts in a row, at \d+ bytes \(TRANSFER_TOO_SLOW\)\n$/)
+  for (const bad of ['fast', '-1', '1.5']) {
+    const r = await cli('transfer', ['--url', srv.url, `--min-rate=${bad}`, '--quiet'])
+    assert.equal(r.code, (await cli('transfer', ['--url', srv.url, `--stall-timeout=${bad}`, '--quiet'])).code, 'the exit code of the other number flags')
+    assert.match(r.stderr, new RegExp(`^dealyard transfer: --min-rate must be a non-negative integer, got ${bad.replace('.', '\\.')} \\(TRANSFER_PARAMS\\)\\n$`))
+  }
 })
