@@ -138,9 +138,9 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     nodeInfo: { name: 'dealyard', version: DEALYARD_VERSION },
     // identify answers clients (boost's client reads which deal protocols are served from it) but
     // is not run towards them: the ingress never dials a client, so their addresses, protocols and
-    // signed records were read, verified and stored on every connection for nothing (~0.5 CPU-ms
-    // a connection, and `boost deal` connects for every deal). go-libp2p runs it both ways; a
-    // client cannot tell, as nothing it sends depends on the server having identified it.
+    // signed records were read, verified, stored and deleted again on every connection for
+    // nothing (and `boost deal` connects for every deal). go-libp2p runs it both ways; nothing a
+    // client does depends on the server having identified it.
     services: { identify: identify({ runOnConnectionOpen: false }) },
     connectionManager: {
       maxConnections: o.maxConnections ?? 1000,
