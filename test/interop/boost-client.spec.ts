@@ -25,7 +25,9 @@ interface DealView { dealUuid: string, protocol: string, accepted: boolean, mess
 interface StatusView { error: string, dealUuid: string, isOffline: boolean, transferSize: number, status: string, signedProposalCid: string, publishCid: unknown, proposalMatches: boolean, transportError?: string }
 interface Seen {
   identifyProtocols: string[]
-  online: DealView, offline: DealView, duplicate: DealView
+  signedRecordAddrs?: string[]
+  peerstoreAddrs: string[]
+  online: DealView, offline: DealView, duplicate: DealView, reconnected: DealView
   status: StatusView, statusOffline: StatusView, statusUnknown: StatusView
   ask: { null: boolean, miner: string, price: string, minPieceSize: number, maxPieceSize: number, seqNo: number, signed: boolean }
   askOther: { null: boolean }
@@ -51,6 +53,17 @@ describe('interop: boost\'s client framing (Go, go-libp2p, boost wire types) aga
 
   it('finds every deal protocol through identify', () => {
     assert.deepEqual(new Set(seen.identifyProtocols), new Set(['/fil/storage/mk/1.2.1', '/fil/storage/mk/1.2.0', '/fil/storage/status/1.2.0', '/fil/storage/ask/1.1.0']))
+  })
+
+  it('takes the signed peer record identify sends: go-libp2p checked it and keeps its addresses', () => {
+    const addrs = env.ingress.host.addresses().map((a) => a.replace(/\/p2p\/[^/]+$/, ''))
+    assert.deepEqual(seen.signedRecordAddrs, addrs)
+    // go-libp2p replaces what it knew with the record's addresses (none at all if the record fails)
+    assert.deepEqual(seen.peerstoreAddrs, addrs)
+  })
+
+  it('gets a deal accepted on a new connection, as `boost deal` sends each one', () => {
+    assert.deepEqual({ accepted: seen.reconnected.accepted, message: seen.reconnected.message, error: seen.reconnected.error }, { accepted: true, message: '', error: undefined })
   })
 
   it('gets its online deal accepted on mk/1.2.1; the StorageDeal and Secret match what Go sent', async () => {

@@ -39,6 +39,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
@@ -276,6 +277,9 @@ func main() {
 	defer h.Close() // nolint
 	ai, err := peer.AddrInfoFromString(*addr)
 	must(err)
+	identified, err := h.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
+	must(err)
+	defer identified.Close() // nolint
 	must(h.Connect(ctx, *ai))
 	w := loadKey(*keyFile)
 	prov, err := address.NewFromString(*providerFlag)
@@ -303,6 +307,28 @@ func main() {
 	protos, err := h.Peerstore().SupportsProtocols(ai.ID, dealProtocolv121, dealProtocolv120, statusProtocol, askProtocol)
 	must(err)
 	out["identifyProtocols"] = protos
+	// identify's signed peer record as go-libp2p took it in: the event carries it only once its
+	// signature, domain and peer were checked, and its addresses are then the peer's addresses.
+	select {
+	case e := <-identified.Out():
+		ev := e.(event.EvtPeerIdentificationCompleted)
+		if ev.SignedPeerRecord != nil {
+			rec, err := ev.SignedPeerRecord.Record()
+			must(err)
+			addrs := []string{}
+			for _, a := range rec.(*peer.PeerRecord).Addrs {
+				addrs = append(addrs, a.String())
+			}
+			out["signedRecordAddrs"] = addrs
+		}
+	case <-time.After(10 * time.Second):
+		panic("boostclient: no identify event")
+	}
+	peerAddrs := []string{}
+	for _, a := range h.Peerstore().Addrs(ai.ID) {
+		peerAddrs = append(peerAddrs, a.String())
+	}
+	out["peerstoreAddrs"] = peerAddrs
 	out["online"] = sendDealProposal(ctx, h, ai.ID, online, dealProtocolv121, dealProtocolv120)
 	// Some `boost deal` releases open mk/1.2.0 only and still send the 7-key form.
 	out["offline"] = sendDealProposal(ctx, h, ai.ID, offline, dealProtocolv120)
@@ -313,6 +339,14 @@ func main() {
 	out["ask"] = sendAsk(ctx, h, ai.ID, prov)
 	other, _ := address.NewIDAddress(424242)
 	out["askOther"] = sendAsk(ctx, h, ai.ID, other)
+	// `boost deal` is a process a deal: the next deal comes on a new connection, identified again.
+	must(h.Network().ClosePeer(ai.ID))
+	must(h.Connect(ctx, *ai))
+	again := wire.DealParams{
+		DealUUID: uuid.New(), IsOffline: false, ClientDealProposal: proposal(*pieceA, "on a new connection"), DealDataRoot: rootCid,
+		Transfer: wire.Transfer{Type: "http", Params: paramsJSON, Size: 1900},
+	}
+	out["reconnected"] = sendDealProposal(ctx, h, ai.ID, again, dealProtocolv121, dealProtocolv120)
 	enc := json.NewEncoder(os.Stdout)
 	must(enc.Encode(out))
 }
