@@ -11,7 +11,7 @@ import { libp2pLogger } from './libp2p-logger.ts'
 import { forgetDisconnectedPeers, skipRemoteProtocolMerges } from './peer-store.ts'
 import { identify, type Identify } from '@libp2p/identify'
 import { withCachedSigner } from './identity.ts'
-import { keepSignedPeerRecord } from './peer-record.ts'
+import { answerIdentify } from './identify-answer.ts'
 import type { PrivateKey, Stream, Connection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { coalescingTcp, perIpGate } from './tcp.ts'
@@ -149,7 +149,7 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     }
   })
   skipRemoteProtocolMerges(node)
-  keepSignedPeerRecord(node, privateKey, (err) => { log.warn({ err: err.message }, 'sealing the signed peer record failed: identify signs one per request') })
+  await answerIdentify(node, privateKey, (err) => { log.warn({ err: err.message }, 'updating the identify answer failed: it keeps the last one') })
   forgetDisconnectedPeers(node, (err) => { log.debug({ err: err.message }, 'forgetting a disconnected peer failed') })
   const inflight = new Set<Promise<void>>()
   const track = (p: Promise<void>): void => {
