@@ -33,7 +33,9 @@ const usage = `usage: dealyard ingress --identity-file PATH [options]
   --max-connections N         default 1000
   --max-pending-connections N connections still in their handshake at once, from all addresses
                               (default 256); past it new ones are closed at once
-  --inbound-connection-rate N new connections per second from one IP (default 20)
+  --inbound-connection-rate N new connections a second from one IPv4 address or IPv6 /56
+                              (default 20, bursts as many; 0 = no limit); past it new ones are
+                              closed at accept, logged and counted
   --max-connections-per-ip N  connections one IPv4 address or IPv6 /56 may hold, handshaking or
                               open (default 8, as go-libp2p; 0 = no limit). Behind a Service
                               that rewrites source addresses every client shares a few: keep
@@ -41,7 +43,7 @@ const usage = `usage: dealyard ingress --identity-file PATH [options]
   --max-proposals-per-ip N    deal proposals a second from one IPv4 address or IPv6 /56, bursts
                               of twice as many (default 50; 0 = no limit); past it the client
                               is refused with "too many proposals" and may retry
-  --ip-limit-exempt CIDR      range exempt from both limits, repeatable (default 127.0.0.0/8 and
+  --ip-limit-exempt CIDR      range exempt from the per-address limits, repeatable (default 127.0.0.0/8 and
                               ::1/128; "none" = no exemption)
   --max-streams N             inbound streams per protocol and connection (default 64, go-libp2p's
                               per protocol and peer); past it new ones are reset, logged and
@@ -135,7 +137,7 @@ export async function runIngress (argv: string[]): Promise<number> {
     collectProcessMetrics()
     const maxConnections = int(values['max-connections'], '--max-connections')
     const maxPendingConnections = int(values['max-pending-connections'], '--max-pending-connections')
-    const inboundConnectionRate = int(values['inbound-connection-rate'], '--inbound-connection-rate')
+    const inboundConnectionRate = int(values['inbound-connection-rate'], '--inbound-connection-rate', 0)
     const connectionsPerIp = int(values['max-connections-per-ip'], '--max-connections-per-ip', 0)
     const proposalsPerIpPerSecond = int(values['max-proposals-per-ip'], '--max-proposals-per-ip', 0)
     const maxStreams = int(values['max-streams'], '--max-streams')

@@ -16,7 +16,7 @@ import type { PrivateKey, Stream, Connection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { coalescingTcp, perIpGate } from './tcp.ts'
 import { ConnectionsPerIp, DEFAULT_CONNECTIONS_PER_IP, DEFAULT_IP_LIMIT_EXEMPT } from './ip-limit.ts'
-import { DEFAULT_PROPOSALS_PER_IP_PER_SECOND, ProposalRate } from './proposal-rate.ts'
+import { AddressRate, DEFAULT_CONNECTIONS_PER_IP_PER_SECOND, DEFAULT_PROPOSALS_PER_IP_PER_SECOND } from './address-rate.ts'
 import { TokenBucket } from '../token-bucket.ts'
 import { logger } from '../log.ts'
 import { DEALYARD_VERSION } from '../version.ts'
@@ -61,11 +61,11 @@ export interface HostOptions {
    * what one client holds; this bounds the handshakes' memory (a few KB each) across all of them.
    */
   maxPendingConnections?: number
-  /** New inbound connections per second from one IP (libp2p's inboundConnectionThreshold; default 20). */
+  /** New inbound connections a second from one IPv4 address or IPv6 /56 (default 20; 0 = no limit). Exempt as ipLimitExempt. */
   inboundConnectionRate?: number
   /** Connections one IPv4 address (IPv6 /56) may hold, pending or open; 0 = no limit (default 8). */
   connectionsPerIp?: number
-  /** Ranges exempt from connectionsPerIp (default loopback). */
+  /** Ranges exempt from connectionsPerIp and inboundConnectionRate (default loopback). */
   ipLimitExempt?: readonly string[]
   /** Proposals a second from one client address (IPv4, IPv6 /56), bursts of twice as many; 0 = no limit. Exempt as ipLimitExempt. */
   proposalsPerIpPerSecond?: number
@@ -99,17 +99,22 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
   }
   const maxStreams = o.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS
   const exempt = o.ipLimitExempt ?? DEFAULT_IP_LIMIT_EXEMPT
-  const proposalRate = new ProposalRate({ perSecond: o.proposalsPerIpPerSecond ?? DEFAULT_PROPOSALS_PER_IP_PER_SECOND, exempt })
+  const proposalRate = new AddressRate({ perSecond: o.proposalsPerIpPerSecond ?? DEFAULT_PROPOSALS_PER_IP_PER_SECOND, exempt })
+  // js-libp2p's inboundConnectionThreshold counted a second at a time: that many pass at once.
+  const connectionRate = o.inboundConnectionRate ?? DEFAULT_CONNECTIONS_PER_IP_PER_SECOND
+  const connectionRates = new AddressRate({ perSecond: connectionRate, burst: connectionRate, exempt })
   const refusalLogs = new TokenBucket({ perSecond: 1 / 20, burst: 3 })
   const perIp = new ConnectionsPerIp({ perIp: o.connectionsPerIp ?? DEFAULT_CONNECTIONS_PER_IP, exempt })
   // Set by drain(): new streams are reset and new connections refused at accept, so clients dial
   // another replica at once rather than negotiate a protocol nobody serves any more.
   let draining = false
-  const gate = perIpGate(perIp, (address, reason) => {
-    connectionsRefused.inc({ reason: 'PerIpLimit' })
+  const gate = perIpGate(perIp, connectionRates, (address, reason, limit) => {
+    connectionsRefused.inc({ reason: limit })
     // Said where an operator looks (a client behind NAT with many workers, a Service that hides
-    // addresses), but a few lines a minute at most: an attack makes thousands.
-    if (refusalLogs.take()) log.warn({ address, reason }, 'inbound connection refused: per-address limit (--max-connections-per-ip)')
+    // addresses, a burst of `boost deal` from one host), but a few lines a minute at most: an
+    // attack makes thousands.
+    const flag = limit === 'PerIpLimit' ? '--max-connections-per-ip' : '--inbound-connection-rate'
+    if (refusalLogs.take()) log.warn({ address, reason }, `inbound connection refused: per-address limit (${flag})`)
     else log.debug({ address, reason }, 'inbound connection refused')
   })
   const privateKey = withCachedSigner(o.privateKey)
@@ -145,7 +150,8 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     connectionManager: {
       maxConnections: o.maxConnections ?? 1000,
       maxIncomingPendingConnections: o.maxPendingConnections ?? 256,
-      inboundConnectionThreshold: o.inboundConnectionRate ?? 20
+      // Counted per address in the gate above, with the exemptions and the refusals counted.
+      inboundConnectionThreshold: Number.MAX_SAFE_INTEGER
     }
   })
   skipRemoteProtocolMerges(node)

@@ -62,7 +62,7 @@ export class ProposalService {
     return { accepted: false, message: `${VALIDATION_PREFIX}${why}` }
   }
 
-  /** The answer to a proposal over its address's rate (ProposalRate). */
+  /** The answer to a proposal over its address's rate (AddressRate). */
   refuseRateLimited (perSecond: number): DealResponse {
     proposalsTotal.inc({ provider: 'unknown', result: 'rejected', reason: 'RateLimited' })
     return { accepted: false, message: `too many proposals from your address: at most ${perSecond} a second (bursts of ${2 * perSecond}); try again shortly` }

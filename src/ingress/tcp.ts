@@ -20,6 +20,7 @@ import { Socket } from 'node:net'
 import { tcp, type TCPOptions, type TCPComponents } from '@libp2p/tcp'
 import type { MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
 import type { ConnectionsPerIp } from './ip-limit.ts'
+import type { AddressRate } from './address-rate.ts'
 import { DealyardError } from '../errors.ts'
 
 /**
@@ -104,18 +105,27 @@ export function gatherWrites<C extends MultiaddrConnection> (conn: C): C {
   return conn
 }
 
+/** Which per-address limit refused a connection. */
+export type PerIpRefusal = 'PerIpLimit' | 'ConnectionRate'
+
 /**
- * A gate holding each inbound connection to `limiter`'s per-address limit from accept to close;
- * `onRefused` hears every refusal (the caller counts them; an attack makes many).
+ * A gate admitting each inbound connection at `rate` new connections a second per address, and
+ * holding it to `limiter`'s per-address limit from accept to close; `onRefused` hears every
+ * refusal (the caller counts them; an attack makes many).
  */
-export function perIpGate (limiter: ConnectionsPerIp, onRefused: (address: string, reason: string) => void): InboundGate {
+export function perIpGate (limiter: ConnectionsPerIp, rate: AddressRate, onRefused: (address: string, reason: string, limit: PerIpRefusal) => void): InboundGate {
   return (conn) => {
     const socket = (conn as unknown as SocketConnection).socket
     const address = socket instanceof Socket ? socket.remoteAddress : conn.remoteAddr.toString().split('/')[2]
     if (address === undefined) return
+    if (!rate.admit(address)) {
+      const reason = `more than ${rate.limit} new connections a second from this address`
+      onRefused(address, reason, 'ConnectionRate')
+      throw new DealyardError('ERR_CONNECTION_REFUSED', `inbound connection from ${address} refused: ${reason}`)
+    }
     const admission = limiter.admit(address)
     if (!admission.ok) {
-      onRefused(address, admission.reason)
+      onRefused(address, admission.reason, 'PerIpLimit')
       throw new DealyardError('ERR_CONNECTION_REFUSED', `inbound connection from ${address} refused: ${admission.reason}`)
     }
     if (!(socket instanceof Socket)) {

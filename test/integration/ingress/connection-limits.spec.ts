@@ -23,10 +23,10 @@ describe('ingress: connections per address', () => {
   const port = (): number => Number(env.addr.split('/')[4])
 
   /** Opens n sockets from `from` that send nothing; resolves once each is connected or closed. */
-  const silent = async (n: number, from: string): Promise<Array<{ socket: Socket, closed: () => boolean }>> =>
+  const silent = async (n: number, from: string, to = port()): Promise<Array<{ socket: Socket, closed: () => boolean }>> =>
     await Promise.all(Array.from({ length: n }, async () => {
       let closed = false
-      const socket = connect({ port: port(), host: '127.0.0.1', localAddress: from })
+      const socket = connect({ port: to, host: '127.0.0.1', localAddress: from })
       socket.on('error', () => {})
       socket.on('close', () => { closed = true })
       await new Promise<void>((resolve) => { socket.once('connect', resolve); socket.once('close', () => { resolve() }) })
@@ -63,6 +63,32 @@ describe('ingress: connections per address', () => {
     } finally {
       for (const s of socks) s.socket.destroy()
       await node.stop()
+    }
+  })
+
+  it('holds one address to its rate of new connections, counted; loopback is exempt by default', async () => {
+    const refused = async (metricsUrl: string): Promise<number> =>
+      Number(/dealyard_ingress_connections_refused_total\{reason="ConnectionRate"\} (\d+)/.exec(await (await fetch(metricsUrl)).text())?.[1] ?? 0)
+    const before = await refused(env.ingress.metricsUrl!)
+    // 30 at once from one address: 20 (a second's worth) pass the rate, PER_IP of them are held.
+    const socks = await silent(30, '127.0.0.9')
+    try {
+      await sleep(300)
+      assert.equal(socks.filter((s) => !s.closed()).length, PER_IP)
+      assert.equal(await refused(env.ingress.metricsUrl!) - before, 10)
+    } finally {
+      for (const s of socks) s.socket.destroy()
+    }
+    // The default exemptions (loopback), as go-libp2p's resource manager exempts it.
+    const replica = await env.startReplica({ ipLimitExempt: undefined })
+    const beforeReplica = await refused(replica.metricsUrl!)
+    const many = await silent(60, '127.0.0.10', Number(replica.host.addresses()[0]!.split('/')[4]))
+    try {
+      await sleep(300)
+      assert.equal(many.filter((s) => s.closed()).length, 0)
+      assert.equal(await refused(replica.metricsUrl!) - beforeReplica, 0)
+    } finally {
+      for (const s of many) s.socket.destroy()
     }
   })
 
