@@ -117,6 +117,10 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     if (refusalLogs.take()) log.warn({ address, reason }, `inbound connection refused: per-address limit (${flag})`)
     else log.debug({ address, reason }, 'inbound connection refused')
   })
+  // Connections between accept and the end of their upgrade, counted here rather than by
+  // js-libp2p's maxIncomingPendingConnections, which closes the excess without a trace.
+  const maxPending = o.maxPendingConnections ?? 256
+  let handshaking = 0
   const privateKey = withCachedSigner(o.privateKey)
   const node = await createLibp2p({
     privateKey,
@@ -126,7 +130,14 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
         connectionsRefused.inc({ reason: 'Draining' })
         throw new DealyardError('ERR_CONNECTION_REFUSED', 'inbound connection refused: the ingress is shutting down')
       }
+      if (handshaking >= maxPending) {
+        connectionsRefused.inc({ reason: 'PendingLimit' })
+        if (refusalLogs.take()) log.warn({ limit: maxPending }, 'inbound connection refused: too many connections in their handshake (--max-pending-connections)')
+        throw new DealyardError('ERR_CONNECTION_REFUSED', `inbound connection refused: ${maxPending} connections already in their handshake`)
+      }
       gate(conn)
+      handshaking++
+      return () => { handshaking-- }
     })],
     connectionEncrypters: [noise()],
     // Streams that arrive before libp2p has attached its listener to a new connection's muxer are
@@ -149,7 +160,7 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     services: { identify: identify({ runOnConnectionOpen: false }) },
     connectionManager: {
       maxConnections: o.maxConnections ?? 1000,
-      maxIncomingPendingConnections: o.maxPendingConnections ?? 256,
+      maxIncomingPendingConnections: Number.MAX_SAFE_INTEGER,
       // Counted per address in the gate above, with the exemptions and the refusals counted.
       inboundConnectionThreshold: Number.MAX_SAFE_INTEGER
     }

@@ -47,6 +47,8 @@ export interface IngressOptions {
   askSigner?: AskSigner
   httpRetrievalMultiaddr?: string
   maxConnections?: number
+  /** Connections in their handshake at once (default 256). */
+  maxPendingConnections?: number
   inboundConnectionRate?: number
   connectionsPerIp?: number
   ipLimitExempt?: readonly string[]
@@ -113,6 +115,7 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
       ask: new AskService(directory, o.askSigner),
       ...(o.httpRetrievalMultiaddr !== undefined ? { httpRetrievalMultiaddr: o.httpRetrievalMultiaddr } : {}),
       ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
+      ...(o.maxPendingConnections !== undefined ? { maxPendingConnections: o.maxPendingConnections } : {}),
       ...(o.inboundConnectionRate !== undefined ? { inboundConnectionRate: o.inboundConnectionRate } : {}),
       ...(o.connectionsPerIp !== undefined ? { connectionsPerIp: o.connectionsPerIp } : {}),
       ...(o.ipLimitExempt !== undefined ? { ipLimitExempt: o.ipLimitExempt } : {}),

@@ -25,9 +25,10 @@ import { DealyardError } from '../errors.ts'
 
 /**
  * Decides on an inbound connection as soon as its socket is accepted, before libp2p's own checks
- * and the handshake: throw to refuse it (the socket is then reset).
+ * and the handshake: throw to refuse it (the socket is then reset). What it returns, if anything,
+ * is called once the connection's upgrade (handshake and muxer) has settled, either way.
  */
-export type InboundGate = (conn: MultiaddrConnection) => void
+export type InboundGate = (conn: MultiaddrConnection) => void | (() => void)
 
 /**
  * tcp(), with socket writes gathered per loop turn on every inbound and outbound connection, and
@@ -51,8 +52,12 @@ function gathering (upgrader: Upgrader, gate?: InboundGate): Upgrader {
     get (target, key) {
       if (key === 'upgradeInbound') {
         return async (c: MultiaddrConnection, o: Parameters<Upgrader['upgradeInbound']>[1]) => {
-          gate?.(c)
-          await target.upgradeInbound(gatherWrites(c), o)
+          const settled = gate?.(c)
+          try {
+            await target.upgradeInbound(gatherWrites(c), o)
+          } finally {
+            settled?.()
+          }
         }
       }
       if (key === 'upgradeOutbound') return async (c: MultiaddrConnection, o: Parameters<Upgrader['upgradeOutbound']>[1]) => await target.upgradeOutbound(gatherWrites(c), o)

@@ -5,6 +5,7 @@
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { connect } from 'node:net'
 import { promisify } from 'node:util'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -36,7 +37,7 @@ describe('dealyard ingress and dealyard client as processes', () => {
     assert.match(gen.stdout.trim(), /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/)
     proc = spawn(process.execPath, [main, 'ingress', '--identity-file', join(dir, 'id.key'), '--kubeconfig', plane.kubeconfig,
       '--namespace', env.namespace, '--listen', '/ip4/127.0.0.1/tcp/0', '--metrics-addr', '127.0.0.1:0', '--allow-cidr', '127.0.0.0/8',
-      '--ask-signer', 'none', '--provider-selector', `${ENV_LABEL}=${env.namespace}`], { stdio: ['ignore', 'pipe', 'pipe'] })
+      '--ask-signer', 'none', '--provider-selector', `${ENV_LABEL}=${env.namespace}`, '--max-pending-connections', '40'], { stdio: ['ignore', 'pipe', 'pipe'] })
     exited = new Promise((resolve) => proc.once('exit', (code) => { resolve(code) }))
     info = await new Promise((resolve, reject) => {
       let out = ''
@@ -102,6 +103,24 @@ describe('dealyard ingress and dealyard client as processes', () => {
     const none = await run(process.execPath, [main, 'client', 'ask', '--provider', env.peer.minerAddress]).then(() => undefined, (err: { code: number, stderr: string }) => err)
     assert.equal(none?.code, 2)
     assert.match(none.stderr, /^dealyard client ask: --provider-addr is required \(or --provider with --full-node, to find the provider on chain\)/)
+  })
+
+  it('holds --max-pending-connections handshakes at once (loopback is exempt from the per-address limits)', async () => {
+    const port = Number(info.addresses[0]!.split('/')[4])
+    const socks = await Promise.all(Array.from({ length: 45 }, async () => {
+      const socket = connect({ port, host: '127.0.0.1' })
+      let closed = false
+      socket.on('error', () => {})
+      socket.on('close', () => { closed = true })
+      await new Promise<void>((resolve) => { socket.once('connect', resolve); socket.once('close', () => { resolve() }) })
+      return { socket, closed: () => closed }
+    }))
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      assert.equal(socks.filter((s) => !s.closed()).length, 40)
+    } finally {
+      for (const s of socks) s.socket.destroy()
+    }
   })
 
   it('exits 1 with the rejection when the proposal is refused', async () => {

@@ -66,6 +66,25 @@ describe('ingress: connections per address', () => {
     }
   })
 
+  it('refuses connections past the handshake limit at accept, counted, and takes new ones as handshakes end', async () => {
+    const replica = await env.startReplica({ maxPendingConnections: 20 })
+    const to = Number(replica.host.addresses()[0]!.split('/')[4])
+    const refused = async (): Promise<number> =>
+      Number(/dealyard_ingress_connections_refused_total\{reason="PendingLimit"\} (\d+)/.exec(await (await fetch(replica.metricsUrl!)).text())?.[1] ?? 0)
+    const before = await refused()
+    const socks = (await Promise.all(Array.from({ length: 6 }, async (_, i) => await silent(PER_IP, `127.0.4.${i + 1}`, to)))).flat()
+    try {
+      await sleep(300)
+      assert.equal(socks.filter((s) => !s.closed()).length, 20)
+      assert.equal(await refused() - before, 4)
+    } finally {
+      for (const s of socks) s.socket.destroy()
+    }
+    await sleep(300)
+    const r = await proposeDeal(env.node, replica.host.addresses()[0]!, await env.params())
+    assert.equal(r.accepted, true, r.message)
+  })
+
   it('holds one address to its rate of new connections, counted; loopback is exempt by default', async () => {
     const refused = async (metricsUrl: string): Promise<number> =>
       Number(/dealyard_ingress_connections_refused_total\{reason="ConnectionRate"\} (\d+)/.exec(await (await fetch(metricsUrl)).text())?.[1] ?? 0)
