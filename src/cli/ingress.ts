@@ -94,7 +94,8 @@ const options = {
 function int (v: string | undefined, name: string, min = 1, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined
   const n = Number(v)
-  if (v.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be ${min === 1 ? 'a positive integer' : `a whole number ≥ ${min}`}, got ${v}`)
+  // Digits only: Number() also takes '', 1e3 and 0x10.
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be ${min === 1 ? 'a positive integer' : `a whole number ≥ ${min}`}, got ${v}`)
   if (n > max) throw new Error(`${name} must be at most ${max}, got ${v}`)
   return n
 }

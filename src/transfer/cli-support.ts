@@ -4,11 +4,11 @@ import { TransferError, TransferErrorCodes } from './errors.ts'
 import type { KubeDeals, DealRef } from './kube.ts'
 import { FanoutProgress, LogProgress, TerminalProgress, type ProgressSink } from './progress.ts'
 
-/** Parses a non-negative integer flag. */
+/** Parses a non-negative integer flag: digits only (Number() also takes '', 1e3 and 0x10, '' as 0). */
 export function intFlag (v: string | undefined, name: string, max: number = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined
   const n = Number(v)
-  if (!Number.isSafeInteger(n) || n < 0) throw new TransferError(TransferErrorCodes.Params, `${name} must be a non-negative integer, got ${v}`)
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new TransferError(TransferErrorCodes.Params, `${name} must be a non-negative integer, got ${v}`)
   if (n > max) throw new TransferError(TransferErrorCodes.Params, `${name} must be at most ${max}, got ${v}`)
   return n
 }

@@ -202,6 +202,12 @@ describe('dealyard ingress and dealyard client as processes', () => {
     const lease = await start('--metrics-addr', '127.0.0.1:0', '--provider-status-lease', 'Bad_Name')
     assert.equal(lease.code, 1)
     assert.match(lease.stderr, /--provider-status-lease must be a Lease name/)
+    // Number() reads '' as 0 and takes 1e3 and 0x10: digits only.
+    for (const bad of ['', '1e3', '0x10']) {
+      const r = await start('--metrics-addr', '127.0.0.1:0', '--inbound-connection-rate', bad)
+      assert.equal(r.code, 1)
+      assert.match(r.stderr, new RegExp(`--inbound-connection-rate must be a whole number ≥ 0, got ${bad}\n`))
+    }
   })
 
   it('serves /metrics', async () => {
