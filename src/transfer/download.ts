@@ -258,12 +258,13 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
         const code = (cause as { code?: unknown }).code
         // A drop of ours gives the next connection a whole window of its own (min-rate.ts).
         if (code === 'STALLED' || code === TOO_SLOW) floor.restart()
-        // The bytes of a connection dropped for being too slow are no progress: a trickle would
-        // never run out of attempts otherwise.
-        if (offset > before && code !== TOO_SLOW) failures = 0
+        // A trickle brings bytes on every attempt, so the too-slow windows are counted apart, and
+        // only a window that met the minimum resets them (a server closing each connection
+        // before its window ends made progress every other attempt).
+        if (code === TOO_SLOW && floor.slowStreak >= tuning.maxAttempts) throw tooSlowFailure(cause as Error, `gave up after ${floor.slowStreak} attempts in a row, at ${offset} bytes`)
+        if (offset > before) failures = 0
         failures++
         if (failures >= tuning.maxAttempts) {
-          if (code === TOO_SLOW) throw tooSlowFailure(cause as Error, `gave up after ${failures} attempts in a row, at ${offset} bytes`)
           throw new TransferError(TransferErrorCodes.RetriesExhausted,
             `could not finish transfer after ${result.attempts} attempts (${failures} without progress), at ${offset} bytes: ${(cause as Error).message}`,
             { retry: 'auto', cause })

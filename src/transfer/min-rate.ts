@@ -37,6 +37,8 @@ export class RateFloor {
   #since: number | undefined
   /** Byte counts at the window's opening and at each check, oldest first. */
   #samples: Sample[] = []
+  /** Too-slow windows since a full window last met the minimum, across connections and restarts. */
+  #slowStreak = 0
 
   constructor (o: RateFloorOptions) { this.#o = o }
 
@@ -50,7 +52,14 @@ export class RateFloor {
     this.#total += n
   }
 
-  /** Forgets the measurement: the next byte opens a new first window. */
+  /**
+   * Too-slow windows since the rate was last met over a full window. The download gives up on
+   * this, not on its attempts in a row: a server that closes each connection before the window
+   * ends shows progress on every attempt, which resets those.
+   */
+  get slowStreak (): number { return this.#slowStreak }
+
+  /** Forgets the measurement (not the streak): the next byte opens a new first window. */
   restart (): void {
     this.#since = undefined
     this.#samples = []
@@ -73,7 +82,11 @@ export class RateFloor {
     // A window without a single byte is a stall: the stall timeout drops it and says so.
     if (bytes === 0) return undefined
     const rate = bytes * 1000 / (t - from.t)
-    if (rate >= min) return undefined
+    if (rate >= min) {
+      this.#slowStreak = 0
+      return undefined
+    }
+    this.#slowStreak++
     return new RetryableError(TOO_SLOW, `below the minimum rate: ${formatRate(rate)} over the last ${formatSeconds(t - from.t)}, minimum ${formatRate(min)} (${this.#o.setting})`)
   }
 }

@@ -191,11 +191,11 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
           // A stall of ours gives the next connection a whole window (min-rate.ts); too slow
           // restarted the measurement for every connection when it dropped them.
           if (code === 'STALLED') floor.restart()
-          // The bytes of a connection dropped for being too slow are no progress (download.ts).
-          if (r.written > before && code !== TOO_SLOW) failures = 0
+          // Too-slow windows are counted apart from attempts (download.ts).
+          if (code === TOO_SLOW && floor.slowStreak >= tuning.maxAttempts) throw tooSlowFailure(cause as Error, `range ${r.start}-${r.end - 1}: gave up after ${floor.slowStreak} attempts in a row, at ${r.written} bytes`)
+          if (r.written > before) failures = 0
           failures++
           if (failures >= tuning.maxAttempts) {
-            if (code === TOO_SLOW) throw tooSlowFailure(cause as Error, `range ${r.start}-${r.end - 1}: gave up after ${failures} attempts in a row, at ${r.written} bytes`)
             throw new TransferError(TransferErrorCodes.RetriesExhausted,
               `range ${r.start}-${r.end - 1}: could not finish after ${failures} attempts without progress, at ${r.written} bytes: ${(cause as Error).message}`,
               { retry: 'auto', cause })

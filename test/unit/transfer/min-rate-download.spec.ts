@@ -71,6 +71,34 @@ test('parallel ranges whose sum stays under the minimum are all dropped and resu
   assert.equal(ends.filter((e) => e === '1048575').length, 2)
 })
 
+/** trickle(), closing each connection after `closeMs`: before the window ends, with bytes sent. */
+function trickleAndClose (bytesPerSecond: number, closeMs: number): ReturnType<typeof trickle> {
+  const slow = trickle(data, bytesPerSecond)
+  return (req, res, i) => {
+    const t = setTimeout(() => { res.destroy() }, closeMs)
+    res.on('close', () => { clearTimeout(t) })
+    return slow(req, res, i)
+  }
+}
+
+for (const connections of [1, 2]) {
+  test(`a server closing every connection before the window ends still runs out of attempts (${connections} connection${connections > 1 ? 's' : ''})`, async (t) => {
+    // 16 KiB/s against 64 KiB/s, each connection closed after 250 ms of a 400 ms window: every
+    // attempt brings bytes, which used to reset the attempts after each too-slow window.
+    const srv = await serve(data, { behave: trickleAndClose(16 << 10, 250) })
+    t.after(srv.close)
+    const t0 = Date.now()
+    await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { stallMs: 400, minBytesPerSecond: 64 << 10, maxAttempts: 3, connections, rangeMinBytes: 128 << 10, deadlineMs: 20_000 }),
+      { hasher, progress: new RecordingSink(), log }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'TRANSFER_TOO_SLOW', err.message)
+      assert.match(err.message, /gave up after 3 attempts in a row/)
+      return true
+    })
+    assert.ok(Date.now() - t0 < 10_000, `gave up after ${Date.now() - t0} ms`)
+  })
+}
+
 test('a healthy transfer is not touched by the default minimum', async (t) => {
   const car = fixture('large.car')
   const srv = await serve(car)

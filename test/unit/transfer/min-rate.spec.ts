@@ -74,6 +74,20 @@ test('restart gives the next connection a whole window of its own', () => {
   assert.equal(run(floor, clock, 65536, 120), undefined)
 })
 
+test('too-slow windows are counted across restarts until a full window meets the minimum', () => {
+  const { floor, clock } = meter(65536)
+  for (let i = 1; i <= 3; i++) {
+    assert.ok(run(floor, clock, 100, 60) !== undefined)
+    assert.equal(floor.slowStreak, i)
+    floor.restart()
+  }
+  // a fast first half does not make a full window: still counted
+  assert.equal(run(floor, clock, 65536 * 4, 30), undefined)
+  assert.equal(floor.slowStreak, 3)
+  assert.equal(run(floor, clock, 65536, 60), undefined)
+  assert.equal(floor.slowStreak, 0, 'a full window at the minimum ends the streak')
+})
+
 test('a window without a single byte is left to the stall timeout', () => {
   const { floor, clock } = meter(65536)
   floor.add(10 << 20)
