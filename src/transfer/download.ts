@@ -183,7 +183,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
       let lastByte = now()
       const stallTimer = setInterval(() => {
         if (now() - lastByte >= tuning.stallMs) {
-          attempt.abort(new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${offset}`))
+          attempt.abort(floor.stalled() ?? new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${offset}`))
           return
         }
         const slow = floor.check()

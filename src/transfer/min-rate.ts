@@ -37,8 +37,12 @@ export class RateFloor {
   #since: number | undefined
   /** Byte counts at the window's opening and at each check, oldest first. */
   #samples: Sample[] = []
+  /** The byte count when the measurement opened. */
+  #sinceBytes = 0
   /** Too-slow windows since a full window last met the minimum, across connections and restarts. */
   #slowStreak = 0
+  /** When a too-slow window was last counted: connections dropped together count once. */
+  #slowAt = -Infinity
 
   constructor (o: RateFloorOptions) { this.#o = o }
 
@@ -47,6 +51,7 @@ export class RateFloor {
     if (this.#o.minBytesPerSecond <= 0) return
     if (this.#since === undefined) {
       this.#since = this.#o.now()
+      this.#sinceBytes = this.#total
       this.#samples = [{ t: this.#since, bytes: this.#total }]
     }
     this.#total += n
@@ -86,8 +91,33 @@ export class RateFloor {
       this.#slowStreak = 0
       return undefined
     }
-    this.#slowStreak++
-    return new RetryableError(TOO_SLOW, `below the minimum rate: ${formatRate(rate)} over the last ${formatSeconds(t - from.t)}, minimum ${formatRate(min)} (${this.#o.setting})`)
+    return this.#tooSlow(t, rate, t - from.t)
+  }
+
+  /**
+   * For a connection about to be dropped for silence: the TOO_SLOW error (a too-slow window) when
+   * what came since the measurement opened averages below the minimum; undefined for a plain
+   * stall (nothing came) or a stall after a good run. Without it a source sending a few bytes per
+   * connection and then nothing was only ever dropped as stalled: the rate window, opened at the
+   * first byte, never filled before the stall timeout (they are the same length), and each
+   * connection's bytes counted as progress.
+   */
+  stalled (): RetryableError | undefined {
+    const min = this.#o.minBytesPerSecond
+    if (min <= 0 || this.#since === undefined) return undefined
+    const t = this.#o.now()
+    const bytes = this.#total - this.#sinceBytes
+    const rate = bytes * 1000 / Math.max(1, t - this.#since)
+    if (bytes === 0 || rate >= min) return undefined
+    return this.#tooSlow(t, rate, t - this.#since)
+  }
+
+  #tooSlow (t: number, rate: number, overMs: number): RetryableError {
+    if (t - this.#slowAt >= this.#o.windowMs) {
+      this.#slowStreak++
+      this.#slowAt = t
+    }
+    return new RetryableError(TOO_SLOW, `below the minimum rate: ${formatRate(rate)} over the last ${formatSeconds(overMs)}, minimum ${formatRate(this.#o.minBytesPerSecond)} (${this.#o.setting})`)
   }
 }
 

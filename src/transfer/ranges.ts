@@ -144,7 +144,7 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
         connected.add(attempt)
         let lastByte = now()
         const stallTimer = setInterval(() => {
-          if (now() - lastByte >= tuning.stallMs) attempt.abort(new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${r.written}`))
+          if (now() - lastByte >= tuning.stallMs) attempt.abort(floor.stalled() ?? new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${r.written}`))
         }, Math.max(10, Math.min(1000, tuning.stallMs / 4)))
         try {
           const res = await getRange(target.url, target.headers, r.written, {
@@ -188,9 +188,9 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
           if (cause instanceof RangesUnsupported || cause instanceof TransferError) throw cause
           if (all.aborted) throw all.reason
           const code = (cause as { code?: unknown }).code
-          // A stall of ours gives the next connection a whole window (min-rate.ts); too slow
-          // restarted the measurement for every connection when it dropped them.
-          if (code === 'STALLED') floor.restart()
+          // A drop of ours gives the next connection a whole window (min-rate.ts); too slow
+          // measured across the connections restarted it for every one as it dropped them.
+          if (code === 'STALLED' || code === TOO_SLOW) floor.restart()
           // Too-slow windows are counted apart from attempts (download.ts).
           if (code === TOO_SLOW && floor.slowStreak >= tuning.maxAttempts) throw tooSlowFailure(cause as Error, `range ${r.start}-${r.end - 1}: gave up after ${floor.slowStreak} attempts in a row, at ${r.written} bytes`)
           if (r.written > before) failures = 0

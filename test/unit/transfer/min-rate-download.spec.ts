@@ -99,6 +99,37 @@ for (const connections of [1, 2]) {
   })
 }
 
+/** Sends `bytes` on each connection (from the Range it asked), then nothing until it is dropped. */
+function burstThenSilence (bytes: number): ReturnType<typeof trickle> {
+  return (req, res) => {
+    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
+    const start = m !== null ? Number(m[1]) : 0
+    const end = m !== null && m[2] !== '' ? Math.min(data.length - 1, Number(m[2])) : data.length - 1
+    if (m !== null) res.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${data.length}`, etag: '"v1"' })
+    else res.writeHead(200, { 'content-length': data.length, etag: '"v1"' })
+    res.write(data.subarray(start, Math.min(end + 1, start + bytes)))
+    return true
+  }
+}
+
+for (const connections of [1, 2]) {
+  test(`a server sending a few bytes a connection and then nothing runs out of attempts (${connections} connection${connections > 1 ? 's' : ''})`, async (t) => {
+    // Every connection brings 100 bytes and then stalls: dropped as stalled, with progress each
+    // time, it used to reconnect until the deadline.
+    const srv = await serve(data, { behave: burstThenSilence(100) })
+    t.after(srv.close)
+    const t0 = Date.now()
+    await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { stallMs: 300, minBytesPerSecond: 64 << 10, maxAttempts: 3, connections, rangeMinBytes: 128 << 10, deadlineMs: 20_000 }),
+      { hasher, progress: new RecordingSink(), log }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'TRANSFER_TOO_SLOW', err.message)
+      assert.match(err.message, /below the minimum rate: \d+ B\/s over the last \d\.\d s, .*gave up after 3 attempts in a row/)
+      return true
+    })
+    assert.ok(Date.now() - t0 < 10_000, `gave up after ${Date.now() - t0} ms`)
+  })
+}
+
 test('a healthy transfer is not touched by the default minimum', async (t) => {
   const car = fixture('large.car')
   const srv = await serve(car)

@@ -88,6 +88,25 @@ test('too-slow windows are counted across restarts until a full window meets the
   assert.equal(floor.slowStreak, 0, 'a full window at the minimum ends the streak')
 })
 
+test('a connection dropped for silence is a too-slow window when what came since the window opened is under the minimum', () => {
+  const { floor, clock } = meter(65536, 4000)
+  assert.equal(floor.stalled(), undefined, 'nothing came: a plain stall')
+  floor.add(100)
+  clock.t += 4000
+  const e = floor.stalled() as Error & { code: string }
+  assert.equal(e.code, 'TOO_SLOW')
+  assert.equal(e.message, 'below the minimum rate: 25 B/s over the last 4.0 s, minimum 64.0 KiB/s (spec.transfer.minBytesPerSecond)')
+  assert.equal(floor.slowStreak, 1)
+  // two ranges dropped together count once
+  assert.ok(floor.stalled() !== undefined)
+  assert.equal(floor.slowStreak, 1)
+  floor.restart()
+  // a good run that then stalls is a stall, not a slow source
+  assert.equal(run(floor, clock, 1 << 20, 10), undefined)
+  clock.t += 4000
+  assert.equal(floor.stalled(), undefined)
+})
+
 test('a window without a single byte is left to the stall timeout', () => {
   const { floor, clock } = meter(65536)
   floor.add(10 << 20)
