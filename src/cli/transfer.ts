@@ -144,9 +144,10 @@ async function buildJob (v: Values, outDir: string, onDeal: (ref: DealRef, deals
     const [k, val] = parseHeaderFlag(h)
     headers[k] = val
   }
-  const stall = intFlag(v['stall-timeout'], '--stall-timeout', MAX_TIMER_SECONDS)
+  // 0 s would drop every connection at once, and fail every transfer at once.
+  const stall = intFlag(v['stall-timeout'], '--stall-timeout', MAX_TIMER_SECONDS, 1)
   if (stall !== undefined) tuning.stallMs = stall * 1000
-  const deadline = intFlag(v.deadline, '--deadline', MAX_TIMER_SECONDS)
+  const deadline = intFlag(v.deadline, '--deadline', MAX_TIMER_SECONDS, 1)
   if (deadline !== undefined) tuning.deadlineMs = deadline * 1000
   const minRate = intFlag(v['min-rate'], '--min-rate')
   if (minRate !== undefined) {
