@@ -11,7 +11,7 @@ import { libp2pLogger } from './libp2p-logger.ts'
 import { forgetDisconnectedPeers, skipRemoteProtocolMerges } from './peer-store.ts'
 import { identify, type Identify } from '@libp2p/identify'
 import { withCachedSigner } from './identity.ts'
-import { answerIdentify } from './identify-answer.ts'
+import { answerIdentify, MAX_IDENTIFY_BYTES } from './identify-answer.ts'
 import type { PrivateKey, Stream, Connection } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { coalescingTcp, perIpGate } from './tcp.ts'
@@ -166,7 +166,10 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     }
   })
   skipRemoteProtocolMerges(node)
-  await answerIdentify(node, privateKey, (err) => { log.warn({ err: err.message }, 'updating the identify answer failed: it keeps the last one') })
+  await answerIdentify(node, privateKey, {
+    error: (err) => { log.warn({ err: err.message }, 'updating the identify answer failed: it keeps the last one') },
+    trimmed: (kept, of) => { log.warn({ kept, of, maxBytes: MAX_IDENTIFY_BYTES }, 'identify announces only the first addresses: all of them would not fit in an answer go-libp2p clients read (--announce)') }
+  })
   forgetDisconnectedPeers(node, (err) => { log.debug({ err: err.message }, 'forgetting a disconnected peer failed') })
   const inflight = new Set<Promise<void>>()
   const track = (p: Promise<void>): void => {

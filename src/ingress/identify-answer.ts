@@ -26,6 +26,15 @@ export const IDENTIFY_PROTOCOL = '/ipfs/id/1.0.0'
 const CODE_P2P = 421
 /** js-libp2p identify's write budget for its answer. */
 const WRITE_DEADLINE_MS = 5000
+/**
+ * The largest answer sent. go-libp2p reads an identify message of at most 8 KiB (signedIDSize in
+ * p2p/protocol/identify/id.go) and drops a larger one whole: no protocols, no addresses, and boost's
+ * client then finds no deal protocol. go-libp2p trims its own answers to 4 KiB
+ * (maxOwnIdentifyMsgSize); so does this, by announcing fewer addresses.
+ */
+export const MAX_IDENTIFY_BYTES = 4096
+/** Room kept for the observed address each answer adds (a DNS or IPv6 multiaddr with its tag). */
+const OBSERVED_ROOM = 128
 
 type IdentifyNode = Pick<Libp2p, 'peerId' | 'peerStore' | 'getMultiaddrs' | 'addEventListener' | 'handle' | 'unhandle'>
 
@@ -77,39 +86,62 @@ export function identifyAnswer (fields: Uint8Array, observedAddr: Uint8Array | u
  * host's entry changes, and answers identify from them. Resolves once the first answer is ready
  * and the handler installed.
  */
-export async function answerIdentify (node: IdentifyNode, privateKey: PrivateKey, onError: (err: Error) => void): Promise<void> {
+export async function answerIdentify (node: IdentifyNode, privateKey: PrivateKey, on: { error: (err: Error) => void, trimmed: (kept: number, of: number) => void }): Promise<void> {
   let record: { key: string, envelope: Uint8Array | undefined } | undefined
   let fields: Uint8Array | undefined
+  let trimmedFor: string | undefined
   const addresses = (): Multiaddr[] => node.getMultiaddrs().map((ma) => ma.decapsulateCode(CODE_P2P))
   const publicKey = publicKeyToProtobuf(privateKey.publicKey)
-  const build = async (): Promise<void> => {
-    const multiaddrs = addresses()
+  const seal = async (multiaddrs: Multiaddr[]): Promise<{ key: string, envelope: Uint8Array | undefined }> => {
     const key = multiaddrs.map(String).join(' ')
-    if (record?.key !== key) {
-      // No address, no record: identify then sends none, as js-libp2p's does.
-      const envelope = multiaddrs.length === 0
-        ? undefined
-        : (await RecordEnvelope.seal(new PeerRecord({ peerId: node.peerId, multiaddrs }), privateKey)).marshal()
-      record = { key, envelope }
-      // Kept where js-libp2p's identify and other services look for it.
-      if (envelope !== undefined) await node.peerStore.merge(node.peerId, { peerRecordEnvelope: envelope })
-    }
-    const self = await node.peerStore.get(node.peerId)
+    if (record?.key === key) return record
+    // No address, no record: identify then sends none, as js-libp2p's does.
+    const envelope = multiaddrs.length === 0
+      ? undefined
+      : (await RecordEnvelope.seal(new PeerRecord({ peerId: node.peerId, multiaddrs }), privateKey)).marshal()
+    return { key, envelope }
+  }
+  const build = async (): Promise<void> => {
+    // No entry yet (nothing stored about the host): no protocols and no agent to tell.
+    const self = await node.peerStore.get(node.peerId).catch((err: Error) => {
+      if (err.name === 'NotFoundError') return { protocols: [] as string[], metadata: new Map<string, Uint8Array>() }
+      throw err
+    })
     const text = (k: string): string | undefined => { const v = self.metadata.get(k); return v === undefined ? undefined : new TextDecoder().decode(v) }
-    fields = encodeIdentifyFields({
+    const all = addresses()
+    let multiaddrs = all
+    let sealed = await seal(multiaddrs)
+    const encode = (): Uint8Array => encodeIdentifyFields({
       protocolVersion: text('ProtocolVersion'),
       agentVersion: text('AgentVersion'),
       publicKey,
       listenAddrs: multiaddrs.map((a) => a.bytes),
       protocols: self.protocols,
-      ...(record.envelope !== undefined ? { signedPeerRecord: record.envelope } : {})
+      ...(sealed.envelope !== undefined ? { signedPeerRecord: sealed.envelope } : {})
     })
+    let encoded = encode()
+    // Each address is in the answer twice (listenAddrs and the record): the last ones go first.
+    while (encoded.byteLength + OBSERVED_ROOM > MAX_IDENTIFY_BYTES && multiaddrs.length > 1) {
+      multiaddrs = multiaddrs.slice(0, -1)
+      sealed = await seal(multiaddrs)
+      encoded = encode()
+    }
+    if (multiaddrs.length < all.length && trimmedFor !== sealed.key) {
+      trimmedFor = sealed.key
+      on.trimmed(multiaddrs.length, all.length)
+    }
+    if (record?.key !== sealed.key && sealed.envelope !== undefined) {
+      // Kept where js-libp2p's identify and other services look for it.
+      await node.peerStore.merge(node.peerId, { peerRecordEnvelope: sealed.envelope })
+    }
+    record = sealed
+    fields = encoded
   }
   let running: Promise<void> | undefined
   let again = false
   const update = (): void => {
     if (running !== undefined) { again = true; return }
-    running = build().catch(onError).finally(() => {
+    running = build().catch(on.error).finally(() => {
       running = undefined
       if (again) { again = false; update() }
     })

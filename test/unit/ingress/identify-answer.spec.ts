@@ -10,7 +10,7 @@ import { identify } from '@libp2p/identify'
 import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { answerIdentify, encodeIdentifyFields, identifyAnswer } from '../../../src/ingress/identify-answer.ts'
+import { answerIdentify, encodeIdentifyFields, identifyAnswer, MAX_IDENTIFY_BYTES } from '../../../src/ingress/identify-answer.ts'
 import { withCachedSigner } from '../../../src/ingress/identity.ts'
 import { libp2pLogger } from '../../../src/ingress/libp2p-logger.ts'
 import { createClientNode } from '../../../src/client/net.ts'
@@ -59,7 +59,7 @@ test('sealed once for the addresses, again only when they change', async (t) => 
     handle: node.handle.bind(node),
     unhandle: node.unhandle.bind(node)
   } as unknown as Parameters<typeof answerIdentify>[0]
-  await answerIdentify(view, counted, (err) => { throw err })
+  await answerIdentify(view, counted, { error: (err) => { throw err }, trimmed: () => {} })
   const stored = async (): Promise<string[]> => (await openRecord((await node.peerStore.get(node.peerId)).peerRecordEnvelope!)).multiaddrs.map(String)
   assert.deepEqual(await stored(), ['/ip4/192.0.2.7/tcp/24001'], 'announced without /p2p, as identify does')
   assert.equal(signatures, 1)
@@ -74,6 +74,36 @@ test('sealed once for the addresses, again only when they change', async (t) => 
   await sleep(20)
   assert.equal(signatures, 2)
   assert.deepEqual(await stored(), ['/dns4/sp.example.com/tcp/24001'])
+})
+
+test('an answer that would not fit what go-libp2p reads announces only the first addresses, and says so', async (t) => {
+  const key = await generateKeyPair('Ed25519')
+  const node = await createLibp2p({ privateKey: key, addresses: { listen: [] }, logger: libp2pLogger({}) })
+  t.after(async () => { await node.stop() })
+  const many = Array.from({ length: 120 }, (_, i) => multiaddr(`/dns4/sp-${i}.storage-provider.example.com/tcp/24001`))
+  let handler: ((s: unknown, c: unknown) => void) | undefined
+  const view = {
+    peerId: node.peerId,
+    peerStore: node.peerStore,
+    getMultiaddrs: () => many,
+    addEventListener: () => {},
+    handle: async (_p: string, h: typeof handler) => { handler = h },
+    unhandle: async () => {}
+  } as unknown as Parameters<typeof answerIdentify>[0]
+  const trims: Array<[number, number]> = []
+  await answerIdentify(view, key, { error: (err) => { throw err }, trimmed: (kept, of) => { trims.push([kept, of]) } })
+  const sent: Uint8Array[] = []
+  handler!({ send: (b: Uint8Array) => { sent.push(b); return true }, close: async () => {} }, { remoteAddr: multiaddr('/ip6/2001:db8::1234/tcp/40000') })
+  await sleep(10)
+  const answer = sent[0]!
+  assert.ok(answer.byteLength <= MAX_IDENTIFY_BYTES, `${answer.byteLength} bytes`)
+  assert.equal(trims.length, 1)
+  const [kept, of] = trims[0]!
+  assert.equal(of, 120)
+  assert.ok(kept > 10 && kept < 120, `kept ${kept}`)
+  const message = Identify.decode(answer.subarray(2))
+  assert.deepEqual(message.listenAddrs.map((a) => multiaddr(a).toString()), many.slice(0, kept).map(String))
+  assert.deepEqual((await openRecord(message.signedPeerRecord!)).multiaddrs.map(String), many.slice(0, kept).map(String))
 })
 
 test('clients learn the host from the answer on every connection, which signs nothing more', async (t) => {
@@ -93,7 +123,7 @@ test('clients learn the host from the answer on every connection, which signs no
     services: { identify: identify({ runOnConnectionOpen: false }) }
   })
   t.after(async () => { await server.stop() })
-  await answerIdentify(server, counted, (err) => { throw err })
+  await answerIdentify(server, counted, { error: (err) => { throw err }, trimmed: () => {} })
   // A protocol handled later is in the next answer.
   await server.handle('/fil/storage/mk/1.2.1', (s) => { s.abort(new Error('not here')) })
   await sleep(50)
