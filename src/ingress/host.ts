@@ -42,6 +42,9 @@ export const DEFAULT_REQUEST_MEMORY_BYTES = 128 << 20
 /** Inbound streams at once per protocol and connection: go-libp2p's default per protocol and peer (ProtocolPeerBaseLimit). */
 export const DEFAULT_MAX_STREAMS = 64
 
+/** Connections in their handshake at once, from all addresses (HostOptions.maxPendingConnections). */
+export const DEFAULT_MAX_PENDING_CONNECTIONS = 256
+
 export interface HostOptions {
   privateKey: PrivateKey
   /** e.g. /ip4/0.0.0.0/tcp/24001 */
@@ -119,7 +122,7 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
   })
   // Connections between accept and the end of their upgrade, counted here rather than by
   // js-libp2p's maxIncomingPendingConnections, which closes the excess without a trace.
-  const maxPending = o.maxPendingConnections ?? 256
+  const maxPending = o.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS
   let handshaking = 0
   const privateKey = withCachedSigner(o.privateKey)
   const node = await createLibp2p({
