@@ -154,8 +154,8 @@ async function buildJob (v: Values, outDir: string, onDeal: (ref: DealRef, deals
     tuning.minBytesPerSecond = minRate
     tuning.minRateSetting = '--min-rate'
   }
-  const attempts = intFlag(v['max-attempts'], '--max-attempts')
-  if (attempts !== undefined) tuning.maxAttempts = Math.max(1, attempts)
+  const attempts = intFlag(v['max-attempts'], '--max-attempts', Number.MAX_SAFE_INTEGER, 1)
+  if (attempts !== undefined) tuning.maxAttempts = attempts
   const connections = intFlag(v.connections, '--connections')
   if (connections !== undefined) tuning.connections = Math.max(1, Math.min(16, connections))
   const rangeMin = intFlag(v['range-min-bytes'], '--range-min-bytes')

@@ -126,8 +126,10 @@ export async function answerIdentify (node: IdentifyNode, privateKey: PrivateKey
       sealed = await seal(multiaddrs)
       encoded = encode()
     }
-    if (multiaddrs.length < all.length && trimmedFor !== sealed.key) {
-      trimmedFor = sealed.key
+    // Said once for an address list: the kept count moves by one or two as protocols come and go.
+    const allKey = all.map(String).join(' ')
+    if (multiaddrs.length < all.length && trimmedFor !== allKey) {
+      trimmedFor = allKey
       on.trimmed(multiaddrs.length, all.length)
     }
     if (record?.key !== sealed.key && sealed.envelope !== undefined) {

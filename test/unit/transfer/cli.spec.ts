@@ -104,8 +104,9 @@ test('--min-rate overrides the minimum rate, is named in the failure, and a bad 
     assert.equal(r.code, (await cli('transfer', ['--url', srv.url, `--stall-timeout=${bad}`, '--quiet'])).code, 'the exit code of the other number flags')
     assert.equal(r.stderr, `dealyard transfer: --min-rate must be a non-negative integer, got ${bad} (TRANSFER_PARAMS)\n`)
   }
-  // 0 s would drop every connection (stall) or fail every transfer (deadline) at once, as the CRD's minimum of 1 says.
-  for (const flag of ['--stall-timeout', '--deadline']) {
+  // 0 s would drop every connection (stall) or fail every transfer (deadline) at once, as the CRD's
+  // minimum of 1 says; 0 attempts makes none.
+  for (const flag of ['--stall-timeout', '--deadline', '--max-attempts']) {
     const r = await cli('transfer', ['--url', srv.url, `${flag}=0`, '--quiet'])
     assert.equal(r.stderr, `dealyard transfer: ${flag} must be at least 1, got 0 (TRANSFER_PARAMS)\n`)
   }

@@ -117,17 +117,23 @@ export class RecordingSink implements ProgressSink {
   async failed (f: TransferFailure): Promise<void> { this.failure = f }
 }
 
+/** Answers a request's Range (or the whole of `data`) with its status and headers; the bytes to send, inclusive. */
+export function rangeHead (req: IncomingMessage, res: ServerResponse, data: Buffer): { start: number, end: number } {
+  const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
+  const start = m !== null ? Number(m[1]) : 0
+  const end = m !== null && m[2] !== '' ? Math.min(data.length - 1, Number(m[2])) : data.length - 1
+  if (m !== null) res.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${data.length}`, etag: '"v1"' })
+  else res.writeHead(200, { 'content-length': data.length, etag: '"v1"' })
+  return { start, end }
+}
+
 /**
  * Takes over every request to serve `data` (honouring Range) at `bytesPerSecond`, paced by the
  * clock: a tick that fires late on a loaded machine sends what is owed, so the rate holds.
  */
 export function trickle (data: Buffer, bytesPerSecond: number): Behaviour {
   return (req, res) => {
-    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
-    const start = m !== null ? Number(m[1]) : 0
-    const end = m !== null && m[2] !== '' ? Math.min(data.length - 1, Number(m[2])) : data.length - 1
-    if (m !== null) res.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${data.length}`, etag: '"v1"' })
-    else res.writeHead(200, { 'content-length': data.length, etag: '"v1"' })
+    const { start, end } = rangeHead(req, res, data)
     const t0 = Date.now()
     let at = start
     const timer = setInterval(() => {
