@@ -89,17 +89,22 @@ export function identifyAnswer (fields: Uint8Array, observedAddr: Uint8Array | u
 export async function answerIdentify (node: IdentifyNode, privateKey: PrivateKey, on: { error: (err: Error) => void, trimmed: (kept: number, of: number) => void }): Promise<void> {
   let record: { key: string, envelope: Uint8Array | undefined } | undefined
   let fields: Uint8Array | undefined
-  let trimmedFor: string | undefined
+  /** The address list the records below were sealed for (all of it, before any trim). */
+  let sealedFor: string | undefined
+  let warnedFor: string | undefined
+  /** Records sealed for prefixes of that list, by their addresses: a trim re-run as protocols change signs nothing again. */
+  const sealed = new Map<string, Uint8Array | undefined>()
   const addresses = (): Multiaddr[] => node.getMultiaddrs().map((ma) => ma.decapsulateCode(CODE_P2P))
   const publicKey = publicKeyToProtobuf(privateKey.publicKey)
   const seal = async (multiaddrs: Multiaddr[]): Promise<{ key: string, envelope: Uint8Array | undefined }> => {
     const key = multiaddrs.map(String).join(' ')
-    if (record?.key === key) return record
-    // No address, no record: identify then sends none, as js-libp2p's does.
-    const envelope = multiaddrs.length === 0
-      ? undefined
-      : (await RecordEnvelope.seal(new PeerRecord({ peerId: node.peerId, multiaddrs }), privateKey)).marshal()
-    return { key, envelope }
+    if (!sealed.has(key)) {
+      // No address, no record: identify then sends none, as js-libp2p's does.
+      sealed.set(key, multiaddrs.length === 0
+        ? undefined
+        : (await RecordEnvelope.seal(new PeerRecord({ peerId: node.peerId, multiaddrs }), privateKey)).marshal())
+    }
+    return { key, envelope: sealed.get(key) }
   }
   const build = async (): Promise<void> => {
     // No entry yet (nothing stored about the host): no protocols and no agent to tell.
@@ -109,34 +114,42 @@ export async function answerIdentify (node: IdentifyNode, privateKey: PrivateKey
     })
     const text = (k: string): string | undefined => { const v = self.metadata.get(k); return v === undefined ? undefined : new TextDecoder().decode(v) }
     const all = addresses()
+    const allKey = all.map(String).join(' ')
+    if (sealedFor !== allKey) {
+      sealed.clear()
+      sealedFor = allKey
+    }
     let multiaddrs = all
-    let sealed = await seal(multiaddrs)
+    let answer = await seal(multiaddrs)
     const encode = (): Uint8Array => encodeIdentifyFields({
       protocolVersion: text('ProtocolVersion'),
       agentVersion: text('AgentVersion'),
       publicKey,
       listenAddrs: multiaddrs.map((a) => a.bytes),
       protocols: self.protocols,
-      ...(sealed.envelope !== undefined ? { signedPeerRecord: sealed.envelope } : {})
+      ...(answer.envelope !== undefined ? { signedPeerRecord: answer.envelope } : {})
     })
     let encoded = encode()
-    // Each address is in the answer twice (listenAddrs and the record): the last ones go first.
     while (encoded.byteLength + OBSERVED_ROOM > MAX_IDENTIFY_BYTES && multiaddrs.length > 1) {
-      multiaddrs = multiaddrs.slice(0, -1)
-      sealed = await seal(multiaddrs)
+      // Each address is in the answer twice (listenAddrs and the record, with a few bytes of
+      // framing each): drop from the end as many as the excess needs, then seal and measure again.
+      let excess = encoded.byteLength + OBSERVED_ROOM - MAX_IDENTIFY_BYTES
+      let n = multiaddrs.length
+      while (n > 1 && excess > 0) { n--; excess -= 2 * (multiaddrs[n]!.bytes.byteLength + 3) }
+      multiaddrs = multiaddrs.slice(0, n)
+      answer = await seal(multiaddrs)
       encoded = encode()
     }
     // Said once for an address list: the kept count moves by one or two as protocols come and go.
-    const allKey = all.map(String).join(' ')
-    if (multiaddrs.length < all.length && trimmedFor !== allKey) {
-      trimmedFor = allKey
+    if (multiaddrs.length < all.length && warnedFor !== allKey) {
+      warnedFor = allKey
       on.trimmed(multiaddrs.length, all.length)
     }
-    if (record?.key !== sealed.key && sealed.envelope !== undefined) {
+    if (record?.key !== answer.key && answer.envelope !== undefined) {
       // Kept where js-libp2p's identify and other services look for it.
-      await node.peerStore.merge(node.peerId, { peerRecordEnvelope: sealed.envelope })
+      await node.peerStore.merge(node.peerId, { peerRecordEnvelope: answer.envelope })
     }
-    record = sealed
+    record = answer
     fields = encoded
   }
   let running: Promise<void> | undefined
