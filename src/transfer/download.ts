@@ -7,7 +7,7 @@ import type { PieceSink } from './piece-sink.ts'
 import { SlabWriter } from './slab-writer.ts'
 import { contiguousPrefix, downloadRanges, RangesUnsupported } from './ranges.ts'
 import { backoffDelay, sleep } from './retry.ts'
-import { RateFloor, TOO_SLOW, tooSlowFailure } from './min-rate.ts'
+import { RateFloor, tooSlowFailure } from './min-rate.ts'
 import { DEFAULT_MIN_BYTES_PER_SECOND } from '../api/storageprovider.ts'
 import { MetaSaver, readMeta, saveMeta, type Meta } from './sidecar.ts'
 
@@ -255,13 +255,10 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
           throw outer.reason
         }
         if (cause instanceof TransferError) throw cause
-        const code = (cause as { code?: unknown }).code
-        // A drop of ours gives the next connection a whole window of its own (min-rate.ts).
-        if (code === 'STALLED' || code === TOO_SLOW) floor.restart()
         // A trickle brings bytes on every attempt, so the too-slow windows are counted apart, and
         // only a window that met the minimum resets them (a server closing each connection
         // before its window ends made progress every other attempt).
-        if (code === TOO_SLOW && floor.slowStreak >= tuning.maxAttempts) throw tooSlowFailure(cause as Error, `gave up after ${floor.slowStreak} attempts in a row, at ${offset} bytes`)
+        if (floor.ended((cause as { code?: unknown }).code, tuning.maxAttempts)) throw tooSlowFailure(cause as Error, `gave up after ${floor.slowStreak} attempts in a row, at ${offset} bytes`)
         if (offset > before) failures = 0
         failures++
         if (failures >= tuning.maxAttempts) {

@@ -70,6 +70,16 @@ export class RateFloor {
     this.#samples = []
   }
 
+  /**
+   * After a connection ended with `code`: a drop of ours (a stall, too slow) gives the next
+   * connection a whole window of its own; true once `limit` too-slow windows came without one that
+   * met the minimum (the transfer then fails with tooSlowFailure).
+   */
+  ended (code: unknown, limit: number): boolean {
+    if (code === 'STALLED' || code === TOO_SLOW) this.restart()
+    return code === TOO_SLOW && this.#slowStreak >= limit
+  }
+
   /** The TOO_SLOW error when the last full window averaged below the minimum; undefined otherwise. */
   check (): RetryableError | undefined {
     const { minBytesPerSecond: min, windowMs } = this.#o

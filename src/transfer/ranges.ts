@@ -4,7 +4,7 @@ import { getRange, header, parseContentRange, strongEtag } from './http-request.
 import { SlabWriter } from './slab-writer.ts'
 import type { DownloadComponents, DownloadResult, DownloadTarget, DownloadTuning } from './download.ts'
 import { backoffDelay, sleep } from './retry.ts'
-import { RateFloor, TOO_SLOW, tooSlowFailure } from './min-rate.ts'
+import { RateFloor, tooSlowFailure } from './min-rate.ts'
 import { readMeta, saveMeta, type Meta } from './sidecar.ts'
 
 /** One range of a parallel download: bytes [start, end), good up to `written`. */
@@ -187,12 +187,8 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
           const cause = attempt.signal.aborted && !all.aborted ? attempt.signal.reason as unknown : err
           if (cause instanceof RangesUnsupported || cause instanceof TransferError) throw cause
           if (all.aborted) throw all.reason
-          const code = (cause as { code?: unknown }).code
-          // A drop of ours gives the next connection a whole window (min-rate.ts); too slow
-          // measured across the connections restarted it for every one as it dropped them.
-          if (code === 'STALLED' || code === TOO_SLOW) floor.restart()
           // Too-slow windows are counted apart from attempts (download.ts).
-          if (code === TOO_SLOW && floor.slowStreak >= tuning.maxAttempts) throw tooSlowFailure(cause as Error, `range ${r.start}-${r.end - 1}: gave up after ${floor.slowStreak} attempts in a row, at ${r.written} bytes`)
+          if (floor.ended((cause as { code?: unknown }).code, tuning.maxAttempts)) throw tooSlowFailure(cause as Error, `range ${r.start}-${r.end - 1}: gave up after ${floor.slowStreak} attempts in a row, at ${r.written} bytes`)
           if (r.written > before) failures = 0
           failures++
           if (failures >= tuning.maxAttempts) {
