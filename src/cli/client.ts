@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util'
 import { addressFlag, amountFlag, cidFlag, uuidFlag, UsageError } from './flags.ts'
+import { wholeNumber } from './numbers.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { loadKeyFile } from '../filecoin/keys.ts'
 import { FullNodeClient } from '../lotus/fullnode.ts'
@@ -64,9 +65,8 @@ function need (v: string | undefined, flag: string): string {
 }
 
 function int (v: string | undefined, flag: string): number {
-  const n = Number(need(v, flag))
-  // Digits only: Number() also takes 1e3, 0x10 and " 12 ", which no one means as an epoch.
-  if (!/^\d+$/.test(v ?? '') || !Number.isSafeInteger(n)) throw new UsageError(`${flag} must be a non-negative integer, got ${JSON.stringify(v)}`)
+  const n = wholeNumber(need(v, flag))
+  if (n === undefined) throw new UsageError(`${flag} must be a non-negative integer, got ${JSON.stringify(v)}`)
   return n
 }
 

@@ -15,6 +15,7 @@ import { parseCidr } from '../policy/transfer-host.ts'
 import { generateIdentityFile, loadIdentity } from '../ingress/identity.ts'
 import { keySigner, lotusWorkerSigner, type AskSigner } from '../ingress/ask.ts'
 import { parseMetricsAddr, startIngress } from '../ingress/index.ts'
+import { wholeNumber } from './numbers.ts'
 
 const usage = `usage: dealyard ingress --identity-file PATH [options]
        dealyard ingress --generate-identity PATH
@@ -93,9 +94,8 @@ const options = {
 /** A whole number flag at least `min` (1 unless 0 means something, e.g. "no limit"), at most `max`. */
 function int (v: string | undefined, name: string, min = 1, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined
-  const n = Number(v)
-  // Digits only: Number() also takes '', 1e3 and 0x10.
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be ${min === 1 ? 'a positive integer' : `a whole number ≥ ${min}`}, got ${v}`)
+  const n = wholeNumber(v)
+  if (n === undefined || n < min) throw new Error(`${name} must be ${min === 1 ? 'a positive integer' : `a whole number ≥ ${min}`}, got ${v}`)
   if (n > max) throw new Error(`${name} must be at most ${max}, got ${v}`)
   return n
 }

@@ -1,14 +1,15 @@
 import { relative } from 'node:path'
+import { wholeNumber } from '../cli/numbers.ts'
 import { logger, type Logger } from '../log.ts'
 import { TransferError, TransferErrorCodes } from './errors.ts'
 import type { KubeDeals, DealRef } from './kube.ts'
 import { FanoutProgress, LogProgress, TerminalProgress, type ProgressSink } from './progress.ts'
 
-/** Parses an integer flag of at least `min`: digits only (Number() also takes '', 1e3 and 0x10, '' as 0). */
+/** Parses an integer flag of at least `min` (wholeNumber: digits only). */
 export function intFlag (v: string | undefined, name: string, max: number = Number.MAX_SAFE_INTEGER, min = 0): number | undefined {
   if (v === undefined) return undefined
-  const n = Number(v)
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new TransferError(TransferErrorCodes.Params, `${name} must be a non-negative integer, got ${v}`)
+  const n = wholeNumber(v)
+  if (n === undefined) throw new TransferError(TransferErrorCodes.Params, `${name} must be a non-negative integer, got ${v}`)
   if (n < min) throw new TransferError(TransferErrorCodes.Params, `${name} must be at least ${min}, got ${v}`)
   if (n > max) throw new TransferError(TransferErrorCodes.Params, `${name} must be at most ${max}, got ${v}`)
   return n
