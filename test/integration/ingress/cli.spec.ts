@@ -208,6 +208,11 @@ describe('dealyard ingress and dealyard client as processes', () => {
       assert.equal(r.code, 1)
       assert.match(r.stderr, new RegExp(`--inbound-connection-rate must be a whole number ≥ 0, got ${bad}\n`))
     }
+    for (const bad of ['ten', '1.5', '1001']) {
+      const r = await start('--metrics-addr', '127.0.0.1:0', '--stack-trace-limit', bad)
+      assert.equal(r.code, 1)
+      assert.match(r.stderr, bad === '1001' ? /--stack-trace-limit must be at most 1000, got 1001\n/ : new RegExp(`--stack-trace-limit must be a whole number ≥ 0, got ${bad.replace(".", "\\.")}\n`))
+    }
   })
 
   it('serves /metrics', async () => {
