@@ -117,7 +117,7 @@ const providerSpec = obj('A miner this installation makes deals for. Owned by Gi
     // with a one-byte minimum, and both asking "did enough arrive in the last N seconds" over one
     // N keeps them from contradicting each other (a 10 s stall timeout beside a 5 min rate window).
     minBytesPerSecond: int('Reconnect (like a stall, counting an attempt) when the transfer\'s bytes over the last stallTimeoutSeconds, all its connections together, '
-      + 'average less than this many per second; once the attempts run out, the transfer fails with TRANSFER_TOO_SLOW. The first window after a reconnect opens at its first byte. '
+      + 'average less than this many per second; once such windows outnumber the windows that met it by the attempt limit, the transfer fails with TRANSFER_TOO_SLOW. The first window after a reconnect opens at its first byte. '
       + '0 turns the check off. The default, 65536 (64 KiB/s, 512 kbit/s), is far below any healthy client\'s path and stops a trickling source from holding a transfer slot until the deadline.',
     { minimum: 0, default: DEFAULT_MIN_BYTES_PER_SECOND }),
     deadlineSeconds: seconds('Fail a transfer that takes longer than this (at most 2147483 s, ~24.8 days).', { minimum: 1, default: 86400 })

@@ -39,10 +39,15 @@ export class RateFloor {
   #samples: Sample[] = []
   /** The byte count when the measurement opened. */
   #sinceBytes = 0
-  /** Too-slow windows since a full window last met the minimum, across connections and restarts. */
-  #slowStreak = 0
+  /**
+   * Too-slow windows, less one for each full window that met the minimum, across connections and
+   * restarts (never below 0).
+   */
+  #slowWindows = 0
   /** When a too-slow window was last counted: connections dropped together count once. */
   #slowAt = -Infinity
+  /** When a window at the minimum last took one off: a window is checked every second, counted once. */
+  #goodAt = -Infinity
 
   constructor (o: RateFloorOptions) { this.#o = o }
 
@@ -58,11 +63,15 @@ export class RateFloor {
   }
 
   /**
-   * Too-slow windows since the rate was last met over a full window. The download gives up on
+   * Too-slow windows not yet made up for by windows at the minimum. The download gives up on
    * this, not on its attempts in a row: a server that closes each connection before the window
-   * ends shows progress on every attempt, which resets those.
+   * ends shows progress on every attempt, which resets those. A window at the minimum takes one
+   * off rather than clearing the count: a source sending one full window at the minimum between
+   * every `limit - 1` too-slow ones kept a transfer slot at a fraction of the minimum until the
+   * deadline (red-team round 19). Now only a source at the minimum at least half the time can
+   * keep going.
    */
-  get slowStreak (): number { return this.#slowStreak }
+  get slowWindows (): number { return this.#slowWindows }
 
   /** Forgets the measurement (not the streak): the next byte opens a new first window. */
   restart (): void {
@@ -77,7 +86,7 @@ export class RateFloor {
    */
   ended (code: unknown, limit: number): boolean {
     if (code === 'STALLED' || code === TOO_SLOW) this.restart()
-    return code === TOO_SLOW && this.#slowStreak >= limit
+    return code === TOO_SLOW && this.#slowWindows >= limit
   }
 
   /** The TOO_SLOW error when the last full window averaged below the minimum; undefined otherwise. */
@@ -98,7 +107,10 @@ export class RateFloor {
     if (bytes === 0) return undefined
     const rate = bytes * 1000 / (t - from.t)
     if (rate >= min) {
-      this.#slowStreak = 0
+      if (t - this.#goodAt >= windowMs) {
+        this.#slowWindows = Math.max(0, this.#slowWindows - 1)
+        this.#goodAt = t
+      }
       return undefined
     }
     return this.#tooSlow(t, rate, t - from.t)
@@ -124,7 +136,7 @@ export class RateFloor {
 
   #tooSlow (t: number, rate: number, overMs: number): RetryableError {
     if (t - this.#slowAt >= this.#o.windowMs) {
-      this.#slowStreak++
+      this.#slowWindows++
       this.#slowAt = t
     }
     return new RetryableError(TOO_SLOW, `below the minimum rate: ${formatRate(rate)} over the last ${formatSeconds(overMs)}, minimum ${formatRate(this.#o.minBytesPerSecond)} (${this.#o.setting})`)

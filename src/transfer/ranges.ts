@@ -188,7 +188,7 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
           if (cause instanceof RangesUnsupported || cause instanceof TransferError) throw cause
           if (all.aborted) throw all.reason
           // Too-slow windows are counted apart from attempts (download.ts).
-          if (floor.ended((cause as { code?: unknown }).code, tuning.maxAttempts)) throw tooSlowFailure(cause as Error, `range ${r.start}-${r.end - 1}: gave up after ${floor.slowStreak} attempts in a row, at ${r.written} bytes`)
+          if (floor.ended((cause as { code?: unknown }).code, tuning.maxAttempts)) throw tooSlowFailure(cause as Error, `range ${r.start}-${r.end - 1}: gave up after ${floor.slowWindows} too-slow windows, at ${r.written} bytes`)
           if (r.written > before) failures = 0
           failures++
           if (failures >= tuning.maxAttempts) {

@@ -32,7 +32,7 @@ test('a single stream below the minimum rate is dropped, resumed, and fails with
     (err: Error & { code?: string, retry?: string }) => {
       assert.equal(err.code, 'TRANSFER_TOO_SLOW')
       assert.equal(err.retry, 'auto')
-      assert.match(err.message, /^deal minrate-1: transfer: below the minimum rate: \d+\.\d KiB\/s over the last \d\.\d s, minimum 64\.0 KiB\/s \(spec\.transfer\.minBytesPerSecond\); gave up after 3 attempts in a row, at \d+ bytes$/)
+      assert.match(err.message, /^deal minrate-1: transfer: below the minimum rate: \d+\.\d KiB\/s over the last \d\.\d s, minimum 64\.0 KiB\/s \(spec\.transfer\.minBytesPerSecond\); gave up after 3 too-slow windows, at \d+ bytes$/)
       return true
     })
   // Each attempt brought bytes, yet counted: a trickle does not reset the attempts.
@@ -62,7 +62,7 @@ test('parallel ranges whose sum stays under the minimum are all dropped and resu
     { hasher, progress: new RecordingSink(), log }),
   (err: Error & { code?: string }) => {
     assert.equal(err.code, 'TRANSFER_TOO_SLOW')
-    assert.match(err.message, /below the minimum rate: \d+\.\d KiB\/s over the last \d\.\d s, minimum 64\.0 KiB\/s \(spec\.transfer\.minBytesPerSecond\); range \d+-\d+: gave up after 2 attempts in a row/)
+    assert.match(err.message, /below the minimum rate: \d+\.\d KiB\/s over the last \d\.\d s, minimum 64\.0 KiB\/s \(spec\.transfer\.minBytesPerSecond\); range \d+-\d+: gave up after 2 too-slow windows/)
     return true
   })
   // Both connections were dropped together and each asked again for the rest of its range.
@@ -94,9 +94,9 @@ function burstThenSilence (bytes: number): ReturnType<typeof trickle> {
 // run out of them, on one stream and on two ranges.
 const evasive = {
   // 16 KiB/s against 64 KiB/s, each connection closed after 250 ms of a 400 ms window
-  'closing every connection before the window ends': { behave: trickleAndClose(16 << 10, 250), stallMs: 400, message: /gave up after 3 attempts in a row/ },
+  'closing every connection before the window ends': { behave: trickleAndClose(16 << 10, 250), stallMs: 400, message: /gave up after 3 too-slow windows/ },
   // 100 bytes a connection, then silence: dropped as stalled, never as too slow
-  'sending a few bytes a connection and then nothing': { behave: burstThenSilence(100), stallMs: 300, message: /below the minimum rate: \d+ B\/s over the last \d\.\d s, .*gave up after 3 attempts in a row/ }
+  'sending a few bytes a connection and then nothing': { behave: burstThenSilence(100), stallMs: 300, message: /below the minimum rate: \d+ B\/s over the last \d\.\d s, .*gave up after 3 too-slow windows/ }
 }
 for (const [what, c] of Object.entries(evasive)) {
   for (const connections of [1, 2]) {

@@ -74,18 +74,46 @@ test('restart gives the next connection a whole window of its own', () => {
   assert.equal(run(floor, clock, 65536, 120), undefined)
 })
 
-test('too-slow windows are counted across restarts until a full window meets the minimum', () => {
+test('too-slow windows are counted across restarts; each full window at the minimum takes one off', () => {
   const { floor, clock } = meter(65536)
   for (let i = 1; i <= 3; i++) {
     assert.ok(run(floor, clock, 100, 60) !== undefined)
-    assert.equal(floor.slowStreak, i)
+    assert.equal(floor.slowWindows, i)
     floor.restart()
   }
   // a fast first half does not make a full window: still counted
   assert.equal(run(floor, clock, 65536 * 4, 30), undefined)
-  assert.equal(floor.slowStreak, 3)
+  assert.equal(floor.slowWindows, 3)
+  // checked every second, a window at the minimum counts once, not once per check
   assert.equal(run(floor, clock, 65536, 60), undefined)
-  assert.equal(floor.slowStreak, 0, 'a full window at the minimum ends the streak')
+  assert.equal(floor.slowWindows, 2)
+  assert.equal(run(floor, clock, 65536, 120), undefined)
+  assert.equal(floor.slowWindows, 0)
+  assert.equal(run(floor, clock, 65536, 120), undefined)
+  assert.equal(floor.slowWindows, 0, 'never below 0: a long good run banks nothing')
+})
+
+/** Windows of `pattern` (bytes a second for a whole window each), repeated; the too-slow count after each, restarting after each drop as the download does. */
+function windows (pattern: number[], rounds: number): number[] {
+  const { floor, clock } = meter(65536)
+  const counts: number[] = []
+  for (let r = 0; r < rounds; r++) {
+    for (const rate of pattern) {
+      if (run(floor, clock, rate, 60) !== undefined) floor.restart()
+      counts.push(floor.slowWindows)
+    }
+  }
+  return counts
+}
+
+test('a source at the minimum for one window in every few cannot keep a slot: the count keeps growing', () => {
+  // Round 19: one full window at the minimum between every two too-slow ones cleared the count,
+  // so with the default 15 attempts a source averaging a fifteenth of the minimum never failed.
+  const bursty = windows([100, 100, 70_000], 20)
+  assert.ok(bursty.at(-1)! >= 15, `count after 60 windows: ${bursty.at(-1)}`)
+  // at the minimum half the time, it keeps going (it averages half the minimum or more)
+  const even = windows([100, 70_000], 30)
+  assert.ok(Math.max(...even) <= 2, `count ranged up to ${Math.max(...even)}`)
 })
 
 test('a connection dropped for silence is a too-slow window when what came since the window opened is under the minimum', () => {
@@ -96,10 +124,10 @@ test('a connection dropped for silence is a too-slow window when what came since
   const e = floor.stalled() as Error & { code: string }
   assert.equal(e.code, 'TOO_SLOW')
   assert.equal(e.message, 'below the minimum rate: 25 B/s over the last 4.0 s, minimum 64.0 KiB/s (spec.transfer.minBytesPerSecond)')
-  assert.equal(floor.slowStreak, 1)
+  assert.equal(floor.slowWindows, 1)
   // two ranges dropped together count once
   assert.ok(floor.stalled() !== undefined)
-  assert.equal(floor.slowStreak, 1)
+  assert.equal(floor.slowWindows, 1)
   floor.restart()
   // a good run that then stalls is a stall, not a slow source
   assert.equal(run(floor, clock, 1 << 20, 10), undefined)
