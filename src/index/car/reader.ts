@@ -1,7 +1,50 @@
-import { decode as decodeCbor } from '@ipld/dag-cbor'
+import { decodeFirst as decodeFirstCbor, type TagDecoder } from 'cborg'
+import { CID } from 'multiformats/cid'
 import { isIdentity, newCidSpan, scanCid } from './cid.ts'
 import { RecordTable } from './record-table.ts'
 import { readUvarint, uvarintInto, type Uvarint } from './varint.ts'
+
+/** A CID in CBOR (tag 42: a 0x00 byte, then the CID's bytes), as dag-cbor reads it. */
+const cidTag: TagDecoder = (inner) => {
+  const bytes = inner() as Uint8Array
+  if (!(bytes instanceof Uint8Array) || bytes[0] !== 0) throw new Error('invalid CID for CBOR tag 42: expected bytes with a leading 0x00')
+  return CID.decode(bytes.subarray(1))
+}
+
+/**
+ * Checks a CARv1 header as go-car does (its refmt decoder into `CarHeader`), returning its version.
+ * CBOR may be loose: integers and lengths need not be minimal, items may be indefinite-length,
+ * keys may repeat and bytes after the header's first item are ignored. The shape may not: a map
+ * of `roots` (an array of CIDs, or null, or absent) and `version` (an unsigned integer), no other
+ * key. dag-cbor's strict decoder refused loose CBOR that go-car (under boost) indexes, and took
+ * extra keys that go-car refuses (red-team round 8; each case checked against go-car v2).
+ */
+function carV1HeaderVersion (bytes: Uint8Array): number | bigint {
+  let header: unknown
+  try {
+    [header] = decodeFirstCbor(bytes, HEADER_CBOR)
+  } catch (err) {
+    throw new Error(`not a CAR: header: ${(err as Error).message}`)
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header) || header instanceof Uint8Array || header instanceof CID) throw new Error('not a CAR: header is not a map')
+  const { roots, version } = header as { roots?: unknown, version?: unknown }
+  const extra = Object.keys(header).find((k) => k !== 'roots' && k !== 'version')
+  if (extra !== undefined) throw new Error(`not a CAR: header has a key ${JSON.stringify(extra)} besides roots and version`)
+  if (roots !== undefined && roots !== null && !(Array.isArray(roots) && roots.every((r) => r instanceof CID))) throw new Error('not a CAR: header roots are not a list of CIDs')
+  if (version === undefined) return 0
+  if ((typeof version !== 'number' || !Number.isInteger(version) || version < 0) && (typeof version !== 'bigint' || version < 0n)) throw new Error(`not a CAR: header version ${String(version)} is not an unsigned integer`)
+  return version
+}
+
+const HEADER_CBOR = {
+  strict: false,
+  allowIndefinite: true,
+  allowUndefined: false,
+  rejectDuplicateMapKeys: false,
+  allowBigInt: true,
+  useMaps: false,
+  tags: Object.assign([] as TagDecoder[], { 42: cidTag })
+}
 
 /** One block section of a CAR, as the CARv2 index records it. */
 export interface BlockRecord {
@@ -202,8 +245,9 @@ export class CarBlockIndexer {
         this.need = V2_HEADER_SIZE
         return
       }
-      const header = decodeCbor(bytes) as { version?: unknown, roots?: unknown }
-      if (header.version !== 1) throw new Error(`not a CAR: header version ${String(header.version)}`)
+      const version = carV1HeaderVersion(bytes)
+      // go-car reads a 2 here as the start of a CARv2, then fails on what follows
+      if (version !== 1) throw new Error(`not a CAR: header version ${String(version)}`)
       this.version ??= 1
       this.state = 'section-len'
       return

@@ -9,14 +9,15 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
 
-	blocks "github.com/ipfs/go-block-format"
 	"github.com/filecoin-project/go-fil-commp-hashhash"
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	carv2 "github.com/ipld/go-car/v2"
 	"github.com/ipld/go-car/v2/index"
@@ -221,9 +222,58 @@ func main() {
 	must(err)
 	must(os.WriteFile(filepath.Join(out, "pieces.json"), pf, 0o644))
 
+	must(os.WriteFile(filepath.Join(out, "headers.json"), headerVerdicts(), 0o644))
+
 	mf, err := json.MarshalIndent(manifest, "", " ")
 	must(err)
 	must(os.WriteFile(filepath.Join(out, "records.json"), mf, 0o644))
 	fmt.Println("wrote", len(vecs), "vectors to", out)
 	_ = multicodec.CarMultihashIndexSorted
+}
+
+// headerVerdicts answers, for CARv1 headers in loose or odd CBOR, whether go-car indexes a CAR
+// that starts with each (followed by one raw block), and with what error if not.
+func headerVerdicts() []byte {
+	headers := []struct{ Note, Hex string }{
+		{"canonical", "a265726f6f7473806776657273696f6e01"},
+		{"version as a non-minimal 1-byte integer", "a265726f6f7473806776657273696f6e1801"},
+		{"version as a non-minimal 8-byte integer", "a265726f6f7473806776657273696f6e1b0000000000000001"},
+		{"indefinite-length map", "bf65726f6f7473806776657273696f6e01ff"},
+		{"indefinite-length roots", "a265726f6f74739fff6776657273696f6e01"},
+		{"version repeated", "a365726f6f7473806776657273696f6e016776657273696f6e01"},
+		{"keys in the other order", "a26776657273696f6e0165726f6f747380"},
+		{"no roots", "a16776657273696f6e01"},
+		{"roots null", "a265726f6f7473f66776657273696f6e01"},
+		{"a byte after the header map", "a265726f6f7473806776657273696f6e01ff"},
+		{"version 2", "a265726f6f7473806776657273696f6e02"},
+		{"no version", "a165726f6f747380"},
+		{"a root that is an integer", "a265726f6f747381016776657273696f6e01"},
+		{"version as a string", "a265726f6f7473806776657273696f6e6131"},
+		{"an extra key", "a365726f6f7473806776657273696f6e0163666f6f01"},
+		{"an array, not a map", "80"},
+		{"roots a map", "a265726f6f7473a06776657273696f6e01"},
+	}
+	type verdict struct {
+		Note    string `json:"note"`
+		Header  string `json:"header"`
+		Indexed bool   `json:"indexed"`
+		Error   string `json:"error,omitempty"`
+	}
+	cidBytes := append([]byte{0x01, 0x55, 0x12, 0x20}, bytes.Repeat([]byte{9}, 32)...)
+	var out []verdict
+	for _, h := range headers {
+		hdr, err := hex.DecodeString(h.Hex)
+		must(err)
+		var car bytes.Buffer
+		ld(&car, hdr)
+		ld(&car, cidBytes, []byte{1, 2, 3, 4})
+		v := verdict{Note: h.Note, Header: h.Hex, Indexed: true}
+		if _, err := carv2.GenerateIndex(bytes.NewReader(car.Bytes())); err != nil {
+			v.Indexed, v.Error = false, err.Error()
+		}
+		out = append(out, v)
+	}
+	b, err := json.MarshalIndent(out, "", " ")
+	must(err)
+	return b
 }

@@ -95,6 +95,24 @@ for (const [name, c] of Object.entries(bad)) {
   })
 }
 
+// CARv1 headers in loose or odd CBOR, each with go-car's verdict (fixtures/car/headers.json, written
+// by test/vectors/car from go-car's GenerateIndex): indexed here exactly when go-car indexes it.
+const headerVerdicts = JSON.parse(readFileSync(join(dir, 'headers.json'), 'utf8')) as Array<{ note: string, header: string, indexed: boolean, error?: string }>
+for (const v of headerVerdicts) {
+  test(`a CAR header with ${v.note}: ${v.indexed ? 'indexed' : 'refused'}, as go-car does`, () => {
+    const header = Buffer.from(v.header, 'hex')
+    const cid = Uint8Array.of(0x01, 0x55, 0x12, 0x20, ...new Uint8Array(32).fill(9))
+    const res = indexInChunks(Uint8Array.of(header.length, ...header, 40, ...cid, 1, 2, 3, 4), 5).result()
+    if (v.indexed) {
+      assert.equal(res.error, undefined)
+      assert.equal(res.records.list().length, 1)
+    } else {
+      assert.ok(res.error instanceof Error, `indexed, where go-car said: ${v.error}`)
+      assert.match(res.error.message, /^not a CAR: header/)
+    }
+  })
+}
+
 test('zero padding after the last section ends the payload (ZeroLengthSectionAsEOF)', () => {
   const car = fixture('small.car')
   const padded = new Uint8Array(car.length + 4096)
