@@ -256,7 +256,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
         }
         if (cause instanceof TransferError) throw cause
         // A trickle brings bytes on every attempt, so the too-slow windows are counted apart, and
-        // only a window that met the minimum resets them (a server closing each connection
+        // only a window that met the minimum takes one off (a server closing each connection
         // before its window ends made progress every other attempt).
         if (floor.ended((cause as { code?: unknown }).code, tuning.maxAttempts)) throw tooSlowFailure(cause as Error, `gave up after ${floor.slowWindows} too-slow windows, at ${offset} bytes`)
         if (offset > before) failures = 0

@@ -73,7 +73,7 @@ export class RateFloor {
    */
   get slowWindows (): number { return this.#slowWindows }
 
-  /** Forgets the measurement (not the streak): the next byte opens a new first window. */
+  /** Forgets the measurement (not the too-slow count): the next byte opens a new first window. */
   restart (): void {
     this.#since = undefined
     this.#samples = []
