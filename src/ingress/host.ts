@@ -150,7 +150,12 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     // Early streams (opened before the connection is set up) count every protocol, identify's
     // included: an allowance of exactly maxStreams closed the whole connection of a client that
     // opened maxStreams proposals at once. Past the per-protocol limit they are reset one by one.
-    streamMuxers: [yamux({ maxEarlyStreams: Math.max(10, 2 * maxStreams) })],
+    // No keepalive pings of our own: js-yamux sends one as each connection opens ("to establish
+    // RTT", which nothing here reads) and every 30 s after, and never acts on a missing answer. The
+    // clients' muxers ping us (go-yamux every 30 s, closing a session that stops answering), and
+    // libp2p's connection monitor finds dead clients from this side. `boost deal` connects for
+    // every deal, so the opening ping (a frame and a timer each way) was per proposal.
+    streamMuxers: [yamux({ maxEarlyStreams: Math.max(10, 2 * maxStreams), enableKeepAlive: false })],
     logger: libp2pLogger(),
     // What identify tells peers (boost's host says boost-<version>): an SP's clients and its
     // operators see dealyard, not the js-libp2p default.

@@ -170,4 +170,36 @@ describe('ingress: connections per address', () => {
     while ((await left()).length > 0 && Date.now() < until) await sleep(50)
     assert.deepEqual(await left(), [])
   })
+
+  it('sends no keepalive ping of its own when a connection opens (the client pings, and is answered)', async () => {
+    const c = await createClientNode()
+    try {
+      // js-yamux's muxer class is not exported: taken from a first connection, its ping handler
+      // counts what the dialing side (yamux's client; the ingress's muxers share the class in this
+      // process) receives on later connections.
+      const first = await c.dial(multiaddr(env.addr))
+      type Muxer = { client: boolean, handlePing: (h: { flag: number, length: number }) => void }
+      const proto = Object.getPrototypeOf((first as unknown as { muxer: Muxer }).muxer) as Muxer
+      const handlePing = proto.handlePing
+      let requests = 0
+      let answers = 0
+      proto.handlePing = function (this: Muxer, h) {
+        if (this.client && h.flag === 1) requests++
+        if (this.client && h.flag === 2) answers++
+        handlePing.call(this, h)
+      }
+      try {
+        await first.close()
+        const conn = await c.dial(multiaddr(env.addr))
+        assert.notEqual(conn.id, first.id)
+        await sleep(500)
+        assert.equal(requests, 0, 'the ingress pinged the client')
+        assert.equal(answers, 1, 'the client\'s own opening ping was answered')
+      } finally {
+        proto.handlePing = handlePing
+      }
+    } finally {
+      await c.stop()
+    }
+  })
 })
