@@ -7,7 +7,8 @@ import type { PieceSink } from './piece-sink.ts'
 import { SlabWriter } from './slab-writer.ts'
 import { contiguousPrefix, downloadRanges, RangesUnsupported } from './ranges.ts'
 import { backoffDelay, sleep } from './retry.ts'
-import { RateFloor, tooSlowFailure } from './min-rate.ts'
+import { RateFloor, droppedByUs, tooSlowFailure } from './min-rate.ts'
+import { SilenceClock } from './silence.ts'
 import { DEFAULT_MIN_BYTES_PER_SECOND } from '../api/storageprovider.ts'
 import { MetaSaver, readMeta, saveMeta, type Meta } from './sidecar.ts'
 
@@ -174,15 +175,18 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
     let expected = target.size > 0 ? target.size : undefined
     let failures = 0
     const floor = new RateFloor({ minBytesPerSecond: tuning.minBytesPerSecond, windowMs: tuning.stallMs, now, setting: tuning.minRateSetting })
+    const silence = new SilenceClock(now)
+    let fresh = true
 
     for (;;) {
       if (expected !== undefined && offset === expected) break
       result.attempts++
       const before = offset
       const attempt = new AbortController()
-      let lastByte = now()
+      silence.resume(fresh)
+      fresh = false
       const stallTimer = setInterval(() => {
-        if (now() - lastByte >= tuning.stallMs) {
+        if (silence.silentMs() >= tuning.stallMs) {
           attempt.abort(floor.stalled() ?? new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${offset}`))
           return
         }
@@ -220,7 +224,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
         const m = meta
         const saver = new MetaSaver(metaPath, m)
         try {
-          await receive(res, { fh, direct }, at, limit, target, comps, tuning, (n) => { lastByte = now(); floor.add(n) }, result.attempts, expected, (end) => { saver.save(end) })
+          await receive(res, { fh, direct }, at, limit, target, comps, tuning, (n) => { silence.heard(); floor.add(n) }, result.attempts, expected, (end) => { saver.save(end) })
         } catch (err) {
           // Bytes written before a failure are good: the next attempt continues after them. The
           // failure is what gets reported; a sidecar that cannot be saved either only costs a
@@ -234,8 +238,13 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
         if (expected === undefined) expected = offset
         if (offset < expected) throw new RetryableError('SHORT_BODY', `connection closed at ${offset} of ${expected} bytes`)
       } catch (err) {
+        // The attempt is over: its timer must not judge the backoff below.
+        clearInterval(stallTimer)
+        silence.pause()
         const cause = attempt.signal.aborted && !outer.aborted ? attempt.signal.reason as unknown : err
+        fresh = droppedByUs((cause as { code?: unknown }).code)
         if (cause instanceof Restart) {
+          fresh = true
           result.restarts++
           // A server whose ETag changes on every request would restart us forever.
           if (result.restarts > tuning.maxAttempts) {
@@ -257,8 +266,9 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
         if (cause instanceof TransferError) throw cause
         // A trickle brings bytes on every attempt, so the too-slow windows are counted apart, and
         // only a window that met the minimum takes one off (a server closing each connection
-        // before its window ends made progress every other attempt).
-        if (floor.ended((cause as { code?: unknown }).code, tuning.maxAttempts)) throw tooSlowFailure(cause as Error, `gave up after ${floor.slowWindows} too-slow windows, at ${offset} bytes`)
+        // before its window ends made progress every other attempt). Attempts without progress
+        // are judged first: a source that sends nothing is a failed transfer, not a slow one.
+        const tooSlow = floor.ended((cause as { code?: unknown }).code, tuning.maxAttempts)
         if (offset > before) failures = 0
         failures++
         if (failures >= tuning.maxAttempts) {
@@ -266,6 +276,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             `could not finish transfer after ${result.attempts} attempts (${failures} without progress), at ${offset} bytes: ${(cause as Error).message}`,
             { retry: 'auto', cause })
         }
+        if (tooSlow) throw tooSlowFailure(cause as Error, `gave up after ${floor.describe()}, at ${offset} bytes`)
         const delay = backoffDelay(failures, tuning, random)
         comps.onRetry?.(cause as Error, result.attempts, delay)
         await sleep(delay, outer).catch(() => {})

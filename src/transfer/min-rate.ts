@@ -4,6 +4,11 @@ import { formatBytes } from './progress.ts'
 /** The retryable code of a connection dropped for being too slow (next to the stall's STALLED). */
 export const TOO_SLOW = 'TOO_SLOW'
 
+/** Whether a connection that ended with `code` was dropped by us: stalled or too slow. */
+export function droppedByUs (code: unknown): boolean {
+  return code === 'STALLED' || code === TOO_SLOW
+}
+
 export interface RateFloorOptions {
   /** Bytes per second the transfer must average over the window; 0 turns the check off. */
   minBytesPerSecond: number
@@ -44,6 +49,9 @@ export class RateFloor {
    * restarts (never below 0).
    */
   #slowWindows = 0
+  /** Too-slow windows counted, and how many of them windows at the minimum made up for (for the failure's message). */
+  #slowTotal = 0
+  #madeUp = 0
   /** When a too-slow window was last counted: connections dropped together count once. */
   #slowAt = -Infinity
   /** When a window at the minimum last took one off: a window is checked every second, counted once. */
@@ -68,10 +76,18 @@ export class RateFloor {
    * ends shows progress on every attempt, which resets those. A window at the minimum takes one
    * off rather than clearing the count: a source sending one full window at the minimum between
    * every `limit - 1` too-slow ones kept a transfer slot at a fraction of the minimum until the
-   * deadline (red-team round 19). Now only a source at the minimum at least half the time can
-   * keep going.
+   * deadline (red-team round 19). A connection dropped for silence counts too, even with nothing
+   * since the measurement opened: a window without a byte is below any minimum, and a source
+   * sending one window at the minimum and then nothing through `limit - 1` stalls kept its slot at
+   * a `limit`th of the minimum (red-team round 20). Now only a source at the minimum at least half
+   * the time can keep going.
    */
   get slowWindows (): number { return this.#slowWindows }
+
+  /** The too-slow windows counted, for a failure's message. */
+  describe (): string {
+    return `${this.#slowTotal} too-slow windows${this.#madeUp > 0 ? ` (${this.#madeUp} made up for by windows at the minimum)` : ''}`
+  }
 
   /** Forgets the measurement (not the too-slow count): the next byte opens a new first window. */
   restart (): void {
@@ -81,12 +97,14 @@ export class RateFloor {
 
   /**
    * After a connection ended with `code`: a drop of ours (a stall, too slow) gives the next
-   * connection a whole window of its own; true once `limit` too-slow windows came without one that
-   * met the minimum (the transfer then fails with tooSlowFailure).
+   * connection a whole window of its own; true once too-slow windows outnumber the ones at the
+   * minimum by `limit` (the transfer then fails with tooSlowFailure, unless its attempts without
+   * progress ran out first: a source that sends nothing at all is a failed transfer, not a slow one).
    */
   ended (code: unknown, limit: number): boolean {
-    if (code === 'STALLED' || code === TOO_SLOW) this.restart()
-    return code === TOO_SLOW && this.#slowWindows >= limit
+    if (!droppedByUs(code)) return false
+    this.restart()
+    return this.#slowWindows >= limit
   }
 
   /** The TOO_SLOW error when the last full window averaged below the minimum; undefined otherwise. */
@@ -108,7 +126,7 @@ export class RateFloor {
     const rate = bytes * 1000 / (t - from.t)
     if (rate >= min) {
       if (t - this.#goodAt >= windowMs) {
-        this.#slowWindows = Math.max(0, this.#slowWindows - 1)
+        if (this.#slowWindows > 0) { this.#slowWindows--; this.#madeUp++ }
         this.#goodAt = t
       }
       return undefined
@@ -117,28 +135,37 @@ export class RateFloor {
   }
 
   /**
-   * For a connection about to be dropped for silence: the TOO_SLOW error (a too-slow window) when
-   * what came since the measurement opened averages below the minimum; undefined for a plain
-   * stall (nothing came) or a stall after a good run. Without it a source sending a few bytes per
-   * connection and then nothing was only ever dropped as stalled: the rate window, opened at the
-   * first byte, never filled before the stall timeout (they are the same length), and each
-   * connection's bytes counted as progress.
+   * For a connection about to be dropped for silence, which counts as a too-slow window: the
+   * TOO_SLOW error when what came since the measurement opened averages below the minimum;
+   * undefined for a plain stall (nothing came) or a stall after a good run, which the caller
+   * reports as stalled. Without it a source sending a few bytes per connection and then nothing
+   * was only ever dropped as stalled: the rate window, opened at the first byte, never filled
+   * before the stall timeout (they are the same length), and each connection's bytes counted as
+   * progress.
    */
   stalled (): RetryableError | undefined {
     const min = this.#o.minBytesPerSecond
-    if (min <= 0 || this.#since === undefined) return undefined
+    if (min <= 0) return undefined
     const t = this.#o.now()
+    this.#count(t)
+    if (this.#since === undefined) return undefined
     const bytes = this.#total - this.#sinceBytes
     const rate = bytes * 1000 / Math.max(1, t - this.#since)
     if (bytes === 0 || rate >= min) return undefined
     return this.#tooSlow(t, rate, t - this.#since)
   }
 
-  #tooSlow (t: number, rate: number, overMs: number): RetryableError {
+  /** One too-slow window at `t`; connections dropped together (ranges) count once. */
+  #count (t: number): void {
     if (t - this.#slowAt >= this.#o.windowMs) {
       this.#slowWindows++
+      this.#slowTotal++
       this.#slowAt = t
     }
+  }
+
+  #tooSlow (t: number, rate: number, overMs: number): RetryableError {
+    this.#count(t)
     return new RetryableError(TOO_SLOW, `below the minimum rate: ${formatRate(rate)} over the last ${formatSeconds(overMs)}, minimum ${formatRate(this.#o.minBytesPerSecond)} (${this.#o.setting})`)
   }
 }

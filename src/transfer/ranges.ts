@@ -4,7 +4,8 @@ import { getRange, header, parseContentRange, strongEtag } from './http-request.
 import { SlabWriter } from './slab-writer.ts'
 import type { DownloadComponents, DownloadResult, DownloadTarget, DownloadTuning } from './download.ts'
 import { backoffDelay, sleep } from './retry.ts'
-import { RateFloor, tooSlowFailure } from './min-rate.ts'
+import { RateFloor, droppedByUs, tooSlowFailure } from './min-rate.ts'
+import { SilenceClock } from './silence.ts'
 import { readMeta, saveMeta, type Meta } from './sidecar.ts'
 
 /** One range of a parallel download: bytes [start, end), good up to `written`. */
@@ -137,14 +138,17 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
     }, Math.max(10, Math.min(1000, tuning.stallMs / 4)))
     const one = async (r: RangeState): Promise<void> => {
       let failures = 0
+      const silence = new SilenceClock(now)
+      let fresh = true
       while (r.written < r.end) {
         result.attempts++
         const before = r.written
         const attempt = new AbortController()
         connected.add(attempt)
-        let lastByte = now()
+        silence.resume(fresh)
+        fresh = false
         const stallTimer = setInterval(() => {
-          if (now() - lastByte >= tuning.stallMs) attempt.abort(floor.stalled() ?? new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${r.written}`))
+          if (silence.silentMs() >= tuning.stallMs) attempt.abort(floor.stalled() ?? new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${r.written}`))
         }, Math.max(10, Math.min(1000, tuning.stallMs / 4)))
         try {
           const res = await getRange(target.url, target.headers, r.written, {
@@ -169,7 +173,7 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
             // More than the Content-Range it announced: the same would come again on every retry
             // of this range, so the download goes on as one stream, which stops at the file's end.
             check: (end) => { if (end > r.end) throw new RangesUnsupported(`range ${r.start}-${r.end - 1}: the server sent more than the range it announced`) },
-            onBytes: (n) => { lastByte = now(); floor.add(n) },
+            onBytes: (n) => { silence.heard(); floor.add(n) },
             onSlab: () => undefined,
             onWritten: (end) => {
               r.written = end
@@ -184,11 +188,16 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
           if (bodyError !== undefined) throw bodyError
           if (r.written < r.end) throw new RetryableError('SHORT_BODY', `range ${r.start}-${r.end - 1} closed at ${r.written}`)
         } catch (err) {
+          // The attempt is over: its timer must not judge the backoff below.
+          clearInterval(stallTimer)
+          connected.delete(attempt)
+          silence.pause()
           const cause = attempt.signal.aborted && !all.aborted ? attempt.signal.reason as unknown : err
+          fresh = droppedByUs((cause as { code?: unknown }).code)
           if (cause instanceof RangesUnsupported || cause instanceof TransferError) throw cause
           if (all.aborted) throw all.reason
-          // Too-slow windows are counted apart from attempts (download.ts).
-          if (floor.ended((cause as { code?: unknown }).code, tuning.maxAttempts)) throw tooSlowFailure(cause as Error, `range ${r.start}-${r.end - 1}: gave up after ${floor.slowWindows} too-slow windows, at ${r.written} bytes`)
+          // Too-slow windows are counted apart from attempts, which are judged first (download.ts).
+          const tooSlow = floor.ended((cause as { code?: unknown }).code, tuning.maxAttempts)
           if (r.written > before) failures = 0
           failures++
           if (failures >= tuning.maxAttempts) {
@@ -196,6 +205,7 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
               `range ${r.start}-${r.end - 1}: could not finish after ${failures} attempts without progress, at ${r.written} bytes: ${(cause as Error).message}`,
               { retry: 'auto', cause })
           }
+          if (tooSlow) throw tooSlowFailure(cause as Error, `range ${r.start}-${r.end - 1}: gave up after ${floor.describe()}, at ${r.written} bytes`)
           const delay = backoffDelay(failures, tuning, random)
           comps.onRetry?.(cause as Error, result.attempts, delay)
           await sleep(delay, all).catch(() => {})

@@ -90,13 +90,40 @@ function burstThenSilence (bytes: number): ReturnType<typeof trickle> {
   }
 }
 
+/**
+ * Sends `bytes` and closes, then holds the next `held` requests without a byte, each closed just
+ * before `holdMs` (a little under the stall timeout), and so on: no connection of its own ever
+ * stalled, and windows without a byte were left to the stall timeout (red-team round 20).
+ */
+function burstThenHeldRequests (bytes: number, held: number, holdMs: number): ReturnType<typeof trickle> {
+  // counted per range (by where it ends), so two connections each see the pattern
+  const seen = new Map<string, number>()
+  return (req, res) => {
+    const range = /-(\d*)$/.exec(req.headers.range ?? '')?.[1] ?? ''
+    const n = seen.get(range) ?? 0
+    seen.set(range, n + 1)
+    if (n % (held + 1) === 0) {
+      const { start, end } = rangeHead(req, res, data)
+      res.write(data.subarray(start, Math.min(end + 1, start + bytes)), () => { res.destroy() })
+      return true
+    }
+    const t = setTimeout(() => { res.destroy() }, holdMs)
+    res.on('close', () => { clearTimeout(t) })
+    return true
+  }
+}
+
 // Sources whose every connection brings bytes, which used to reset the attempts: each must still
 // run out of them, on one stream and on two ranges.
 const evasive = {
   // 16 KiB/s against 64 KiB/s, each connection closed after 250 ms of a 400 ms window
   'closing every connection before the window ends': { behave: trickleAndClose(16 << 10, 250), stallMs: 400, message: /gave up after 3 too-slow windows/ },
   // 100 bytes a connection, then silence: dropped as stalled, never as too slow
-  'sending a few bytes a connection and then nothing': { behave: burstThenSilence(100), stallMs: 300, message: /below the minimum rate: \d+ B\/s over the last \d\.\d s, .*gave up after 3 too-slow windows/ }
+  'sending a few bytes a connection and then nothing': { behave: burstThenSilence(100), stallMs: 300, message: /below the minimum rate: \d+ B\/s over the last \d\.\d s, .*gave up after 3 too-slow windows/ },
+  // a burst of a whole window at the minimum (32 KiB; 400 ms at 64 KiB/s is 26 KiB), then four
+  // requests held 350 ms each: a fifth of the minimum; more attempts than the held requests, so
+  // each burst's progress kept the attempts from running out
+  'sending a window at the minimum, then holding the next requests silent until just before the stall timeout': { behave: burstThenHeldRequests(32 << 10, 4, 350), stallMs: 400, maxAttempts: 6, withinMs: 20_000, message: /gave up after \d+ too-slow windows/ }
 }
 for (const [what, c] of Object.entries(evasive)) {
   for (const connections of [1, 2]) {
@@ -104,14 +131,14 @@ for (const [what, c] of Object.entries(evasive)) {
       const srv = await serve(data, { behave: c.behave })
       t.after(srv.close)
       const t0 = Date.now()
-      await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { stallMs: c.stallMs, minBytesPerSecond: 64 << 10, maxAttempts: 3, connections, rangeMinBytes: 128 << 10, deadlineMs: 20_000 }),
+      await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { stallMs: c.stallMs, minBytesPerSecond: 64 << 10, maxAttempts: 'maxAttempts' in c ? c.maxAttempts : 3, connections, rangeMinBytes: 128 << 10, deadlineMs: 40_000 }),
         { hasher, progress: new RecordingSink(), log }),
       (err: Error & { code?: string }) => {
         assert.equal(err.code, 'TRANSFER_TOO_SLOW', err.message)
         assert.match(err.message, c.message)
         return true
       })
-      assert.ok(Date.now() - t0 < 10_000, `gave up after ${Date.now() - t0} ms`)
+      assert.ok(Date.now() - t0 < ('withinMs' in c ? c.withinMs : 10_000), `gave up after ${Date.now() - t0} ms`)
     })
   }
 }

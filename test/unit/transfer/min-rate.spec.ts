@@ -116,23 +116,45 @@ test('a source at the minimum for one window in every few cannot keep a slot: th
   assert.ok(Math.max(...even) <= 2, `count ranged up to ${Math.max(...even)}`)
 })
 
-test('a connection dropped for silence is a too-slow window when what came since the window opened is under the minimum', () => {
+test('a connection dropped for silence counts as a too-slow window, reported as too slow when what came since the window opened is under the minimum', () => {
   const { floor, clock } = meter(65536, 4000)
-  assert.equal(floor.stalled(), undefined, 'nothing came: a plain stall')
+  assert.equal(floor.stalled(), undefined, 'nothing came: reported as a plain stall')
+  assert.equal(floor.slowWindows, 1, 'and counted: a window without a byte is below any minimum')
+  floor.restart()
+  clock.t += 4000
   floor.add(100)
   clock.t += 4000
   const e = floor.stalled() as Error & { code: string }
   assert.equal(e.code, 'TOO_SLOW')
   assert.equal(e.message, 'below the minimum rate: 25 B/s over the last 4.0 s, minimum 64.0 KiB/s (spec.transfer.minBytesPerSecond)')
-  assert.equal(floor.slowWindows, 1)
+  assert.equal(floor.slowWindows, 2)
   // two ranges dropped together count once
   assert.ok(floor.stalled() !== undefined)
-  assert.equal(floor.slowWindows, 1)
+  assert.equal(floor.slowWindows, 2)
   floor.restart()
-  // a good run that then stalls is a stall, not a slow source
+  // a good run that then stalls is reported as a stall, not a slow source; its windows made up for the two
   assert.equal(run(floor, clock, 1 << 20, 10), undefined)
+  assert.equal(floor.slowWindows, 0)
   clock.t += 4000
   assert.equal(floor.stalled(), undefined)
+  assert.equal(floor.slowWindows, 1)
+  assert.equal(floor.describe(), '3 too-slow windows (2 made up for by windows at the minimum)')
+})
+
+test('a source at the minimum for one window and then silent through stalls loses its slot', () => {
+  // Round 20: each silent connection was a plain stall, which counted only as an attempt, and the
+  // next window at the minimum brought progress: a slot held at a fifteenth of the minimum.
+  const { floor, clock } = meter(65536, 60_000)
+  let failedAfter: number | undefined
+  for (let cycle = 0; cycle < 30 && failedAfter === undefined; cycle++) {
+    assert.equal(run(floor, clock, 65536, 60), undefined)
+    for (let s = 0; s < 3; s++) {
+      clock.t += 60_000
+      floor.stalled()
+      if (floor.ended('STALLED', 15)) { failedAfter = cycle; break }
+    }
+  }
+  assert.ok(failedAfter !== undefined && failedAfter < 10, `still going after ${failedAfter ?? 30} cycles`)
 })
 
 test('a window without a single byte is left to the stall timeout', () => {
