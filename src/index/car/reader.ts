@@ -1,50 +1,7 @@
-import { decodeFirst as decodeFirstCbor, type TagDecoder } from 'cborg'
-import { CID } from 'multiformats/cid'
 import { isIdentity, newCidSpan, scanCid } from './cid.ts'
+import { carHeaderVersion } from './header.ts'
 import { RecordTable } from './record-table.ts'
 import { readUvarint, uvarintInto, type Uvarint } from './varint.ts'
-
-/** A CID in CBOR (tag 42: a 0x00 byte, then the CID's bytes), as dag-cbor reads it. */
-const cidTag: TagDecoder = (inner) => {
-  const bytes = inner() as Uint8Array
-  if (!(bytes instanceof Uint8Array) || bytes[0] !== 0) throw new Error('invalid CID for CBOR tag 42: expected bytes with a leading 0x00')
-  return CID.decode(bytes.subarray(1))
-}
-
-/**
- * Checks a CARv1 header as go-car does (its refmt decoder into `CarHeader`), returning its version.
- * CBOR may be loose: integers and lengths need not be minimal, items may be indefinite-length,
- * keys may repeat and bytes after the header's first item are ignored. The shape may not: a map
- * of `roots` (an array of CIDs, or null, or absent) and `version` (an unsigned integer), no other
- * key. dag-cbor's strict decoder refused loose CBOR that go-car (under boost) indexes, and took
- * extra keys that go-car refuses (red-team round 8; each case checked against go-car v2).
- */
-function carV1HeaderVersion (bytes: Uint8Array): number | bigint {
-  let header: unknown
-  try {
-    [header] = decodeFirstCbor(bytes, HEADER_CBOR)
-  } catch (err) {
-    throw new Error(`not a CAR: header: ${(err as Error).message}`)
-  }
-  if (header === null || typeof header !== 'object' || Array.isArray(header) || header instanceof Uint8Array || header instanceof CID) throw new Error('not a CAR: header is not a map')
-  const { roots, version } = header as { roots?: unknown, version?: unknown }
-  const extra = Object.keys(header).find((k) => k !== 'roots' && k !== 'version')
-  if (extra !== undefined) throw new Error(`not a CAR: header has a key ${JSON.stringify(extra)} besides roots and version`)
-  if (roots !== undefined && roots !== null && !(Array.isArray(roots) && roots.every((r) => r instanceof CID))) throw new Error('not a CAR: header roots are not a list of CIDs')
-  if (version === undefined) return 0
-  if ((typeof version !== 'number' || !Number.isInteger(version) || version < 0) && (typeof version !== 'bigint' || version < 0n)) throw new Error(`not a CAR: header version ${String(version)} is not an unsigned integer`)
-  return version
-}
-
-const HEADER_CBOR = {
-  strict: false,
-  allowIndefinite: true,
-  allowUndefined: false,
-  rejectDuplicateMapKeys: false,
-  allowBigInt: true,
-  useMaps: false,
-  tags: Object.assign([] as TagDecoder[], { 42: cidTag })
-}
 
 /** One block section of a CAR, as the CARv2 index records it. */
 export interface BlockRecord {
@@ -77,8 +34,6 @@ export interface CarIndexResult {
   zeroLengthSectionAsEOF: boolean
 }
 
-// The CARv2 pragma's payload: CBOR {"version": 2} after its varint length 0x0a.
-const V2_PRAGMA = Uint8Array.of(0xa1, 0x67, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x02)
 const V2_HEADER_SIZE = 40
 /** go-car `DefaultMaxIndexCidSize` and `DefaultMaxAllowedHeaderSize`. */
 const MAX_CID_SIZE = 2 << 10
@@ -111,6 +66,8 @@ export class CarBlockIndexer {
   /** End of the CARv1 payload in the stream (a CARv2's DataOffset + DataSize). */
   private end = Number.POSITIVE_INFINITY
   private sectionStart = 0
+  /** Stream offset just after the header section being read (the CARv2 pragma's end). */
+  private headerEnd = 0
   private sectionLen = 0
   private readonly records = new RecordTable()
   private error: Error | undefined
@@ -137,7 +94,7 @@ export class CarBlockIndexer {
             const v = readUvarint(this.acc.subarray(0, this.accLen), 0)
             if (v === undefined) break
             this.accLen = 0
-            this.onLength(v[0])
+            this.onLength(v[0], this.position + i)
             break
           }
           case 'header':
@@ -216,11 +173,13 @@ export class CarBlockIndexer {
     return k + cid.length
   }
 
-  private onLength (len: number): void {
+  /** `at`: the stream offset just after the length's varint. */
+  private onLength (len: number, at: number): void {
     if (this.state === 'header-len') {
       if (len === 0 || len > MAX_HEADER_SIZE) throw new Error(`not a CAR: header length ${len}`)
       this.state = 'header'
       this.need = len
+      this.headerEnd = at + len
       return
     }
     if (len === 0) {
@@ -239,14 +198,14 @@ export class CarBlockIndexer {
     const bytes = this.acc.subarray(0, this.accLen)
     if (this.state === 'header') {
       this.accLen = 0
-      if (!this.inner && bytes.length === V2_PRAGMA.length && bytes.every((b, k) => b === V2_PRAGMA[k])) {
+      const version = carHeaderVersion(bytes)
+      // Any header saying version 2 is a CARv2 pragma to go-car, not only the canonical 11 bytes.
+      if (!this.inner && version === 2) {
         this.version = 2
         this.state = 'v2-header'
         this.need = V2_HEADER_SIZE
         return
       }
-      const version = carV1HeaderVersion(bytes)
-      // go-car reads a 2 here as the start of a CARv2, then fails on what follows
       if (version !== 1) throw new Error(`not a CAR: header version ${String(version)}`)
       this.version ??= 1
       this.state = 'section-len'
@@ -257,7 +216,9 @@ export class CarBlockIndexer {
       const dataOffset = Number(dv.getBigUint64(16, true))
       const dataSize = Number(dv.getBigUint64(24, true))
       this.accLen = 0
-      if (dataOffset < 51) throw new Error(`malformed CARv2: data offset too small: ${dataOffset}`)
+      // The CARv2 header follows the pragma, which is 11 bytes when written canonically.
+      const v2HeaderEnd = this.headerEnd + V2_HEADER_SIZE
+      if (dataOffset < v2HeaderEnd) throw new Error(`malformed CARv2: data offset too small: ${dataOffset}`)
       // go-car refuses these too ("invalid data payload size"); past 2^53 an offset is not exact.
       if (!Number.isSafeInteger(dataOffset)) throw new Error(`malformed CARv2: data offset ${dv.getBigUint64(16, true)} out of range`)
       if (dataSize === 0 || !Number.isSafeInteger(dataOffset + dataSize)) throw new Error(`malformed CARv2: invalid data payload size ${dv.getBigUint64(24, true)}`)
@@ -265,7 +226,7 @@ export class CarBlockIndexer {
       this.records.base = dataOffset
       this.end = dataOffset + dataSize
       this.inner = true
-      this.need = dataOffset - 51
+      this.need = dataOffset - v2HeaderEnd
       this.state = this.need === 0 ? 'header-len' : 'skip-to-data'
       return
     }
