@@ -8,7 +8,7 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { noise } from './noise.ts'
 import { yamux } from './yamux.ts'
 import { libp2pLogger } from './libp2p-logger.ts'
-import { forgetDisconnectedPeers, skipRemoteProtocolMerges } from './peer-store.ts'
+import { answerUnknownPeers, forgetDisconnectedPeers, skipRemoteProtocolMerges } from './peer-store.ts'
 import { identify, type Identify } from '@libp2p/identify'
 import { withCachedSigner } from './identity.ts'
 import { answerIdentify, MAX_IDENTIFY_BYTES } from './identify-answer.ts'
@@ -173,6 +173,8 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
       inboundConnectionThreshold: Number.MAX_SAFE_INTEGER
     }
   })
+  // Inner first: a merge skipped by the outer wrapper writes nothing, so it marks no peer as stored.
+  answerUnknownPeers(node)
   skipRemoteProtocolMerges(node)
   await answerIdentify(node, privateKey, {
     error: (err) => { log.warn({ err: err.message }, 'updating the identify answer failed: it keeps the last one') },

@@ -1,4 +1,4 @@
-import type { Libp2p, PeerId, PeerStore, Peer, PeerData } from '@libp2p/interface'
+import { NotFoundError, type Libp2p, type PeerId, type PeerStore, type Peer, type PeerData } from '@libp2p/interface'
 
 /**
  * Keeps libp2p's per-stream protocol merges about other peers out of the peer store.
@@ -36,4 +36,47 @@ export function forgetDisconnectedPeers (node: Pick<Libp2p, 'peerStore' | 'addEv
   node.addEventListener('peer:disconnect', (evt) => {
     node.peerStore.delete(evt.detail).catch(onError)
   })
+}
+
+/**
+ * Reads and deletes about peers nothing was written for answer without the store.
+ *
+ * Why: every disconnect makes libp2p read the peer's record twice (the reconnect queue, for a
+ * keep-alive tag; the registrar, for topologies to tell) and forgetDisconnectedPeers delete it:
+ * three trips through the peer's lock and the datastore, and two NotFoundErrors, for a client
+ * whose record was never written (the store keeps only RSA clients' keys; per-stream protocol
+ * merges are skipped above). `boost deal` connects for every deal, so this was per proposal. The
+ * peers written for are tracked through the store's write methods; after a signed peer record
+ * (its peer is known only inside it) every read goes to the store again.
+ */
+export function answerUnknownPeers (node: Pick<Libp2p, 'peerId' | 'peerStore'>): void {
+  const store = node.peerStore as PeerStore
+  const written = new Set<string>()
+  let exact = true
+  const known = (id: PeerId): boolean => !exact || id.equals(node.peerId) || written.has(id.toString())
+  const get = store.get.bind(store)
+  const has = store.has.bind(store)
+  const del = store.delete.bind(store)
+  const consume = store.consumePeerRecord.bind(store) as (...a: unknown[]) => Promise<boolean>
+  for (const method of ['save', 'patch', 'merge'] as const) {
+    const write = store[method].bind(store) as (id: PeerId, ...rest: unknown[]) => Promise<Peer>
+    ;(store as unknown as Record<string, unknown>)[method] = async (id: PeerId, ...rest: unknown[]): Promise<Peer> => {
+      written.add(id.toString())
+      return await write(id, ...rest)
+    }
+  }
+  store.consumePeerRecord = (async (...a: unknown[]) => {
+    exact = false
+    return await consume(...a)
+  }) as PeerStore['consumePeerRecord']
+  store.get = async (id, options) => {
+    if (!known(id)) throw new NotFoundError('Not Found')
+    return await get(id, options)
+  }
+  store.has = async (id, options) => known(id) ? await has(id, options) : false
+  store.delete = async (id, options) => {
+    if (!known(id)) return
+    await del(id, options)
+    written.delete(id.toString())
+  }
 }
