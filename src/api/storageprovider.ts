@@ -116,8 +116,8 @@ const providerSpec = obj('A miner this installation makes deals for. Owned by Gi
     // The window is stallTimeoutSeconds rather than a field of its own: a stall is the same rule
     // with a one-byte minimum, and both asking "did enough arrive in the last N seconds" over one
     // N keeps them from contradicting each other (a 10 s stall timeout beside a 5 min rate window).
-    minBytesPerSecond: int('Reconnect (like a stall, counting an attempt) when the transfer\'s bytes over the last stallTimeoutSeconds, all its connections together, '
-      + 'average less than this many per second; once such windows outnumber the windows that met it by the attempt limit, the transfer fails with TRANSFER_TOO_SLOW. The first window after a reconnect opens at its first byte. '
+    minBytesPerSecond: int('The transfer\'s bytes, all its connections together, are judged over consecutive windows of stallTimeoutSeconds from its first byte: a window '
+      + 'averaging less than this many per second counts as too slow (and one with bytes in it reconnects), a window at it takes one off; once the count reaches the attempt limit, the transfer fails with TRANSFER_TOO_SLOW. '
       + '0 turns the check off. The default, 65536 (64 KiB/s, 512 kbit/s), is far below any healthy client\'s path and stops a trickling source from holding a transfer slot until the deadline.',
     { minimum: 0, default: DEFAULT_MIN_BYTES_PER_SECOND }),
     deadlineSeconds: seconds('Fail a transfer that takes longer than this (at most 2147483 s, ~24.8 days).', { minimum: 1, default: 86400 })

@@ -8,7 +8,6 @@ import { SlabWriter } from './slab-writer.ts'
 import { contiguousPrefix, downloadRanges, RangesUnsupported } from './ranges.ts'
 import { backoffDelay, sleep } from './retry.ts'
 import { RateFloor, droppedByUs, tooSlowFailure } from './min-rate.ts'
-import { SilenceClock } from './silence.ts'
 import { DEFAULT_MIN_BYTES_PER_SECOND } from '../api/storageprovider.ts'
 import { MetaSaver, readMeta, saveMeta, type Meta } from './sidecar.ts'
 
@@ -175,24 +174,26 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
     let expected = target.size > 0 ? target.size : undefined
     let failures = 0
     const floor = new RateFloor({ minBytesPerSecond: tuning.minBytesPerSecond, windowMs: tuning.stallMs, now, setting: tuning.minRateSetting })
-    const silence = new SilenceClock(now)
-    let fresh = true
+    const tick = Math.max(10, Math.min(1000, tuning.stallMs / 4))
+    // The rate is the transfer's, judged on its own timer: connections shorter than a tick, and the
+    // time between them, are judged too (min-rate.ts).
+    let current: AbortController | undefined
+    const rateTimer = setInterval(() => {
+      const slow = floor.check()
+      if (slow !== undefined) current?.abort(slow)
+    }, tick)
 
+    try {
     for (;;) {
       if (expected !== undefined && offset === expected) break
       result.attempts++
       const before = offset
       const attempt = new AbortController()
-      silence.resume(fresh)
-      fresh = false
+      current = attempt
+      let lastByte = now()
       const stallTimer = setInterval(() => {
-        if (silence.silentMs() >= tuning.stallMs) {
-          attempt.abort(floor.stalled() ?? new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${offset}`))
-          return
-        }
-        const slow = floor.check()
-        if (slow !== undefined) attempt.abort(slow)
-      }, Math.max(10, Math.min(1000, tuning.stallMs / 4)))
+        if (now() - lastByte >= tuning.stallMs) attempt.abort(new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${offset}`))
+      }, tick)
       try {
         const res = await getRange(target.url, target.headers, offset, {
           address: comps.address,
@@ -201,8 +202,14 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
         })
         const start = await checkResponse(res, offset, target, meta)
         if (start === 0 && offset > 0) {
-          // The server ignored Range (200): this body is the whole file again.
+          // The server ignored Range (200): this body is the whole file again. Bounded like the
+          // ETag restarts: a server answering every retry with the whole file and dropping it part
+          // way held the transfer until its deadline (red-team round 21).
           result.restarts++
+          if (result.restarts > tuning.maxAttempts) {
+            res.body.close()
+            throw new TransferError(TransferErrorCodes.RetriesExhausted, `the server ignored Range ${result.restarts} times, sending the data from its start again each time`, { retry: 'auto' })
+          }
           await truncate(fh, target.partPath)
           await comps.sink.reset()
           offset = 0
@@ -224,7 +231,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
         const m = meta
         const saver = new MetaSaver(metaPath, m)
         try {
-          await receive(res, { fh, direct }, at, limit, target, comps, tuning, (n) => { silence.heard(); floor.add(n) }, result.attempts, expected, (end) => { saver.save(end) })
+          await receive(res, { fh, direct }, at, limit, target, comps, tuning, (n) => { lastByte = now(); floor.add(n) }, result.attempts, expected, (end) => { saver.save(end) })
         } catch (err) {
           // Bytes written before a failure are good: the next attempt continues after them. The
           // failure is what gets reported; a sidecar that cannot be saved either only costs a
@@ -238,13 +245,12 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
         if (expected === undefined) expected = offset
         if (offset < expected) throw new RetryableError('SHORT_BODY', `connection closed at ${offset} of ${expected} bytes`)
       } catch (err) {
-        // The attempt is over: its timer must not judge the backoff below.
+        // The attempt is over: neither timer may act on it during the backoff below.
         clearInterval(stallTimer)
-        silence.pause()
+        current = undefined
         const cause = attempt.signal.aborted && !outer.aborted ? attempt.signal.reason as unknown : err
-        fresh = droppedByUs((cause as { code?: unknown }).code)
+        if (droppedByUs((cause as { code?: unknown }).code)) floor.dropped()
         if (cause instanceof Restart) {
-          fresh = true
           result.restarts++
           // A server whose ETag changes on every request would restart us forever.
           if (result.restarts > tuning.maxAttempts) {
@@ -264,25 +270,27 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
           throw outer.reason
         }
         if (cause instanceof TransferError) throw cause
-        // A trickle brings bytes on every attempt, so the too-slow windows are counted apart, and
-        // only a window that met the minimum takes one off (a server closing each connection
-        // before its window ends made progress every other attempt). Attempts without progress
-        // are judged first: a source that sends nothing is a failed transfer, not a slow one.
-        const tooSlow = floor.ended((cause as { code?: unknown }).code, tuning.maxAttempts)
-        if (offset > before) failures = 0
+        // A trickle brings bytes on every attempt, which resets the attempts without progress, so
+        // the too-slow windows are counted apart (min-rate.ts). A source that sends nothing is a
+        // failed transfer, not a slow one: those attempts are the attempt limit's.
+        const progressed = offset > before
+        if (progressed) failures = 0
         failures++
         if (failures >= tuning.maxAttempts) {
           throw new TransferError(TransferErrorCodes.RetriesExhausted,
             `could not finish transfer after ${result.attempts} attempts (${failures} without progress), at ${offset} bytes: ${(cause as Error).message}`,
             { retry: 'auto', cause })
         }
-        if (tooSlow) throw tooSlowFailure(cause as Error, `gave up after ${floor.describe()}, at ${offset} bytes`)
+        if (floor.exhausted(progressed, tuning.maxAttempts)) throw tooSlowFailure(floor, cause as Error, '', offset)
         const delay = backoffDelay(failures, tuning, random)
         comps.onRetry?.(cause as Error, result.attempts, delay)
         await sleep(delay, outer).catch(() => {})
       } finally {
         clearInterval(stallTimer)
       }
+    }
+    } finally {
+      clearInterval(rateTimer)
     }
     try { await fh.sync() } catch (err) { throw diskError(`fsync ${target.partPath}`, err) }
     result.bytes = offset

@@ -18,70 +18,61 @@ export interface RateFloorOptions {
   setting: string
 }
 
-interface Sample { t: number, bytes: number }
-
 /**
- * The low-speed limit of one transfer: the bytes of all its connections together, averaged over
- * the last full window, must reach the minimum, or `check` returns the TOO_SLOW error to drop the
- * connections with. Without it a source trickling a byte every few seconds (never a stall) held a
- * transfer slot for the whole deadline.
+ * The low-speed limit of one transfer, judged over consecutive wall-clock windows of `windowMs`
+ * on a timer of the transfer's own (not a connection's): the bytes of all its connections
+ * together in each window must reach the minimum. A window below it counts as too slow, whether
+ * or not a connection was open, and one with bytes in it drops the open connections to reconnect
+ * (one without is the stall timeout's to drop). A window at the minimum
+ * takes one too-slow window off the count. The download fails with TRANSFER_TOO_SLOW once the
+ * count reaches its attempt limit at the end of an attempt that brought bytes; attempts that
+ * bring nothing fail as before (TRANSFER_RETRIES_EXHAUSTED): a source that sends nothing is down,
+ * not slow.
  *
- * The first window opens at the first byte after `restart`, not when the request went out. curl's
- * `--speed-time` clock runs from the request (its speed reads 0 while it waits), so a server slow
- * to send its first byte is cut by the speed rule alone; here the wait for the first byte is the
- * stall timeout's business, and the rate is judged only on time when bytes could flow. The
- * download restarts the measurement after each drop it made itself (stall or too slow): the new
- * connection gets a whole window of its own, and a stall's silence is not punished twice. A drop
- * by the server does not restart it, so a server cannot dodge the check by closing each connection
- * before its window ends: its reconnects count as the wall-clock time they take.
+ * Why a continuous meter: each way of restarting the measurement left a hole. Judged per
+ * connection (on its own timer), connections that each lasted under the timer's tick, a burst
+ * and a reset, were never judged (red-team round 21: 2 % of the minimum until the 24 h deadline).
+ * Restarted at each drop and opened at the next byte, the silent time between bursts was never
+ * judged (a burst, then requests held just under the stall timeout, round 20). Counting every
+ * stall as too slow, or silence across connections the server closed, failed healthy sources
+ * with gaps (round 21: one averaging 11 times the minimum). A source at the minimum half the
+ * time can keep going; one below that cannot.
+ *
+ * The first window opens at the transfer's first byte, not when the request went out: the wait
+ * for that byte is the stall timeout's business (curl's `--speed-time` clock runs from the
+ * request, so a server slow to send its first byte is cut by the speed rule alone). A drop of
+ * ours (`dropped`) is followed by a window in which nothing is dropped for being slow, so a new
+ * connection is not cut by the window that condemned the last one; the windows are still counted.
  */
 export class RateFloor {
   readonly #o: RateFloorOptions
   #total = 0
-  /** When the current measurement opened (its first byte); undefined until that byte. */
-  #since: number | undefined
-  /** Byte counts at the window's opening and at each check, oldest first. */
-  #samples: Sample[] = []
-  /** The byte count when the measurement opened. */
-  #sinceBytes = 0
-  /**
-   * Too-slow windows, less one for each full window that met the minimum, across connections and
-   * restarts (never below 0).
-   */
+  /** When the window being filled opened, and the byte count then; undefined until the transfer's first byte. */
+  #windowStart: number | undefined
+  #windowBytes = 0
+  /** Too-slow windows, less one for each window that met the minimum (never below 0). */
   #slowWindows = 0
   /** Too-slow windows counted, and how many of them windows at the minimum made up for (for the failure's message). */
   #slowTotal = 0
   #madeUp = 0
-  /** When a too-slow window was last counted: connections dropped together count once. */
-  #slowAt = -Infinity
-  /** When a window at the minimum last took one off: a window is checked every second, counted once. */
-  #goodAt = -Infinity
+  /** No drop for being slow before this: the connection after a drop of ours gets a window. */
+  #graceUntil = -Infinity
+  /** The last too-slow window, as the failure names it. */
+  #lastSlow: string | undefined
 
   constructor (o: RateFloorOptions) { this.#o = o }
 
   /** Counts bytes from any connection of the transfer. */
   add (n: number): void {
     if (this.#o.minBytesPerSecond <= 0) return
-    if (this.#since === undefined) {
-      this.#since = this.#o.now()
-      this.#sinceBytes = this.#total
-      this.#samples = [{ t: this.#since, bytes: this.#total }]
+    if (this.#windowStart === undefined) {
+      this.#windowStart = this.#o.now()
+      this.#windowBytes = this.#total
     }
     this.#total += n
   }
 
-  /**
-   * Too-slow windows not yet made up for by windows at the minimum. The download gives up on
-   * this, not on its attempts in a row: a server that closes each connection before the window
-   * ends shows progress on every attempt, which resets those. A window at the minimum takes one
-   * off rather than clearing the count: a source sending one full window at the minimum between
-   * every `limit - 1` too-slow ones kept a transfer slot at a fraction of the minimum until the
-   * deadline (red-team round 19). A connection dropped for silence counts too, even with nothing
-   * since the measurement opened: a window without a byte is below any minimum, and a source
-   * sending one window at the minimum and then nothing through `limit - 1` stalls kept its slot at
-   * a `limit`th of the minimum (red-team round 20). Now only a source at the minimum at least half
-   * the time can keep going.
-   */
+  /** Too-slow windows not yet made up for by windows at the minimum. */
   get slowWindows (): number { return this.#slowWindows }
 
   /** The too-slow windows counted, for a failure's message. */
@@ -89,84 +80,45 @@ export class RateFloor {
     return `${this.#slowTotal} too-slow windows${this.#madeUp > 0 ? ` (${this.#madeUp} made up for by windows at the minimum)` : ''}`
   }
 
-  /** Forgets the measurement (not the too-slow count): the next byte opens a new first window. */
-  restart (): void {
-    this.#since = undefined
-    this.#samples = []
-  }
+  /** The last too-slow window's rate, window and minimum, as the failure's message starts. */
+  get lastSlow (): string | undefined { return this.#lastSlow }
+
+  /** A connection was dropped by us (stalled, too slow): the next one gets a window before it can be dropped for being slow. */
+  dropped (): void { this.#graceUntil = this.#o.now() + this.#o.windowMs }
 
   /**
-   * After a connection ended with `code`: a drop of ours (a stall, too slow) gives the next
-   * connection a whole window of its own; true once too-slow windows outnumber the ones at the
-   * minimum by `limit` (the transfer then fails with tooSlowFailure, unless its attempts without
-   * progress ran out first: a source that sends nothing at all is a failed transfer, not a slow one).
+   * Call on a timer a fraction of the window apart. Once the window being filled is full, judges
+   * it (each window once: one too slow more, or one fewer for a window at the minimum) and opens
+   * the next; returns the TOO_SLOW error to drop the open connections with when it brought bytes
+   * but too few, undefined otherwise.
    */
-  ended (code: unknown, limit: number): boolean {
-    if (!droppedByUs(code)) return false
-    this.restart()
-    return this.#slowWindows >= limit
-  }
-
-  /** The TOO_SLOW error when the last full window averaged below the minimum; undefined otherwise. */
   check (): RetryableError | undefined {
     const { minBytesPerSecond: min, windowMs } = this.#o
-    if (min <= 0 || this.#since === undefined) return undefined
+    if (min <= 0 || this.#windowStart === undefined) return undefined
     const t = this.#o.now()
-    this.#samples.push({ t, bytes: this.#total })
-    if (t - this.#since < windowMs) return undefined
-    // Measure from the newest sample at least a window old: a full window, plus at most one check
-    // interval (samples are taken at the checks).
-    let i = 0
-    while (i + 1 < this.#samples.length && t - this.#samples[i + 1]!.t >= windowMs) i++
-    this.#samples.splice(0, i)
-    const from = this.#samples[0]!
-    const bytes = this.#total - from.bytes
-    // A window without a single byte is a stall: the stall timeout drops it and says so.
-    if (bytes === 0) return undefined
-    const rate = bytes * 1000 / (t - from.t)
+    const span = t - this.#windowStart
+    if (span < windowMs) return undefined
+    const bytes = this.#total - this.#windowBytes
+    this.#windowStart = t
+    this.#windowBytes = this.#total
+    const rate = bytes * 1000 / span
     if (rate >= min) {
-      if (t - this.#goodAt >= windowMs) {
-        if (this.#slowWindows > 0) { this.#slowWindows--; this.#madeUp++ }
-        this.#goodAt = t
-      }
+      if (this.#slowWindows > 0) { this.#slowWindows--; this.#madeUp++ }
       return undefined
     }
-    return this.#tooSlow(t, rate, t - from.t)
+    this.#slowWindows++
+    this.#slowTotal++
+    this.#lastSlow = `below the minimum rate: ${formatRate(rate)} over the last ${formatSeconds(span)}, minimum ${formatRate(min)} (${this.#o.setting})`
+    if (bytes === 0 || t < this.#graceUntil) return undefined
+    return new RetryableError(TOO_SLOW, this.#lastSlow)
   }
 
   /**
-   * For a connection about to be dropped for silence, which counts as a too-slow window: the
-   * TOO_SLOW error when what came since the measurement opened averages below the minimum;
-   * undefined for a plain stall (nothing came) or a stall after a good run, which the caller
-   * reports as stalled. Without it a source sending a few bytes per connection and then nothing
-   * was only ever dropped as stalled: the rate window, opened at the first byte, never filled
-   * before the stall timeout (they are the same length), and each connection's bytes counted as
-   * progress.
+   * After an attempt: true when it brought bytes and the too-slow windows reached `limit` (the
+   * transfer then fails with tooSlowFailure). Attempts without bytes are the attempt limit's.
    */
-  stalled (): RetryableError | undefined {
-    const min = this.#o.minBytesPerSecond
-    if (min <= 0) return undefined
-    const t = this.#o.now()
-    this.#count(t)
-    if (this.#since === undefined) return undefined
-    const bytes = this.#total - this.#sinceBytes
-    const rate = bytes * 1000 / Math.max(1, t - this.#since)
-    if (bytes === 0 || rate >= min) return undefined
-    return this.#tooSlow(t, rate, t - this.#since)
-  }
-
-  /** One too-slow window at `t`; connections dropped together (ranges) count once. */
-  #count (t: number): void {
-    if (t - this.#slowAt >= this.#o.windowMs) {
-      this.#slowWindows++
-      this.#slowTotal++
-      this.#slowAt = t
-    }
-  }
-
-  #tooSlow (t: number, rate: number, overMs: number): RetryableError {
-    this.#count(t)
-    return new RetryableError(TOO_SLOW, `below the minimum rate: ${formatRate(rate)} over the last ${formatSeconds(overMs)}, minimum ${formatRate(this.#o.minBytesPerSecond)} (${this.#o.setting})`)
+  exhausted (progressed: boolean, limit: number): boolean {
+    return progressed && this.#o.minBytesPerSecond > 0 && this.#slowWindows >= limit
   }
 }
 
@@ -178,7 +130,7 @@ function formatSeconds (ms: number): string {
   return ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${(ms / 1000).toFixed(1)} s`
 }
 
-/** The failure once attempts ran out on a too-slow source: the measured rate, then where it stopped. */
-export function tooSlowFailure (cause: Error, detail: string): TransferError {
-  return new TransferError(TransferErrorCodes.TooSlow, `${cause.message}; ${detail}`, { retry: 'auto', cause })
+/** The failure once the too-slow windows ran out: the last one's rate, then where it stopped (`what`: `range a-b: ` or ''). */
+export function tooSlowFailure (floor: RateFloor, cause: Error, what: string, at: number): TransferError {
+  return new TransferError(TransferErrorCodes.TooSlow, `${floor.lastSlow ?? cause.message}; ${what}gave up after ${floor.describe()}, at ${at} bytes`, { retry: 'auto', cause })
 }

@@ -5,7 +5,6 @@ import { SlabWriter } from './slab-writer.ts'
 import type { DownloadComponents, DownloadResult, DownloadTarget, DownloadTuning } from './download.ts'
 import { backoffDelay, sleep } from './retry.ts'
 import { RateFloor, droppedByUs, tooSlowFailure } from './min-rate.ts'
-import { SilenceClock } from './silence.ts'
 import { readMeta, saveMeta, type Meta } from './sidecar.ts'
 
 /** One range of a parallel download: bytes [start, end), good up to `written`. */
@@ -133,22 +132,18 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
     const rateTimer = setInterval(() => {
       const slow = floor.check()
       if (slow === undefined) return
-      floor.restart()
       for (const a of connected) a.abort(slow)
     }, Math.max(10, Math.min(1000, tuning.stallMs / 4)))
     const one = async (r: RangeState): Promise<void> => {
       let failures = 0
-      const silence = new SilenceClock(now)
-      let fresh = true
       while (r.written < r.end) {
         result.attempts++
         const before = r.written
         const attempt = new AbortController()
         connected.add(attempt)
-        silence.resume(fresh)
-        fresh = false
+        let lastByte = now()
         const stallTimer = setInterval(() => {
-          if (silence.silentMs() >= tuning.stallMs) attempt.abort(floor.stalled() ?? new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${r.written}`))
+          if (now() - lastByte >= tuning.stallMs) attempt.abort(new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${r.written}`))
         }, Math.max(10, Math.min(1000, tuning.stallMs / 4)))
         try {
           const res = await getRange(target.url, target.headers, r.written, {
@@ -173,7 +168,7 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
             // More than the Content-Range it announced: the same would come again on every retry
             // of this range, so the download goes on as one stream, which stops at the file's end.
             check: (end) => { if (end > r.end) throw new RangesUnsupported(`range ${r.start}-${r.end - 1}: the server sent more than the range it announced`) },
-            onBytes: (n) => { silence.heard(); floor.add(n) },
+            onBytes: (n) => { lastByte = now(); floor.add(n) },
             onSlab: () => undefined,
             onWritten: (end) => {
               r.written = end
@@ -191,21 +186,20 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
           // The attempt is over: its timer must not judge the backoff below.
           clearInterval(stallTimer)
           connected.delete(attempt)
-          silence.pause()
           const cause = attempt.signal.aborted && !all.aborted ? attempt.signal.reason as unknown : err
-          fresh = droppedByUs((cause as { code?: unknown }).code)
+          if (droppedByUs((cause as { code?: unknown }).code)) floor.dropped()
           if (cause instanceof RangesUnsupported || cause instanceof TransferError) throw cause
           if (all.aborted) throw all.reason
           // Too-slow windows are counted apart from attempts, which are judged first (download.ts).
-          const tooSlow = floor.ended((cause as { code?: unknown }).code, tuning.maxAttempts)
-          if (r.written > before) failures = 0
+          const progressed = r.written > before
+          if (progressed) failures = 0
           failures++
           if (failures >= tuning.maxAttempts) {
             throw new TransferError(TransferErrorCodes.RetriesExhausted,
               `range ${r.start}-${r.end - 1}: could not finish after ${failures} attempts without progress, at ${r.written} bytes: ${(cause as Error).message}`,
               { retry: 'auto', cause })
           }
-          if (tooSlow) throw tooSlowFailure(cause as Error, `range ${r.start}-${r.end - 1}: gave up after ${floor.describe()}, at ${r.written} bytes`)
+          if (floor.exhausted(progressed, tuning.maxAttempts)) throw tooSlowFailure(floor, cause as Error, `range ${r.start}-${r.end - 1}: `, r.written)
           const delay = backoffDelay(failures, tuning, random)
           comps.onRetry?.(cause as Error, result.attempts, delay)
           await sleep(delay, all).catch(() => {})

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { runTransferJob, type TransferJobSpec } from '../../../src/transfer/run.ts'
 import { transferMetrics } from '../../../src/transfer/metrics.ts'
 import type { DownloadTuning } from '../../../src/transfer/download.ts'
-import { fixture, pieces, log, loopback, fast, tempDir, serve, trickle, rangeHead, RecordingSink } from './support.ts'
+import { fixture, pieces, log, loopback, fast, tempDir, serve, trickle, rangeHead, sendRange, RecordingSink } from './support.ts'
 import { hasher } from './hasher.ts'
 
 // Random bytes: these tests are about timing, so no piece CID is asked and no index built.
@@ -35,11 +35,11 @@ test('a single stream below the minimum rate is dropped, resumed, and fails with
       assert.match(err.message, /^deal minrate-1: transfer: below the minimum rate: \d+\.\d KiB\/s over the last \d\.\d s, minimum 64\.0 KiB\/s \(spec\.transfer\.minBytesPerSecond\); gave up after 3 too-slow windows, at \d+ bytes$/)
       return true
     })
-  // Each attempt brought bytes, yet counted: a trickle does not reset the attempts.
-  assert.equal(srv.seen.length, 3)
+  // Each attempt brought bytes, yet the windows were counted: a trickle does not reset them.
+  assert.ok(srv.seen.length >= 2 && srv.seen.length <= 3, `${srv.seen.length} requests`)
   assert.ok(srv.seen.slice(1).every((s) => /^bytes=\d+-$/.test(s.range ?? '')), 'the reconnects resumed')
   assert.equal(sink.failure?.code, 'TRANSFER_TOO_SLOW')
-  assert.equal(await drops('TOO_SLOW') - before, 2, 'the two dropped connections are counted as TOO_SLOW')
+  assert.equal(await drops('TOO_SLOW') - before, srv.seen.length - 1, 'each connection dropped and resumed is counted as TOO_SLOW')
 })
 
 test('parallel ranges are measured together: connections each under the minimum pass when their sum is over it', async (t) => {
@@ -62,7 +62,7 @@ test('parallel ranges whose sum stays under the minimum are all dropped and resu
     { hasher, progress: new RecordingSink(), log }),
   (err: Error & { code?: string }) => {
     assert.equal(err.code, 'TRANSFER_TOO_SLOW')
-    assert.match(err.message, /below the minimum rate: \d+\.\d KiB\/s over the last \d\.\d s, minimum 64\.0 KiB\/s \(spec\.transfer\.minBytesPerSecond\); range \d+-\d+: gave up after 2 too-slow windows/)
+    assert.match(err.message, /below the minimum rate: \d+\.\d KiB\/s over the last \d\.\d s, minimum 64\.0 KiB\/s \(spec\.transfer\.minBytesPerSecond\); range \d+-\d+: gave up after \d+ too-slow windows, at \d+ bytes/)
     return true
   })
   // Both connections were dropped together and each asked again for the rest of its range.
@@ -176,4 +176,68 @@ test('0 turns the minimum off: the same trickle that fails at 64 KiB/s completes
       }
     })
   }
+})
+
+// Red-team round 21: sources that the per-connection meter could not see, and healthy sources
+// with gaps that the round-20 rules failed.
+
+test('connections each shorter than the meter\'s tick, a burst and a reset, are still judged (one stream)', async (t) => {
+  // 1000 bytes a connection, reset 30 ms later: 2 % of the minimum, never a stall
+  const srv = await serve(data, {
+    behave: (req, res) => {
+      const { start, end } = rangeHead(req, res, data)
+      res.write(data.subarray(start, Math.min(end + 1, start + 1000)), () => { setTimeout(() => { res.destroy() }, 30) })
+      return true
+    }
+  })
+  t.after(srv.close)
+  const t0 = Date.now()
+  await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { stallMs: 400, minBytesPerSecond: 64 << 10, maxAttempts: 3, deadlineMs: 30_000 }), { hasher, progress: new RecordingSink(), log }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'TRANSFER_TOO_SLOW', err.message)
+      assert.match(err.message, /below the minimum rate: .*gave up after \d+ too-slow windows, at \d+ bytes$/)
+      return true
+    })
+  assert.ok(Date.now() - t0 < 10_000, `gave up after ${Date.now() - t0} ms`)
+})
+
+test('a source far over the minimum on average, with gaps between its connections, completes', async (t) => {
+  // each connection: 250 ms before the headers, 128 KiB at once, 250 ms held, reset; every gap
+  // is under the 400 ms stall timeout, two together are not; ~250 KiB/s against 64 KiB/s
+  const srv = await serve(data, {
+    behave: (req, res) => {
+      setTimeout(() => {
+        const { start, end } = rangeHead(req, res, data)
+        res.write(data.subarray(start, Math.min(end + 1, start + (128 << 10))), () => { setTimeout(() => { res.destroy() }, 250) })
+      }, 250)
+      return true
+    }
+  })
+  t.after(srv.close)
+  const out = await runTransferJob(job(srv.url, await tempDir(), { stallMs: 400, minBytesPerSecond: 64 << 10, maxAttempts: 3, deadlineMs: 30_000 }), { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.bytes, data.length)
+})
+
+test('slow errors before a slow first byte are each their own attempt, not one long silence', async (t) => {
+  // two 503s after 180 ms each, then the data after 180 ms: each wait under the 400 ms stall timeout
+  const srv = await serve(data, {
+    behave: (req, res, i) => {
+      setTimeout(() => {
+        if (i < 2) { res.writeHead(503); res.end(); return }
+        sendRange(req, res, data)
+      }, 180)
+      return true
+    }
+  })
+  t.after(srv.close)
+  const out = await runTransferJob(job(srv.url, await tempDir(), { stallMs: 400, minBytesPerSecond: 64 << 10, maxAttempts: 3 }), { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.bytes, data.length)
+  assert.equal(out.attempts, 3)
+})
+
+test('a server that answers every retry with the whole file (200, Range ignored) and drops it part way is given up on', async (t) => {
+  const srv = await serve(data, { behave: (req, res, i) => { sendRange(req, res, data, { ignoreRange: i > 0, dropAfter: 100_000 + i * 1000 }); return true } })
+  t.after(srv.close)
+  await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { maxAttempts: 3, deadlineMs: 30_000 }), { hasher, progress: new RecordingSink(), log }),
+    { code: 'TRANSFER_RETRIES_EXHAUSTED', message: /the server ignored Range 4 times/ })
 })

@@ -47,7 +47,7 @@ test('a healthy rate is never too slow, and neither is a slow start that a burst
   assert.equal(run(slow.floor, slow.clock, 200_000, 30), undefined, '30 s at 1 kB/s and 30 s at 200 kB/s average 100 kB/s')
 })
 
-test('the window slides: a fast start does not carry a transfer that has become slow', () => {
+test('windows follow one another: a fast start does not carry a transfer that has become slow', () => {
   const { floor, clock } = meter(65536)
   assert.equal(run(floor, clock, 10 << 20, 120), undefined)
   // The fast seconds leave the window one by one: once the last has (a window may hold 3.75 MiB,
@@ -66,40 +66,54 @@ test('the time before the first byte is not judged: the first window opens at th
   assert.equal(run(floor, clock, 128 << 10, 120), undefined)
 })
 
-test('restart gives the next connection a whole window of its own', () => {
+/** Feeds `bytesPerSecond` for `seconds` (0: silence), checking every second; returns every error. */
+function runAll (floor: RateFloor, clock: { t: number }, bytesPerSecond: number, seconds: number): Error[] {
+  const errors: Error[] = []
+  for (let i = 0; i < seconds; i++) {
+    if (bytesPerSecond > 0) floor.add(bytesPerSecond)
+    clock.t += 1000
+    const e = floor.check()
+    if (e !== undefined) errors.push(e)
+  }
+  return errors
+}
+
+test('after a drop of ours the next connection is not dropped for a window; the windows are still counted', () => {
   const { floor, clock } = meter(65536)
   assert.ok(run(floor, clock, 100, 60) !== undefined)
-  floor.restart()
-  // The slow minute before the restart is forgotten: 59 s at 64 KiB/s are not judged, and then pass.
-  assert.equal(run(floor, clock, 65536, 120), undefined)
-})
-
-test('too-slow windows are counted across restarts; each full window at the minimum takes one off', () => {
-  const { floor, clock } = meter(65536)
-  for (let i = 1; i <= 3; i++) {
-    assert.ok(run(floor, clock, 100, 60) !== undefined)
-    assert.equal(floor.slowWindows, i)
-    floor.restart()
-  }
-  // a fast first half does not make a full window: still counted
-  assert.equal(run(floor, clock, 65536 * 4, 30), undefined)
-  assert.equal(floor.slowWindows, 3)
-  // checked every second, a window at the minimum counts once, not once per check
-  assert.equal(run(floor, clock, 65536, 60), undefined)
+  assert.equal(floor.slowWindows, 1)
+  floor.dropped()
+  // the next minute is as slow: counted once more, but nothing is dropped until it is over
+  assert.deepEqual(runAll(floor, clock, 100, 59), [])
+  assert.equal(floor.slowWindows, 1)
+  assert.equal(runAll(floor, clock, 100, 2).length, 1, 'the window after the grace is judged and drops')
   assert.equal(floor.slowWindows, 2)
-  assert.equal(run(floor, clock, 65536, 120), undefined)
-  assert.equal(floor.slowWindows, 0)
-  assert.equal(run(floor, clock, 65536, 120), undefined)
-  assert.equal(floor.slowWindows, 0, 'never below 0: a long good run banks nothing')
 })
 
-/** Windows of `pattern` (bytes a second for a whole window each), repeated; the too-slow count after each, restarting after each drop as the download does. */
+test('too-slow windows are counted once a window, whatever the connections do; each window at the minimum takes one off', () => {
+  const { floor, clock } = meter(65536)
+  // checked every second, three slow minutes count three times, not 180
+  runAll(floor, clock, 100, 180)
+  assert.equal(floor.slowWindows, 3)
+  // half a window is not judged yet
+  runAll(floor, clock, 65536 * 4, 30)
+  assert.equal(floor.slowWindows, 3)
+  runAll(floor, clock, 65536, 60)
+  assert.equal(floor.slowWindows, 2)
+  runAll(floor, clock, 65536, 120)
+  assert.equal(floor.slowWindows, 0)
+  runAll(floor, clock, 65536, 120)
+  assert.equal(floor.slowWindows, 0, 'never below 0: a long good run banks nothing')
+  assert.equal(floor.describe(), '3 too-slow windows (3 made up for by windows at the minimum)')
+})
+
+/** Windows of `pattern` (bytes a second for a whole window each, 0 for silence), repeated; the too-slow count after each. */
 function windows (pattern: number[], rounds: number): number[] {
   const { floor, clock } = meter(65536)
   const counts: number[] = []
   for (let r = 0; r < rounds; r++) {
     for (const rate of pattern) {
-      if (run(floor, clock, rate, 60) !== undefined) floor.restart()
+      runAll(floor, clock, rate, 60)
       counts.push(floor.slowWindows)
     }
   }
@@ -111,59 +125,35 @@ test('a source at the minimum for one window in every few cannot keep a slot: th
   // so with the default 15 attempts a source averaging a fifteenth of the minimum never failed.
   const bursty = windows([100, 100, 70_000], 20)
   assert.ok(bursty.at(-1)! >= 15, `count after 60 windows: ${bursty.at(-1)}`)
+  // Round 20: a window at the minimum, then silence (connections held just under the stall
+  // timeout, or stalled): silent windows count as too slow.
+  const pulse = windows([70_000, 0, 0, 0], 10)
+  assert.ok(pulse.at(-1)! >= 15, `count after 40 windows: ${pulse.at(-1)}`)
   // at the minimum half the time, it keeps going (it averages half the minimum or more)
   const even = windows([100, 70_000], 30)
   assert.ok(Math.max(...even) <= 2, `count ranged up to ${Math.max(...even)}`)
+  const gaps = windows([0, 70_000], 30)
+  assert.ok(Math.max(...gaps) <= 2, `count ranged up to ${Math.max(...gaps)}`)
 })
 
-test('a connection dropped for silence counts as a too-slow window, reported as too slow when what came since the window opened is under the minimum', () => {
-  const { floor, clock } = meter(65536, 4000)
-  assert.equal(floor.stalled(), undefined, 'nothing came: reported as a plain stall')
-  assert.equal(floor.slowWindows, 1, 'and counted: a window without a byte is below any minimum')
-  floor.restart()
-  clock.t += 4000
-  floor.add(100)
-  clock.t += 4000
-  const e = floor.stalled() as Error & { code: string }
-  assert.equal(e.code, 'TOO_SLOW')
-  assert.equal(e.message, 'below the minimum rate: 25 B/s over the last 4.0 s, minimum 64.0 KiB/s (spec.transfer.minBytesPerSecond)')
-  assert.equal(floor.slowWindows, 2)
-  // two ranges dropped together count once
-  assert.ok(floor.stalled() !== undefined)
-  assert.equal(floor.slowWindows, 2)
-  floor.restart()
-  // a good run that then stalls is reported as a stall, not a slow source; its windows made up for the two
-  assert.equal(run(floor, clock, 1 << 20, 10), undefined)
-  assert.equal(floor.slowWindows, 0)
-  clock.t += 4000
-  assert.equal(floor.stalled(), undefined)
-  assert.equal(floor.slowWindows, 1)
-  assert.equal(floor.describe(), '3 too-slow windows (2 made up for by windows at the minimum)')
-})
-
-test('a source at the minimum for one window and then silent through stalls loses its slot', () => {
-  // Round 20: each silent connection was a plain stall, which counted only as an attempt, and the
-  // next window at the minimum brought progress: a slot held at a fifteenth of the minimum.
-  const { floor, clock } = meter(65536, 60_000)
-  let failedAfter: number | undefined
-  for (let cycle = 0; cycle < 30 && failedAfter === undefined; cycle++) {
-    assert.equal(run(floor, clock, 65536, 60), undefined)
-    for (let s = 0; s < 3; s++) {
-      clock.t += 60_000
-      floor.stalled()
-      if (floor.ended('STALLED', 15)) { failedAfter = cycle; break }
-    }
-  }
-  assert.ok(failedAfter !== undefined && failedAfter < 10, `still going after ${failedAfter ?? 30} cycles`)
-})
-
-test('a window without a single byte is left to the stall timeout', () => {
+test('a window without a byte counts as too slow but drops nothing: silent connections are the stall timeout\'s to drop', () => {
   const { floor, clock } = meter(65536)
   floor.add(10 << 20)
   clock.t += 61_000
   assert.equal(floor.check(), undefined)
   clock.t += 60_000
   assert.equal(floor.check(), undefined)
+  assert.equal(floor.slowWindows, 1)
+  assert.equal(floor.lastSlow, 'below the minimum rate: 0 B/s over the last 60 s, minimum 64.0 KiB/s (spec.transfer.minBytesPerSecond)')
+})
+
+test('the transfer gives up only after an attempt that brought bytes: one that brings nothing is the attempt limit\'s', () => {
+  const { floor, clock } = meter(65536)
+  runAll(floor, clock, 100, 60 * 5)
+  assert.equal(floor.slowWindows, 5)
+  assert.equal(floor.exhausted(false, 5), false)
+  assert.equal(floor.exhausted(true, 5), true)
+  assert.equal(floor.exhausted(true, 6), false)
 })
 
 test('0 turns the check off', () => {
