@@ -184,111 +184,111 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
     }, tick)
 
     try {
-    for (;;) {
-      if (expected !== undefined && offset === expected) break
-      result.attempts++
-      const before = offset
-      const attempt = new AbortController()
-      current = attempt
-      let lastByte = now()
-      const stallTimer = setInterval(() => {
-        if (now() - lastByte >= tuning.stallMs) attempt.abort(new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${offset}`))
-      }, tick)
-      try {
-        const res = await getRange(target.url, target.headers, offset, {
-          address: comps.address,
-          signal: AbortSignal.any([attempt.signal, outer]),
-          maxRedirects: tuning.maxRedirects
-        })
-        const start = await checkResponse(res, offset, target, meta)
-        if (start === 0 && offset > 0) {
-          // The server ignored Range (200): this body is the whole file again. Bounded like the
-          // ETag restarts: a server answering every retry with the whole file and dropping it part
-          // way held the transfer until its deadline (red-team round 21).
-          result.restarts++
-          if (result.restarts > tuning.maxAttempts) {
-            res.body.close()
-            throw new TransferError(TransferErrorCodes.RetriesExhausted, `the server ignored Range ${result.restarts} times, sending the data from its start again each time`, { retry: 'auto' })
-          }
-          await truncate(fh, target.partPath)
-          await comps.sink.reset()
-          offset = 0
-        }
-        const total = res.statusCode === 206
-          ? parseContentRange(header(res.headers, 'content-range'))?.total
-          : contentLength(res)
-        if (total !== undefined && total > limit) {
-          res.body.close()
-          throw tooLong(target, total)
-        }
-        expected ??= total
-        const etag = strongEtag(header(res.headers, 'etag'))
-        if (meta === undefined || (meta.etag === undefined && etag !== undefined && offset === 0)) {
-          meta = { url: target.url, ...(etag !== undefined ? { etag } : {}), written: offset }
-          await saveMeta(metaPath, meta)
-        }
-        const at = { offset }
-        const m = meta
-        const saver = new MetaSaver(metaPath, m)
+      for (;;) {
+        if (expected !== undefined && offset === expected) break
+        result.attempts++
+        const before = offset
+        const attempt = new AbortController()
+        current = attempt
+        let lastByte = now()
+        const stallTimer = setInterval(() => {
+          if (now() - lastByte >= tuning.stallMs) attempt.abort(new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${offset}`))
+        }, tick)
         try {
-          await receive(res, { fh, direct }, at, limit, target, comps, tuning, (n) => { lastByte = now(); floor.add(n) }, result.attempts, expected, (end) => { saver.save(end) })
-        } catch (err) {
-          // Bytes written before a failure are good: the next attempt continues after them. The
-          // failure is what gets reported; a sidecar that cannot be saved either only costs a
-          // longer resume.
+          const res = await getRange(target.url, target.headers, offset, {
+            address: comps.address,
+            signal: AbortSignal.any([attempt.signal, outer]),
+            maxRedirects: tuning.maxRedirects
+          })
+          const start = await checkResponse(res, offset, target, meta)
+          if (start === 0 && offset > 0) {
+            // The server ignored Range (200): this body is the whole file again. Bounded like the
+            // ETag restarts: a server answering every retry with the whole file and dropping it part
+            // way held the transfer until its deadline (red-team round 21).
+            result.restarts++
+            if (result.restarts > tuning.maxAttempts) {
+              res.body.close()
+              throw new TransferError(TransferErrorCodes.RetriesExhausted, `the server ignored Range ${result.restarts} times, sending the data from its start again each time`, { retry: 'auto' })
+            }
+            await truncate(fh, target.partPath)
+            await comps.sink.reset()
+            offset = 0
+          }
+          const total = res.statusCode === 206
+            ? parseContentRange(header(res.headers, 'content-range'))?.total
+            : contentLength(res)
+          if (total !== undefined && total > limit) {
+            res.body.close()
+            throw tooLong(target, total)
+          }
+          expected ??= total
+          const etag = strongEtag(header(res.headers, 'etag'))
+          if (meta === undefined || (meta.etag === undefined && etag !== undefined && offset === 0)) {
+            meta = { url: target.url, ...(etag !== undefined ? { etag } : {}), written: offset }
+            await saveMeta(metaPath, meta)
+          }
+          const at = { offset }
+          const m = meta
+          const saver = new MetaSaver(metaPath, m)
+          try {
+            await receive(res, { fh, direct }, at, limit, target, comps, tuning, (n) => { lastByte = now(); floor.add(n) }, result.attempts, expected, (end) => { saver.save(end) })
+          } catch (err) {
+            // Bytes written before a failure are good: the next attempt continues after them. The
+            // failure is what gets reported; a sidecar that cannot be saved either only costs a
+            // longer resume.
+            offset = at.offset
+            await saver.flush(offset).catch(() => {})
+            throw err
+          }
           offset = at.offset
-          await saver.flush(offset).catch(() => {})
-          throw err
-        }
-        offset = at.offset
-        await saver.flush(offset)
-        if (expected === undefined) expected = offset
-        if (offset < expected) throw new RetryableError('SHORT_BODY', `connection closed at ${offset} of ${expected} bytes`)
-      } catch (err) {
-        // The attempt is over: neither timer may act on it during the backoff below.
-        clearInterval(stallTimer)
-        current = undefined
-        const cause = attempt.signal.aborted && !outer.aborted ? attempt.signal.reason as unknown : err
-        if (droppedByUs((cause as { code?: unknown }).code)) floor.dropped()
-        if (cause instanceof Restart) {
-          result.restarts++
-          // A server whose ETag changes on every request would restart us forever.
-          if (result.restarts > tuning.maxAttempts) {
-            throw new TransferError(TransferErrorCodes.RetriesExhausted, `the data changed ${result.restarts} times during the transfer (${cause.message})`, { retry: 'auto' })
+          await saver.flush(offset)
+          if (expected === undefined) expected = offset
+          if (offset < expected) throw new RetryableError('SHORT_BODY', `connection closed at ${offset} of ${expected} bytes`)
+        } catch (err) {
+          // The attempt is over: neither timer may act on it during the backoff below.
+          clearInterval(stallTimer)
+          current = undefined
+          const cause = attempt.signal.aborted && !outer.aborted ? attempt.signal.reason as unknown : err
+          if (droppedByUs((cause as { code?: unknown }).code)) floor.dropped()
+          if (cause instanceof Restart) {
+            result.restarts++
+            // A server whose ETag changes on every request would restart us forever.
+            if (result.restarts > tuning.maxAttempts) {
+              throw new TransferError(TransferErrorCodes.RetriesExhausted, `the data changed ${result.restarts} times during the transfer (${cause.message})`, { retry: 'auto' })
+            }
+            await truncate(fh, target.partPath)
+            await rm(metaPath, { force: true })
+            await comps.sink.reset()
+            offset = 0
+            meta = undefined
+            continue
           }
-          await truncate(fh, target.partPath)
-          await rm(metaPath, { force: true })
-          await comps.sink.reset()
-          offset = 0
-          meta = undefined
-          continue
-        }
-        if (outer.aborted) {
-          if (deadline.aborted) {
-            throw new TransferError(TransferErrorCodes.Deadline, `transfer deadline of ${Math.round(tuning.deadlineMs / 1000)} s passed at ${offset} bytes`, { retry: 'fatal', cause })
+          if (outer.aborted) {
+            if (deadline.aborted) {
+              throw new TransferError(TransferErrorCodes.Deadline, `transfer deadline of ${Math.round(tuning.deadlineMs / 1000)} s passed at ${offset} bytes`, { retry: 'fatal', cause })
+            }
+            throw outer.reason
           }
-          throw outer.reason
+          if (cause instanceof TransferError) throw cause
+          // A trickle brings bytes on every attempt, which resets the attempts without progress, so
+          // the too-slow windows are counted apart (min-rate.ts). A source that sends nothing is a
+          // failed transfer, not a slow one: those attempts are the attempt limit's.
+          const progressed = offset > before
+          if (progressed) failures = 0
+          failures++
+          if (failures >= tuning.maxAttempts) {
+            throw new TransferError(TransferErrorCodes.RetriesExhausted,
+              `could not finish transfer after ${result.attempts} attempts (${failures} without progress), at ${offset} bytes: ${(cause as Error).message}`,
+              { retry: 'auto', cause })
+          }
+          if (floor.exhausted(progressed, tuning.maxAttempts)) throw tooSlowFailure(floor, cause as Error, '', offset)
+          const delay = backoffDelay(failures, tuning, random)
+          comps.onRetry?.(cause as Error, result.attempts, delay)
+          await sleep(delay, outer).catch(() => {})
+        } finally {
+          clearInterval(stallTimer)
         }
-        if (cause instanceof TransferError) throw cause
-        // A trickle brings bytes on every attempt, which resets the attempts without progress, so
-        // the too-slow windows are counted apart (min-rate.ts). A source that sends nothing is a
-        // failed transfer, not a slow one: those attempts are the attempt limit's.
-        const progressed = offset > before
-        if (progressed) failures = 0
-        failures++
-        if (failures >= tuning.maxAttempts) {
-          throw new TransferError(TransferErrorCodes.RetriesExhausted,
-            `could not finish transfer after ${result.attempts} attempts (${failures} without progress), at ${offset} bytes: ${(cause as Error).message}`,
-            { retry: 'auto', cause })
-        }
-        if (floor.exhausted(progressed, tuning.maxAttempts)) throw tooSlowFailure(floor, cause as Error, '', offset)
-        const delay = backoffDelay(failures, tuning, random)
-        comps.onRetry?.(cause as Error, result.attempts, delay)
-        await sleep(delay, outer).catch(() => {})
-      } finally {
-        clearInterval(stallTimer)
       }
-    }
     } finally {
       clearInterval(rateTimer)
     }

@@ -23,11 +23,10 @@ export interface RateFloorOptions {
  * on a timer of the transfer's own (not a connection's): the bytes of all its connections
  * together in each window must reach the minimum. A window below it counts as too slow, whether
  * or not a connection was open, and one with bytes in it drops the open connections to reconnect
- * (one without is the stall timeout's to drop). A window at the minimum
- * takes one too-slow window off the count. The download fails with TRANSFER_TOO_SLOW once the
- * count reaches its attempt limit at the end of an attempt that brought bytes; attempts that
- * bring nothing fail as before (TRANSFER_RETRIES_EXHAUSTED): a source that sends nothing is down,
- * not slow.
+ * (one without is the stall timeout's to drop). A window at the minimum takes one too-slow window
+ * off the count. The download fails with TRANSFER_TOO_SLOW once the count reaches its attempt
+ * limit at the end of an attempt that brought bytes; attempts that bring nothing fail as before
+ * (TRANSFER_RETRIES_EXHAUSTED): a source that sends nothing is down, not slow.
  *
  * Why a continuous meter: each way of restarting the measurement left a hole. Judged per
  * connection (on its own timer), connections that each lasted under the timer's tick, a burst
