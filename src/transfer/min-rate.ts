@@ -16,6 +16,8 @@ export interface RateFloorOptions {
   now: () => number
   /** Where the minimum was set, named in the error (`spec.transfer.minBytesPerSecond`, `--min-rate`). */
   setting: string
+  /** Too-slow windows (net of windows at the minimum) after which the transfer fails: its attempt limit. */
+  limit: number
 }
 
 /**
@@ -56,8 +58,11 @@ export class RateFloor {
   #madeUp = 0
   /** No drop for being slow before this: the connection after a drop of ours gets a window. */
   #graceUntil = -Infinity
-  /** The last too-slow window, as the failure names it. */
-  #lastSlow: string | undefined
+  /** Windows without a byte in a row, and how many of them were counted. */
+  #silentRun = 0
+  /** The last too-slow window (its rate and span, and when it ended), as the failure names it; whether the last window judged was too slow. */
+  #lastSlow: { rate: number, span: number, at: number } | undefined
+  #lastJudgedSlow = false
 
   constructor (o: RateFloorOptions) { this.#o = o }
 
@@ -79,8 +84,13 @@ export class RateFloor {
     return `${this.#slowTotal} too-slow windows${this.#madeUp > 0 ? ` (${this.#madeUp} made up for by windows at the minimum)` : ''}`
   }
 
-  /** The last too-slow window's rate, window and minimum, as the failure's message starts. */
-  get lastSlow (): string | undefined { return this.#lastSlow }
+  /** The last too-slow window's rate, window and minimum, as the failure's message starts (and when it was, if windows came after it). */
+  get lastSlow (): string | undefined {
+    const w = this.#lastSlow
+    if (w === undefined) return undefined
+    const ago = this.#lastJudgedSlow ? '' : ` that ended ${formatSeconds(this.#o.now() - w.at)} ago`
+    return `below the minimum rate: ${formatRate(w.rate)} over ${ago === '' ? 'the last' : 'a window of'} ${formatSeconds(w.span)}${ago}, minimum ${formatRate(this.#o.minBytesPerSecond)} (${this.#o.setting})`
+  }
 
   /** A connection was dropped by us (stalled, too slow): the next one gets a window before it can be dropped for being slow. */
   dropped (): void { this.#graceUntil = this.#o.now() + this.#o.windowMs }
@@ -101,23 +111,31 @@ export class RateFloor {
     this.#windowStart = t
     this.#windowBytes = this.#total
     const rate = bytes * 1000 / span
+    this.#silentRun = bytes === 0 ? this.#silentRun + 1 : 0
+    this.#lastJudgedSlow = rate < min
     if (rate >= min) {
       if (this.#slowWindows > 0) { this.#slowWindows--; this.#madeUp++ }
       return undefined
     }
-    this.#slowWindows++
-    this.#slowTotal++
-    this.#lastSlow = `below the minimum rate: ${formatRate(rate)} over the last ${formatSeconds(span)}, minimum ${formatRate(min)} (${this.#o.setting})`
+    // A run of silent windows (an outage, or requests held in silence) counts at most one less
+    // than the limit: a source that was down for a while and came back at full speed failed at
+    // its first hiccup (round 22), and one that alternates bursts with silence still gains a
+    // window each time (the burst's window takes one off, two silent ones add two).
+    if (bytes > 0 || this.#silentRun < this.#o.limit) {
+      this.#slowWindows++
+      this.#slowTotal++
+    }
+    this.#lastSlow = { rate, span, at: t }
     if (bytes === 0 || t < this.#graceUntil) return undefined
-    return new RetryableError(TOO_SLOW, this.#lastSlow)
+    return new RetryableError(TOO_SLOW, this.lastSlow!)
   }
 
   /**
    * After an attempt: true when it brought bytes and the too-slow windows reached `limit` (the
    * transfer then fails with tooSlowFailure). Attempts without bytes are the attempt limit's.
    */
-  exhausted (progressed: boolean, limit: number): boolean {
-    return progressed && this.#o.minBytesPerSecond > 0 && this.#slowWindows >= limit
+  exhausted (progressed: boolean): boolean {
+    return progressed && this.#o.minBytesPerSecond > 0 && this.#slowWindows >= this.#o.limit
   }
 }
 

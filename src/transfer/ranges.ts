@@ -1,10 +1,10 @@
-import { deadlineSignal, openPartFile } from './part-file.ts'
+import { openPartFile, type TransferSignals } from './part-file.ts'
 import { TransferError, TransferErrorCodes, RetryableError, diskError } from './errors.ts'
 import { getRange, header, parseContentRange, strongEtag } from './http-request.ts'
 import { SlabWriter } from './slab-writer.ts'
 import type { DownloadComponents, DownloadResult, DownloadTarget, DownloadTuning } from './download.ts'
 import { backoffDelay, sleep } from './retry.ts'
-import { RateFloor, droppedByUs, tooSlowFailure } from './min-rate.ts'
+import { droppedByUs, tooSlowFailure, type RateFloor } from './min-rate.ts'
 import { readMeta, saveMeta, type Meta } from './sidecar.ts'
 
 /** One range of a parallel download: bytes [start, end), good up to `written`. */
@@ -76,12 +76,12 @@ class Saver {
  * CommP and the index need the bytes in order: they read the file back behind the contiguous
  * prefix (from the page cache) while the ranges still download.
  */
-export async function downloadRanges (target: DownloadTarget, comps: DownloadComponents, tuning: DownloadTuning, signal?: AbortSignal): Promise<DownloadResult> {
+export async function downloadRanges (target: DownloadTarget, comps: DownloadComponents, tuning: DownloadTuning, signals: TransferSignals, floor: RateFloor): Promise<DownloadResult> {
   const now = comps.now ?? Date.now
   const random = comps.random ?? Math.random
   const size = target.size
   const metaPath = `${target.partPath}.json`
-  const { deadline, outer } = deadlineSignal(tuning, signal)
+  const { deadline, outer } = signals
   const fh = await openPartFile(target.partPath)
 
   const result: DownloadResult = { bytes: 0, attempts: 0, restarts: 0, replayedBytes: 0 }
@@ -127,7 +127,6 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
     const received = (): number => ranges.reduce((n, r) => n + r.written, 0) - ranges.reduce((n, r) => n + r.start, 0)
     // The minimum rate is the transfer's, not each connection's: a slow sum drops every connection
     // at once (each counts the failure and resumes), whatever their shares of it.
-    const floor = new RateFloor({ minBytesPerSecond: tuning.minBytesPerSecond, windowMs: tuning.stallMs, now, setting: tuning.minRateSetting })
     const connected = new Set<AbortController>()
     const rateTimer = setInterval(() => {
       const slow = floor.check()
@@ -199,7 +198,7 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
               `range ${r.start}-${r.end - 1}: could not finish after ${failures} attempts without progress, at ${r.written} bytes: ${(cause as Error).message}`,
               { retry: 'auto', cause })
           }
-          if (floor.exhausted(progressed, tuning.maxAttempts)) throw tooSlowFailure(floor, cause as Error, `range ${r.start}-${r.end - 1}: `, r.written)
+          if (floor.exhausted(progressed)) throw tooSlowFailure(floor, cause as Error, `range ${r.start}-${r.end - 1}: `, r.written)
           const delay = backoffDelay(failures, tuning, random)
           comps.onRetry?.(cause as Error, result.attempts, delay)
           await sleep(delay, all).catch(() => {})

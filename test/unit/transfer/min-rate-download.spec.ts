@@ -241,3 +241,23 @@ test('a server that answers every retry with the whole file (200, Range ignored)
   await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { maxAttempts: 3, deadlineMs: 30_000 }), { hasher, progress: new RecordingSink(), log }),
     { code: 'TRANSFER_RETRIES_EXHAUSTED', message: /the server ignored Range 4 times/ })
 })
+
+test('falling back from ranges to one stream keeps the transfer\'s deadline (round 22)', async (t) => {
+  // the two range requests are held 1.5 s and answered with the whole file (Range ignored): the
+  // download starts over as one stream, which trickles; the 3 s deadline counts from the start
+  const srv = await serve(data, {
+    behave: (req, res, i) => {
+      if (i < 2) {
+        setTimeout(() => { if (!res.destroyed) { res.writeHead(200, { 'content-length': data.length }); res.write(data.subarray(0, 1000)) } }, 1500)
+        return true
+      }
+      return trickle(data, 4 << 10)(req, res, i)
+    }
+  })
+  t.after(srv.close)
+  const t0 = Date.now()
+  await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { connections: 2, rangeMinBytes: 128 << 10, minBytesPerSecond: 0, deadlineMs: 3000 }), { hasher, progress: new RecordingSink(), log }),
+    { code: 'TRANSFER_DEADLINE', message: /transfer deadline of 3 s passed/ })
+  const took = Date.now() - t0
+  assert.ok(took < 4000, `ended after ${took} ms`)
+})

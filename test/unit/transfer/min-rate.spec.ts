@@ -4,9 +4,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { RateFloor } from '../../../src/transfer/min-rate.ts'
 
-function meter (minBytesPerSecond: number, windowMs = 60_000): { floor: RateFloor, clock: { t: number } } {
+function meter (minBytesPerSecond: number, windowMs = 60_000, limit = 15): { floor: RateFloor, clock: { t: number } } {
   const clock = { t: 1_000_000 }
-  return { floor: new RateFloor({ minBytesPerSecond, windowMs, now: () => clock.t, setting: 'spec.transfer.minBytesPerSecond' }), clock }
+  return { floor: new RateFloor({ minBytesPerSecond, windowMs, now: () => clock.t, setting: 'spec.transfer.minBytesPerSecond', limit }), clock }
 }
 
 /** Feeds `bytesPerSecond` for `seconds`, checking every second as the download's timer does; returns the first error. */
@@ -148,12 +148,31 @@ test('a window without a byte counts as too slow but drops nothing: silent conne
 })
 
 test('the transfer gives up only after an attempt that brought bytes: one that brings nothing is the attempt limit\'s', () => {
-  const { floor, clock } = meter(65536)
-  runAll(floor, clock, 100, 60 * 5)
+  const { floor, clock } = meter(65536, 60_000, 5)
+  runAll(floor, clock, 100, 60 * 4)
+  assert.equal(floor.exhausted(true), false)
+  runAll(floor, clock, 100, 60)
   assert.equal(floor.slowWindows, 5)
-  assert.equal(floor.exhausted(false, 5), false)
-  assert.equal(floor.exhausted(true, 5), true)
-  assert.equal(floor.exhausted(true, 6), false)
+  assert.equal(floor.exhausted(false), false)
+  assert.equal(floor.exhausted(true), true)
+})
+
+test('an outage counts at most one window less than the limit: a source back at full speed survives its next hiccup', () => {
+  // Round 22: four unanswered requests and the backoffs between them made nine silent windows
+  // against a limit of six; the first attempt back at full speed to end failed the transfer.
+  const { floor, clock } = meter(65536, 4000, 6)
+  runAll(floor, clock, 1 << 20, 8)
+  runAll(floor, clock, 0, 4 * 9)
+  assert.equal(floor.slowWindows, 5)
+  runAll(floor, clock, 1 << 20, 4)
+  assert.equal(floor.slowWindows, 4)
+  assert.equal(floor.exhausted(true), false)
+  // the failure names the last slow window, and when it was, once windows came after it
+  assert.equal(floor.lastSlow, 'below the minimum rate: 0 B/s over a window of 4.0 s that ended 4.0 s ago, minimum 64.0 KiB/s (spec.transfer.minBytesPerSecond)')
+  // a second outage soon after is not forgiven
+  runAll(floor, clock, 0, 4 * 9)
+  assert.equal(floor.exhausted(true), true)
+  assert.equal(floor.lastSlow, 'below the minimum rate: 0 B/s over the last 4.0 s, minimum 64.0 KiB/s (spec.transfer.minBytesPerSecond)')
 })
 
 test('0 turns the check off', () => {
