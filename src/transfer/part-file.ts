@@ -12,13 +12,13 @@ export async function openPartFile (path: string): Promise<FileHandle> {
   } catch (err) { throw diskError(`open ${path}`, err) }
 }
 
+/** A transfer's deadline, and the deadline or the caller's abort, whichever comes first. */
+export interface TransferSignals { deadline: AbortSignal, outer: AbortSignal }
+
 /**
  * The whole download's deadline, and it combined with the caller's signal (`outer`); callers keep
  * `deadline` to tell a passed deadline from a cancellation.
  */
-/** A transfer's deadline, and the deadline or the caller's abort, whichever comes first. */
-export interface TransferSignals { deadline: AbortSignal, outer: AbortSignal }
-
 export function deadlineSignal (tuning: Pick<DownloadTuning, 'deadlineMs'>, signal?: AbortSignal): TransferSignals {
   const deadline = AbortSignal.timeout(tuning.deadlineMs)
   return { deadline, outer: signal === undefined ? deadline : AbortSignal.any([deadline, signal]) }
