@@ -58,8 +58,10 @@ export class RateFloor {
   #madeUp = 0
   /** No drop for being slow before this: the connection after a drop of ours gets a window. */
   #graceUntil = -Infinity
-  /** Windows without a byte in a row, and how many of them were counted. */
+  /** Windows without a byte in a row; whether this run reached the cap; when a run was last capped. */
   #silentRun = 0
+  #runCapped = false
+  #lastCapAt = -Infinity
   /** The last too-slow window (its rate and span, and when it ended), as the failure names it; whether the last window judged was too slow. */
   #lastSlow: { rate: number, span: number, at: number } | undefined
   #lastJudgedSlow = false
@@ -112,16 +114,22 @@ export class RateFloor {
     this.#windowBytes = this.#total
     const rate = bytes * 1000 / span
     this.#silentRun = bytes === 0 ? this.#silentRun + 1 : 0
+    if (bytes > 0) this.#runCapped = false
     this.#lastJudgedSlow = rate < min
     if (rate >= min) {
       if (this.#slowWindows > 0) { this.#slowWindows--; this.#madeUp++ }
       return undefined
     }
     // A run of silent windows (an outage, or requests held in silence) counts at most one less
-    // than the limit: a source that was down for a while and came back at full speed failed at
-    // its first hiccup (round 22), and one that alternates bursts with silence still gains a
-    // window each time (the burst's window takes one off, two silent ones add two).
-    if (bytes > 0 || this.#silentRun < this.#o.limit) {
+    // than the limit, once in 4 × limit windows: a source that was down for a while and came back
+    // at full speed failed at its first hiccup (round 22). Capping every run let a source
+    // alternating long silences with a few windows at the minimum keep its slot at 14–51 % of it
+    // (round 23); capped only now and then, it pays for every other silence in full.
+    if (bytes === 0 && this.#silentRun >= this.#o.limit && !this.#runCapped && t - this.#lastCapAt >= 4 * this.#o.limit * windowMs) {
+      this.#runCapped = true
+      this.#lastCapAt = t
+    }
+    if (!(bytes === 0 && this.#runCapped)) {
       this.#slowWindows++
       this.#slowTotal++
     }

@@ -147,6 +147,19 @@ test('a window without a byte counts as too slow but drops nothing: silent conne
   assert.equal(floor.lastSlow, 'below the minimum rate: 0 B/s over the last 60 s, minimum 64.0 KiB/s (spec.transfer.minBytesPerSecond)')
 })
 
+test('outages are forgiven once in a while, not every time: long silences between bursts at the minimum still lose the slot', () => {
+  // Round 23: with every silent run capped, 13 unanswered requests (stall timeout and backoff,
+  // ~22 windows of 60 s) then 14 windows at the minimum repeated forever held a slot at 39 % of it.
+  const { floor, clock } = meter(65536, 60_000, 15)
+  let cycles = 0
+  while (cycles < 20 && !floor.exhausted(true)) {
+    runAll(floor, clock, 0, 60 * 22)
+    runAll(floor, clock, 70_000, 60 * 14)
+    cycles++
+  }
+  assert.ok(cycles < 20, `still going after ${cycles} cycles, count ${floor.slowWindows}`)
+})
+
 test('the transfer gives up only after an attempt that brought bytes: one that brings nothing is the attempt limit\'s', () => {
   const { floor, clock } = meter(65536, 60_000, 5)
   runAll(floor, clock, 100, 60 * 4)
