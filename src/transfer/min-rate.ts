@@ -4,6 +4,12 @@ import { formatBytes } from './progress.ts'
 /** The retryable code of a connection dropped for being too slow (next to the stall's STALLED). */
 export const TOO_SLOW = 'TOO_SLOW'
 
+/**
+ * The shortest window the spacing of forgiven outages is reckoned in: an outage is stretched by the
+ * backoffs between its attempts (up to a minute each), so with short windows it spans many of them.
+ */
+const OUTAGE_SPACING_MIN_WINDOW_MS = 60_000
+
 /** Whether a connection that ended with `code` was dropped by us: stalled or too slow. */
 export function droppedByUs (code: unknown): boolean {
   return code === 'STALLED' || code === TOO_SLOW
@@ -121,11 +127,11 @@ export class RateFloor {
       return undefined
     }
     // A run of silent windows (an outage, or requests held in silence) counts at most one less
-    // than the limit, once in 4 × limit windows: a source that was down for a while and came back
-    // at full speed failed at its first hiccup (round 22). Capping every run let a source
-    // alternating long silences with a few windows at the minimum keep its slot at 14–51 % of it
-    // (round 23); capped only now and then, it pays for every other silence in full.
-    if (bytes === 0 && this.#silentRun >= this.#o.limit && !this.#runCapped && t - this.#lastCapAt >= 4 * this.#o.limit * windowMs) {
+    // than the limit, once in 4 × limit windows of at least a minute: a source that was down for a
+    // while and came back at full speed failed at its first hiccup (round 22). Capping every run
+    // let a source alternating long silences with a few windows at the minimum keep its slot at
+    // 14–51 % of it (round 23); capped only now and then, it pays for the other silences in full.
+    if (bytes === 0 && this.#silentRun >= this.#o.limit && !this.#runCapped && t - this.#lastCapAt >= 4 * this.#o.limit * Math.max(windowMs, OUTAGE_SPACING_MIN_WINDOW_MS)) {
       this.#runCapped = true
       this.#lastCapAt = t
     }

@@ -160,6 +160,20 @@ test('outages are forgiven once in a while, not every time: long silences betwee
   assert.ok(cycles < 20, `still going after ${cycles} cycles, count ${floor.slowWindows}`)
 })
 
+test('with short windows too: an outage stretched over many windows by the backoffs is forgiven at most once in an hour', () => {
+  // Round 23's simulation at a 4 s stall timeout: ~110 silent windows (13 unanswered requests and
+  // backoffs of up to a minute), then 14 windows at the minimum, kept a slot at 14 % of it when
+  // the spacing was 4 × limit windows of 4 s.
+  const { floor, clock } = meter(65536, 4000, 15)
+  let cycles = 0
+  while (cycles < 20 && !floor.exhausted(true)) {
+    runAll(floor, clock, 0, 4 * 110)
+    runAll(floor, clock, 70_000, 4 * 14)
+    cycles++
+  }
+  assert.ok(cycles < 20, `still going after ${cycles} cycles, count ${floor.slowWindows}`)
+})
+
 test('the transfer gives up only after an attempt that brought bytes: one that brings nothing is the attempt limit\'s', () => {
   const { floor, clock } = meter(65536, 60_000, 5)
   runAll(floor, clock, 100, 60 * 4)
