@@ -7,7 +7,7 @@ import type { PieceSink } from './piece-sink.ts'
 import { SlabWriter } from './slab-writer.ts'
 import { contiguousPrefix, downloadRanges, RangesUnsupported } from './ranges.ts'
 import { backoffDelay, sleep } from './retry.ts'
-import { RateFloor, droppedByUs, tooSlowFailure } from './min-rate.ts'
+import { RateFloor, droppedByUs, tickMs, tooSlowFailure, watchRate } from './min-rate.ts'
 import { DEFAULT_MIN_BYTES_PER_SECOND } from '../api/storageprovider.ts'
 import { MetaSaver, readMeta, saveMeta, type Meta } from './sidecar.ts'
 
@@ -178,14 +178,10 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
     if (offset > 0) result.replayedBytes = await comps.sink.replay(target.partPath, offset)
     let expected = target.size > 0 ? target.size : undefined
     let failures = 0
-    const tick = Math.max(10, Math.min(1000, tuning.stallMs / 4))
     // The rate is the transfer's, judged on its own timer: connections shorter than a tick, and the
     // time between them, are judged too (min-rate.ts).
     let current: AbortController | undefined
-    const rateTimer = setInterval(() => {
-      const slow = floor.check()
-      if (slow !== undefined) current?.abort(slow)
-    }, tick)
+    const rateTimer = watchRate(floor, tuning.stallMs, () => current === undefined ? [] : [current])
 
     try {
       for (;;) {
@@ -197,7 +193,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
         let lastByte = now()
         const stallTimer = setInterval(() => {
           if (now() - lastByte >= tuning.stallMs) attempt.abort(new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${offset}`))
-        }, tick)
+        }, tickMs(tuning.stallMs))
         try {
           const res = await getRange(target.url, target.headers, offset, {
             address: comps.address,

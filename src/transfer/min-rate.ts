@@ -161,6 +161,21 @@ function formatSeconds (ms: number): string {
   return ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${(ms / 1000).toFixed(1)} s`
 }
 
+/** How often a download's timers look (stall, rate): a quarter of the window, from 10 ms to 1 s. */
+export function tickMs (windowMs: number): number { return Math.max(10, Math.min(1000, windowMs / 4)) }
+
+/**
+ * Judges `floor` every tick on a timer of the transfer's own, dropping the connections `open`
+ * lists when a window with bytes in it was too slow. Returns the timer, for clearInterval.
+ */
+export function watchRate (floor: RateFloor, windowMs: number, open: () => Iterable<AbortController>): ReturnType<typeof setInterval> {
+  return setInterval(() => {
+    const slow = floor.check()
+    if (slow === undefined) return
+    for (const a of open()) a.abort(slow)
+  }, tickMs(windowMs))
+}
+
 /** The failure once the too-slow windows ran out: the last one's rate, then where it stopped (`what`: `range a-b: ` or ''). */
 export function tooSlowFailure (floor: RateFloor, cause: Error, what: string, at: number): TransferError {
   return new TransferError(TransferErrorCodes.TooSlow, `${floor.lastSlow ?? cause.message}; ${what}gave up after ${floor.describe()}, at ${at} bytes`, { retry: 'auto', cause })

@@ -4,7 +4,7 @@ import { getRange, header, parseContentRange, strongEtag } from './http-request.
 import { SlabWriter } from './slab-writer.ts'
 import type { DownloadComponents, DownloadResult, DownloadTarget, DownloadTuning } from './download.ts'
 import { backoffDelay, sleep } from './retry.ts'
-import { droppedByUs, tooSlowFailure, type RateFloor } from './min-rate.ts'
+import { droppedByUs, tickMs, tooSlowFailure, watchRate, type RateFloor } from './min-rate.ts'
 import { readMeta, saveMeta, type Meta } from './sidecar.ts'
 
 /** One range of a parallel download: bytes [start, end), good up to `written`. */
@@ -128,11 +128,7 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
     // The minimum rate is the transfer's, not each connection's: a slow sum drops every connection
     // at once (each counts the failure and resumes), whatever their shares of it.
     const connected = new Set<AbortController>()
-    const rateTimer = setInterval(() => {
-      const slow = floor.check()
-      if (slow === undefined) return
-      for (const a of connected) a.abort(slow)
-    }, Math.max(10, Math.min(1000, tuning.stallMs / 4)))
+    const rateTimer = watchRate(floor, tuning.stallMs, () => connected)
     const one = async (r: RangeState): Promise<void> => {
       let failures = 0
       while (r.written < r.end) {
@@ -143,7 +139,7 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
         let lastByte = now()
         const stallTimer = setInterval(() => {
           if (now() - lastByte >= tuning.stallMs) attempt.abort(new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${r.written}`))
-        }, Math.max(10, Math.min(1000, tuning.stallMs / 4)))
+        }, tickMs(tuning.stallMs))
         try {
           const res = await getRange(target.url, target.headers, r.written, {
             address: comps.address, signal: AbortSignal.any([attempt.signal, all]), maxRedirects: tuning.maxRedirects, to: r.end - 1

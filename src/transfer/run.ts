@@ -11,7 +11,7 @@ import { checkTransferUrl } from './params.ts'
 import { PieceSink, type PieceHasherSpec } from './piece-sink.ts'
 import { ProgressThrottle, type ProgressSink } from './progress.ts'
 import { transferMetrics } from './metrics.ts'
-import { TOO_SLOW } from './min-rate.ts'
+import { droppedByUs } from './min-rate.ts'
 
 export interface TransferJobSpec {
   /** Deal UUID: names the staged files `<uuid>.car`, `<uuid>.car.idx`. */
@@ -113,7 +113,7 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
         onRetry: (err, attempt, delayMs) => {
           metrics.retries.inc()
           const code = (err as { code?: unknown }).code
-          if (code === 'STALLED' || code === TOO_SLOW) metrics.drops.inc({ reason: code })
+          if (droppedByUs(code)) metrics.drops.inc({ reason: code as string })
           comps.log.warn({ attempt, delayMs, code, err: err.message }, 'transfer attempt failed; retrying')
         }
       },
