@@ -205,11 +205,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             // The server ignored Range (200): this body is the whole file again. Bounded like the
             // ETag restarts: a server answering every retry with the whole file and dropping it part
             // way held the transfer until its deadline (red-team round 21).
-            result.restarts++
-            if (result.restarts > tuning.maxAttempts) {
-              res.body.close()
-              throw new TransferError(TransferErrorCodes.RetriesExhausted, `the server ignored Range ${result.restarts} times, sending the data from its start again each time`, { retry: 'auto' })
-            }
+            try { countRestart(result, tuning, 'the server ignored Range', ', sending the data from its start again each time') } catch (err) { res.body.close(); throw err }
             await truncate(fh, target.partPath)
             await comps.sink.reset()
             offset = 0
@@ -251,11 +247,8 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
           const cause = attempt.signal.aborted && !outer.aborted ? attempt.signal.reason as unknown : err
           if (droppedByUs((cause as { code?: unknown }).code)) floor.dropped()
           if (cause instanceof Restart) {
-            result.restarts++
             // A server whose ETag changes on every request would restart us forever.
-            if (result.restarts > tuning.maxAttempts) {
-              throw new TransferError(TransferErrorCodes.RetriesExhausted, `the data changed ${result.restarts} times during the transfer (${cause.message})`, { retry: 'auto' })
-            }
+            countRestart(result, tuning, 'the data changed', ` during the transfer (${cause.message})`)
             await truncate(fh, target.partPath)
             await rm(metaPath, { force: true })
             await comps.sink.reset()
@@ -298,6 +291,14 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
   } finally {
     await direct?.close().catch(() => {})
     await fh.close().catch(() => {})
+  }
+}
+
+/** Counts a restart from zero; past `maxAttempts` of them the transfer fails: `<what> N times<detail>`. */
+function countRestart (result: DownloadResult, tuning: DownloadTuning, what: string, detail: string): void {
+  result.restarts++
+  if (result.restarts > tuning.maxAttempts) {
+    throw new TransferError(TransferErrorCodes.RetriesExhausted, `${what} ${result.restarts} times${detail}`, { retry: 'auto' })
   }
 }
 

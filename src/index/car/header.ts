@@ -1,5 +1,7 @@
 import { newCidSpan, scanCid } from './cid.ts'
 
+const utf8 = new TextDecoder()
+
 /**
  * The version of a CAR header (the first section of a CARv1, or the CARv2 pragma), read as go-car
  * reads it: go-ipld-cbor's refmt decoder into `struct { Roots []cid.Cid; Version uint64 }`. 0 when
@@ -23,7 +25,7 @@ export function carHeaderVersion (bytes: Uint8Array): number | bigint {
     const key = r.next(top.length < 0)
     if (key.kind === 'break') break
     if (key.kind !== 'text') throw new Error(`not a CAR: header key is ${key.kind}, not text`)
-    const name = new TextDecoder().decode(key.bytes)
+    const name = utf8.decode(key.bytes)
     const value = r.next()
     if (name === 'version') {
       if (value.kind !== 'uint') throw new Error(`not a CAR: header version is ${value.kind}, not an unsigned integer`)
