@@ -87,13 +87,14 @@ const bad: Record<string, { bytes: () => Uint8Array, message: RegExp }> = {
   'a CAR cut inside the header is reported': { bytes: () => fixture('small.car').subarray(0, 20), message: /inside the header/ },
   // go-car (go-varint) refuses both.
   'a section length with a needless zero byte': { bytes: () => tinyCar(Uint8Array.of(0xa8, 0x00)), message: /varint not minimally encoded/ },
+  // 2^53 + 1: a JS number would round it to 2^53 and file the block under a code that is not its own.
+  'a multihash code past 2^53 − 1': { bytes: () => tinyCar(Uint8Array.of(48), Uint8Array.of(0x01, 0x55, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10, 0x20, ...new Uint8Array(32).fill(9))), message: /multihash code 0x20000000000001 is past 2\^53 − 1/ },
   'a CARv2 whose data payload size is 0': { bytes: () => carV2(tinyCar(Uint8Array.of(40)), 0), message: /invalid data payload size 0/ }
 }
 
-/** A CARv1 of one block (a raw CIDv1 and 4 bytes), its section length written as `lengthVarint`. */
-function tinyCar (lengthVarint: Uint8Array): Uint8Array {
+/** A CARv1 of one block (a raw CIDv1, by default sha2-256, and 4 bytes), its section length written as `lengthVarint`. */
+function tinyCar (lengthVarint: Uint8Array, cid = Uint8Array.of(0x01, 0x55, 0x12, 0x20, ...new Uint8Array(32).fill(9))): Uint8Array {
   const header = encodeCbor({ roots: [], version: 1 })
-  const cid = Uint8Array.of(0x01, 0x55, 0x12, 0x20, ...new Uint8Array(32).fill(9))
   return Uint8Array.of(header.length, ...header, ...lengthVarint, ...cid, 1, 2, 3, 4)
 }
 
