@@ -9,6 +9,7 @@ import { noise } from './noise.ts'
 import { yamux } from './yamux.ts'
 import { libp2pLogger } from './libp2p-logger.ts'
 import { answerUnknownPeers, forgetDisconnectedPeers, skipRemoteProtocolMerges } from './peer-store.ts'
+import { linearConnectionList } from './connection-list.ts'
 import { identify, type Identify } from '@libp2p/identify'
 import { withCachedSigner } from './identity.ts'
 import { answerIdentify, MAX_IDENTIFY_BYTES } from './identify-answer.ts'
@@ -176,6 +177,7 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
   // Inner first: a merge skipped by the outer wrapper writes nothing, so it marks no peer as stored.
   answerUnknownPeers(node)
   skipRemoteProtocolMerges(node)
+  linearConnectionList(node)
   await answerIdentify(node, privateKey, {
     error: (err) => { log.warn({ err: err.message }, 'updating the identify answer failed: it keeps the last one') },
     trimmed: (kept, of) => { log.warn({ kept, of, maxBytes: MAX_IDENTIFY_BYTES }, 'identify announces only the first addresses: all of them would not fit in an answer go-libp2p clients read (--announce)') }
