@@ -145,7 +145,11 @@ export class KubeRest {
   }
 
   private async requestOnce<T> (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions): Promise<T> {
-    const url = this.url(path, opts.query)
+    // Writes refuse fields the installed schema does not know (the apiserver's default, Warn,
+    // prunes them and says so in a header nobody reads): a CRD older than this code (GitOps
+    // syncing CRDs and Deployments separately) would otherwise lose a field of every deal
+    // silently, and the status protocol would answer from what was left.
+    const url = this.url(path, method === 'POST' || method === 'PUT' || method === 'PATCH' ? { fieldValidation: 'Strict', ...opts.query } : opts.query)
     const headers: Record<string, string> = { ...await this.authHeaders(url, method), accept: opts.accept ?? 'application/json' }
     let body: string | undefined
     if (opts.body !== undefined) {

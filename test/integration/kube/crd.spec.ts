@@ -35,6 +35,21 @@ test('a StorageDeal is created and its spec cannot change afterwards', async () 
   await rejected(k.rest.replace(StorageDeals, k.namespace, deal.metadata.name!, labelled), /spec is immutable/)
 })
 
+test('a write with a field the installed schema does not know is refused, not pruned', async () => {
+  // what a CRD older than the code writing to it looks like to the writer
+  const deal = storageDeal(k.namespace) as StorageDeal & { spec: { newerField?: string } }
+  deal.spec.newerField = 'x'
+  await assert.rejects(k.rest.create(StorageDeals, k.namespace, deal), (err: unknown) => {
+    assert.ok(err instanceof KubeApiError, String(err))
+    assert.equal(err.status, 400, err.message)
+    assert.match(err.message, /unknown field "spec.newerField"/)
+    return true
+  })
+  await assert.rejects(k.rest.get(StorageDeals, k.namespace, deal.metadata.name!), (err: unknown) => err instanceof KubeApiError && err.status === 404)
+  const created = await k.rest.create<StorageDeal>(StorageDeals, k.namespace, storageDeal(k.namespace))
+  await assert.rejects(k.rest.mergePatch(StorageDeals, k.namespace, created.metadata.name!, { status: { newerStatus: 1 } }, 'status'), /unknown field "status.newerStatus"/)
+})
+
 test('metadata.name must be the deal UUID', async () => {
   const deal = storageDeal(k.namespace)
   deal.metadata.name = 'something-else'
