@@ -31,7 +31,8 @@ const usage = `usage: dealyard ingress --identity-file PATH [options]
                               a local key file (--ask-key-file), or not at all
   --ask-key-file PATH         worker key for --ask-signer key (lotus wallet export format)
   --http-retrieval-multiaddr MA  "http" entry of the transports protocol
-  --max-connections N         default 1000
+  --max-connections N         connections open or in their handshake, from all addresses (default
+                              1000); past it new ones are closed at accept (counted, logged)
   --max-pending-connections N connections still in their handshake at once, from all addresses
                               (default 256); past it new ones are closed at once
   --inbound-connection-rate N new connections a second from one IPv4 address or IPv6 /56

@@ -46,6 +46,16 @@ export const DEFAULT_MAX_STREAMS = 64
 /** Connections in their handshake at once, from all addresses (HostOptions.maxPendingConnections). */
 export const DEFAULT_MAX_PENDING_CONNECTIONS = 256
 
+/** Connections open or in their handshake (HostOptions.maxConnections). */
+export const DEFAULT_MAX_CONNECTIONS = 1000
+
+/**
+ * A connection that carries no byte for this long is closed. Live clients' muxers ping every 30 s
+ * (go-yamux and js-yamux alike), so this only ends connections whose client froze or vanished
+ * without a FIN; it replaces libp2p's connection monitor (see startHost).
+ */
+export const INACTIVITY_TIMEOUT_MS = 60_000
+
 export interface HostOptions {
   privateKey: PrivateKey
   /** e.g. /ip4/0.0.0.0/tcp/24001 */
@@ -57,6 +67,13 @@ export interface HostOptions {
   ask: AskService
   /** `http` entry of the transports answer (boost: Retrievals.HTTP.HTTPRetrievalMultiaddr). */
   httpRetrievalMultiaddr?: string
+  /**
+   * Connections open or in their handshake (default 1000); past it new ones are closed at accept,
+   * counted and logged. A hard limit: js-libp2p's own counts only open connections, lets every
+   * handshake in flight past it, and then prunes the connections with the fewest streams, which
+   * are the long-lived clients that are idle between requests, at a cost (a peer-store read per
+   * connection, four sorts) paid on every connection past the limit.
+   */
   maxConnections?: number
   /**
    * Connections in their handshake at once (default 256). 200 clients connecting together, each for
@@ -65,6 +82,8 @@ export interface HostOptions {
    * what one client holds; this bounds the handshakes' memory (a few KB each) across all of them.
    */
   maxPendingConnections?: number
+  /** A connection that carries no byte for this long is closed (default INACTIVITY_TIMEOUT_MS). */
+  inactivityTimeoutMs?: number
   /** New inbound connections a second from one IPv4 address or IPv6 /56 (default 20; 0 = no limit). Exempt as ipLimitExempt. */
   inboundConnectionRate?: number
   /** Connections one IPv4 address (IPv6 /56) may hold, pending or open; 0 = no limit (default 8). */
@@ -125,11 +144,13 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
   // js-libp2p's maxIncomingPendingConnections, which closes the excess without a trace.
   const maxPending = o.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS
   let handshaking = 0
+  const maxConnections = o.maxConnections ?? DEFAULT_MAX_CONNECTIONS
+  let open = 0
   const privateKey = withCachedSigner(o.privateKey)
   const node = await createLibp2p({
     privateKey,
     addresses: { listen: o.listen, ...(o.announce !== undefined ? { announce: o.announce } : {}) },
-    transports: [coalescingTcp(undefined, (conn) => {
+    transports: [coalescingTcp({ inboundSocketInactivityTimeout: o.inactivityTimeoutMs ?? INACTIVITY_TIMEOUT_MS }, (conn) => {
       if (draining) {
         connectionsRefused.inc({ reason: 'Draining' })
         throw new DealyardError('ERR_CONNECTION_REFUSED', 'inbound connection refused: the ingress is shutting down')
@@ -138,6 +159,11 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
         connectionsRefused.inc({ reason: 'PendingLimit' })
         if (refusalLogs.take()) log.warn({ limit: maxPending }, 'inbound connection refused: too many connections in their handshake (--max-pending-connections)')
         throw new DealyardError('ERR_CONNECTION_REFUSED', `inbound connection refused: ${maxPending} connections already in their handshake`)
+      }
+      if (open + handshaking >= maxConnections) {
+        connectionsRefused.inc({ reason: 'MaxConnections' })
+        if (refusalLogs.take()) log.warn({ limit: maxConnections }, 'inbound connection refused: the connection limit is reached (--max-connections)')
+        throw new DealyardError('ERR_CONNECTION_REFUSED', `inbound connection refused: ${maxConnections} connections open or in their handshake`)
       }
       gate(conn)
       handshaking++
@@ -154,7 +180,7 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     // No keepalive pings of our own: js-yamux sends one as each connection opens ("to establish
     // RTT", which nothing here reads) and every 30 s after, and never acts on a missing answer. The
     // clients' muxers ping us (go-yamux every 30 s, closing a session that stops answering), and
-    // libp2p's connection monitor finds dead clients from this side. `boost deal` connects for
+    // the socket's inactivity timeout ends dead clients' connections on this side. `boost deal` connects for
     // every deal, so the opening ping (a frame and a timer each way) was per proposal.
     streamMuxers: [yamux({ maxEarlyStreams: Math.max(10, 2 * maxStreams), enableKeepAlive: false })],
     logger: libp2pLogger(),
@@ -167,8 +193,15 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     // nothing (and `boost deal` connects for every deal). go-libp2p runs it both ways; nothing a
     // client does depends on the server having identified it.
     services: { identify: identify({ runOnConnectionOpen: false }) },
+    // The monitor pings every connection every 10 s, all in one macrotask (a stream, multistream,
+    // noise frames and an AbortSignal each): at 900 connections a 120–140 ms stall of the event
+    // loop every 10 s, and proposals on kept connections answered up to 180 ms late (round 24).
+    // Dead clients are found by the socket's inactivity timeout instead (INACTIVITY_TIMEOUT_MS):
+    // a frozen client holds its slot for a minute rather than 15 s.
+    connectionMonitor: { enabled: false },
     connectionManager: {
-      maxConnections: o.maxConnections ?? 1000,
+      // The limit is the accept gate's (open + handshaking); libp2p's check and pruner never bind.
+      maxConnections: maxConnections + maxPending,
       maxIncomingPendingConnections: Number.MAX_SAFE_INTEGER,
       // Counted per address in the gate above, with the exemptions and the refusals counted.
       inboundConnectionThreshold: Number.MAX_SAFE_INTEGER
@@ -178,6 +211,12 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
   answerUnknownPeers(node)
   skipRemoteProtocolMerges(node)
   linearConnectionList(node)
+  // Counted from here, in the same turn as the listeners start: connections that opened while
+  // libp2p started are in the list, and every one after fires the event.
+  open = node.getConnections().length
+  if (open > 0) openConnections.inc(open)
+  node.addEventListener('connection:open', () => { open++; openConnections.inc() })
+  node.addEventListener('connection:close', () => { open--; openConnections.dec() })
   await answerIdentify(node, privateKey, {
     error: (err) => { log.warn({ err: err.message }, 'updating the identify answer failed: it keeps the last one') },
     trimmed: (kept, of) => { log.warn({ kept, of, maxBytes: MAX_IDENTIFY_BYTES }, 'identify announces only the first addresses: all of them would not fit in an answer go-libp2p clients read (--announce)') }
@@ -256,8 +295,6 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     }
   }), streamOpts)
 
-  node.addEventListener('connection:open', () => { openConnections.inc() })
-  node.addEventListener('connection:close', () => { openConnections.dec() })
   const peerId = node.peerId.toString()
   log.info({ peerId, addresses: node.getMultiaddrs().map(String) }, 'libp2p host listening')
 

@@ -49,6 +49,8 @@ export interface IngressOptions {
   maxConnections?: number
   /** Connections in their handshake at once (default 256). */
   maxPendingConnections?: number
+  /** A connection with no byte for this long is closed (default INACTIVITY_TIMEOUT_MS). */
+  inactivityTimeoutMs?: number
   inboundConnectionRate?: number
   connectionsPerIp?: number
   ipLimitExempt?: readonly string[]
@@ -116,6 +118,7 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
       ...(o.httpRetrievalMultiaddr !== undefined ? { httpRetrievalMultiaddr: o.httpRetrievalMultiaddr } : {}),
       ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
       ...(o.maxPendingConnections !== undefined ? { maxPendingConnections: o.maxPendingConnections } : {}),
+      ...(o.inactivityTimeoutMs !== undefined ? { inactivityTimeoutMs: o.inactivityTimeoutMs } : {}),
       ...(o.inboundConnectionRate !== undefined ? { inboundConnectionRate: o.inboundConnectionRate } : {}),
       ...(o.connectionsPerIp !== undefined ? { connectionsPerIp: o.connectionsPerIp } : {}),
       ...(o.ipLimitExempt !== undefined ? { ipLimitExempt: o.ipLimitExempt } : {}),

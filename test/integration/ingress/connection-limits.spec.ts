@@ -85,6 +85,63 @@ describe('ingress: connections per address', () => {
     assert.equal(r.accepted, true, r.message)
   })
 
+  it('counts handshakes towards --max-connections, refuses past it at accept, and closes no open connection to make room', async () => {
+    // Loopback exempt from the per-address limits, so only the connection limit can refuse.
+    const replica = await env.startReplica({ maxConnections: 5, ipLimitExempt: undefined })
+    const at = replica.host.addresses()[0]!
+    const to = Number(at.split('/')[4])
+    const refused = async (): Promise<number> =>
+      Number(/dealyard_ingress_connections_refused_total\{reason="MaxConnections"\} (\d+)/.exec(await (await fetch(replica.metricsUrl!)).text())?.[1] ?? 0)
+    // three long-lived clients, idle between requests (no stream open)
+    const held = await Promise.all([1, 2, 3].map(async () => await createClientNode()))
+    const burst = await Promise.all([1, 2, 3, 4].map(async () => await createClientNode()))
+    try {
+      for (const n of held) await n.dial(multiaddr(at))
+      const before = await refused()
+      // four at once: js-libp2p's own limit counted open connections only, let all four in and then
+      // closed the connections with the fewest streams, the idle held ones
+      const dials = await Promise.allSettled(burst.map(async (n) => await n.dial(multiaddr(at))))
+      assert.equal(dials.filter((d) => d.status === 'fulfilled').length, 2, JSON.stringify(dials.map((d) => d.status)))
+      assert.equal(await refused() - before, 2)
+      await sleep(300)
+      for (const n of held) assert.equal(n.getConnections().length, 1, 'a held connection was closed')
+      // handshakes count too: with four open, one silent socket takes the last slot
+      const silentOne = await silent(2, '127.0.0.1', to)
+      await sleep(300)
+      assert.equal(silentOne.filter((x) => !x.closed()).length, 0, 'past the limit: both refused')
+      await burst.find((n) => n.getConnections().length > 0)!.stop()
+      await sleep(300)
+      const after = await silent(2, '127.0.0.1', to)
+      await sleep(300)
+      assert.equal(after.filter((x) => !x.closed()).length, 1, 'one slot freed, one taken')
+      for (const x of [...silentOne, ...after]) x.socket.destroy()
+      const r = await proposeDeal(held[0]!, at, await env.params())
+      assert.equal(r.accepted, true, r.message)
+    } finally {
+      await Promise.all([...held, ...burst].map(async (n) => await n.stop()))
+    }
+  })
+
+  it('closes a connection that carries no byte for the inactivity timeout, and keeps one in use', async () => {
+    const replica = await env.startReplica({ inactivityTimeoutMs: 1000 })
+    const at = replica.host.addresses()[0]!
+    // js-yamux pings every 30 s: within the test, silence
+    const idle = await createClientNode()
+    const busy = await createClientNode()
+    try {
+      await idle.dial(multiaddr(at))
+      await busy.dial(multiaddr(at))
+      for (let i = 0; i < 6; i++) {
+        await sleep(300)
+        assert.equal((await proposeDeal(busy, at, await env.params())).accepted, true)
+      }
+      assert.equal(busy.getConnections().length, 1, 'a connection in use was closed')
+      assert.equal(idle.getConnections().length, 0, 'the idle connection outlived the inactivity timeout')
+    } finally {
+      await Promise.all([idle.stop(), busy.stop()])
+    }
+  })
+
   it('holds one address to its rate of new connections, counted; loopback is exempt by default', async () => {
     const refused = async (metricsUrl: string): Promise<number> =>
       Number(/dealyard_ingress_connections_refused_total\{reason="ConnectionRate"\} (\d+)/.exec(await (await fetch(metricsUrl)).text())?.[1] ?? 0)
