@@ -33,7 +33,7 @@ export const openConnections = new Gauge({
 
 export const connectionsRefused = new Counter({
   name: 'dealyard_ingress_connections_refused_total',
-  help: 'Inbound connections reset as soon as they were accepted, by reason (PerIpLimit, ConnectionRate, PendingLimit, Draining).',
+  help: 'Inbound connections reset as soon as they were accepted, by reason (PerIpLimit, ConnectionRate, PendingLimit, MaxConnections, Draining).',
   labelNames: ['reason'],
   registers: [registry]
 })
