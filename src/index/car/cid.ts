@@ -1,4 +1,4 @@
-import { uvarintInto, type Uvarint } from './varint.ts'
+import { exactUvarint, uvarintInto, type Uvarint } from './varint.ts'
 
 /** The parts of a CID the index needs. */
 export interface ParsedCid {
@@ -58,7 +58,7 @@ export function scanCid (buf: Uint8Array, start: number, end: number, out: CidSp
   // The index writes the code as a uint64; past 2^53 − 1 a JS number no longer holds it exactly,
   // and a wrong code would file the block under another hash function. No multihash code is that
   // large; refusing is better than an index that lies.
-  if (hashCode > Number.MAX_SAFE_INTEGER) throw new Error(`multihash code ${multihashCodeText(buf, pos, vint.size)} is past 2^53 − 1: not supported`)
+  if (hashCode > Number.MAX_SAFE_INTEGER) throw new Error(`multihash code 0x${exactUvarint(buf, pos, vint.size).toString(16)} is past 2^53 − 1: not supported`)
   pos += vint.size
   if (!uvarintInto(buf, pos, end, vint)) return false
   const digestLength = vint.value
@@ -67,13 +67,6 @@ export function scanCid (buf: Uint8Array, start: number, end: number, out: CidSp
   if (end - pos < digestLength) return false
   out.multihashStart = mhStart; out.digestStart = pos; out.digestLength = digestLength
   return true
-}
-
-/** The exact value of the varint at buf[pos, pos + size), for messages. */
-function multihashCodeText (buf: Uint8Array, pos: number, size: number): string {
-  let v = 0n
-  for (let i = size - 1; i >= 0; i--) v = (v << 7n) | BigInt(buf[pos + i]! & 0x7f)
-  return `0x${v.toString(16)}`
 }
 
 export function newCidSpan (): CidSpan {

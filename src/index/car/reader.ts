@@ -1,7 +1,7 @@
 import { isIdentity, newCidSpan, scanCid } from './cid.ts'
 import { carHeaderVersion } from './header.ts'
 import { RecordTable } from './record-table.ts'
-import { readUvarint, uvarintInto, type Uvarint } from './varint.ts'
+import { exactUvarint, readUvarint, uvarintInto, type Uvarint } from './varint.ts'
 
 /** One block section of a CAR, as the CARv2 index records it. */
 export interface BlockRecord {
@@ -93,6 +93,8 @@ export class CarBlockIndexer {
             this.push(chunk[i++]!)
             const v = readUvarint(this.acc.subarray(0, this.accLen), 0)
             if (v === undefined) break
+            // A JS number rounds past 2^53 − 1: say the length as written. No section is that long.
+            if (v[0] > Number.MAX_SAFE_INTEGER) throw new Error(`${this.state === 'header-len' ? 'not a CAR: header' : 'section'} length ${exactUvarint(this.acc, 0, v[1])} at offset ${this.position + i - v[1] - this.base} is past 2^53 − 1`)
             this.accLen = 0
             this.onLength(v[0], this.position + i)
             break
@@ -162,7 +164,7 @@ export class CarBlockIndexer {
     if (!uvarintInto(chunk, i, n, v)) return 0
     const len = v.value
     const k = v.size
-    if (len === 0) return 0
+    if (len === 0 || len > Number.MAX_SAFE_INTEGER) return 0
     const start = i + k
     const cid = this.span
     if (!scanCid(chunk, start, Math.min(n, start + Math.min(len, MAX_CID_SIZE)), cid)) return 0

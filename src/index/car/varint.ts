@@ -1,6 +1,7 @@
 /**
- * Unsigned LEB128 varints as multiformats and CAR use them. Values stay below 2^53 (CAR offsets
- * and section lengths), so plain numbers are exact.
+ * Unsigned LEB128 varints as multiformats and CAR use them, as plain numbers: exact up to
+ * 2^53 − 1. Readers refuse a length or multihash code past that (with `exactUvarint` to say what
+ * was written); no real CAR comes near it.
  */
 
 /** Bytes needed to encode `n`. */
@@ -57,4 +58,11 @@ export function uvarintInto (buf: Uint8Array, pos: number, end: number, out: Uva
 export function readUvarint (buf: Uint8Array, pos: number): [number, number] | undefined {
   const v = { value: 0, size: 0 }
   return uvarintInto(buf, pos, buf.length, v) ? [v.value, v.size] : undefined
+}
+
+/** The exact value of the varint at buf[pos, pos + size) (for messages about values past 2^53). */
+export function exactUvarint (buf: Uint8Array, pos: number, size: number): bigint {
+  let v = 0n
+  for (let i = size - 1; i >= 0; i--) v = (v << 7n) | BigInt(buf[pos + i]! & 0x7f)
+  return v
 }

@@ -89,6 +89,9 @@ const bad: Record<string, { bytes: () => Uint8Array, message: RegExp }> = {
   'a section length with a needless zero byte': { bytes: () => tinyCar(Uint8Array.of(0xa8, 0x00)), message: /varint not minimally encoded/ },
   // 2^53 + 1: a JS number would round it to 2^53 and file the block under a code that is not its own.
   'a multihash code past 2^53 − 1': { bytes: () => tinyCar(Uint8Array.of(48), Uint8Array.of(0x01, 0x55, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10, 0x20, ...new Uint8Array(32).fill(9))), message: /multihash code 0x20000000000001 is past 2\^53 − 1/ },
+  // 2^63 − 1 and 2^60: said as written, not as the rounded numbers a JS number holds
+  'a section length past 2^53 − 1': { bytes: () => tinyCar(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)), message: /section length 9223372036854775807 at offset 18 is past 2\^53 − 1/ },
+  'a header length past 2^53 − 1': { bytes: () => Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10, 0xa2), message: /not a CAR: header length 1152921504606846976 at offset 0 is past 2\^53 − 1/ },
   'a CARv2 whose data payload size is 0': { bytes: () => carV2(tinyCar(Uint8Array.of(40)), 0), message: /invalid data payload size 0/ }
 }
 
