@@ -94,6 +94,10 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
       const piece = await sink.finish(job.pieceSize)
       checkPieceCid(job.pieceCid, piece)
       const idx = await writeIndex(piece, indexPath, comps.log)
+      // Said again: the run that staged it may have died (or had its status write refused)
+      // between the rename and reporting success, and the deal's status is all that tells on.
+      await comps.progress.succeeded({ pieceCid: piece.pieceCid, stagedPath: finalPath, indexPath: idx },
+        { bytesReceived: size, totalBytes: size, rateBytesPerSecond: 0, attempt: 0, lastUpdate: new Date(now()) })
       return { pieceCid: piece.pieceCid, stagedPath: finalPath, indexPath: idx, bytes: size, attempts: 0, restarts: 0, replayedBytes: size, seconds: (now() - started) / 1000 }
     }
 

@@ -38,6 +38,22 @@ test('a clean download stages the CAR, go-car\'s index and the proposal\'s piece
   assert.equal(out.attempts, 1)
 })
 
+test('a run after the data was staged verifies it without downloading and reports success again', async (t) => {
+  let requests = 0
+  const srv = await serve(car, { behave: () => { requests++; return false } })
+  t.after(srv.close)
+  const dir = await tempDir()
+  // a run that staged the file and died before its status write
+  await runTransferJob(job(srv.url, dir), { hasher, progress: new RecordingSink(), log })
+  const fetched = requests
+  const sink = new RecordingSink()
+  const out = await runTransferJob(job(srv.url, dir), { hasher, progress: sink, log })
+  assert.equal(requests, fetched, 'downloaded again')
+  assert.equal(out.replayedBytes, car.length)
+  assert.equal(sink.success?.pieceCid, piece.pieceCid)
+  assert.equal(sink.success?.stagedPath, out.stagedPath)
+})
+
 test('the server closing mid-stream 10 times still gives the right file and piece CID', async (t) => {
   const srv = await serve(car, {
     behave: (req, res, i) => {
