@@ -166,6 +166,13 @@ test('the cached signer signs what the key signs', async () => {
   const msg = new TextEncoder().encode('a handshake payload')
   assert.deepEqual(Buffer.from(await cached.sign(msg)), Buffer.from(await key.sign(msg)), 'Ed25519 signatures are deterministic')
   assert.equal(await key.publicKey.verify(msg, await cached.sign(msg)), true)
+  // the signature kept for the last message is never handed out for another one, nor shared
+  const other = new TextEncoder().encode('another handshake payload')
+  assert.deepEqual(Buffer.from(await cached.sign(other)), Buffer.from(await key.sign(other)))
+  const again = await cached.sign(msg)
+  assert.deepEqual(Buffer.from(again), Buffer.from(await key.sign(msg)))
+  again.fill(0)
+  assert.deepEqual(Buffer.from(await cached.sign(msg)), Buffer.from(await key.sign(msg)), 'a caller scribbling on a signature changes nothing kept')
   assert.ok(cached.equals(key))
   assert.equal(cached.type, 'Ed25519')
   const secp = await generateKeyPair('secp256k1')
