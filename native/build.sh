@@ -13,7 +13,20 @@ cache=${DEALYARD_CACHE:-$HOME/.cache/dealyard}
 key=$(cat binding.gyp $(LC_ALL=C ls src/* ) | sha256sum | cut -c1-16)
 out="$cache/commp-native/$key"
 addon="$out/dealyard_commp.node"
-if [ -f "$addon" ]; then echo "$addon"; exit 0; fi
+blst_version=$(sed -n 's/.*"blst_version": "\(v[0-9.]*\)".*/\1/p' binding.gyp)
+# The blst sources through the Go module proxy (the Go toolchain checks them against the checksum
+# database): prints their directory, or nothing without Go or the proxy.
+blst_sources () {
+  command -v go >/dev/null 2>&1 || return 0
+  GOTOOLCHAIN=local GOFLAGS= go mod download -json "github.com/supranational/blst@$blst_version" 2>"${1:-/dev/null}" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p' || true
+}
+# An addon built without blst (no Go or no proxy then) is built again once blst can be had: the
+# key is the sources', so without the marker a first run on a machine missing Go would keep the
+# slow BLS path for good.
+if [ -f "$addon" ]; then
+  if [ ! -f "$out/without-blst" ] || [ -z "$(blst_sources)" ]; then echo "$addon"; exit 0; fi
+  echo "commp native: the cached addon was built without blst, which is available now: building it again" >&2
+fi
 node_home=${DEALYARD_NODE_HOME:-$(dirname "$(dirname "$(command -v node)")")}
 if [ ! -f "$node_home/include/node/node_api.h" ]; then
   echo "commp native: no Node headers under $node_home/include/node" >&2
@@ -26,15 +39,9 @@ mkdir -p "$cache/commp-native"
 tmp=$(mktemp -d "$cache/commp-native/build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 cp -r binding.gyp src "$tmp/"
-# blst (BLS signatures, src/bls.c) at the version binding.gyp names, from the Go module proxy: the
-# Go toolchain checks it against the checksum database. Without Go or the proxy the addon is built
-# without blsVerify (TypeScript then verifies BLS with noble); the build key does not change, so a
-# later build with blst needs the cached addon removed.
-blst_version=$(sed -n 's/.*"blst_version": "\(v[0-9.]*\)".*/\1/p' binding.gyp)
-blst_dir=""
-if command -v go >/dev/null 2>&1; then
-  blst_dir=$(GOTOOLCHAIN=local GOFLAGS= go mod download -json "github.com/supranational/blst@$blst_version" 2>"$tmp/blst.log" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p') || true
-fi
+# blst (BLS signatures, src/bls.c) at the version binding.gyp names. Without it the addon is built
+# without blsVerify (TypeScript then verifies BLS with noble) and marked, to be built again later.
+blst_dir=$(blst_sources "$tmp/blst.log")
 if [ -n "$blst_dir" ] && [ -f "$blst_dir/bindings/blst.h" ]; then
   mkdir -p "$tmp/blst/bindings"
   cp -r "$blst_dir/src" "$blst_dir/build" "$tmp/blst/"
@@ -53,5 +60,6 @@ grep -i 'warning' "$tmp/build.log" >&2 || true
 mkdir -p "$out"
 cp "$tmp/build/Release/dealyard_commp.node" "$addon.tmp"
 mv "$addon.tmp" "$addon"
+if [ -d "$tmp/blst" ]; then rm -f "$out/without-blst"; else touch "$out/without-blst"; fi
 echo "built $addon in $(( $(date +%s) - start ))s" >&2
 echo "$addon"
