@@ -1,4 +1,4 @@
-import { mkdir, stat } from 'node:fs/promises'
+import { mkdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { wrap, DealyardError } from '../errors.ts'
 import type { Logger } from '../log.ts'
@@ -8,7 +8,7 @@ import { checkPieceCid, commitStaged, removePartial, writeIndex } from './finali
 import { download, defaultTuning, type DownloadTuning } from './download.ts'
 import { guardedAddress, type Resolver } from './guard.ts'
 import { checkTransferUrl } from './params.ts'
-import { PieceSink, type PieceHasherSpec } from './piece-sink.ts'
+import { PieceSink, type PieceHasherSpec, type PieceResult } from './piece-sink.ts'
 import { ProgressThrottle, type ProgressSink } from './progress.ts'
 import { transferMetrics } from './metrics.ts'
 import { droppedByUs } from './min-rate.ts'
@@ -60,8 +60,8 @@ export function unpaddedSize (padded: number): number { return padded - padded /
  * The transfer program's work for one online deal: download into `<uuid>.car.part` with resume,
  * CommP and CAR index computed in the same pass, then check the piece CID against the proposal,
  * write the index and rename the data into place. Rerunning after success re-verifies the staged
- * file instead of downloading again. A fatal failure removes the partial file; a retryable one
- * keeps it so the next Job resumes.
+ * file instead of downloading again (and downloads again if it no longer verifies). A fatal
+ * failure removes the partial file; a retryable one keeps it so the next Job resumes.
  */
 export async function runTransferJob (job: TransferJobSpec, comps: TransferComponents): Promise<TransferOutcome> {
   const now = comps.now ?? Date.now
@@ -89,16 +89,35 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     if (await exists(finalPath)) {
       // A previous run finished: verify what is staged rather than fetch it again.
       comps.log.info({ path: finalPath }, 'staged file already present; verifying it')
-      const size = (await stat(finalPath)).size
-      await sink.replay(finalPath, size)
-      const piece = await sink.finish(job.pieceSize)
-      checkPieceCid(job.pieceCid, piece)
-      const idx = await writeIndex(piece, indexPath, comps.log)
-      // Said again: the run that staged it may have died (or had its status write refused)
-      // between the rename and reporting success, and the deal's status is all that tells on.
-      await comps.progress.succeeded({ pieceCid: piece.pieceCid, stagedPath: finalPath, indexPath: idx },
-        { bytesReceived: size, totalBytes: size, rateBytesPerSecond: 0, attempt: 0, lastUpdate: new Date(now()) })
-      return { pieceCid: piece.pieceCid, stagedPath: finalPath, indexPath: idx, bytes: size, attempts: 0, restarts: 0, replayedBytes: size, seconds: (now() - started) / 1000 }
+      let staged: { piece: PieceResult, idx: string | undefined, size: number } | undefined
+      try {
+        const st = await stat(finalPath)
+        if (!st.isFile()) throw new Error('not a regular file')
+        if (job.size > 0 && st.size !== job.size) throw new Error(`${st.size} bytes where the deal declares ${job.size}`)
+        if (st.size > maxBytes) throw new Error(`${st.size} bytes, more than the piece holds (${maxBytes})`)
+        await sink.replay(finalPath, st.size)
+        const piece = await sink.finish(job.pieceSize)
+        checkPieceCid(job.pieceCid, piece)
+        staged = { piece, idx: await writeIndex(piece, indexPath, comps.log), size: st.size }
+      } catch (err) {
+        // What was staged passed the piece CID check before it was renamed into place, so a
+        // mismatch now is the staging volume's doing (corruption, a file copied over it), not the
+        // client's: said in the log (a disk to look at), removed (staging space is counted per
+        // deal), and fetched again.
+        comps.log.warn({ path: finalPath, err: (err as Error).message }, 'staged file failed verification; removed, downloading again')
+        await rm(finalPath, { recursive: true, force: true })
+        await rm(indexPath, { force: true })
+        await sink.close()
+        sink = new PieceSink(comps.hasher, { index: job.index ?? true })
+      }
+      if (staged !== undefined) {
+        const { piece, idx, size } = staged
+        // Said again: the run that staged it may have died (or had its status write refused)
+        // between the rename and reporting success, and the deal's status is all that tells on.
+        await comps.progress.succeeded({ pieceCid: piece.pieceCid, stagedPath: finalPath, indexPath: idx },
+          { bytesReceived: size, totalBytes: size, rateBytesPerSecond: 0, attempt: 0, lastUpdate: new Date(now()) })
+        return { pieceCid: piece.pieceCid, stagedPath: finalPath, indexPath: idx, bytes: size, attempts: 0, restarts: 0, replayedBytes: size, seconds: (now() - started) / 1000 }
+      }
     }
 
     const existing = await stat(partPath).then((s) => s.size, () => 0)

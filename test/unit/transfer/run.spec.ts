@@ -54,6 +54,30 @@ test('a run after the data was staged verifies it without downloading and report
   assert.equal(sink.success?.stagedPath, out.stagedPath)
 })
 
+for (const [what, damage] of [
+  ['cut short', async (f: string) => { await writeFile(f, car.subarray(0, car.length - 1000)) }],
+  ['with bytes appended (the same CommP)', async (f: string) => { await writeFile(f, Buffer.concat([car, Buffer.alloc(4096)])) }],
+  ['another piece copied over it', async (f: string) => { await writeFile(f, fixture('small.car')) }],
+  ['a directory', async (f: string) => { const { rm, mkdir } = await import('node:fs/promises'); await rm(f); await mkdir(f) }]
+] as const) {
+  test(`a staged file that no longer verifies (${what}) is removed and the data downloaded again`, async (t) => {
+    let requests = 0
+    const srv = await serve(car, { behave: () => { requests++; return false } })
+    t.after(srv.close)
+    const dir = await tempDir()
+    const first = await runTransferJob(job(srv.url, dir), { hasher, progress: new RecordingSink(), log })
+    const fetched = requests
+    await damage(first.stagedPath)
+    const sink = new RecordingSink()
+    const out = await runTransferJob(job(srv.url, dir), { hasher, progress: sink, log })
+    assert.ok(requests > fetched, 'not downloaded again')
+    assert.deepEqual(await readFile(out.stagedPath), car)
+    assert.deepEqual(await readFile(out.indexPath!), fixture('large.car.idx'))
+    assert.equal(sink.success?.pieceCid, piece.pieceCid)
+    assert.equal(sink.failure, undefined)
+  })
+}
+
 test('the server closing mid-stream 10 times still gives the right file and piece CID', async (t) => {
   const srv = await serve(car, {
     behave: (req, res, i) => {
