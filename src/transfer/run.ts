@@ -90,16 +90,21 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
       // A previous run finished: verify what is staged rather than fetch it again.
       comps.log.info({ path: finalPath }, 'staged file already present; verifying it')
       let staged: { piece: PieceResult, idx: string | undefined, size: number } | undefined
+      const unfit = (why: string): TransferError => new TransferError(TransferErrorCodes.SizeMismatch, why)
       try {
         const st = await stat(finalPath)
-        if (!st.isFile()) throw new Error('not a regular file')
-        if (job.size > 0 && st.size !== job.size) throw new Error(`${st.size} bytes where the deal declares ${job.size}`)
-        if (st.size > maxBytes) throw new Error(`${st.size} bytes, more than the piece holds (${maxBytes})`)
+        if (!st.isFile()) throw unfit('not a regular file')
+        if (job.size > 0 && st.size !== job.size) throw unfit(`${st.size} bytes where the deal declares ${job.size}`)
+        if (st.size > maxBytes) throw unfit(`${st.size} bytes, more than the piece holds (${maxBytes})`)
         await sink.replay(finalPath, st.size)
         const piece = await sink.finish(job.pieceSize)
         checkPieceCid(job.pieceCid, piece)
         staged = { piece, idx: await writeIndex(piece, indexPath, comps.log), size: st.size }
       } catch (err) {
+        // Anything else (a read error, the hasher failing) says nothing about the file: the run
+        // fails and the next one verifies it again.
+        const code = (err as { code?: unknown }).code
+        if (code !== TransferErrorCodes.SizeMismatch && code !== TransferErrorCodes.CommPMismatch) throw err
         // What was staged passed the piece CID check before it was renamed into place, so a
         // mismatch now is the staging volume's doing (corruption, a file copied over it), not the
         // client's: said in the log (a disk to look at), removed (staging space is counted per
