@@ -84,7 +84,8 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     if (job.size > maxBytes) {
       throw new TransferError(TransferErrorCodes.Params, `transfer size ${job.size} exceeds the piece's capacity ${maxBytes} (piece size ${job.pieceSize})`)
     }
-    sink = new PieceSink(comps.hasher, { index: job.index ?? true })
+    const newSink = (): PieceSink => new PieceSink(comps.hasher, { index: job.index ?? true })
+    sink = newSink()
 
     if (await exists(finalPath)) {
       // A previous run finished: verify what is staged rather than fetch it again.
@@ -113,7 +114,7 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
         await rm(finalPath, { recursive: true, force: true })
         await rm(indexPath, { force: true })
         await sink.close()
-        sink = new PieceSink(comps.hasher, { index: job.index ?? true })
+        sink = newSink()
       }
       if (staged !== undefined) {
         const { piece, idx, size } = staged
