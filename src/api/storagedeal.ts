@@ -133,6 +133,7 @@ export const storageDeal: KindDefinition = {
     { name: 'DealID', type: 'integer', jsonPath: '.status.chainDealId', priority: 1 },
     { name: 'Sector', type: 'integer', jsonPath: '.status.sector.number', priority: 1 },
     { name: 'Retry', type: 'string', jsonPath: '.status.retry', priority: 1 },
+    { name: 'TransferError', type: 'string', jsonPath: '.status.transfer.errorCode', priority: 1, description: 'Why the last transfer or import attempt failed; status.transfer.error has the message' },
     { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 }
   ]
 }

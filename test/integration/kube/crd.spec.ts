@@ -155,6 +155,7 @@ test('kubectl get storagedeals shows the printer columns and the row', async () 
   await k.rest.mergePatch(StorageDeals, k.namespace, name, {
     status: {
       checkpoint: 'Accepted', progress: '42%', chainDealId: 77, retry: 'auto', message: 'downloading',
+      transfer: { bytesReceived: 1, totalBytes: 2, rateBytesPerSecond: 0, attempt: 1, lastUpdate: '2026-01-01T00:00:00Z', error: 'too slow', errorCode: 'TRANSFER_TOO_SLOW' },
       conditions: [{ type: 'Ready', status: 'False', reason: 'Transferring', message: 'downloading', lastTransitionTime: '2026-01-01T00:00:00Z' }]
     }
   }, 'status')
@@ -165,8 +166,10 @@ test('kubectl get storagedeals shows the printer columns and the row', async () 
   assert.deepEqual(cells.slice(0, 7), [name, 'f01000', deal.spec.proposal.client, '2048', 'Accepted', '42%', 'Transferring'])
   const wide = await k.kubectl('get', 'sd', '-n', k.namespace, '-o', 'wide', '--field-selector', `metadata.name=${name}`)
   const wideHeader = wide.split('\n')[0]!.split(/\s+/)
-  assert.deepEqual(wideHeader.slice(8), ['PIECECID', 'DEALID', 'SECTOR', 'RETRY', 'MESSAGE'])
+  assert.deepEqual(wideHeader.slice(8), ['PIECECID', 'DEALID', 'SECTOR', 'RETRY', 'TRANSFERERROR', 'MESSAGE'])
   assert.match(wide, /\b77\b/)
+  // a transfer's failure shows without -o yaml (the Message column is the controller's)
+  assert.match(wide, /\bTRANSFER_TOO_SLOW\b/)
   const byCategory = await k.kubectl('get', 'dealyard', '-n', k.namespace, '-o', 'name')
   assert.match(byCategory, new RegExp(`storagedeal.dealyard.io/${name}`))
 })
