@@ -3,7 +3,23 @@ import { dirname } from 'node:path'
 import { RecordTable, indexFromRecords } from '../index/car/index.ts'
 import type { Logger } from '../log.ts'
 import { TransferError, TransferErrorCodes, diskError } from './errors.ts'
-import type { PieceResult } from './piece-sink.ts'
+import type { PieceResult, PieceSink } from './piece-sink.ts'
+
+/**
+ * A file already on the staging volume (an offline import, or a transfer's earlier run) hashed
+ * through `sink` in chunks, `onBytes` told as they go, checked against the proposal's piece CID,
+ * and indexed at `indexPath`. The caller has checked it is a regular file of `size` bytes.
+ */
+export async function verifyPieceFile (file: string, size: number, o: { sink: PieceSink, pieceCid: string | undefined, pieceSize: number | undefined, indexPath: string, log: Logger, onBytes?: (at: number) => void }): Promise<{ piece: PieceResult, indexPath: string | undefined }> {
+  const chunk = 16 << 20
+  for (let at = 0; at < size;) {
+    at += await o.sink.replay(file, Math.min(size, at + chunk))
+    o.onBytes?.(at)
+  }
+  const piece = await o.sink.finish(o.pieceSize)
+  checkPieceCid(o.pieceCid, piece)
+  return { piece, indexPath: await writeIndex(piece, o.indexPath, o.log) }
+}
 
 /** The bytes' piece CID must be the proposal's; anything else fails the deal (boost: fatal). */
 export function checkPieceCid (expected: string | undefined, piece: PieceResult): void {

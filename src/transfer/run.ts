@@ -4,7 +4,7 @@ import { wrap, DealyardError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { TransferHostPolicy } from '../policy/transfer-host.ts'
 import { TransferError, TransferErrorCodes } from './errors.ts'
-import { checkPieceCid, commitStaged, removePartial, writeIndex } from './finalize.ts'
+import { checkPieceCid, commitStaged, removePartial, verifyPieceFile, writeIndex } from './finalize.ts'
 import { download, defaultTuning, type DownloadTuning } from './download.ts'
 import { guardedAddress, type Resolver } from './guard.ts'
 import { checkTransferUrl } from './params.ts'
@@ -90,17 +90,14 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     if (await exists(finalPath)) {
       // A previous run finished: verify what is staged rather than fetch it again.
       comps.log.info({ path: finalPath }, 'staged file already present; verifying it')
-      let staged: { piece: PieceResult, idx: string | undefined, size: number } | undefined
+      let staged: { piece: PieceResult, indexPath: string | undefined, size: number } | undefined
       const unfit = (why: string): TransferError => new TransferError(TransferErrorCodes.SizeMismatch, why)
       try {
         const st = await stat(finalPath)
         if (!st.isFile()) throw unfit('not a regular file')
         if (job.size > 0 && st.size !== job.size) throw unfit(`${st.size} bytes where the deal declares ${job.size}`)
         if (st.size > maxBytes) throw unfit(`${st.size} bytes, more than the piece holds (${maxBytes})`)
-        await sink.replay(finalPath, st.size)
-        const piece = await sink.finish(job.pieceSize)
-        checkPieceCid(job.pieceCid, piece)
-        staged = { piece, idx: await writeIndex(piece, indexPath, comps.log), size: st.size }
+        staged = { ...await verifyPieceFile(finalPath, st.size, { sink, pieceCid: job.pieceCid, pieceSize: job.pieceSize, indexPath, log: comps.log }), size: st.size }
       } catch (err) {
         // Anything else (a read error, the hasher failing) says nothing about the file: the run
         // fails and the next one verifies it again.
@@ -117,7 +114,7 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
         sink = newSink()
       }
       if (staged !== undefined) {
-        const { piece, idx, size } = staged
+        const { piece, indexPath: idx, size } = staged
         // Said again: the run that staged it may have died (or had its status write refused)
         // between the rename and reporting success, and the deal's status is all that tells on.
         await comps.progress.succeeded({ pieceCid: piece.pieceCid, stagedPath: finalPath, indexPath: idx },

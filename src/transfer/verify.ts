@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { wrap, DealyardError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { TransferError, TransferErrorCodes } from './errors.ts'
-import { checkPieceCid, writeIndex } from './finalize.ts'
+import { verifyPieceFile } from './finalize.ts'
 import { PieceSink, type PieceHasherSpec } from './piece-sink.ts'
 import { ProgressThrottle, type ProgressSink } from './progress.ts'
 import { unpaddedSize } from './run.ts'
@@ -45,15 +45,11 @@ export async function verifyImport (spec: VerifySpec, comps: VerifyComponents): 
       throw new TransferError(TransferErrorCodes.SizeMismatch, `imported file of ${size} bytes does not fit the piece (${unpaddedSize(spec.pieceSize)} bytes)`)
     }
     sink = new PieceSink(comps.hasher, { index: spec.index ?? true })
-    // Report as we read: a 32 GiB import takes minutes.
-    const chunk = 16 << 20
-    for (let at = 0; at < size;) {
-      at += await sink.replay(spec.file, Math.min(size, at + chunk))
-      throttle.update(at, size, 1)
-    }
-    const piece = await sink.finish(spec.pieceSize)
-    checkPieceCid(spec.pieceCid, piece)
-    const indexPath = await writeIndex(piece, join(spec.outDir, `${spec.uuid}.car.idx`), comps.log)
+    const { piece, indexPath } = await verifyPieceFile(spec.file, size, {
+      sink, pieceCid: spec.pieceCid, pieceSize: spec.pieceSize, indexPath: join(spec.outDir, `${spec.uuid}.car.idx`), log: comps.log,
+      // Reported as it reads: a 32 GiB import takes minutes.
+      onBytes: (at) => { throttle.update(at, size, 1) }
+    })
     const fin = throttle.final()
     await comps.progress.succeeded({ pieceCid: piece.pieceCid, stagedPath: spec.file, indexPath }, fin)
     return { pieceCid: piece.pieceCid, stagedPath: spec.file, indexPath, bytes: size, seconds: (now() - started) / 1000 }
