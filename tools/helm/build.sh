@@ -3,11 +3,12 @@
 # pkg@version` works) into ${DEALYARD_CACHE:-~/.cache/dealyard}/helm/<version>/ and prints its path.
 # The chart test uses it for `helm lint` and `helm template`.
 set -euo pipefail
+source "$(cd "$(dirname "$0")" && pwd)/../lib/go-build.sh"
 version=v4.2.4
 cache=${DEALYARD_CACHE:-$HOME/.cache/dealyard}
 out="$cache/helm/$version"
 if [ -x "$out/helm" ]; then echo "$out/helm"; exit 0; fi
 echo "building helm $version from the Go module proxy (first run only)" >&2
 mkdir -p "$out"
-GOTOOLCHAIN=local GOFLAGS= CGO_ENABLED=0 GOBIN="$out" nice go install -trimpath -ldflags "-s -w" "helm.sh/helm/v4/cmd/helm@$version" >&2
+GOBIN="$out" with_heartbeat "building helm" nice go install -trimpath -ldflags "-s -w" "helm.sh/helm/v4/cmd/helm@$version" >&2
 echo "$out/helm"

@@ -4,8 +4,24 @@
 # repository under ${DEALYARD_CACHE:-~/.cache/dealyard}/<name>/<key>/<name>, and prints its path.
 #
 #   go_cached_build <name> [extra ldflags] [key prefix]
+#   with_heartbeat <what> <command...>   (a long command that prints nothing while it works)
 set -euo pipefail
 export GOTOOLCHAIN=local GOFLAGS= CGO_ENABLED=0
+
+# go build prints nothing while it compiles (the test control plane: ~4 minutes on 2 cores), so a
+# first run looked hung: a line every 30 s says it is still at work.
+with_heartbeat () {
+  local what=$1; shift
+  local start=$SECONDS
+  # The loop's sleep must hold no pipe a caller reads to its end ($(...), a test runner): killed
+  # with the loop, it would otherwise keep that pipe open for up to 30 s more.
+  ( while sleep 30 >/dev/null 2>&1; do echo "  still $what ($(( SECONDS - start ))s)" >&2; done ) >/dev/null &
+  local beat=$! rc=0
+  "$@" || rc=$?
+  kill "$beat" 2>/dev/null || true
+  wait "$beat" 2>/dev/null || true
+  return "$rc"
+}
 
 go_cached_build () {
   local name=$1 ldflags=${2:-} prefix=${3:-}
@@ -18,7 +34,7 @@ go_cached_build () {
   echo "building $name from the Go module proxy (first run only)" >&2
   local start
   start=$(date +%s)
-  nice go build -trimpath -ldflags "-s -w $ldflags" -o "$bin.tmp.$$" . >&2
+  with_heartbeat "building $name" nice go build -trimpath -ldflags "-s -w $ldflags" -o "$bin.tmp.$$" . >&2
   mv "$bin.tmp.$$" "$bin"
   echo "built $bin in $(( $(date +%s) - start ))s" >&2
   echo "$bin"

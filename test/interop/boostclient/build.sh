@@ -10,7 +10,7 @@ vectors="$here/../../vectors/boost"
 wire="$vectors/wire/types.go"
 gen="$vectors/gen/main.go"
 cd "$here"
-export GOTOOLCHAIN=local GOFLAGS= CGO_ENABLED=0
+source "$here/../../../tools/lib/go-build.sh"
 cache=${DEALYARD_CACHE:-$HOME/.cache/dealyard}
 key=$(cat go.mod go.sum ./*.go "$gen" "$wire" build.sh | sha256sum | cut -c1-16)
 out="$cache/boostclient/$key"
@@ -23,6 +23,6 @@ sed 's#github.com/dealyard/dealyard/test/vectors/boost/wire#github.com/dealyard/
 cd "$src"
 echo "building boostclient (go-libp2p, go-state-types, cbor-gen from the Go module proxy)" >&2
 nice go run ./gen wire/cbor_gen.go >&2
-nice go build -trimpath -o "$bin.tmp" . >&2
+with_heartbeat "building boostclient" nice go build -trimpath -o "$bin.tmp" . >&2
 mv "$bin.tmp" "$bin"
 echo "$bin"

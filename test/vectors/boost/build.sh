@@ -6,7 +6,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
-export GOTOOLCHAIN=local GOFLAGS= CGO_ENABLED=0
+source "$here/../../../tools/lib/go-build.sh"
 cache=${DEALYARD_CACHE:-$HOME/.cache/dealyard}
 key=$(cat go.mod go.sum ./*.go wire/types.go gen/*.go build.sh | sha256sum | cut -c1-16)
 out="$cache/boost-vectors/$key"
@@ -18,6 +18,6 @@ cp go.mod go.sum ./*.go "$src/" && cp wire/types.go "$src/wire/" && cp gen/*.go 
 cd "$src"
 echo "building boost-vectors (go-state-types, cbor-gen from the Go module proxy)" >&2
 nice go run ./gen wire/cbor_gen.go >&2
-nice go build -trimpath -o "$bin.tmp" . >&2
+with_heartbeat "building boost-vectors" nice go build -trimpath -o "$bin.tmp" . >&2
 mv "$bin.tmp" "$bin"
 echo "$bin"
