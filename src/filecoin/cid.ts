@@ -1,11 +1,24 @@
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
+import { bases } from 'multiformats/basics'
+import type { MultibaseDecoder } from 'multiformats/bases/interface'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { blake2b } from './blake2b.ts'
 
 /** Multicodec and multihash codes a Filecoin deal engine meets. */
 export const Codec = { DagCbor: 0x71, Raw: 0x55, DagPb: 0x70, FilCommitmentUnsealed: 0xf101 } as const
 export const Multihash = { Sha2_256: 0x12, Blake2b_256: 0xb220, Sha2_256Trunc254Padded: 0x1012 } as const
+
+interface Composable { or: (d: Composable) => Composable }
+const anyMultibase = (Object.values(bases).map((b) => b.decoder) as unknown as Composable[]).reduce((a, b) => a.or(b)) as unknown as MultibaseDecoder<string>
+
+/**
+ * A CID written in any multibase (or a base58btc CIDv0), as go-cid's Decode reads one: an
+ * operator may copy a CID in base32upper, base58btc or base36 from another tool.
+ */
+export function parseCidAnyBase (text: string): CID {
+  return CID.parse(text, anyMultibase)
+}
 
 /**
  * The signed proposal CID boost uses (ProviderDealState.SignedProposalCid, duplicate checks, status):

@@ -6,6 +6,7 @@
 import type { StorageProvider } from '../api/types.generated.ts'
 import { ASK_DEFAULTS, DEAL_POLICY_DEFAULTS as D } from '../api/storageprovider.ts'
 import { Address } from '../filecoin/address.ts'
+import { parseCidAnyBase } from '../filecoin/cid.ts'
 import { addressKey, type ProviderTerms } from './admission.ts'
 import { compileTransferHostPolicy } from './transfer-host.ts'
 
@@ -16,7 +17,7 @@ export interface TermsOptions {
   allowCidrs?: readonly string[]
 }
 
-/** Throws (ERR_INVALID_ADDRESS, or an Error naming a bad CIDR) on a spec the CRD schema would refuse. */
+/** Throws (ERR_INVALID_ADDRESS, or an Error naming a bad CIDR or CID) on a spec the CRD schema would refuse or boost's config would not load. */
 export function providerTerms (sp: StorageProvider, opts: TermsOptions = {}): ProviderTerms {
   const s = sp.spec
   const p = s.dealPolicy ?? {}
@@ -46,7 +47,15 @@ export function providerTerms (sp: StorageProvider, opts: TermsOptions = {}): Pr
     clientsDeny,
     // addressKey drops the network letter: an ID address's key starts with its protocol digit 0.
     clientListsNameIds: [...clientsAllow, ...clientsDeny].some((k) => k.startsWith('0')),
-    pieceCidBlocklist: new Set(p.pieceCidBlocklist ?? []),
+    // boost compares CIDs (PieceCID.Equals), not their text: kept in the canonical form the
+    // proposal's piece CID is printed in, whatever multibase the operator wrote.
+    pieceCidBlocklist: new Set((p.pieceCidBlocklist ?? []).map((text) => {
+      try {
+        return parseCidAnyBase(text).toString()
+      } catch (err) {
+        throw new Error(`dealPolicy.pieceCidBlocklist: ${JSON.stringify(text)} is not a CID: ${(err as Error).message}`)
+      }
+    })),
     transferHosts: compileTransferHostPolicy({
       allowCidrs: [...(opts.allowCidrs ?? []), ...(p.transferHosts?.allowCidrs ?? [])],
       denyCidrs: [...(opts.clusterCidrs ?? []), ...(p.transferHosts?.denyCidrs ?? [])]

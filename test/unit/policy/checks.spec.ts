@@ -5,6 +5,9 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { CID } from 'multiformats/cid'
+import { base32upper } from 'multiformats/bases/base32'
+import { base58btc } from 'multiformats/bases/base58'
+import { base36 } from 'multiformats/bases/base36'
 import { Address } from '../../../src/filecoin/address.ts'
 import { generateKey } from '../../../src/filecoin/keys.ts'
 import { pieceCidFromCommP } from '../../../src/filecoin/cid.ts'
@@ -174,6 +177,14 @@ describe('admission checks', () => {
       else assert.equal(verdict(input()), message)
     })
   }
+
+  it('refuses a blocklisted piece whatever multibase the blocklist writes it in (boost compares CIDs)', () => {
+    const cid = CID.parse(PIECE)
+    for (const b of [base32upper, base58btc, base36]) {
+      assert.equal(verdict(base({ terms: providerTerms(sp({ pieceCidBlocklist: [cid.toString(b)] })) })), `miner has blocklisted piece CID ${PIECE}`, b.name)
+    }
+    assert.throws(() => providerTerms(sp({ pieceCidBlocklist: [PIECE, 'notacid'] })), /dealPolicy\.pieceCidBlocklist: "notacid" is not a CID/)
+  })
 
   it('allows a loopback host when the provider allows its range', () => {
     const terms = providerTerms(sp({ transferHosts: { allowCidrs: ['127.0.0.0/8'] } }))
