@@ -1,4 +1,4 @@
-import { get, type Http1Response } from './http1.ts'
+import { basicAuthOf, get, type Http1Response } from './http1.ts'
 import { TransferError, TransferErrorCodes, RetryableError } from './errors.ts'
 
 export interface RangeResponse {
@@ -57,8 +57,9 @@ export async function getRange (url: string, headers: Record<string, string>, fr
     const text = (await res.text(4096).catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim()
     const detail = text === '' ? '' : `: ${text}`
     if (res.statusCode === 401 || res.statusCode === 403) {
+      const sent = basicAuthOf(current, hdrs) !== undefined || Object.keys(hdrs).some((k) => k.toLowerCase() === 'authorization')
       throw new TransferError(TransferErrorCodes.Unauthorized,
-        `${where}: HTTP ${res.statusCode}: the data server refused the deal's transfer headers (Authorization)${detail}`, { statusCode: res.statusCode })
+        `${where}: HTTP ${res.statusCode}: ${sent ? 'the data server refused the deal\'s credentials (Authorization)' : 'the data server wants credentials, and the deal\'s transfer params give none'}${detail}`, { statusCode: res.statusCode })
     }
     if (res.statusCode >= 500 || res.statusCode === 408 || res.statusCode === 429) {
       throw new RetryableError('HTTP_' + String(res.statusCode), `${where}: HTTP ${res.statusCode}${detail}`)

@@ -79,7 +79,21 @@ function requestHead (url: URL, headers: Record<string, string>): string {
     head += `${k}: ${v}\r\n`
   }
   if (!ua) head += 'User-Agent: dealyard-transfer\r\n'
+  const basic = basicAuthOf(url, headers)
+  if (basic !== undefined) head += `Authorization: ${basic}\r\n`
   return head + '\r\n'
+}
+
+/**
+ * Credentials in the URL (`https://user:pass@host/…`) as Go's http.Client (boost's transfer) sends
+ * them: Basic auth, unless the request already has an Authorization header. Per request, so a
+ * redirect to a URL without credentials sends none.
+ */
+export function basicAuthOf (url: URL, headers: Record<string, string>): string | undefined {
+  if (url.username === '' && url.password === '') return undefined
+  if (Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) return undefined
+  const decode = (s: string): string => { try { return decodeURIComponent(s) } catch { return s } }
+  return `Basic ${Buffer.from(`${decode(url.username)}:${decode(url.password)}`, 'utf8').toString('base64')}`
 }
 
 type Framing = { kind: 'none' } | { kind: 'length', left: number } | { kind: 'close' } | { kind: 'chunked' }

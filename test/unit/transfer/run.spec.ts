@@ -218,6 +218,23 @@ test('401 is fatal at once with a message about the transfer headers', async (t)
   assert.equal(srv.seen[0]!.authorization, 'Bearer x')
 })
 
+test('credentials in the URL go out as Basic auth, as Go\'s http.Client sends them, unless an Authorization header is given', async (t) => {
+  const basic = `Basic ${Buffer.from('us@er:p:ss').toString('base64')}`
+  const srv = await serve(car, { behave: (req, res) => { if (req.headers.authorization === basic) return undefined; res.writeHead(401); res.end(); return true } })
+  t.after(srv.close)
+  const withUser = srv.url.replace('http://', 'http://us%40er:p%3Ass@')
+  const out = await runTransferJob(job(withUser, await tempDir()), { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.pieceCid, piece.pieceCid)
+  assert.equal(srv.seen[0]!.authorization, basic)
+  // The deal's own Authorization header wins over the URL's credentials (Go: only when none is set).
+  await assert.rejects(runTransferJob(job(withUser, await tempDir(), { headers: { authorization: 'Bearer x' } }), { hasher, progress: new RecordingSink(), log }),
+    (err: Error & { code?: string }) => err.code === 'TRANSFER_UNAUTHORIZED' && /refused the deal's credentials/.test(err.message))
+  assert.equal(srv.seen.at(-1)!.authorization, 'Bearer x')
+  // No credentials at all: the message says so, rather than blaming headers that were never sent.
+  await assert.rejects(runTransferJob(job(srv.url, await tempDir()), { hasher, progress: new RecordingSink(), log }),
+    (err: Error & { code?: string }) => err.code === 'TRANSFER_UNAUTHORIZED' && /wants credentials, and the deal's transfer params give none/.test(err.message))
+})
+
 test('5xx answers are retried with backoff until the data comes', async (t) => {
   const srv = await serve(car, { behave: (_req, res, i) => { if (i >= 3) return undefined; res.writeHead(503); res.end(); return true } })
   t.after(srv.close)
