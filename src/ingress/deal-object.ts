@@ -65,12 +65,15 @@ export function dealObject (params: DealParams, ctx: DealContext): StorageDeal {
     isOffline: params.isOffline,
     skipIpniAnnounce: params.skipIpniAnnounce,
     removeUnsealedCopy: params.removeUnsealedCopy,
+    // An offline deal keeps the size and ID its client declared (Singularity sends the file's size;
+    // boost stores the transfer as sent and reports its size in the status protocol), but no type
+    // or params: nothing is downloaded.
     transfer: params.isOffline
-      ? { type: '', size: 0 }
+      ? { type: '', size: params.transfer.size, ...clientIdOf(params) }
       : {
           type: params.transfer.type as 'http' | 'libp2p',
           size: params.transfer.size,
-          ...(params.transfer.clientId !== '' ? { clientId: params.transfer.clientId.slice(0, 256) } : {}),
+          ...clientIdOf(params),
           paramsSecretRef: { name: paramsSecretName(params.dealUuid) }
         }
   }
@@ -85,6 +88,9 @@ export function dealObject (params: DealParams, ctx: DealContext): StorageDeal {
     spec
   }
 }
+
+const clientIdOf = (params: DealParams): { clientId?: string } =>
+  params.transfer.clientId !== '' ? { clientId: params.transfer.clientId.slice(0, 256) } : {}
 
 /** The DealProposal a StorageDeal was made from (byte-identical when re-encoded). */
 export function proposalOf (spec: StorageDealSpec): DealProposal {

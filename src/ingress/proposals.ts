@@ -19,7 +19,15 @@ import type { DealStore, Recheck } from './store.ts'
 
 const log = logger('ingress:proposals')
 
-const NOT_SEVERE: ReadonlySet<string> = new Set(['InsufficientFunds', 'InsufficientPublishFunds', 'NoStagingSpace'])
+/**
+ * Refusals boost words as "server error" that are not ours to fix: the provider out of funds or
+ * space (boost's isSevereError is false for them: a state the operator must change, not a fault),
+ * and the client's own mistakes (a signature that does not verify, transfer params boost cannot
+ * read). Counted as rejections, so `result="error"` means something broke here.
+ */
+const NOT_OUR_FAULT: ReadonlySet<string> = new Set(['InsufficientFunds', 'InsufficientPublishFunds', 'NoStagingSpace', 'InvalidSignature', 'InvalidTransfer'])
+const resultOf = (v: { reason: string, message: string }): 'rejected' | 'error' =>
+  v.message.includes('server error') && !NOT_OUR_FAULT.has(v.reason) ? 'error' : 'rejected'
 const TAGGING_CHECKS = [fundsAvailable, stagingAvailable]
 
 export interface ProposalServiceOptions {
@@ -117,9 +125,7 @@ export class ProposalService {
           // Name the deal that stands: the one being created may yet lose to another replica's.
           return done('rejected', v.reason, identicalProposalMessage(await claimed.standing ?? claimed.deal))
         }
-        // boost's "server error" texts are our failures, except the provider being out of funds or
-        // space: a state the operator must fix, but not a fault (boost: isSevereError false).
-        return done(v.message.includes('server error') && !NOT_SEVERE.has(v.reason) ? 'error' : 'rejected', v.reason, v.message)
+        return done(resultOf(v), v.reason, v.message)
       }
       const deal = dealObject(params, { namespace: this.o.namespace, provider, protocol: meta.protocol, clientPeerId: meta.peerId, signedProposalCid: spc })
       let settle: (d: PriorDeal | undefined) => void = () => {}
@@ -156,7 +162,7 @@ export class ProposalService {
       if ('identical' in r) return done('rejected', 'IdenticalProposal', identicalProposalMessage(r.identical))
       if ('refused' in r) {
         if (r.refused.detail !== undefined && this.operatorLogs.take()) log.warn({ deal: params.dealUuid, provider, reason: r.refused.reason }, r.refused.detail)
-        return done(NOT_SEVERE.has(r.refused.reason) ? 'rejected' : 'error', r.refused.reason, r.refused.message)
+        return done(resultOf(r.refused), r.refused.reason, r.refused.message)
       }
       return done('accepted', '', '')
     } catch (err) {

@@ -153,9 +153,14 @@ export function cachedDeal (d: Obj): Obj {
   } as Obj
 }
 
+/**
+ * When the deal was proposed, for boost's "identical"/"same uuid" texts: the create attempt's time
+ * (milliseconds; boost prints its CreatedAt with sub-second digits), else the creationTimestamp
+ * (whole seconds).
+ */
 const prior = (d: StorageDeal): PriorDeal => ({
   dealUuid: d.metadata.name ?? '',
-  createdAt: new Date(d.metadata.creationTimestamp ?? Date.now())
+  createdAt: new Date(attemptTime(d.metadata.annotations?.[ATTEMPT_ANNOTATION]) ?? d.metadata.creationTimestamp ?? Date.now())
 })
 
 export class KubeDealStore implements DealStore {

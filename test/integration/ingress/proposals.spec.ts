@@ -24,6 +24,8 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { LOTUS_TOKEN_LABEL } from '../../../src/api/index.ts'
 import { proposalsTotal } from '../../../src/ingress/metrics.ts'
+import { ATTEMPT_ANNOTATION, attemptTime } from '../../../src/ingress/store.ts'
+import { goTime } from '../../../src/policy/checks.ts'
 
 type Deal = StorageDeal & KubeObject
 
@@ -62,15 +64,19 @@ describe('ingress: proposals, status, ask, transports', () => {
     assert.deepEqual([deal.metadata?.managedFields?.map((m) => m.manager), secret.metadata?.managedFields?.map((m) => m.manager)], [['dealyard-ingress'], ['dealyard-ingress']])
   })
 
-  it('accepts an offline deal from a 1.2.0 client (5-key DealParams): no Secret', async () => {
-    const params = await env.params({ http: undefined, label: { kind: 'bytes', value: Uint8Array.of(0, 255, 1) } })
+  it('accepts an offline deal from a 1.2.0 client (5-key DealParams): no Secret, the declared size kept', async () => {
+    const signed = await env.params({ http: undefined, label: { kind: 'bytes', value: Uint8Array.of(0, 255, 1) } })
+    // Singularity's offline deals declare the file's size (and boost reports it in the status).
+    const params = { ...signed, transfer: { ...signed.transfer, size: 1900, clientId: 'prep-42' } }
     const res = await proposeDeal(env.node, env.addr, params, { v120: true })
     assert.equal(res.accepted, true, res.message)
     assert.equal(res.protocol, '/fil/storage/mk/1.2.0')
     const deal = await getDeal(params.dealUuid)
     assert.equal(deal?.spec.isOffline, true)
     assert.equal(deal?.spec.protocol, '/fil/storage/mk/1.2.0')
-    assert.deepEqual(deal?.spec.transfer, { type: '', size: 0 })
+    assert.deepEqual(deal?.spec.transfer, { type: '', size: 1900, clientId: 'prep-42' })
+    const st = await eventually(async () => { const r = await dealStatus(env.node, env.addr, params.dealUuid, env.client.key); return r.error === '' ? r : undefined })
+    assert.deepEqual([st.isOffline, st.transferSize, st.nBytesReceived], [true, 1900, 0])
     assert.equal(deal?.spec.proposal.labelEncoding, 'bytes')
     await assert.rejects(env.rest.get(Core.secrets, env.namespace, `${params.dealUuid}-transfer`), isNotFound)
   })
@@ -126,11 +132,15 @@ describe('ingress: proposals, status, ask, transports', () => {
     const params = await env.params()
     assert.equal((await proposeDeal(env.node, env.addr, params)).accepted, true)
     const again = await proposeDeal(env.node, env.addr, params)
-    assert.match(again.message, new RegExp(`^deal proposal is identical to deal ${params.dealUuid} \\(proposed at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\+0000 UTC\\)$`))
+    // The time of the deal's create, to the millisecond (boost prints its CreatedAt with sub-second
+    // digits; the creationTimestamp has whole seconds).
+    const proposedAt = attemptTime((await getDeal(params.dealUuid))?.metadata?.annotations?.[ATTEMPT_ANNOTATION])
+    assert.notEqual(proposedAt, undefined)
+    assert.equal(again.message, `deal proposal is identical to deal ${params.dealUuid} (proposed at ${goTime(new Date(proposedAt!))})`)
     const sameUuid = await env.params({ dealUuid: params.dealUuid })
     const dup = await proposeDeal(env.node, env.addr, sameUuid)
     assert.equal(dup.accepted, false)
-    assert.match(dup.message, new RegExp(`^deal has the same uuid as deal ${params.dealUuid} \\(proposed at `))
+    assert.equal(dup.message, `deal has the same uuid as deal ${params.dealUuid} (proposed at ${goTime(new Date(proposedAt!))})`)
   })
 
   it('accepts exactly one of 10 clients proposing the same UUID at once, across two replicas', async () => {
@@ -395,6 +405,9 @@ describe('ingress: proposals, status, ask, transports', () => {
     const text = await (await fetch(env.ingress.metricsUrl!)).text()
     assert.match(text, new RegExp(`dealyard_proposals_total\\{provider="${env.sp.metadata.name}",result="accepted",reason=""\\} [1-9]`))
     assert.match(text, /dealyard_proposals_total\{provider="unknown",result="rejected",reason="IncorrectProvider"\} [1-9]/)
+    // boost words a bad client signature as a "server error", but the fault is the client's.
+    assert.match(text, new RegExp(`dealyard_proposals_total\\{provider="${env.sp.metadata.name}",result="rejected",reason="InvalidSignature"\\} [1-9]`))
+    assert.doesNotMatch(text, /result="error",reason="InvalidSignature"/)
     assert.match(text, /dealyard_ingress_proposal_duration_seconds_bucket/)
     assert.match(text, /dealyard_ingress_open_connections [1-9]/)
   })
