@@ -2,39 +2,22 @@
  * boost's transfer params (transport/types.HttpRequest) read the way boost reads them. One reading
  * for the ingress's admission and the transfer program, so a deal that is accepted can start.
  */
+import { unmarshalHttpRequest } from './go-json.ts'
 
-/** JSON's name for a value's kind, as Go's encoding/json reports it in type errors. */
-function jsonKind (v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v
-}
+const utf8 = new TextEncoder()
 
 /**
  * The params as Go's json.Unmarshal into boost's HttpRequest{URL string; Headers map[string]string}
- * takes them: keys matched case-insensitively, null as the zero value, any other mismatched type an
- * error. What boost cannot read it refuses; so does dealyard, rather than accept a deal its
- * transfer could never start.
+ * takes them (a port of Go 1.26's encoding/json, src/policy/go-json.ts): the same syntax and type
+ * error texts, keys matched with Go's case folding, null as the zero value, invalid UTF-8 and lone
+ * surrogates in strings as U+FFFD. What boost cannot read it refuses; so does dealyard, rather than
+ * accept a deal its transfer could never start.
+ *
+ * Pass the params' bytes to read them exactly as boost does. Text is read as its UTF-8 encoding,
+ * which is the same thing only when the text came from well-formed UTF-8 with nothing dropped (a
+ * default TextDecoder replaces invalid bytes its own way and strips a leading BOM, which Go
+ * refuses).
  */
-export function httpRequestOf (text: string): { url: string, headers: Record<string, string> } | { error: string } {
-  let raw: unknown
-  try { raw = JSON.parse(text) } catch (err) { return { error: (err as Error).message } }
-  if (raw === null) return { url: '', headers: {} }
-  if (jsonKind(raw) !== 'object') return { error: `json: cannot unmarshal ${jsonKind(raw)} into Go value of type types.HttpRequest` }
-  let url = ''
-  const headers: Record<string, string> = {}
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    const key = k.toLowerCase()
-    if (key === 'url') {
-      if (v === null) continue
-      if (typeof v !== 'string') return { error: `json: cannot unmarshal ${jsonKind(v)} into Go struct field HttpRequest.URL of type string` }
-      url = v
-    } else if (key === 'headers') {
-      if (v === null) continue
-      if (jsonKind(v) !== 'object') return { error: `json: cannot unmarshal ${jsonKind(v)} into Go struct field HttpRequest.Headers of type map[string]string` }
-      for (const [name, value] of Object.entries(v as Record<string, unknown>)) {
-        if (value !== null && typeof value !== 'string') return { error: `json: cannot unmarshal ${jsonKind(value)} into Go struct field HttpRequest.Headers of type string` }
-        headers[name] = value ?? ''
-      }
-    }
-  }
-  return { url, headers }
+export function httpRequestOf (params: string | Uint8Array): { url: string, headers: Record<string, string> } | { error: string } {
+  return unmarshalHttpRequest(typeof params === 'string' ? utf8.encode(params) : params)
 }

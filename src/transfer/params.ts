@@ -1,8 +1,6 @@
 import { httpRequestOf } from '../policy/http-request.ts'
 import { TransferError, TransferErrorCodes } from './errors.ts'
 
-const utf8 = new TextDecoder()
-
 /** boost's transfer Params (`transport/types.HttpRequest`), spec boost-protocol §5.2. */
 export interface TransferParams {
   url: string
@@ -14,9 +12,9 @@ export interface TransferParams {
  * insensitively (so `url` works like `URL`) and writes `"Headers": null` when there are none.
  */
 export function parseTransferParams (json: string | Uint8Array): TransferParams {
-  const text = typeof json === 'string' ? json : utf8.decode(json)
-  // The ingress admitted the deal with this same reading: what it accepted, this can start.
-  const r = httpRequestOf(text)
+  // The ingress admitted the deal with this same reading: what it accepted, this can start. The
+  // bytes as sent: decoded to text first, a BOM or a bad byte would read otherwise than Go reads it.
+  const r = httpRequestOf(json)
   if ('error' in r) throw new TransferError(TransferErrorCodes.Params, `transfer params: ${r.error}`)
   if (r.url === '') throw new TransferError(TransferErrorCodes.Params, 'transfer params: deal url is empty')
   return r

@@ -8,6 +8,11 @@ test('boost Params JSON parses with Go\'s case-insensitive keys and null Headers
   assert.deepEqual(parseTransferParams(new TextEncoder().encode('{"Url":"http://a/"}')), { url: 'http://a/', headers: {} })
 })
 
+test('params bytes are read as sent, as Go reads them: a leading BOM is an error, not skipped', () => {
+  const bom = Uint8Array.from([0xef, 0xbb, 0xbf, ...new TextEncoder().encode('{"URL":"http://a/"}')])
+  assert.throws(() => parseTransferParams(bom), { code: 'TRANSFER_PARAMS', message: /invalid character 'ï' looking for beginning of value/ })
+})
+
 const bad: Record<string, string> = {
   'an empty URL': '{"URL":""}',
   'no URL at all': '{"Headers":{}}',
