@@ -8,6 +8,7 @@ import { isPieceCid } from '../filecoin/cid.ts'
 import { verifyProposalSignature } from '../protocol/proposal.ts'
 import { addressKey, addressString, type AdmissionInput, type Check, type Fact, type PriorDeal, type Violation } from './admission.ts'
 import { checkTransferAddress } from './transfer-host.ts'
+import { goHostname, goPort, parseGoUrl } from './go-url.ts'
 import { httpRequestOf } from './http-request.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -246,15 +247,31 @@ export const transferTypeAccepted: Check = (i) => {
 }
 
 /**
- * The transfer program speaks HTTP(S) only; boost can also fetch libp2p:// URLs (HTTP over libp2p
- * to the client's peer). Accepting one would make a deal that can never transfer.
+ * B1 admits what Go's url.Parse reads, as boost does; what of that the transfer program cannot
+ * fetch is refused here rather than accepted and failed later. It speaks HTTP(S) only (boost can
+ * also fetch libp2p:// URLs, HTTP over libp2p to the client's peer), connects to a host and port,
+ * and reads the URL with WHATWG's parser (undici's), which refuses some URLs Go takes (ports above
+ * 65535, IPv6 zones, '<' in a host) and reads some others differently: "http:host/x" is opaque
+ * with no host to Go, and host "host" to WHATWG.
  */
 export const transferUrlSupported: Check = (i) => {
   if (i.params.isOffline) return undefined
-  const r = paramsOf(i.params.transfer.params).req
-  return 'url' in r && r.url.startsWith('libp2p://')
-    ? P('TransferUrlUnsupported', 'transfer URLs over libp2p (libp2p://) are not supported by this miner: offer an http or https URL')
-    : undefined
+  const { req } = paramsOf(i.params.transfer.params)
+  if ('error' in req) return undefined // B1 refused it
+  const go = goUrlOf(i.params.transfer.params, req.url)
+  if ('error' in go) return undefined // B1 refused it
+  const scheme = go.url.scheme
+  if (scheme === 'libp2p') return P('TransferUrlUnsupported', 'transfer URLs over libp2p (libp2p://) are not supported by this miner: offer an http or https URL')
+  if (scheme !== 'http' && scheme !== 'https') {
+    return P('TransferUrlUnsupported', `transfer URL scheme '${scheme}' is not supported by this miner: offer an http or https URL`)
+  }
+  if (goHostname(go.url.host) === '') return P('TransferUrlInvalid', 'transfer URL has no host: offer an http or https URL of the form scheme://host/path')
+  const port = goPort(go.url.host)
+  if (port !== '' && !(Number(port) >= 1 && Number(port) <= 65535)) return P('TransferUrlInvalid', `transfer URL port ${port} is out of range (1-65535)`)
+  if (whatwgUrlOf(i.params.transfer.params) === undefined) {
+    return P('TransferUrlInvalid', "transfer URL cannot be read by this miner's HTTP client (a WHATWG URL parser): Invalid URL")
+  }
+  return undefined
 }
 
 /**
@@ -271,13 +288,22 @@ export const transferParamsSize: Check = (i) => {
   return n > MAX_TRANSFER_PARAMS_BYTES ? P('TransferParamsTooLarge', `transfer params of ${n} bytes exceed the limit of ${MAX_TRANSFER_PARAMS_BYTES} bytes`) : undefined
 }
 
-/** Literal IP hosts are checked against the SSRF policy now; names are checked by the transfer at connect time. */
+/**
+ * Literal IP hosts are checked against the SSRF policy now; names are checked by the transfer at
+ * connect time. Both readings of the host are checked: boost's (Go) and the one the transfer
+ * connects to (WHATWG), which also reads "0x7f.1" or "127.1" as 127.0.0.1.
+ */
 export const transferHostAllowed: Check = (i) => {
   if (i.params.isOffline) return undefined
   const r = transferHostOf(i.params.transfer.type, i.params.transfer.params)
-  if ('error' in r || r.ip === undefined) return undefined
-  const v = checkTransferAddress(r.ip, i.provider.transferHosts)
-  return v === undefined ? undefined : P(v.reason, `transfer host refused: ${v.message}`)
+  if ('error' in r) return undefined
+  const hostname = whatwgUrlOf(i.params.transfer.params)?.hostname.replace(/^\[|\]$/g, '')
+  for (const ip of new Set([r.ip, hostname === undefined ? undefined : literalIp(hostname)])) {
+    if (ip === undefined) continue
+    const v = checkTransferAddress(ip, i.provider.transferHosts)
+    if (v !== undefined) return P(v.reason, `transfer host refused: ${v.message}`)
+  }
+  return undefined
 }
 
 /** The data must fit the piece (unpadded size) and the provider's transfer limit. */
@@ -401,16 +427,39 @@ export const ADMISSION_CHECKS: readonly Check[] = [
 /** One decoder for every proposal: building a TextDecoder per call cost more than the decoding. */
 const utf8 = new TextDecoder()
 
-/** The transfer params read once per proposal, though three checks look at them. */
-const paramsRead = new WeakMap<Uint8Array, { text: string, req: ReturnType<typeof httpRequestOf> }>()
-function paramsOf (params: Uint8Array): { text: string, req: ReturnType<typeof httpRequestOf> } {
+interface ParamsRead {
+  text: string
+  req: ReturnType<typeof httpRequestOf>
+  /** The URL as Go's url.Parse reads it (boost), once asked for. */
+  go?: ReturnType<typeof parseGoUrl>
+  /** The URL as WHATWG's parser reads it (the transfer program), null when it cannot; once asked for. */
+  whatwg?: URL | null
+}
+
+/** The transfer params read once per proposal, though several checks look at them. */
+const paramsRead = new WeakMap<Uint8Array, ParamsRead>()
+function paramsOf (params: Uint8Array): ParamsRead {
   let r = paramsRead.get(params)
   if (r === undefined) {
-    const text = utf8.decode(params)
-    r = { text, req: httpRequestOf(text) }
+    // Read from the bytes, as Go reads them (a text decoder would drop a BOM Go refuses); the text
+    // is only for quoting them in boost's error.
+    r = { text: utf8.decode(params), req: httpRequestOf(params) }
     paramsRead.set(params, r)
   }
   return r
+}
+
+/** Go's url.Parse of the params' URL (`url`, read from them by paramsOf). */
+function goUrlOf (params: Uint8Array, url: string): ReturnType<typeof parseGoUrl> {
+  const r = paramsOf(params)
+  r.go ??= parseGoUrl(url)
+  return r.go
+}
+
+function whatwgUrlOf (params: Uint8Array): URL | undefined {
+  const r = paramsOf(params)
+  if (r.whatwg === undefined) r.whatwg = 'url' in r.req ? (URL.parse(r.req.url) ?? null) : null
+  return r.whatwg ?? undefined
 }
 
 function headOf (i: AdmissionInput): number {
@@ -424,22 +473,37 @@ export function isPowerOfTwo (n: number): boolean {
 
 /**
  * boost's Transfer.Host(): the host the provider will download from, or the error text boost
- * reports. `ip` is set when the host is a literal IP address (or a multiaddr's ip4/ip6).
+ * reports. `ip` is set when the host is a literal IP address (or a multiaddr's ip4/ip6): Go's
+ * Hostname() of it, brackets off and any zone kept. Any scheme passes, as in boost; what dealyard
+ * cannot fetch is refused later by its own policy (transferUrlSupported).
  */
 export function transferHostOf (type: string, params: Uint8Array): { host: string, ip?: string } | { error: string } {
   if (type !== 'http' && type !== 'libp2p') return { error: `cannot parse params for unrecognized transfer type '${type}'` }
   const { text, req } = paramsOf(params)
   if ('error' in req) return { error: `failed to de-serialize transport params bytes '${text}': ${req.error}` }
   const url = req.url
-  if (url.startsWith('libp2p://')) return libp2pHost(url)
-  let u: URL
-  try { u = new URL(url) } catch (err) {
-    return { error: `cannot parse url '${url}': ${(err as Error).message}` }
+  // boost's util.ParseUrl: url.Parse, then a scheme is required, then libp2p by scheme.
+  const go = goUrlOf(params, url)
+  if ('error' in go) return { error: `cannot parse url '${url}': parsing url '${url}': ${go.error}` }
+  if (go.url.scheme === '') return { error: `cannot parse url '${url}': parsing url '${url}': could not parse scheme` }
+  if (go.url.scheme === 'libp2p') {
+    if (!url.startsWith('libp2p://')) return { error: `cannot parse url '${url}': libp2p URL '${url}' must start with prefix 'libp2p://'` }
+    return libp2pHost(url)
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return { error: `cannot parse url '${url}': unsupported scheme ${u.protocol.replace(/:$/, '')}` }
-  const hostname = u.hostname.replace(/^\[|\]$/g, '')
-  const ip = /^[0-9.]+$/.test(hostname) || hostname.includes(':') ? hostname : hostname === 'localhost' ? '127.0.0.1' : undefined
-  return ip === undefined ? { host: u.host } : { host: u.host, ip }
+  // boost parses the URL a second time ("cannot parse url '%s' from '%s'"): the same string again,
+  // so that parse cannot fail.
+  const host = go.url.host
+  const ip = literalIp(goHostname(host))
+  return ip === undefined ? { host } : { host, ip }
+}
+
+/**
+ * The address a host name stands for without DNS: itself when it is (or looks like, for the SSRF
+ * policy to refuse) an IP address, loopback for localhost.
+ */
+function literalIp (hostname: string): string | undefined {
+  if (/^[0-9.]+$/.test(hostname) || hostname.includes(':')) return hostname
+  return hostname.toLowerCase() === 'localhost' ? '127.0.0.1' : undefined
 }
 
 /** boost's libp2p URL: one multiaddr ending in the peer ID; its host is where the data comes from. */
