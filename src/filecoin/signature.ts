@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { blake2b } from './blake2b.ts'
 import { loadNative } from './commp/native.ts'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { keccak_256 } from '@noble/hashes/sha3.js'
 import { bls12_381 as bls } from '@noble/curves/bls12-381.js'
 import type { Address } from './address.ts'
 import type { PrivateKey } from './keys.ts'
@@ -19,9 +20,10 @@ export const BLS_DST = 'BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_'
  * Verifies a signature the way Lotus's lib/sigs does. secp256k1: the 65-byte R‖S‖V signature is
  * over blake2b-256(message); the recovered public key's blake2b-160 must equal the f1 payload.
  * BLS: the 96-byte G2 signature over the message itself against the f3 address's G1 public key.
- * `signer` must be the key address (f1/f3): resolving an ID address is the chain's job. Delegated
- * (f4) signatures are only checkable by the chain (AuthenticateMessage), so they return false here.
- * Malformed signatures and keys return false, never throw.
+ * Delegated (lib/sigs/delegated): the R‖S‖V secp256k1 signature is over keccak-256(message); the
+ * recovered key's Ethereum address (the last 20 bytes of keccak-256 of its 64 bytes) must be the
+ * f410 address's. `signer` must be the key address (f1/f3/f4): resolving an ID address is the
+ * chain's job. Malformed signatures and keys return false, never throw.
  */
 export function verifySignature (sig: Signature, signer: Address, message: Uint8Array): boolean {
   try {
@@ -34,10 +36,26 @@ export function verifySignature (sig: Signature, signer: Address, message: Uint8
       if (signer.protocol !== 3 || sig.data.length !== 96) return false
       return verifyBls(sig.data, signer.payload, message)
     }
+    if (sig.type === SigType.Delegated) {
+      if (signer.protocol !== 4 || sig.data.length !== 65) return false
+      const pub = recoverSecp256k1(sig.data, keccak_256(message))
+      return pub !== undefined && equal(delegatedPayload(pub), signer.payload)
+    }
     return false
   } catch {
     return false
   }
+}
+
+/** The EAM's namespace (actor ID 10): f410 addresses are Ethereum addresses. */
+const EAM_NAMESPACE = 10
+
+/** An f410 address's payload (namespace 10 as a uvarint, then the Ethereum address) for an uncompressed secp256k1 key. */
+export function delegatedPayload (uncompressedKey: Uint8Array): Uint8Array {
+  const out = new Uint8Array(21)
+  out[0] = EAM_NAMESPACE
+  out.set(keccak_256(uncompressedKey.subarray(1)).subarray(12), 1)
+  return out
 }
 
 const BLS_DST_BYTES = new TextEncoder().encode(BLS_DST)

@@ -4,9 +4,10 @@
  * read matters.
  */
 import { Address } from '../filecoin/address.ts'
-import { FullNodeClient, type RpcEndpoint } from '../lotus/index.ts'
-import { addressString, fact, failedFact, type ChainFacts, type Fact } from '../policy/admission.ts'
-import type { DealProposal } from '../protocol/types.ts'
+import { authenticateMessageCall, FullNodeClient, type RpcEndpoint } from '../lotus/index.ts'
+import { addressString, fact, failedFact, type Authentication, type ChainFacts, type Fact } from '../policy/admission.ts'
+import { encodeDealProposal } from '../protocol/market.ts'
+import type { ClientDealProposal } from '../protocol/types.ts'
 import { chainFactReads } from './metrics.ts'
 import { TtlCache } from './ttl-cache.ts'
 
@@ -23,6 +24,11 @@ export interface ChainReader {
   walletBalance (addr: string): Promise<bigint>
   /** StateMinerInfo's worker and peer ID, read now (the provider's status reports them). */
   minerInfo (miner: string): Promise<{ worker: string, peerId: string | null }>
+  /**
+   * StateCall of AuthenticateMessage(signature data, message) on a delegated (f4) key address, as
+   * boost's verifier sends it; read now (never cached: a proposal's signature is checked once).
+   */
+  authenticateMessage (keyAddr: string, signatureData: Uint8Array, message: Uint8Array): Promise<Authentication>
 }
 
 export interface LotusChainOptions {
@@ -58,8 +64,9 @@ export class LotusChain implements ChainReader {
 
   async accountKey (addr: string): Promise<string> {
     const a = Address.fromString(addr)
-    // Key addresses are their own account key: no call (boost's StateAccountKey returns them as is).
-    if (a.isKey) return addr
+    // Key and delegated addresses are their own account key: no call (Lotus's StateAccountKey
+    // returns them as they are, without looking at the chain).
+    if (a.isKey || a.protocol === 4) return addr
     return await this.accounts.get(addr.slice(1), async () => await counted('StateAccountKey', this.client.stateAccountKey(addr)))
   }
 
@@ -88,6 +95,11 @@ export class LotusChain implements ChainReader {
   async minerInfo (miner: string): Promise<{ worker: string, peerId: string | null }> {
     const info = await counted('StateMinerInfo', this.client.stateMinerInfo(miner))
     return { worker: info.worker, peerId: info.peerId }
+  }
+
+  async authenticateMessage (keyAddr: string, signatureData: Uint8Array, message: Uint8Array): Promise<Authentication> {
+    const r = await counted('StateCall', this.client.stateCall(authenticateMessageCall(keyAddr, signatureData, message)))
+    return { exitCode: r.receipt.exitCode, error: r.error, returned: r.receipt.return }
   }
 
   async datacap (addr: string): Promise<bigint | null> {
@@ -125,22 +137,34 @@ function parsedAddress (s: string): Address {
 
 /**
  * Reads every fact a proposal may need, in parallel (each from the cache when fresh). `o.clientId`:
- * the provider's client lists name ID addresses, so a key-address client's ID is needed too.
+ * the provider's client lists name ID addresses, so a key-address client's ID is needed too. A
+ * client whose account key is delegated (f4) is authenticated on chain once its key is known.
  */
-export async function gatherChainFacts (chain: ChainReader, p: DealProposal, o: { clientId?: boolean } = {}): Promise<ChainFacts> {
+export async function gatherChainFacts (chain: ChainReader, cdp: ClientDealProposal, o: { clientId?: boolean } = {}): Promise<ChainFacts> {
+  const p = cdp.proposal
   const client = addressString(p.client)
-  const [head, clientKey, collateralBounds, clientBalance, datacap, clientId] = await Promise.all([
+  // A key or delegated address is its own account key (StateAccountKey returns it as is): no call, no parse.
+  const key: Promise<Fact<Address>> = p.client.isKey || p.client.protocol === 4
+    ? Promise.resolve(fact(p.client))
+    : settle(chain.accountKey(client).then(parsedAddress))
+  // boost's signatureVerifier: an f4 key's signature is the client actor's to judge (AuthenticateMessage
+  // over the proposal's CBOR, the signature's data without its type); others are verified here.
+  const clientAuthentication = key.then((k) => k.ok && k.value.protocol === 4
+    ? settle(chain.authenticateMessage(addressString(k.value), cdp.clientSignature.data, encodeDealProposal(p)))
+    : undefined)
+  const [head, clientKey, collateralBounds, clientBalance, datacap, clientId, authentication] = await Promise.all([
     settle(chain.head()),
-    // A key address is its own account key (StateAccountKey returns it as is): no call, no parse.
-    p.client.isKey ? fact(p.client) : settle(chain.accountKey(client).then(parsedAddress)),
+    key,
     settle(chain.collateralBounds(p.pieceSize, p.verifiedDeal)),
     settle(chain.marketBalance(client)),
     p.verifiedDeal ? settle(chain.datacap(client)) : Promise.resolve(undefined),
-    o.clientId === true && p.client.protocol !== 0 ? settle(chain.lookupId(client).then(parsedAddress)) : Promise.resolve(undefined)
+    o.clientId === true && p.client.protocol !== 0 ? settle(chain.lookupId(client).then(parsedAddress)) : Promise.resolve(undefined),
+    clientAuthentication
   ])
   return {
     head, clientKey, collateralBounds, clientBalance,
     ...(datacap !== undefined ? { datacap } : {}),
-    ...(clientId !== undefined ? { clientId } : {})
+    ...(clientId !== undefined ? { clientId } : {}),
+    ...(authentication !== undefined ? { clientAuthentication: authentication } : {})
   }
 }

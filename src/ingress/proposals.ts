@@ -101,7 +101,7 @@ export class ProposalService {
       provider = entry.terms.name
       const spc = signedProposalCid(params.clientDealProposal).toString()
       const ledgers = params.isOffline ? undefined : this.o.ledgers
-      const [chain, fundsBase] = await Promise.all([gatherChainFacts(entry.chain, p, { clientId: entry.terms.clientListsNameIds }), ledgers?.fundsOf(entry)])
+      const [chain, fundsBase] = await Promise.all([gatherChainFacts(entry.chain, params.clientDealProposal, { clientId: entry.terms.clientListsNameIds }), ledgers?.fundsOf(entry)])
       const stagingBase = ledgers?.stagingOf(entry)
       // Read after the wait for chain facts, then evaluated and claimed in the same turn: an
       // identical proposal that arrived meanwhile is either in the store or in flight here.

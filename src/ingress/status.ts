@@ -1,6 +1,9 @@
 /**
  * /fil/storage/status/1.2.0: answers from the informer cache, after checking the request is signed
  * by the deal's client (boost's getDealStatus order: look up, resolve the client's key, verify).
+ * boost verifies with lotus's sigs.Verify here, not with the AuthenticateMessage call it makes for a
+ * proposal: an f410 client signs with its secp256k1 key (a delegated signature), and a contract
+ * client, having no key, cannot ask for its deals' status.
  */
 import { CID } from 'multiformats/cid'
 import { Address } from '../filecoin/address.ts'
@@ -52,9 +55,10 @@ export class StatusService {
     let key: Address
     try {
       const client = Address.fromString(spec.proposal.client)
-      if (client.isKey) {
-        // A key address is its own account key: no chain read, so a deal's status stays readable
-        // while its StorageProvider is gone or its Lotus unreachable.
+      if (client.isKey || client.protocol === 4) {
+        // A key or delegated address is its own account key (Lotus's StateAccountKey returns it as
+        // is): no chain read, so a deal's status stays readable while its StorageProvider is gone or
+        // its Lotus unreachable.
         key = client
       } else {
         const entry = await this.providers.find(spec.proposal.provider)

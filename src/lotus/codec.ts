@@ -8,7 +8,7 @@ import {
   cidOrNull, cidToJson, num, obj, str, tskFromJson
 } from './json.ts'
 import type {
-  ApiVersion, DealProposal, MarketDeal, Message, MessageReceipt, MinerInfo, MsgLookup, PieceDealInfo,
+  ApiVersion, DealProposal, InvocResult, MarketDeal, Message, MessageReceipt, MinerInfo, MsgLookup, PieceDealInfo,
   SectorInfo, SignedMessage, TipSet, UnsignedMessage, MessageSendSpec, Signature
 } from './types.ts'
 
@@ -102,6 +102,15 @@ export function decodeReceipt (v: unknown, path = 'Receipt'): MessageReceipt {
     return: bytesFromJson(o.Return, `${path}.Return`),
     gasUsed: num(o.GasUsed, `${path}.GasUsed`),
     eventsRoot: cidOrNull(o.EventsRoot, `${path}.EventsRoot`)
+  }
+}
+
+export function decodeInvocResult (v: unknown, path = 'InvocResult'): InvocResult {
+  const o = obj(v, path)
+  return {
+    msgCid: cidOrNull(o.MsgCid, `${path}.MsgCid`),
+    receipt: decodeReceipt(o.MsgRct, `${path}.MsgRct`),
+    error: o.Error === undefined || o.Error === null ? '' : str(o.Error, `${path}.Error`)
   }
 }
 

@@ -3,13 +3,13 @@
  * transport failures; MpoolPushMessage and MarketAddBalance never do (see rpc.ts).
  */
 import {
-  decodeMarketDeal, decodeMessage, decodeMinerInfo, decodeMsgLookup, decodeSignedMessage, decodeTipSet,
+  decodeInvocResult, decodeMarketDeal, decodeMessage, decodeMinerInfo, decodeMsgLookup, decodeSignedMessage, decodeTipSet,
   decodeVersion, encodeMessage, encodeSendSpec
 } from './codec.ts'
 import { bigFromJson, bigToJson, cidFromJson, cidToJson, num, obj, str, tskToJson, type TipSetKey } from './json.ts'
 import { RpcClient, type CallOptions, type ClientOptions, type RpcEndpoint } from './rpc.ts'
 import type {
-  ApiVersion, CollateralBounds, MarketBalance, MarketDeal, Message, MessageSendSpec, MinerInfo, MsgLookup,
+  ApiVersion, CollateralBounds, InvocResult, MarketBalance, MarketDeal, Message, MessageSendSpec, MinerInfo, MsgLookup,
   SignedMessage, TipSet, UnsignedMessage
 } from './types.ts'
 
@@ -72,6 +72,15 @@ export class FullNodeClient {
   async stateVerifiedClientStatus (addr: string, tsk?: TipSetKey): Promise<bigint | null> {
     const r = await this.rpc.call('StateVerifiedClientStatus', [addr, tskToJson(tsk)])
     return r === null ? null : bigFromJson(r, 'StateVerifiedClientStatus')
+  }
+
+  /**
+   * Applies `msg` to the parent state of `tsk` (the head when left out) without sending it. An
+   * actor's failure comes back as the receipt's exit code, not as an error. The answer carries the
+   * execution trace, so it is allowed more than the default response size.
+   */
+  async stateCall (msg: UnsignedMessage, tsk?: TipSetKey): Promise<InvocResult> {
+    return decodeInvocResult(await this.rpc.call('StateCall', [encodeMessage(msg), tskToJson(tsk)], { maxResponseBytes: 8 << 20 }), 'StateCall')
   }
 
   async stateNetworkVersion (tsk?: TipSetKey): Promise<number> {

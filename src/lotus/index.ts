@@ -22,4 +22,5 @@ export {
   type PublishResult
 } from './psd.ts'
 export { decodeRlePlus, bitsFromRuns } from './rleplus.ts'
+export { authenticateMessageCall, authenticateMessageParams, METHOD_AUTHENTICATE_MESSAGE } from './authenticate.ts'
 export type * from './types.ts'

@@ -75,6 +75,17 @@ export interface MessageReceipt {
   eventsRoot: string | null
 }
 
+/**
+ * api.InvocResult, what StateCall answers: the message applied to the tipset's parent state and not
+ * sent. An actor's failure is a non-zero exit code with its text in `error`, not an RPC error.
+ */
+export interface InvocResult {
+  msgCid: string | null
+  receipt: MessageReceipt
+  /** The actor error's text ("" when the exit code is 0). */
+  error: string
+}
+
 export interface MsgLookup {
   /** The executed message's CID (a replacement's, if the message was repriced). */
   message: string

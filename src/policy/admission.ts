@@ -14,6 +14,16 @@ export type Fact<T> = { ok: true, value: T } | { ok: false, error: string }
 export const fact = <T>(value: T): Fact<T> => ({ ok: true, value })
 export const failedFact = <T>(error: string): Fact<T> => ({ ok: false, error })
 
+/** What the client actor answered AuthenticateMessage with (StateCall's receipt). */
+export interface Authentication {
+  /** 0: authenticated (boost looks at nothing else, not even the return value). */
+  exitCode: number
+  /** The actor's error text, for the operator's log. */
+  error: string
+  /** What the actor returned (CBOR; null for nothing): the market actor publishes only on `true`. */
+  returned: Uint8Array | null
+}
+
 export interface ChainFacts {
   /** ChainHead height. */
   head: Fact<number>
@@ -30,6 +40,11 @@ export interface ChainFacts {
    * provider's client lists name ID addresses, so an ID entry matches the same client's key address.
    */
   clientId?: Fact<Address>
+  /**
+   * Delegated (f4) account keys only: StateCall of AuthenticateMessage on the client's key address
+   * with the signature's data and the proposal's CBOR, from f05 (boost's verifyContractSignature).
+   */
+  clientAuthentication?: Fact<Authentication>
 }
 
 /** A StorageProvider's spec with every default filled in (see terms.ts). */

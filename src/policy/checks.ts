@@ -45,11 +45,24 @@ export const pieceCidDefined: Check = (i) => prop(i).pieceCid == null ? A('Piece
  * A3: the client's signature over the re-encoded proposal, against StateAccountKey(Client). Boost's
  * verifier returns (err == nil, err), so a bad secp256k1/BLS signature takes the error branch:
  * clients see "server error: validating signature" for both a failed lookup and a bad signature.
- * Delegated (f4) signatures need the chain's AuthenticateMessage, which dealyard does not simulate.
+ * A delegated (f4) key's signature is judged by the client actor (boost's verifyContractSignature):
+ * AuthenticateMessage exiting 0 passes, another exit code is boost's "invalid signature", and a
+ * StateCall that fails is the error branch again.
  */
 export const clientSignature: Check = (i) => {
   const key = i.chain.clientKey
   if (!key.ok) return A('SignatureLookupFailed', 'server error: validating signature', cause('StateAccountKey', key))
+  if (key.value.protocol === 4) {
+    const auth = i.chain.clientAuthentication
+    if (auth === undefined || !auth.ok) {
+      return A('AuthenticateMessageFailed', 'server error: validating signature', auth === undefined ? 'AuthenticateMessage was not called' : cause('StateCall', auth))
+    }
+    if (auth.value.exitCode !== 0) {
+      return A('InvalidSignature', 'invalid signature',
+        `AuthenticateMessage on ${addressString(key.value)} exited ${auth.value.exitCode}${auth.value.error === '' ? '' : `: ${auth.value.error}`}`)
+    }
+    return undefined
+  }
   if (!verifyProposalSignature(i.params.clientDealProposal, key.value)) return A('InvalidSignature', 'server error: validating signature')
   return undefined
 }
@@ -329,6 +342,24 @@ export const nonNegativeAmounts: Check = (i) => {
   return undefined
 }
 
+/** CBOR `true`, the only answer to AuthenticateMessage the market actor takes. */
+const CBOR_TRUE = 0xf5
+
+/**
+ * A delegated (f4) client's actor must answer AuthenticateMessage with `true` for the market actor
+ * to publish the deal (builtin-actors market: the send's result decoded as a bool). boost looks only
+ * at the exit code, and an EthAccount exits 0 for any method past the FRC-0042 cutoff, signature or
+ * not: such a deal would hold the provider's funds and staging space and then fail to publish, so
+ * it is refused here.
+ */
+export const clientAuthenticated: Check = (i) => {
+  const auth = i.chain.clientAuthentication
+  if (auth === undefined || !auth.ok || auth.value.exitCode !== 0) return undefined
+  const r = auth.value.returned
+  if (r !== null && r.length === 1 && r[0] === CBOR_TRUE) return undefined
+  return P('ClientNotAuthenticated', `client ${addressString(prop(i).client)} did not authenticate the proposal (its actor's AuthenticateMessage returned ${r === null || r.length === 0 ? 'nothing' : `0x${Buffer.from(r).toString('hex')}`}, not true): the market actor would refuse to publish it`)
+}
+
 // ---- Tagging funds and staging space (boost's processOnlineDealProposal, after the filter) ------
 
 const T = (reason: string, message: string, detail?: string): Violation =>
@@ -411,6 +442,7 @@ export const ADMISSION_CHECKS: readonly Check[] = [
   // the StorageProvider's policy
   notPaused,
   nonNegativeAmounts,
+  clientAuthenticated,
   clientAllowed,
   transferTypeAccepted,
   transferUrlSupported,

@@ -28,8 +28,14 @@ export interface LotusPeerOptions {
 }
 
 export interface SeedAccount {
-  /** f1/t1 or f3/t3 key address. */
+  /** f1/t1 or f3/t3 key address, or an f410/t410 address (a delegated actor: see `actor`). */
   address: string
+  /**
+   * f410 addresses only: how the actor answers AuthenticateMessage (the peer's StateCall and its
+   * market's publish check). ethaccount (the default): exit 0 and no return, as builtin-actors'
+   * EthAccount; contract-accepts: exit 0 and CBOR true; contract-refuses: exit 33 (a revert).
+   */
+  actor?: 'ethaccount' | 'contract-accepts' | 'contract-refuses'
   /** attoFIL, as decimal strings or bigints. */
   balance?: bigint | string
   escrow?: bigint | string

@@ -13,9 +13,12 @@ import (
 )
 
 // seedAccount creates (or tops up) an account: a key address with wallet balance, market escrow
-// (and locked funds) and optionally DataCap; the answer carries the ID the peer assigned.
+// (and locked funds) and optionally DataCap; the answer carries the ID the peer assigned. An f410
+// address is a delegated actor whose kind says how it answers AuthenticateMessage (authenticate.go):
+// "ethaccount" (the default), "contract-accepts" or "contract-refuses".
 type seedAccount struct {
 	Address string `json:"address"`
+	Actor   string `json:"actor,omitempty"`
 	Balance string `json:"balance,omitempty"`
 	Escrow  string `json:"escrow,omitempty"`
 	Locked  string `json:"locked,omitempty"`
@@ -52,10 +55,34 @@ func (p *Peer) seed(req seedRequest) (seedResult, error) {
 		if err != nil {
 			return res, xerrors.Errorf("account %q: %w", a.Address, err)
 		}
-		if addr.Protocol() != address.SECP256K1 && addr.Protocol() != address.BLS {
-			return res, xerrors.Errorf("account %q: only f1/f3 key addresses can be seeded", a.Address)
+		kind := ""
+		switch addr.Protocol() {
+		case address.SECP256K1, address.BLS:
+			if a.Actor != "" {
+				return res, xerrors.Errorf("account %q: only f4 addresses take an actor kind", a.Address)
+			}
+		case address.Delegated:
+			if len(addr.Payload()) == 0 || addr.Payload()[0] != eamNamespace {
+				return res, xerrors.Errorf("account %q: only f410 (EAM) delegated addresses can be seeded", a.Address)
+			}
+			switch a.Actor {
+			case "", kindEthAccount:
+				kind = kindEthAccount
+			case kindContractAccepts, kindContractRefuses:
+				kind = a.Actor
+			default:
+				return res, xerrors.Errorf("account %q: unknown actor kind %q", a.Address, a.Actor)
+			}
+		default:
+			return res, xerrors.Errorf("account %q: only f1/f3 key addresses and f410 addresses can be seeded", a.Address)
 		}
 		id := p.ensureAccount(addr)
+		if kind != "" {
+			if k := p.actors[id].kind; k != "" && k != kind {
+				return res, xerrors.Errorf("account %q: already a %s", a.Address, k)
+			}
+			p.actors[id].kind = kind
+		}
 		vals := make([]big.Int, 4)
 		for i, s := range []string{a.Balance, a.Escrow, a.Locked, a.Datacap} {
 			if vals[i], err = parseAtto(s); err != nil {

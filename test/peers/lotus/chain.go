@@ -55,6 +55,7 @@ type actor struct {
 	id      address.Address
 	key     address.Address // robust/key address; Undef for the miner
 	balance big.Int
+	kind    string // delegated (f4) actors: kindEthAccount, kindContractAccepts or kindContractRefuses
 }
 
 // msgRecord is one message the node accepted into its pool.

@@ -14,7 +14,9 @@ import (
 	commcid "github.com/filecoin-project/go-fil-commcid"
 	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/filecoin-project/go-state-types/big"
+	"github.com/filecoin-project/go-state-types/builtin"
 	minertypes13 "github.com/filecoin-project/go-state-types/builtin/v13/miner"
+	account "github.com/filecoin-project/go-state-types/builtin/v9/account"
 	market "github.com/filecoin-project/go-state-types/builtin/v9/market"
 	"github.com/filecoin-project/go-state-types/crypto"
 	"github.com/google/uuid"
@@ -23,6 +25,9 @@ import (
 	"github.com/filecoin-project/lotus/api"
 	"github.com/filecoin-project/lotus/chain/actors/builtin/miner"
 	"github.com/filecoin-project/lotus/chain/types"
+	"github.com/filecoin-project/lotus/chain/wallet/key"
+	"github.com/filecoin-project/lotus/lib/sigs"
+	_ "github.com/filecoin-project/lotus/lib/sigs/delegated"
 	"github.com/filecoin-project/lotus/storage/pipeline/piece"
 )
 
@@ -148,6 +153,37 @@ func writeFixtures(dir string) error {
 			{"pieceCid": pieceCid.String(), "size": 2048, "dealId": nil, "publishCid": nil}},
 		"commD": pieceCid.String(), "commR": publishCid.String(), "lastErr": "", "activation": 6000, "expiration": 1_561_200,
 		"log": []map[string]interface{}{{"kind": "event;sealing.SectorProving", "timestamp": 1_700_000_000, "trace": "", "message": "ok"}}}}
+
+	// An f410 client: its address from Lotus's key package, a delegated signature by lotus/lib/sigs
+	// over a proposal it makes, and boost's verifier's AuthenticateMessage StateCall for it
+	// (node/modules/storageminer.go verifyContractSignature, built the same way).
+	dsk := bytes.Repeat([]byte{9}, 32)
+	dkey := must(key.NewKey(types.KeyInfo{Type: types.KTDelegated, PrivateKey: dsk}))
+	prop4 := prop
+	prop4.Client, prop4.VerifiedDeal = dkey.Address, false
+	var prop4b bytes.Buffer
+	_ = prop4.MarshalCBOR(&prop4b)
+	dsig := must(sigs.Sign(crypto.SigTypeDelegated, dsk, prop4b.Bytes()))
+	if err := sigs.Verify(dsig, dkey.Address, prop4b.Bytes()); err != nil {
+		return err
+	}
+	out["delegatedSignature"] = fixture{raw(dsig), map[string]interface{}{"privateKey": b64(dsk), "address": dkey.Address.String(),
+		"message": b64(prop4b.Bytes()), "type": 3, "data": b64(dsig.Data)}}
+	var aparams bytes.Buffer
+	if err := (&account.AuthenticateMessageParams{Signature: dsig.Data, Message: prop4b.Bytes()}).MarshalCBOR(&aparams); err != nil {
+		return err
+	}
+	amsg := types.Message{From: builtin.StorageMarketActorAddr, To: dkey.Address, Nonce: 1,
+		Method: must(builtin.GenerateFRCMethodNum("AuthenticateMessage")), Params: aparams.Bytes()}
+	out["authenticateMessage"] = fixture{raw(&amsg), map[string]interface{}{"to": dkey.Address.String(), "signature": b64(dsig.Data),
+		"message": b64(prop4b.Bytes()), "method": uint64(amsg.Method), "params": b64(aparams.Bytes())}}
+	// StateCall's answers to it: a contract that accepts (CBOR true) and one that reverts.
+	accepted := types.NewMessageReceiptV1(0, []byte{0xf5}, 2_500_000, nil)
+	out["invocResultAccepted"] = fixture{raw(api.InvocResult{MsgCid: amsg.Cid(), Msg: &amsg, MsgRct: &accepted, Duration: 3_000_000}),
+		map[string]interface{}{"msgCid": amsg.Cid().String(), "receipt": map[string]interface{}{"exitCode": 0, "return": b64([]byte{0xf5}), "gasUsed": 2_500_000, "eventsRoot": nil}, "error": ""}}
+	refused := types.NewMessageReceiptV1(33, nil, 2_600_000, nil)
+	out["invocResultRefused"] = fixture{raw(api.InvocResult{MsgCid: amsg.Cid(), Msg: &amsg, MsgRct: &refused, Error: "contract reverted", Duration: 3_000_000}),
+		map[string]interface{}{"msgCid": amsg.Cid().String(), "receipt": map[string]interface{}{"exitCode": 33, "return": nil, "gasUsed": 2_600_000, "eventsRoot": nil}, "error": "contract reverted"}}
 
 	// RLE+ vectors: the bytes go-bitfield writes and the run JSON Lotus prints.
 	var rle []map[string]interface{}

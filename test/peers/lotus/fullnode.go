@@ -126,6 +126,12 @@ func (p *Peer) fullNodeAPI() *api.FullNodeStruct {
 		}
 		return &dc, nil
 	}
+	in.StateCall = func(ctx context.Context, msg *types.Message, tsk types.TipSetKey) (*api.InvocResult, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.countCall("StateCall")
+		return p.stateCall(msg)
+	}
 	in.StateNetworkVersion = func(ctx context.Context, tsk types.TipSetKey) (apitypes.NetworkVersion, error) {
 		p.countCallLocked("StateNetworkVersion")
 		return network.Version(p.cfg.NetworkVersion), nil

@@ -2,7 +2,8 @@
 // built on the libraries Lotus itself serves its API with: go-jsonrpc with the permissioned proxies
 // of lotus/api, lotus/lib/rpcenc for io.Reader params, and go-state-types for actor encodings. It
 // simulates just enough chain for a deal engine: epochs on a timer, wallets, market escrow,
-// PublishStorageDeals with real decoding and signature checks, and a sealing pipeline.
+// PublishStorageDeals with real decoding and signature checks, f410 clients answering
+// AuthenticateMessage (StateCall; authenticate.go), and a sealing pipeline.
 //
 //	lotus-peer [flags]            serve; prints one JSON "ready" line with URLs and tokens on stdout
 //	lotus-peer fixtures <dir>     write JSON fixtures made by Lotus's own encoders (for TS unit tests)

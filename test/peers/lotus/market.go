@@ -98,7 +98,13 @@ func (p *Peer) publishStorageDeals(caller address.Address, params []byte, h abi.
 			drop("proposal does not serialise")
 			continue
 		}
-		if err := verifySignature(&d.ClientSignature, key, buf.Bytes()); err != nil {
+		if key.Protocol() == address.Delegated {
+			// The market actor asks the client actor (AuthenticateMessage), which must return true.
+			if !p.authenticatedForMarket(client) {
+				drop("proposal authentication failed")
+				continue
+			}
+		} else if err := verifySignature(&d.ClientSignature, key, buf.Bytes()); err != nil {
 			drop("signature: " + err.Error())
 			continue
 		}

@@ -1,0 +1,90 @@
+/**
+ * gatherChainFacts and LotusChain for delegated (f4) clients: when AuthenticateMessage is called,
+ * with what, and what a failed call becomes.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { Address } from '../../../src/filecoin/address.ts'
+import { generateKey } from '../../../src/filecoin/keys.ts'
+import { pieceCidFromCommP } from '../../../src/filecoin/cid.ts'
+import { buildDealParams } from '../../../src/client/proposal.ts'
+import { encodeDealProposal } from '../../../src/protocol/index.ts'
+import { gatherChainFacts, LotusChain, type ChainReader } from '../../../src/ingress/chain.ts'
+import { delegatedKey, signDelegated } from '../../support/delegated.ts'
+
+const f4 = delegatedKey()
+
+function proposal (client: string): ReturnType<typeof buildDealParams>['clientDealProposal'] {
+  const cdp = buildDealParams({
+    key: generateKey('secp256k1'), client, provider: 'f01000', pieceCid: pieceCidFromCommP(new Uint8Array(32).fill(1)).toString(),
+    pieceSize: 2048, payloadCid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi', startEpoch: 5000
+  }).clientDealProposal
+  cdp.clientSignature = signDelegated(f4, encodeDealProposal(cdp.proposal))
+  return cdp
+}
+
+/** A chain whose every read answers; `keys` maps ID addresses to account keys. */
+function fakeChain (keys: Record<string, string> = {}, auth: ChainReader['authenticateMessage'] = async () => ({ exitCode: 0, error: '', returned: null })): ChainReader & { calls: Array<{ key: string, sig: Uint8Array, msg: Uint8Array }>, keyReads: string[] } {
+  const calls: Array<{ key: string, sig: Uint8Array, msg: Uint8Array }> = []
+  const keyReads: string[] = []
+  return {
+    calls,
+    keyReads,
+    head: async () => 100,
+    accountKey: async (a) => { keyReads.push(a); const k = keys[a]; if (k === undefined) throw new Error('actor not found'); return k },
+    lookupId: async () => 'f01234',
+    collateralBounds: async () => ({ min: 0n, max: 1n }),
+    marketBalance: async () => ({ escrow: 1n, locked: 0n }),
+    datacap: async () => null,
+    walletBalance: async () => 0n,
+    minerInfo: async () => ({ worker: 'f01001', peerId: null }),
+    authenticateMessage: async (key, sig, msg) => { calls.push({ key, sig, msg }); return await auth(key, sig, msg) }
+  }
+}
+
+describe('gatherChainFacts: delegated (f4) clients', () => {
+  it('authenticates an f4 client with the signature\'s data and the proposal\'s CBOR, its key read from no chain', async () => {
+    const cdp = proposal(f4.address.toString())
+    const chain = fakeChain()
+    const facts = await gatherChainFacts(chain, cdp)
+    assert.deepEqual(facts.clientKey, { ok: true, value: cdp.proposal.client })
+    assert.deepEqual(facts.clientAuthentication, { ok: true, value: { exitCode: 0, error: '', returned: null } })
+    assert.deepEqual(chain.keyReads, [], 'a delegated address is its own account key')
+    assert.equal(chain.calls.length, 1)
+    assert.equal(chain.calls[0]!.key, f4.address.toString())
+    assert.deepEqual(chain.calls[0]!.sig, cdp.clientSignature.data)
+    assert.deepEqual(chain.calls[0]!.msg, encodeDealProposal(cdp.proposal))
+  })
+
+  it('authenticates an ID-address client on its f4 account key', async () => {
+    const chain = fakeChain({ f01234: f4.address.toString() }, async () => ({ exitCode: 33, error: 'reverted', returned: null }))
+    const facts = await gatherChainFacts(chain, proposal('f01234'))
+    assert.equal(chain.calls[0]?.key, f4.address.toString())
+    assert.deepEqual(facts.clientAuthentication, { ok: true, value: { exitCode: 33, error: 'reverted', returned: null } })
+  })
+
+  it('makes no call for secp256k1/BLS keys, nor when the account key is unknown', async () => {
+    const secp = generateKey('secp256k1').address.toString()
+    const chain = fakeChain({ f01235: secp })
+    assert.equal((await gatherChainFacts(chain, proposal(secp))).clientAuthentication, undefined)
+    assert.equal((await gatherChainFacts(chain, proposal('f01235'))).clientAuthentication, undefined)
+    const unknown = await gatherChainFacts(chain, proposal('f01999'))
+    assert.equal(unknown.clientKey.ok, false)
+    assert.equal(unknown.clientAuthentication, undefined)
+    assert.equal(chain.calls.length, 0)
+  })
+
+  it('keeps a failed StateCall as a failed fact', async () => {
+    const facts = await gatherChainFacts(fakeChain({}, async () => { throw new Error('lotus full: HTTP 503') }), proposal(f4.address.toString()))
+    assert.deepEqual(facts.clientAuthentication, { ok: false, error: 'lotus full: HTTP 503' })
+  })
+})
+
+describe('LotusChain: delegated addresses', () => {
+  it('answers an f4 account key without calling Lotus', async () => {
+    // Nothing listens here: a call would fail.
+    const chain = new LotusChain({ url: 'http://127.0.0.1:9/rpc/v1' }, { callTimeoutMs: 200 })
+    assert.equal(await chain.accountKey(f4.address.toString()), f4.address.toString())
+    await assert.rejects(chain.accountKey(Address.fromId(1234).toString()))
+  })
+})
