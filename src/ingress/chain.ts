@@ -139,8 +139,10 @@ function parsedAddress (s: string): Address {
  * Reads every fact a proposal may need, in parallel (each from the cache when fresh). `o.clientId`:
  * the provider's client lists name ID addresses, so a key-address client's ID is needed too. A
  * client whose account key is delegated (f4) is authenticated on chain once its key is known.
+ * `o.signatureOnly`: only what boost's checks before the provider's need (the head, the client's
+ * key and signature); the rest is reported as not read.
  */
-export async function gatherChainFacts (chain: ChainReader, cdp: ClientDealProposal, o: { clientId?: boolean } = {}): Promise<ChainFacts> {
+export async function gatherChainFacts (chain: ChainReader, cdp: ClientDealProposal, o: { clientId?: boolean, signatureOnly?: boolean } = {}): Promise<ChainFacts> {
   const p = cdp.proposal
   const client = addressString(p.client)
   // A key or delegated address is its own account key (StateAccountKey returns it as is): no call, no parse.
@@ -152,13 +154,15 @@ export async function gatherChainFacts (chain: ChainReader, cdp: ClientDealPropo
   const clientAuthentication = key.then((k) => k.ok && k.value.protocol === 4
     ? settle(chain.authenticateMessage(addressString(k.value), cdp.clientSignature.data, encodeDealProposal(p)))
     : undefined)
+  const notRead = Promise.resolve(failedFact<never>('not read'))
+  const all = o.signatureOnly !== true
   const [head, clientKey, collateralBounds, clientBalance, datacap, clientId, authentication] = await Promise.all([
     settle(chain.head()),
     key,
-    settle(chain.collateralBounds(p.pieceSize, p.verifiedDeal)),
-    settle(chain.marketBalance(client)),
-    p.verifiedDeal ? settle(chain.datacap(client)) : Promise.resolve(undefined),
-    o.clientId === true && p.client.protocol !== 0 ? settle(chain.lookupId(client).then(parsedAddress)) : Promise.resolve(undefined),
+    all ? settle(chain.collateralBounds(p.pieceSize, p.verifiedDeal)) : notRead,
+    all ? settle(chain.marketBalance(client)) : notRead,
+    all && p.verifiedDeal ? settle(chain.datacap(client)) : Promise.resolve(undefined),
+    all && o.clientId === true && p.client.protocol !== 0 ? settle(chain.lookupId(client).then(parsedAddress)) : Promise.resolve(undefined),
     clientAuthentication
   ])
   return {

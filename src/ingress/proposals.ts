@@ -7,7 +7,7 @@ import { logger } from '../log.ts'
 import { addressString, evaluate, fact, type AdmissionInput, type Check, type Fact, type FundsPosition, type PriorDeal, type StagingPosition } from '../policy/admission.ts'
 import type { HeldTotals, Holding } from '../policy/holdings.ts'
 import { TokenBucket } from '../token-bucket.ts'
-import { ADMISSION_CHECKS, duplicateUuidMessage, fundsAvailable, identicalProposalMessage, stagingAvailable, VALIDATION_PREFIX } from '../policy/checks.ts'
+import { ADMISSION_CHECKS, CHECKS_BEFORE_PROVIDER, duplicateUuidMessage, fundsAvailable, identicalProposalMessage, stagingAvailable, VALIDATION_PREFIX } from '../policy/checks.ts'
 import { signedProposalCid } from '../protocol/proposal.ts'
 import type { DealParams, DealResponse } from '../protocol/types.ts'
 import { gatherChainFacts } from './chain.ts'
@@ -95,6 +95,14 @@ export class ProposalService {
     try {
       const entry = await this.o.providers.find(addressString(p.provider))
       if (entry === undefined) {
+        // boost checks the head and the client's signature before the provider: read through any
+        // provider's Lotus (one chain), so a proposal failing those hears what boost would say.
+        const any = await this.o.providers.anyEntry()
+        if (any !== undefined) {
+          const chain = await gatherChainFacts(any.chain, params.clientDealProposal, { signatureOnly: true })
+          const v = evaluate(CHECKS_BEFORE_PROVIDER, { params, provider: any.terms, chain })
+          if (v !== undefined) return done(resultOf(v), v.reason, v.message)
+        }
         // No StorageProvider has this address: boost's A4 text, naming the miners served here.
         return done('rejected', 'IncorrectProvider', `${VALIDATION_PREFIX}incorrect provider for deal; proposal.Provider: ${addressString(p.provider)}; provider.Address: ${this.o.providers.addresses().join(', ') || '(none: no StorageProvider is configured here)'}`)
       }

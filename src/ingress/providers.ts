@@ -80,6 +80,19 @@ export class ProviderDirectory {
 
   addresses (): string[] { return this.o.list().map((p) => p.spec.address) }
 
+  /**
+   * A usable provider, any one (the first by name whose config builds): its Lotus reads the chain
+   * for a proposal that names no provider served here, so boost's checks before the provider's
+   * (the head, the client's signature) still come first.
+   */
+  async anyEntry (): Promise<ProviderEntry | undefined> {
+    const sps = [...this.o.list()].sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))
+    for (const sp of sps) {
+      try { return await this.entry(sp) } catch {}
+    }
+    return undefined
+  }
+
   /** Why reading `sp`'s token again failed, while the token read before stays in use; undefined when it did not. */
   staleTokenError (sp: StorageProvider): string | undefined {
     const c = this.terms.get(sp.metadata.name ?? '')

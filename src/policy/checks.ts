@@ -456,6 +456,9 @@ export const ADMISSION_CHECKS: readonly Check[] = [
 
 // ---- helpers ------------------------------------------------------------------------------------
 
+/** boost's checks that come before the provider's (A1–A3): a proposal for no provider served here is answered by them first. */
+export const CHECKS_BEFORE_PROVIDER: readonly Check[] = ADMISSION_CHECKS.slice(0, ADMISSION_CHECKS.indexOf(correctProvider))
+
 /** One decoder for every proposal: building a TextDecoder per call cost more than the decoding. */
 const utf8 = new TextDecoder()
 

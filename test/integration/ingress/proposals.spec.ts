@@ -93,6 +93,11 @@ describe('ingress: proposals, status, ask, transports', () => {
       const other = await env.params({ key: generateKey('secp256k1'), client: env.client.address })
       return { ...p, clientDealProposal: { proposal: p.clientDealProposal.proposal, clientSignature: other.clientDealProposal.clientSignature } }
     }, /^failed validation: server error: validating signature$/],
+    'a wrong provider with a foreign signature (boost checks the signature first)': [async () => {
+      const p = await env.params({ provider: 'f099999' })
+      const other = await env.params({ key: generateKey('secp256k1'), client: env.client.address })
+      return { ...p, clientDealProposal: { proposal: p.clientDealProposal.proposal, clientSignature: other.clientDealProposal.clientSignature } }
+    }, /^failed validation: server error: validating signature$/],
     'a start epoch inside the sealing time': [async () => {
       const head = (await env.full.chainHead()).height
       return await env.params({ startEpoch: head + SEAL_EPOCHS - 5 })
