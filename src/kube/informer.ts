@@ -78,6 +78,7 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
   private loop: Promise<void> | undefined
   /** Set while the loop waits out a backoff: ends the wait (wake). */
   private wakeUp: (() => void) | undefined
+  private unsubscribe: (() => void) | undefined
   private syncedOnce = false
   /** Counters tests and health checks read; the Prometheus metrics carry the same numbers. */
   readonly stats = { relists: 0, goneRelists: 0, reconnects: 0 }
@@ -109,6 +110,8 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
     this.running = true
     this.abort = new AbortController()
     const synced = this.syncedOnce ? Promise.resolve() : new Promise<void>((resolve) => this.once('synced', resolve))
+    // The apiserver answering any request of this client again ends a backoff wait at once.
+    this.unsubscribe = this.rest.onRecovered?.(() => { this.wake() })
     this.loop = this.run(this.abort.signal)
     const resync = this.opts.resyncMs ?? 600_000
     if (resync > 0) {
@@ -120,6 +123,7 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
 
   async stop (): Promise<void> {
     this.running = false
+    this.unsubscribe?.()
     this.abort?.abort()
     this.currentWatch?.abort()
     if (this.resyncTimer != null) clearInterval(this.resyncTimer)

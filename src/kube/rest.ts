@@ -108,6 +108,9 @@ export class KubeRest {
    * "unknown", and audit logs and API Priority and Fairness cannot tell dealyard's components apart.
    */
   private readonly userAgent: string
+  /** A request failed for want of the apiserver (transport error, 5xx, 429) and none answered since. */
+  private unreachable = false
+  private readonly recovered = new Set<() => void>()
 
   constructor (kc: KubeConfig, opts: { userAgent?: string } = {}) {
     const cluster = kc.getCurrentCluster()
@@ -115,6 +118,27 @@ export class KubeRest {
     this.kc = kc
     this.server = cluster.server.replace(/\/$/, '')
     this.userAgent = opts.userAgent ?? kubeUserAgent('dealyard')
+  }
+
+  /**
+   * Calls `fn` whenever the apiserver answers again after a request failed for want of it. Every
+   * informer on this client subscribes: after an outage each one sat out its own backoff (up to
+   * 30 s) while the apiserver answered others, so a StorageProvider paused or a ledger's reserve
+   * changed right after a restart took effect 10–30 s late. Returns the unsubscribe.
+   */
+  onRecovered (fn: () => void): () => void {
+    this.recovered.add(fn)
+    return () => { this.recovered.delete(fn) }
+  }
+
+  /** Notes an answer (its HTTP status) or its absence (undefined). */
+  private noteAnswer (status: number | undefined): void {
+    if (status === undefined || status >= 500 || status === 429) {
+      this.unreachable = true
+    } else if (this.unreachable) {
+      this.unreachable = false
+      for (const fn of this.recovered) fn()
+    }
   }
 
   private async authHeaders (url: URL, method: keyof typeof HttpMethod): Promise<Record<string, string>> {
@@ -192,10 +216,12 @@ export class KubeRest {
       status = answer.status
       text = answer.text
     } catch (err) {
+      this.noteAnswer(undefined)
       throw new DealyardError('ERR_KUBE_TRANSPORT', `${method} ${path}: ${(err as Error).message}`, { cause: err, retry: 'auto' })
     } finally {
       clearTimeout(bound)
     }
+    this.noteAnswer(status)
     if (status >= 200 && status < 300) return (text === '' ? undefined : JSON.parse(text)) as T
     throw apiError(`${method} ${path}`, status, text)
   }
@@ -223,8 +249,10 @@ export class KubeRest {
       })
     } catch (err) {
       if (opts.signal.aborted) return
+      this.noteAnswer(undefined)
       throw new DealyardError('ERR_KUBE_TRANSPORT', `watch ${path}: ${(err as Error).message}`, { cause: err, retry: 'auto' })
     }
+    this.noteAnswer(res.statusCode)
     if (res.statusCode !== 200) {
       const text = await res.body.text().catch(() => '')
       if (res.statusCode === 401) this.auth = undefined

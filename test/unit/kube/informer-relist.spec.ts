@@ -77,3 +77,31 @@ it('replaces a changed object as its page is listed, not after the last page', a
   assert.deepEqual(updates, ['a 1->7', 'b 2->8'])
   assert.equal(informer.getObject('ns', 'a')?.apiVersion, 'v1')
 })
+
+it('ends its backoff wait at once when its client reports the apiserver answering again', async () => {
+  let recovered: () => void = () => {}
+  let watches = 0
+  let watching: () => void = () => {}
+  const second = new Promise<void>((resolve) => { watching = resolve })
+  const rest = {
+    onRecovered: (fn: () => void) => { recovered = fn; return () => { recovered = () => {} } },
+    list: async () => ({ items: [], metadata: { resourceVersion: '1', continue: '' } }),
+    watch: async (_path: string, _q: unknown, _on: unknown, o: { signal: AbortSignal }) => {
+      if (watches++ === 0) throw new Error('connect ECONNREFUSED')
+      watching()
+      await new Promise((resolve) => { o.signal.addEventListener('abort', resolve) })
+    }
+  } as unknown as KubeRest
+  // A backoff of a minute: only the wake-up can bring the second watch within the test.
+  const informer = new Informer<KubeObject>(rest, { resource: { group: '', version: 'v1', plural: 'configmaps' }, resyncMs: 0, backoff: new Backoff(60_000, 60_000) })
+  await informer.start()
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal(watches, 1, 'waiting out its backoff')
+    recovered()
+    await Promise.race([second, new Promise((_resolve, reject) => setTimeout(() => { reject(new Error('still waiting')) }, 2000))])
+    assert.equal(watches, 2)
+  } finally {
+    await informer.stop()
+  }
+})

@@ -193,3 +193,38 @@ describe('KubeRest timeouts', () => {
     }
   })
 })
+
+describe('KubeRest: the apiserver answering again', () => {
+  it('tells its subscribers once when a request answers after requests failed (transport, 5xx, 429), and not for 4xx', async () => {
+    let status = 503
+    const server = createServer((_req, res) => { res.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{"items":[],"metadata":{}}' : '{}') })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const rest = new KubeRest(kubeConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))
+    let told = 0
+    const unsubscribe = rest.onRecovered(() => { told++ })
+    try {
+      const get = async (): Promise<unknown> => await rest.request('GET', '/api/v1/namespaces/x/secrets').catch(() => undefined)
+      await get()
+      status = 404
+      await get()
+      assert.equal(told, 1, 'a 404 is an answer: the apiserver is back')
+      await get()
+      assert.equal(told, 1, 'once per recovery')
+      status = 429
+      await get()
+      status = 200
+      await get()
+      await get()
+      assert.equal(told, 2)
+      unsubscribe()
+      status = 500
+      await get()
+      status = 200
+      await get()
+      assert.equal(told, 2, 'unsubscribed')
+    } finally {
+      await rest.close()
+      server.close()
+    }
+  })
+})
