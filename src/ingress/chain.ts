@@ -13,7 +13,7 @@ import { TtlCache } from './ttl-cache.ts'
 
 /** What admission and status need from the chain; the Lotus-backed one is LotusChain. */
 export interface ChainReader {
-  /** fresh: read now, not from the cache (which serves a stale head while Lotus is down). */
+  /** fresh: read now, not from the cache (which serves a stale head while a refresh is slow). */
   head (o?: { fresh?: boolean }): Promise<number>
   accountKey (addr: string): Promise<string>
   /** StateLookupID: the ID address of an actor. */

@@ -181,7 +181,7 @@ export class ProviderStatusWriter {
     }
     const stale = this.o.directory.staleTokenError(sp)
     if (stale !== undefined) o.staleTokenError = stale
-    // Read now: the admission cache serves a stale head for a while when Lotus is down.
+    // Read now: the admission cache serves a stale head while a refresh is slow.
     const [head, miner] = await Promise.allSettled([entry.chain.head({ fresh: true }), entry.chain.minerInfo(sp.spec.address)])
     o.head = head.status === 'fulfilled' ? { epoch: head.value } : { error: errorText(head.reason) }
     o.miner = miner.status === 'fulfilled' ? miner.value : { error: errorText(miner.reason) }

@@ -1,7 +1,7 @@
 /**
  * A small cache for chain facts. A fresh value is served as is; a stale one (older than ttl, younger
- * than maxStale) is served at once while one background call refreshes it; otherwise callers share
- * one in-flight load. So a slow Lotus is waited on at most once per key per ttl window, and a burst
+ * than maxStale) is served at once while one background call refreshes it, until a refresh fails;
+ * otherwise callers share one in-flight load. So a slow Lotus is waited on at most once per key per ttl window, and a burst
  * of proposals makes one call, not hundreds. Failures are remembered for errorTtl so a dead Lotus
  * is not hammered, then tried again.
  */
@@ -42,7 +42,10 @@ export class TtlCache<V> {
     if (e?.value !== undefined) {
       const age = now - e.at
       if (age < this.ttl) return e.value
-      if (age < this.maxStale) {
+      // Stale values stand in while a refresh is slow, not once one failed: with Lotus gone, the
+      // answer is its error (boost reads the chain for every proposal), not 10 × ttl of old facts.
+      const refreshFailed = e.errorAt !== undefined && e.errorAt >= e.at
+      if (age < this.maxStale && !refreshFailed) {
         if (e.inflight === undefined) this.start(key, e, load).catch(() => {})
         return e.value
       }
