@@ -148,9 +148,17 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
     if (o.providerStatus !== false) {
       const writer = statusWriter = new ProviderStatusWriter({
         rest, namespace: o.namespace, peerId: host.peerId, providers: () => providers.list(), directory,
-        deals: () => store.informer.list(), events, ...o.providerStatus
+        deals: () => store.informer.list(), events, ledgers, ...o.providerStatus
       })
       providers.on('add', (sp) => { writer.changed(sp.metadata?.name ?? '') })
+      // A ledger created or deleted changes the readiness of the providers that name it.
+      const ledgerChanged = (field: 'fundLedger' | 'storageLedger') => (l: KubeObject): void => {
+        for (const sp of providers.list()) if (sp.spec[field] === l.metadata?.name) writer.changed(sp.metadata?.name ?? '')
+      }
+      for (const ev of ['add', 'delete'] as const) {
+        ledgers.funds.on(ev, ledgerChanged('fundLedger'))
+        ledgers.staging.on(ev, ledgerChanged('storageLedger'))
+      }
       providers.on('update', (a, b) => { if (a.metadata?.generation !== b.metadata?.generation) writer.changed(b.metadata?.name ?? '') })
       writer.start()
       started.push(async () => { await writer.stop() })

@@ -80,6 +80,15 @@ export class LedgerBook {
     })
   }
 
+  /** Which of the ledgers `sp` names do not exist, or undefined when both do. */
+  missing (sp: StorageProvider): string | undefined {
+    const gone = [
+      ...(this.funds.getObject(undefined, sp.spec.fundLedger) === undefined ? [`FundLedger ${sp.spec.fundLedger}`] : []),
+      ...(this.staging.getObject(undefined, sp.spec.storageLedger) === undefined ? [`StorageLedger ${sp.spec.storageLedger}`] : [])
+    ]
+    return gone.length === 0 ? undefined : `${gone.join(' and ')} not found`
+  }
+
   private sharing (uses: (sp: StorageProvider) => boolean): string[] {
     return this.providers().filter(uses).map((sp) => sp.metadata.name ?? '')
   }

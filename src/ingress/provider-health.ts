@@ -22,6 +22,8 @@ export interface ProviderObservation {
   peerId: string
   /** Why the provider's config cannot be used (ProviderConfigError's message), if it cannot. */
   configError?: string
+  /** The FundLedger or StorageLedger the spec names that does not exist (online proposals fail without it). */
+  ledgerError?: string
   /** Why the token Secret could not be read again; the token read before is still in use. */
   staleTokenError?: string
   head?: { epoch: number } | { error: string }
@@ -64,6 +66,9 @@ function readiness (sp: StorageProvider, o: ProviderObservation): ConditionInput
   const miner = sp.spec.address
   if (sp.spec.paused === true) return { type: READY, status: 'False', reason: 'Paused', message: 'spec.paused is set: proposals are refused' }
   if (o.configError !== undefined) return { type: READY, status: 'False', reason: 'InvalidConfig', message: o.configError }
+  if (o.ledgerError !== undefined) {
+    return { type: READY, status: 'False', reason: 'LedgerMissing', message: `${o.ledgerError}: online proposals are refused ("server error: tag funds" / "tag storage")` }
+  }
   if (o.head === undefined || failed(o.head)) {
     return { type: READY, status: 'False', reason: 'ChainUnreachable', message: `reading the chain head from ${sp.spec.lotus.fullNode.url} failed: ${o.head?.error ?? 'not tried'}` }
   }

@@ -48,6 +48,8 @@ export interface ProviderStatusOptions {
   /** The deals the ingress's store caches (this namespace). */
   deals: () => Iterable<StorageDeal>
   events: EventRecorder
+  /** The ledgers each provider names: a missing one makes it not Ready. */
+  ledgers?: { missing: (sp: StorageProvider) => string | undefined }
   intervalMs?: number
   leaseName?: string
   /** Lease timings (tests shorten them). */
@@ -179,6 +181,8 @@ export class ProviderStatusWriter {
       o.configError = (err as Error).message
       return o
     }
+    const ledgerError = this.o.ledgers?.missing(sp)
+    if (ledgerError !== undefined) o.ledgerError = ledgerError
     const stale = this.o.directory.staleTokenError(sp)
     if (stale !== undefined) o.staleTokenError = stale
     // Read now: the admission cache serves a stale head while a refresh is slow.

@@ -7,7 +7,7 @@
 import { describe, it, before, after } from 'node:test'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import assert from 'node:assert/strict'
-import { StorageProviders } from '../../../src/api/index.ts'
+import { FundLedgers, StorageProviders } from '../../../src/api/index.ts'
 import type { StorageProvider } from '../../../src/api/index.ts'
 import { Core, type KubeObject } from '../../../src/kube/rest.ts'
 import { proposeDeal } from '../../../src/client/net.ts'
@@ -75,6 +75,19 @@ describe('ingress: StorageProvider status', () => {
       await env.rest.mergePatch(StorageProviders, undefined, name(), { spec: { lotus: { fullNode: { tokenSecretRef: ref } } } })
     }
     await until('Ready=True with the marked Secret', (s) => cond(s, 'Ready')?.status === 'True')
+  })
+
+  it('says a provider is not ready while the FundLedger it names does not exist, and ready once it does', async () => {
+    const fl = await env.rest.get<KubeObject>(FundLedgers, undefined, env.ledgers.funds)
+    await env.rest.delete(FundLedgers, undefined, env.ledgers.funds)
+    try {
+      const missing = await until('Ready=False LedgerMissing', (s) => cond(s, 'Ready')?.reason === 'LedgerMissing')
+      assert.match(cond(missing, 'Ready')!.message, new RegExp(`^FundLedger ${env.ledgers.funds} not found: online proposals are refused`))
+      assert.equal(await readyMetric(), 0)
+    } finally {
+      await env.rest.create(FundLedgers, undefined, { apiVersion: fl.apiVersion, kind: fl.kind, metadata: { name: env.ledgers.funds }, spec: (fl as KubeObject & { spec: unknown }).spec } as KubeObject)
+    }
+    await until('Ready=True with the FundLedger back', (s) => cond(s, 'Ready')?.status === 'True')
   })
 
   it('keeps the last head while Lotus is down, and says so', async () => {

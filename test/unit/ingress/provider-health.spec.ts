@@ -48,6 +48,9 @@ describe('providerStatus', () => {
     const paused = { ...sp, spec: { ...sp.spec, paused: true } }
     assert.deepEqual(reason(paused, { configError }).slice(0, 2), ['False', 'Paused'])
     assert.deepEqual(reason(sp, { configError, head: { error: 'connect ECONNREFUSED' } }), ['False', 'InvalidConfig', configError])
+    assert.deepEqual(reason(sp, { configError, ledgerError: 'FundLedger f not found' }).slice(0, 2), ['False', 'InvalidConfig'])
+    assert.deepEqual(reason(sp, { ledgerError: 'FundLedger f and StorageLedger s not found', head: { error: 'connect ECONNREFUSED' } }),
+      ['False', 'LedgerMissing', 'FundLedger f and StorageLedger s not found: online proposals are refused ("server error: tag funds" / "tag storage")'])
     const [s, r, m] = reason(sp, { head: { error: 'connect ECONNREFUSED' } })
     assert.deepEqual([s, r], ['False', 'ChainUnreachable'])
     assert.match(m, /http:\/\/127\.0\.0\.1:9\/rpc\/v1 failed: connect ECONNREFUSED/)
