@@ -304,8 +304,9 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     addresses: () => node.getMultiaddrs().map(String),
     inFlight: () => inflight.size,
     drain: async (timeoutMs = 30_000) => {
+      // The handlers stay: a stream negotiated now is reset (guard), where an unhandled protocol
+      // would be answered "not supported" and the client might not try again.
       draining = true
-      await node.unhandle(Object.values(PROTOCOL_IDS))
       const all = Promise.allSettled([...inflight])
       await Promise.race([all, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())])
       await node.stop()

@@ -158,7 +158,9 @@ export class ProposalService {
             })
         r = await this.o.store.create(deal, params.isOffline ? undefined : params.transfer.params, { recheck, reservation })
       } catch (err) {
-        log.error({ deal: params.dealUuid, err: (err as Error).message }, 'persisting the deal failed')
+        // Rate-limited like the other operator logs: an apiserver outage fails every proposal alike
+        // (counted as reason="PersistFailed").
+        if (this.operatorLogs.take()) log.error({ deal: params.dealUuid, err: (err as Error).message }, 'persisting the deal failed')
         return done('error', 'PersistFailed', 'server error: save to db')
       } finally {
         // Created: the store indexes it by now. Not created: the proposal is free to come again.
