@@ -30,6 +30,8 @@ import { hostname } from 'node:os'
 import { kubeUserAgent } from '../version.ts'
 
 const log = logger('ingress')
+/** How long a stopping ingress answers the proposals in flight (the chart's grace period is 45 s). */
+const DRAIN_MS = 30_000
 
 export interface IngressOptions {
   kubeConfig: KubeConfig
@@ -173,7 +175,9 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
       sweeper,
       ...(statusWriter !== undefined ? { providerStatus: statusWriter } : {}),
       stop: async () => {
-        await host.drain()
+        // Creates waiting on the watch give up in time to undo their deal before the host stops.
+        store.drain(DRAIN_MS)
+        await host.drain(DRAIN_MS)
         await sweeper.stop()
         await statusWriter?.stop()
         await Promise.all([providers.stop(), store.stop(), ledgers.stop()])

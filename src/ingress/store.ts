@@ -57,6 +57,11 @@ const RELIST_WAIT_MS = 40_000
  * 26 s) end within the ingress's drain on SIGTERM (30 s).
  */
 const PERSIST_TIMEOUT_MS = 4000
+/**
+ * After drain(), the time left for an undo (a delete of the deal and one of its Secret, each
+ * PERSIST_TIMEOUT_MS) before the host stops.
+ */
+const UNDO_MS = 2 * PERSIST_TIMEOUT_MS + 1000
 /** Names the create attempt that wrote a deal (see create). */
 export const ATTEMPT_ANNOTATION = 'dealyard.io/create-attempt'
 
@@ -190,6 +195,10 @@ export class KubeDealStore implements DealStore {
    * the deals delivered before it hold, and a wake-up for the create waiting on it.
    */
   private readonly mine = new Map<string, PendingCreate>()
+  /** Creates waiting for the watch: each one's deadline check, run again when the drain starts. */
+  private readonly waiting = new Set<() => void>()
+  /** Set by drain(): no create waits for the watch past it (the process stops soon after). */
+  private drainBy: number | undefined
 
   constructor (rest: KubeRest, namespace: string) {
     this.rest = rest
@@ -229,6 +238,16 @@ export class KubeDealStore implements DealStore {
   }
 
   async start (): Promise<void> { await this.informer.start() }
+
+  /**
+   * The process stops within `withinMs`: creates still waiting for the watch (up to 40 s during a
+   * relist) stop waiting in time to undo their deal, rather than leave it undecided when the
+   * process ends (its client hears "server error: save to db", as for any watch that falls behind).
+   */
+  drain (withinMs: number): void {
+    this.drainBy = Date.now() + Math.max(0, withinMs - UNDO_MS)
+    for (const check of [...this.waiting]) check()
+  }
   async stop (): Promise<void> { await this.informer.stop() }
 
   bySignedProposalCid (cid: string): PriorDeal | undefined { return this.bySpc.get(cid) }
@@ -410,15 +429,19 @@ export class KubeDealStore implements DealStore {
         // While a relist runs the watch cannot deliver: wait for it (bounded), and give the watch
         // WATCH_WAIT_MS after it ends to catch up with what was written meanwhile.
         const expire = (): void => {
+          clearTimeout(timer)
           const now = Date.now()
           if (this.informer.listing) graceUntil = Math.min(now + WATCH_WAIT_MS, started + RELIST_WAIT_MS)
           else if (this.informer.listedAt > started - WATCH_WAIT_MS) graceUntil = Math.max(graceUntil, Math.min(this.informer.listedAt + WATCH_WAIT_MS, started + RELIST_WAIT_MS))
+          if (this.drainBy !== undefined) graceUntil = Math.min(graceUntil, this.drainBy)
           if (now < graceUntil) { timer = setTimeout(expire, Math.min(500, graceUntil - now)); return }
+          this.waiting.delete(expire)
           m.seen = undefined
           resolve(false)
         }
-        timer = setTimeout(expire, WATCH_WAIT_MS)
-        m.seen = () => { clearTimeout(timer); resolve(true) }
+        timer = setTimeout(expire, this.drainBy === undefined ? WATCH_WAIT_MS : Math.max(0, Math.min(WATCH_WAIT_MS, this.drainBy - started)))
+        this.waiting.add(expire)
+        m.seen = () => { clearTimeout(timer); this.waiting.delete(expire); resolve(true) }
       })
       if (!seen) {
         await this.undo(uuid, created, secretUid, spc)

@@ -134,4 +134,29 @@ describe('ingress: the apiserver stalls while a proposal is persisted', () => {
       await node.stop()
     }
   })
+
+  it('stops waiting for a relist when the ingress drains, in time to undo the deal before it stops', async () => {
+    // Waiting out a 40 s relist would outlast the 30 s drain: the process would stop with its deal
+    // written and never decided against other replicas' (nor answered).
+    const node = await createClientNode()
+    const informer = env.ingress.store.informer
+    informer.listing = true
+    await informer.stop()
+    try {
+      const p = await params()
+      const t0 = Date.now()
+      const answer = proposeDeal(node, env.addr, p)
+      await eventually(async () => await exists(StorageDeals, p.dealUuid), { what: 'the deal written' })
+      // The drain of a stop that has 10.5 s: 1.5 s left to wait once the undo's time is kept.
+      env.ingress.store.drain(10_500)
+      const res = await answer
+      assert.deepEqual([res.accepted, res.message], [false, 'server error: save to db'])
+      assert.ok(Date.now() - t0 < 8000, `answered after ${Date.now() - t0} ms`)
+      assert.equal(await exists(StorageDeals, p.dealUuid), false)
+    } finally {
+      informer.listing = false
+      await informer.start()
+      await node.stop()
+    }
+  })
 })
