@@ -13,23 +13,13 @@ import { encodeDealProposal } from '../../../src/protocol/index.ts'
 import { ADMISSION_CHECKS, evaluate, fact, failedFact, providerTerms, type AdmissionInput } from '../../../src/policy/index.ts'
 import type { StorageProvider } from '../../../src/api/index.ts'
 import { delegatedKey, signDelegated } from '../../support/delegated.ts'
+import { storageProvider } from '../../support/builders.ts'
 
 const f4 = delegatedKey()
 const HEAD = 100_000
 
-const sp = {
-  apiVersion: 'dealyard.io/v1alpha1',
-  kind: 'StorageProvider',
-  metadata: { name: 'sp1' },
-  spec: {
-    address: 'f01000',
-    lotus: { fullNode: { url: 'http://x' }, miner: { url: 'http://y' } },
-    fundLedger: 'f',
-    storageLedger: 's',
-    ask: { price: '0', verifiedPrice: '0', minPieceSize: 256, maxPieceSize: 1 << 30 },
-    dealPolicy: { transferTypes: ['http'] }
-  }
-} as StorageProvider
+/** Free, so the proposal's price never decides: only the signature checks are under test. */
+const sp: StorageProvider = { ...storageProvider('sp1'), spec: { ...storageProvider('sp1').spec, ask: { price: '0', verifiedPrice: '0', minPieceSize: 256, maxPieceSize: 1 << 30 } } }
 
 /** A valid online proposal from the f410 client (signed with its delegated key), with `chain` facts over the valid ones. */
 function input (chain: Partial<AdmissionInput['chain']> = {}, client = f4.address.toString()): AdmissionInput {
