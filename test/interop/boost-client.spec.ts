@@ -36,8 +36,9 @@ interface Seen {
 describe('interop: boost\'s client framing (Go, go-libp2p, boost wire types) against the TS ingress', () => {
   let env: Env
   let seen: Seen
+  let bin: string
   before(async () => {
-    const bin = await cachedBinary('test/interop/boostclient/build.sh')
+    bin = await cachedBinary('test/interop/boostclient/build.sh')
     env = await startEnv('interop-boost')
     const dir = await mkdtemp(join(tmpdir(), 'dealyard-interop-'))
     await writeFile(join(dir, 'client.key'), encodeKeyFile(env.client.key))
@@ -103,5 +104,16 @@ describe('interop: boost\'s client framing (Go, go-libp2p, boost wire types) aga
   it('reads the signed ask, and a null ask for another miner', () => {
     assert.deepEqual({ ...seen.ask, miner: seen.ask.miner.slice(1) }, { null: false, miner: env.peer.minerAddress.slice(1), price: '0', minPieceSize: 256, maxPieceSize: 1 << 30, seqNo: 3, signed: true })
     assert.equal(seen.askOther.null, true)
+  })
+
+  // Not ECDSA: js-libp2p (@libp2p/crypto 5.1.23, the newest) reads and writes ECDSA public keys in
+  // a DER layout of its own, not go-libp2p's PKIX, so the handshake fails (README, Left).
+  it('serves clients whose go-libp2p identity is Ed25519 (boost\'s, lotus\'s), secp256k1 or RSA', async () => {
+    const out = await run(bin, ['-identities', 'ed25519,secp256k1,rsa', '-addr', env.addr, '-provider', env.peer.minerAddress], { timeout: 120_000 })
+    const got = JSON.parse(out.stdout) as Record<string, { peerId: string, connectError?: string, ask?: { null: boolean, miner: string, signed: boolean, transportError?: string } }>
+    for (const t of ['ed25519', 'secp256k1', 'rsa']) {
+      assert.equal(got[t]?.connectError, undefined, `${t}: ${got[t]?.connectError}`)
+      assert.deepEqual([got[t]?.ask?.transportError, got[t]?.ask?.null, got[t]?.ask?.signed], [undefined, false, true], t)
+    }
   })
 })

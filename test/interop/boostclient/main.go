@@ -36,6 +36,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p"
+	p2pcrypto "github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -263,9 +264,14 @@ func main() {
 	collateral := flag.Int64("collateral", 0, "provider collateral")
 	load := flag.Int("load", 0, "load mode with this many clients (load.go)")
 	reconnect := flag.Bool("reconnect", false, "load mode: a new connection for every proposal, as `boost deal` makes")
+	identities := flag.String("identities", "", "only connect from a host of each of these key types (ed25519,secp256k1,ecdsa,rsa) and ask; print what each got")
 	flag.Parse()
 	if *load > 0 {
 		runLoad(*load, *addr, *providerFlag, *root, *url, *collateral, *reconnect)
+		return
+	}
+	if *identities != "" {
+		askFromIdentities(strings.Split(*identities, ","), *addr, *providerFlag)
 		return
 	}
 
@@ -349,6 +355,39 @@ func main() {
 	out["reconnected"] = sendDealProposal(ctx, h, ai.ID, again, dealProtocolv121, dealProtocolv120)
 	enc := json.NewEncoder(os.Stdout)
 	must(enc.Encode(out))
+}
+
+// askFromIdentities connects from a go-libp2p host of each key type (go-libp2p's identities: a
+// client's peer ID may be any of them) and asks for the miner's ask on that connection.
+func askFromIdentities(types []string, addr, miner string) {
+	keyTypes := map[string]int{"ed25519": p2pcrypto.Ed25519, "secp256k1": p2pcrypto.Secp256k1, "ecdsa": p2pcrypto.ECDSA, "rsa": p2pcrypto.RSA}
+	ai, err := peer.AddrInfoFromString(addr)
+	must(err)
+	prov, err := address.NewFromString(miner)
+	must(err)
+	out := map[string]any{}
+	for _, t := range types {
+		kt, ok := keyTypes[t]
+		if !ok {
+			panic("boostclient: unknown key type " + t)
+		}
+		sk, _, err := p2pcrypto.GenerateKeyPair(kt, 2048)
+		must(err)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		h, err := libp2p.New(libp2p.Identity(sk), libp2p.NoListenAddrs, libp2p.Transport(tcp.NewTCPTransport),
+			libp2p.Security(noise.ID, noise.New), libp2p.Muxer(yamux.ID, yamux.DefaultTransport))
+		must(err)
+		r := map[string]any{"peerId": h.ID().String()}
+		if err := h.Connect(ctx, *ai); err != nil {
+			r["connectError"] = err.Error()
+		} else {
+			r["ask"] = sendAsk(ctx, h, ai.ID, prov)
+		}
+		out[t] = r
+		_ = h.Close()
+		cancel()
+	}
+	must(json.NewEncoder(os.Stdout).Encode(out))
 }
 
 func must(err error) {
