@@ -13,6 +13,8 @@ import { Backoff, sleep } from './backoff.ts'
 import { isGone, resourcePath, type KubeObject, type KubeRest, type ResourceCoords } from './rest.ts'
 
 const log = logger('kube:informer')
+/** An informer is woken by its client's recovery (KubeRest.onRecovered) at most this often. */
+const RECOVERY_WAKE_MS = 2000
 
 /** A full list that runs longer than this says how far it got, this often. */
 const LIST_PROGRESS_MS = 5_000
@@ -79,6 +81,7 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
   /** Set while the loop waits out a backoff: ends the wait (wake). */
   private wakeUp: (() => void) | undefined
   private unsubscribe: (() => void) | undefined
+  private lastRecoveryWake = 0
   private syncedOnce = false
   /** Counters tests and health checks read; the Prometheus metrics carry the same numbers. */
   readonly stats = { relists: 0, goneRelists: 0, reconnects: 0 }
@@ -110,8 +113,16 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
     this.running = true
     this.abort = new AbortController()
     const synced = this.syncedOnce ? Promise.resolve() : new Promise<void>((resolve) => this.once('synced', resolve))
-    // The apiserver answering any request of this client again ends a backoff wait at once.
-    this.unsubscribe = this.rest.onRecovered?.(() => { this.wake() })
+    // The apiserver answering any request of this client again ends a backoff wait at once, at
+    // most once per RECOVERY_WAKE_MS: a resource the apiserver keeps refusing (429 from priority
+    // and fairness, a conversion webhook down) while it answers others would otherwise be retried
+    // at the rate of the client's other requests.
+    this.unsubscribe = this.rest.onRecovered?.(() => {
+      const now = Date.now()
+      if (now - this.lastRecoveryWake < RECOVERY_WAKE_MS) return
+      this.lastRecoveryWake = now
+      this.wake()
+    })
     this.loop = this.run(this.abort.signal)
     const resync = this.opts.resyncMs ?? 600_000
     if (resync > 0) {

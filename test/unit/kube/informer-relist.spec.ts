@@ -105,3 +105,24 @@ it('ends its backoff wait at once when its client reports the apiserver answerin
     await informer.stop()
   }
 })
+
+it('is woken by its client\'s recoveries at most once every 2 s while its own resource keeps failing', async () => {
+  let recovered: () => void = () => {}
+  let lists = 0
+  const rest = {
+    onRecovered: (fn: () => void) => { recovered = fn; return () => { recovered = () => {} } },
+    list: async () => { lists++; throw new KubeApiError(429, 'TooManyRequests', 'the server has received too many requests') },
+    watch: async () => { throw new Error('never watched') }
+  } as unknown as KubeRest
+  const informer = new Informer<KubeObject>(rest, { resource: { group: '', version: 'v1', plural: 'configmaps' }, resyncMs: 0, backoff: new Backoff(60_000, 60_000) })
+  void informer.start().catch(() => {})
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal(lists, 1)
+    // Other requests of the client succeed 100 times a second for half a second.
+    for (let i = 0; i < 50; i++) { recovered(); await new Promise((resolve) => setTimeout(resolve, 10)) }
+    assert.equal(lists, 2, 'one early retry, not one per recovery')
+  } finally {
+    await informer.stop()
+  }
+})
