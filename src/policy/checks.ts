@@ -7,7 +7,7 @@
 import { isPieceCid } from '../filecoin/cid.ts'
 import { verifyProposalSignature } from '../protocol/proposal.ts'
 import { addressKey, addressString, type AdmissionInput, type Check, type Fact, type PriorDeal, type Violation } from './admission.ts'
-import { checkTransferAddress } from './transfer-host.ts'
+import { checkTransferAddress, parseIp } from './transfer-host.ts'
 import { goHostname, goPort, parseGoUrl } from './go-url.ts'
 import { httpRequestOf } from './http-request.ts'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -312,7 +312,10 @@ export const transferHostAllowed: Check = (i) => {
   if ('error' in r) return undefined
   const hostname = whatwgUrlOf(i.params.transfer.params)?.hostname.replace(/^\[|\]$/g, '')
   for (const ip of new Set([r.ip, hostname === undefined ? undefined : literalIp(hostname)])) {
-    if (ip === undefined) continue
+    // A reading that only looks numeric ("8.8.8.8.", "1.2.3", "0177.0.0.1": Go keeps them as
+    // written) is judged by the other, WHATWG's, which the transfer connects to: 8.8.8.8, 1.2.0.3,
+    // 127.0.0.1 (round 30: such public hosts were refused as "not an IP address").
+    if (ip === undefined || parseIp(ip) === undefined) continue
     const v = checkTransferAddress(ip, i.provider.transferHosts)
     if (v !== undefined) return P(v.reason, `transfer host refused: ${v.message}`)
   }

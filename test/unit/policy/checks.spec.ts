@@ -202,6 +202,14 @@ describe('admission checks', () => {
     assert.throws(() => providerTerms(sp({ pieceCidBlocklist: [PIECE, 'notacid'] })), /dealPolicy\.pieceCidBlocklist: "notacid" is not a CID/)
   })
 
+  it('judges a host Go keeps as written but WHATWG reads as an address by the address the transfer connects to', () => {
+    assert.equal(verdict(base({ params: { http: { url: 'http://8.8.8.8./a.car', size: 10 } } })), undefined)
+    assert.equal(verdict(base({ params: { http: { url: 'http://1.2.3/a.car', size: 10 } } })), undefined)
+    for (const url of ['http://0177.0.0.1/a.car', 'http://2130706433/a.car', 'http://127.0.0.1./a.car']) {
+      assert.equal(verdict(base({ params: { http: { url, size: 10 } } })), 'transfer host refused: transfer address 127.0.0.1 is loopback (127.0.0.0/8); allow it with allowCidrs', url)
+    }
+  })
+
   it('allows a loopback host when the provider allows its range', () => {
     const terms = providerTerms(sp({ transferHosts: { allowCidrs: ['127.0.0.0/8'] } }))
     assert.equal(verdict(base({ params: { http: { url: 'http://127.0.0.1:8080/a.car', size: 10 } }, terms })), undefined)
