@@ -2,8 +2,8 @@
  * A small cache for chain facts. A fresh value is served as is; a stale one (older than ttl, younger
  * than maxStale) is served at once while one background call refreshes it, until a refresh fails;
  * otherwise callers share one in-flight load. So a slow Lotus is waited on at most once per key per ttl window, and a burst
- * of proposals makes one call, not hundreds. Failures are remembered for errorTtl so a dead Lotus
- * is not hammered, then tried again.
+ * of proposals makes one call, not hundreds. A key that never loaded remembers its failure for
+ * errorTtl so a dead Lotus is not hammered, then tries again.
  */
 export interface TtlCacheOptions {
   ttlMs: number
@@ -51,7 +51,11 @@ export class TtlCache<V> {
       }
     }
     if (e?.inflight !== undefined) return await e.inflight
-    if (e?.errorAt !== undefined && now - e.errorAt < this.errorTtl) throw e.error
+    // A failure is remembered only for a key that never loaded: once a value stood in, each caller
+    // after a failed refresh asks again (shared with those waiting at the same time), as boost reads
+    // the chain for every proposal, so one dropped call fails the callers that shared it, not every
+    // caller for errorTtl.
+    if (e?.value === undefined && e?.errorAt !== undefined && now - e.errorAt < this.errorTtl) throw e.error
     if (e === undefined) {
       e = { at: 0 }
       this.entries.set(key, e)
