@@ -92,8 +92,20 @@ function requestHead (url: URL, headers: Record<string, string>): string {
 export function basicAuthOf (url: URL, headers: Record<string, string>): string | undefined {
   if (url.username === '' && url.password === '') return undefined
   if (Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) return undefined
-  const decode = (s: string): string => { try { return decodeURIComponent(s) } catch { return s } }
-  return `Basic ${Buffer.from(`${decode(url.username)}:${decode(url.password)}`, 'utf8').toString('base64')}`
+  return `Basic ${Buffer.concat([percentDecoded(url.username), Buffer.from(':'), percentDecoded(url.password)]).toString('base64')}`
+}
+
+/**
+ * The bytes a WHATWG userinfo component (ASCII, %-escaped) stands for, as Go's url.User holds them:
+ * %ff is the byte 0xff, not text (decodeURIComponent refuses escapes that are not UTF-8).
+ */
+function percentDecoded (s: string): Buffer {
+  const out: number[] = []
+  for (let i = 0; i < s.length; i++) {
+    const hex = s[i] === '%' ? s.slice(i + 1, i + 3) : ''
+    if (/^[0-9a-fA-F]{2}$/.test(hex)) { out.push(parseInt(hex, 16)); i += 2 } else out.push(...Buffer.from(s[i]!, 'utf8'))
+  }
+  return Buffer.from(out)
 }
 
 type Framing = { kind: 'none' } | { kind: 'length', left: number } | { kind: 'close' } | { kind: 'chunked' }

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import fc from 'fast-check'
-import { get, ChunkedDecoder, type BodyTarget } from '../../../src/transfer/http1.ts'
+import { basicAuthOf, get, ChunkedDecoder, type BodyTarget } from '../../../src/transfer/http1.ts'
 import { tempDir } from './support.ts'
 
 /** A server that answers every connection with `script` (pieces written with a pause between). */
@@ -235,4 +235,15 @@ test('https: the body comes through TLS with the certificate checked against the
     assert.match(String(err.code), /ERR_TLS_CERT_ALTNAME_INVALID/)
     return true
   })
+})
+
+test('URL credentials become Basic auth of the bytes Go\'s url.User holds: escapes that are not UTF-8 included', () => {
+  const b64 = (b: Buffer): string => `Basic ${b.toString('base64')}`
+  assert.equal(basicAuthOf(new URL('http://u:%ff@h/'), {}), b64(Buffer.from([0x75, 0x3a, 0xff])))
+  assert.equal(basicAuthOf(new URL('http://u:p%e9ss@h/'), {}), b64(Buffer.from([0x75, 0x3a, 0x70, 0xe9, 0x73, 0x73])))
+  // Non-ASCII typed in the URL: WHATWG escapes it as UTF-8, which is what Go holds too.
+  assert.equal(basicAuthOf(new URL('http://ü:pä@h/'), {}), b64(Buffer.from('ü:pä', 'utf8')))
+  assert.equal(basicAuthOf(new URL('http://us%40er:p%3Ass@h/'), {}), b64(Buffer.from('us@er:p:ss')))
+  assert.equal(basicAuthOf(new URL('http://u:p@h/'), { AUTHORIZATION: 'Bearer x' }), undefined)
+  assert.equal(basicAuthOf(new URL('http://h/'), {}), undefined)
 })
