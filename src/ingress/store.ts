@@ -286,6 +286,12 @@ export class KubeDealStore implements DealStore {
   }
 
   async create (deal: StorageDeal, params: Uint8Array | undefined, o: CreateOptions = {}): Promise<CreateResult> {
+    // Stopping: a create begun now might not finish its writes (and an undo) before the process
+    // ends, leaving a deal nobody decided and whose client heard nothing: none is begun. Its writes
+    // take at most four PERSIST_TIMEOUT_MS (create, lookup, Secret, its lookup) before the wait.
+    if (this.drainBy !== undefined && Date.now() > this.drainBy - 4 * PERSIST_TIMEOUT_MS) {
+      throw new DealyardError('ERR_PERSIST', `deal ${deal.metadata.name ?? ''}: not written: the ingress is stopping`, { retry: 'auto' })
+    }
     // Names this write: after a create whose answer was lost, the deal found (now or later by the
     // watch) is ours only if it carries this, and not a deal another attempt made of the same
     // proposal; and the watch tells this replica's creates by it.

@@ -153,6 +153,11 @@ describe('ingress: the apiserver stalls while a proposal is persisted', () => {
       assert.deepEqual([res.accepted, res.message], [false, 'server error: save to db'])
       assert.ok(Date.now() - t0 < 8000, `answered after ${Date.now() - t0} ms`)
       assert.equal(await exists(StorageDeals, p.dealUuid), false)
+      // A proposal that reaches its writes this late is not written at all.
+      const late = await params()
+      const refused = await proposeDeal(node, env.addr, late)
+      assert.deepEqual([refused.accepted, refused.message], [false, 'server error: save to db'])
+      assert.equal(await exists(StorageDeals, late.dealUuid), false)
     } finally {
       informer.listing = false
       await informer.start()
