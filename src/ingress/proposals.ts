@@ -12,6 +12,7 @@ import { signedProposalCid } from '../protocol/proposal.ts'
 import type { DealParams, DealResponse } from '../protocol/types.ts'
 import { gatherChainFacts } from './chain.ts'
 import { dealObject, type DealContext } from './deal-object.ts'
+import { fitText } from '../protocol/cbor/writer.ts'
 import type { FundsBase, LedgerBook, StagingBase } from './ledgers.ts'
 import { proposalDuration, proposalsTotal } from './metrics.ts'
 import { ProviderConfigError, type ProviderDirectory } from './providers.ts'
@@ -90,7 +91,8 @@ export class ProposalService {
       if (log.isLevelEnabled('debug')) {
         log.debug({ deal: params.dealUuid, provider, client: addressString(p.client), result, reason, peer: meta.peerId }, result === 'accepted' ? 'deal accepted' : `deal ${result}: ${message}`)
       }
-      return { accepted: result === 'accepted', message }
+      // Within cbor-gen's string limit: boost's texts quote the client's URL and params, of any length.
+      return { accepted: result === 'accepted', message: fitText(message) }
     }
     try {
       const entry = await this.o.providers.find(addressString(p.provider))

@@ -10,26 +10,13 @@ import { Address } from '../filecoin/address.ts'
 import { verifySignature } from '../filecoin/signature.ts'
 import { logger } from '../log.ts'
 import { statusRequestMessage } from '../protocol/proposal.ts'
-import { MAX_STRING_LENGTH } from '../protocol/cbor/reader.ts'
+import { fitText } from '../protocol/cbor/writer.ts'
 import type { DealStatusRequest, DealStatusResponse } from '../protocol/types.ts'
 import { proposalOf } from './deal-object.ts'
 import type { ProviderDirectory } from './providers.ts'
 import type { DealStore } from './store.ts'
 
 const log = logger('ingress:status')
-
-/**
- * `s` cut to at most `maxBytes` of UTF-8 on a character boundary, marked with "…" where cut.
- * cbor-gen refuses strings over 8192 bytes; a deal's error may hold 4096 characters (up to 16 KiB),
- * and a status answer that cannot be encoded would be a reset stream on every request for the deal.
- */
-export function fitText (s: string, maxBytes = MAX_STRING_LENGTH): string {
-  const b = Buffer.from(s, 'utf8')
-  if (b.length <= maxBytes) return s
-  let cut = maxBytes - 3
-  while (cut > 0 && (b[cut]! & 0xc0) === 0x80) cut--
-  return b.subarray(0, cut).toString('utf8') + '…'
-}
 
 export class StatusService {
   private readonly providers: ProviderDirectory

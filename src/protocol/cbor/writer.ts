@@ -149,3 +149,17 @@ export class CborWriter {
     return this.buf.slice(0, this.len)
   }
 }
+
+/**
+ * `s` cut to at most `maxBytes` of UTF-8 on a character boundary, marked with "…" where cut.
+ * cbor-gen refuses strings over 8192 bytes (and so does text() here): a deal's error may hold 4096
+ * characters (up to 16 KiB), and a rejection may quote a client's URL of any length; an answer that
+ * cannot be encoded would be a reset stream instead of the reason.
+ */
+export function fitText (s: string, maxBytes = MAX_STRING_LENGTH): string {
+  const b = Buffer.from(s, 'utf8')
+  if (b.length <= maxBytes) return s
+  let cut = maxBytes - 3
+  while (cut > 0 && (b[cut]! & 0xc0) === 0x80) cut--
+  return b.subarray(0, cut).toString('utf8') + '…'
+}

@@ -114,6 +114,16 @@ describe('ingress: proposals, status, ask, transports', () => {
     })
   }
 
+  it('answers a refusal quoting a very long URL within the string limit boost\'s client reads (8192 bytes), rather than resetting the stream', async () => {
+    const url = `https://data.example.com/${'%zz'.repeat(70_000)}`
+    const params = await env.params({ http: { url, size: 1900 } })
+    const res = await proposeDeal(env.node, env.addr, params)
+    assert.equal(res.accepted, false)
+    assert.match(res.message, /^server error: get deal transfer host: cannot parse url 'https:\/\/data\.example\.com\/%zz%zz/)
+    assert.ok(Buffer.byteLength(res.message) <= 8192 && res.message.endsWith('…'), `${Buffer.byteLength(res.message)} bytes`)
+    assert.equal(await getDeal(params.dealUuid), undefined)
+  })
+
   it('applies client lists naming the client\'s ID address to proposals from its key address (StateLookupID through Lotus)', async () => {
     const name = env.sp.metadata!.name!
     const setClients = async (clients: { allow?: string[] | null, deny?: string[] | null } | null): Promise<void> => {

@@ -1,6 +1,7 @@
 import { describe, it, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { fitText, StatusService } from '../../../src/ingress/status.ts'
+import { StatusService } from '../../../src/ingress/status.ts'
+import { fitText } from '../../../src/protocol/cbor/writer.ts'
 import { ProviderDirectory } from '../../../src/ingress/providers.ts'
 import type { DealStore } from '../../../src/ingress/store.ts'
 import { dealObject } from '../../../src/ingress/deal-object.ts'
