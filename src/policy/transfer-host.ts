@@ -137,6 +137,12 @@ const builtin: Array<[string, string, string]> = [
   [Reasons.PrivateAddress, '192.168.0.0/16', 'private (RFC 1918)'],
   [Reasons.PrivateAddress, '100.64.0.0/10', 'carrier-grade NAT'],
   [Reasons.PrivateAddress, 'fc00::/7', 'private (unique local)'],
+  [Reasons.PrivateAddress, 'fec0::/10', 'site-local (deprecated, RFC 3879)'],
+  // The local-use NAT64 prefix: the IPv4 address it carries sits where the network chose, so the
+  // whole prefix is refused (the well-known prefix is judged by its IPv4 address, below).
+  [Reasons.PrivateAddress, '64:ff9b:1::/48', 'local-use NAT64 (RFC 8215)'],
+  // IPv4-compatible (deprecated, RFC 4291): never a real destination; after :: and ::1 above.
+  [Reasons.ReservedAddress, '::/96', 'IPv4-compatible (deprecated)'],
   [Reasons.MulticastAddress, '224.0.0.0/4', 'multicast'],
   [Reasons.MulticastAddress, 'ff00::/8', 'multicast'],
   [Reasons.ReservedAddress, '240.0.0.0/4', 'reserved']
