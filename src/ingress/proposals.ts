@@ -27,6 +27,8 @@ const log = logger('ingress:proposals')
  * read). Counted as rejections, so `result="error"` means something broke here.
  */
 const NOT_OUR_FAULT: ReadonlySet<string> = new Set(['InsufficientFunds', 'InsufficientPublishFunds', 'NoStagingSpace', 'InvalidSignature', 'InvalidTransfer'])
+/** The checks before the provider's that fail for want of a chain read, not for the proposal. */
+const CHAIN_READ_FAILURES: ReadonlySet<string> = new Set(['ChainHeadUnavailable', 'SignatureLookupFailed', 'AuthenticateMessageFailed'])
 const resultOf = (v: { reason: string, message: string }): 'rejected' | 'error' =>
   v.message.includes('server error') && !NOT_OUR_FAULT.has(v.reason) ? 'error' : 'rejected'
 const TAGGING_CHECKS = [fundsAvailable, stagingAvailable]
@@ -99,11 +101,13 @@ export class ProposalService {
       if (entry === undefined) {
         // boost checks the head and the client's signature before the provider: read through any
         // provider's Lotus (one chain), so a proposal failing those hears what boost would say.
+        // A read that fails there (that provider's Lotus down) is no reason to give: the answer
+        // is then the provider's, as for a proposal that passes them.
         const any = await this.o.providers.anyEntry()
         if (any !== undefined) {
           const chain = await gatherChainFacts(any.chain, params.clientDealProposal, { signatureOnly: true })
           const v = evaluate(CHECKS_BEFORE_PROVIDER, { params, provider: any.terms, chain })
-          if (v !== undefined) return done(resultOf(v), v.reason, v.message)
+          if (v !== undefined && !CHAIN_READ_FAILURES.has(v.reason)) return done(resultOf(v), v.reason, v.message)
         }
         // No StorageProvider has this address: boost's A4 text, naming the miners served here.
         return done('rejected', 'IncorrectProvider', `${VALIDATION_PREFIX}incorrect provider for deal; proposal.Provider: ${addressString(p.provider)}; provider.Address: ${this.o.providers.addresses().join(', ') || '(none: no StorageProvider is configured here)'}`)

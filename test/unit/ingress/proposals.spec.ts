@@ -1,0 +1,57 @@
+/**
+ * A proposal for a miner not served here: boost's checks before the provider's (the head, the
+ * client's signature) are made through any served provider's Lotus, and answer first when the
+ * proposal fails them; a failed read there is no reason to give.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { generateKey } from '../../../src/filecoin/keys.ts'
+import { pieceCidFromCommP } from '../../../src/filecoin/cid.ts'
+import { buildDealParams } from '../../../src/client/proposal.ts'
+import { ProposalService } from '../../../src/ingress/proposals.ts'
+import type { ChainReader } from '../../../src/ingress/chain.ts'
+import type { ProviderDirectory } from '../../../src/ingress/providers.ts'
+import type { DealStore } from '../../../src/ingress/store.ts'
+import { providerTerms } from '../../../src/policy/terms.ts'
+import { storageProvider } from '../../support/builders.ts'
+
+const HEAD = 100_000
+const client = generateKey('secp256k1')
+
+function service (head: () => Promise<number>): ProposalService {
+  const chain = { head } as unknown as ChainReader
+  const sp = storageProvider('sp1')
+  const providers = {
+    find: async () => undefined,
+    addresses: () => ['f01000'],
+    anyEntry: async () => ({ resource: sp, terms: providerTerms(sp), chain })
+  } as unknown as ProviderDirectory
+  return new ProposalService({ providers, store: {} as DealStore, namespace: 'ns' })
+}
+
+function proposal (signedBy = client): ReturnType<typeof buildDealParams> {
+  const p = buildDealParams({
+    key: client, provider: 'f09999', pieceCid: pieceCidFromCommP(new Uint8Array(32).fill(3)).toString(), pieceSize: 2048,
+    payloadCid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi', startEpoch: HEAD + 3000, http: undefined
+  })
+  if (signedBy !== client) {
+    const other = buildDealParams({ key: signedBy, client: client.address.toString(), provider: 'f09999', pieceCid: pieceCidFromCommP(new Uint8Array(32).fill(3)).toString(), pieceSize: 2048, payloadCid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi', startEpoch: HEAD + 3000 })
+    p.clientDealProposal = { proposal: p.clientDealProposal.proposal, clientSignature: other.clientDealProposal.clientSignature }
+  }
+  return p
+}
+
+const meta = { protocol: '/fil/storage/mk/1.2.1' as const, peerId: '12D3KooWtest' }
+
+describe('ProposalService: a provider not served here', () => {
+  it('answers boost\'s signature text first for a bad signature, the provider\'s text for a good one', async () => {
+    const svc = service(async () => HEAD)
+    assert.equal((await svc.propose(proposal(generateKey('secp256k1')), meta)).message, 'failed validation: server error: validating signature')
+    assert.equal((await svc.propose(proposal(), meta)).message, 'failed validation: incorrect provider for deal; proposal.Provider: f09999; provider.Address: f01000')
+  })
+
+  it('answers the provider\'s text when the chain cannot be read through the provider it borrowed', async () => {
+    const svc = service(async () => { throw new Error('connect ECONNREFUSED') })
+    assert.equal((await svc.propose(proposal(generateKey('secp256k1')), meta)).message, 'failed validation: incorrect provider for deal; proposal.Provider: f09999; provider.Address: f01000')
+  })
+})
