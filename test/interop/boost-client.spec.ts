@@ -2,7 +2,7 @@
  * Interop with boost's client side: the Go program in boostclient/ (boost's lp2pimpl DealClient
  * framing re-implemented on boost's cbor-gen'd wire types and go-libp2p, since boost's module cannot
  * be fetched here) dials the TS ingress, proposes an online deal (mk/1.2.1) and an offline one
- * (7-key form on mk/1.2.0, as some `boost deal` releases do), resends one, queries status signed
+ * (7-key form on mk/1.2.0, as `boost deal` v1.7–v2.5.2 sends every deal), resends one, queries status signed
  * with the client key, and asks. Asserts its view and the StorageDeals that resulted.
  */
 import { describe, it, before, after } from 'node:test'

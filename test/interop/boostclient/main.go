@@ -336,7 +336,7 @@ func main() {
 	}
 	out["peerstoreAddrs"] = peerAddrs
 	out["online"] = sendDealProposal(ctx, h, ai.ID, online, dealProtocolv121, dealProtocolv120)
-	// Some `boost deal` releases open mk/1.2.0 only and still send the 7-key form.
+	// `boost deal` and `boost offline-deal` (v1.7 to v2.5.2, the newest) open mk/1.2.0 only and send the 7-key form.
 	out["offline"] = sendDealProposal(ctx, h, ai.ID, offline, dealProtocolv120)
 	out["duplicate"] = sendDealProposal(ctx, h, ai.ID, online, dealProtocolv121, dealProtocolv120)
 	out["status"] = sendDealStatusRequest(ctx, h, ai.ID, w, online.DealUUID, &online.ClientDealProposal.Proposal)
