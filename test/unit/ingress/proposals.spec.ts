@@ -29,15 +29,14 @@ function service (head: () => Promise<number>): ProposalService {
   return new ProposalService({ providers, store: {} as DealStore, namespace: 'ns' })
 }
 
+/** An offline proposal of `client` for miner f09999, signed by `signedBy` (a foreign key: a bad signature). */
 function proposal (signedBy = client): ReturnType<typeof buildDealParams> {
-  const p = buildDealParams({
-    key: client, provider: 'f09999', pieceCid: pieceCidFromCommP(new Uint8Array(32).fill(3)).toString(), pieceSize: 2048,
-    payloadCid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi', startEpoch: HEAD + 3000, http: undefined
-  })
-  if (signedBy !== client) {
-    const other = buildDealParams({ key: signedBy, client: client.address.toString(), provider: 'f09999', pieceCid: pieceCidFromCommP(new Uint8Array(32).fill(3)).toString(), pieceSize: 2048, payloadCid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi', startEpoch: HEAD + 3000 })
-    p.clientDealProposal = { proposal: p.clientDealProposal.proposal, clientSignature: other.clientDealProposal.clientSignature }
+  const o = {
+    client: client.address.toString(), provider: 'f09999', pieceCid: pieceCidFromCommP(new Uint8Array(32).fill(3)).toString(), pieceSize: 2048,
+    payloadCid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi', startEpoch: HEAD + 3000
   }
+  const p = buildDealParams({ ...o, key: client })
+  p.clientDealProposal.clientSignature = buildDealParams({ ...o, key: signedBy }).clientDealProposal.clientSignature
   return p
 }
 
