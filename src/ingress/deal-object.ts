@@ -89,12 +89,6 @@ export function dealObject (params: DealParams, ctx: DealContext): StorageDeal {
   }
 }
 
-/**
- * The ingress's field manager: the apiserver takes it from the User-Agent (index.ts), and it names
- * the one managedFields entry of a deal nothing has written to since the ingress created it.
- */
-export const INGRESS_FIELD_MANAGER = 'dealyard-ingress'
-
 const clientIdOf = (params: DealParams): { clientId?: string } =>
   params.transfer.clientId !== '' ? { clientId: params.transfer.clientId.slice(0, 256) } : {}
 

@@ -24,7 +24,6 @@ import { lotusToken, ProviderDirectory } from './providers.ts'
 import { StatusService } from './status.ts'
 import { KubeDealStore } from './store.ts'
 import { OrphanSweeper, type OrphanSweepOptions } from './orphans.ts'
-import { INGRESS_FIELD_MANAGER } from './deal-object.ts'
 import { ProviderStatusWriter, type ProviderStatusOptions } from './provider-status.ts'
 import { EventRecorder } from '../kube/events.ts'
 import { hostname } from 'node:os'
@@ -87,7 +86,7 @@ export interface Ingress {
 }
 
 export async function startIngress (o: IngressOptions): Promise<Ingress> {
-  const rest = new KubeRest(o.kubeConfig, { userAgent: kubeUserAgent(INGRESS_FIELD_MANAGER) })
+  const rest = new KubeRest(o.kubeConfig, { userAgent: kubeUserAgent('dealyard-ingress') })
   const providers = new Informer<StorageProvider & KubeObject>(rest, {
     resource: StorageProviders, transform: stripManagedFields, ...(o.providerSelector !== undefined ? { labelSelector: o.providerSelector } : {})
   })

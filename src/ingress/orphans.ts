@@ -23,7 +23,7 @@ import { Core, isConflict, isNotFound, METADATA_ONLY, resourcePath, type KubeObj
 import { logger } from '../log.ts'
 import { duplicatesDeleted, orphansDeleted } from './metrics.ts'
 import { ATTEMPT_ANNOTATION, attemptTime } from './store.ts'
-import { INGRESS_FIELD_MANAGER, LABELS } from './deal-object.ts'
+import { LABELS } from './deal-object.ts'
 
 const log = logger('ingress:orphans')
 
@@ -74,24 +74,21 @@ function untouchedOriginal (d: StorageDeal): boolean {
   return made !== undefined && Number.isFinite(created) && Math.abs(created - made) <= COPY_SKEW_MS
 }
 
-/**
- * Whether nothing but the ingress's create has written to the deal: its managedFields hold the one
- * entry of that create. A label or annotation edit (kubectl label, a GitOps tool) adds its own
- * manager's entry, and moves the resourceVersion on without a status.
- */
-export function uneditedSinceCreate (d: StorageDeal): boolean {
-  const mf = d.metadata?.managedFields ?? []
-  return mf.length === 1 && mf[0]!.manager === INGRESS_FIELD_MANAGER && (mf[0]!.subresource ?? '') === ''
-}
-
-/** The etcd revision that created a deal nothing has written to since (its resourceVersion), or undefined. */
+/** The etcd revision that created a deal nothing has changed since (its resourceVersion), or undefined. */
 function createdAtRevision (d: StorageDeal): bigint | undefined {
   const rv = d.metadata?.resourceVersion ?? ''
-  return uneditedSinceCreate(d) && /^[0-9]{1,20}$/.test(rv) ? BigInt(rv) : undefined
+  return /^[0-9]{1,20}$/.test(rv) ? BigInt(rv) : undefined
 }
 
-/** Deals sharing a signed proposal CID (from the cache, which drops managedFields): the groups to read again. */
-export function sameProposalGroups (deals: Iterable<StorageDeal>): StorageDeal[][] {
+/**
+ * Deals of one signed proposal beyond the one that stands: the second of two identical proposals
+ * accepted at once by two replicas, whose writer died before its commit-order check deleted it
+ * (store.ts afterCommit keeps the first the watch delivers, i.e. the first created). The one that
+ * stands is the one a controller took on, or else the first created (the lowest resourceVersion:
+ * deals nothing has written to since their create, compared as etcd revisions). Only untouched
+ * originals are ever returned, and none while any of the group cannot be ordered.
+ */
+export function laterDuplicates (deals: Iterable<StorageDeal>): StorageDeal[] {
   const bySpc = new Map<string, StorageDeal[]>()
   for (const d of deals) {
     const spc = d.metadata?.labels?.[LABELS.signedProposalCid]
@@ -99,27 +96,20 @@ export function sameProposalGroups (deals: Iterable<StorageDeal>): StorageDeal[]
     const group = bySpc.get(spc)
     if (group === undefined) bySpc.set(spc, [d]); else group.push(d)
   }
-  return [...bySpc.values()].filter((g) => g.length > 1)
-}
-
-/**
- * Of the deals of one signed proposal, read fresh from the apiserver (managedFields included), those
- * beyond the one that stands: the second of two identical proposals accepted at once by two
- * replicas, whose writer died before its commit-order check deleted it (store.ts afterCommit keeps
- * the first the watch delivers, i.e. the first created). The one that stands is the one a
- * controller took on, or else the first created: the lowest resourceVersion, which is the create's
- * etcd revision only while nothing has written to the deal since, so every deal of the group must
- * show that in its managedFields, or none is returned. Only untouched originals are ever returned.
- */
-export function laterDuplicates (group: readonly StorageDeal[]): StorageDeal[] {
-  if (group.length < 2) return []
-  const untouched = group.filter(untouchedOriginal)
-  if (group.some((d) => d.status !== undefined)) return untouched
-  if (untouched.length !== group.length) return []
-  const revs = group.map(createdAtRevision)
-  if (revs.some((r) => r === undefined)) return []
-  const first = revs.reduce((a, b) => (b! < a! ? b : a))
-  return group.filter((_d, i) => revs[i] !== first)
+  const out: StorageDeal[] = []
+  for (const group of bySpc.values()) {
+    if (group.length < 2) continue
+    const taken = group.filter((d) => d.status !== undefined)
+    const untouched = group.filter(untouchedOriginal)
+    if (taken.length > 0) { out.push(...untouched); continue }
+    // Nothing taken on: the first created stands, if every deal of the group can be ordered.
+    if (untouched.length !== group.length) continue
+    const revs = group.map(createdAtRevision)
+    if (revs.some((r) => r === undefined)) continue
+    const first = revs.reduce((a, b) => (b! < a! ? b : a))
+    out.push(...group.filter((_d, i) => revs[i] !== first))
+  }
+  return out
 }
 
 export class OrphanSweeper {
@@ -138,8 +128,6 @@ export class OrphanSweeper {
    * not be checked is tried again (so such deals do not take every sweep's lookups).
    */
   private readonly tracked = new Map<string, { seen: number, settled?: true, retryAt?: number }>()
-  /** Signed proposal CID → when this replica first saw several deals of it. */
-  private readonly groupsSeen = new Map<string, number>()
   private timer: ReturnType<typeof setTimeout> | undefined
   private running: Promise<unknown> | undefined
   private stopped = false
@@ -211,40 +199,19 @@ export class OrphanSweeper {
     }
     await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, due.length) }, worker))
     if (failed.length > 0) log.warn({ failed: failed.length, first: failed[0] }, 'could not check some deals for their params Secret; trying again next sweep')
-    const groups = sameProposalGroups(this.deals())
-    const spcs = new Set<string>()
-    for (const group of groups) {
+    for (const d of laterDuplicates(this.deals())) {
       if (this.stopped) break
-      // Every deal of the group past the grace, by its creationTimestamp (whole seconds) and since
-      // this replica first saw the group: a writer alive decides its own deal within it.
-      const spc = group[0]!.metadata.labels![LABELS.signedProposalCid]!
-      spcs.add(spc)
-      const seen = this.groupsSeen.get(spc) ?? now
-      this.groupsSeen.set(spc, seen)
-      if (now - seen < this.graceMs || group.some((d) => !(now - new Date(d.metadata.creationTimestamp ?? NaN).getTime() >= this.graceMs))) continue
+      const created = new Date(d.metadata.creationTimestamp ?? NaN).getTime()
+      const name = d.metadata.name ?? ''
+      if (!Number.isFinite(created) || now - created < this.graceMs || deleted.includes(name)) continue
+      const note = `deal ${name}: deleted: another deal of the same signed proposal was accepted first (two replicas took it at once, and the one that wrote this deal stopped before its check); its client was never told it was accepted`
       try {
-        const fresh = (await Promise.all(group.map(async (d) => await this.fetchDeal(d.metadata.name ?? '')))).filter((d) => d !== undefined)
-        for (const d of laterDuplicates(fresh)) {
-          const name = d.metadata.name ?? ''
-          const note = `deal ${name}: deleted: another deal of the same signed proposal was accepted first (two replicas took it at once, and the one that wrote this deal stopped before its check); its client was never told it was accepted`
-          if (!deleted.includes(name) && await this.delete(d, note, 'DuplicateDeleted')) { duplicatesDeleted.inc(); deleted.push(name) }
-        }
+        if (await this.delete(d, note, 'DuplicateDeleted')) { duplicatesDeleted.inc(); deleted.push(name) }
       } catch (err) {
-        log.warn({ deals: group.map((d) => d.metadata.name), err: (err as Error).message }, 'checking deals of one signed proposal failed; trying again next sweep')
+        log.warn({ deal: name, err: (err as Error).message }, 'deleting a duplicate deal failed; trying again next sweep')
       }
     }
-    for (const spc of this.groupsSeen.keys()) if (!spcs.has(spc)) this.groupsSeen.delete(spc)
     return { looked: due.length, deleted }
-  }
-
-  /** The deal as the apiserver has it now (managedFields included), or undefined when it is gone. */
-  private async fetchDeal (name: string): Promise<StorageDeal | undefined> {
-    try {
-      return await this.rest.request<StorageDeal>('GET', resourcePath(StorageDeals, this.namespace, name), { timeoutMs: REQUEST_TIMEOUT_MS })
-    } catch (err) {
-      if (isNotFound(err)) return undefined
-      throw err
-    }
   }
 
   private settle (d: StorageDeal): void {
