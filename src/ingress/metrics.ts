@@ -71,12 +71,6 @@ export const chainFactReads = new Counter({
   registers: [registry]
 })
 
-export const duplicatesDeleted = new Counter({
-  name: 'dealyard_ingress_duplicate_deals_deleted_total',
-  help: 'StorageDeals deleted because another deal of the same signed proposal was accepted first (their writer stopped before its own check; their clients were never told they were accepted).',
-  registers: [registry]
-})
-
 export const orphansDeleted = new Counter({
   name: 'dealyard_ingress_orphaned_deals_deleted_total',
   help: 'Online StorageDeals deleted because their params Secret was never written (their clients were never told they were accepted).',

@@ -21,9 +21,8 @@ import { StorageDeals } from '../api/index.ts'
 import type { EventRecorder } from '../kube/events.ts'
 import { Core, isConflict, isNotFound, METADATA_ONLY, resourcePath, type KubeObject, type KubeRest } from '../kube/rest.ts'
 import { logger } from '../log.ts'
-import { duplicatesDeleted, orphansDeleted } from './metrics.ts'
+import { orphansDeleted } from './metrics.ts'
 import { ATTEMPT_ANNOTATION, attemptTime } from './store.ts'
-import { LABELS } from './deal-object.ts'
 
 const log = logger('ingress:orphans')
 
@@ -58,58 +57,13 @@ const REQUEST_TIMEOUT_MS = 10_000
  * the only kind looked at.
  */
 export function awaitsParamsCheck (d: StorageDeal): boolean {
-  if (d.spec?.isOffline === true || (d.spec?.transfer?.paramsSecretRef?.name ?? '') === '') return false
-  return untouchedOriginal(d)
-}
-
-/**
- * A deal the ingress wrote that no controller has taken on (no status), created by the attempt its
- * annotation names, not copied later: a restored deal (sealed or not) keeps the annotation and
- * loses its status, and its Secret (still owned by the old uid) goes to the garbage collector.
- */
-function untouchedOriginal (d: StorageDeal): boolean {
-  if (d.status !== undefined || (d.metadata?.uid ?? '') === '') return false
+  if (d.spec?.isOffline === true || d.status !== undefined || (d.metadata?.uid ?? '') === '' || (d.spec?.transfer?.paramsSecretRef?.name ?? '') === '') return false
+  // Created by the attempt its annotation names, not copied later: a restored deal (sealed or not)
+  // keeps the annotation and loses its status, and its Secret (still owned by the old uid) goes to
+  // the garbage collector.
   const made = attemptTime(d.metadata?.annotations?.[ATTEMPT_ANNOTATION])
   const created = new Date(d.metadata?.creationTimestamp ?? NaN).getTime()
   return made !== undefined && Number.isFinite(created) && Math.abs(created - made) <= COPY_SKEW_MS
-}
-
-/** The etcd revision that created a deal nothing has changed since (its resourceVersion), or undefined. */
-function createdAtRevision (d: StorageDeal): bigint | undefined {
-  const rv = d.metadata?.resourceVersion ?? ''
-  return /^[0-9]{1,20}$/.test(rv) ? BigInt(rv) : undefined
-}
-
-/**
- * Deals of one signed proposal beyond the one that stands: the second of two identical proposals
- * accepted at once by two replicas, whose writer died before its commit-order check deleted it
- * (store.ts afterCommit keeps the first the watch delivers, i.e. the first created). The one that
- * stands is the one a controller took on, or else the first created (the lowest resourceVersion:
- * deals nothing has written to since their create, compared as etcd revisions). Only untouched
- * originals are ever returned, and none while any of the group cannot be ordered.
- */
-export function laterDuplicates (deals: Iterable<StorageDeal>): StorageDeal[] {
-  const bySpc = new Map<string, StorageDeal[]>()
-  for (const d of deals) {
-    const spc = d.metadata?.labels?.[LABELS.signedProposalCid]
-    if (spc === undefined) continue
-    const group = bySpc.get(spc)
-    if (group === undefined) bySpc.set(spc, [d]); else group.push(d)
-  }
-  const out: StorageDeal[] = []
-  for (const group of bySpc.values()) {
-    if (group.length < 2) continue
-    const taken = group.filter((d) => d.status !== undefined)
-    const untouched = group.filter(untouchedOriginal)
-    if (taken.length > 0) { out.push(...untouched); continue }
-    // Nothing taken on: the first created stands, if every deal of the group can be ordered.
-    if (untouched.length !== group.length) continue
-    const revs = group.map(createdAtRevision)
-    if (revs.some((r) => r === undefined)) continue
-    const first = revs.reduce((a, b) => (b! < a! ? b : a))
-    out.push(...group.filter((_d, i) => revs[i] !== first))
-  }
-  return out
 }
 
 export class OrphanSweeper {
@@ -199,18 +153,6 @@ export class OrphanSweeper {
     }
     await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, due.length) }, worker))
     if (failed.length > 0) log.warn({ failed: failed.length, first: failed[0] }, 'could not check some deals for their params Secret; trying again next sweep')
-    for (const d of laterDuplicates(this.deals())) {
-      if (this.stopped) break
-      const created = new Date(d.metadata.creationTimestamp ?? NaN).getTime()
-      const name = d.metadata.name ?? ''
-      if (!Number.isFinite(created) || now - created < this.graceMs || deleted.includes(name)) continue
-      const note = `deal ${name}: deleted: another deal of the same signed proposal was accepted first (two replicas took it at once, and the one that wrote this deal stopped before its check); its client was never told it was accepted`
-      try {
-        if (await this.delete(d, note, 'DuplicateDeleted')) { duplicatesDeleted.inc(); deleted.push(name) }
-      } catch (err) {
-        log.warn({ deal: name, err: (err as Error).message }, 'deleting a duplicate deal failed; trying again next sweep')
-      }
-    }
     return { looked: due.length, deleted }
   }
 
@@ -234,14 +176,6 @@ export class OrphanSweeper {
   }
 
   private async deleteOrphan (d: StorageDeal): Promise<boolean> {
-    const note = `deal ${d.metadata.name ?? ''}: deleted: its transfer params Secret was never written (the ingress stopped between the deal's two writes, or gave up on a write that landed later); its client was never told it was accepted`
-    const gone = await this.delete(d, note, 'OrphanDeleted')
-    if (gone) orphansDeleted.inc()
-    return gone
-  }
-
-  /** Deletes the version of `d` looked at, and says why (log and Event); false if it changed or went meanwhile. */
-  private async delete (d: StorageDeal, note: string, reason: string): Promise<boolean> {
     const name = d.metadata.name ?? ''
     try {
       await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, name), {
@@ -254,8 +188,10 @@ export class OrphanSweeper {
       if (isNotFound(err) || isConflict(err)) return false
       throw err
     }
+    orphansDeleted.inc()
+    const note = `deal ${name}: deleted: its transfer params Secret was never written (the ingress stopped between the deal's two writes, or gave up on a write that landed later); its client was never told it was accepted`
     log.warn({ deal: name, created: d.metadata.creationTimestamp }, note)
-    await this.events?.record(d as StorageDeal & KubeObject, 'Warning', reason, 'Delete', note)
+    await this.events?.record(d as StorageDeal & KubeObject, 'Warning', 'OrphanDeleted', 'Delete', note)
     return true
   }
 }

@@ -96,27 +96,6 @@ describe('ingress: deals left without their params Secret', () => {
     const again = await proposeDeal(env.node, env.addr, { ...orphanParams, dealUuid: randomUUID() })
     assert.equal(again.accepted, true, again.message)
   })
-  it('deletes a second deal of an accepted signed proposal, left by a replica that died before its commit-order check', async () => {
-    const params = await env.params()
-    assert.equal((await proposeDeal(env.node, env.addr, params)).accepted, true)
-    // What the other replica wrote for the same signed proposal under another UUID (deal and
-    // Secret), then died before its check would have deleted it.
-    const second = await writeDealOnly({ ...params, dealUuid: randomUUID() })
-    await env.rest.create(Core.secrets, env.namespace, {
-      apiVersion: 'v1', kind: 'Secret',
-      metadata: { name: paramsSecretName(second.metadata!.name!), ownerReferences: [{ apiVersion: second.apiVersion, kind: 'StorageDeal', name: second.metadata!.name!, uid: second.metadata!.uid! }] },
-      stringData: { 'params.json': '{}' }
-    } as unknown as KubeObject)
-    await eventually(() => env.ingress.store.informer.getObject(env.namespace, second.metadata!.name!) !== undefined, { what: 'the second deal in the ingress\'s cache' })
-    assert.equal((await env.ingress.sweeper.sweep()).deleted.includes(second.metadata!.name!), false, 'not within the grace')
-    await new Promise((resolve) => setTimeout(resolve, GRACE_MS + 100))
-    assert.deepEqual((await env.ingress.sweeper.sweep()).deleted, [second.metadata!.name!])
-    assert.equal(await exists(params.dealUuid), true, 'the deal its client was told about stands')
-    assert.equal(await exists(second.metadata!.name!), false)
-    const events = await env.rest.request<{ items: Array<{ reason: string, regarding: { name: string } }> }>('GET', `/apis/events.k8s.io/v1/namespaces/${env.namespace}/events`)
-    assert.ok(events.items.some((e) => e.reason === 'DuplicateDeleted' && e.regarding.name === second.metadata!.name!))
-  })
-
   it('does not take a Secret of the deal\'s name owned by another deal for its own when the Secret write\'s answer is lost', async () => {
     const params = await env.params()
     // Left by an earlier deal of this UUID (the garbage collector not done yet), or made by hand.

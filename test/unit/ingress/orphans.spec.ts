@@ -5,8 +5,7 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { laterDuplicates, OrphanSweeper } from '../../../src/ingress/orphans.ts'
-import { LABELS } from '../../../src/ingress/deal-object.ts'
+import { OrphanSweeper } from '../../../src/ingress/orphans.ts'
 import { ATTEMPT_ANNOTATION, newAttempt } from '../../../src/ingress/store.ts'
 import { KubeApiError, type KubeRest } from '../../../src/kube/rest.ts'
 import type { StorageDeal } from '../../../src/api/index.ts'
@@ -51,46 +50,6 @@ describe('OrphanSweeper', () => {
     assert.deepEqual(deletes, [{
       path: '/apis/dealyard.io/v1alpha1/namespaces/ns/storagedeals/orphan',
       body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: 'orphan-uid', resourceVersion: 'orphan-rv' } }
-    }])
-  })
-
-  const dup = (name: string, rv: string, o: { status?: boolean, spc?: string, copy?: boolean } = {}): StorageDeal => {
-    const d = deal(name, 'f01000')
-    d.metadata.resourceVersion = rv
-    d.metadata.labels = { [LABELS.signedProposalCid]: o.spc ?? 'bafyspc' }
-    if (o.copy === true) d.metadata.annotations = { [ATTEMPT_ANNOTATION]: newAttempt(T0 - 3_600_000) }
-    if (o.status === true) (d as { status?: unknown }).status = { checkpoint: 'Accepted' }
-    return d
-  }
-
-  it('finds the deals of a signed proposal beyond the one that stands: the first created, or the one a controller took on', () => {
-    const names = (ds: StorageDeal[]): string[] => ds.map((d) => d.metadata.name ?? '').sort()
-    assert.deepEqual(names(laterDuplicates([dup('b', '120'), dup('a', '99'), dup('c', '1000'), dup('other', '5', { spc: 'x' })])), ['b', 'c'], 'revisions compared as numbers, not text')
-    assert.deepEqual(names(laterDuplicates([dup('a', '99'), dup('b', '120', { status: true })])), ['a'], 'the one taken on stands')
-    assert.deepEqual(names(laterDuplicates([dup('a', '99', { status: true }), dup('b', '120', { status: true })])), [], 'two taken on: not the ingress\'s to decide')
-    assert.deepEqual(names(laterDuplicates([dup('a', '99'), dup('b', '120', { copy: true })])), [], 'a restored copy in the group: left alone')
-    assert.deepEqual(names(laterDuplicates([dup('a', '99'), dup('b', 'x7')])), [], 'a revision that is not a number: left alone')
-    assert.deepEqual(names(laterDuplicates([dup('a', '99')])), [])
-  })
-
-  it('deletes a later duplicate once it is past the grace, naming the version it looked at', async () => {
-    const deals = [dup('first', '99'), dup('second', '120')]
-    const deletes: unknown[] = []
-    const rest = {
-      request: async (method: string, path: string, opts: { body?: unknown }) => {
-        if (method === 'GET') return {} // both have their params Secret: no orphan here
-        deletes.push({ path, body: opts.body })
-        return {}
-      }
-    } as unknown as KubeRest
-    let now = T0 + 30_000
-    const sweeper = new OrphanSweeper(rest, 'ns', () => deals, undefined, { graceMs: 60_000, now: () => now })
-    assert.deepEqual((await sweeper.sweep()).deleted, [], 'within the grace: its writer may still be deciding')
-    now = T0 + 61_000
-    assert.deepEqual((await sweeper.sweep()).deleted, ['second'])
-    assert.deepEqual(deletes, [{
-      path: '/apis/dealyard.io/v1alpha1/namespaces/ns/storagedeals/second',
-      body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: 'second-uid', resourceVersion: '120' } }
     }])
   })
 })
