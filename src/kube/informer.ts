@@ -82,6 +82,7 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
   private wakeUp: (() => void) | undefined
   private unsubscribe: (() => void) | undefined
   private lastRecoveryWake = 0
+  private recoveryTimer: ReturnType<typeof setTimeout> | undefined
   private syncedOnce = false
   /** Counters tests and health checks read; the Prometheus metrics carry the same numbers. */
   readonly stats = { relists: 0, goneRelists: 0, reconnects: 0 }
@@ -113,15 +114,19 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
     this.running = true
     this.abort = new AbortController()
     const synced = this.syncedOnce ? Promise.resolve() : new Promise<void>((resolve) => this.once('synced', resolve))
-    // The apiserver answering any request of this client again ends a backoff wait at once, at
-    // most once per RECOVERY_WAKE_MS: a resource the apiserver keeps refusing (429 from priority
-    // and fairness, a conversion webhook down) while it answers others would otherwise be retried
-    // at the rate of the client's other requests.
+    // The apiserver answering any request of this client again ends a backoff wait, at most once
+    // per RECOVERY_WAKE_MS: a resource the apiserver keeps refusing (429 from priority and
+    // fairness, a conversion webhook down) while it answers others would otherwise be retried at
+    // the rate of the client's other requests. A recovery within that time is deferred to its end,
+    // not dropped: after a restart the apiserver answers 429 "storage is (re)initializing" for a
+    // large resource while small ones are ready, and the large one's informer must not then sleep
+    // out its whole backoff (round 32: the deals' watch stayed down 30 s).
     this.unsubscribe = this.rest.onRecovered?.(() => {
-      const now = Date.now()
-      if (now - this.lastRecoveryWake < RECOVERY_WAKE_MS) return
-      this.lastRecoveryWake = now
-      this.wake()
+      if (this.recoveryTimer !== undefined) return
+      const wait = this.lastRecoveryWake + RECOVERY_WAKE_MS - Date.now()
+      const wakeNow = (): void => { this.recoveryTimer = undefined; this.lastRecoveryWake = Date.now(); this.wake() }
+      if (wait <= 0) wakeNow()
+      else (this.recoveryTimer = setTimeout(wakeNow, wait)).unref()
     })
     this.loop = this.run(this.abort.signal)
     const resync = this.opts.resyncMs ?? 600_000
@@ -135,6 +140,8 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
   async stop (): Promise<void> {
     this.running = false
     this.unsubscribe?.()
+    clearTimeout(this.recoveryTimer)
+    this.recoveryTimer = undefined
     this.abort?.abort()
     this.currentWatch?.abort()
     if (this.resyncTimer != null) clearInterval(this.resyncTimer)
