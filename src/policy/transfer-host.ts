@@ -145,10 +145,27 @@ const builtin: Array<[string, string, string]> = [
   [Reasons.ReservedAddress, '::/96', 'IPv4-compatible (deprecated)'],
   [Reasons.MulticastAddress, '224.0.0.0/4', 'multicast'],
   [Reasons.MulticastAddress, 'ff00::/8', 'multicast'],
-  [Reasons.ReservedAddress, '240.0.0.0/4', 'reserved']
+  [Reasons.ReservedAddress, '240.0.0.0/4', 'reserved'],
+  [Reasons.ReservedAddress, '192.0.0.0/24', 'reserved (IETF protocol assignments)'],
+  [Reasons.ReservedAddress, '198.18.0.0/15', 'reserved (benchmarking)'],
+  // Teredo carries its server's and client's IPv4 addresses obfuscated: refused whole.
+  [Reasons.ReservedAddress, '2001::/32', 'Teredo'],
+  [Reasons.ReservedAddress, '100::/64', 'discard-only'],
+  [Reasons.ReservedAddress, '5f00::/16', 'SRv6 SIDs']
 ]
 const builtinCidrs = builtin.map(([reason, cidr, what]) => ({ reason, cidr: parseCidr(cidr), what }))
-const NAT64 = parseCidr('64:ff9b::/96')
+/**
+ * Prefixes that carry an IPv4 address a translator or relay connects to, and where in the 16 bytes
+ * it sits: such an address is judged by that IPv4 address too.
+ */
+const EMBEDDING: Array<{ cidr: Cidr, at: number, what: string }> = [
+  // NAT64's well-known prefix (RFC 6052): on an IPv6-only cluster the gateway connects to it.
+  { cidr: parseCidr('64:ff9b::/96'), at: 12, what: 'NAT64' },
+  // SIIT's IPv4-translated addresses (RFC 2765).
+  { cidr: parseCidr('::ffff:0:0:0/96'), at: 12, what: 'IPv4-translated (SIIT)' },
+  // 6to4 (RFC 3056): a relay connects to the IPv4 address in bits 16–48.
+  { cidr: parseCidr('2002::/16'), at: 2, what: '6to4' }
+]
 
 /** A policy with its CIDRs parsed once; build it when the policy is loaded, then check many addresses. */
 export interface CompiledPolicy { allow: Cidr[], deny: Cidr[] }
@@ -167,12 +184,11 @@ export function checkTransferAddress (ip: string, policy: TransferHostPolicy | C
   const bytes = parseIp(ip)
   if (bytes === undefined) return { reason: Reasons.InvalidAddress, message: `${JSON.stringify(ip)} is not an IP address` }
   for (const c of compiled.allow) if (cidrContains(c, bytes)) return undefined
-  // NAT64's well-known prefix (RFC 6052, 64:ff9b::/96): on an IPv6-only cluster the gateway
-  // connects to the IPv4 address in the last 32 bits, so that address is judged too.
-  if (cidrContains(NAT64, bytes)) {
-    const v4 = bytes.subarray(12).join('.')
+  for (const e of EMBEDDING) {
+    if (!cidrContains(e.cidr, bytes)) continue
+    const v4 = bytes.subarray(e.at, e.at + 4).join('.')
     const inner = checkTransferAddress(v4, compiled)
-    if (inner !== undefined) return { reason: inner.reason, message: `transfer address ${ip} is NAT64 for ${v4}: ${inner.message}` }
+    if (inner !== undefined) return { reason: inner.reason, message: `transfer address ${ip} is ${e.what} for ${v4}: ${inner.message}` }
   }
   for (const b of builtinCidrs) {
     if (cidrContains(b.cidr, bytes)) {
