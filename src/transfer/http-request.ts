@@ -32,7 +32,8 @@ export async function getRange (url: string, headers: Record<string, string>, fr
   to?: number
 }): Promise<RangeResponse> {
   let current = new URL(url)
-  const origin = current.host
+  const initial = current
+  let stripped = false
   let hdrs: Record<string, string> = { ...headers, 'accept-encoding': 'identity' }
   if (from > 0 || opts.to !== undefined) hdrs.range = `bytes=${from}-${opts.to ?? ''}`
   for (let hop = 0; ; hop++) {
@@ -47,7 +48,13 @@ export async function getRange (url: string, headers: Record<string, string>, fr
       if (next.protocol !== 'http:' && next.protocol !== 'https:') {
         throw new TransferError(TransferErrorCodes.Redirect, `${where}: redirect to unsupported scheme ${next.protocol}`)
       }
-      if (next.host !== origin) hdrs = Object.fromEntries(Object.entries(hdrs).filter(([k]) => !SENSITIVE.has(k.toLowerCase())))
+      // Go's client: dropped once the redirect leaves the first URL's host for one that is not the
+      // same name or a subdomain of it (another port of the same name keeps them), and not given
+      // back on a way back.
+      if (!stripped && next.host !== initial.host && !isDomainOrSubdomain(bare(next.hostname), bare(initial.hostname))) {
+        stripped = true
+        hdrs = Object.fromEntries(Object.entries(hdrs).filter(([k]) => !SENSITIVE.has(k.toLowerCase())))
+      }
       current = next
       continue
     }
@@ -66,6 +73,15 @@ export async function getRange (url: string, headers: Record<string, string>, fr
     }
     throw new TransferError(TransferErrorCodes.HttpClientError, `${where}: HTTP ${res.statusCode}${detail}`, { statusCode: res.statusCode })
   }
+}
+
+const bare = (hostname: string): string => hostname.replace(/^\[|\]$/g, '')
+
+/** Go's net/http isDomainOrSubdomain: `sub` is `parent` or a name under it (never for IPv6 literals). */
+export function isDomainOrSubdomain (sub: string, parent: string): boolean {
+  if (sub === parent) return true
+  if (/[:%]/.test(sub)) return false
+  return sub.endsWith(parent) && sub.length > parent.length && sub[sub.length - parent.length - 1] === '.'
 }
 
 /** Parses `Content-Range: bytes a-b/total` (total may be `*`). */

@@ -68,7 +68,10 @@ export async function get (url: URL, headers: Record<string, string>, opts: GetO
 function requestHead (url: URL, headers: Record<string, string>): string {
   let head = `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n`
   let ua = false
+  const basic = basicAuthOf(url, headers)
   for (const [k, v] of Object.entries(headers)) {
+    // Go sets its Basic header in place of an empty Authorization one (Header.Set).
+    if (basic !== undefined && k.toLowerCase() === 'authorization') continue
     // Go's net/http (boost's transfer client) refuses the same: a token name, and a value with no
     // control character but tab (httpguts.ValidHeaderFieldValue).
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || /[\x00-\x08\x0a-\x1f\x7f]/.test(v)) {
@@ -79,7 +82,6 @@ function requestHead (url: URL, headers: Record<string, string>): string {
     head += `${k}: ${v}\r\n`
   }
   if (!ua) head += 'User-Agent: dealyard-transfer\r\n'
-  const basic = basicAuthOf(url, headers)
   if (basic !== undefined) head += `Authorization: ${basic}\r\n`
   return head + '\r\n'
 }
@@ -91,7 +93,8 @@ function requestHead (url: URL, headers: Record<string, string>): string {
  */
 export function basicAuthOf (url: URL, headers: Record<string, string>): string | undefined {
   if (url.username === '' && url.password === '') return undefined
-  if (Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) return undefined
+  // Go: only when req.Header.Get("Authorization") is empty.
+  if (Object.entries(headers).some(([k, v]) => k.toLowerCase() === 'authorization' && v !== '')) return undefined
   return `Basic ${Buffer.concat([percentDecoded(url.username), Buffer.from(':'), percentDecoded(url.password)]).toString('base64')}`
 }
 

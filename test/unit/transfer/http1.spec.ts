@@ -245,5 +245,7 @@ test('URL credentials become Basic auth of the bytes Go\'s url.User holds: escap
   assert.equal(basicAuthOf(new URL('http://ü:pä@h/'), {}), b64(Buffer.from('ü:pä', 'utf8')))
   assert.equal(basicAuthOf(new URL('http://us%40er:p%3Ass@h/'), {}), b64(Buffer.from('us@er:p:ss')))
   assert.equal(basicAuthOf(new URL('http://u:p@h/'), { AUTHORIZATION: 'Bearer x' }), undefined)
+  // An empty Authorization header is none (Go: Header.Get == ""): the URL's credentials go instead.
+  assert.equal(basicAuthOf(new URL('http://u:p@h/'), { Authorization: '' }), b64(Buffer.from('u:p')))
   assert.equal(basicAuthOf(new URL('http://h/'), {}), undefined)
 })

@@ -316,6 +316,27 @@ test('a redirect to an allowed host is followed with the Range header, without A
   assert.equal(target.seen[0]!.authorization, undefined)
 })
 
+test('Authorization follows a redirect to the same host name on another port or to a subdomain, as Go\'s client sends it, and not back once dropped', async (t) => {
+  const resolver = async (): Promise<string[]> => ['127.0.0.1']
+  for (const to of ['localhost', 'data.localhost']) {
+    const target = await serve(car)
+    t.after(target.close)
+    const front = await serve(car, { behave: (_req, res) => { res.writeHead(307, { location: `http://${to}:${target.port}/moved.car` }); res.end(); return true } })
+    t.after(front.close)
+    await runTransferJob(job(`http://localhost:${front.port}/a.car`, await tempDir(), { headers: { Authorization: 'Bearer secret' } }), { hasher, progress: new RecordingSink(), log, resolver })
+    assert.equal(target.seen[0]!.authorization, 'Bearer secret', to)
+  }
+  // localhost → 127.0.0.1 (another host: dropped) → localhost again: still dropped.
+  const last = await serve(car)
+  t.after(last.close)
+  const middle = await serve(car, { behave: (_req, res) => { res.writeHead(302, { location: `http://localhost:${last.port}/c.car` }); res.end(); return true } })
+  t.after(middle.close)
+  const first = await serve(car, { behave: (_req, res) => { res.writeHead(302, { location: `http://127.0.0.1:${middle.port}/b.car` }); res.end(); return true } })
+  t.after(first.close)
+  await runTransferJob(job(`http://localhost:${first.port}/a.car`, await tempDir(), { headers: { Authorization: 'Bearer secret' } }), { hasher, progress: new RecordingSink(), log, resolver })
+  assert.deepEqual([first.seen[0]!.authorization, middle.seen[0]!.authorization, last.seen[0]!.authorization], ['Bearer secret', undefined, undefined])
+})
+
 test('the data server itself is refused when the policy does not allow loopback', async (t) => {
   const srv = await serve(car)
   t.after(srv.close)
