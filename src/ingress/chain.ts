@@ -38,7 +38,7 @@ export interface LotusChainOptions {
   stateTtlMs?: number
   /** Account keys never change for an ID address (default 10 min). */
   accountTtlMs?: number
-  /** Per-call timeout (default 5 s): past it the proposal is answered with boost's "server error". */
+  /** Per-attempt timeout (default 5 s; a read is tried twice, so up to 10 s): past it the proposal is answered with boost's "server error". */
   callTimeoutMs?: number
 }
 
