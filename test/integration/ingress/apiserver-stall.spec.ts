@@ -9,7 +9,7 @@
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { StorageDeals } from '../../../src/api/index.ts'
-import { Core, isNotFound } from '../../../src/kube/rest.ts'
+import { Core, isNotFound, resourcePath, type KubeObject } from '../../../src/kube/rest.ts'
 import { createClientNode, proposeDeal } from '../../../src/client/net.ts'
 import { signedProposalCid } from '../../../src/protocol/index.ts'
 import type { Ingress } from '../../../src/ingress/index.ts'
@@ -153,10 +153,19 @@ describe('ingress: the apiserver stalls while a proposal is persisted', () => {
       assert.deepEqual([res.accepted, res.message], [false, 'server error: save to db'])
       assert.ok(Date.now() - t0 < 8000, `answered after ${Date.now() - t0} ms`)
       assert.equal(await exists(StorageDeals, p.dealUuid), false)
-      // A proposal that reaches its writes this late is not written at all.
+      // A proposal that reaches its writes this late is not written at all (not written and
+      // undone): a watch of our own sees no deal of its UUID.
       const late = await params()
+      const watching = new AbortController()
+      const added: string[] = []
+      const rv = (await env.rest.list<KubeObject>(StorageDeals, env.namespace)).metadata.resourceVersion
+      const watch = env.rest.watch<{ type: string, object: KubeObject }>(resourcePath(StorageDeals, env.namespace), { resourceVersion: rv }, (e) => { added.push(`${e.type} ${e.object.metadata?.name ?? ''}`) }, { signal: watching.signal, idleMs: 60_000 })
       const refused = await proposeDeal(node, env.addr, late)
       assert.deepEqual([refused.accepted, refused.message], [false, 'server error: save to db'])
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      watching.abort()
+      await watch
+      assert.deepEqual(added.filter((e) => e.endsWith(late.dealUuid)), [])
       assert.equal(await exists(StorageDeals, late.dealUuid), false)
     } finally {
       informer.listing = false
