@@ -83,6 +83,8 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
   private unsubscribe: (() => void) | undefined
   private lastRecoveryWake = 0
   private recoveryTimer: ReturnType<typeof setTimeout> | undefined
+  /** The client saw the apiserver answer again: the next wait starts the backoff over. */
+  private backoffStale = false
   private syncedOnce = false
   /** Counters tests and health checks read; the Prometheus metrics carry the same numbers. */
   readonly stats = { relists: 0, goneRelists: 0, reconnects: 0 }
@@ -121,10 +123,20 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
     // not dropped: after a restart the apiserver answers 429 "storage is (re)initializing" for a
     // large resource while small ones are ready, and the large one's informer must not then sleep
     // out its whole backoff (round 32: the deals' watch stayed down 30 s).
+    // The backoff starts over too: the apiserver answers, so this resource's next failure (a 429
+    // while its watch cache fills) is retried in half a second, not after the outage's 30 s,
+    // whether or not more recoveries follow (an idle ingress makes no other request) (round 33).
     this.unsubscribe = this.rest.onRecovered?.(() => {
-      if (this.recoveryTimer !== undefined) return
+      this.backoffStale = true
+      if (this.recoveryTimer !== undefined || this.wakeUp === undefined) return
       const wait = this.lastRecoveryWake + RECOVERY_WAKE_MS - Date.now()
-      const wakeNow = (): void => { this.recoveryTimer = undefined; this.lastRecoveryWake = Date.now(); this.wake() }
+      const wakeNow = (): void => {
+        this.recoveryTimer = undefined
+        // Only a wait it ended uses up the window (a request in flight needs no wake).
+        if (this.wakeUp === undefined) return
+        this.lastRecoveryWake = Date.now()
+        this.wake()
+      }
       if (wait <= 0) wakeNow()
       else (this.recoveryTimer = setTimeout(wakeNow, wait)).unref()
     })
@@ -179,6 +191,7 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
         log.warn({ resource: this.name, err: e.message }, 'list/watch failed; retrying with backoff')
         if (this.listenerCount('error') > 0) this.emit('error', e)
       }
+      if (this.backoffStale) { this.backoffStale = false; backoff.reset() }
       const woken = new AbortController()
       this.wakeUp = () => { woken.abort() }
       await sleep(backoff.next(), AbortSignal.any([signal, woken.signal]))

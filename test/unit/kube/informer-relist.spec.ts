@@ -130,3 +130,33 @@ it('is woken by its client\'s recoveries at most once every 2 s while its own re
     await informer.stop()
   }
 })
+
+it('starts its backoff over when its client sees the apiserver again, so a resource still refusing is retried soon even with no further traffic', async () => {
+  let recovered: () => void = () => {}
+  const readyAt = Date.now() + 400
+  let synced = 0
+  const rest = {
+    onRecovered: (fn: () => void) => { recovered = fn; return () => { recovered = () => {} } },
+    list: async () => {
+      if (Date.now() < readyAt) throw new KubeApiError(429, 'TooManyRequests', 'storage is (re)initializing')
+      synced = Date.now()
+      return { items: [], metadata: { resourceVersion: '1', continue: '' } }
+    },
+    watch: async (_path: string, _q: unknown, _on: unknown, o: { signal: AbortSignal }) => { await new Promise((resolve) => { o.signal.addEventListener('abort', resolve) }) }
+  } as unknown as KubeRest
+  // Where a long outage leaves it: the next wait is the 30 s cap.
+  const backoff = new Backoff(100, 30_000)
+  for (let i = 0; i < 20; i++) backoff.next()
+  const informer = new Informer<KubeObject>(rest, { resource: { group: '', version: 'v1', plural: 'configmaps' }, resyncMs: 0, backoff })
+  const started = informer.start()
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    // One recovery (another resource's list answered), then silence: the retry it brings fails
+    // (still initializing), and the next one must not wait 30 s.
+    recovered()
+    await Promise.race([started, new Promise((_resolve, reject) => setTimeout(() => { reject(new Error('not synced within 3 s')) }, 3000))])
+    assert.ok(synced - readyAt < 2000, `synced ${synced - readyAt} ms after the resource was ready`)
+  } finally {
+    await informer.stop()
+  }
+})
