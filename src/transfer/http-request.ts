@@ -11,7 +11,7 @@ export interface RangeResponse {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
 /** Headers Go's net/http drops when a redirect leaves the original host; we do the same. */
-const SENSITIVE = new Set(['authorization', 'www-authenticate', 'cookie', 'cookie2', 'proxy-authorization'])
+const SENSITIVE = new Set(['authorization', 'www-authenticate', 'cookie', 'cookie2', 'proxy-authorization', 'proxy-authenticate'])
 
 export function header (h: RangeResponse['headers'], name: string): string | undefined {
   const v = h[name]
@@ -44,7 +44,8 @@ export async function getRange (url: string, headers: Record<string, string>, fr
       const loc = header(res.headers, 'location')
       if (loc === undefined) throw new TransferError(TransferErrorCodes.Redirect, `${where}: ${res.statusCode} without Location`)
       if (hop >= opts.maxRedirects) throw new TransferError(TransferErrorCodes.Redirect, `${where}: more than ${opts.maxRedirects} redirects`)
-      const next = new URL(loc, current)
+      const next = URL.parse(loc, current.href)
+      if (next === null) throw new TransferError(TransferErrorCodes.Redirect, `${where}: ${res.statusCode} to a Location that cannot be read: ${JSON.stringify(loc.slice(0, 200))}`)
       if (next.protocol !== 'http:' && next.protocol !== 'https:') {
         throw new TransferError(TransferErrorCodes.Redirect, `${where}: redirect to unsupported scheme ${next.protocol}`)
       }

@@ -337,6 +337,14 @@ test('Authorization follows a redirect to the same host name on another port or 
   assert.deepEqual([first.seen[0]!.authorization, middle.seen[0]!.authorization, last.seen[0]!.authorization], ['Bearer secret', undefined, undefined])
 })
 
+test('a redirect to a Location that cannot be read fails at once, saying so', async (t) => {
+  const front = await serve(car, { behave: (_req, res) => { res.writeHead(302, { location: 'http://[fe80::1%25lo]:1/x.car' }); res.end(); return true } })
+  t.after(front.close)
+  await assert.rejects(runTransferJob(job(front.url, await tempDir()), { hasher, progress: new RecordingSink(), log }),
+    (err: Error & { code?: string }) => err.code === 'TRANSFER_REDIRECT' && /302 to a Location that cannot be read: "http:\/\/\[fe80::1%25lo\]:1\/x\.car"/.test(err.message))
+  assert.equal(front.seen.length, 1, 'not retried')
+})
+
 test('the data server itself is refused when the policy does not allow loopback', async (t) => {
   const srv = await serve(car)
   t.after(srv.close)
