@@ -328,8 +328,6 @@ export class KubeDealStore implements DealStore {
       }
       created = found as Obj
     }
-    // (The apiserver answering this write ends the watch's backoff wait after an outage:
-    // KubeRest.onRecovered. Otherwise this deal would wait undecided in afterCommit.)
     const spc = deal.metadata.labels?.[LABELS.signedProposalCid]
     if (spc !== undefined) this.bySpc.set(spc, prior(created))
     // Counted as the deal from now (in place of its reservation), not from when the watch delivers it.

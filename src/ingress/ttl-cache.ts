@@ -1,9 +1,9 @@
 /**
  * A small cache for chain facts. A fresh value is served as is; a stale one (older than ttl, younger
  * than maxStale) is served at once while one background call refreshes it, until a refresh fails;
- * otherwise callers share one in-flight load. So a slow Lotus is waited on at most once per key per ttl window, and a burst
- * of proposals makes one call, not hundreds. A key that never loaded remembers its failure for
- * errorTtl so a dead Lotus is not hammered, then tries again.
+ * otherwise callers share one in-flight load. So a slow Lotus is waited on at most once per key per
+ * ttl window, and a burst of proposals makes one call, not hundreds. A key that never loaded
+ * remembers its failure for errorTtl so a dead Lotus is not hammered, then tries again.
  */
 export interface TtlCacheOptions {
   ttlMs: number

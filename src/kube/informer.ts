@@ -116,16 +116,13 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
     this.running = true
     this.abort = new AbortController()
     const synced = this.syncedOnce ? Promise.resolve() : new Promise<void>((resolve) => this.once('synced', resolve))
-    // The apiserver answering any request of this client again ends a backoff wait, at most once
-    // per RECOVERY_WAKE_MS: a resource the apiserver keeps refusing (429 from priority and
-    // fairness, a conversion webhook down) while it answers others would otherwise be retried at
-    // the rate of the client's other requests. A recovery within that time is deferred to its end,
-    // not dropped: after a restart the apiserver answers 429 "storage is (re)initializing" for a
-    // large resource while small ones are ready, and the large one's informer must not then sleep
-    // out its whole backoff (round 32: the deals' watch stayed down 30 s).
-    // The backoff starts over too: the apiserver answers, so this resource's next failure (a 429
-    // while its watch cache fills) is retried in half a second, not after the outage's 30 s,
-    // whether or not more recoveries follow (an idle ingress makes no other request) (round 33).
+    // The apiserver answering any request of this client again (KubeRest.onRecovered) ends a
+    // backoff wait and starts the backoff over: after a restart it answers 429 "storage is
+    // (re)initializing" for a large resource while small ones are ready, and that resource's
+    // informer must not sleep out the outage's 30 s, even if no other request comes. A wait is
+    // ended at most once per RECOVERY_WAKE_MS (a later recovery is deferred to the window's end,
+    // not dropped): a resource the apiserver keeps refusing while it answers others would
+    // otherwise be retried at the rate of the client's other requests.
     this.unsubscribe = this.rest.onRecovered?.(() => {
       this.backoffStale = true
       if (this.recoveryTimer !== undefined || this.wakeUp === undefined) return
