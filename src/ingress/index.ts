@@ -7,7 +7,6 @@
  * onShutdown('ingress', () => ing.stop())
  */
 import { createServer, type Server } from 'node:http'
-import type { PrivateKey } from '@libp2p/interface'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { StorageProviders } from '../api/index.ts'
 import type { SecretKeyRef, StorageDeal, StorageProvider } from '../api/types.generated.ts'
@@ -33,13 +32,13 @@ const log = logger('ingress')
 /** How long a stopping ingress answers the proposals in flight (the chart's grace period is 45 s). */
 const DRAIN_MS = 30_000
 
-export interface IngressOptions {
+/** The libp2p host's own settings (identity, addresses, limits), documented on HostOptions. */
+export type HostSettings = Omit<HostOptions, 'proposals' | 'status' | 'ask'>
+
+export interface IngressOptions extends HostSettings {
   kubeConfig: KubeConfig
   /** Namespace of StorageDeals and params Secrets (and default namespace of token Secrets). */
   namespace: string
-  privateKey: PrivateKey
-  listen: string[]
-  announce?: string[]
   /** host:port for /metrics; none when unset. */
   metricsAddr?: string
   /** The cluster's pod and service CIDRs: refused as transfer hosts for every provider. */
@@ -47,19 +46,6 @@ export interface IngressOptions {
   /** Allowed as transfer hosts for every provider (the local demo allows 127.0.0.0/8). */
   allowCidrs?: string[]
   askSigner?: AskSigner
-  httpRetrievalMultiaddr?: string
-  maxConnections?: number
-  /** Connections in their handshake at once (default 256). */
-  maxPendingConnections?: number
-  /** A connection with no byte for this long is closed (default INACTIVITY_TIMEOUT_MS). */
-  inactivityTimeoutMs?: number
-  inboundConnectionRate?: number
-  connectionsPerIp?: number
-  ipLimitExempt?: readonly string[]
-  proposalsPerIpPerSecond?: number
-  requestMemoryBytes?: number
-  maxStreamsPerConnection?: number
-  limits?: HostOptions['limits']
   chain?: LotusChainOptions
   /** Replace Lotus (bench, tests of the ingress alone). */
   chainFor?: (sp: StorageProvider) => ChainReader
@@ -111,23 +97,11 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
       ...(o.chainFor !== undefined ? { chainFor: o.chainFor } : {})
     })
     const host = await startHost({
-      privateKey: o.privateKey,
-      listen: o.listen,
-      ...(o.announce !== undefined ? { announce: o.announce } : {}),
+      // The host reads its own settings and nothing else of these options.
+      ...o,
       proposals: new ProposalService({ providers: directory, store, ledgers, namespace: o.namespace }),
       status: new StatusService(directory, store),
-      ask: new AskService(directory, o.askSigner),
-      ...(o.httpRetrievalMultiaddr !== undefined ? { httpRetrievalMultiaddr: o.httpRetrievalMultiaddr } : {}),
-      ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
-      ...(o.maxPendingConnections !== undefined ? { maxPendingConnections: o.maxPendingConnections } : {}),
-      ...(o.inactivityTimeoutMs !== undefined ? { inactivityTimeoutMs: o.inactivityTimeoutMs } : {}),
-      ...(o.inboundConnectionRate !== undefined ? { inboundConnectionRate: o.inboundConnectionRate } : {}),
-      ...(o.connectionsPerIp !== undefined ? { connectionsPerIp: o.connectionsPerIp } : {}),
-      ...(o.ipLimitExempt !== undefined ? { ipLimitExempt: o.ipLimitExempt } : {}),
-      ...(o.proposalsPerIpPerSecond !== undefined ? { proposalsPerIpPerSecond: o.proposalsPerIpPerSecond } : {}),
-      ...(o.requestMemoryBytes !== undefined ? { requestMemoryBytes: o.requestMemoryBytes } : {}),
-      ...(o.maxStreamsPerConnection !== undefined ? { maxStreamsPerConnection: o.maxStreamsPerConnection } : {}),
-      ...(o.limits !== undefined ? { limits: o.limits } : {})
+      ask: new AskService(directory, o.askSigner)
     })
     started.push(async () => { await host.drain(0) })
     let server: Server | undefined
