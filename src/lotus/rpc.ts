@@ -89,12 +89,14 @@ export class RpcClient {
   #nextId = 1
 
   constructor (endpoint: RpcEndpoint, name: string, opts: ClientOptions = {}) {
-    let u: URL
-    try { u = new URL(endpoint.url) } catch (err) {
-      throw new LotusRpcError('ERR_LOTUS_TRANSPORT', `lotus ${name}: invalid url ${JSON.stringify(endpoint.url)}`, { cause: err, retry: 'fatal' })
+    // Neither message repeats the text: a URL's password, or a token passed where the URL goes
+    // (Lotus's TOKEN:/ip4/… API info reads as a URL whose scheme is the token), would be printed.
+    const u = URL.parse(endpoint.url)
+    if (u === null) {
+      throw new LotusRpcError('ERR_LOTUS_TRANSPORT', `lotus ${name}: the url is not an absolute URL (e.g. http://127.0.0.1:1234/rpc/v1)`, { retry: 'fatal' })
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-      throw new LotusRpcError('ERR_LOTUS_TRANSPORT', `lotus ${name}: url must be http(s), got ${u.protocol}`, { retry: 'fatal' })
+      throw new LotusRpcError('ERR_LOTUS_TRANSPORT', `lotus ${name}: the url must be http(s)${u.protocol.length <= 8 ? `, got ${u.protocol}` : ''} (Lotus API info, TOKEN:/ip4/…/tcp/…/http, is not a URL)`, { retry: 'fatal' })
     }
     this.endpoint = endpoint
     this.name = name

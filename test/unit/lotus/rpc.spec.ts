@@ -134,6 +134,13 @@ describe('RpcClient', () => {
   it('refuses a non-http url', () => {
     assert.throws(() => new RpcClient({ url: 'ws://127.0.0.1:1234/rpc/v1' }, 'full'), { name: 'LotusRpcError', retry: 'fatal' })
   })
+
+  it('refuses a url without repeating it: Lotus API info (its token reads as the scheme) and passwords stay out of the message', () => {
+    const token = 'eyJhbGciOiJIUzI1NiJ9.eyJBbGxvdyI6WyJyZWFkIl19.dG9wc2VjcmV0'
+    for (const url of [`${token}:/ip4/127.0.0.1/tcp/1234/http`, 'not a url s3cret', `${token}://x`]) {
+      assert.throws(() => new RpcClient({ url }, 'full'), (err: unknown) => err instanceof LotusRpcError && !/dg9wc2vjcmv0|s3cret/i.test(err.message), url)
+    }
+  })
 })
 
 describe('parseResponse', () => {
