@@ -58,7 +58,8 @@ export async function runVerify (argv: string[]): Promise<number> {
     let ref: DealRef | undefined
     let deals: KubeDeals | undefined
     let file = values.file
-    let pieceCid = values['piece-cid']
+    // Canonical text (checked above): the piece sink compares it with what it computes.
+    let pieceCid = values['piece-cid'] !== undefined ? cidFlag(values['piece-cid'], '--piece-cid') : undefined
     let pieceSize = intFlag(values['piece-size'], '--piece-size')
     let uuid = values.uuid
     let outDir = values['out-dir'] !== undefined ? resolve(values['out-dir']) : undefined

@@ -28,6 +28,9 @@ import { DEALYARD_VERSION } from '../version.ts'
 
 export type DealClientNode = Libp2p
 
+/** The request went out and no readable answer came back: the provider may have acted on it. */
+export const NO_ANSWER = 'ERR_NO_ANSWER'
+
 /** A dialing-only libp2p node (no listen addresses). */
 export async function createClientNode (privateKey?: Libp2pKey): Promise<DealClientNode> {
   return await createLibp2p({
@@ -77,11 +80,16 @@ async function exchange (node: DealClientNode, to: ProviderTarget, protocols: st
     write.clear()
     throw new DealyardError('ERR_DIAL', `${path}: dial ${addrs.map(String).join(', ')}: ${(err as Error).message}`, { cause: err, retry: 'auto' })
   }
+  // From the first byte of the request on, a failure leaves the outcome unknown: the provider may
+  // have read the request and acted on it (a deal accepted whose answer was lost).
+  let sent = false
+  const readMs = o.readDeadlineMs ?? STREAM_DEADLINES_MS.clientRead
+  const read = new AbortController()
   try {
+    sent = req !== undefined
     if (req !== undefined && !stream.send(req)) await stream.onDrain({ signal: writeSignal })
     write.clear()
-    const read = new AbortController()
-    const timer = setTimeout(() => { read.abort() }, o.readDeadlineMs ?? STREAM_DEADLINES_MS.clientRead)
+    const timer = setTimeout(() => { read.abort() }, readMs)
     try {
       const bytes = await readCborItem(stream, { path, signal: o.signal === undefined ? read.signal : AbortSignal.any([read.signal, o.signal]) })
       return { bytes, protocol: stream.protocol ?? '' }
@@ -90,7 +98,9 @@ async function exchange (node: DealClientNode, to: ProviderTarget, protocols: st
     }
   } catch (err) {
     stream.abort(err as Error)
-    throw err
+    if (!sent) throw err
+    const why = read.signal.aborted ? `no answer within ${readMs / 1000} s` : (err as Error).message
+    throw new DealyardError(NO_ANSWER, `${path}: ${why}`, { cause: err })
   } finally {
     write.clear()
     await stream.close().catch(() => {})
@@ -116,7 +126,11 @@ export async function proposeDeal (node: DealClientNode, to: ProviderTarget, par
   const r = o.v120 === true
     ? await exchange(node, to, PROTOCOL_IDS.dealProposal120, encodeDealParamsV120(params), 'DealResponse', o)
     : await exchange(node, to, DEAL_PROPOSAL_PROTOCOLS, encodeDealParams(params), 'DealResponse', o)
-  return { ...decodeDealResponse(r.bytes), protocol: r.protocol }
+  try {
+    return { ...decodeDealResponse(r.bytes), protocol: r.protocol }
+  } catch (err) {
+    throw new DealyardError(NO_ANSWER, `the provider's answer cannot be read: ${(err as Error).message}`, { cause: err })
+  }
 }
 
 /** Signs the 16 UUID bytes with the client's key, as boost's SendDealStatusRequest does. */

@@ -16,7 +16,7 @@ import { encodeDealParams, decodeDealResponse, readCborItem, PROTOCOL_IDS } from
 import { repoRoot, sharedControlPlane } from '../../support/controlplane.ts'
 import { ENV_LABEL, startEnv, randomPiece, ROOT, SEAL_EPOCHS, type Env } from './env.ts'
 import { createClientNode } from '../../../src/client/net.ts'
-import { StorageDeals, type StorageDeal } from '../../../src/api/index.ts'
+import { StorageDeals, StorageProviders, type StorageDeal } from '../../../src/api/index.ts'
 
 const run = promisify(execFile)
 const main = join(repoRoot, 'src/cli/main.ts')
@@ -99,6 +99,11 @@ describe('dealyard ingress and dealyard client as processes', () => {
     const r = await run(process.execPath, [main, 'client', 'ask', '--provider', env.peer.minerAddress, '--full-node', env.peer.fullNode.url,
       ...(env.peer.fullNode.token !== undefined ? ['--full-node-token', env.peer.fullNode.token] : [])])
     assert.equal((JSON.parse(r.stdout) as { ask: { seqNo: number } }).ask.seqNo, 3)
+    // Lotus's own form, as lotus and boost read it from FULLNODE_API_INFO.
+    const lotus = new URL(env.peer.fullNode.url)
+    const apiInfo = `${env.peer.fullNode.token !== undefined ? `${env.peer.fullNode.token}:` : ''}/ip4/${lotus.hostname}/tcp/${lotus.port}/http`
+    const viaEnv = await run(process.execPath, [main, 'client', 'ask', '--provider', env.peer.minerAddress], { env: { ...process.env, FULLNODE_API_INFO: apiInfo } })
+    assert.equal((JSON.parse(viaEnv.stdout) as { ask: { seqNo: number } }).ask.seqNo, 3)
     // Neither a way to find the provider: named before anything is sent.
     const none = await run(process.execPath, [main, 'client', 'ask', '--provider', env.peer.minerAddress]).then(() => undefined, (err: { code: number, stderr: string }) => err)
     assert.equal(none?.code, 2)
@@ -125,9 +130,67 @@ describe('dealyard ingress and dealyard client as processes', () => {
 
   it('exits 1 with the rejection when the proposal is refused', async () => {
     const p = await client('propose', '--wallet-key', join(dir, 'client.key'), '--provider', env.peer.minerAddress,
-      '--piece-cid', randomPiece(), '--piece-size', '3000', '--payload-cid', ROOT, '--start-epoch', '999999', '--provider-collateral', '2000 attofil')
+      '--piece-cid', randomPiece(), '--piece-size', '2048', '--payload-cid', ROOT, '--start-epoch', '1', '--provider-collateral', '2000 attofil')
     assert.equal(p.code, 1)
-    assert.match((p.out as { message: string }).message, /padded piece size must be a power of 2/)
+    assert.equal((p.out as { accepted: boolean }).accepted, false)
+    assert.match((p.out as { message: string }).message, /start epoch/)
+  })
+
+  it('takes the price from the ask only for the miner proposed to and within --max-storage-price, and prints the terms it signed', async (t) => {
+    // The environment's ask is free: a price for this test, until the ingress serves it.
+    const askPrice = 1n << 30n
+    const setPrice = async (price: bigint): Promise<void> => {
+      await env.rest.mergePatch(StorageProviders, undefined, env.sp.metadata!.name!, { spec: { ask: { price: price.toString() } } })
+      for (let i = 0; ; i++) {
+        const a = await client('ask', '--provider', env.peer.minerAddress)
+        if (BigInt((a.out as { ask: { price: string } }).ask.price) === price) return
+        if (i > 100) assert.fail('the ingress never served the new ask')
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+    await setPrice(askPrice)
+    t.after(async () => { await setPrice(0n) })
+    const head = (await env.full.chainHead()).height
+    const flags = ['propose', '--wallet-key', join(dir, 'client.key'), '--provider', env.peer.minerAddress, '--piece-cid', randomPiece(),
+      '--piece-size', '2048', '--payload-cid', ROOT.toUpperCase(), '--start-epoch', String(head + SEAL_EPOCHS + 20), '--provider-collateral', '2000']
+    const capped = await client(...flags, '--max-storage-price', String(askPrice - 1n))
+    assert.equal(capped.code, 1)
+    assert.match(capped.out as string, new RegExp(`the provider asks ${askPrice} attoFIL per GiB per epoch, above --max-storage-price ${askPrice - 1n}`))
+    const p = await client(...flags, '--max-storage-price', String(askPrice))
+    assert.equal(p.code, 0, JSON.stringify(p.out))
+    const out = p.out as { dealUuid: string, accepted: boolean, proposal: { priceFrom: string, pricePerGiBPerEpoch: string, storagePricePerEpoch: string, label: string, offline: boolean } }
+    assert.deepEqual([out.accepted, out.proposal.priceFrom, out.proposal.pricePerGiBPerEpoch, out.proposal.offline], [true, 'ask', askPrice.toString(), true])
+    const deal = await env.rest.get<StorageDeal>(StorageDeals, env.namespace, out.dealUuid)
+    assert.equal(deal.spec.proposal.storagePricePerEpoch, out.proposal.storagePricePerEpoch)
+    assert.equal(BigInt(out.proposal.storagePricePerEpoch), askPrice * 2048n / (1n << 30n))
+    // The label is the payload CID as go-cid writes it (boost's label), not as it was typed.
+    assert.equal(out.proposal.label, ROOT)
+  })
+
+  it('exits 3, printing the deal UUID, when the proposal went out and no answer came back', async () => {
+    const { createLibp2p } = await import('libp2p')
+    const { tcp } = await import('@libp2p/tcp')
+    const { noise } = await import('@chainsafe/libp2p-noise')
+    const { yamux } = await import('@chainsafe/libp2p-yamux')
+    const { identify } = await import('@libp2p/identify')
+    // A provider that reads the proposal and resets the stream: the deal may or may not exist.
+    const hostile = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()], services: { identify: identify() } })
+    let read = 0
+    await hostile.handle([PROTOCOL_IDS.dealProposal121, PROTOCOL_IDS.dealProposal120], async (stream) => {
+      for await (const chunk of stream) { read += chunk.byteLength; if (read > 100) break }
+      stream.abort(new Error('gone'))
+    })
+    try {
+      const r = await run(process.execPath, [main, 'client', 'propose', '--provider-addr', hostile.getMultiaddrs()[0]!.toString(), '--wallet-key', join(dir, 'client.key'),
+        '--provider', env.peer.minerAddress, '--piece-cid', randomPiece(), '--piece-size', '2048', '--payload-cid', ROOT, '--start-epoch', '999999',
+        '--storage-price', '0', '--provider-collateral', '0', '--uuid', '0b5a4f3e-7d0c-4b7e-9a52-3f1d8c2e6a10'])
+        .then(() => undefined, (err: { code: number, stdout: string, stderr: string }) => err)
+      assert.ok(read > 100)
+      assert.equal(r?.code, 3, r?.stderr)
+      const out = JSON.parse(r.stdout) as { dealUuid: string, accepted: unknown }
+      assert.deepEqual([out.dealUuid, out.accepted], ['0b5a4f3e-7d0c-4b7e-9a52-3f1d8c2e6a10', null])
+      assert.match(r.stderr, /the proposal was sent and no answer came back .*deal 0b5a4f3e-7d0c-4b7e-9a52-3f1d8c2e6a10 may have been accepted; ask with `dealyard client status --uuid 0b5a4f3e-7d0c-4b7e-9a52-3f1d8c2e6a10`/)
+    } finally { await hostile.stop() }
   })
 
   it('exits 2 naming the mistake for an unknown command or a provider address that is not a multiaddr', async () => {
@@ -171,6 +234,32 @@ describe('dealyard ingress and dealyard client as processes', () => {
     assert.equal(earlyUuid.code, 2)
     const status = await usage('status', '--provider-addr', info.addresses[0]!, '--wallet-key', join(dir, 'client.key'), '--uuid', 'not-a-uuid')
     assert.deepEqual([status.code, status.stderr.split('\n')[0]], [2, 'dealyard client status: --uuid "not-a-uuid" is not a UUID (e.g. 0b5a4f3e-7d0c-4b7e-9a52-3f1d8c2e6a10)'])
+    // Round 35: each of these was sent (or dropped a flag) and exited 0 or 1.
+    const firstLine = (r: { code: number, stderr: string }): [number, string] => [r.code, r.stderr.split('\n')[0]!]
+    assert.deepEqual(firstLine(await usage('ask', '--provider', env.peer.minerAddress, '--provider-addr', deadProvider.replace(/\/p2p\/.*/, ''))),
+      [2, `dealyard client ask: --provider-addr ${deadProvider.replace(/\/p2p\/.*/, '')} names no peer ID: end it with /p2p/<the provider's peer ID> (boost's client dials the miner's on-chain peer ID)`])
+    assert.equal((await usage('ask', '--provider', env.peer.minerAddress, '--provider-addr', '/ip4/127.0.0.1/tcp/9/p2p/notapeer')).code, 2)
+    assert.deepEqual(firstLine(await propose('--piece-size', '3000')), [2, 'dealyard client propose: --piece-size must be a padded piece size (a power of two, at least 128), got 3000'])
+    assert.deepEqual(firstLine(await propose('--piece-size', '18446744073709551616')), [2, 'dealyard client propose: --piece-size 18446744073709551616 is too large (at most 9007199254740991)'])
+    assert.deepEqual(firstLine(await propose('--v120', '--skip-ipni-announce')), [2, 'dealyard client propose: --v120 sends mk/1.2.0\'s five-key DealParams, which has no --skip-ipni-announce or --remove-unsealed-copy: they would be dropped'])
+    assert.deepEqual(firstLine(await propose('--car-size', '100')), [2, 'dealyard client propose: --http-header and --car-size describe an online deal\'s download: give --http-url too (without it the deal is offline)'])
+    assert.deepEqual(firstLine(await propose('--http-url', 'http://127.0.0.1:9/a.car', '--car-size', '0')), [2, 'dealyard client propose: --car-size must be the CAR file\'s size in bytes (at least 1)'])
+    assert.deepEqual(firstLine(await propose('--http-url', '', '--car-size', '10')), [2, 'dealyard client propose: --http-url must be an http(s) URL with a host'])
+    assert.deepEqual(firstLine(await propose('--http-url', 'ftp://h/a.car', '--car-size', '10')), [2, 'dealyard client propose: --http-url must be an http(s) URL with a host'])
+    assert.deepEqual(firstLine(await propose('--http-url', 'http://h/a.car', '--car-size', '10', '--http-header', 'X-A: 1', '--http-header', 'x-a=2')),
+      [2, 'dealyard client propose: --http-header x-a is given twice (as X-A too): the provider would send only one of them'])
+    assert.equal((await propose('--http-url', 'http://h/a.car', '--car-size', '10', '--http-header', 'X-A: 1\r\nX-B: 2')).code, 2)
+    assert.deepEqual(firstLine(await propose('--start-epoch', '9007199254500000')), [2, 'dealyard client propose: --start-epoch + --duration is past any epoch the chain will reach'])
+    // Lotus API info where a URL goes: refused without printing the token (it was printed, lowercased).
+    const token = 'eyJhbGciOiJIUzI1NiJ9.eyJBbGxvdyI6WyJyZWFkIl19.dG9wc2VjcmV0'
+    const apiInfo = await usage('ask', '--provider', env.peer.minerAddress, '--full-node', `${token}:/ip4/127.0.0.1/udp/9`)
+    assert.equal(apiInfo.code, 2)
+    assert.ok(!apiInfo.stderr.toLowerCase().includes('dg9wc2vjcmv0'), apiInfo.stderr)
+    const password = await usage('ask', '--provider', env.peer.minerAddress, '--full-node', 'http://user:s3cret@127.0.0.1:9/rpc/v1')
+    assert.equal(password.code, 2)
+    assert.ok(!password.stderr.includes('s3cret'), password.stderr)
+    // The command first; flags before it were read as stray arguments.
+    assert.deepEqual(firstLine(await usage('--provider-addr', info.addresses[0]!, 'ask')), [2, 'dealyard client: the command comes first (dealyard client <propose|status|ask|transports> [flags]), got "--provider-addr"'])
   })
 
   it('exits 1 when it cannot start, rather than run on half started', async () => {
@@ -216,7 +305,8 @@ describe('dealyard ingress and dealyard client as processes', () => {
   })
 
   it('serves /metrics', async () => {
-    assert.match(await (await fetch(info.metrics)).text(), /dealyard_proposals_total\{provider="[^"]+",result="accepted",reason=""\} 1/)
+    // The two deals the tests above had accepted.
+    assert.match(await (await fetch(info.metrics)).text(), /dealyard_proposals_total\{provider="[^"]+",result="accepted",reason=""\} 2/)
   })
 
   it('drains on SIGTERM: a proposal in flight is still answered, new streams and connections are refused, exit 0', async () => {
