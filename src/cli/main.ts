@@ -23,14 +23,22 @@ function usage (): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length))
   return 'usage: dealyard <command> [flags]\n\ncommands:\n' +
     Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`).join('\n') +
-    '\n\nRun `dealyard <command> --help` for the flags of one command.\n'
+    '\n\nRun `dealyard <command> --help` for the flags of one command; `dealyard --version` prints the version.\n'
 }
 
 export async function main (argv: string[]): Promise<number> {
   const [name, ...rest] = argv
-  if (name == null || name === '--help' || name === '-h' || name === 'help') {
+  if (name == null) {
+    process.stderr.write(usage())
+    return 2
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage())
-    return name == null ? 2 : 0
+    return 0
+  }
+  if (name === '--version' || name === 'version') {
+    process.stdout.write(`dealyard ${(await import('../version.ts')).DEALYARD_VERSION}\n`)
+    return 0
   }
   const cmd = commands[name]
   if (cmd == null) {

@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
+import { DEALYARD_VERSION } from '../../../src/version.ts'
 
 const main = join(import.meta.dirname, '../../../src/cli/main.ts')
 
@@ -25,4 +26,12 @@ test('dealyard crds refuses arguments it does not take', () => {
   assert.equal(r.status, 2)
   assert.match(r.stderr, /^dealyard crds: takes no arguments, got "--bogus"/)
   assert.equal(r.stdout, '')
+})
+
+test('dealyard --version prints the version; no command at all is a usage mistake on stderr', () => {
+  const v = spawnSync(process.execPath, [main, '--version'], { timeout: 10_000, encoding: 'utf8' })
+  assert.deepEqual([v.status, v.stdout], [0, `dealyard ${DEALYARD_VERSION}\n`])
+  const none = spawnSync(process.execPath, [main], { timeout: 10_000, encoding: 'utf8' })
+  assert.deepEqual([none.status, none.stdout], [2, ''])
+  assert.match(none.stderr, /^usage: dealyard <command>/)
 })
