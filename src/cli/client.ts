@@ -127,9 +127,9 @@ function fullNodeEndpoint (flag: string | undefined, tokenFlag: string | undefin
   return tokenFlag !== undefined ? { url: e.url, token: tokenFlag } : e
 }
 
-/** Writes a line to stdout; a reader that went away (`| head`) is not an error of ours. */
+/** The command's one line of output. */
 function print (line: string): void {
-  try { process.stdout.write(`${line}\n`) } catch {}
+  process.stdout.write(`${line}\n`)
 }
 
 export async function runClient (argv: string[]): Promise<number> {
@@ -152,7 +152,8 @@ export async function runClient (argv: string[]): Promise<number> {
     return 2
   }
   if (v.help === true) { process.stdout.write(usage); return 0 }
-  // A reader of stdout that went away (`| head`) ends the output, not the command.
+  // A reader of stdout that went away (`| head`, `| true`) ends the output, not the command: the
+  // EPIPE was an uncaught error, a stack trace and exit 1 after the deal had been accepted.
   process.stdout.on('error', () => {})
   const node = await createClientNode()
   try {

@@ -83,6 +83,12 @@ describe('dealyard ingress and dealyard client as processes', () => {
     const a = await client('ask', '--provider', env.peer.minerAddress)
     assert.equal((a.out as { signed: boolean, ask: { seqNo: number } }).ask.seqNo, 3)
     assert.equal((a.out as { signed: boolean }).signed, false)
+    // Its reader gone before it writes (`| true`): the answer is lost, not the exit status.
+    const closed = spawn(process.execPath, [main, 'client', 'ask', '--provider', env.peer.minerAddress, '--provider-addr', info.addresses[0]!], { stdio: ['ignore', 'pipe', 'pipe'] })
+    closed.stdout.destroy()
+    let closedErr = ''
+    closed.stderr.on('data', (d: Buffer) => { closedErr += d.toString() })
+    assert.deepEqual([await new Promise((resolve) => closed.once('exit', resolve)), closedErr], [0, ''])
     // A miner the provider does not serve: a null ask, exit 1, and a line saying so.
     const none = await run(process.execPath, [main, 'client', 'ask', '--provider', 'f099999', '--provider-addr', info.addresses[0]!])
       .then(() => undefined, (err: { code: number, stdout: string, stderr: string }) => err)
