@@ -188,11 +188,13 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
         if (expected !== undefined && offset === expected) break
         result.attempts++
         const before = offset
+        // The written prefix as the attempt moves it (receive advances it).
+        const at = { offset }
         const attempt = new AbortController()
         current = attempt
         let lastByte = now()
         const stallTimer = setInterval(() => {
-          if (now() - lastByte >= tuning.stallMs) attempt.abort(new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${offset}`))
+          if (now() - lastByte >= tuning.stallMs) attempt.abort(new RetryableError('STALLED', `no bytes for ${Math.round(tuning.stallMs / 1000)} s at offset ${at.offset}`))
         }, tickMs(tuning.stallMs))
         try {
           const res = await getRange(target.url, target.headers, offset, {
@@ -210,6 +212,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             await comps.sink.reset()
             offset = 0
           }
+          at.offset = offset
           const total = res.statusCode === 206
             ? parseContentRange(header(res.headers, 'content-range'))?.total
             : contentLength(res)
@@ -223,7 +226,6 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             meta = { url: target.url, ...(etag !== undefined ? { etag } : {}), written: offset }
             await saveMeta(metaPath, meta)
           }
-          const at = { offset }
           const m = meta
           const saver = new MetaSaver(metaPath, m)
           try {
@@ -232,12 +234,15 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             // Bytes written before a failure are good: the next attempt continues after them. The
             // failure is what gets reported; a sidecar that cannot be saved either only costs a
             // longer resume.
+            await flushWritten(saver, fh, target.partPath, metaPath, m, at).catch(() => {})
             offset = at.offset
-            await saver.flush(offset).catch(() => {})
             throw err
           }
-          offset = at.offset
-          await saver.flush(offset)
+          try {
+            await flushWritten(saver, fh, target.partPath, metaPath, m, at)
+          } finally {
+            offset = at.offset
+          }
           if (expected === undefined) expected = offset
           if (offset < expected) throw new RetryableError('SHORT_BODY', `connection closed at ${offset} of ${expected} bytes`)
         } catch (err) {
@@ -271,7 +276,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
           failures++
           if (failures >= tuning.maxAttempts) {
             throw new TransferError(TransferErrorCodes.RetriesExhausted,
-              `could not finish transfer after ${result.attempts} attempts (${failures} without progress), at ${offset} bytes: ${(cause as Error).message}`,
+              `could not finish transfer after ${result.attempts} attempts (the last ${failures} failed in a row), at ${offset} bytes: ${(cause as Error).message}`,
               { retry: 'auto', cause })
           }
           if (floor.exhausted(progressed)) throw tooSlowFailure(floor, cause as Error, '', offset)
@@ -375,6 +380,32 @@ async function receive (res: RangeResponse, file: { fh: FileHandle, direct: File
     await writer.finish(bodyError === undefined)
   } catch (err) { throw diskError(`write ${target.partPath} at ${at.offset}`, err) }
   if (bodyError !== undefined) throw bodyError
+}
+
+/** What a full volume costs the written prefix (at most twice this): room for the sidecar's new copy. */
+const GIVE_BACK_BYTES = 64 << 10
+
+/**
+ * Records the written prefix (`at.offset`) in the sidecar. On a full volume the sidecar's new
+ * copy needs a page the data took: the file then gives back its last 64–128 KiB (down to a 64 KiB
+ * boundary, which direct I/O can resume from) so that the prefix before it is on record, and the
+ * next run resumes there rather than from the last save (perhaps from 0, a whole piece again).
+ * `at.offset` follows; what the save threw is thrown still.
+ */
+async function flushWritten (saver: MetaSaver, fh: FileHandle, partPath: string, metaPath: string, meta: Meta, at: { offset: number }): Promise<void> {
+  try {
+    await saver.flush(at.offset)
+  } catch (err) {
+    if ((err as { code?: unknown }).code === TransferErrorCodes.DiskFull && at.offset > 0) {
+      const back = Math.max(0, Math.floor((at.offset - GIVE_BACK_BYTES) / GIVE_BACK_BYTES) * GIVE_BACK_BYTES)
+      try {
+        await truncate(fh, partPath, back)
+        at.offset = back
+        await saveMeta(metaPath, { ...meta, written: back })
+      } catch {}
+    }
+    throw err
+  }
 }
 
 async function truncate (fh: FileHandle, path: string, length = 0): Promise<void> {

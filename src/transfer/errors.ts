@@ -68,7 +68,8 @@ const DISK_FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG'])
 export function diskError (what: string, err: unknown): TransferError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code
   if (code !== undefined && DISK_FULL.has(code)) {
-    return new TransferError(TransferErrorCodes.DiskFull, `${what}: staging volume full (${code})`, { retry: 'manual', cause: err })
+    const why = code === 'EFBIG' ? 'file size limit reached (EFBIG: the process\'s ulimit -f, or the file system\'s largest file)' : `staging volume full (${code})`
+    return new TransferError(TransferErrorCodes.DiskFull, `${what}: ${why}; the bytes so far are kept: free space and run again to resume`, { retry: 'manual', cause: err })
   }
   const message = err instanceof Error ? err.message : String(err)
   return new TransferError(TransferErrorCodes.Disk, `${what}: ${message}`, { retry: 'auto', cause: err })

@@ -59,6 +59,9 @@ export class ProgressThrottle {
     this.startAt = this.now()
     this.startBytes = opts.startBytes ?? 0
     this.lastBytes = this.startBytes
+    // A resumed run starts from the bytes kept, not from 0: a run that fails before its first
+    // report would otherwise report 0 received, and a rate below zero the apiserver refuses.
+    this.latest = { ...this.latest, bytesReceived: this.startBytes }
   }
 
   update (bytes: number, total: number, attempt: number): void {
@@ -78,7 +81,8 @@ export class ProgressThrottle {
   final (): TransferProgress {
     const t = this.now()
     const secs = (t - this.startAt) / 1000
-    const rate = secs > 0 ? Math.round((this.latest.bytesReceived - this.startBytes) / secs) : 0
+    // Never below zero: a server that started over from byte 0 leaves fewer bytes than the run began with.
+    const rate = secs > 0 ? Math.max(0, Math.round((this.latest.bytesReceived - this.startBytes) / secs)) : 0
     return { ...this.latest, rateBytesPerSecond: rate, lastUpdate: new Date(t) }
   }
 }

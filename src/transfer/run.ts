@@ -144,7 +144,9 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
         }
       },
       tuning)
-    metrics.bytes.inc(res.bytes - existing)
+    // A partial left longer than the data turned out to be (the server's file shrank) is cut,
+    // and a counter cannot go down.
+    metrics.bytes.inc(Math.max(0, res.bytes - existing))
     const piece = await sink.finish(job.pieceSize)
     checkPieceCid(job.pieceCid, piece)
     const idx = await writeIndex(piece, indexPath, comps.log)
@@ -157,11 +159,17 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
   } catch (err) {
     const e = wrap(context, err)
     const retry = err instanceof DealyardError ? err.retry : 'auto'
-    // Keep the partial file only when the next attempt can resume from it.
-    if (retry !== 'auto') await removePartial(partPath).catch(() => {})
+    // Keep the partial file only when the next attempt can resume from it. A full volume is not
+    // the bytes' fault: they are kept (within the deal's own staging tag) for the run after the
+    // operator frees space, not fetched again, a whole piece of them perhaps.
+    if (retry !== 'auto' && (err as { code?: unknown }).code !== TransferErrorCodes.DiskFull) await removePartial(partPath).catch(() => {})
     metrics.operations.inc({ result: 'error' })
     const p = throttle?.final() ?? { bytesReceived: 0, totalBytes: job.size, rateBytesPerSecond: 0, attempt: 1, lastUpdate: new Date(now()) }
-    await comps.progress.failed({ message: e.message, code: (e as DealyardError).code ?? 'TRANSFER_INTERNAL' }, p).catch(() => {})
+    await comps.progress.failed({ message: e.message, code: (e as DealyardError).code ?? 'TRANSFER_INTERNAL' }, p).catch((err: unknown) => {
+      // The failure itself is what the process exits with; the deal's status not saying so is
+      // worth a line of its own (it went unsaid when the apiserver refused the write).
+      comps.log.warn({ err: (err as Error).message }, 'the failure could not be written to the deal\'s status')
+    })
     throw e
   } finally {
     await sink?.close()

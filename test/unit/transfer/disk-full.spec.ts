@@ -1,14 +1,16 @@
 // Disk full: the staging directory is a 256 KiB tmpfs (mount -t tmpfs; the test runs as root) and
-// the download is 1.2 MB. The transfer must fail with a clear code and leave nothing behind.
+// the download is 1.2 MB. The transfer must fail with a clear code, keep what it had written
+// (within the deal's own staging tag), and resume from it once the operator makes room.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { readdir } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { runTransferJob } from '../../../src/transfer/run.ts'
 import { fixture, pieces, log, loopback, fast, tempDir, serve, RecordingSink } from './support.ts'
 import { hasher } from './hasher.ts'
 
-test('a full staging volume fails with TRANSFER_DISK_FULL and leaves no partial file', async (t) => {
+test('a full staging volume fails with TRANSFER_DISK_FULL, keeps the bytes written, and the next run resumes from them', async (t) => {
   const dir = await tempDir()
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir])
   t.after(() => { execFileSync('umount', [dir]) })
@@ -16,15 +18,26 @@ test('a full staging volume fails with TRANSFER_DISK_FULL and leaves no partial 
   const srv = await serve(car)
   t.after(srv.close)
   const sink = new RecordingSink()
-  await assert.rejects(runTransferJob({
+  const job = {
     uuid: 'full', outDir: dir, url: srv.url, headers: {}, size: car.length,
     pieceCid: pieces['large.car']!.pieceCid, pieceSize: pieces['large.car']!.pieceSize, policy: loopback, tuning: fast
-  }, { hasher, progress: sink, log }), (err: Error & { code?: string, retry?: string }) => {
+  }
+  await assert.rejects(runTransferJob(job, { hasher, progress: sink, log }), (err: Error & { code?: string, retry?: string }) => {
     assert.equal(err.code, 'TRANSFER_DISK_FULL')
     assert.equal(err.retry, 'manual')
-    assert.match(err.message, /^deal full: transfer: write .*full\.car\.part at \d+: staging volume full \(ENOSPC\)$/)
+    assert.match(err.message, /^deal full: transfer: write .*full\.car\.part at \d+: staging volume full \(ENOSPC\); the bytes so far are kept: free space and run again to resume$/)
     return true
   })
-  assert.deepEqual(await readdir(dir), [])
   assert.equal(sink.failure?.code, 'TRANSFER_DISK_FULL')
+  const kept = (await stat(join(dir, 'full.car.part'))).size
+  assert.ok(kept > 0, 'the partial file was removed')
+  // Room made: the next run asks for the rest, not for everything again.
+  execFileSync('mount', ['-o', 'remount,size=8m', dir])
+  const before = srv.seen.length
+  const out = await runTransferJob(job, { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.pieceCid, pieces['large.car']!.pieceCid)
+  const firstRange = srv.seen[before]?.range
+  assert.match(firstRange ?? '', /^bytes=(\d+)-$/)
+  assert.ok(Number(/^bytes=(\d+)-$/.exec(firstRange!)![1]) > 0, `started over: ${firstRange}`)
+  assert.ok((await readdir(dir)).includes('full.car'))
 })

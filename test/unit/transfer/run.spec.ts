@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { runTransferJob, type TransferJobSpec } from '../../../src/transfer/run.ts'
 import { fixture, pieces, log, loopback, fast, tempDir, assertResumedAt, serve, sendRange, RecordingSink } from './support.ts'
 import { hasher } from './hasher.ts'
+import type { ProgressSink, TransferFailure, TransferProgress } from '../../../src/transfer/progress.ts'
 
 const car = fixture('large.car')
 const piece = pieces['large.car']!
@@ -257,6 +258,37 @@ test('when attempts run out the error is retryable and the partial file is kept 
   const part = await readFile(join(dir, `${j.uuid}.car.part`))
   assert.ok(part.length >= 64 << 10 && part.length <= 100_000)
   assert.deepEqual(part, car.subarray(0, part.length))
+})
+
+test('a resumed run that fails at once reports the bytes it kept and a rate of zero, not 0 bytes at a negative rate the apiserver refuses', async (t) => {
+  const srv = await serve(car, {
+    behave: (req, res, i) => {
+      if (i === 0) { sendRange(req, res, car, { dropAfter: 100_000 }); return true }
+      res.writeHead(404); res.end(); return true
+    }
+  })
+  t.after(srv.close)
+  const dir = await tempDir()
+  const j = job(srv.url, dir, { tuning: { ...fast, maxAttempts: 1 } })
+  await assert.rejects(runTransferJob(j, { hasher, progress: new RecordingSink(), log }), { code: 'TRANSFER_RETRIES_EXHAUSTED' })
+  const kept = (await readFile(join(dir, `${j.uuid}.car.part`))).length
+  assert.ok(kept > 0)
+  const reported: TransferProgress[] = []
+  const sink: ProgressSink = { progress: () => {}, succeeded: async () => {}, failed: async (_f: TransferFailure, p: TransferProgress) => { reported.push(p) } }
+  await assert.rejects(runTransferJob(j, { hasher, progress: sink, log }), { code: 'TRANSFER_HTTP_CLIENT_ERROR' })
+  assert.equal(reported.length, 1)
+  assert.deepEqual([reported[0]!.bytesReceived, reported[0]!.rateBytesPerSecond], [kept, 0])
+})
+
+test('a partial file longer than the deal (left by another version of the data) is started over, and the run succeeds', async (t) => {
+  const srv = await serve(car)
+  t.after(srv.close)
+  const dir = await tempDir()
+  const j = job(srv.url, dir)
+  await writeFile(join(dir, `${j.uuid}.car.part`), Buffer.alloc(car.length + 4096, 7))
+  // The bytes counter was asked to go down by the 4 KiB and threw: "It is not possible to decrease a counter".
+  const out = await runTransferJob(j, { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.pieceCid, piece.pieceCid)
 })
 
 test('a stalled connection is dropped and resumed', async (t) => {
