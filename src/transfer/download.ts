@@ -365,11 +365,14 @@ async function receive (res: RangeResponse, file: { fh: FileHandle, direct: File
     // A body that is too long: nothing of it past the limit is queued.
     check: (end) => { if (end > limit) throw tooLong(target, end) },
     onBytes,
-    onSlab: (data, pos) => {
-      comps.onProgress?.({ bytes: pos + data.length, total: expected ?? 0, attempt })
-      return comps.sink.update(data)
-    },
-    onWritten: (end) => { at.offset = end; onWritten(end) }
+    onSlab: (data) => comps.sink.update(data),
+    // Progress is what is on the staging volume (the status field says so), not what is queued
+    // for it: up to writeBuffers × writeBatchBytes more, lost if a write then fails.
+    onWritten: (end) => {
+      at.offset = end
+      onWritten(end)
+      comps.onProgress?.({ bytes: end, total: expected ?? 0, attempt })
+    }
   })
   let bodyError: unknown
   try {

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { runTransferJob } from '../../../src/transfer/run.ts'
 import { fixture, pieces, log, loopback, fast, tempDir, serve, RecordingSink } from './support.ts'
 import { hasher } from './hasher.ts'
+import type { TransferFailure, TransferProgress } from '../../../src/transfer/progress.ts'
 
 test('a full staging volume fails with TRANSFER_DISK_FULL, keeps the bytes written, and the next run resumes from them', async (t) => {
   const dir = await tempDir()
@@ -17,7 +18,10 @@ test('a full staging volume fails with TRANSFER_DISK_FULL, keeps the bytes writt
   const car = fixture('large.car')
   const srv = await serve(car)
   t.after(srv.close)
-  const sink = new RecordingSink()
+  const failedAt: number[] = []
+  const sink = new (class extends RecordingSink {
+    override async failed (f: TransferFailure, p?: TransferProgress): Promise<void> { failedAt.push(p!.bytesReceived); await super.failed(f) }
+  })()
   const job = {
     uuid: 'full', outDir: dir, url: srv.url, headers: {}, size: car.length,
     pieceCid: pieces['large.car']!.pieceCid, pieceSize: pieces['large.car']!.pieceSize, policy: loopback, tuning: fast
@@ -31,6 +35,8 @@ test('a full staging volume fails with TRANSFER_DISK_FULL, keeps the bytes writt
   assert.equal(sink.failure?.code, 'TRANSFER_DISK_FULL')
   const kept = (await stat(join(dir, 'full.car.part'))).size
   assert.ok(kept > 0, 'the partial file was removed')
+  // What the status said was received is what the volume took, not what was queued for it.
+  assert.ok(failedAt[0]! <= 256 << 10, `reported ${failedAt[0]} bytes received on a 256 KiB volume`)
   // Room made: the next run asks for the rest, not for everything again.
   execFileSync('mount', ['-o', 'remount,size=8m', dir])
   const before = srv.seen.length
