@@ -1,4 +1,4 @@
-import { basicAuthOf, get, type Http1Response } from './http1.ts'
+import { basicAuthOf, get, shown, type Http1Response } from './http1.ts'
 import { TransferError, TransferErrorCodes, RetryableError } from './errors.ts'
 
 export interface RangeResponse {
@@ -59,6 +59,16 @@ export async function getRange (url: string, headers: Record<string, string>, fr
       current = next
       continue
     }
+    if (res.statusCode === 200 || res.statusCode === 206) {
+      const coding = contentCoding(res.headers['content-encoding'])
+      if (coding !== undefined) {
+        res.close()
+        // Retryable: a server asked for identity that encodes anyway is most often a proxy or a
+        // CDN on the way, which another attempt (a later one, another route) may not meet; the
+        // download gives up after its attempts, naming the encoding.
+        throw new RetryableError('CONTENT_ENCODING', `${where}: the server sent Content-Encoding: ${coding} although the request asked for identity: the deal's data must be the bytes as stored`)
+      }
+    }
     if (res.statusCode === 200 || res.statusCode === 206 || res.statusCode === 416) {
       return { statusCode: res.statusCode, headers: res.headers, body: res, url: current.href }
     }
@@ -85,9 +95,27 @@ export function isDomainOrSubdomain (sub: string, parent: string): boolean {
   return sub.endsWith(parent) && sub.length > parent.length && sub[sub.length - parent.length - 1] === '.'
 }
 
-/** Parses `Content-Range: bytes a-b/total` (total may be `*`). */
+/**
+ * A Content-Encoding header as text for an error when it names a coding other than identity (a
+ * list, in any case, over one field or several); undefined when it names none. We send
+ * `Accept-Encoding: identity` and store the body as it comes, so any coding would become deal data.
+ */
+export function contentCoding (v: string | string[] | undefined): string | undefined {
+  if (v === undefined) return undefined
+  const values = Array.isArray(v) ? v : [v]
+  const codings = values.flatMap((x) => x.split(',')).map((c) => c.trim()).filter((c) => c !== '')
+  if (codings.every((c) => c.toLowerCase() === 'identity')) return undefined
+  const text = values.join(', ')
+  // The header as sent, quoted when it holds anything but printable ASCII.
+  return /^[\x20-\x7e]{1,100}$/.test(text) ? text : shown(text)
+}
+
+/**
+ * Parses `Content-Range: bytes a-b/total` (total may be `*`). The unit in any case: range units
+ * are case-insensitive (RFC 9110 §14.1), and a server sending `Bytes` made every resume restart.
+ */
 export function parseContentRange (v: string | undefined): { start: number, end: number, total: number | undefined } | undefined {
-  const m = v === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(v.trim())
+  const m = v === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/i.exec(v.trim())
   if (m === null) return undefined
   return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? undefined : Number(m[3]) }
 }

@@ -227,14 +227,14 @@ export class Http1Response {
     // Gather head bytes (heads are small: copying them is fine).
     const prev = this.#headBuf.length
     this.#headBuf = Buffer.concat([this.#headBuf, region.subarray(0, n)])
-    const end = this.#headBuf.indexOf('\r\n\r\n', Math.max(0, prev - 3))
+    const end = headEnd(this.#headBuf, prev)
     if (end < 0) {
       if (this.#headBuf.length > MAX_HEAD) this.fail(new RetryableError('HEAD_TOO_LARGE', `response head over ${MAX_HEAD} bytes`))
       return true
     }
-    const rest = this.#headBuf.subarray(end + 4)
+    const rest = this.#headBuf.subarray(end)
     try {
-      this.#parseHead(this.#headBuf.toString('latin1', 0, end))
+      this.#parseHead(headLines(this.#headBuf.toString('latin1', 0, end)))
     } catch (err) {
       this.fail(err as Error)
       return false
@@ -252,8 +252,7 @@ export class Http1Response {
     return false
   }
 
-  #parseHead (text: string): void {
-    const lines = text.split('\r\n')
+  #parseHead (lines: string[]): void {
     const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? '')
     if (m === null) throw new RetryableError('BAD_RESPONSE', `malformed status line ${JSON.stringify((lines[0] ?? '').slice(0, 80))}`)
     this.statusCode = Number(m[1])
@@ -271,8 +270,7 @@ export class Http1Response {
     const cl = h['content-length']
     if (this.statusCode === 204 || this.statusCode === 304) this.#framing = { kind: 'none' }
     else if (te !== undefined) {
-      const codings = (Array.isArray(te) ? te.join(',') : te).split(',').map((s) => s.trim().toLowerCase())
-      if (codings.at(-1) !== 'chunked') throw new RetryableError('BAD_RESPONSE', `unsupported transfer-encoding ${String(te)}`)
+      checkTransferEncoding(te)
       this.#framing = { kind: 'chunked' }
     } else if (cl !== undefined) {
       const values = new Set((Array.isArray(cl) ? cl : [cl]).flatMap((v) => v.split(',')).map((v) => v.trim()))
@@ -330,6 +328,49 @@ export class Http1Response {
   }
 }
 
+/**
+ * Where the body starts: just past the empty line that ends the response head (searching LFs from
+ * `from`), or -1 while it has not all arrived. A line ends in LF, with or without a CR before it,
+ * as Go's net/http reads heads (textproto.Reader on bufio.Reader.ReadLine): boost's client takes
+ * responses from servers that end lines in a bare LF, so ours must too.
+ */
+export function headEnd (buf: Buffer, from: number): number {
+  for (let lf = buf.indexOf(0x0a, from); lf >= 0; lf = buf.indexOf(0x0a, lf + 1)) {
+    const eol = lf > 0 && buf[lf - 1] === 0x0d ? lf - 1 : lf
+    // The line is empty when its line end follows the previous line's LF (or starts the buffer).
+    if (eol === 0 || buf[eol - 1] === 0x0a) return lf + 1
+  }
+  return -1
+}
+
+/** The lines of a head `headEnd` delimited, without their line ends nor the empty last line. */
+function headLines (text: string): string[] {
+  const lines = text.split('\n').map((l) => l.endsWith('\r') ? l.slice(0, -1) : l)
+  // The text ends in the empty line's LF: the split gives the empty line, then ''.
+  return lines.slice(0, -2)
+}
+
+/**
+ * A Transfer-Encoding we can decode: exactly one field, `chunked` (any case). Anything else (`gzip,
+ * chunked`, `identity`, two fields) is refused as Go's net/http refuses it ("unsupported transfer
+ * encoding", transfer.go parseTransferEncoding): taking `gzip, chunked` as chunked stored gzip bytes
+ * as the deal's data. Retryable like the other malformed responses: a proxy on the way may be what
+ * adds the coding, and another attempt may not go through it.
+ */
+function checkTransferEncoding (te: string | string[]): void {
+  if (Array.isArray(te)) {
+    throw new RetryableError('UNSUPPORTED_TRANSFER_ENCODING', `response has ${te.length} Transfer-Encoding fields (${te.map(shown).join(', ')}): only one, chunked, can be decoded`)
+  }
+  if (te.toLowerCase() !== 'chunked') {
+    throw new RetryableError('UNSUPPORTED_TRANSFER_ENCODING', `unsupported Transfer-Encoding ${shown(te)}: only chunked can be decoded`)
+  }
+}
+
+/** A header value for an error message: quoted, control characters escaped, at most 100 characters. */
+export function shown (v: string): string {
+  return JSON.stringify(v.length > 100 ? `${v.slice(0, 100)}…` : v)
+}
+
 /** Chunked transfer coding, decoded in place (body bytes move left over the framing). */
 export class ChunkedDecoder {
   done = false
@@ -355,8 +396,11 @@ export class ChunkedDecoder {
           const c = buf[i++]!
           const d = hex(c)
           if (d >= 0) {
-            if (++this.#digits > 12) throw bad('chunk size too large')
+            // Go's internal/chunked parseHexUint: up to 16 hex digits, so leading zeros pad a size
+            // to 16. A value past 2^53 cannot be counted here exactly, nor be a real chunk of a deal.
+            if (++this.#digits > 16) throw bad('chunk size has more than 16 hex digits')
             this.#size = this.#size * 16 + d
+            if (this.#size > Number.MAX_SAFE_INTEGER) throw bad('chunk size too large')
           } else if (c === 0x3b || c === 0x20 || c === 0x09) {
             this.#state = 'ext'
           } else if (c === 0x0d) {

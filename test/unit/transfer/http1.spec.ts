@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import fc from 'fast-check'
-import { basicAuthOf, get, ChunkedDecoder, type BodyTarget } from '../../../src/transfer/http1.ts'
+import { basicAuthOf, get, headEnd, ChunkedDecoder, type BodyTarget } from '../../../src/transfer/http1.ts'
 import { tempDir } from './support.ts'
 
 /** A server that answers every connection with `script` (pieces written with a pause between). */
@@ -248,4 +248,84 @@ test('URL credentials become Basic auth of the bytes Go\'s url.User holds: escap
   // An empty Authorization header is none (Go: Header.Get == ""): the URL's credentials go instead.
   assert.equal(basicAuthOf(new URL('http://u:p@h/'), { Authorization: '' }), b64(Buffer.from('u:p')))
   assert.equal(basicAuthOf(new URL('http://h/'), {}), undefined)
+})
+
+test('a transfer coding other than exactly chunked is refused, as Go\'s net/http refuses it, before any body byte', async (t) => {
+  const gz = Buffer.from('1f8b08000000000000ff', 'hex')
+  const heads = [
+    'Transfer-Encoding: gzip, chunked\r\n',
+    'Transfer-Encoding: identity, chunked\r\n',
+    'Transfer-Encoding: identity\r\n',
+    'Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n'
+  ]
+  let n = 0
+  const srv = await rawServer(async (sock) => {
+    const h = heads[n++] ?? 'Transfer-Encoding: Chunked\r\n'
+    sock.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\n${h}\r\n${gz.length.toString(16)}\r\n`), gz, Buffer.from('\r\n0\r\n\r\n')]))
+  })
+  t.after(srv.close)
+  for (const want of [/Transfer-Encoding "gzip, chunked": only chunked/, /"identity, chunked"/, /"identity"/, /2 Transfer-Encoding fields/]) {
+    await assert.rejects(get(new URL(srv.url), {}, opts), (err: Error & { code?: string }) => {
+      assert.equal(err.name, 'RetryableError')
+      assert.equal(err.code, 'UNSUPPORTED_TRANSFER_ENCODING')
+      assert.match(err.message, want)
+      return true
+    })
+  }
+  // chunked in any case is the one coding there is.
+  const c = collector()
+  await (await get(new URL(srv.url), {}, opts)).readBody(c)
+  assert.deepEqual(c.bytes(), gz)
+})
+
+test('chunk sizes of up to 16 hex digits are read as Go reads them; more digits, or a size past 2^53, are refused', () => {
+  const decode = (wire: string): string => { const b = Buffer.from(wire); const d = new ChunkedDecoder(); const n = d.decode(b, b.length); assert.equal(d.done, true); return b.toString('latin1', 0, n) }
+  assert.equal(decode('0000000000000005\r\nhello\r\n000000000000000\r\n\r\n'), 'hello')
+  assert.equal(decode('0000000000005\r\nhello\r\n0000000000000000\r\n\r\n'), 'hello')
+  const refused = (wire: string, why: RegExp): void => {
+    assert.throws(() => { const b = Buffer.from(wire); new ChunkedDecoder().decode(b, b.length) }, (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'BAD_CHUNKING'); assert.match(err.message, why); return true
+    })
+  }
+  refused('00000000000000005\r\nhello\r\n', /more than 16 hex digits/)
+  refused('20000000000000\r\n', /too large/) // 2^53: not a size this decoder can count to
+  refused('ffffffffffffffff\r\n', /too large/)
+  // The largest size that can be counted is accepted: its data simply has not come yet.
+  const b = Buffer.from('001fffffffffffff\r\nab')
+  assert.equal(new ChunkedDecoder().decode(b, b.length), 2)
+})
+
+test('response heads whose lines end in a bare LF are read, as Go\'s textproto reads them, split anywhere', async (t) => {
+  const body = randomBytes(5000)
+  const wire = Buffer.concat([Buffer.from('HTTP/1.1 100 Continue\n\nHTTP/1.1 206 Partial Content\nContent-Length: 5000\r\nContent-Range: bytes 5-5004/9000\nX-A: 1\n\n'), body])
+  const cuts = [[], [wire.indexOf('\n\n', 30) + 1], [wire.indexOf('X-A') + 5, wire.indexOf('X-A') + 6, wire.indexOf('X-A') + 7]]
+  let n = 0
+  const srv = await rawServer(async (sock) => {
+    let at = 0
+    for (const c of cuts[n++] ?? []) { sock.write(wire.subarray(at, c)); at = c; await pause(5) }
+    sock.end(wire.subarray(at))
+  })
+  t.after(srv.close)
+  for (let i = 0; i < cuts.length; i++) {
+    const res = await get(new URL(srv.url), {}, opts)
+    assert.equal(res.statusCode, 206)
+    assert.equal(res.contentLength, 5000)
+    assert.equal(res.headers['content-range'], 'bytes 5-5004/9000')
+    assert.equal(res.headers['x-a'], '1')
+    const c = collector()
+    await res.readBody(c)
+    assert.deepEqual(c.bytes(), body)
+  }
+})
+
+test('headEnd finds the empty line whatever the line ends, and waits while there is none', () => {
+  const at = (s: string, from = 0): number => headEnd(Buffer.from(s), from)
+  assert.equal(at('HTTP/1.1 200 OK\r\n\r\nbody'), 19)
+  assert.equal(at('HTTP/1.1 200 OK\n\nbody'), 17)
+  assert.equal(at('HTTP/1.1 200 OK\r\n\nbody'), 18)
+  assert.equal(at('HTTP/1.1 200 OK\nA: b\n\r\nbody'), 23)
+  assert.equal(at('HTTP/1.1 200 OK\r\nA: b\r\n'), -1)
+  assert.equal(at('HTTP/1.1 200 OK\rA: b\r\r'), -1) // a bare CR ends no line
+  // Searching on from where the last read ended still sees a terminator begun before it.
+  assert.equal(at('HTTP/1.1 200 OK\r\n\r\n', 18), 19)
 })
