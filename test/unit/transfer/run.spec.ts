@@ -244,13 +244,18 @@ test('5xx answers are retried with backoff until the data comes', async (t) => {
   assert.equal(out.pieceCid, piece.pieceCid)
 })
 
-test('when attempts run out the error is retryable and the partial file is kept for the next Job', async (t) => {
-  const srv = await serve(car, {
+/** A server whose first answer drops after 100 kB, and that answers `status` from then on. */
+async function dropsThenAnswers (status: number): Promise<Awaited<ReturnType<typeof serve>>> {
+  return await serve(car, {
     behave: (req, res, i) => {
       if (i === 0) { sendRange(req, res, car, { dropAfter: 100_000 }); return true }
-      res.writeHead(500); res.end(); return true
+      res.writeHead(status); res.end(); return true
     }
   })
+}
+
+test('when attempts run out the error is retryable and the partial file is kept for the next Job', async (t) => {
+  const srv = await dropsThenAnswers(500)
   t.after(srv.close)
   const dir = await tempDir()
   const j = job(srv.url, dir, { tuning: { ...fast, maxAttempts: 3 } })
@@ -261,12 +266,7 @@ test('when attempts run out the error is retryable and the partial file is kept 
 })
 
 test('a resumed run that fails at once reports the bytes it kept and a rate of zero, not 0 bytes at a negative rate the apiserver refuses', async (t) => {
-  const srv = await serve(car, {
-    behave: (req, res, i) => {
-      if (i === 0) { sendRange(req, res, car, { dropAfter: 100_000 }); return true }
-      res.writeHead(404); res.end(); return true
-    }
-  })
+  const srv = await dropsThenAnswers(404)
   t.after(srv.close)
   const dir = await tempDir()
   const j = job(srv.url, dir, { tuning: { ...fast, maxAttempts: 1 } })
