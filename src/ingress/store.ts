@@ -125,6 +125,15 @@ const log = logger('ingress:store')
  * controller's conditions are a quarter or more of each (1,710 → 1,280 bytes of heap measured for a
  * deal with no status yet, more once the controller writes conditions).
  */
+/**
+ * The deal's signed proposal CID, from its spec: immutable there (CEL), where the label of the same
+ * value is an operator's to edit or remove, and the identical-proposal check must not be (a replica
+ * started after the label was removed accepted the same proposal as a second deal).
+ */
+function spcOf (d: { spec?: { signedProposalCid?: string } }): string | undefined {
+  return d.spec?.signedProposalCid
+}
+
 export function cachedDeal (d: Obj): Obj {
   const md = d.metadata ?? {}
   const { provider, dealUuid, proposal, signedProposalCid, isOffline, transfer, dataSource } = d.spec
@@ -205,13 +214,13 @@ export class KubeDealStore implements DealStore {
     this.namespace = namespace
     this.informer = new Informer<Obj>(rest, { resource: StorageDeals, namespace, resyncMs: 0, transform: cachedDeal })
     const index = (d: Obj): void => {
-      const cid = d.metadata?.labels?.[LABELS.signedProposalCid]
+      const cid = spcOf(d)
       if (cid !== undefined) this.bySpc.set(cid, prior(d))
       this.holdings.set(d.metadata?.name ?? '', holdingOf(d))
     }
     this.informer.on('add', (d) => {
       index(d)
-      const cid = d.metadata?.labels?.[LABELS.signedProposalCid]
+      const cid = spcOf(d)
       const uid = d.metadata?.uid ?? ''
       if (cid !== undefined && !this.firstSeen.has(cid)) this.firstSeen.set(cid, { uid, deal: prior(d) })
       const attempt = d.metadata?.annotations?.[ATTEMPT_ANNOTATION]
@@ -231,7 +240,7 @@ export class KubeDealStore implements DealStore {
     this.informer.on('delete', (d) => {
       this.holdings.set(d.metadata?.name ?? '', undefined)
       this.committed.set(d.metadata?.name ?? '', undefined)
-      const cid = d.metadata?.labels?.[LABELS.signedProposalCid]
+      const cid = spcOf(d)
       if (cid !== undefined && this.bySpc.get(cid)?.dealUuid === d.metadata?.name) this.bySpc.delete(cid)
       if (cid !== undefined && this.firstSeen.get(cid)?.uid === d.metadata?.uid) this.firstSeen.delete(cid)
     })
@@ -328,7 +337,7 @@ export class KubeDealStore implements DealStore {
       }
       created = found as Obj
     }
-    const spc = deal.metadata.labels?.[LABELS.signedProposalCid]
+    const spc = spcOf(deal)
     if (spc !== undefined) this.bySpc.set(spc, prior(created))
     // Counted as the deal from now (in place of its reservation), not from when the watch delivers it.
     if (o.reservation !== undefined) this.holdings.set(o.reservation, undefined)

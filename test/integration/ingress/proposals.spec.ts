@@ -25,6 +25,7 @@ import type { AddressInfo } from 'node:net'
 import { LOTUS_TOKEN_LABEL } from '../../../src/api/index.ts'
 import { proposalsTotal } from '../../../src/ingress/metrics.ts'
 import { ATTEMPT_ANNOTATION, attemptTime } from '../../../src/ingress/store.ts'
+import { LABELS } from '../../../src/ingress/deal-object.ts'
 import { goTime } from '../../../src/policy/checks.ts'
 
 type Deal = StorageDeal & KubeObject
@@ -156,6 +157,18 @@ describe('ingress: proposals, status, ask, transports', () => {
     const dup = await proposeDeal(env.node, env.addr, sameUuid)
     assert.equal(dup.accepted, false)
     assert.equal(dup.message, `deal has the same uuid as deal ${params.dealUuid} (proposed at ${goTime(new Date(proposedAt!))})`)
+  })
+
+  it('knows a deal by its spec\'s signed proposal CID, not by the label an operator may remove: a replica started after still refuses the proposal', async () => {
+    const params = await env.params()
+    assert.equal((await proposeDeal(env.node, env.addr, params)).accepted, true)
+    await env.rest.mergePatch(StorageDeals, env.namespace, params.dealUuid, { metadata: { labels: { [LABELS.signedProposalCid]: null } } })
+    const replica = await env.startReplica()
+    // A client of its own: env.node's connection to the first replica (same peer ID) would carry it there.
+    const fresh = await createClientNode()
+    const again = await proposeDeal(fresh, replica.host.addresses()[0]!, { ...params, dealUuid: randomUUID() }).finally(async () => { await fresh.stop() })
+    assert.equal(again.accepted, false)
+    assert.match(again.message, new RegExp(`^deal proposal is identical to deal ${params.dealUuid} `))
   })
 
   it('accepts exactly one of 10 clients proposing the same UUID at once, across two replicas', async () => {
