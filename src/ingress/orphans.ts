@@ -9,8 +9,13 @@
  * Looked at, each once: deals the ingress wrote and the apiserver created at that moment (their
  * create-attempt annotation carries the writer's time; a deal restored from a backup or migrated
  * keeps the annotation but is created later, and loses its status), that no controller has
- * touched (no status), older than a grace period far longer than a proposal's writes take, whose
- * start epoch is still ahead (past it, the deal can no longer be published). A deal is an orphan
+ * touched (no status), older than a grace period far longer than a proposal's writes take and
+ * younger than ORPHAN_MAX_AGE_MS, whose start epoch is still ahead (past it, the deal can no
+ * longer be published). The age bound: a missing Secret says "never written" only soon after the
+ * deal was; later, it says as likely that someone deleted it (to revoke a URL's token, say), and
+ * the deal's client was told "accepted". Every running replica sweeps every 30 s, so an orphan is
+ * found within minutes unless every replica was down for the whole half hour after it; such a
+ * deal stays, as does one whose Secret was deleted, for a controller to fail at transfer. A deal is an orphan
  * only if no Secret of the name its spec gives exists at all (a GET of its metadata: the ingress
  * may read Secrets by name, not list them); whoever owns a Secret of that name, the deal is left
  * alone. Every replica sweeps; the delete carries the deal's uid as a precondition, so a sweep
@@ -29,6 +34,8 @@ const log = logger('ingress:orphans')
 export interface OrphanSweepOptions {
   /** A deal is looked at once it is this old, by its creationTimestamp and since this replica first saw it. */
   graceMs?: number
+  /** A deal older than this (by its creationTimestamp) is never looked at (ORPHAN_MAX_AGE_MS). */
+  maxAgeMs?: number
   /** Time between sweeps. */
   intervalMs?: number
   /** Secrets looked up per sweep at most (the rest wait for the next sweep). */
@@ -40,6 +47,8 @@ export interface OrphanSweepOptions {
 
 /** Writes of one proposal end within the drain (30 s); two minutes leaves room for clock skew. */
 export const ORPHAN_GRACE_MS = 120_000
+/** Past this age a deal without its params Secret is not taken for one the ingress never finished (see above). */
+export const ORPHAN_MAX_AGE_MS = 30 * 60_000
 /**
  * A deal created more than this after (or before) the attempt named in its annotation is a copy
  * (restored from a backup, migrated): the clocks of the ingress and the apiserver differ by far less.
@@ -72,6 +81,7 @@ export class OrphanSweeper {
   private readonly deals: () => Iterable<StorageDeal>
   private readonly events: EventRecorder | undefined
   private readonly graceMs: number
+  private readonly maxAgeMs: number
   private readonly intervalMs: number
   private readonly maxLookups: number
   private readonly headOf: ((deal: StorageDeal) => Promise<number>) | undefined
@@ -92,6 +102,7 @@ export class OrphanSweeper {
     this.deals = deals
     this.events = events
     this.graceMs = o.graceMs ?? ORPHAN_GRACE_MS
+    this.maxAgeMs = o.maxAgeMs ?? ORPHAN_MAX_AGE_MS
     this.intervalMs = o.intervalMs ?? SWEEP_INTERVAL_MS
     this.maxLookups = o.maxLookups ?? MAX_LOOKUPS
     this.headOf = o.headOf
@@ -126,7 +137,8 @@ export class OrphanSweeper {
       if (t === undefined) this.tracked.set(uid, t = { seen: now })
       if (t.settled === true || (t.retryAt ?? 0) > now) continue
       const created = new Date(d.metadata.creationTimestamp ?? NaN).getTime()
-      if (now - t.seen >= this.graceMs && Number.isFinite(created) && now - created >= this.graceMs && due.length < this.maxLookups) due.push(d)
+      if (!Number.isFinite(created) || now - created > this.maxAgeMs) { t.settled = true; continue }
+      if (now - t.seen >= this.graceMs && now - created >= this.graceMs && due.length < this.maxLookups) due.push(d)
     }
     // Deals gone, or taken on by a controller, are not tracked any longer.
     for (const uid of this.tracked.keys()) if (!present.has(uid)) this.tracked.delete(uid)
@@ -189,7 +201,7 @@ export class OrphanSweeper {
       throw err
     }
     orphansDeleted.inc()
-    const note = `deal ${name}: deleted: its transfer params Secret was never written (the ingress stopped between the deal's two writes, or gave up on a write that landed later); its client was never told it was accepted`
+    const note = `deal ${name}: deleted: it has no transfer params Secret ${d.spec.transfer.paramsSecretRef!.name}, which the ingress writes right after the deal and before it answers the client: the ingress stopped between the two writes (or gave up on a deal write that landed later), so the client was told the proposal failed, unless the Secret was deleted since`
     log.warn({ deal: name, created: d.metadata.creationTimestamp }, note)
     await this.events?.record(d as StorageDeal & KubeObject, 'Warning', 'OrphanDeleted', 'Delete', note)
     return true

@@ -52,4 +52,22 @@ describe('OrphanSweeper', () => {
       body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: 'orphan-uid', resourceVersion: 'orphan-rv' } }
     }])
   })
+
+  it('leaves a deal older than half an hour alone: its missing Secret may have been deleted after its client heard "accepted"', async () => {
+    const looked: string[] = []
+    const rest = {
+      request: async (method: string, path: string) => {
+        looked.push(`${method} ${path}`)
+        if (method === 'GET') throw new KubeApiError(404, 'NotFound', `${path} not found`)
+        return {}
+      }
+    } as unknown as KubeRest
+    // Created at T0; a replica started (a rollout) 31 minutes later.
+    let now = T0 + 31 * 60_000
+    const sweeper = new OrphanSweeper(rest, 'ns', () => [deal('old', 'f01000')], undefined, { graceMs: 1000, now: () => now, headOf: async () => 100 })
+    await sweeper.sweep()
+    now += 60_000
+    assert.deepEqual(await sweeper.sweep(), { looked: 0, deleted: [] })
+    assert.deepEqual(looked, [])
+  })
 })
