@@ -2,7 +2,7 @@
  * An accepted proposal as a StorageDeal resource, and back: the spec keeps the proposal field for
  * field (label kind included) so the status protocol can send the exact DealProposal again.
  */
-import { CID } from 'multiformats/cid'
+import { parseCidAnyBase } from '../filecoin/cid.ts'
 import { API_VERSION } from '../api/common.ts'
 import type { StorageDeal, StorageDealSpec } from '../api/types.generated.ts'
 import { Address } from '../filecoin/address.ts'
@@ -96,7 +96,7 @@ const clientIdOf = (params: DealParams): { clientId?: string } =>
 export function proposalOf (spec: StorageDealSpec): DealProposal {
   const p = spec.proposal
   return {
-    pieceCid: CID.parse(p.pieceCid),
+    pieceCid: parseCidAnyBase(p.pieceCid),
     pieceSize: p.pieceSize,
     verifiedDeal: p.verifiedDeal,
     client: Address.fromString(p.client),

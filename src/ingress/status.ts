@@ -5,7 +5,7 @@
  * proposal: an f410 client signs with its secp256k1 key (a delegated signature), and a contract
  * client, having no key, cannot ask for its deals' status.
  */
-import { CID } from 'multiformats/cid'
+import { parseCidAnyBase } from '../filecoin/cid.ts'
 import { Address } from '../filecoin/address.ts'
 import { verifySignature } from '../filecoin/signature.ts'
 import { logger } from '../log.ts'
@@ -48,8 +48,10 @@ export class StatusService {
         // its Lotus unreachable.
         key = client
       } else {
-        const entry = await this.providers.find(spec.proposal.provider)
-        if (entry === undefined) throw new Error(`no StorageProvider for ${spec.proposal.provider}`)
+        // Through the deal's provider's Lotus, or any provider's (one chain) once that provider is
+        // no longer served here: its deals' clients still ask.
+        const entry = await this.providers.find(spec.proposal.provider) ?? await this.providers.anyEntry()
+        if (entry === undefined) throw new Error('no StorageProvider is served here to read the chain through')
         key = Address.fromString(await entry.chain.accountKey(spec.proposal.client))
       }
     } catch (err) {
@@ -58,7 +60,8 @@ export class StatusService {
     }
     if (!verifySignature(req.signature, key, statusRequestMessage(req.dealUuid))) return fail('signature verification failed')
     const st = deal.status ?? {}
-    const error = st.error ?? ''
+    // A deal failed for good with no error written (by hand, say) is still a failure to its client.
+    const error = st.error !== undefined && st.error !== '' ? st.error : st.checkpoint === 'Complete' && st.retry === 'fatal' ? 'deal failed (no error was recorded)' : ''
     // boost never moves a deal that succeeded to Complete: it stays at IndexedAndAnnounced while
     // the sector seals and after (deal_execution.go), and only failDeal sets Complete. boost's own
     // client prints Complete without an error as "Expired"; dealyard's last checkpoint for a
@@ -67,21 +70,30 @@ export class StatusService {
     // boost reports live bytes only while a transfer runs (0 before, after, when it failed or
     // waits to be retried, and for offline deals).
     const transferring = !spec.isOffline && checkpoint === 'Accepted' && error === '' && st.transfer?.jobName !== undefined
-    return {
-      dealUuid: req.dealUuid,
-      error: '',
-      isOffline: spec.isOffline,
-      transferSize: spec.transfer.size,
-      nBytesReceived: transferring ? st.transfer?.bytesReceived ?? 0 : 0,
-      dealStatus: {
-        error: fitText(error),
-        status: checkpoint,
-        sealingStatus: fitText(st.sector?.state ?? ''),
-        proposal: proposalOf(spec),
-        signedProposalCid: CID.parse(spec.signedProposalCid),
-        publishCid: st.publishCid !== undefined ? CID.parse(st.publishCid) : null,
-        chainDealId: st.chainDealId ?? 0
+    try {
+      return {
+        dealUuid: req.dealUuid,
+        error: '',
+        isOffline: spec.isOffline,
+        transferSize: spec.transfer.size,
+        nBytesReceived: transferring ? st.transfer?.bytesReceived ?? 0 : 0,
+        dealStatus: {
+          error: fitText(error),
+          status: checkpoint,
+          sealingStatus: fitText(st.sector?.state ?? ''),
+          proposal: proposalOf(spec),
+          // In any multibase, as go-cid reads them: the schema takes any alphanumeric text.
+          signedProposalCid: parseCidAnyBase(spec.signedProposalCid),
+          publishCid: st.publishCid !== undefined ? parseCidAnyBase(st.publishCid) : null,
+          chainDealId: st.chainDealId ?? 0
+        }
       }
+    } catch (err) {
+      // A record written by hand or another tool that cannot be sent: the client hears that its
+      // deal's status cannot be read (boost's text for a record it cannot load) instead of a reset
+      // stream, and the operator hears which deal and why.
+      log.warn({ deal: req.dealUuid, err: (err as Error).message }, 'the deal\'s record cannot be answered with')
+      return fail('failed to fetch deal status')
     }
   }
 }

@@ -14,6 +14,8 @@ import { sign, verifySignature } from '../../../src/filecoin/signature.ts'
 import { decodeDealResponse, encodeDealParams, encodeDealProposal, encodeStorageAsk, PROTOCOL_IDS, readCborItem, signedProposalCid } from '../../../src/protocol/index.ts'
 import { createClientNode, proposeDeal, dealStatus, storageAsk, queryTransports } from '../../../src/client/net.ts'
 import { multiaddr } from '@multiformats/multiaddr'
+import { CID } from 'multiformats/cid'
+import { base16 as base16Encoder } from 'multiformats/bases/base16'
 import { Address } from '../../../src/filecoin/address.ts'
 import { lotusWorkerSigner } from '../../../src/ingress/ask.ts'
 import { startEnv, FIL, SEAL_EPOCHS, type Env } from './env.ts'
@@ -287,6 +289,27 @@ describe('ingress: proposals, status, ask, transports', () => {
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
     assert.match(st?.dealStatus?.error ?? '', /^€{2700,}…$/)
+  })
+
+  it('answers status from records written by hand: CIDs in any multibase, a fatal failure with no error as a failure, an unreadable CID as an error, not a reset', async () => {
+    const params = await env.params()
+    assert.equal((await proposeDeal(env.node, env.addr, params)).accepted, true)
+    const statusOnce = async (): Promise<Awaited<ReturnType<typeof dealStatus>>> => await dealStatus(env.node, env.addr, params.dealUuid, env.client.key)
+    const until = async (status: Record<string, unknown>, done: (st: Awaited<ReturnType<typeof dealStatus>>) => boolean): Promise<Awaited<ReturnType<typeof dealStatus>>> => {
+      await env.rest.mergePatch(StorageDeals, env.namespace, params.dealUuid, { status }, 'status')
+      return await eventually(async () => { const st = await statusOnce(); return done(st) ? st : undefined })
+    }
+    // The publish CID in base16, which the schema takes and go-cid reads: answered (it reset the stream).
+    const publish = 'bafy2bzacea3wsdh6y3a36tb3skempjoxqpuyompjbmfeyf34fi3uy6uue42v4'
+    const base16 = CID.parse(publish).toString(base16Encoder.encoder)
+    const st = await until({ checkpoint: 'PublishConfirmed', publishCid: base16 }, (x) => x.dealStatus?.status === 'PublishConfirmed')
+    assert.equal(st.dealStatus?.publishCid?.toString(), publish)
+    // Failed for good, the error left empty: a failure, not a sealing deal.
+    const failed = await until({ checkpoint: 'Complete', retry: 'fatal', error: '' }, (x) => x.dealStatus?.status === 'Complete' || x.dealStatus?.status === 'IndexedAndAnnounced')
+    assert.deepEqual([failed.dealStatus?.status, failed.dealStatus?.error], ['Complete', 'deal failed (no error was recorded)'])
+    // A CID no base reads: an error answer naming no deal state, the stream not reset.
+    const junk = await until({ publishCid: 'abc' }, (x) => x.dealStatus === null)
+    assert.deepEqual([junk.error, junk.dealStatus], ['failed to fetch deal status', null])
   })
 
   it('serves the signed ask for its miner and a null ask for others', async () => {
