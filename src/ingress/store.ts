@@ -357,8 +357,15 @@ export class KubeDealStore implements DealStore {
     } as unknown as KubeObject
     // The Secret written, by uid: an undo deletes that one and no other of its name.
     let secretUid: string | undefined
+    const createSecret = async (): Promise<string> =>
+      (await this.rest.request<KubeObject>('POST', resourcePath(Core.secrets, this.namespace), { body: secret, timeoutMs: PERSIST_TIMEOUT_MS })).metadata?.uid ?? ''
     try {
-      secretUid = (await this.rest.request<KubeObject>('POST', resourcePath(Core.secrets, this.namespace), { body: secret, timeoutMs: PERSIST_TIMEOUT_MS })).metadata?.uid ?? ''
+      try {
+        secretUid = await createSecret()
+      } catch (err) {
+        if (!isAlreadyExists(err) || !await this.removeStaleParams(uuid, created.metadata.uid ?? '')) throw err
+        secretUid = await createSecret()
+      }
     } catch (err) {
       // The Secret is born owned by this deal's uid: if one owned by it exists, it is this write's.
       // One of the same name owned by another uid (an earlier deal of this UUID whose Secret the
@@ -382,6 +389,24 @@ export class KubeDealStore implements DealStore {
       }
     }
     return await this.afterCommit(spc, uuid, created, secretUid, m, recheck)
+  }
+
+  /**
+   * Deletes the params Secret of this name when an earlier deal of the UUID left it: one this
+   * ingress wrote (its deal label) whose owner is not the deal just created, or that has no owner
+   * at all (`kubectl delete --cascade=orphan` strips it, and then nothing ever removes the Secret:
+   * every later proposal of the UUID failed with "save to db"). True when it is gone.
+   */
+  private async removeStaleParams (uuid: string, ownerUid: string): Promise<boolean> {
+    const path = resourcePath(Core.secrets, this.namespace, paramsSecretName(uuid))
+    const s = await this.rest.request<KubeObject>('GET', path, { accept: METADATA_ONLY, timeoutMs: PERSIST_TIMEOUT_MS }).catch(() => undefined)
+    if (s?.metadata?.labels?.[LABELS.deal] !== uuid) return false
+    if ((s.metadata.ownerReferences ?? []).some((o) => o.uid === ownerUid)) return false
+    log.info({ deal: uuid, ownerUids: (s.metadata.ownerReferences ?? []).map((o) => o.uid) }, 'removing the params Secret an earlier deal of this UUID left behind')
+    return await this.rest.request('DELETE', path, {
+      body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: s.metadata.uid } },
+      timeoutMs: PERSIST_TIMEOUT_MS
+    }).then(() => true, (e: unknown) => isNotFound(e))
   }
 
   /**

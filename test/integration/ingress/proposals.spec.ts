@@ -291,6 +291,24 @@ describe('ingress: proposals, status, ask, transports', () => {
     assert.match(st?.dealStatus?.error ?? '', /^€{2700,}…$/)
   })
 
+  it('takes a UUID again after its deal was deleted with --cascade=orphan, removing the params Secret that deal left', async () => {
+    const params = await env.params()
+    assert.equal((await proposeDeal(env.node, env.addr, params)).accepted, true)
+    // What `kubectl delete --cascade=orphan` leaves once the garbage collector has run (done here by
+    // hand: the collector may not have discovered the CRD yet): the Secret without its owner, the
+    // deal gone; nothing would ever delete that Secret.
+    const secretPath = `/api/v1/namespaces/${env.namespace}/secrets/${params.dealUuid}-transfer`
+    await env.rest.request('PATCH', secretPath, { body: { metadata: { ownerReferences: null } }, contentType: 'application/merge-patch+json' })
+    await env.rest.delete(StorageDeals, env.namespace, params.dealUuid)
+    await eventually(async () => await getDeal(params.dealUuid) === undefined ? true : undefined)
+    // Every proposal of this UUID failed with "save to db" after that.
+    const again = await proposeDeal(env.node, env.addr, params)
+    assert.equal(again.accepted, true, again.message)
+    const deal = await getDeal(params.dealUuid)
+    const secret = await env.rest.request<KubeObject>('GET', secretPath)
+    assert.deepEqual(secret.metadata?.ownerReferences?.map((o) => o.uid), [deal?.metadata?.uid])
+  })
+
   it('answers status from records written by hand: CIDs in any multibase, a fatal failure with no error as a failure, an unreadable CID as an error, not a reset', async () => {
     const params = await env.params()
     assert.equal((await proposeDeal(env.node, env.addr, params)).accepted, true)
