@@ -22,6 +22,34 @@ export const PARAMS_KEY = 'params.json'
 
 export const paramsSecretName = (dealUuid: string): string => `${dealUuid}-transfer`
 
+/**
+ * A deal's params Secret, owned by the deal (by uid): the only Secret the ingress writes. The
+ * chart's admission policy (ingress.writeGuard) lets the ingress create nothing else, by this
+ * shape (Opaque, the name, the deal label, the StorageDeal owner); its test builds the Secret here.
+ */
+export interface ParamsSecret {
+  apiVersion: 'v1'
+  kind: 'Secret'
+  type: 'Opaque'
+  metadata: { name: string, namespace: string, labels: Record<string, string>, ownerReferences: Array<{ apiVersion: string, kind: string, name: string, uid: string, controller: boolean }> }
+  data: Record<string, string>
+}
+
+export function paramsSecret (deal: { apiVersion: string, name: string, uid: string }, namespace: string, params: Uint8Array): ParamsSecret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: paramsSecretName(deal.name),
+      namespace,
+      labels: { [LABELS.deal]: deal.name },
+      ownerReferences: [{ apiVersion: deal.apiVersion, kind: 'StorageDeal', name: deal.name, uid: deal.uid, controller: true }]
+    },
+    data: { [PARAMS_KEY]: Buffer.from(params).toString('base64') }
+  }
+}
+
 const SIG_TYPES = { 1: 'secp256k1', 2: 'bls', 3: 'delegated' } as const
 const SIG_CODES = { secp256k1: 1, bls: 2, delegated: 3 } as const
 

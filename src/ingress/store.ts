@@ -30,7 +30,7 @@ import { logger } from '../log.ts'
 import { DealyardError } from '../errors.ts'
 import type { PriorDeal, Violation } from '../policy/admission.ts'
 import { HoldingIndex, holdingOf, totalsIn, type HeldSnapshot, type HeldTotals, type Holding } from '../policy/holdings.ts'
-import { LABELS, PARAMS_KEY, paramsSecretName } from './deal-object.ts'
+import { LABELS, paramsSecret, paramsSecretName } from './deal-object.ts'
 import { dealLookups } from './metrics.ts'
 import { TokenBucket } from '../token-bucket.ts'
 
@@ -343,18 +343,7 @@ export class KubeDealStore implements DealStore {
     if (o.reservation !== undefined) this.holdings.set(o.reservation, undefined)
     if (!this.holdings.has(uuid)) this.holdings.set(uuid, holdingOf(deal))
     if (params === undefined) return await this.afterCommit(spc, uuid, created, undefined, m, recheck)
-    const secret = {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'Opaque',
-      metadata: {
-        name: paramsSecretName(uuid),
-        namespace: this.namespace,
-        labels: { [LABELS.deal]: uuid },
-        ownerReferences: [{ apiVersion: created.apiVersion, kind: 'StorageDeal', name: uuid, uid: created.metadata.uid ?? '', controller: true }]
-      },
-      data: { [PARAMS_KEY]: Buffer.from(params).toString('base64') }
-    } as unknown as KubeObject
+    const secret = paramsSecret({ apiVersion: created.apiVersion, name: uuid, uid: created.metadata.uid ?? '' }, this.namespace, params) as KubeObject
     // The Secret written, by uid: an undo deletes that one and no other of its name.
     let secretUid: string | undefined
     const createSecret = async (): Promise<string> =>
