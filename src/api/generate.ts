@@ -26,9 +26,14 @@ export function generatedFiles (): Map<string, string> {
   return files
 }
 
-/** The chart's copy of a CRD: kept on uninstall unless crds.keep is false (cert-manager's choice). */
+/**
+ * The chart's copy of a CRD, always kept: by Helm on uninstall and on an upgrade that stops
+ * rendering it (crds.enabled=false, as a second release sets it, deleted every deal of the cluster
+ * when it was not kept), and by Argo CD on a prune (it ignores Helm's annotation). Deleting a CRD,
+ * and every deal with it, is an operator's deliberate `kubectl delete crd`.
+ */
 function chartCrd (crd: string): string {
-  return crd.replace(/^metadata:\n/m, 'metadata:\n  annotations:\n    {{- if .Values.crds.keep }}\n    helm.sh/resource-policy: keep\n    {{- end }}\n')
+  return crd.replace(/^metadata:\n/m, 'metadata:\n  annotations:\n    helm.sh/resource-policy: keep\n    argocd.argoproj.io/sync-options: Prune=false\n')
 }
 
 export function staleFiles (): string[] {

@@ -29,7 +29,7 @@ import { hostname } from 'node:os'
 import { kubeUserAgent } from '../version.ts'
 
 const log = logger('ingress')
-/** How long a stopping ingress answers the proposals in flight (the chart's grace period is 45 s). */
+/** How long a stopping ingress answers the proposals in flight (the chart leaves it 45 s after SIGTERM, which follows a 5 s preStop sleep). */
 const DRAIN_MS = 30_000
 
 /** The libp2p host's own settings (identity, addresses, limits), documented on HostOptions. */
