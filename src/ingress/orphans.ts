@@ -15,11 +15,12 @@
  * deal was; later, it says as likely that someone deleted it (to revoke a URL's token, say), and
  * the deal's client was told "accepted". Every running replica sweeps every 30 s, so an orphan is
  * found within minutes unless every replica was down for the whole half hour after it; such a
- * deal stays, as does one whose Secret was deleted, for a controller to fail at transfer. A deal is an orphan
- * only if no Secret of the name its spec gives exists at all (a GET of its metadata: the ingress
- * may read Secrets by name, not list them); whoever owns a Secret of that name, the deal is left
- * alone. Every replica sweeps; the delete carries the deal's uid as a precondition, so a sweep
- * never removes a deal re-created under the same name.
+ * deal stays, as does one whose Secret was deleted, for a controller to fail at transfer.
+ *
+ * A deal is an orphan only if no Secret of the name its spec gives exists at all (a GET of its
+ * metadata: the ingress may read Secrets by name, not list them); whoever owns a Secret of that
+ * name, the deal is left alone. Every replica sweeps; the delete carries the deal's uid as a
+ * precondition, so a sweep never removes a deal re-created under the same name.
  */
 import type { StorageDeal } from '../api/types.generated.ts'
 import { StorageDeals } from '../api/index.ts'
@@ -201,7 +202,7 @@ export class OrphanSweeper {
       throw err
     }
     orphansDeleted.inc()
-    const note = `deal ${name}: deleted: it has no transfer params Secret ${d.spec.transfer.paramsSecretRef!.name}, which the ingress writes right after the deal and before it answers the client: the ingress stopped between the two writes (or gave up on a deal write that landed later), so the client was told the proposal failed, unless the Secret was deleted since`
+    const note = `deal ${name}: deleted: it has no transfer params Secret ${d.spec.transfer.paramsSecretRef!.name}, which the ingress writes right after the deal and before it answers the client: the ingress stopped between the two writes (or gave up on a deal write that landed later), so its client was never told it was accepted, unless the Secret was deleted since`
     log.warn({ deal: name, created: d.metadata.creationTimestamp }, note)
     await this.events?.record(d as StorageDeal & KubeObject, 'Warning', 'OrphanDeleted', 'Delete', note)
     return true
