@@ -234,7 +234,13 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             // Bytes written before a failure are good: the next attempt continues after them. The
             // failure is what gets reported; a sidecar that cannot be saved either only costs a
             // longer resume.
-            await flushWritten(saver, fh, target.partPath, metaPath, m, at).catch(() => {})
+            await flushWritten(saver, fh, target.partPath, metaPath, m, at).catch((flushErr: unknown) => {
+              // A full volume that made the file give bytes back ends the run (the hasher has seen
+              // them: only a new run, replaying the file, may go on from the shorter prefix). Any
+              // other failure to save the sidecar only costs a longer resume.
+              const full = (e: unknown): boolean => (e as { code?: unknown }).code === TransferErrorCodes.DiskFull
+              if (full(flushErr)) { offset = at.offset; throw full(err) ? err : flushErr }
+            })
             offset = at.offset
             throw err
           }
@@ -399,7 +405,11 @@ async function flushWritten (saver: MetaSaver, fh: FileHandle, partPath: string,
   try {
     await saver.flush(at.offset)
   } catch (err) {
-    if ((err as { code?: unknown }).code === TransferErrorCodes.DiskFull && at.offset > 0) {
+    if ((err as { code?: unknown }).code !== TransferErrorCodes.DiskFull) throw err
+    // The saver keeps the first error of the attempt; the volume may have room again since (another
+    // deal's file removed): one more save, as is, before anything is given back.
+    if (await saveMeta(metaPath, { ...meta, written: at.offset }).then(() => true, () => false)) return
+    if (at.offset > 0) {
       const back = Math.max(0, Math.floor((at.offset - GIVE_BACK_BYTES) / GIVE_BACK_BYTES) * GIVE_BACK_BYTES)
       try {
         await truncate(fh, partPath, back)

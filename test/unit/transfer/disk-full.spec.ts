@@ -5,6 +5,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { readdir, stat } from 'node:fs/promises'
+import { rmSync, statfsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runTransferJob } from '../../../src/transfer/run.ts'
 import { fixture, pieces, log, loopback, fast, tempDir, serve, RecordingSink } from './support.ts'
@@ -46,4 +47,38 @@ test('a full staging volume fails with TRANSFER_DISK_FULL, keeps the bytes writt
   assert.match(firstRange ?? '', /^bytes=(\d+)-$/)
   assert.ok(Number(/^bytes=(\d+)-$/.exec(firstRange!)![1]) > 0, `started over: ${firstRange}`)
   assert.ok((await readdir(dir)).includes('full.car'))
+})
+
+test('a volume full for a moment while the connection drops: the sidecar is saved once there is room, and the same run finishes with the right piece CID', async (t) => {
+  const dir = await tempDir()
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir])
+  t.after(() => { execFileSync('umount', [dir]) })
+  const car = fixture('large.car')
+  const sent = 256 << 10
+  let release: () => void = () => {}
+  const released = new Promise<void>((resolve) => { release = resolve })
+  const srv = await serve(car, {
+    behave: (_req, res, i) => {
+      if (i !== 0) return undefined
+      // The first answer sends 256 KiB, then drops once the test has made room again.
+      res.writeHead(200, { 'content-length': car.length, etag: '"v1"' })
+      res.write(car.subarray(0, sent), () => { void released.then(() => { res.socket?.destroy() }) })
+      return true
+    }
+  })
+  t.after(srv.close)
+  // Another deal's file leaves room for the 256 KiB but not for the sidecar's next copy (tmpfs
+  // counts pages: the first sidecar, the data, then no page for a save; measured, 4–6 KiB of slack).
+  const filler = join(dir, 'other-deal.car.part')
+  const st = statfsSync(dir)
+  writeFileSync(filler, Buffer.alloc(st.bavail * st.bsize - sent - 6144))
+  setTimeout(() => { rmSync(filler); release() }, 1000).unref()
+  const job = {
+    uuid: 'moment', outDir: dir, url: srv.url, headers: {}, size: car.length,
+    pieceCid: pieces['large.car']!.pieceCid, pieceSize: pieces['large.car']!.pieceSize, policy: loopback, tuning: { ...fast, writeBatchBytes: 128 << 10 }
+  }
+  // The sidecar's failed save made the file give bytes back, and the same run then resumed from
+  // there with the hasher past them: a false "commP mismatch", fatal, the partial deleted.
+  const out = await runTransferJob(job, { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.pieceCid, pieces['large.car']!.pieceCid)
 })
