@@ -13,6 +13,7 @@ import { intFlag, kubeDeals, progressSinks, reportFailure, cliLogger, UsageError
 import type { KubeDeals, DealRef } from '../transfer/kube.ts'
 import { parseHeaderFlag, parseTransferParams } from '../transfer/params.ts'
 import { MAX_TIMER_SECONDS } from '../api/common.ts'
+import { cidFlag } from './flags.ts'
 import { commpHasher } from '../transfer/piece-sink.ts'
 import { runTransferJob, type TransferJobSpec } from '../transfer/run.ts'
 import { TransferError, TransferErrorCodes } from '../transfer/errors.ts'
@@ -77,6 +78,7 @@ export async function runTransfer (argv: string[]): Promise<number> {
     if (values.help === true) { process.stdout.write(usage); return 0 }
     if (values.deal === undefined && values.url === undefined && values['params-file'] === undefined) throw new UsageError('one of --deal, --url or --params-file is required')
     for (const c of [...values['allow-cidr'] ?? [], ...values['deny-cidr'] ?? []]) parseCidr(c)
+    if (values['piece-cid'] !== undefined) cidFlag(values['piece-cid'], '--piece-cid', 'as `dealyard commp` prints it')
   } catch (err) {
     process.stderr.write(`dealyard transfer: ${err instanceof Error ? err.message : String(err)}\n${usage}`)
     return 2
@@ -103,7 +105,8 @@ async function buildJob (v: Values, outDir: string, onDeal: (ref: DealRef, deals
   let url = v.url
   let headers: Record<string, string> = {}
   let size = intFlag(v.size, '--size')
-  let pieceCid = v['piece-cid']
+  // In its canonical text (checked with the usage, before a download that may take hours).
+  let pieceCid = v['piece-cid'] !== undefined ? cidFlag(v['piece-cid'], '--piece-cid') : undefined
   let pieceSize = intFlag(v['piece-size'], '--piece-size')
   let uuid = v.uuid
   const policy: TransferHostPolicy = { allowCidrs: [...v['allow-cidr'] ?? []], denyCidrs: [...v['deny-cidr'] ?? []] }

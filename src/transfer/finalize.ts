@@ -1,5 +1,7 @@
 import { open, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import type { CID } from 'multiformats/cid'
+import { parseCidAnyBase } from '../filecoin/cid.ts'
 import { RecordTable, indexFromRecords } from '../index/car/index.ts'
 import type { Logger } from '../log.ts'
 import { TransferError, TransferErrorCodes, diskError } from './errors.ts'
@@ -23,8 +25,15 @@ export async function verifyPieceFile (file: string, size: number, o: { sink: Pi
 
 /** The bytes' piece CID must be the proposal's; anything else fails the deal (boost: fatal). */
 export function checkPieceCid (expected: string | undefined, piece: PieceResult): void {
-  if (expected !== undefined && piece.pieceCid !== expected) {
-    throw new TransferError(TransferErrorCodes.CommPMismatch, `commP mismatch: expected ${expected}, got ${piece.pieceCid}`)
+  if (expected === undefined) return
+  // As CIDs, not as text: the same piece CID in another multibase (base32 upper, say, which the
+  // schema and go-cid take) is the same piece, and refusing it deleted good data as a mismatch.
+  let want: CID
+  try { want = parseCidAnyBase(expected) } catch (err) {
+    throw new TransferError(TransferErrorCodes.Params, `the expected piece CID ${JSON.stringify(expected)} is not a CID: ${(err as Error).message}`)
+  }
+  if (!want.equals(parseCidAnyBase(piece.pieceCid))) {
+    throw new TransferError(TransferErrorCodes.CommPMismatch, `commP mismatch: expected ${want.toString()}, got ${piece.pieceCid}`)
   }
 }
 

@@ -205,6 +205,13 @@ test('wrong data fails with commP mismatch and the partial file is removed', asy
   assert.equal(sink.failure?.code, 'TRANSFER_COMMP_MISMATCH')
 })
 
+test('the expected piece CID is compared as a CID: written in base32 upper (as the schema takes it), the same piece is staged', async (t) => {
+  const srv = await serve(car)
+  t.after(srv.close)
+  const out = await runTransferJob(job(srv.url, await tempDir(), { pieceCid: piece.pieceCid.toUpperCase() }), { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.pieceCid, piece.pieceCid)
+})
+
 test('401 is fatal at once with a message about the transfer headers', async (t) => {
   const srv = await serve(car, { behave: (_req, res) => { res.writeHead(401); res.end('token expired'); return true } })
   t.after(srv.close)
