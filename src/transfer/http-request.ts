@@ -10,6 +10,8 @@ export interface RangeResponse {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
+/** Request headers the download sets itself; the deal's own of these names are dropped. */
+const OWN_HEADERS = new Set(['accept-encoding', 'range'])
 /** Headers Go's net/http drops when a redirect leaves the original host; we do the same. */
 const SENSITIVE = new Set(['authorization', 'www-authenticate', 'cookie', 'cookie2', 'proxy-authorization', 'proxy-authenticate'])
 
@@ -34,7 +36,13 @@ export async function getRange (url: string, headers: Record<string, string>, fr
   let current = new URL(url)
   const initial = current
   let stripped = false
-  let hdrs: Record<string, string> = { ...headers, 'accept-encoding': 'identity' }
+  // The encoding and the range are the download's own, whatever the deal's headers say in whatever
+  // case: a client's `Accept-Encoding: gzip` went out beside ours (and the server honoured it), and
+  // a client's Range would have staged a slice of the data.
+  let hdrs: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(headers).filter(([k]) => !OWN_HEADERS.has(k.toLowerCase()))),
+    'accept-encoding': 'identity'
+  }
   if (from > 0 || opts.to !== undefined) hdrs.range = `bytes=${from}-${opts.to ?? ''}`
   for (let hop = 0; ; hop++) {
     const res = await get(current, hdrs, { address: opts.address, signal: opts.signal })

@@ -212,6 +212,19 @@ test('the expected piece CID is compared as a CID: written in base32 upper (as t
   assert.equal(out.pieceCid, piece.pieceCid)
 })
 
+test('the deal\'s own Accept-Encoding and Range headers, in any case, give way to the download\'s', async (t) => {
+  const sent: string[][] = []
+  const srv = await serve(car, { behave: (req) => { sent.push(req.rawHeaders); return undefined } })
+  t.after(srv.close)
+  const out = await runTransferJob(job(srv.url, await tempDir(), { headers: { 'Accept-Encoding': 'gzip', RANGE: 'bytes=0-9', 'X-Token': 't' } }), { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.pieceCid, piece.pieceCid)
+  const named = (h: string[], name: string): string[] =>
+    Array.from({ length: h.length / 2 }, (_, i) => [h[2 * i]!.toLowerCase(), h[2 * i + 1]!]).filter(([k]) => k === name).map(([, v]) => v!)
+  assert.deepEqual(named(sent[0]!, 'accept-encoding'), ['identity'])
+  assert.deepEqual(named(sent[0]!, 'range'), [])
+  assert.deepEqual(named(sent[0]!, 'x-token'), ['t'])
+})
+
 test('401 is fatal at once with a message about the transfer headers', async (t) => {
   const srv = await serve(car, { behave: (_req, res) => { res.writeHead(401); res.end('token expired'); return true } })
   t.after(srv.close)
