@@ -158,18 +158,23 @@ export async function runClient (argv: string[]): Promise<number> {
   const node = await createClientNode()
   try {
     // The provider flags' forms are checked with the others, before anything touches the network.
-    const fullNode = fullNodeEndpoint(v['full-node'], v['full-node-token'])
+    // --full-node is read now; FULLNODE_API_INFO only once a Lotus is needed (a command that needs
+    // none does not fail on it, nor wait for that Lotus).
+    if (v['full-node-token'] !== undefined && v['full-node'] === undefined) throw new UsageError('--full-node-token goes with --full-node')
+    const fromFlag = v['full-node'] !== undefined ? fullNodeEndpoint(v['full-node'], v['full-node-token']) : undefined
+    const hasLotus = fromFlag !== undefined || (process.env.FULLNODE_API_INFO ?? '') !== ''
+    let client: FullNodeClient | undefined
+    const lotus = (): FullNodeClient => (client ??= new FullNodeClient(fromFlag ?? fullNodeEndpoint(undefined, undefined)!))
     const given = v['provider-addr'] !== undefined ? providerMultiaddr(need(v['provider-addr'], '--provider-addr')) : undefined
     const miner = v.provider !== undefined ? addressFlag(need(v.provider, '--provider'), '--provider') : undefined
-    if (given === undefined && (miner === undefined || fullNode === undefined)) {
+    if (given === undefined && (miner === undefined || !hasLotus)) {
       throw new UsageError('--provider-addr is required (or --provider with --full-node, to find the provider on chain)')
     }
-    const full = fullNode === undefined ? undefined : new FullNodeClient(fullNode)
     let found: ProviderTarget | undefined
     /** Where to dial: the flag, or the miner's on-chain peer ID and addresses (read once). */
     const target = async (): Promise<ProviderTarget> => {
       if (given !== undefined) return given
-      found ??= await providerAddrsFromChain(full!, miner!)
+      found ??= await providerAddrsFromChain(lotus(), miner!)
       return found
     }
     switch (verb) {
@@ -184,14 +189,16 @@ export async function runClient (argv: string[]): Promise<number> {
         const verified = v.verified === true
         const startEpoch = v['start-epoch'] !== undefined ? int(v['start-epoch'], '--start-epoch') : undefined
         const startOffset = v['start-offset'] !== undefined ? int(v['start-offset'], '--start-offset') : 5760
-        if (startEpoch === undefined && full === undefined) throw new UsageError('--start-epoch or --full-node is required')
+        if (startEpoch === undefined && !hasLotus) throw new UsageError('--start-epoch or --full-node is required')
+        if (startEpoch !== undefined && v['start-offset'] !== undefined) throw new UsageError('--start-offset counts from the head, which --start-epoch does not read: give one of them')
         const duration = v.duration !== undefined ? int(v.duration, '--duration') : undefined
         if (startEpoch !== undefined && startEpoch + (duration ?? 518_400) > Number.MAX_SAFE_INTEGER) throw new UsageError('--start-epoch + --duration is past any epoch the chain will reach')
         const dealUuid = v.uuid !== undefined ? uuidFlag(v.uuid, '--uuid') : undefined
         const pricePerGiBFlag = v['storage-price'] !== undefined ? amountFlag(v['storage-price'], '--storage-price') : undefined
         const maxPricePerGiB = v['max-storage-price'] !== undefined ? amountFlag(v['max-storage-price'], '--max-storage-price') : undefined
         const collateralFlag = v['provider-collateral'] !== undefined ? amountFlag(v['provider-collateral'], '--provider-collateral') : undefined
-        if (collateralFlag === undefined && full === undefined) throw new UsageError('--provider-collateral is needed without --full-node (with it, the chain minimum + 20% is proposed)')
+        if (pricePerGiBFlag !== undefined && maxPricePerGiB !== undefined && pricePerGiBFlag > maxPricePerGiB) throw new UsageError(`--storage-price ${pricePerGiBFlag} is above --max-storage-price ${maxPricePerGiB}`)
+        if (collateralFlag === undefined && !hasLotus) throw new UsageError('--provider-collateral is needed without --full-node (with it, the chain minimum + 20% is proposed)')
         if (v.v120 === true && (v['skip-ipni-announce'] === true || v['remove-unsealed-copy'] === true)) {
           throw new UsageError('--v120 sends mk/1.2.0\'s five-key DealParams, which has no --skip-ipni-announce or --remove-unsealed-copy: they would be dropped')
         }
@@ -215,7 +222,9 @@ export async function runClient (argv: string[]): Promise<number> {
         }
         const key = await loadKeyFile(need(v['wallet-key'], '--wallet-key'))
         const to = await target()
-        const head = full === undefined ? undefined : (await full.chainHead()).height
+        // The head: for the start epoch, or to judge an ask's expiry when its price is taken; not
+        // read otherwise (a Lotus configured but down does not stop a proposal that needs none).
+        const head = hasLotus && (startEpoch === undefined || pricePerGiBFlag === undefined) ? (await lotus().chainHead()).height : undefined
         const start = startEpoch ?? head! + startOffset
         // boost deal's price is per GiB per epoch, the unit of the ask; the proposal carries the
         // whole piece's price per epoch (pieceSize × price / 2^30, rounded down, as boost computes it).
@@ -225,7 +234,7 @@ export async function runClient (argv: string[]): Promise<number> {
           pricePerGiB = priceFromAsk((await storageAsk(node, to, provider)).ask?.ask ?? null, { provider, verified, head, max: maxPricePerGiB })
           priceFrom = 'ask'
         }
-        const collateral = collateralFlag ?? (await full!.stateDealProviderCollateralBounds(pieceSize, verified)).min * 6n / 5n
+        const collateral = collateralFlag ?? (await lotus().stateDealProviderCollateralBounds(pieceSize, verified)).min * 6n / 5n
         const params = buildDealParams({
           key,
           provider,

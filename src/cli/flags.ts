@@ -55,9 +55,9 @@ export function headerFlag (text: string, flag: string): [string, string] {
   const m = /^([^:=]*)[:=](.*)$/s.exec(text)
   const name = m?.[1]?.trim() ?? ''
   const value = m?.[2]?.trim() ?? ''
-  if (m === null || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
-    throw new UsageError(`${flag} ${JSON.stringify(text)}: expected 'Name: value' (or Name=value) with an HTTP header name`)
-  }
+  // Neither message repeats the value: it is often a credential.
+  if (m === null) throw new UsageError(`${flag}: expected 'Name: value' (or Name=value), got text with neither ':' nor '='`)
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new UsageError(`${flag}: what comes before the first ':' or '=' is not an HTTP header name (letters, digits and -, no spaces)`)
   if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) throw new UsageError(`${flag} ${name}: the value has a control character (CR, LF…), which no HTTP request can carry`)
   return [name, value]
 }

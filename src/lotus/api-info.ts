@@ -22,7 +22,9 @@ export function isApiInfo (text: string): boolean {
  * and a URL gets `/rpc/<version>` appended, as Lotus dials them. Errors never repeat the token.
  */
 export function parseApiInfo (text: string, version = 'v1'): ApiEndpoint {
-  let addr = text
+  // Lotus reads a comma-separated list of endpoints (ParseApiInfoMulti); one is enough here.
+  let addr = text.split(',')[0]!.trim()
+  text = addr
   let token: string | undefined
   if (INFO_WITH_TOKEN.test(text)) {
     const i = text.indexOf(':')
@@ -32,13 +34,15 @@ export function parseApiInfo (text: string, version = 'v1'): ApiEndpoint {
   const withToken = token === undefined ? '' : ' (after its token)'
   if (addr.startsWith('/')) {
     let parts: Array<{ name: string, value?: string }>
+    // The parser's own message is not passed on: it repeats the address's parts, a token among them
+    // when it was not where a token goes.
     try { parts = multiaddr(addr).getComponents() } catch (err) {
-      throw new DealyardError('ERR_LOTUS_API_INFO', `API info: the address${withToken} is not a multiaddr: ${(err as Error).message}`, { cause: err })
+      throw new DealyardError('ERR_LOTUS_API_INFO', `API info: the address${withToken} is not a multiaddr (Lotus's form: TOKEN:/ip4/<host>/tcp/<port>/http)`, { cause: err })
     }
     const host = parts[0]
     const tcp = parts[1]
     if (host === undefined || !['ip4', 'ip6', 'dns', 'dns4', 'dns6'].includes(host.name) || tcp?.name !== 'tcp') {
-      throw new DealyardError('ERR_LOTUS_API_INFO', `API info: the address${withToken} must start /ip4|ip6|dns…/HOST/tcp/PORT, got ${addr}`)
+      throw new DealyardError('ERR_LOTUS_API_INFO', `API info: the address${withToken} must start /ip4|ip6|dns…/HOST/tcp/PORT`)
     }
     const secure = parts.slice(2).some((p) => p.name === 'https' || p.name === 'wss' || p.name === 'tls')
     const h = host.name === 'ip6' ? `[${host.value ?? ''}]` : host.value ?? ''

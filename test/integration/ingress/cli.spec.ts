@@ -110,6 +110,11 @@ describe('dealyard ingress and dealyard client as processes', () => {
     const apiInfo = `${env.peer.fullNode.token !== undefined ? `${env.peer.fullNode.token}:` : ''}/ip4/${lotus.hostname}/tcp/${lotus.port}/http`
     const viaEnv = await run(process.execPath, [main, 'client', 'ask', '--provider', env.peer.minerAddress], { env: { ...process.env, FULLNODE_API_INFO: apiInfo } })
     assert.equal((JSON.parse(viaEnv.stdout) as { ask: { seqNo: number } }).ask.seqNo, 3)
+    // A list, as lotus reads it (the first is used); and a malformed one does not stop a command that needs no Lotus.
+    const list = await run(process.execPath, [main, 'client', 'ask', '--provider', env.peer.minerAddress], { env: { ...process.env, FULLNODE_API_INFO: `${apiInfo},${apiInfo}` } })
+    assert.equal((JSON.parse(list.stdout) as { ask: { seqNo: number } }).ask.seqNo, 3)
+    const unneeded = await run(process.execPath, [main, 'client', 'transports', '--provider-addr', info.addresses[0]!], { env: { ...process.env, FULLNODE_API_INFO: 'a.b.c:/nonsense' } })
+    assert.ok((JSON.parse(unneeded.stdout) as { protocols: unknown[] }).protocols.length > 0)
     // Neither a way to find the provider: named before anything is sent.
     const none = await run(process.execPath, [main, 'client', 'ask', '--provider', env.peer.minerAddress]).then(() => undefined, (err: { code: number, stderr: string }) => err)
     assert.equal(none?.code, 2)
@@ -264,6 +269,13 @@ describe('dealyard ingress and dealyard client as processes', () => {
     const password = await usage('ask', '--provider', env.peer.minerAddress, '--full-node', 'http://user:s3cret@127.0.0.1:9/rpc/v1')
     assert.equal(password.code, 2)
     assert.ok(!password.stderr.includes('s3cret'), password.stderr)
+    // Round 38: flags that were ignored beside others, and a header's value echoed in the refusal.
+    assert.deepEqual(firstLine(await propose('--storage-price', '10', '--max-storage-price', '5')), [2, 'dealyard client propose: --storage-price 10 is above --max-storage-price 5'])
+    assert.deepEqual(firstLine(await propose('--start-offset', '10')), [2, 'dealyard client propose: --start-offset counts from the head, which --start-epoch does not read: give one of them'])
+    assert.deepEqual(firstLine(await propose('--full-node-token', 'abc')), [2, 'dealyard client propose: --full-node-token goes with --full-node'])
+    const header = await propose('--http-url', 'http://h/a.car', '--car-size', '10', '--http-header', 'Authorization Bearer SECRET9')
+    assert.equal(header.code, 2)
+    assert.ok(!header.stderr.includes('SECRET9'), header.stderr)
     // The command first; flags before it were read as stray arguments.
     assert.deepEqual(firstLine(await usage('--provider-addr', info.addresses[0]!, 'ask')), [2, 'dealyard client: the command comes first (dealyard client <propose|status|ask|transports> [flags]), got "--provider-addr"'])
   })

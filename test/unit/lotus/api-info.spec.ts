@@ -16,6 +16,10 @@ describe('Lotus API info', () => {
     assert.deepEqual(parseApiInfo(`${JWT}:https://lotus.example/`), { url: 'https://lotus.example/rpc/v1', token: JWT })
   })
 
+  it('reads the first of a comma-separated list, as lotus\'s ParseApiInfoMulti does', () => {
+    assert.deepEqual(parseApiInfo(`${JWT}:/ip4/127.0.0.1/tcp/1234/http,other.tok.en:/ip4/10.0.0.2/tcp/1234/http`), { url: 'http://127.0.0.1:1234/rpc/v1', token: JWT })
+  })
+
   it('tells API info from a URL', () => {
     assert.equal(isApiInfo(`${JWT}:/ip4/127.0.0.1/tcp/1234/http`), true)
     assert.equal(isApiInfo('/ip4/127.0.0.1/tcp/1234/http'), true)
@@ -24,7 +28,8 @@ describe('Lotus API info', () => {
   })
 
   it('refuses what it cannot dial, without repeating the token', () => {
-    for (const bad of [`${JWT}:/ip4/127.0.0.1/udp/1234`, `${JWT}:/ip4/1.2.3.4`, `${JWT}:/nonsense`, `${JWT}:ftp://lotus:21`]) {
+    // The multiaddr parser names the parts it cannot read: a token misplaced after the first colon.
+    for (const bad of [`${JWT}:/ip4/127.0.0.1/udp/1234`, `${JWT}:/ip4/1.2.3.4`, `${JWT}:/nonsense`, `${JWT}:ftp://lotus:21`, `${JWT}:/ip4/1.1.1.1/tcp/1/c2VjcmV0c2lnbmF0dXJl`]) {
       assert.throws(() => parseApiInfo(bad), (err: unknown) => err instanceof DealyardError && err.code === 'ERR_LOTUS_API_INFO' && !err.message.includes('c2VjcmV0c2lnbmF0dXJl'), bad)
     }
   })
