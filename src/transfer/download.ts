@@ -177,6 +177,9 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
     await comps.sink.reset()
     if (offset > 0) result.replayedBytes = await comps.sink.replay(target.partPath, offset)
     let expected = target.size > 0 ? target.size : undefined
+    // Where this run stands before its first byte: the partial file kept, as trusted (a failure
+    // before any byte arrives otherwise reported the file's length before it was cut).
+    comps.onProgress?.({ bytes: offset, total: expected ?? 0, attempt: 1 })
     let failures = 0
     // The rate is the transfer's, judged on its own timer: connections shorter than a tick, and the
     // time between them, are judged too (min-rate.ts).
