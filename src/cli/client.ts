@@ -283,7 +283,7 @@ export async function runClient (argv: string[]): Promise<number> {
         const key = await loadKeyFile(need(v['wallet-key'], '--wallet-key'))
         const to = await target()
         const r = await dealStatus(node, to, uuid, key)
-        print(`${json({ ...r, dealStatus: r.dealStatus === null ? null : { ...r.dealStatus, proposal: undefined, signedProposalCid: r.dealStatus.signedProposalCid.toString(), publishCid: r.dealStatus.publishCid?.toString() ?? null } })}`)
+        print(json({ ...r, dealStatus: r.dealStatus === null ? null : { ...r.dealStatus, proposal: undefined, signedProposalCid: r.dealStatus.signedProposalCid.toString(), publishCid: r.dealStatus.publishCid?.toString() ?? null } }))
         return r.error === '' ? 0 : 1
       }
       case 'ask': {
