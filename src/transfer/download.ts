@@ -258,7 +258,10 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
           // The attempt is over: neither timer may act on it during the backoff below.
           clearInterval(stallTimer)
           current = undefined
-          const cause = attempt.signal.aborted && !outer.aborted ? attempt.signal.reason as unknown : err
+          // What the attempt's own timers aborted it for, unless it ended on a decision of its own
+          // (a TransferError: bytes given back on a full volume must end the run, whatever the stall
+          // timer or the rate floor said meanwhile, or the next attempt resumes behind the hasher).
+          const cause = !(err instanceof TransferError) && attempt.signal.aborted && !outer.aborted ? attempt.signal.reason as unknown : err
           if (droppedByUs((cause as { code?: unknown }).code)) floor.dropped()
           if (cause instanceof Restart) {
             // A server whose ETag changes on every request would restart us forever.

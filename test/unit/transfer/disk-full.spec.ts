@@ -82,3 +82,31 @@ test('a volume full for a moment while the connection drops: the sidecar is save
   const out = await runTransferJob(job, { hasher, progress: new RecordingSink(), log })
   assert.equal(out.pieceCid, pieces['large.car']!.pieceCid)
 })
+
+test('bytes given back on a full volume end the run even when the stall timer aborted the attempt meanwhile', async (t) => {
+  const dir = await tempDir()
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir])
+  t.after(() => { execFileSync('umount', [dir]) })
+  const car = fixture('large.car')
+  const sent = 256 << 10
+  const filler = join(dir, 'other-deal.car.part')
+  const srv = await serve(car, {
+    behave: (_req, res, i) => {
+      // The first answer sends 256 KiB and then nothing (the stall timer ends it); a second one, which
+      // the run must not make, would find room again and resume behind the hasher.
+      if (i === 0) { res.writeHead(200, { 'content-length': car.length, etag: '"v1"' }); res.write(car.subarray(0, sent)); return true }
+      rmSync(filler, { force: true })
+      return undefined
+    }
+  })
+  t.after(srv.close)
+  const st = statfsSync(dir)
+  writeFileSync(filler, Buffer.alloc(st.bavail * st.bsize - sent - 6144))
+  const job = {
+    uuid: 'stalled', outDir: dir, url: srv.url, headers: {}, size: car.length,
+    pieceCid: pieces['large.car']!.pieceCid, pieceSize: pieces['large.car']!.pieceSize, policy: loopback, tuning: { ...fast, stallMs: 1000, writeBatchBytes: 128 << 10 }
+  }
+  await assert.rejects(runTransferJob(job, { hasher, progress: new RecordingSink(), log }), { code: 'TRANSFER_DISK_FULL' })
+  assert.equal(srv.seen.length, 1, 'the run went on after giving bytes back')
+  assert.ok((await stat(join(dir, 'stalled.car.part'))).size > 0)
+})
