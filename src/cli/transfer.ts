@@ -79,6 +79,7 @@ export async function runTransfer (argv: string[]): Promise<number> {
     if (values.deal === undefined && values.url === undefined && values['params-file'] === undefined) throw new UsageError('one of --deal, --url or --params-file is required')
     for (const c of [...values['allow-cidr'] ?? [], ...values['deny-cidr'] ?? []]) parseCidr(c)
     if (values['piece-cid'] !== undefined) cidFlag(values['piece-cid'], '--piece-cid', 'as `dealyard commp` prints it')
+    for (const h of values.header ?? []) parseHeaderFlag(h)
   } catch (err) {
     process.stderr.write(`dealyard transfer: ${err instanceof Error ? err.message : String(err)}\n${usage}`)
     return 2

@@ -23,8 +23,9 @@ export function parseTransferParams (json: string | Uint8Array): TransferParams 
 /** Checks the URL is something the HTTP transport can fetch. */
 export function checkTransferUrl (url: string): URL {
   let u: URL
+  // Not repeated: a URL may carry a password or a token.
   try { u = new URL(url) } catch {
-    throw new TransferError(TransferErrorCodes.Params, `transfer params: invalid URL ${JSON.stringify(url)}`)
+    throw new TransferError(TransferErrorCodes.Params, 'transfer params: the URL cannot be parsed (an absolute http(s) URL is needed)')
   }
   if (u.protocol === 'libp2p:') {
     throw new TransferError(TransferErrorCodes.Unsupported, 'transfer params: libp2p:// URLs (HTTP over libp2p) are not supported by this transfer program')
@@ -35,9 +36,18 @@ export function checkTransferUrl (url: string): URL {
   return u
 }
 
-/** Parses a `--header 'Name: value'` flag. */
+/**
+ * Parses a `--header 'Name: value'` flag, refusing (without repeating it: a header is often a
+ * credential) what no HTTP request can carry: a name that is not a token, a control character in
+ * the value. Checked here rather than when the request is written, where the refusal is fatal to
+ * the deal's partial download.
+ */
 export function parseHeaderFlag (flag: string): [string, string] {
   const colon = flag.indexOf(':')
-  if (colon <= 0) throw new TransferError(TransferErrorCodes.Params, `header ${JSON.stringify(flag)}: expected "Name: value"`)
-  return [flag.slice(0, colon).trim(), flag.slice(colon + 1).trim()]
+  if (colon <= 0) throw new TransferError(TransferErrorCodes.Params, '--header: expected "Name: value", got text with no name before a ":"')
+  const name = flag.slice(0, colon).trim()
+  const value = flag.slice(colon + 1).trim()
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new TransferError(TransferErrorCodes.Params, '--header: what comes before the ":" is not an HTTP header name (letters, digits and -, no spaces)')
+  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) throw new TransferError(TransferErrorCodes.Params, `--header ${name}: the value has a control character (CR, LF…)`)
+  return [name, value]
 }

@@ -4,6 +4,7 @@ import { wrap, DealyardError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { TransferHostPolicy } from '../policy/transfer-host.ts'
 import { TransferError, TransferErrorCodes } from './errors.ts'
+import { parseCidAnyBase } from '../filecoin/cid.ts'
 import { checkPieceCid, commitStaged, removePartial, verifyPieceFile, writeIndex } from './finalize.ts'
 import { download, defaultTuning, type DownloadTuning } from './download.ts'
 import { guardedAddress, type Resolver } from './guard.ts'
@@ -73,9 +74,18 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
   let throttle: ProgressThrottle | undefined
   const context = `deal ${job.uuid}: transfer`
   let sink: PieceSink | undefined
+  // Set once the run's inputs are checked: a refusal before then (an unsafe uuid naming a file
+  // outside the staging directory, a bad URL or size) leaves every file as it was.
+  let checked = false
   try {
     if (!UUID_SAFE.test(job.uuid)) throw new TransferError(TransferErrorCodes.Params, `unsafe deal uuid ${JSON.stringify(job.uuid)}`)
     checkTransferUrl(job.url)
+    // The expected piece CID must be one before hours of download, not found wanting after them.
+    if (job.pieceCid !== undefined) {
+      try { parseCidAnyBase(job.pieceCid) } catch {
+        throw new TransferError(TransferErrorCodes.Params, `the expected piece CID ${JSON.stringify(job.pieceCid)} is not a CID`)
+      }
+    }
     // A fresh staging volume (or a new --out-dir) has no directory yet: create it rather than fail.
     await mkdir(job.outDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
       throw new TransferError(TransferErrorCodes.Params, `staging directory ${job.outDir}: ${err.message}`, { cause: err })
@@ -86,6 +96,7 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     }
     const newSink = (): PieceSink => new PieceSink(comps.hasher, { index: job.index ?? true })
     sink = newSink()
+    checked = true
 
     if (await exists(finalPath)) {
       // A previous run finished: verify what is staged rather than fetch it again.
@@ -162,7 +173,7 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     // Keep the partial file only when the next attempt can resume from it. A full volume is not
     // the bytes' fault: they are kept (within the deal's own staging tag) for the run after the
     // operator frees space, not fetched again, a whole piece of them perhaps.
-    if (retry !== 'auto' && (err as { code?: unknown }).code !== TransferErrorCodes.DiskFull) await removePartial(partPath).catch(() => {})
+    if (checked && retry !== 'auto' && (err as { code?: unknown }).code !== TransferErrorCodes.DiskFull) await removePartial(partPath).catch(() => {})
     metrics.operations.inc({ result: 'error' })
     const p = throttle?.final() ?? { bytesReceived: 0, totalBytes: job.size, rateBytesPerSecond: 0, attempt: 1, lastUpdate: new Date(now()) }
     await comps.progress.failed({ message: e.message, code: (e as DealyardError).code ?? 'TRANSFER_INTERNAL' }, p).catch((err: unknown) => {

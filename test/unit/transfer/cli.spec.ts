@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fixture, fixturesDir, pieces, tempDir, serve, trickle } from './support.ts'
 
@@ -79,6 +79,26 @@ test('bad usage exits 2', async () => {
   const size = await cli('verify', ['--file', join(fixturesDir, 'large.car'), '--piece-size', '1000'])
   assert.equal(size.code, 2)
   assert.match(size.stderr, /^dealyard verify: --piece-size must be a padded piece size/)
+  // A header's text is not repeated (it is often a credential), and neither is a URL's.
+  const header = await cli('transfer', ['--url', 'http://127.0.0.1:9/x.car', '--header', 'Authorization Bearer SECRET-A'])
+  assert.equal(header.code, 2)
+  assert.ok(!header.stderr.includes('SECRET-A'), header.stderr)
+  assert.equal((await cli('transfer', ['--url', 'http://127.0.0.1:9/x.car', '--header', 'X Api Key: k'])).code, 2)
+  const url = await cli('transfer', ['--url', 'http://user:SECRET-B@127.0.0.1:99999/x.car', '--out-dir', await tempDir()])
+  assert.equal(url.code, 1)
+  assert.ok(!url.stderr.includes('SECRET-B'), url.stderr)
+})
+
+test('a refusal of the run\'s inputs leaves the staging files alone (an unsafe uuid names one outside --out-dir)', async () => {
+  const dir = await tempDir()
+  await writeFile(join(dir, 'victim.car.part'), Buffer.alloc(1000, 1))
+  const r = await cli('transfer', ['--url', 'http://127.0.0.1:9/x.car', '--out-dir', join(dir, 'a'), '--uuid', '../victim'])
+  assert.equal(r.code, 1)
+  assert.match(r.stderr, /unsafe deal uuid/)
+  assert.equal((await readFile(join(dir, 'victim.car.part'))).length, 1000)
+  const bad = await cli('transfer', ['--url', 'http://127.0.0.1:99999/x.car', '--out-dir', dir, '--uuid', 'victim'])
+  assert.equal(bad.code, 1)
+  assert.equal((await readFile(join(dir, 'victim.car.part'))).length, 1000)
 })
 
 test('verify reports the piece CID of an imported file and a mismatch as exit 1', async () => {
