@@ -116,7 +116,8 @@ function fullNodeEndpoint (flag: string | undefined, tokenFlag: string | undefin
   if (text === undefined) return undefined
   const from = flag !== undefined ? '--full-node' : 'FULLNODE_API_INFO'
   let e: { url: string, token?: string } = { url: text }
-  if (isApiInfo(text)) {
+  // The variable is lotus's: read as lotus reads it, a plain URL included (it gets /rpc/v1).
+  if (flag === undefined || isApiInfo(text)) {
     try { e = parseApiInfo(text) } catch (err) { throw new UsageError(`${from}: ${(err as Error).message}`) }
   } else {
     const u = URL.parse(text)

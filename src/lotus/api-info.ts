@@ -53,5 +53,7 @@ export function parseApiInfo (text: string, version = 'v1'): ApiEndpoint {
     throw new DealyardError('ERR_LOTUS_API_INFO', `API info: the address${withToken} is neither a multiaddr nor an http(s) or ws(s) URL`)
   }
   const scheme = u.protocol === 'ws:' ? 'http:' : u.protocol === 'wss:' ? 'https:' : u.protocol
-  return { url: `${scheme}${addr.slice(u.protocol.length).replace(/\/+$/, '')}/rpc/${version}`, ...(token !== undefined ? { token } : {}) }
+  const base = `${scheme}${addr.slice(u.protocol.length).replace(/\/+$/, '')}`
+  // One that names the RPC path already is taken as it is (lotus would append a second one).
+  return { url: /\/rpc\/v\d+$/.test(base) ? base : `${base}/rpc/${version}`, ...(token !== undefined ? { token } : {}) }
 }

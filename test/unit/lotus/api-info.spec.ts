@@ -16,6 +16,11 @@ describe('Lotus API info', () => {
     assert.deepEqual(parseApiInfo(`${JWT}:https://lotus.example/`), { url: 'https://lotus.example/rpc/v1', token: JWT })
   })
 
+  it('gives a URL without a token /rpc/<version> too, unless it names it already', () => {
+    assert.deepEqual(parseApiInfo('http://127.0.0.1:1234'), { url: 'http://127.0.0.1:1234/rpc/v1' })
+    assert.deepEqual(parseApiInfo('http://127.0.0.1:1234/rpc/v1,http://b:1234'), { url: 'http://127.0.0.1:1234/rpc/v1' })
+  })
+
   it('reads the first of a comma-separated list, as lotus\'s ParseApiInfoMulti does', () => {
     assert.deepEqual(parseApiInfo(`${JWT}:/ip4/127.0.0.1/tcp/1234/http,other.tok.en:/ip4/10.0.0.2/tcp/1234/http`), { url: 'http://127.0.0.1:1234/rpc/v1', token: JWT })
   })
