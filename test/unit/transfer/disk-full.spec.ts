@@ -1,7 +1,7 @@
 // Disk full: the staging directory is a 256 KiB tmpfs (mount -t tmpfs; the test runs as root) and
 // the download is 1.2 MB. The transfer must fail with a clear code, keep what it had written
 // (within the deal's own staging tag), and resume from it once the operator makes room.
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { readdir, stat } from 'node:fs/promises'
@@ -12,10 +12,25 @@ import { fixture, pieces, log, loopback, fast, tempDir, serve, RecordingSink } f
 import { hasher } from './hasher.ts'
 import type { TransferFailure, TransferProgress } from '../../../src/transfer/progress.ts'
 
-test('a full staging volume fails with TRANSFER_DISK_FULL, keeps the bytes written, and the next run resumes from them', async (t) => {
+/** A staging directory on a tmpfs of `size` (the test runs as root), unmounted after the test. */
+async function tmpfsStaging (t: TestContext, size: string): Promise<string> {
   const dir = await tempDir()
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir])
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir])
   t.after(() => { execFileSync('umount', [dir]) })
+  return dir
+}
+
+const FILLER = 'other-deal.car.part'
+
+/** Another deal's file taking all the volume's room but `left` bytes; its path. */
+function fillAllBut (dir: string, left: number): string {
+  const st = statfsSync(dir)
+  writeFileSync(join(dir, FILLER), Buffer.alloc(st.bavail * st.bsize - left))
+  return join(dir, FILLER)
+}
+
+test('a full staging volume fails with TRANSFER_DISK_FULL, keeps the bytes written, and the next run resumes from them', async (t) => {
+  const dir = await tmpfsStaging(t, '256k')
   const car = fixture('large.car')
   const srv = await serve(car)
   t.after(srv.close)
@@ -50,9 +65,7 @@ test('a full staging volume fails with TRANSFER_DISK_FULL, keeps the bytes writt
 })
 
 test('a volume full for a moment while the connection drops: the sidecar is saved once there is room, and the same run finishes with the right piece CID', async (t) => {
-  const dir = await tempDir()
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir])
-  t.after(() => { execFileSync('umount', [dir]) })
+  const dir = await tmpfsStaging(t, '2m')
   const car = fixture('large.car')
   const sent = 256 << 10
   let release: () => void = () => {}
@@ -69,9 +82,7 @@ test('a volume full for a moment while the connection drops: the sidecar is save
   t.after(srv.close)
   // Another deal's file leaves room for the 256 KiB but not for the sidecar's next copy (tmpfs
   // counts pages: the first sidecar, the data, then no page for a save; measured, 4–6 KiB of slack).
-  const filler = join(dir, 'other-deal.car.part')
-  const st = statfsSync(dir)
-  writeFileSync(filler, Buffer.alloc(st.bavail * st.bsize - sent - 6144))
+  const filler = fillAllBut(dir, sent + 6144)
   setTimeout(() => { rmSync(filler); release() }, 1000).unref()
   const job = {
     uuid: 'moment', outDir: dir, url: srv.url, headers: {}, size: car.length,
@@ -84,12 +95,10 @@ test('a volume full for a moment while the connection drops: the sidecar is save
 })
 
 test('bytes given back on a full volume end the run even when the stall timer aborted the attempt meanwhile', async (t) => {
-  const dir = await tempDir()
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir])
-  t.after(() => { execFileSync('umount', [dir]) })
+  const dir = await tmpfsStaging(t, '2m')
   const car = fixture('large.car')
   const sent = 256 << 10
-  const filler = join(dir, 'other-deal.car.part')
+  const filler = join(dir, FILLER)
   const srv = await serve(car, {
     behave: (_req, res, i) => {
       // The first answer sends 256 KiB and then nothing (the stall timer ends it); a second one, which
@@ -100,8 +109,7 @@ test('bytes given back on a full volume end the run even when the stall timer ab
     }
   })
   t.after(srv.close)
-  const st = statfsSync(dir)
-  writeFileSync(filler, Buffer.alloc(st.bavail * st.bsize - sent - 6144))
+  fillAllBut(dir, sent + 6144)
   const job = {
     uuid: 'stalled', outDir: dir, url: srv.url, headers: {}, size: car.length,
     pieceCid: pieces['large.car']!.pieceCid, pieceSize: pieces['large.car']!.pieceSize, policy: loopback, tuning: { ...fast, stallMs: 1000, writeBatchBytes: 128 << 10 }
