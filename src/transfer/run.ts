@@ -1,9 +1,9 @@
-import { mkdir, rm, stat } from 'node:fs/promises'
+import { mkdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { wrap, DealyardError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { TransferHostPolicy } from '../policy/transfer-host.ts'
-import { TransferError, TransferErrorCodes } from './errors.ts'
+import { TransferError, TransferErrorCodes, diskError } from './errors.ts'
 import { parseCidAnyBase } from '../filecoin/cid.ts'
 import { checkPieceCid, commitStaged, removePartial, verifyPieceFile, writeIndex } from './finalize.ts'
 import { download, defaultTuning, type DownloadTuning } from './download.ts'
@@ -115,11 +115,13 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
         const code = (err as { code?: unknown }).code
         if (code !== TransferErrorCodes.SizeMismatch && code !== TransferErrorCodes.CommPMismatch) throw err
         // What was staged passed the piece CID check before it was renamed into place, so a
-        // mismatch now is the staging volume's doing (corruption, a file copied over it), not the
-        // client's: said in the log (a disk to look at), removed (staging space is counted per
-        // deal), and fetched again.
-        comps.log.warn({ path: finalPath, err: (err as Error).message }, 'staged file failed verification; removed, downloading again')
-        await rm(finalPath, { recursive: true, force: true })
+        // mismatch now is either the staging volume's doing (corruption, a file copied over it)
+        // or this run's inputs (a command line with another --size, --piece-size or --piece-cid
+        // than the run that staged it). The file may be the only copy of the data: it is moved
+        // aside, not deleted (the operator removes it), said in the log, and the data fetched again.
+        const aside = `${finalPath}.mismatch-${now()}`
+        comps.log.warn({ path: finalPath, movedTo: aside, err: (err as Error).message }, 'staged file failed verification against this run\'s deal; moved aside, downloading again')
+        await rename(finalPath, aside).catch((e: unknown) => { throw diskError(`rename ${finalPath}`, e) })
         await rm(indexPath, { force: true })
         await sink.close()
         sink = newSink()
