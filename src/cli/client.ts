@@ -4,7 +4,7 @@
  * file, send it over libp2p. Prints one JSON line per answer.
  */
 import { parseArgs } from 'node:util'
-import { addressFlag, amountFlag, cidFlag, headerFlag, uuidFlag, UsageError } from './flags.ts'
+import { addressFlag, amountFlag, cidFlag, headerFlag, usageMessage, uuidFlag, UsageError } from './flags.ts'
 import { wholeNumber } from './numbers.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { loadKeyFile } from '../filecoin/keys.ts'
@@ -119,12 +119,12 @@ function fullNodeEndpoint (flag: string | undefined, tokenFlag: string | undefin
   // The variable is lotus's: read as lotus reads it, a plain URL included (it gets /rpc/v1).
   if (flag === undefined || isApiInfo(text)) {
     try { e = parseApiInfo(text) } catch (err) { throw new UsageError(`${from}: ${(err as Error).message}`) }
-  } else {
-    const u = URL.parse(text)
-    // The text is not repeated: it may hold a password.
-    if (u === null || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new UsageError(`${from} must be an http(s) URL (e.g. http://127.0.0.1:1234/rpc/v1) or Lotus API info (TOKEN:/ip4/127.0.0.1/tcp/1234/http)`)
-    if (u.password !== '' || u.username !== '') throw new UsageError(`${from}: Lotus takes its token as a bearer token, not as the URL's user and password: give it with --full-node-token or as API info`)
   }
+  const u = URL.parse(e.url)
+  // The text is not repeated: it may hold a password.
+  if (u === null || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new UsageError(`${from} must be an http(s) URL (e.g. http://127.0.0.1:1234/rpc/v1) or Lotus API info (TOKEN:/ip4/127.0.0.1/tcp/1234/http)`)
+  // The HTTP client would drop them without a word (Go's would send them as Basic auth).
+  if (u.password !== '' || u.username !== '') throw new UsageError(`${from}: a user and password in the URL are not sent: Lotus takes its token as a bearer token (--full-node-token, or TOKEN:… API info)`)
   return tokenFlag !== undefined ? { url: e.url, token: tokenFlag } : e
 }
 
@@ -149,7 +149,7 @@ export async function runClient (argv: string[]): Promise<number> {
   try {
     v = parseArgs({ args: rest, options, allowPositionals: false }).values
   } catch (err) {
-    process.stderr.write(`dealyard client ${verb}: ${(err as Error).message}\n${usage}`)
+    process.stderr.write(`dealyard client ${verb}: ${usageMessage(err)}\n${usage}`)
     return 2
   }
   if (v.help === true) { process.stdout.write(usage); return 0 }

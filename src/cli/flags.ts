@@ -77,3 +77,16 @@ export function amountFlag (text: string, flag: string): bigint {
     throw new UsageError(`${flag} ${JSON.stringify(text)} is not an amount: ${(err as Error).message}`)
   }
 }
+
+/**
+ * A usage error's message for stderr. node's parseArgs quotes the argument it did not expect,
+ * which is most often the second half of an unquoted value (`--header X-Api-Key: TOKEN`): that
+ * half is not repeated.
+ */
+export function usageMessage (err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err)
+  if ((err as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    return 'an argument that belongs to no flag (a value with spaces must be quoted, as in --header \'Name: value\')'
+  }
+  return message
+}

@@ -11,9 +11,10 @@ import type { TransferHostPolicy } from '../policy/transfer-host.ts'
 import { parseCidr } from '../policy/transfer-host.ts'
 import { intFlag, kubeDeals, progressSinks, reportFailure, cliLogger, UsageError } from '../transfer/cli-support.ts'
 import type { KubeDeals, DealRef } from '../transfer/kube.ts'
-import { parseHeaderFlag, parseTransferParams } from '../transfer/params.ts'
+import { checkHeader, parseHeaderFlag, parseTransferParams } from '../transfer/params.ts'
 import { MAX_TIMER_SECONDS } from '../api/common.ts'
-import { cidFlag } from './flags.ts'
+import { cidFlag, usageMessage } from './flags.ts'
+import { isPaddedPieceSize } from '../filecoin/commp/sizes.ts'
 import { commpHasher } from '../transfer/piece-sink.ts'
 import { runTransferJob, type TransferJobSpec } from '../transfer/run.ts'
 import { TransferError, TransferErrorCodes } from '../transfer/errors.ts'
@@ -80,8 +81,11 @@ export async function runTransfer (argv: string[]): Promise<number> {
     for (const c of [...values['allow-cidr'] ?? [], ...values['deny-cidr'] ?? []]) parseCidr(c)
     if (values['piece-cid'] !== undefined) cidFlag(values['piece-cid'], '--piece-cid', 'as `dealyard commp` prints it')
     for (const h of values.header ?? []) parseHeaderFlag(h)
+    if (values['piece-size'] !== undefined && !isPaddedPieceSize(Number(values['piece-size']))) {
+      throw new UsageError(`--piece-size must be a padded piece size (a power of two, at least 128), got ${JSON.stringify(values['piece-size'])}`)
+    }
   } catch (err) {
-    process.stderr.write(`dealyard transfer: ${err instanceof Error ? err.message : String(err)}\n${usage}`)
+    process.stderr.write(`dealyard transfer: ${usageMessage(err)}\n${usage}`)
     return 2
   }
   const log = cliLogger('transfer')
@@ -143,6 +147,9 @@ async function buildJob (v: Values, outDir: string, onDeal: (ref: DealRef, deals
     const params = parseTransferParams(await readFile(v['params-file']))
     url ??= params.url
     headers = { ...params.headers }
+    // An operator's file: a typo is refused now, not as a fatal failure of the run that would
+    // delete the partial download it was about to resume.
+    for (const [k, val] of Object.entries(headers)) checkHeader(k, val, `--params-file ${v['params-file']}`)
   }
   for (const h of v.header ?? []) {
     const [k, val] = parseHeaderFlag(h)

@@ -276,6 +276,15 @@ describe('dealyard ingress and dealyard client as processes', () => {
     const header = await propose('--http-url', 'http://h/a.car', '--car-size', '10', '--http-header', 'Authorization Bearer SECRET9')
     assert.equal(header.code, 2)
     assert.ok(!header.stderr.includes('SECRET9'), header.stderr)
+    // A user and password in FULLNODE_API_INFO's URL would be dropped without a word: refused, unrepeated.
+    const userinfo = await run(process.execPath, [main, 'client', 'ask', '--provider', env.peer.minerAddress], { env: { ...process.env, FULLNODE_API_INFO: 'http://user:SECRETPW@127.0.0.1:9' } })
+      .then(() => ({ code: 0, stderr: '' }), (err: { code: number, stderr: string }) => err)
+    assert.equal(userinfo.code, 2)
+    assert.ok(!userinfo.stderr.includes('SECRETPW'), userinfo.stderr)
+    // An unquoted value's second half is not repeated.
+    const unquoted = await propose('--http-url', 'http://h/a.car', '--car-size', '10', '--http-header', 'X-Api-Key:', 'SECRET10')
+    assert.equal(unquoted.code, 2)
+    assert.ok(!unquoted.stderr.includes('SECRET10'), unquoted.stderr)
     // The command first; flags before it were read as stray arguments.
     assert.deepEqual(firstLine(await usage('--provider-addr', info.addresses[0]!, 'ask')), [2, 'dealyard client: the command comes first (dealyard client <propose|status|ask|transports> [flags]), got "--provider-addr"'])
   })

@@ -84,6 +84,12 @@ test('bad usage exits 2', async () => {
   assert.equal(header.code, 2)
   assert.ok(!header.stderr.includes('SECRET-A'), header.stderr)
   assert.equal((await cli('transfer', ['--url', 'http://127.0.0.1:9/x.car', '--header', 'X Api Key: k'])).code, 2)
+  // An unquoted value's second half is an argument of no flag: not repeated either.
+  const unquoted = await cli('transfer', ['--url', 'http://127.0.0.1:9/x.car', '--header', 'X-Api-Key:', 'SECRET-C'])
+  assert.equal(unquoted.code, 2)
+  assert.ok(!unquoted.stderr.includes('SECRET-C'), unquoted.stderr)
+  // Refused before hours of download, not after them with the download deleted.
+  assert.equal((await cli('transfer', ['--url', 'http://127.0.0.1:9/x.car', '--piece-size', '10000'])).code, 2)
   const url = await cli('transfer', ['--url', 'http://user:SECRET-B@127.0.0.1:99999/x.car', '--out-dir', await tempDir()])
   assert.equal(url.code, 1)
   assert.ok(!url.stderr.includes('SECRET-B'), url.stderr)
@@ -99,6 +105,14 @@ test('a refusal of the run\'s inputs leaves the staging files alone (an unsafe u
   const bad = await cli('transfer', ['--url', 'http://127.0.0.1:99999/x.car', '--out-dir', dir, '--uuid', 'victim'])
   assert.equal(bad.code, 1)
   assert.equal((await readFile(join(dir, 'victim.car.part'))).length, 1000)
+  // A typo in a params file's header (a name with spaces, a token pasted with its newline).
+  for (const headers of [{ 'X Api Key': 'k' }, { Authorization: 'Bearer s3cr3t\n' }]) {
+    await writeFile(join(dir, 'params.json'), JSON.stringify({ URL: 'http://127.0.0.1:9/x.car', Headers: headers }))
+    const typo = await cli('transfer', ['--params-file', join(dir, 'params.json'), '--out-dir', dir, '--uuid', 'victim'])
+    assert.equal(typo.code, 1)
+    assert.ok(!typo.stderr.includes('s3cr3t'), typo.stderr)
+    assert.equal((await readFile(join(dir, 'victim.car.part'))).length, 1000)
+  }
 })
 
 test('verify reports the piece CID of an imported file and a mismatch as exit 1', async () => {
