@@ -53,8 +53,8 @@ export function parseHeaderFlag (flag: string): [string, string] {
 
 /**
  * A header the transfer's request can carry: a token for a name, no control character but tab in
- * the value (what Go's net/http, boost's transfer client, refuses too). The refusal names neither
- * the name nor the value of a header that fails: either may be a credential.
+ * the value (what Go's net/http, boost's transfer client, refuses too). A refusal never repeats a
+ * value, nor a name that is not a token (a credential pasted in the wrong place, often).
  */
 export function checkHeader (name: string, value: string, where: string): void {
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new TransferError(TransferErrorCodes.Params, `${where}: a header name is not an HTTP token (letters, digits and -, no spaces)`)
