@@ -125,6 +125,9 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
     hashUpTo(true)
 
     const received = (): number => ranges.reduce((n, r) => n + r.written, 0) - ranges.reduce((n, r) => n + r.start, 0)
+    // Where this run stands before its first byte: what the ranges kept, as trusted (a failure
+    // before any byte arrives otherwise reported the file's length before it was cut).
+    comps.onProgress?.({ bytes: received(), total: size, attempt: 1 })
     // The minimum rate is the transfer's, not each connection's: a slow sum drops every connection
     // at once (each counts the failure and resumes), whatever their shares of it.
     const connected = new Set<AbortController>()

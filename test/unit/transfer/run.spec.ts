@@ -303,19 +303,21 @@ test('a resumed run that fails at once reports the bytes it kept and a rate of z
   assert.deepEqual([reported[0]!.bytesReceived, reported[0]!.rateBytesPerSecond], [kept, 0])
 })
 
-test('a run that cuts the partial it found (its sidecar names another URL) and then fails reports the bytes it kept, not the file\'s length before', async (t) => {
-  const srv = await serve(car, { behave: (_req, res) => { res.writeHead(404); res.end(); return true } })
-  t.after(srv.close)
-  const dir = await tempDir()
-  const j = job(srv.url, dir)
-  await writeFile(join(dir, `${j.uuid}.car.part`), car.subarray(0, 200_000))
-  await writeFile(join(dir, `${j.uuid}.car.part.json`), JSON.stringify({ url: 'http://other.example/data.car', written: 200_000 }))
-  const reported: TransferProgress[] = []
-  const sink: ProgressSink = { progress: () => {}, succeeded: async () => {}, failed: async (_f: TransferFailure, p: TransferProgress) => { reported.push(p) } }
-  // Nothing of that file is this URL's: the run starts from 0, and the 404 ends it there.
-  await assert.rejects(runTransferJob(j, { hasher, progress: sink, log }), { code: 'TRANSFER_HTTP_CLIENT_ERROR' })
-  assert.deepEqual([reported[0]?.bytesReceived, reported[0]?.rateBytesPerSecond], [0, 0])
-})
+for (const connections of [1, 4]) {
+  test(`a run that cuts the partial it found (its sidecar names another URL) and then fails reports the bytes it kept, not the file's length before (${connections} connection${connections > 1 ? 's' : ''})`, async (t) => {
+    const srv = await serve(car, { behave: (_req, res) => { res.writeHead(503); res.end(); return true } })
+    t.after(srv.close)
+    const dir = await tempDir()
+    const j = job(srv.url, dir, { tuning: { ...fast, maxAttempts: 2, connections, rangeMinBytes: 128 << 10 } })
+    await writeFile(join(dir, `${j.uuid}.car.part`), car.subarray(0, 200_000))
+    await writeFile(join(dir, `${j.uuid}.car.part.json`), JSON.stringify({ url: 'http://other.example/data.car', written: 200_000 }))
+    const reported: TransferProgress[] = []
+    const sink: ProgressSink = { progress: () => {}, succeeded: async () => {}, failed: async (_f: TransferFailure, p: TransferProgress) => { reported.push(p) } }
+    // Nothing of that file is this URL's: the run starts from 0, and the 503s end it there.
+    await assert.rejects(runTransferJob(j, { hasher, progress: sink, log }), { code: 'TRANSFER_RETRIES_EXHAUSTED' })
+    assert.deepEqual([reported[0]?.bytesReceived, reported[0]?.rateBytesPerSecond], [0, 0])
+  })
+}
 
 test('a partial file longer than the deal (left by another version of the data) is started over, and the run succeeds', async (t) => {
   const srv = await serve(car)
