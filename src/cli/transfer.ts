@@ -174,5 +174,8 @@ async function buildJob (v: Values, outDir: string, onDeal: (ref: DealRef, deals
   if (v['no-direct-io'] === true) tuning.directIo = false
   if (url === undefined) throw new TransferError(TransferErrorCodes.Params, 'no data URL')
   uuid ??= `transfer-${Date.now()}`
-  return { uuid, outDir, url, headers, size: size ?? 0, pieceCid, pieceSize, policy, tuning, index: v['no-index'] !== true }
+  // Only a --deal run whose inputs no flag overrides may delete files on a fatal failure: an
+  // operator's flags may be what is wrong, and the partial or staged file the only copy of the data.
+  const overridden = ['url', 'params-file', 'header', 'size', 'piece-cid', 'piece-size', 'uuid'].some((f) => v[f as keyof Values] !== undefined)
+  return { uuid, outDir, url, headers, size: size ?? 0, pieceCid, pieceSize, policy, tuning, index: v['no-index'] !== true, inputsFromDeal: v.deal !== undefined && !overridden }
 }

@@ -31,6 +31,14 @@ export interface TransferJobSpec {
   tuning?: Partial<DownloadTuning>
   /** Build the CAR index on the way (default true). */
   index?: boolean
+  /**
+   * The inputs are the deal's own (a `--deal` run no flag overrides): a fatal failure removes the
+   * partial download and a staged file that fails verification is deleted, as boost cleans up a
+   * failed deal's file. Otherwise (an operator's command line, whose flags may be what is wrong)
+   * neither is deleted: the partial stays for a run with corrected flags, and a staged file that
+   * fails verification is moved aside.
+   */
+  inputsFromDeal?: boolean
 }
 
 export interface TransferComponents {
@@ -115,13 +123,19 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
         const code = (err as { code?: unknown }).code
         if (code !== TransferErrorCodes.SizeMismatch && code !== TransferErrorCodes.CommPMismatch) throw err
         // What was staged passed the piece CID check before it was renamed into place, so a
-        // mismatch now is either the staging volume's doing (corruption, a file copied over it)
-        // or this run's inputs (a command line with another --size, --piece-size or --piece-cid
-        // than the run that staged it). The file may be the only copy of the data: it is moved
-        // aside, not deleted (the operator removes it), said in the log, and the data fetched again.
-        const aside = `${finalPath}.mismatch-${now()}`
-        comps.log.warn({ path: finalPath, movedTo: aside, err: (err as Error).message }, 'staged file failed verification against this run\'s deal; moved aside, downloading again')
-        await rename(finalPath, aside).catch((e: unknown) => { throw diskError(`rename ${finalPath}`, e) })
+        // mismatch now is the staging volume's doing (corruption, a file copied over it) when the
+        // inputs are the deal's: the file is deleted (staging space is counted per deal). With an
+        // operator's flags (another --size, --piece-size or --piece-cid than the run that staged
+        // it) the flags may be what is wrong and the file the only copy of the data: it is moved
+        // aside (the operator removes it). Either way it is said in the log and the data fetched again.
+        if (job.inputsFromDeal === true) {
+          comps.log.warn({ path: finalPath, err: (err as Error).message }, 'staged file failed verification; removed, downloading again')
+          await rm(finalPath, { recursive: true, force: true })
+        } else {
+          const aside = `${finalPath}.mismatch-${now()}`
+          comps.log.warn({ path: finalPath, movedTo: aside, err: (err as Error).message }, 'staged file failed verification against this run\'s inputs; moved aside, downloading again')
+          await rename(finalPath, aside).catch((e: unknown) => { throw diskError(`rename ${finalPath}`, e) })
+        }
         await rm(indexPath, { force: true })
         await sink.close()
         sink = newSink()
@@ -175,7 +189,7 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     // Keep the partial file only when the next attempt can resume from it. A full volume is not
     // the bytes' fault: they are kept (within the deal's own staging tag) for the run after the
     // operator frees space, not fetched again, a whole piece of them perhaps.
-    if (checked && retry !== 'auto' && (err as { code?: unknown }).code !== TransferErrorCodes.DiskFull) await removePartial(partPath).catch(() => {})
+    if (checked && job.inputsFromDeal === true && retry !== 'auto' && (err as { code?: unknown }).code !== TransferErrorCodes.DiskFull) await removePartial(partPath).catch(() => {})
     metrics.operations.inc({ result: 'error' })
     const p = throttle?.final() ?? { bytesReceived: 0, totalBytes: job.size, rateBytesPerSecond: 0, attempt: 1, lastUpdate: new Date(now()) }
     await comps.progress.failed({ message: e.message, code: (e as DealyardError).code ?? 'TRANSFER_INTERNAL' }, p).catch((err: unknown) => {
