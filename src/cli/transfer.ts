@@ -81,6 +81,16 @@ export async function runTransfer (argv: string[]): Promise<number> {
     for (const c of [...values['allow-cidr'] ?? [], ...values['deny-cidr'] ?? []]) parseCidr(c)
     if (values['piece-cid'] !== undefined) cidFlag(values['piece-cid'], '--piece-cid', 'as `dealyard commp` prints it')
     for (const h of values.header ?? []) parseHeaderFlag(h)
+    // Every number flag is a usage mistake here (exit 2), as the others are, not a failed run later.
+    intFlag(values.workers, '--workers')
+    intFlag(values.size, '--size')
+    intFlag(values['piece-size'], '--piece-size')
+    intFlag(values['stall-timeout'], '--stall-timeout', MAX_TIMER_SECONDS, 1)
+    intFlag(values.deadline, '--deadline', MAX_TIMER_SECONDS, 1)
+    intFlag(values['min-rate'], '--min-rate')
+    intFlag(values['max-attempts'], '--max-attempts', Number.MAX_SAFE_INTEGER, 1)
+    intFlag(values.connections, '--connections')
+    intFlag(values['range-min-bytes'], '--range-min-bytes')
     if (values['piece-size'] !== undefined && !isPaddedPieceSize(Number(values['piece-size']))) {
       throw new UsageError(`--piece-size must be a padded piece size (a power of two, at least 128), got ${JSON.stringify(values['piece-size'])}`)
     }
