@@ -5,6 +5,7 @@ import { isPieceCid, parseCidAnyBase } from '../filecoin/cid.ts'
 import { parseFIL } from '../filecoin/token.ts'
 import { isUuid } from '../protocol/uuid.ts'
 import { UsageError } from '../transfer/cli-support.ts'
+import { isHeaderName, isHeaderValue } from '../transfer/http1.ts'
 
 export { UsageError }
 
@@ -57,8 +58,8 @@ export function headerFlag (text: string, flag: string): [string, string] {
   const value = m?.[2]?.trim() ?? ''
   // Neither message repeats the value: it is often a credential.
   if (m === null) throw new UsageError(`${flag}: expected 'Name: value' (or Name=value), got text with neither ':' nor '='`)
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new UsageError(`${flag}: what comes before the first ':' or '=' is not an HTTP header name (letters, digits and -, no spaces)`)
-  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) throw new UsageError(`${flag} ${name}: the value has a control character (CR, LF…), which no HTTP request can carry`)
+  if (!isHeaderName(name)) throw new UsageError(`${flag}: what comes before the first ':' or '=' is not an HTTP header name (letters, digits and -, no spaces)`)
+  if (!isHeaderValue(value)) throw new UsageError(`${flag} ${name}: the value has a control character (CR, LF…), which no HTTP request can carry`)
   return [name, value]
 }
 

@@ -65,6 +65,14 @@ export async function get (url: URL, headers: Record<string, string>, opts: GetO
   } finally { clearTimeout(timer) }
 }
 
+/**
+ * What Go's net/http (boost's transfer client) sends, and so what a header of a deal, a flag or a
+ * params file may be: a token name (httpguts.ValidHeaderFieldName), a value with no control
+ * character but tab (httpguts.ValidHeaderFieldValue).
+ */
+export const isHeaderName = (name: string): boolean => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)
+export const isHeaderValue = (value: string): boolean => !/[\x00-\x08\x0a-\x1f\x7f]/.test(value)
+
 function requestHead (url: URL, headers: Record<string, string>): string {
   let head = `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n`
   let ua = false
@@ -72,9 +80,7 @@ function requestHead (url: URL, headers: Record<string, string>): string {
   for (const [k, v] of Object.entries(headers)) {
     // Go sets its Basic header in place of an empty Authorization one (Header.Set).
     if (basic !== undefined && k.toLowerCase() === 'authorization') continue
-    // Go's net/http (boost's transfer client) refuses the same: a token name, and a value with no
-    // control character but tab (httpguts.ValidHeaderFieldValue).
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || /[\x00-\x08\x0a-\x1f\x7f]/.test(v)) {
+    if (!isHeaderName(k) || !isHeaderValue(v)) {
       throw new TransferError(TransferErrorCodes.Params, `transfer header ${JSON.stringify(k)}: invalid name or value`)
     }
     if (FORBIDDEN.has(k.toLowerCase())) continue

@@ -1,5 +1,6 @@
 import { httpRequestOf } from '../policy/http-request.ts'
 import { TransferError, TransferErrorCodes } from './errors.ts'
+import { isHeaderName, isHeaderValue } from './http1.ts'
 
 /** boost's transfer Params (`transport/types.HttpRequest`), spec boost-protocol §5.2. */
 export interface TransferParams {
@@ -52,11 +53,10 @@ export function parseHeaderFlag (flag: string): [string, string] {
 }
 
 /**
- * A header the transfer's request can carry: a token for a name, no control character but tab in
- * the value (what Go's net/http, boost's transfer client, refuses too). A refusal never repeats a
- * value, nor a name that is not a token (a credential pasted in the wrong place, often).
+ * A header the transfer's request can carry (isHeaderName, isHeaderValue). A refusal never repeats
+ * a value, nor a name that is not a token (a credential pasted in the wrong place, often).
  */
 export function checkHeader (name: string, value: string, where: string): void {
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new TransferError(TransferErrorCodes.Params, `${where}: a header name is not an HTTP token (letters, digits and -, no spaces)`)
-  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) throw new TransferError(TransferErrorCodes.Params, `${where}: header ${name}: the value has a control character (CR, LF…)`)
+  if (!isHeaderName(name)) throw new TransferError(TransferErrorCodes.Params, `${where}: a header name is not an HTTP token (letters, digits and -, no spaces)`)
+  if (!isHeaderValue(value)) throw new TransferError(TransferErrorCodes.Params, `${where}: header ${name}: the value has a control character (CR, LF…)`)
 }
