@@ -74,6 +74,7 @@ type Values = ReturnType<typeof parseArgs<{ args: string[], options: typeof opti
 
 export async function runTransfer (argv: string[]): Promise<number> {
   let values: Values
+  let nums: NumberFlags
   try {
     values = parseArgs({ args: argv, options, allowPositionals: false }).values
     if (values.help === true) { process.stdout.write(usage); return 0 }
@@ -82,16 +83,8 @@ export async function runTransfer (argv: string[]): Promise<number> {
     if (values['piece-cid'] !== undefined) cidFlag(values['piece-cid'], '--piece-cid', 'as `dealyard commp` prints it')
     for (const h of values.header ?? []) parseHeaderFlag(h)
     // Every number flag is a usage mistake here (exit 2), as the others are, not a failed run later.
-    intFlag(values.workers, '--workers')
-    intFlag(values.size, '--size')
-    intFlag(values['piece-size'], '--piece-size')
-    intFlag(values['stall-timeout'], '--stall-timeout', MAX_TIMER_SECONDS, 1)
-    intFlag(values.deadline, '--deadline', MAX_TIMER_SECONDS, 1)
-    intFlag(values['min-rate'], '--min-rate')
-    intFlag(values['max-attempts'], '--max-attempts', Number.MAX_SAFE_INTEGER, 1)
-    intFlag(values.connections, '--connections')
-    intFlag(values['range-min-bytes'], '--range-min-bytes')
-    if (values['piece-size'] !== undefined && !isPaddedPieceSize(Number(values['piece-size']))) {
+    nums = numberFlags(values)
+    if (nums.pieceSize !== undefined && !isPaddedPieceSize(nums.pieceSize)) {
       throw new UsageError(`--piece-size must be a padded piece size (a power of two, at least 128), got ${JSON.stringify(values['piece-size'])}`)
     }
   } catch (err) {
@@ -103,8 +96,8 @@ export async function runTransfer (argv: string[]): Promise<number> {
   let ref: DealRef | undefined
   let deals: KubeDeals | undefined
   try {
-    const job = await buildJob(values, outDir, (r, d) => { ref = r; deals = d })
-    const workers = intFlag(values.workers, '--workers')
+    const job = await buildJob(values, nums, outDir, (r, d) => { ref = r; deals = d })
+    const workers = nums.workers
     const progress = values.quiet === true && ref === undefined
       ? { progress () {}, async succeeded () {}, async failed () {} }
       : await progressSinks({ deals, ref, outDir, log, tty: values.quiet !== true && process.stderr.isTTY })
@@ -116,13 +109,30 @@ export async function runTransfer (argv: string[]): Promise<number> {
   }
 }
 
-async function buildJob (v: Values, outDir: string, onDeal: (ref: DealRef, deals: KubeDeals) => void): Promise<TransferJobSpec> {
+/** The number flags, read once, with their bounds (an error names the flag). */
+function numberFlags (v: Values) {
+  return {
+    workers: intFlag(v.workers, '--workers'),
+    size: intFlag(v.size, '--size'),
+    pieceSize: intFlag(v['piece-size'], '--piece-size'),
+    // 0 s would drop every connection at once, and fail every transfer at once.
+    stall: intFlag(v['stall-timeout'], '--stall-timeout', MAX_TIMER_SECONDS, 1),
+    deadline: intFlag(v.deadline, '--deadline', MAX_TIMER_SECONDS, 1),
+    minRate: intFlag(v['min-rate'], '--min-rate'),
+    attempts: intFlag(v['max-attempts'], '--max-attempts', Number.MAX_SAFE_INTEGER, 1),
+    connections: intFlag(v.connections, '--connections'),
+    rangeMin: intFlag(v['range-min-bytes'], '--range-min-bytes')
+  }
+}
+type NumberFlags = ReturnType<typeof numberFlags>
+
+async function buildJob (v: Values, n: NumberFlags, outDir: string, onDeal: (ref: DealRef, deals: KubeDeals) => void): Promise<TransferJobSpec> {
   let url = v.url
   let headers: Record<string, string> = {}
-  let size = intFlag(v.size, '--size')
+  let size = n.size
   // In its canonical text (checked with the usage, before a download that may take hours).
   let pieceCid = v['piece-cid'] !== undefined ? cidFlag(v['piece-cid'], '--piece-cid') : undefined
-  let pieceSize = intFlag(v['piece-size'], '--piece-size')
+  let pieceSize = n.pieceSize
   let uuid = v.uuid
   const policy: TransferHostPolicy = { allowCidrs: [...v['allow-cidr'] ?? []], denyCidrs: [...v['deny-cidr'] ?? []] }
   const tuning: Partial<DownloadTuning> = {}
@@ -165,22 +175,15 @@ async function buildJob (v: Values, outDir: string, onDeal: (ref: DealRef, deals
     const [k, val] = parseHeaderFlag(h)
     headers[k] = val
   }
-  // 0 s would drop every connection at once, and fail every transfer at once.
-  const stall = intFlag(v['stall-timeout'], '--stall-timeout', MAX_TIMER_SECONDS, 1)
-  if (stall !== undefined) tuning.stallMs = stall * 1000
-  const deadline = intFlag(v.deadline, '--deadline', MAX_TIMER_SECONDS, 1)
-  if (deadline !== undefined) tuning.deadlineMs = deadline * 1000
-  const minRate = intFlag(v['min-rate'], '--min-rate')
-  if (minRate !== undefined) {
-    tuning.minBytesPerSecond = minRate
+  if (n.stall !== undefined) tuning.stallMs = n.stall * 1000
+  if (n.deadline !== undefined) tuning.deadlineMs = n.deadline * 1000
+  if (n.minRate !== undefined) {
+    tuning.minBytesPerSecond = n.minRate
     tuning.minRateSetting = '--min-rate'
   }
-  const attempts = intFlag(v['max-attempts'], '--max-attempts', Number.MAX_SAFE_INTEGER, 1)
-  if (attempts !== undefined) tuning.maxAttempts = attempts
-  const connections = intFlag(v.connections, '--connections')
-  if (connections !== undefined) tuning.connections = Math.max(1, Math.min(16, connections))
-  const rangeMin = intFlag(v['range-min-bytes'], '--range-min-bytes')
-  if (rangeMin !== undefined) tuning.rangeMinBytes = Math.max(1, rangeMin)
+  if (n.attempts !== undefined) tuning.maxAttempts = n.attempts
+  if (n.connections !== undefined) tuning.connections = Math.max(1, Math.min(16, n.connections))
+  if (n.rangeMin !== undefined) tuning.rangeMinBytes = Math.max(1, n.rangeMin)
   if (v['no-direct-io'] === true) tuning.directIo = false
   if (url === undefined) throw new TransferError(TransferErrorCodes.Params, 'no data URL')
   uuid ??= `transfer-${Date.now()}`
