@@ -186,10 +186,14 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
     let current: AbortController | undefined
     const rateTimer = watchRate(floor, tuning.stallMs, () => current === undefined ? [] : [current])
 
+    // The last response delivered all it announced and the next request continues it: that
+    // request is not a new attempt.
+    let continuing = false
     try {
       for (;;) {
         if (expected !== undefined && offset === expected) break
-        result.attempts++
+        if (!continuing) result.attempts++
+        continuing = false
         const before = offset
         // The written prefix as the attempt moves it (receive advances it).
         const at = { offset }
@@ -216,9 +220,8 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             offset = 0
           }
           at.offset = offset
-          const total = res.statusCode === 206
-            ? parseContentRange(header(res.headers, 'content-range'))?.total
-            : contentLength(res)
+          const announced = res.statusCode === 206 ? parseContentRange(header(res.headers, 'content-range')) : undefined
+          const total = announced !== undefined ? announced.total : contentLength(res)
           if (total !== undefined && total > limit) {
             res.body.close()
             throw tooLong(target, total)
@@ -253,6 +256,15 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             offset = at.offset
           }
           if (expected === undefined) expected = offset
+          if (offset < expected && announced !== undefined && offset === announced.end + 1 && offset > before) {
+            // A server that caps its partial responses (S3 gateways, CDNs: 1–16 MiB each) sent the
+            // whole range it announced: the next request continues at once, with no backoff and no
+            // failure counted. Each such request brings at least a byte, and the rate floor and the
+            // deadline still judge the transfer.
+            failures = 0
+            continuing = true
+            continue
+          }
           if (offset < expected) throw new RetryableError('SHORT_BODY', `connection closed at ${offset} of ${expected} bytes`)
         } catch (err) {
           // The attempt is over: neither timer may act on it during the backoff below.

@@ -63,3 +63,43 @@ test('the sidecar follows the written prefix while the download runs', async (t)
   assert.equal(meta.etag, '"v1"')
   assert.deepEqual(await readFile(join(dir, 'resume-1.car.part')), car.subarray(0, 700_000))
 })
+
+test('a server that caps its partial responses is read range after range, with no failed attempt and no backoff', async (t) => {
+  // 200 KB per answer, as S3 gateways and CDNs cap theirs: every 206 is complete as announced.
+  const cap = 200_000
+  const srv = await serve(car, {
+    behave: (req, res) => {
+      const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '')
+      const start = m !== null ? Number(m[1]) : 0
+      const end = Math.min(car.length, start + cap) - 1
+      res.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${car.length}`, etag: '"v1"' })
+      res.end(car.subarray(start, end + 1))
+      return true
+    }
+  })
+  t.after(srv.close)
+  const dir = await tempDir()
+  // A backoff of a minute: one counted as a failure would outlast the test.
+  const j = { ...job(srv.url, dir), tuning: { ...fast, backoffMinMs: 60_000, backoffMaxMs: 60_000, maxAttempts: 2 } }
+  const out = await runTransferJob(j, { hasher, progress: new RecordingSink(), log })
+  assert.equal(srv.seen.length, Math.ceil(car.length / cap))
+  assert.deepEqual(srv.seen.map((s) => s.range), srv.seen.map((_, i) => i === 0 ? undefined : `bytes=${i * cap}-`))
+  assert.equal(out.attempts, 1)
+  assert.equal(out.pieceCid, piece.pieceCid)
+  assert.deepEqual(await readFile(out.stagedPath), car)
+})
+
+test('a capped partial response cut short is still a failed attempt', async (t) => {
+  const srv = await serve(car, {
+    behave: (req, res, i) => {
+      if (i > 0) return undefined
+      res.writeHead(206, { 'content-length': 300_000, 'content-range': `bytes 0-299999/${car.length}`, etag: '"v1"' })
+      res.write(car.subarray(0, 100_000), () => { setTimeout(() => res.socket?.destroy(), 30) })
+      return true
+    }
+  })
+  t.after(srv.close)
+  const out = await runTransferJob(job(srv.url, await tempDir()), { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.attempts, 2)
+  assert.equal(out.pieceCid, piece.pieceCid)
+})
