@@ -35,7 +35,9 @@ export const TransferErrorCodes = {
   /** The transfer type cannot be handled by this program. */
   Unsupported: 'TRANSFER_UNSUPPORTED',
   /** The staged file for an offline deal is missing or unreadable. */
-  Import: 'TRANSFER_IMPORT'
+  Import: 'TRANSFER_IMPORT',
+  /** Another transfer of the same deal holds its lock (lock.ts); this run changed nothing. */
+  Busy: 'TRANSFER_BUSY'
 } as const
 
 export type TransferErrorCode = typeof TransferErrorCodes[keyof typeof TransferErrorCodes]

@@ -13,6 +13,7 @@ import { PieceSink, type PieceHasherSpec, type PieceResult } from './piece-sink.
 import { ProgressThrottle, type ProgressSink } from './progress.ts'
 import { transferMetrics } from './metrics.ts'
 import { droppedByUs } from './min-rate.ts'
+import { defaultLockOptions, lockDeal, type DealLock, type LockOptions } from './lock.ts'
 
 export interface TransferJobSpec {
   /** Deal UUID: names the staged files `<uuid>.car`, `<uuid>.car.idx`. */
@@ -47,6 +48,7 @@ export interface TransferComponents {
   log: Logger
   resolver?: Resolver
   now?: () => number
+  lock?: LockOptions
 }
 
 export interface TransferOutcome {
@@ -82,6 +84,7 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
   let throttle: ProgressThrottle | undefined
   const context = `deal ${job.uuid}: transfer`
   let sink: PieceSink | undefined
+  let lock: DealLock | undefined
   // Set once the run's inputs are checked: a refusal before then (an unsafe uuid naming a file
   // outside the staging directory, a bad URL or size) leaves every file as it was.
   let checked = false
@@ -102,6 +105,8 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     if (job.size > maxBytes) {
       throw new TransferError(TransferErrorCodes.Params, `transfer size ${job.size} exceeds the piece's capacity ${maxBytes} (piece size ${job.pieceSize})`)
     }
+    // Before any file of the deal is touched: a second run of the same deal stops here.
+    lock = await lockDeal(join(job.outDir, `${job.uuid}.lock`), comps.lock ?? defaultLockOptions)
     const newSink = (): PieceSink => new PieceSink(comps.hasher, { index: job.index ?? true })
     sink = newSink()
     checked = true
@@ -170,7 +175,8 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
           comps.log.warn({ attempt, delayMs, code, err: err.message }, 'transfer attempt failed; retrying')
         }
       },
-      tuning)
+      tuning,
+      lock.lost)
     // A partial left longer than the data turned out to be (the server's file shrank) is cut,
     // and a counter cannot go down.
     metrics.bytes.inc(Math.max(0, res.bytes - existing))
@@ -185,6 +191,11 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     return outcome
   } catch (err) {
     const e = wrap(context, err)
+    // The deal's files and status belong to the run holding its lock (or that took it over).
+    if ((err as { code?: unknown }).code === TransferErrorCodes.Busy) {
+      metrics.operations.inc({ result: 'busy' })
+      throw e
+    }
     const retry = err instanceof DealyardError ? err.retry : 'auto'
     // Keep the partial file only when the next attempt can resume from it. A full volume is not
     // the bytes' fault: they are kept (within the deal's own staging tag) for the run after the
@@ -200,6 +211,7 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     throw e
   } finally {
     await sink?.close()
+    await lock?.release()
   }
 }
 

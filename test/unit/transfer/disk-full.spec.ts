@@ -81,8 +81,9 @@ test('a volume full for a moment while the connection drops: the sidecar is save
   })
   t.after(srv.close)
   // Another deal's file leaves room for the 256 KiB but not for the sidecar's next copy (tmpfs
-  // counts pages: the first sidecar, the data, then no page for a save; measured, 4–6 KiB of slack).
-  const filler = fillAllBut(dir, sent + 6144)
+  // counts pages: the run's lock file, the first sidecar, the data, then no page for a save;
+  // measured, 4–6 KiB of slack besides the lock's page).
+  const filler = fillAllBut(dir, sent + 6144 + 4096)
   setTimeout(() => { rmSync(filler); release() }, 1000).unref()
   const job = {
     uuid: 'moment', outDir: dir, url: srv.url, headers: {}, size: car.length,

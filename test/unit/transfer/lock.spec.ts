@@ -1,0 +1,124 @@
+// One transfer per deal at a time: the lock file, its takeover of dead runs, and two runs of one deal.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFile, stat, utimes, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { lockDeal, type LockOptions } from '../../../src/transfer/lock.ts'
+import { runTransferJob, type TransferJobSpec } from '../../../src/transfer/run.ts'
+import { fixture, pieces, log, loopback, fast, tempDir, serve, trickle, RecordingSink } from './support.ts'
+import { hasher } from './hasher.ts'
+
+const opts: LockOptions = { heartbeatMs: 50, staleMs: 2_000 }
+const holderOf = async (path: string): Promise<{ host: string, pid: number, token: string }> => JSON.parse(await readFile(path, 'utf8')) as { host: string, pid: number, token: string }
+
+test('a held lock refuses a second run, naming the holder; released, it is free again', async () => {
+  const path = join(await tempDir(), 'd1.lock')
+  const first = await lockDeal(path, opts)
+  const h = await holderOf(path)
+  assert.equal(h.pid, process.pid)
+  await assert.rejects(lockDeal(path, opts), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'TRANSFER_BUSY')
+    assert.match(err.message, new RegExp(`another transfer of this deal is running \\(process ${process.pid} on .*; lock ${path}\\); this run changed nothing`))
+    return true
+  })
+  await first.release()
+  assert.equal(existsSync(path), false)
+  const second = await lockDeal(path, opts)
+  assert.notEqual((await holderOf(path)).token, h.token)
+  await second.release()
+})
+
+test('the lock of a process that no longer runs on this host is taken over at once', async () => {
+  const path = join(await tempDir(), 'd2.lock')
+  await writeFile(path, JSON.stringify({ host: 'here', pid: 4242, since: new Date().toISOString(), token: 'dead' }))
+  const lock = await lockDeal(path, { ...opts, host: 'here', alive: (pid) => pid !== 4242 })
+  assert.equal((await holderOf(path)).pid, process.pid)
+  await lock.release()
+  // Alive on this host: kept.
+  await writeFile(path, JSON.stringify({ host: 'here', pid: 4243, since: new Date().toISOString(), token: 'live' }))
+  await assert.rejects(lockDeal(path, { ...opts, host: 'here', alive: () => true }), { code: 'TRANSFER_BUSY' })
+})
+
+test('another host\'s lock is kept while it is touched and taken over once it is not', async () => {
+  const path = join(await tempDir(), 'd3.lock')
+  await writeFile(path, JSON.stringify({ host: 'other-node', pid: 1, since: new Date().toISOString(), token: 'far' }))
+  await assert.rejects(lockDeal(path, opts), /process 1 on other-node/)
+  const old = new Date(Date.now() - opts.staleMs - 1000)
+  await utimes(path, old, old)
+  const lock = await lockDeal(path, opts)
+  assert.equal((await holderOf(path)).pid, process.pid)
+  await lock.release()
+})
+
+test('an unreadable lock file is judged by its age alone', async () => {
+  const path = join(await tempDir(), 'd4.lock')
+  await writeFile(path, '')
+  await assert.rejects(lockDeal(path, opts), /a run whose lock file is being written/)
+  const old = new Date(Date.now() - opts.staleMs - 1000)
+  await utimes(path, old, old)
+  const lock = await lockDeal(path, opts)
+  await lock.release()
+})
+
+test('the holder touches its lock, and learns when another run took it over', async () => {
+  const path = join(await tempDir(), 'd5.lock')
+  const lock = await lockDeal(path, opts)
+  const old = new Date(Date.now() - 10_000)
+  await utimes(path, old, old)
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  assert.ok(Date.now() - (await stat(path)).mtimeMs < 1_000, 'the heartbeat touched the lock')
+  assert.equal(lock.lost.aborted, false)
+  await writeFile(path, JSON.stringify({ host: 'other-node', pid: 7, since: new Date().toISOString(), token: 'thief' }))
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  assert.equal(lock.lost.aborted, true)
+  assert.match((lock.lost.reason as Error).message, /process 7 on other-node/)
+  // Not ours any more: release leaves the other run's lock in place.
+  await lock.release()
+  assert.equal((await holderOf(path)).token, 'thief')
+})
+
+test('two runs of one deal at once: the second stops before touching the files or the status, and the first finishes', async (t) => {
+  const car = fixture('large.car')
+  const piece = pieces['large.car']!
+  const srv = await serve(car, { behave: trickle(car, 2_000_000) })
+  t.after(srv.close)
+  const dir = await tempDir()
+  const job: TransferJobSpec = { uuid: 'twice-1', outDir: dir, url: srv.url, headers: {}, size: car.length, pieceCid: piece.pieceCid, pieceSize: piece.pieceSize, policy: loopback, tuning: fast, inputsFromDeal: true }
+  const firstStatus = new RecordingSink()
+  const first = runTransferJob(job, { hasher, progress: firstStatus, log })
+  // The first run is under way (its lock taken, bytes arriving) when the second starts.
+  for (let i = 0; i < 100 && !existsSync(join(dir, 'twice-1.car.part')); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  const secondStatus = new RecordingSink()
+  await assert.rejects(runTransferJob(job, { hasher, progress: secondStatus, log }), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'TRANSFER_BUSY')
+    assert.match(err.message, /^deal twice-1: transfer: another transfer of this deal is running/)
+    return true
+  })
+  assert.equal(secondStatus.failure, undefined)
+  assert.equal(secondStatus.reports.length, 0)
+  const out = await first
+  assert.equal(srv.seen.length, 1)
+  assert.equal(out.pieceCid, piece.pieceCid)
+  assert.deepEqual(await readFile(out.stagedPath), car)
+  assert.equal(firstStatus.failure, undefined)
+  assert.equal(existsSync(join(dir, 'twice-1.lock')), false)
+})
+
+test('a run whose lock was taken over stops downloading and leaves the status to the run that took it', async (t) => {
+  const car = fixture('large.car')
+  const piece = pieces['large.car']!
+  const srv = await serve(car, { behave: trickle(car, 1_000_000) })
+  t.after(srv.close)
+  const dir = await tempDir()
+  const job: TransferJobSpec = { uuid: 'stolen-1', outDir: dir, url: srv.url, headers: {}, size: car.length, pieceCid: piece.pieceCid, pieceSize: piece.pieceSize, policy: loopback, tuning: fast, inputsFromDeal: true }
+  const status = new RecordingSink()
+  const run = runTransferJob(job, { hasher, progress: status, log, lock: opts })
+  for (let i = 0; i < 100 && !existsSync(join(dir, 'stolen-1.car.part')); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  await writeFile(join(dir, 'stolen-1.lock'), JSON.stringify({ host: 'other-node', pid: 9, since: new Date().toISOString(), token: 'taker' }))
+  await assert.rejects(run, { code: 'TRANSFER_BUSY' })
+  assert.equal(status.failure, undefined)
+  assert.equal(status.success, undefined)
+  assert.ok(existsSync(join(dir, 'stolen-1.car.part')), 'the partial file is the other run\'s to use')
+  assert.equal((await holderOf(join(dir, 'stolen-1.lock'))).token, 'taker')
+})
