@@ -176,7 +176,11 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
     }
     await comps.sink.reset()
     if (offset > 0) result.replayedBytes = await comps.sink.replay(target.partPath, offset)
-    let expected = target.size > 0 ? target.size : undefined
+    // Without a declared size the data's own length, from its first reply, is the target: taken
+    // again whenever the download starts over (the data may have changed), and a continuing reply
+    // that says another length means the data changed under us.
+    const declared = target.size > 0 ? target.size : undefined
+    let expected = declared
     // Where this run stands before its first byte: the partial file kept, as trusted (a failure
     // before any byte arrives otherwise reported the file's length before it was cut).
     comps.onProgress?.({ bytes: offset, total: expected ?? 0, attempt: 1 })
@@ -218,6 +222,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             await truncate(fh, target.partPath)
             await comps.sink.reset()
             offset = 0
+            expected = declared
           }
           at.offset = offset
           const announced = res.statusCode === 206 ? parseContentRange(header(res.headers, 'content-range')) : undefined
@@ -225,6 +230,10 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
           if (total !== undefined && total > limit) {
             res.body.close()
             throw tooLong(target, total)
+          }
+          if (declared === undefined && total !== undefined && expected !== undefined && total !== expected) {
+            res.body.close()
+            throw new Restart(`the data's length changed from ${expected} to ${total} bytes`)
           }
           expected ??= total
           const etag = strongEtag(header(res.headers, 'etag'))
@@ -283,6 +292,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             await comps.sink.reset()
             offset = 0
             meta = undefined
+            expected = declared
             continue
           }
           if (outer.aborted) {

@@ -103,3 +103,41 @@ test('a capped partial response cut short is still a failed attempt', async (t) 
   assert.equal(out.attempts, 2)
   assert.equal(out.pieceCid, piece.pieceCid)
 })
+
+test('without a declared size, data replaced mid-transfer (a new ETag, another length) is fetched whole at its new length', async (t) => {
+  // The first version of the file is 300 KB longer; its reply drops part way. The second request
+  // finds the new version (the real CAR, another ETag and length).
+  const old = Buffer.concat([car, Buffer.alloc(300_000, 1)])
+  const srv = await serve(car, {
+    behave: (_req, res, i) => {
+      if (i > 0) return undefined
+      res.writeHead(200, { 'content-length': old.length, etag: '"v0"' })
+      res.write(old.subarray(0, 400_000), () => { setTimeout(() => res.socket?.destroy(), 30) })
+      return true
+    }
+  })
+  t.after(srv.close)
+  const out = await runTransferJob({ ...job(srv.url, await tempDir()), size: 0 }, { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.pieceCid, piece.pieceCid)
+  assert.equal(out.bytes, car.length)
+  assert.equal(out.restarts, 1)
+  assert.ok(srv.seen.length <= 3, `${srv.seen.length} requests`)
+})
+
+test('without a declared size, a server that ignores Range and now sends a shorter file is followed to its new length', async (t) => {
+  const old = Buffer.concat([car, Buffer.alloc(300_000, 1)])
+  const srv = await serve(car, {
+    ignoreRange: true,
+    etag: undefined,
+    behave: (_req, res, i) => {
+      if (i > 0) return undefined
+      res.writeHead(200, { 'content-length': old.length })
+      res.write(old.subarray(0, 400_000), () => { setTimeout(() => res.socket?.destroy(), 30) })
+      return true
+    }
+  })
+  t.after(srv.close)
+  const out = await runTransferJob({ ...job(srv.url, await tempDir()), size: 0 }, { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.pieceCid, piece.pieceCid)
+  assert.equal(out.bytes, car.length)
+})
