@@ -366,6 +366,8 @@ test('every production setting renders, and the apiserver takes it (server-side 
   assert.equal(svc.spec.loadBalancerIP, '203.0.113.10')
   assert.deepEqual(svc.spec.loadBalancerSourceRanges, ['203.0.113.0/24', '2001:db8::/32'])
   assert.equal(svc.spec.ports[0].nodePort, 30401)
+  assert.deepEqual([svc.spec.ipFamilyPolicy, svc.spec.ipFamilies], ['PreferDualStack', ['IPv4']])
+  assert.deepEqual(spec.containers[0].args.filter((a: string) => /^--(listen|metrics-addr)=/.test(a)), ['--listen=/ip4/0.0.0.0/tcp/4001', '--listen=/ip6/::/tcp/4001', '--metrics-addr=[::]:9200'])
   assert.equal(find(all, 'PodDisruptionBudget').spec.unhealthyPodEvictionPolicy, 'AlwaysAllow')
   const dropNs = await namespaces(rel, deals, lotus)
   try {
@@ -431,8 +433,59 @@ test('values added since chart 0.1.0 may be missing (helm upgrade --reuse-values
   const added = ['image.digest', 'image.pullSecrets', 'ingress.dealsNamespace', 'ingress.writeGuard', 'ingress.service.annotations',
     'ingress.service.nodePort', 'ingress.service.loadBalancerIP', 'ingress.service.loadBalancerSourceRanges', 'ingress.tokenSecretNames',
     'ingress.preStopSleepSeconds', 'ingress.nodeSelector', 'ingress.tolerations', 'ingress.affinity', 'ingress.topologySpreadConstraints',
-    'ingress.priorityClassName', 'ingress.podAnnotations', 'ingress.podLabels', 'ingress.extraVolumes', 'ingress.extraVolumeMounts']
+    'ingress.priorityClassName', 'ingress.podAnnotations', 'ingress.podLabels', 'ingress.extraVolumes', 'ingress.extraVolumeMounts', 'ingress.ipFamilies']
   assert.equal(await template(...added.flatMap((key) => ['--set', `${key}=null`])), await template())
+})
+
+test('ingress.ipFamilies: a libp2p listener per family on one port, /metrics on [::] with IPv6, the Services in those families', async () => {
+  const render = async (...args: string[]): Promise<{ flags: string[], services: unknown[], rendered: string }> => {
+    const rendered = await template(...args)
+    const all = objects(rendered)
+    const flags = (deployment(all).template.spec.containers[0].args as string[]).filter((a) => /^--(listen|metrics-addr)=/.test(a))
+    const services = ['sp1-ingress', 'sp1-metrics'].map((n) => { const { ipFamilyPolicy, ipFamilies } = find(all, 'Service', n).spec; return { ipFamilyPolicy, ipFamilies } })
+    return { flags, services, rendered }
+  }
+  const single = (family: string): unknown[] => Array(2).fill({ ipFamilyPolicy: 'SingleStack', ipFamilies: [family] })
+  const byDefault = await render()
+  assert.deepEqual(byDefault.flags, ['--listen=/ip4/0.0.0.0/tcp/24001', '--metrics-addr=0.0.0.0:9100'])
+  assert.deepEqual(byDefault.services, single('IPv4'))
+  // An IPv6-only cluster's pods have no IPv4 address to listen or be probed on.
+  const v6 = await render('--set', 'ingress.ipFamilies={IPv6}', '--set', 'ingress.port=4001', '--set', 'ingress.metricsPort=9200')
+  assert.deepEqual(v6.flags, ['--listen=/ip6/::/tcp/4001', '--metrics-addr=[::]:9200'])
+  assert.deepEqual(v6.services, single('IPv6'))
+  // Both on one port (libp2p binds /ip6 IPv6-only); the first family is the Services' primary.
+  const duals = []
+  for (const families of [['IPv4', 'IPv6'], ['IPv6', 'IPv4']]) {
+    const dual = await render('--set', `ingress.ipFamilies={${families.join(',')}}`)
+    assert.deepEqual(dual.flags, ['--listen=/ip4/0.0.0.0/tcp/24001', '--listen=/ip6/::/tcp/24001', '--metrics-addr=[::]:9100'])
+    assert.deepEqual(dual.services, Array(2).fill({ ipFamilyPolicy: 'PreferDualStack', ipFamilies: [families[0]] }))
+    duals.push(dual)
+  }
+  // The test cluster is IPv4-only (--service-cluster-ip-range=10.0.0.0/24), and the apiserver
+  // refuses a Service naming a family it has no range for, PreferDualStack or not: the dual-stack
+  // Services whose first family is IPv4 are taken (in IPv4 alone), the ones naming IPv6 refused
+  // for that alone, not for their shape.
+  const refusals = async (r: { rendered: string }): Promise<string[]> => {
+    const { code, out } = await dryRun(objects(r.rendered).filter((o) => o.kind === 'Service').map((o) => JSON.stringify(o)).join('\n'))
+    const errors = [...out.matchAll(/Service "sp1-(?:ingress|metrics)" is invalid: (.*)/g)].map((m) => m[1]!)
+    assert.equal(code === 0, errors.length === 0, out)
+    return errors
+  }
+  assert.deepEqual(await refusals(byDefault), [])
+  const noIPv6 = (i: number): string[] => Array(2).fill(`spec.ipFamilies[${i}]: Invalid value: "IPv6": not configured on this cluster`)
+  assert.deepEqual(await refusals(v6), noIPv6(0))
+  assert.deepEqual(await refusals(duals[0]!), [])
+  assert.deepEqual(await refusals(duals[1]!), noIPv6(0))
+  // Anything but IPv4, IPv6 or both, each once, is refused naming the value.
+  await assert.rejects(template('--set', 'ingress.ipFamilies={IPv5}'), /at '\/ingress\/ipFamilies\/0': value must be one of 'IPv4', 'IPv6'/)
+  await assert.rejects(template('--set-json', 'ingress.ipFamilies=[]'), /at '\/ingress\/ipFamilies': minItems: got 0, want 1/)
+  await assert.rejects(template('--set', 'ingress.ipFamilies={IPv4,IPv4}'), /at '\/ingress\/ipFamilies': items at 0 and 1 are equal/)
+  await assert.rejects(template('--set', 'ingress.ipFamilies=IPv6'), /at '\/ingress\/ipFamilies': got string, want array/)
+  await assert.rejects(run(helm, ['install', 'sp1', chart, '--namespace', k.namespace, '--dry-run=client', '--set', 'ingress.ipFamilies={IPv5}']), /ingress\/ipFamilies/)
+  // Values that got past the schema are refused by the template.
+  for (const bad of [['--set', 'ingress.ipFamilies={IPv5}'], ['--set-json', 'ingress.ipFamilies=[]'], ['--set', 'ingress.ipFamilies={IPv6,IPv6}'], ['--set', 'ingress.ipFamilies=IPv4']]) {
+    await assert.rejects(template('--skip-schema-validation', ...bad), /ingress.ipFamilies must list IPv4, IPv6 or both, each once/, bad.join(' '))
+  }
 })
 
 test('flags are quoted as given, and libp2p and /metrics cannot share a port', async () => {

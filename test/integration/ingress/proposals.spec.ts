@@ -455,6 +455,25 @@ describe('ingress: proposals, status, ask, transports', () => {
     assert.match(await eventually(agent), new RegExp(`^dealyard/${DEALYARD_VERSION.replaceAll('.', '\\.')} `))
   })
 
+  it('listens on 0.0.0.0 and :: at one port, as the chart\'s ingress.ipFamilies [IPv4, IPv6] has it, and serves clients on ::1 and 127.0.0.1', async () => {
+    // libp2p binds /ip6 addresses IPv6-only: [::] without that would take 0.0.0.0's port too, and
+    // the second listen (fatal at start) would fail.
+    const free = createServer()
+    await new Promise<void>((resolve) => { free.listen(0, '::', resolve) })
+    const port = (free.address() as AddressInfo).port
+    await new Promise((resolve) => free.close(resolve))
+    const replica = await env.startReplica({ listen: [`/ip4/0.0.0.0/tcp/${port}`, `/ip6/::/tcp/${port}`] })
+    for (const ip of ['/ip6/::1', '/ip4/127.0.0.1']) {
+      const client = await createClientNode()
+      try {
+        const r = await proposeDeal(client, `${ip}/tcp/${port}/p2p/${replica.host.peerId}`, await env.params())
+        assert.equal(r.accepted, true, `${ip}: ${r.message}`)
+      } finally {
+        await client.stop()
+      }
+    }
+  })
+
   it('does not wait on a slow Lotus once the chain facts are cached', async () => {
     assert.equal((await proposeDeal(env.node, env.addr, await env.params())).accepted, true)
     const params = await env.params()
