@@ -1,12 +1,12 @@
 // One transfer per deal at a time: the lock file, its takeover of dead runs, and two runs of one deal.
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile, stat, utimes, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { lockDeal, type LockOptions } from '../../../src/transfer/lock.ts'
 import { runTransferJob, type TransferJobSpec } from '../../../src/transfer/run.ts'
-import { fixture, pieces, log, loopback, fast, tempDir, serve, trickle, RecordingSink } from './support.ts'
+import { fixture, pieces, log, loopback, fast, tempDir, serve, trickle, RecordingSink, type DataServer } from './support.ts'
 import { hasher } from './hasher.ts'
 
 const opts: LockOptions = { heartbeatMs: 50, staleMs: 2_000 }
@@ -78,17 +78,27 @@ test('the holder touches its lock, and learns when another run took it over', as
   assert.equal((await holderOf(path)).token, 'thief')
 })
 
-test('two runs of one deal at once: the second stops before touching the files or the status, and the first finishes', async (t) => {
-  const car = fixture('large.car')
-  const piece = pieces['large.car']!
-  const srv = await serve(car, { behave: trickle(car, 2_000_000) })
+const car = fixture('large.car')
+const piece = pieces['large.car']!
+
+/** A deal's job against a server sending the CAR at `bytesPerSecond`, and its staging directory. */
+async function trickledDeal (t: TestContext, uuid: string, bytesPerSecond: number): Promise<{ job: TransferJobSpec, dir: string, srv: DataServer }> {
+  const srv = await serve(car, { behave: trickle(car, bytesPerSecond) })
   t.after(srv.close)
   const dir = await tempDir()
-  const job: TransferJobSpec = { uuid: 'twice-1', outDir: dir, url: srv.url, headers: {}, size: car.length, pieceCid: piece.pieceCid, pieceSize: piece.pieceSize, policy: loopback, tuning: fast, inputsFromDeal: true }
+  return { srv, dir, job: { uuid, outDir: dir, url: srv.url, headers: {}, size: car.length, pieceCid: piece.pieceCid, pieceSize: piece.pieceSize, policy: loopback, tuning: fast, inputsFromDeal: true } }
+}
+
+/** Waits (up to a second) until a run is under way: its lock taken, its partial file made. */
+async function underWay (dir: string, uuid: string): Promise<void> {
+  for (let i = 0; i < 100 && !existsSync(join(dir, `${uuid}.car.part`)); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+}
+
+test('two runs of one deal at once: the second stops before touching the files or the status, and the first finishes', async (t) => {
+  const { job, dir, srv } = await trickledDeal(t, 'twice-1', 2_000_000)
   const firstStatus = new RecordingSink()
   const first = runTransferJob(job, { hasher, progress: firstStatus, log })
-  // The first run is under way (its lock taken, bytes arriving) when the second starts.
-  for (let i = 0; i < 100 && !existsSync(join(dir, 'twice-1.car.part')); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  await underWay(dir, 'twice-1')
   const secondStatus = new RecordingSink()
   await assert.rejects(runTransferJob(job, { hasher, progress: secondStatus, log }), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'TRANSFER_BUSY')
@@ -106,15 +116,10 @@ test('two runs of one deal at once: the second stops before touching the files o
 })
 
 test('a run whose lock was taken over stops downloading and leaves the status to the run that took it', async (t) => {
-  const car = fixture('large.car')
-  const piece = pieces['large.car']!
-  const srv = await serve(car, { behave: trickle(car, 1_000_000) })
-  t.after(srv.close)
-  const dir = await tempDir()
-  const job: TransferJobSpec = { uuid: 'stolen-1', outDir: dir, url: srv.url, headers: {}, size: car.length, pieceCid: piece.pieceCid, pieceSize: piece.pieceSize, policy: loopback, tuning: fast, inputsFromDeal: true }
+  const { job, dir } = await trickledDeal(t, 'stolen-1', 1_000_000)
   const status = new RecordingSink()
   const run = runTransferJob(job, { hasher, progress: status, log, lock: opts })
-  for (let i = 0; i < 100 && !existsSync(join(dir, 'stolen-1.car.part')); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  await underWay(dir, 'stolen-1')
   await writeFile(join(dir, 'stolen-1.lock'), JSON.stringify({ host: 'other-node', pid: 9, since: new Date().toISOString(), token: 'taker' }))
   await assert.rejects(run, { code: 'TRANSFER_BUSY' })
   assert.equal(status.failure, undefined)

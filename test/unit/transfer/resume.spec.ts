@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runTransferJob, type TransferJobSpec } from '../../../src/transfer/run.ts'
-import { fixture, pieces, log, loopback, fast, tempDir, serve, RecordingSink } from './support.ts'
+import { fixture, pieces, log, loopback, fast, tempDir, serve, RecordingSink, type Behaviour } from './support.ts'
 import { hasher } from './hasher.ts'
 
 const car = fixture('large.car')
@@ -44,16 +44,19 @@ test('an unreadable sidecar next to a partial file makes the download start over
   assert.equal(out.pieceCid, piece.pieceCid)
 })
 
+/** The first request gets a 200 of `data` with `headers` that drops after `bytes`; the others are served. */
+function firstReplyDrops (data: Buffer, bytes: number, headers: Record<string, string | number>): Behaviour {
+  return (_req, res, i) => {
+    if (i > 0) return undefined
+    res.writeHead(200, { 'content-length': data.length, ...headers })
+    res.write(data.subarray(0, bytes), () => { setTimeout(() => res.socket?.destroy(), 30) })
+    return true
+  }
+}
+
 test('the sidecar follows the written prefix while the download runs', async (t) => {
   // The connection drops after 700000 bytes: the sidecar then says how far the file is good.
-  const srv = await serve(car, {
-    behave: (_req, res, i) => {
-      if (i > 0) return undefined
-      res.writeHead(200, { 'content-length': car.length, etag: '"v1"' })
-      res.write(car.subarray(0, 700_000), () => { setTimeout(() => res.socket?.destroy(), 30) })
-      return true
-    }
-  })
+  const srv = await serve(car, { behave: firstReplyDrops(car, 700_000, { etag: '"v1"' }) })
   t.after(srv.close)
   const dir = await tempDir()
   const j = { ...job(srv.url, dir), tuning: { ...fast, maxAttempts: 1 } }
@@ -108,14 +111,7 @@ test('without a declared size, data replaced mid-transfer (a new ETag, another l
   // The first version of the file is 300 KB longer; its reply drops part way. The second request
   // finds the new version (the real CAR, another ETag and length).
   const old = Buffer.concat([car, Buffer.alloc(300_000, 1)])
-  const srv = await serve(car, {
-    behave: (_req, res, i) => {
-      if (i > 0) return undefined
-      res.writeHead(200, { 'content-length': old.length, etag: '"v0"' })
-      res.write(old.subarray(0, 400_000), () => { setTimeout(() => res.socket?.destroy(), 30) })
-      return true
-    }
-  })
+  const srv = await serve(car, { behave: firstReplyDrops(old, 400_000, { etag: '"v0"' }) })
   t.after(srv.close)
   const out = await runTransferJob({ ...job(srv.url, await tempDir()), size: 0 }, { hasher, progress: new RecordingSink(), log })
   assert.equal(out.pieceCid, piece.pieceCid)
@@ -126,16 +122,7 @@ test('without a declared size, data replaced mid-transfer (a new ETag, another l
 
 test('without a declared size, a server that ignores Range and now sends a shorter file is followed to its new length', async (t) => {
   const old = Buffer.concat([car, Buffer.alloc(300_000, 1)])
-  const srv = await serve(car, {
-    ignoreRange: true,
-    etag: undefined,
-    behave: (_req, res, i) => {
-      if (i > 0) return undefined
-      res.writeHead(200, { 'content-length': old.length })
-      res.write(old.subarray(0, 400_000), () => { setTimeout(() => res.socket?.destroy(), 30) })
-      return true
-    }
-  })
+  const srv = await serve(car, { ignoreRange: true, etag: undefined, behave: firstReplyDrops(old, 400_000, {}) })
   t.after(srv.close)
   const out = await runTransferJob({ ...job(srv.url, await tempDir()), size: 0 }, { hasher, progress: new RecordingSink(), log })
   assert.equal(out.pieceCid, piece.pieceCid)
