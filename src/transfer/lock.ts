@@ -114,7 +114,10 @@ export async function lockDeal (path: string, options: LockOptions = defaultLock
   let released = false
   const beat = setInterval(() => {
     void (async () => {
-      const seen = await readHolder(path).catch(() => undefined)
+      // A failed read (an NFS hiccup) says nothing: the next beat reads again. A lock gone or
+      // naming another run is lost.
+      let seen
+      try { seen = await readHolder(path) } catch { return }
       if (released) return
       if (seen?.holder?.token !== me.token) {
         clearInterval(beat)

@@ -1,7 +1,7 @@
 // One transfer per deal at a time: the lock file, its takeover of dead runs, and two runs of one deal.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFile, stat, utimes, writeFile } from 'node:fs/promises'
+import { readFile, rename, stat, utimes, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { lockDeal, type LockOptions } from '../../../src/transfer/lock.ts'
@@ -11,6 +11,12 @@ import { hasher } from './hasher.ts'
 
 const opts: LockOptions = { heartbeatMs: 50, staleMs: 2_000 }
 const holderOf = async (path: string): Promise<{ host: string, pid: number, token: string }> => JSON.parse(await readFile(path, 'utf8')) as { host: string, pid: number, token: string }
+
+/** Another run's takeover: its lock replaces ours in one step, as lockDeal writes it (never seen half-written). */
+async function replaceLock (path: string, holder: object): Promise<void> {
+  await writeFile(`${path}.new`, JSON.stringify(holder))
+  await rename(`${path}.new`, path)
+}
 
 test('a held lock refuses a second run, naming the holder; released, it is free again', async () => {
   const path = join(await tempDir(), 'd1.lock')
@@ -69,7 +75,7 @@ test('the holder touches its lock, and learns when another run took it over', as
   await new Promise((resolve) => setTimeout(resolve, 200))
   assert.ok(Date.now() - (await stat(path)).mtimeMs < 1_000, 'the heartbeat touched the lock')
   assert.equal(lock.lost.aborted, false)
-  await writeFile(path, JSON.stringify({ host: 'other-node', pid: 7, since: new Date().toISOString(), token: 'thief' }))
+  await replaceLock(path, { host: 'other-node', pid: 7, since: new Date().toISOString(), token: 'thief' })
   await new Promise((resolve) => setTimeout(resolve, 200))
   assert.equal(lock.lost.aborted, true)
   assert.match((lock.lost.reason as Error).message, /process 7 on other-node/)
@@ -120,7 +126,7 @@ test('a run whose lock was taken over stops downloading and leaves the status to
   const status = new RecordingSink()
   const run = runTransferJob(job, { hasher, progress: status, log, lock: opts })
   await underWay(dir, 'stolen-1')
-  await writeFile(join(dir, 'stolen-1.lock'), JSON.stringify({ host: 'other-node', pid: 9, since: new Date().toISOString(), token: 'taker' }))
+  await replaceLock(join(dir, 'stolen-1.lock'), { host: 'other-node', pid: 9, since: new Date().toISOString(), token: 'taker' })
   await assert.rejects(run, { code: 'TRANSFER_BUSY' })
   assert.equal(status.failure, undefined)
   assert.equal(status.success, undefined)
