@@ -92,6 +92,8 @@ export interface DownloadComponents {
   onRetry?: (err: Error, attempt: number, delayMs: number) => void
   now?: () => number
   random?: () => number
+  /** Throws when this run may no longer write the deal's files (another run took its lock). */
+  guard?: () => void
 }
 
 export interface DownloadResult {
@@ -132,6 +134,7 @@ export async function download (target: DownloadTarget, comps: DownloadComponent
       // The server does not serve these ranges as asked (or the data changed): one stream from
       // zero, which has its own rules for both.
       comps.onRetry?.(err, 0, 0)
+      comps.guard?.()
       await rm(target.partPath, { force: true })
       await rm(`${target.partPath}.json`, { force: true })
     }
@@ -218,7 +221,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             // The server ignored Range (200): this body is the whole file again. Bounded like the
             // ETag restarts: a server answering every retry with the whole file and dropping it part
             // way held the transfer until its deadline (red-team round 21).
-            try { countRestart(result, tuning, 'the server ignored Range', ', sending the data from its start again each time') } catch (err) { res.body.close(); throw err }
+            try { countRestart(result, tuning, 'the server ignored Range', ', sending the data from its start again each time'); comps.guard?.() } catch (err) { res.body.close(); throw err }
             await truncate(fh, target.partPath)
             await comps.sink.reset()
             offset = 0
@@ -239,10 +242,11 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
           const etag = strongEtag(header(res.headers, 'etag'))
           if (meta === undefined || (meta.etag === undefined && etag !== undefined && offset === 0)) {
             meta = { url: target.url, ...(etag !== undefined ? { etag } : {}), written: offset }
+            comps.guard?.()
             await saveMeta(metaPath, meta)
           }
           const m = meta
-          const saver = new MetaSaver(metaPath, m)
+          const saver = new MetaSaver(metaPath, m, comps.guard)
           try {
             await receive(res, { fh, direct }, at, limit, target, comps, tuning, (n) => { lastByte = now(); floor.add(n) }, result.attempts, expected, (end) => { saver.save(end) })
           } catch (err) {
@@ -287,6 +291,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
           if (cause instanceof Restart) {
             // A server whose ETag changes on every request would restart us forever.
             countRestart(result, tuning, 'the data changed', ` during the transfer (${cause.message})`)
+            comps.guard?.()
             await truncate(fh, target.partPath)
             await rm(metaPath, { force: true })
             await comps.sink.reset()
@@ -397,7 +402,7 @@ async function receive (res: RangeResponse, file: { fh: FileHandle, direct: File
     writes: Math.max(1, Math.min(tuning.writesInFlight, tuning.writeBuffers - 1)),
     syncEveryBytes: tuning.syncEveryBytes,
     // A body that is too long: nothing of it past the limit is queued.
-    check: (end) => { if (end > limit) throw tooLong(target, end) },
+    check: (end) => { comps.guard?.(); if (end > limit) throw tooLong(target, end) },
     onBytes,
     onSlab: (data) => comps.sink.update(data),
     // Progress is what is on the staging volume (the status field says so), not what is queued

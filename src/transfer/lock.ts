@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
+import { readFileSync, utimesSync } from 'node:fs'
 import { link, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises'
 import { TransferError, TransferErrorCodes, diskError } from './errors.ts'
 
@@ -23,6 +24,8 @@ export interface LockOptions {
   /** A file untouched for this long is a dead run's. */
   staleMs: number
   now?: () => number
+  /** Monotonic milliseconds (performance.now), what pauses are measured with. */
+  clock?: () => number
   host?: string
   pid?: number
   /** Whether a process of this host is alive (process.kill(pid, 0)). */
@@ -35,6 +38,13 @@ export interface DealLock {
   readonly path: string
   /** Aborted when another run took the lock over. */
   readonly lost: AbortSignal
+  /**
+   * Throws the `lost` reason unless this run still holds the lock. Synchronous, for the write
+   * paths: free while heartbeats confirm the lock; after a pause longer than two of them (the
+   * process was stopped, and may resume with socket reads before any timer), the file is read
+   * and touched first.
+   */
+  assertHeld: () => void
   release: () => Promise<void>
 }
 
@@ -112,6 +122,26 @@ export async function lockDeal (path: string, options: LockOptions = defaultLock
 
   const lost = new AbortController()
   let released = false
+  const clock = options.clock ?? (() => performance.now())
+  let confirmedAt = clock()
+  const assertHeld = (): void => {
+    if (lost.signal.aborted) throw lost.signal.reason
+    if (clock() - confirmedAt < 2 * options.heartbeatMs) return
+    let text: string
+    try { text = readFileSync(path, 'utf8') } catch (err) {
+      // Unreadable for another reason: nothing learnt; the heartbeat reads again.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return
+      text = ''
+    }
+    const holder = parseHolder(text)
+    if (holder?.token !== me.token) {
+      lost.abort(busy(path, holder))
+      throw lost.signal.reason
+    }
+    const t = new Date(now())
+    try { utimesSync(path, t, t) } catch {}
+    confirmedAt = clock()
+  }
   const beat = setInterval(() => {
     void (async () => {
       // A failed read (an NFS hiccup) says nothing: the next beat reads again. A lock gone or
@@ -125,13 +155,14 @@ export async function lockDeal (path: string, options: LockOptions = defaultLock
         return
       }
       const t = new Date(now())
-      await utimes(path, t, t).catch(() => {})
+      await utimes(path, t, t).then(() => { confirmedAt = clock() }, () => {})
     })()
   }, options.heartbeatMs)
   beat.unref()
   return {
     path,
     lost: lost.signal,
+    assertHeld,
     release: async () => {
       released = true
       clearInterval(beat)

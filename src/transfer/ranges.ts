@@ -45,7 +45,9 @@ class Saver {
   #running: Promise<void> | undefined
   #error: unknown
 
-  constructor (path: string, meta: Meta) { this.#path = path; this.#meta = meta }
+  readonly #guard: (() => void) | undefined
+
+  constructor (path: string, meta: Meta, guard?: () => void) { this.#path = path; this.#meta = meta; this.#guard = guard }
 
   save (): void {
     this.#dirty = true
@@ -55,6 +57,7 @@ class Saver {
   async #loop (): Promise<void> {
     while (this.#dirty) {
       this.#dirty = false
+      try { this.#guard?.() } catch (err) { this.#error ??= err; break }
       await saveMeta(this.#path, structuredClone(this.#meta)).catch((err: unknown) => { this.#error ??= err })
     }
     this.#running = undefined
@@ -102,13 +105,15 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
         meta = { ...old, size, ranges }
         delete meta.written
       } else {
+        comps.guard?.()
         try { await fh.truncate(0) } catch (err) { throw diskError(`truncate ${target.partPath}`, err) }
         meta = { url: target.url, size, ranges }
       }
+      comps.guard?.()
       await saveMeta(metaPath, meta)
     }
     const ranges = meta.ranges!
-    const saver = new Saver(metaPath, meta)
+    const saver = new Saver(metaPath, meta, comps.guard)
 
     // CommP + index follow the contiguous prefix by reading the file back, one replay at a time.
     await comps.sink.reset()
@@ -165,7 +170,7 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
             syncEveryBytes: 0,
             // More than the Content-Range it announced: the same would come again on every retry
             // of this range, so the download goes on as one stream, which stops at the file's end.
-            check: (end) => { if (end > r.end) throw new RangesUnsupported(`range ${r.start}-${r.end - 1}: the server sent more than the range it announced`) },
+            check: (end) => { comps.guard?.(); if (end > r.end) throw new RangesUnsupported(`range ${r.start}-${r.end - 1}: the server sent more than the range it announced`) },
             onBytes: (n) => { lastByte = now(); floor.add(n) },
             onSlab: () => undefined,
             onWritten: (end) => {

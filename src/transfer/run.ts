@@ -133,6 +133,7 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
         // operator's flags (another --size, --piece-size or --piece-cid than the run that staged
         // it) the flags may be what is wrong and the file the only copy of the data: it is moved
         // aside (the operator removes it). Either way it is said in the log and the data fetched again.
+        lock.assertHeld()
         if (job.inputsFromDeal === true) {
           comps.log.warn({ path: finalPath, err: (err as Error).message }, 'staged file failed verification; removed, downloading again')
           await rm(finalPath, { recursive: true, force: true })
@@ -167,6 +168,7 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
         address,
         sink: piecesink,
         now,
+        guard: lock.assertHeld,
         onProgress: (p) => { t.update(p.bytes, p.total, p.attempt) },
         onRetry: (err, attempt, delayMs) => {
           metrics.retries.inc()
@@ -182,7 +184,9 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     metrics.bytes.inc(Math.max(0, res.bytes - existing))
     const piece = await sink.finish(job.pieceSize)
     checkPieceCid(job.pieceCid, piece)
+    lock.assertHeld()
     const idx = await writeIndex(piece, indexPath, comps.log)
+    lock.assertHeld()
     await commitStaged(partPath, finalPath)
     const outcome: TransferOutcome = { pieceCid: piece.pieceCid, stagedPath: finalPath, indexPath: idx, ...res, seconds: (now() - started) / 1000 }
     metrics.operations.inc({ result: 'ok' })
@@ -191,8 +195,10 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     return outcome
   } catch (err) {
     const e = wrap(context, err)
-    // The deal's files and status belong to the run holding its lock (or that took it over).
-    if ((err as { code?: unknown }).code === TransferErrorCodes.Busy) {
+    // The deal's files and status belong to the run holding its lock (or that took it over): a
+    // run that lost it while failing for another reason leaves them too.
+    const lostLock = lock !== undefined && (() => { try { lock.assertHeld(); return false } catch { return true } })()
+    if ((err as { code?: unknown }).code === TransferErrorCodes.Busy || lostLock) {
       metrics.operations.inc({ result: 'busy' })
       throw e
     }

@@ -39,9 +39,13 @@ export class MetaSaver {
   #running: Promise<void> | undefined
   #error: unknown
 
-  constructor (path: string, meta: Meta | undefined) {
+  readonly #guard: (() => void) | undefined
+
+  /** `guard` throws when this run may no longer write the deal's files (lock.ts). */
+  constructor (path: string, meta: Meta | undefined, guard?: () => void) {
     this.#path = path
     this.#meta = meta
+    this.#guard = guard
   }
 
   save (written: number): void {
@@ -54,6 +58,7 @@ export class MetaSaver {
     while (this.#pending !== undefined && this.#meta !== undefined) {
       this.#meta.written = this.#pending
       this.#pending = undefined
+      try { this.#guard?.() } catch (err) { this.#error ??= err; break }
       await saveMeta(this.#path, this.#meta).catch((err: unknown) => { this.#error ??= err })
     }
     this.#running = undefined

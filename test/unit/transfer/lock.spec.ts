@@ -133,3 +133,25 @@ test('a run whose lock was taken over stops downloading and leaves the status to
   assert.ok(existsSync(join(dir, 'stolen-1.car.part')), 'the partial file is the other run\'s to use')
   assert.equal((await holderOf(join(dir, 'stolen-1.lock'))).token, 'taker')
 })
+
+test('a run that resumes after a pause longer than the lock\'s life finds it taken over at its next byte, before any heartbeat, and writes no more', async (t) => {
+  const { job, dir } = await trickledDeal(t, 'paused-1', 1_000_000)
+  // No heartbeat runs during the test: only the write path can notice.
+  let pausedFor = 0
+  const status = new RecordingSink()
+  const run = runTransferJob(job, { hasher, progress: status, log, lock: { heartbeatMs: 3_600_000, staleMs: 60_000, clock: () => performance.now() + pausedFor } })
+  await underWay(dir, 'paused-1')
+  // The process "was stopped" for two hours, and another run took the deal over meanwhile.
+  pausedFor = 2 * 3_600_000
+  await replaceLock(join(dir, 'paused-1.lock'), { host: 'other-node', pid: 11, since: new Date().toISOString(), token: 'taker' })
+  const sidecar = join(dir, 'paused-1.car.part.json')
+  const before = existsSync(sidecar) ? await readFile(sidecar, 'utf8') : undefined
+  await assert.rejects(run, (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'TRANSFER_BUSY')
+    assert.match(err.message, /process 11 on other-node/)
+    return true
+  })
+  assert.equal(existsSync(sidecar) ? await readFile(sidecar, 'utf8') : undefined, before, 'the sidecar was written after the takeover')
+  assert.equal(status.failure, undefined)
+  assert.equal((await holderOf(join(dir, 'paused-1.lock'))).token, 'taker')
+})
