@@ -6,17 +6,31 @@
  *
  * The staging volume may be shared by pods on several nodes (a ReadWriteMany volume), where
  * neither flock(2) nor a process ID says anything across hosts: the holder touches the file every
- * `heartbeatMs`, and a file untouched for `staleMs` is a dead run's, taken over. On the holder's
- * own host a vanished process ID frees it at once. A run that finds its lock taken over (it was
- * stopped for longer than `staleMs`) is told through `lost`, so that it stops writing.
+ * `heartbeatMs`, and a file untouched for `staleMs` is a dead run's, taken over. A process ID is
+ * trusted only within the holder's own PID namespace on the same boot (hostNetwork pods share a
+ * node's host name, and a restarted container is PID 1 again): there a vanished process frees the
+ * lock at once. A run that finds its lock taken over (it was stopped for longer than `staleMs`) is
+ * told through `lost` and by `assertHeld`, so that it stops writing.
+ *
+ * Files are created with O_EXCL (NFS, SMB and FUSE volumes have it; not all have hard links). A
+ * takeover removes the dead lock only while holding `<uuid>.lock.takeover` (O_EXCL too), after
+ * reading it again: of several runs that judged the same lock dead, one removes it and creates its
+ * own, and the others then find that one alive.
  */
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import { readFileSync, utimesSync } from 'node:fs'
-import { link, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises'
+import { closeSync, openSync, readFileSync, readlinkSync, readSync, utimesSync } from 'node:fs'
+import { open, lstat, unlink, utimes, writeFile } from 'node:fs/promises'
 import { TransferError, TransferErrorCodes, diskError } from './errors.ts'
 
-export interface LockHolder { host: string, pid: number, since: string, token: string }
+export interface LockHolder {
+  host: string
+  pid: number
+  since: string
+  token: string
+  /** Boot and PID namespace of the holder's process: where its `pid` means something. */
+  ns?: string
+}
 
 export interface LockOptions {
   /** How often the holder touches the file. */
@@ -28,11 +42,18 @@ export interface LockOptions {
   clock?: () => number
   host?: string
   pid?: number
-  /** Whether a process of this host is alive (process.kill(pid, 0)). */
+  /** This process's boot and PID namespace (pidNamespace()); undefined: process IDs are not trusted. */
+  ns?: string | undefined
+  /** Whether a process of this namespace is alive (process.kill(pid, 0)). */
   alive?: (pid: number) => boolean
 }
 
 export const defaultLockOptions: LockOptions = { heartbeatMs: 10_000, staleMs: 60_000 }
+
+/** A takeover lasts milliseconds; a `.takeover` file older than this was left by a crash. */
+const TAKEOVER_STALE_MS = 10_000
+/** More than any lock this code writes: a larger file is not read whole. */
+const MAX_LOCK_BYTES = 4096
 
 export interface DealLock {
   readonly path: string
@@ -45,6 +66,8 @@ export interface DealLock {
    * and touched first.
    */
   assertHeld: () => void
+  /** assertHeld, as a yes or no. */
+  held: () => boolean
   release: () => Promise<void>
 }
 
@@ -52,73 +75,138 @@ function aliveHere (pid: number): boolean {
   try { process.kill(pid, 0); return true } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM' }
 }
 
+/** `<boot id>/<pid namespace>` of this process, undefined where /proc does not say. */
+export function pidNamespace (): string | undefined {
+  try {
+    return `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}/${readlinkSync('/proc/self/ns/pid')}`
+  } catch { return undefined }
+}
+
 function parseHolder (text: string): LockHolder | undefined {
   try {
     const v = JSON.parse(text) as Partial<LockHolder>
-    if (typeof v.host === 'string' && typeof v.pid === 'number' && typeof v.since === 'string' && typeof v.token === 'string') return v as LockHolder
+    if (typeof v.host === 'string' && typeof v.pid === 'number' && typeof v.since === 'string' && typeof v.token === 'string' &&
+      (v.ns === undefined || typeof v.ns === 'string')) return v as LockHolder
   } catch {}
   return undefined
 }
 
-async function readHolder (path: string): Promise<{ holder: LockHolder | undefined, mtimeMs: number } | undefined> {
+interface Seen { holder: LockHolder | undefined, mtimeMs: number }
+
+function notAFile (path: string): TransferError {
+  return new TransferError(TransferErrorCodes.Params, `the lock ${path} is a directory or device, not a lock file: remove it`)
+}
+
+/** The lock as it stands; undefined when there is none. A symbolic link is judged as itself, by age. */
+async function readHolder (path: string): Promise<Seen | undefined> {
+  let st
+  try { st = await lstat(path) } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw diskError(`stat ${path}`, err)
+  }
+  if (st.isSymbolicLink()) return { holder: undefined, mtimeMs: st.mtimeMs }
+  if (!st.isFile()) throw notAFile(path)
+  let text = ''
   try {
-    const [text, st] = await Promise.all([readFile(path, 'utf8'), stat(path)])
-    return { holder: parseHolder(text), mtimeMs: st.mtimeMs }
+    const fh = await open(path, 'r')
+    try {
+      const buf = Buffer.alloc(MAX_LOCK_BYTES)
+      const { bytesRead } = await fh.read(buf, 0, MAX_LOCK_BYTES, 0)
+      text = buf.subarray(0, bytesRead).toString('utf8')
+    } finally { await fh.close() }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw diskError(`read ${path}`, err)
   }
+  return { holder: parseHolder(text), mtimeMs: st.mtimeMs }
+}
+
+/** The same, synchronously (assertHeld); undefined when there is none, 'unknown' when unreadable. */
+function readHolderSync (path: string): LockHolder | undefined | 'gone' | 'unknown' {
+  let fd: number
+  try { fd = openSync(path, 'r') } catch (err) { return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'unknown' }
+  try {
+    const buf = Buffer.alloc(MAX_LOCK_BYTES)
+    return parseHolder(buf.subarray(0, readSync(fd, buf, 0, MAX_LOCK_BYTES, 0)).toString('utf8'))
+  } catch { return 'unknown' } finally { closeSync(fd) }
 }
 
 function busy (path: string, h: LockHolder | undefined): TransferError {
-  const who = h !== undefined ? `process ${h.pid} on ${h.host}, since ${h.since}` : 'a run whose lock file is being written'
+  const who = h !== undefined ? `process ${h.pid} on ${h.host}, since ${h.since}` : 'a run whose lock file is unreadable or being written'
   return new TransferError(TransferErrorCodes.Busy,
     `another transfer of this deal is running (${who}; lock ${path}); this run changed nothing`, { retry: 'auto' })
 }
 
-/** Creates the lock file with its content in one step (no reader sees it empty). */
-async function create (path: string, holder: LockHolder): Promise<boolean> {
-  const tmp = `${path}.${holder.token}.tmp`
+/** What a run that lost its lock stops with: it may have written before it knew. */
+function lostTo (path: string, h: LockHolder | undefined | 'gone'): TransferError {
+  const why = h === 'gone'
+    ? `its lock ${path} was removed by someone else`
+    : `another run took its lock over (${h !== undefined ? `process ${h.pid} on ${h.host}, since ${h.since}` : 'unreadable lock file'}; lock ${path}), this one having been stopped or cut off for longer than the lock lives`
+  return new TransferError(TransferErrorCodes.Busy, `this run stopped: ${why}; the deal's files and status are left to the run holding the lock`, { retry: 'auto' })
+}
+
+/** Creates `path` with O_EXCL; false when it exists. */
+async function createExclusive (path: string, text: string): Promise<boolean> {
   try {
-    await writeFile(tmp, JSON.stringify(holder) + '\n', { flag: 'wx' })
-    await link(tmp, path)
+    await writeFile(path, text, { flag: 'wx' })
     return true
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
     throw diskError(`create ${path}`, err)
+  }
+}
+
+/** Whether `seen` is a dead run's lock. */
+function isDead (seen: Seen, o: { now: number, staleMs: number, ns: string | undefined, alive: (pid: number) => boolean }): boolean {
+  if (o.now - seen.mtimeMs >= o.staleMs) return true
+  const h = seen.holder
+  // In our own namespace a process ID that no longer runs is a dead run's.
+  return h !== undefined && o.ns !== undefined && h.ns === o.ns && !o.alive(h.pid)
+}
+
+/**
+ * Removes the dead lock `seen`, under the takeover file; false when another run got there first
+ * (the lock is then someone else's, or being taken over).
+ */
+async function removeDead (path: string, seen: Seen, now: () => number): Promise<boolean> {
+  const mutex = `${path}.takeover`
+  if (!await createExclusive(mutex, `${process.pid}\n`)) {
+    // Left by a run that crashed mid-takeover: removed, and the next run's attempt takes over.
+    const st = await lstat(mutex).catch(() => undefined)
+    if (st !== undefined && now() - st.mtimeMs >= TAKEOVER_STALE_MS) await unlink(mutex).catch(() => {})
+    return false
+  }
+  try {
+    const again = await readHolder(path)
+    if (again === undefined) return true
+    if (again.mtimeMs !== seen.mtimeMs || again.holder?.token !== seen.holder?.token) return false
+    try { await unlink(path) } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw diskError(`remove ${path}`, err)
+    }
+    return true
   } finally {
-    await unlink(tmp).catch(() => {})
+    await unlink(mutex).catch(() => {})
   }
 }
 
 /** Takes `path` for this run, or throws a Busy TransferError naming the run that holds it. */
 export async function lockDeal (path: string, options: LockOptions = defaultLockOptions): Promise<DealLock> {
   const now = options.now ?? Date.now
-  const host = options.host ?? hostname()
-  const alive = options.alive ?? aliveHere
-  const me: LockHolder = { host, pid: options.pid ?? process.pid, since: new Date(now()).toISOString(), token: randomUUID() }
-  for (let tries = 0; ; tries++) {
-    if (await create(path, me)) break
-    const seen = await readHolder(path)
-    if (seen === undefined) continue
-    const dead = now() - seen.mtimeMs >= options.staleMs ||
-      (seen.holder !== undefined && seen.holder.host === host && !alive(seen.holder.pid))
-    if (!dead || tries > 0) throw busy(path, seen.holder)
-    // Moved aside rather than deleted: of two runs taking over the same dead lock, the second may
-    // move the first's fresh one, and must then put it back.
-    const aside = `${path}.stale-${me.token}`
-    try { await rename(path, aside) } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
-      throw diskError(`rename ${path}`, err)
-    }
-    const moved = await readHolder(aside)
-    if (moved?.holder?.token !== seen.holder?.token || moved?.mtimeMs !== seen.mtimeMs) {
-      await link(aside, path).catch(() => {})
-      await unlink(aside).catch(() => {})
-      throw busy(path, moved?.holder)
-    }
-    await unlink(aside).catch(() => {})
+  const ns = 'ns' in options ? options.ns : pidNamespace()
+  const me: LockHolder = { host: options.host ?? hostname(), pid: options.pid ?? process.pid, since: new Date(now()).toISOString(), token: randomUUID(), ...(ns !== undefined ? { ns } : {}) }
+  const text = JSON.stringify(me) + '\n'
+  let taken = false
+  let last: Seen | undefined
+  // Bounded: a lock that comes and goes between our steps (a run starting and failing at once)
+  // is someone's turn, not a reason to spin.
+  for (let tries = 0; tries < 3 && !taken; tries++) {
+    if (await createExclusive(path, text)) { taken = true; break }
+    last = await readHolder(path)
+    if (last === undefined) continue
+    if (!isDead(last, { now: now(), staleMs: options.staleMs, ns, alive: options.alive ?? aliveHere })) break
+    if (!await removeDead(path, last, now)) break
   }
+  if (!taken) throw busy(path, (await readHolder(path).catch(() => last))?.holder ?? last?.holder)
 
   const lost = new AbortController()
   let released = false
@@ -127,15 +215,11 @@ export async function lockDeal (path: string, options: LockOptions = defaultLock
   const assertHeld = (): void => {
     if (lost.signal.aborted) throw lost.signal.reason
     if (clock() - confirmedAt < 2 * options.heartbeatMs) return
-    let text: string
-    try { text = readFileSync(path, 'utf8') } catch (err) {
-      // Unreadable for another reason: nothing learnt; the heartbeat reads again.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return
-      text = ''
-    }
-    const holder = parseHolder(text)
-    if (holder?.token !== me.token) {
-      lost.abort(busy(path, holder))
+    const holder = readHolderSync(path)
+    // Unreadable for another reason: nothing learnt; the heartbeat reads again.
+    if (holder === 'unknown') return
+    if (holder === 'gone' || holder?.token !== me.token) {
+      lost.abort(lostTo(path, holder))
       throw lost.signal.reason
     }
     const t = new Date(now())
@@ -149,9 +233,9 @@ export async function lockDeal (path: string, options: LockOptions = defaultLock
       let seen
       try { seen = await readHolder(path) } catch { return }
       if (released) return
-      if (seen?.holder?.token !== me.token) {
+      if (seen === undefined || seen.holder?.token !== me.token) {
         clearInterval(beat)
-        lost.abort(busy(path, seen?.holder))
+        lost.abort(lostTo(path, seen === undefined ? 'gone' : seen.holder))
         return
       }
       const t = new Date(now())
@@ -163,11 +247,14 @@ export async function lockDeal (path: string, options: LockOptions = defaultLock
     path,
     lost: lost.signal,
     assertHeld,
+    held: () => { try { assertHeld(); return true } catch { return false } },
     release: async () => {
       released = true
       clearInterval(beat)
+      if (lost.signal.aborted) return
       const seen = await readHolder(path).catch(() => undefined)
       if (seen?.holder?.token === me.token) await unlink(path).catch(() => {})
     }
   }
 }
+

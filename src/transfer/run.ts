@@ -107,6 +107,14 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     }
     // Before any file of the deal is touched: a second run of the same deal stops here.
     lock = await lockDeal(join(job.outDir, `${job.uuid}.lock`), comps.lock ?? defaultLockOptions)
+    const held = lock
+    // The deal's status is the lock holder's to write: a run that lost the lock (stopped for
+    // longer than it lives) must not report over the run that took it.
+    const status: ProgressSink = {
+      progress: (p) => { if (held.held()) return comps.progress.progress(p) },
+      succeeded: async (r, p) => { held.assertHeld(); await comps.progress.succeeded(r, p) },
+      failed: async (f, p) => { await comps.progress.failed(f, p) }
+    }
     const newSink = (): PieceSink => new PieceSink(comps.hasher, { index: job.index ?? true })
     sink = newSink()
     checked = true
@@ -150,14 +158,14 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
         const { piece, indexPath: idx, size } = staged
         // Said again: the run that staged it may have died (or had its status write refused)
         // between the rename and reporting success, and the deal's status is all that tells on.
-        await comps.progress.succeeded({ pieceCid: piece.pieceCid, stagedPath: finalPath, indexPath: idx },
+        await status.succeeded({ pieceCid: piece.pieceCid, stagedPath: finalPath, indexPath: idx },
           { bytesReceived: size, totalBytes: size, rateBytesPerSecond: 0, attempt: 0, lastUpdate: new Date(now()) })
         return { pieceCid: piece.pieceCid, stagedPath: finalPath, indexPath: idx, bytes: size, attempts: 0, restarts: 0, replayedBytes: size, seconds: (now() - started) / 1000 }
       }
     }
 
     const existing = await stat(partPath).then((s) => s.size, () => 0)
-    throttle = new ProgressThrottle(comps.progress, { now, startBytes: existing })
+    throttle = new ProgressThrottle(status, { now, startBytes: existing })
     const address = guardedAddress({ policy: job.policy, ...(comps.resolver !== undefined ? { resolver: comps.resolver } : {}) })
     const tuning = { ...defaultTuning, ...job.tuning }
     const t = throttle
@@ -191,13 +199,13 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     const outcome: TransferOutcome = { pieceCid: piece.pieceCid, stagedPath: finalPath, indexPath: idx, ...res, seconds: (now() - started) / 1000 }
     metrics.operations.inc({ result: 'ok' })
     const fin = throttle.final()
-    await comps.progress.succeeded({ pieceCid: outcome.pieceCid, stagedPath: finalPath, indexPath: idx }, { ...fin, bytesReceived: res.bytes, totalBytes: res.bytes })
+    await status.succeeded({ pieceCid: outcome.pieceCid, stagedPath: finalPath, indexPath: idx }, { ...fin, bytesReceived: res.bytes, totalBytes: res.bytes })
     return outcome
   } catch (err) {
     const e = wrap(context, err)
     // The deal's files and status belong to the run holding its lock (or that took it over): a
     // run that lost it while failing for another reason leaves them too.
-    const lostLock = lock !== undefined && (() => { try { lock.assertHeld(); return false } catch { return true } })()
+    const lostLock = lock !== undefined && !lock.held()
     if ((err as { code?: unknown }).code === TransferErrorCodes.Busy || lostLock) {
       metrics.operations.inc({ result: 'busy' })
       throw e
