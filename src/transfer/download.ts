@@ -3,11 +3,12 @@ import { deadlineSignal, openPartFile, type TransferSignals } from './part-file.
 import { openDirect } from './direct-io.ts'
 import { TransferError, TransferErrorCodes, RetryableError, diskError } from './errors.ts'
 import { getRange, header, parseContentRange, strongEtag, type RangeResponse } from './http-request.ts'
+import { shown } from './http1.ts'
 import type { PieceSink } from './piece-sink.ts'
-import { SlabWriter } from './slab-writer.ts'
+import { SlabPool, SlabWriter } from './slab-writer.ts'
 import { contiguousPrefix, downloadRanges, RangesUnsupported } from './ranges.ts'
 import { backoffDelay, sleep } from './retry.ts'
-import { RateFloor, droppedByUs, tickMs, tooSlowFailure, watchRate } from './min-rate.ts'
+import { RateFloor, TOO_SLOW, droppedByUs, tickMs, tooSlowFailure, watchRate } from './min-rate.ts'
 import { DEFAULT_MIN_BYTES_PER_SECOND } from '../api/storageprovider.ts'
 import { MetaSaver, readMeta, saveMeta, type Meta } from './sidecar.ts'
 
@@ -151,6 +152,8 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
 
   const fh = await openPartFile(target.partPath)
   const direct = tuning.directIo ? await openDirect(target.partPath) : undefined
+  // One set of write buffers for all the responses, however many a capping server sends.
+  const pool = new SlabPool({ slabBytes: tuning.writeBatchBytes, slabs: tuning.writeBuffers, aligned: direct !== undefined })
 
   const result: DownloadResult = { bytes: 0, attempts: 0, restarts: 0, replayedBytes: 0 }
   try {
@@ -196,10 +199,16 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
     // The last response delivered all it announced and the next request continues it: that
     // request is not a new attempt.
     let continuing = false
+    // Where the attempt started: continued responses are one attempt, judged as one connection
+    // would be. A drop of the latest request, which has brought nothing yet, still ends an attempt
+    // that brought bytes (judged as an attempt without any, a too-slow source went on forever).
+    let attemptStart = offset
+    // Continued responses that named no total (`bytes a-b/*`): a 416 then means the data ends here.
+    let openEnded = false
     try {
       for (;;) {
         if (expected !== undefined && offset === expected) break
-        if (!continuing) result.attempts++
+        if (!continuing) { result.attempts++; attemptStart = offset }
         continuing = false
         const before = offset
         // The written prefix as the attempt moves it (receive advances it).
@@ -216,6 +225,16 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             signal: AbortSignal.any([attempt.signal, outer]),
             maxRedirects: tuning.maxRedirects
           })
+          if (res.statusCode === 416 && openEnded) {
+            res.body.close()
+            // RFC 9110 §14.4: the data's length may be unknown to the server until its end, and
+            // the range past that end is not satisfiable. A 416 naming another length than ours
+            // says the data changed meanwhile.
+            const total = unsatisfiedLength(header(res.headers, 'content-range'))
+            if (total !== undefined && total !== offset) throw new Restart(`the data's length is now ${total} bytes, ${offset} received`)
+            expected = offset
+            break
+          }
           const start = await checkResponse(res, offset, target, meta)
           if (start === 0 && offset > 0) {
             // The server ignored Range (200): this body is the whole file again. Bounded like the
@@ -226,6 +245,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             await comps.sink.reset()
             offset = 0
             expected = declared
+            openEnded = false
           }
           at.offset = offset
           const announced = res.statusCode === 206 ? parseContentRange(header(res.headers, 'content-range')) : undefined
@@ -248,7 +268,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
           const m = meta
           const saver = new MetaSaver(metaPath, m, comps.guard)
           try {
-            await receive(res, { fh, direct }, at, limit, target, comps, tuning, (n) => { lastByte = now(); floor.add(n) }, result.attempts, expected, (end) => { saver.save(end) })
+            await receive(res, { fh, direct, pool }, at, limit, target, comps, tuning, (n) => { lastByte = now(); floor.add(n) }, result.attempts, expected, (end) => { saver.save(end) })
           } catch (err) {
             // Bytes written before a failure are good: the next attempt continues after them. The
             // failure is what gets reported; a sidecar that cannot be saved either only costs a
@@ -268,15 +288,36 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
           } finally {
             offset = at.offset
           }
-          if (expected === undefined) expected = offset
-          if (offset < expected && announced !== undefined && offset === announced.end + 1 && offset > before) {
+          if (expected !== undefined && offset > expected) {
+            // Past the length the data was announced at (a 206 without Content-Length runs on, or
+            // names no total after one that did): the data does not agree with itself. Taken as
+            // the data having changed, as a reply naming another length is: from byte 0, at most
+            // maxAttempts times. Going on asked for bytes past the data's end until the piece's
+            // capacity (red-team round 42).
+            throw new Restart(`a reply ran to ${offset} bytes, past the data's length of ${expected}`)
+          }
+          if (announced !== undefined && offset === announced.end + 1 && offset > before && (expected === undefined || offset < expected)) {
             // A server that caps its partial responses (S3 gateways, CDNs: 1–16 MiB each) sent the
             // whole range it announced: the next request continues at once, with no backoff and no
-            // failure counted. Each such request brings at least a byte, and the rate floor and the
-            // deadline still judge the transfer.
+            // failure counted. Each such request brings at least a byte, and the deadline judges
+            // the transfer. So does the rate floor, here as after a dropped connection: replies
+            // that each end well never reached that check, and one every 200 ms at 0.5 % of the
+            // minimum held the slot until the deadline (red-team round 42). A drop of ours that
+            // landed after the body ended is the attempt's end, as on one connection.
+            if (attempt.signal.aborted) throw attempt.signal.reason
+            if (floor.exhausted(true)) throw tooSlowFailure(floor, new RetryableError(TOO_SLOW, `below the minimum rate at ${offset} bytes`), '', offset)
             failures = 0
             continuing = true
+            // Without a total the data goes on until a request past its end (416) or a reply
+            // that names it: the first capped reply was taken for the whole (round 42).
+            if (expected === undefined) openEnded = true
             continue
+          }
+          if (expected === undefined) {
+            // A reply with a range that named no total and stopped short of the range's end was
+            // cut, not the data's end; only a body of unknown length (a 200) ends with the data.
+            if (announced !== undefined) throw new RetryableError('SHORT_BODY', `connection closed at ${offset}, before the end of the range ${announced.start}-${announced.end}`)
+            expected = offset
           }
           if (offset < expected) throw new RetryableError('SHORT_BODY', `connection closed at ${offset} of ${expected} bytes`)
         } catch (err) {
@@ -298,6 +339,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             offset = 0
             meta = undefined
             expected = declared
+            openEnded = false
             continue
           }
           if (outer.aborted) {
@@ -310,7 +352,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
           // A trickle brings bytes on every attempt, which resets the attempts without progress, so
           // the too-slow windows are counted apart (min-rate.ts). A source that sends nothing is a
           // failed transfer, not a slow one: those attempts are the attempt limit's.
-          const progressed = offset > before
+          const progressed = offset > attemptStart
           if (progressed) failures = 0
           failures++
           if (failures >= tuning.maxAttempts) {
@@ -336,6 +378,12 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
     await direct?.close().catch(() => {})
     await fh.close().catch(() => {})
   }
+}
+
+/** The data's length a 416's `Content-Range: bytes *\/N` names, if it names one. */
+function unsatisfiedLength (v: string | undefined): number | undefined {
+  const m = v === undefined ? null : /^bytes \*\/(\d+)$/i.exec(v.trim())
+  return m === null ? undefined : Number(m[1])
 }
 
 /** Counts a restart from zero; past `maxAttempts` of them the transfer fails: `<what> N times<detail>`. */
@@ -373,11 +421,20 @@ async function checkResponse (res: RangeResponse, offset: number, target: Downlo
     return 0
   }
   // 206
-  const range = parseContentRange(header(res.headers, 'content-range'))
+  const raw = header(res.headers, 'content-range')
+  const range = parseContentRange(raw)
   const etagChanged = meta?.etag !== undefined && etag !== undefined && etag !== meta.etag
   if (range === undefined || range.start !== offset || etagChanged) {
     res.body.close()
-    throw new Restart(etagChanged ? 'ETag changed' : 'Content-Range does not continue the file')
+    throw new Restart(etagChanged ? 'ETag changed' : range === undefined ? `a 206 with ${raw === undefined ? 'no Content-Range' : `Content-Range ${shown(raw)}, not a valid range`}` : 'Content-Range does not continue the file')
+  }
+  const len = contentLength(res)
+  if (len !== undefined && len !== range.end - range.start + 1) {
+    // The reply says two things about which bytes it holds: neither can be trusted to continue
+    // the file, as with a Content-Range that cannot be read. Taken, a body running past its range
+    // was stored past it, and the next request took up after the stray bytes.
+    res.body.close()
+    throw new Restart(`Content-Range bytes ${range.start}-${range.end} with a body of ${len} bytes`)
   }
   if (target.size > 0 && range.total !== undefined && range.total !== target.size) {
     res.body.close()
@@ -392,11 +449,12 @@ async function checkResponse (res: RangeResponse, offset: number, target: Downlo
  * each full buffer is written and, at the same time, handed to the sink's thread (CommP + CAR
  * index) while the next ones fill. `at.offset` follows the written prefix.
  */
-async function receive (res: RangeResponse, file: { fh: FileHandle, direct: FileHandle | undefined }, at: { offset: number }, limit: number, target: DownloadTarget,
+async function receive (res: RangeResponse, file: { fh: FileHandle, direct: FileHandle | undefined, pool: SlabPool }, at: { offset: number }, limit: number, target: DownloadTarget,
   comps: DownloadComponents, tuning: DownloadTuning, onBytes: (n: number) => void, attempt: number, expected: number | undefined,
   onWritten: (end: number) => void): Promise<void> {
   const writer = new SlabWriter(file.fh, at.offset, {
     direct: file.direct,
+    pool: file.pool,
     slabBytes: tuning.writeBatchBytes,
     slabs: tuning.writeBuffers,
     writes: Math.max(1, Math.min(tuning.writesInFlight, tuning.writeBuffers - 1)),

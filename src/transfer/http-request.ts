@@ -121,11 +121,16 @@ export function contentCoding (v: string | string[] | undefined): string | undef
 /**
  * Parses `Content-Range: bytes a-b/total` (total may be `*`). The unit in any case: range units
  * are case-insensitive (RFC 9110 §14.1), and a server sending `Bytes` made every resume restart.
+ * A range that ends before it starts, or at or past its total, is none (RFC 9110 §14.4: invalid,
+ * not to be combined with stored data): one naming a total below what it sent was taken reply
+ * after reply up to the piece's capacity (red-team round 42).
  */
 export function parseContentRange (v: string | undefined): { start: number, end: number, total: number | undefined } | undefined {
   const m = v === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/i.exec(v.trim())
   if (m === null) return undefined
-  return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? undefined : Number(m[3]) }
+  const range = { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? undefined : Number(m[3]) }
+  if (range.end < range.start || (range.total !== undefined && range.end >= range.total)) return undefined
+  return range
 }
 
 /** A strong ETag, or undefined (weak validators cannot prove two bodies are the same bytes). */

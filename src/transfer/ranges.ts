@@ -1,7 +1,7 @@
 import { openPartFile, type TransferSignals } from './part-file.ts'
 import { TransferError, TransferErrorCodes, RetryableError, diskError } from './errors.ts'
 import { getRange, header, parseContentRange, strongEtag } from './http-request.ts'
-import { SlabWriter } from './slab-writer.ts'
+import { SlabPool, SlabWriter } from './slab-writer.ts'
 import type { DownloadComponents, DownloadResult, DownloadTarget, DownloadTuning } from './download.ts'
 import { backoffDelay, sleep } from './retry.ts'
 import { droppedByUs, tickMs, tooSlowFailure, watchRate, type RateFloor } from './min-rate.ts'
@@ -139,6 +139,8 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
     const rateTimer = watchRate(floor, tuning.stallMs, () => connected)
     const one = async (r: RangeState): Promise<void> => {
       let failures = 0
+      // The range's write buffers, made once for all its attempts (slab-writer.ts).
+      const pool = new SlabPool({ slabBytes: tuning.writeBatchBytes, slabs: tuning.writeBuffers, aligned: false })
       while (r.written < r.end) {
         result.attempts++
         const before = r.written
@@ -164,6 +166,7 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
           }
           if (meta.etag === undefined && etag !== undefined) { meta.etag = etag; saver.save() }
           const writer = new SlabWriter(fh, r.written, {
+            pool,
             slabBytes: tuning.writeBatchBytes,
             slabs: tuning.writeBuffers,
             writes: Math.max(1, Math.min(tuning.writesInFlight, tuning.writeBuffers - 1)),

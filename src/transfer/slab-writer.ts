@@ -32,6 +32,63 @@ export interface SlabWriterOptions {
    * one. Writes the filesystem refuses fall back to the buffered handle for good.
    */
   direct?: FileHandle | undefined
+  /**
+   * The download's buffers, lent to one writer at a time (its slabBytes and slabs then stand for
+   * the writer's own); without it the writer makes its own pool.
+   */
+  pool?: SlabPool | undefined
+}
+
+/**
+ * The write buffers of one download, lent to its responses one after the other. A writer's own
+ * buffers lived as long as its response: a server capping its replies at 1 MiB had 16 MiB of
+ * shared memory made for each, freed only when the garbage collector came round to it (2 GB of
+ * RSS for a 1 GB file, red-team round 42). Buffers are made on first use; at most `slabs` are
+ * kept, and one made past them (a writer short of buffers, see SlabWriter#take) is let go when
+ * it comes back.
+ */
+export class SlabPool {
+  readonly slabBytes: number
+  readonly slabs: number
+  /**
+   * Page-aligned buffers, as direct I/O needs (without the native addon they are not, and no
+   * direct handle is opened either). A writer given an unaligned pool writes through the page cache.
+   */
+  readonly aligned: boolean
+  readonly #free: Buffer[] = []
+  /** Buffers of the pool, free or lent. */
+  #owned = 0
+  #allocated = 0
+
+  constructor (o: { slabBytes: number, slabs: number, aligned: boolean }) {
+    this.slabBytes = o.slabBytes
+    this.slabs = o.slabs
+    this.aligned = o.aligned
+  }
+
+  /** Buffers made so far, over all its writers (those let go included). */
+  get allocated (): number { return this.#allocated }
+
+  /** Buffers taken and not given back: none once the writers that had them finished. */
+  get lent (): number { return this.#owned - this.#free.length }
+
+  /** Whether a buffer can be had without going past the pool. */
+  get available (): boolean { return this.#free.length > 0 || this.#owned < this.slabs }
+
+  /** A free buffer, or a new one (past the pool only when the writer must have one). */
+  take (): Buffer {
+    const b = this.#free.pop()
+    if (b !== undefined) return b
+    this.#owned++
+    this.#allocated++
+    return (this.aligned ? alignedSharedBuffer(this.slabBytes) : undefined) ?? sharedBuffer(this.slabBytes)
+  }
+
+  /** A buffer no write and no hasher holds any more. */
+  give (b: Buffer): void {
+    if (this.#owned > this.slabs) { this.#owned--; return }
+    this.#free.push(b)
+  }
 }
 
 /**
@@ -47,7 +104,9 @@ export interface SlabWriterOptions {
 export class SlabWriter implements BodyTarget {
   readonly #fh: FileHandle
   readonly #o: SlabWriterOptions
-  readonly #free: Buffer[] = []
+  readonly #pool: SlabPool
+  /** Buffers sent (queued, being written or hashed) and not yet back in the pool. */
+  #lent = 0
   readonly #queue: Array<{ buf: Buffer, len: number, pos: number, hashed: Promise<void> | undefined }> = []
   /** Buffers handed to onSlab whose promise has not settled. */
   #hashing = 0
@@ -75,16 +134,13 @@ export class SlabWriter implements BodyTarget {
     this.#fh = fh
     this.#o = opts
     this.#pos = position
-    this.#minFree = Math.min(64 << 10, opts.slabBytes >> 2)
+    this.#pool = opts.pool ?? new SlabPool({ slabBytes: opts.slabBytes, slabs: opts.slabs, aligned: opts.direct !== undefined })
+    const slabBytes = this.#pool.slabBytes
+    this.#minFree = Math.min(64 << 10, slabBytes >> 2)
     // A buffer of less than two alignment units could carry all of itself: direct I/O is for big slabs.
-    this.#direct = opts.slabBytes >= 2 * DIRECT_ALIGN ? opts.direct : undefined
+    this.#direct = slabBytes >= 2 * DIRECT_ALIGN && this.#pool.aligned ? opts.direct : undefined
     this.#carry = Buffer.alloc(this.#direct !== undefined ? DIRECT_ALIGN : 0)
-    for (let i = 0; i < opts.slabs; i++) this.#free.push(this.#alloc())
-    this.#cur = this.#free.pop()
-  }
-
-  #alloc (): Buffer {
-    return (this.#direct !== undefined ? alignedSharedBuffer(this.#o.slabBytes) : undefined) ?? sharedBuffer(this.#o.slabBytes)
+    this.#cur = this.#pool.take()
   }
 
   attach (resume: () => void): void { this.#resume = resume }
@@ -114,14 +170,15 @@ export class SlabWriter implements BodyTarget {
       }
     }
     if (this.#cur !== undefined && this.#cur.length - this.#len < this.#minFree) this.#send()
-    if (this.#cur === undefined && this.#free.length > 0) this.#cur = this.#take()
+    if (this.#cur === undefined && this.#pool.available) this.#cur = this.#take()
     if (this.#cur === undefined) { this.#paused = true; return false }
     return true
   }
 
   /**
    * Sends what is left and waits for every write; throws the first write error. `complete`: the
-   * body ended; otherwise (a dropped connection) direct mode drops its unaligned tail.
+   * body ended; otherwise (a dropped connection) direct mode drops its unaligned tail. Every
+   * buffer is back in the pool when it returns: the download's next response borrows them.
    */
   async finish (complete = true): Promise<void> {
     if (this.#error === undefined) {
@@ -129,14 +186,19 @@ export class SlabWriter implements BodyTarget {
       if (this.#len > 0) this.#send(complete)
       this.#carryLen = 0
     }
-    while (this.#writing > 0 || this.#queue.length > 0 || this.#hashing > 0) await new Promise<void>((resolve) => { this.#idle.push(resolve) })
+    while (this.#writing > 0 || this.#queue.length > 0 || this.#hashing > 0 || this.#lent > 0) await new Promise<void>((resolve) => { this.#idle.push(resolve) })
     await this.#syncing
+    if (this.#cur !== undefined) {
+      this.#pool.give(this.#cur)
+      this.#cur = undefined
+      this.#len = 0
+    }
     if (this.#error !== undefined) throw this.#error
   }
 
   /** A buffer for the current slab: a free one, or (only after a pause) one more. */
   #take (): Buffer {
-    const b = this.#free.pop() ?? this.#alloc()
+    const b = this.#pool.take()
     this.#cur = b
     b.set(this.#carry.subarray(0, this.#carryLen))
     this.#len = this.#carryLen
@@ -171,6 +233,7 @@ export class SlabWriter implements BodyTarget {
       this.#hashing++
       hashed = hashed.catch((err: unknown) => { this.#error ??= err }).finally(() => { this.#hashing--; this.#pump() })
     }
+    this.#lent++
     this.#queue.push({ buf, len, pos, hashed })
     this.#pump()
   }
@@ -178,9 +241,15 @@ export class SlabWriter implements BodyTarget {
   #pump (): void {
     while (this.#writing < this.#o.writes && this.#queue.length > 0 && this.#error === undefined) this.#start(this.#queue.shift()!)
     if (this.#writing === 0 && this.#hashing === 0 && (this.#queue.length === 0 || this.#error !== undefined)) {
-      this.#queue.length = 0
-      for (const w of this.#idle.splice(0)) w()
+      // After an error the queued buffers are never written; no hasher holds them any more.
+      for (const q of this.#queue.splice(0)) this.#giveBack(q.buf)
+      if (this.#lent === 0) for (const w of this.#idle.splice(0)) w()
     }
+  }
+
+  #giveBack (buf: Buffer): void {
+    this.#lent--
+    this.#pool.give(buf)
   }
 
   #start (next: { buf: Buffer, len: number, pos: number, hashed: Promise<void> | undefined }): void {
@@ -202,7 +271,7 @@ export class SlabWriter implements BodyTarget {
       this.#writing--
       this.#pump()
       await next.hashed
-      this.#free.push(next.buf)
+      this.#giveBack(next.buf)
       if (this.#paused) {
         // Also after an error: the next read's accept throws it and ends the connection.
         this.#paused = false

@@ -63,3 +63,12 @@ test('Content-Range units are read in any case (RFC 9110: range units are case-i
   assert.equal(parseContentRange('items 0-9/100'), undefined)
   assert.equal(parseContentRange('bytes */100'), undefined)
 })
+
+test('a Content-Range that ends before it starts, or at or past its total, is no range (RFC 9110 §14.4: invalid)', () => {
+  assert.deepEqual(parseContentRange('bytes 0-99/100'), { start: 0, end: 99, total: 100 })
+  assert.deepEqual(parseContentRange('bytes 7-7/*'), { start: 7, end: 7, total: undefined })
+  assert.equal(parseContentRange('bytes 0-99999/1000'), undefined)
+  assert.equal(parseContentRange('bytes 0-100/100'), undefined)
+  assert.equal(parseContentRange('bytes 10-9/100'), undefined)
+  assert.equal(parseContentRange('bytes 10-9/*'), undefined)
+})

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { runTransferJob, type TransferJobSpec } from '../../../src/transfer/run.ts'
 import { transferMetrics } from '../../../src/transfer/metrics.ts'
 import type { DownloadTuning } from '../../../src/transfer/download.ts'
-import { fixture, pieces, log, loopback, fast, tempDir, serve, trickle, rangeHead, sendRange, RecordingSink } from './support.ts'
+import { fixture, pieces, log, loopback, fast, tempDir, serve, trickle, rangeHead, sendRange, RecordingSink, type Behaviour } from './support.ts'
 import { hasher } from './hasher.ts'
 
 // Random bytes: these tests are about timing, so no piece CID is asked and no index built.
@@ -263,4 +263,71 @@ test('falling back from ranges to one stream keeps the transfer\'s deadline (rou
     { code: 'TRANSFER_DEADLINE', message: /transfer deadline of 3 s passed/ })
   const took = Date.now() - t0
   assert.ok(took < 4000, `ended after ${took} ms`)
+})
+
+// Red-team round 42: a server that caps its partial responses, each complete, is followed at once
+// with no failure counted; the rate floor still judges the replies together.
+
+/** Answers request `i` after `delayMs` with a complete 206 of `bytes(i)` bytes from where it asked. */
+function cappedReplies (bytes: (i: number) => number, delayMs = 0): Behaviour {
+  return (req, res, i) => {
+    setTimeout(() => {
+      if (res.destroyed) return
+      const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '')
+      const start = m !== null ? Number(m[1]) : 0
+      const end = Math.min(data.length, start + bytes(i)) - 1
+      res.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${data.length}`, etag: '"v1"' })
+      res.end(data.subarray(start, end + 1))
+    }, delayMs)
+    return true
+  }
+}
+
+test('capped partial responses below the minimum are judged as one slow connection and fail', async (t) => {
+  // 100 bytes every 50 ms, 2 KB/s against 64 KiB/s: held the slot until the deadline
+  const srv = await serve(data, { behave: cappedReplies(() => 100, 50) })
+  t.after(srv.close)
+  const t0 = Date.now()
+  await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { stallMs: 300, minBytesPerSecond: 64 << 10, maxAttempts: 3, deadlineMs: 6000 }), { hasher, progress: new RecordingSink(), log }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'TRANSFER_TOO_SLOW', err.message)
+      assert.match(err.message, /below the minimum rate: .*gave up after \d+ too-slow windows, at \d+ bytes$/)
+      return true
+    })
+  assert.ok(Date.now() - t0 < 3000, `gave up after ${Date.now() - t0} ms`)
+})
+
+test('complete one-byte partial responses between server errors are judged by the minimum rate and fail', async (t) => {
+  // each 206 is followed at once by a 500, whose backoff the next 206 ended
+  const bytes = cappedReplies(() => 1)
+  const srv = await serve(data, {
+    behave: (req, res, i) => {
+      if (i % 2 === 0) return bytes(req, res, i)
+      res.writeHead(500)
+      res.end()
+      return true
+    }
+  })
+  t.after(srv.close)
+  const t0 = Date.now()
+  // A drop for being slow that lands on a 206 request puts a 500 first in the next attempt: three
+  // failures without bytes in a row at most (a drop is followed by a window without one), which
+  // 4 attempts leave to the rate floor to end.
+  await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { stallMs: 300, minBytesPerSecond: 64 << 10, maxAttempts: 4, deadlineMs: 6000 }), { hasher, progress: new RecordingSink(), log }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'TRANSFER_TOO_SLOW', err.message)
+      return true
+    })
+  assert.ok(Date.now() - t0 < 3000, `gave up after ${Date.now() - t0} ms`)
+})
+
+test('capped partial responses at full speed are not touched by the minimum', async (t) => {
+  const srv = await serve(data, { behave: cappedReplies(() => 64 << 10) })
+  t.after(srv.close)
+  const before = await drops('TOO_SLOW')
+  const out = await runTransferJob(job(srv.url, await tempDir(), { stallMs: 300, minBytesPerSecond: 64 << 10, maxAttempts: 2, backoffMinMs: 60_000, backoffMaxMs: 60_000 }), { hasher, progress: new RecordingSink(), log })
+  assert.equal(out.bytes, data.length)
+  assert.equal(out.attempts, 1)
+  assert.equal(srv.seen.length, 16)
+  assert.equal(await drops('TOO_SLOW') - before, 0)
 })

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { open, readFile, writeFile, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { SlabWriter } from '../../../src/transfer/slab-writer.ts'
+import { SlabPool, SlabWriter } from '../../../src/transfer/slab-writer.ts'
 import { DIRECT_ALIGN, openDirect } from '../../../src/transfer/direct-io.ts'
 import { tempDir } from './support.ts'
 
@@ -60,6 +60,41 @@ test('a refused length throws from accept before anything past it is queued', as
   await w.finish()
   await fh.close()
   assert.deepEqual(await readFile(join(dir, 'f')), Buffer.alloc(600, 1))
+})
+
+test('writers sharing a pool one after the other borrow its buffers and give every one back, also after a failure', async () => {
+  // A download's responses, one writer each: the buffers are made once, whatever their number.
+  const dir = await tempDir()
+  const fh = await open(join(dir, 'f'), 'w+')
+  const data = randomBytes(3 << 20)
+  const pool = new SlabPool({ slabBytes: 128 << 10, slabs: 4, aligned: false })
+  const part = 300_000
+  let at = 0
+  for (let i = 0; at < data.length; i++) {
+    const n = Math.min(part, data.length - at)
+    const w = new SlabWriter(fh, at, {
+      pool, slabBytes: 128 << 10, slabs: 4, writes: 2, syncEveryBytes: 0,
+      check: () => {}, onBytes: () => {}, onWritten: () => {},
+      // A slow sink: the writer is done only once the hasher let go of every buffer too.
+      onSlab: async () => { await new Promise((resolve) => setTimeout(resolve, 2)) }
+    })
+    await feed(w, data.subarray(at, at + n))
+    await w.finish()
+    assert.equal(pool.lent, 0, 'every buffer back once the writer finished')
+    at += n
+  }
+  assert.deepEqual(await readFile(join(dir, 'f')), data)
+  assert.ok(pool.allocated >= 1 && pool.allocated <= 5, `${pool.allocated} buffers made for ${Math.ceil(data.length / part)} writers (a pool of 4)`)
+  // A writer whose sink fails: the buffers it had queued come back too.
+  const failing = new SlabWriter(fh, 0, {
+    pool, slabBytes: 128 << 10, slabs: 4, writes: 1, syncEveryBytes: 0,
+    check: () => {}, onBytes: () => {}, onWritten: () => {},
+    onSlab: async () => { await new Promise((resolve) => setTimeout(resolve, 2)); throw new Error('sink gone') }
+  })
+  await feed(failing, data.subarray(0, 1 << 20)).catch(() => {})
+  await assert.rejects(failing.finish(), /sink gone/)
+  await fh.close()
+  assert.equal(pool.lent, 0)
 })
 
 /** A write handle that records every write and can refuse them (as a filesystem refusing O_DIRECT). */
