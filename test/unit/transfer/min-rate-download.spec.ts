@@ -184,6 +184,18 @@ test('0 turns the minimum off: the same trickle that fails at 64 KiB/s completes
 // Red-team round 21: sources that the per-connection meter could not see, and healthy sources
 // with gaps that the round-20 rules failed.
 
+/** A download from `url` at a 64 KiB/s minimum fails as too slow, within `withinMs`. */
+async function failsTooSlow (url: string, tuning: Partial<DownloadTuning>, withinMs: number): Promise<void> {
+  const t0 = Date.now()
+  await assert.rejects(runTransferJob(job(url, await tempDir(), { minBytesPerSecond: 64 << 10, ...tuning }), { hasher, progress: new RecordingSink(), log }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'TRANSFER_TOO_SLOW', err.message)
+      assert.match(err.message, /below the minimum rate: .*gave up after \d+ too-slow windows, at \d+ bytes$/)
+      return true
+    })
+  assert.ok(Date.now() - t0 < withinMs, `gave up after ${Date.now() - t0} ms`)
+}
+
 test('connections each shorter than the meter\'s tick, a burst and a reset, are still judged (one stream)', async (t) => {
   // 1000 bytes a connection, reset 30 ms later: 2 % of the minimum, never a stall
   const srv = await serve(data, {
@@ -194,14 +206,7 @@ test('connections each shorter than the meter\'s tick, a burst and a reset, are 
     }
   })
   t.after(srv.close)
-  const t0 = Date.now()
-  await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { stallMs: 400, minBytesPerSecond: 64 << 10, maxAttempts: 3, deadlineMs: 30_000 }), { hasher, progress: new RecordingSink(), log }),
-    (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'TRANSFER_TOO_SLOW', err.message)
-      assert.match(err.message, /below the minimum rate: .*gave up after \d+ too-slow windows, at \d+ bytes$/)
-      return true
-    })
-  assert.ok(Date.now() - t0 < 10_000, `gave up after ${Date.now() - t0} ms`)
+  await failsTooSlow(srv.url, { stallMs: 400, maxAttempts: 3, deadlineMs: 30_000 }, 10_000)
 })
 
 test('a source far over the minimum on average, with gaps between its connections, completes', async (t) => {
@@ -287,14 +292,7 @@ test('capped partial responses below the minimum are judged as one slow connecti
   // 100 bytes every 50 ms, 2 KB/s against 64 KiB/s: held the slot until the deadline
   const srv = await serve(data, { behave: cappedReplies(() => 100, 50) })
   t.after(srv.close)
-  const t0 = Date.now()
-  await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { stallMs: 300, minBytesPerSecond: 64 << 10, maxAttempts: 3, deadlineMs: 6000 }), { hasher, progress: new RecordingSink(), log }),
-    (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'TRANSFER_TOO_SLOW', err.message)
-      assert.match(err.message, /below the minimum rate: .*gave up after \d+ too-slow windows, at \d+ bytes$/)
-      return true
-    })
-  assert.ok(Date.now() - t0 < 3000, `gave up after ${Date.now() - t0} ms`)
+  await failsTooSlow(srv.url, { stallMs: 300, maxAttempts: 3, deadlineMs: 6000 }, 3000)
 })
 
 test('complete one-byte partial responses between server errors are judged by the minimum rate and fail', async (t) => {
@@ -309,16 +307,10 @@ test('complete one-byte partial responses between server errors are judged by th
     }
   })
   t.after(srv.close)
-  const t0 = Date.now()
   // A drop for being slow that lands on a 206 request puts a 500 first in the next attempt: three
   // failures without bytes in a row at most (a drop is followed by a window without one), which
   // 4 attempts leave to the rate floor to end.
-  await assert.rejects(runTransferJob(job(srv.url, await tempDir(), { stallMs: 300, minBytesPerSecond: 64 << 10, maxAttempts: 4, deadlineMs: 6000 }), { hasher, progress: new RecordingSink(), log }),
-    (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'TRANSFER_TOO_SLOW', err.message)
-      return true
-    })
-  assert.ok(Date.now() - t0 < 3000, `gave up after ${Date.now() - t0} ms`)
+  await failsTooSlow(srv.url, { stallMs: 300, maxAttempts: 4, deadlineMs: 6000 }, 3000)
 })
 
 test('capped partial responses at full speed are not touched by the minimum', async (t) => {
