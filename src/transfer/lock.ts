@@ -15,7 +15,8 @@
  * Files are created with O_EXCL (NFS, SMB and FUSE volumes have it; not all have hard links). A
  * takeover removes the dead lock only while holding `<uuid>.lock.takeover` (O_EXCL too), after
  * reading it again: of several runs that judged the same lock dead, one removes it and creates its
- * own, and the others then find that one alive.
+ * own, and the others then find that one alive. A takeover file is a crash's only once it is as
+ * old as a dead lock.
  */
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
@@ -50,8 +51,6 @@ export interface LockOptions {
 
 export const defaultLockOptions: LockOptions = { heartbeatMs: 10_000, staleMs: 60_000 }
 
-/** A takeover lasts milliseconds; a `.takeover` file older than this was left by a crash. */
-const TAKEOVER_STALE_MS = 10_000
 /** More than any lock this code writes: a larger file is not read whole. */
 const MAX_LOCK_BYTES = 4096
 
@@ -66,7 +65,7 @@ export interface DealLock {
    * and touched first.
    */
   assertHeld: () => void
-  /** assertHeld, as a yes or no. */
+  /** Whether this run still holds the lock, the file read now (before deleting or reporting). */
   held: () => boolean
   release: () => Promise<void>
 }
@@ -168,12 +167,14 @@ function isDead (seen: Seen, o: { now: number, staleMs: number, ns: string | und
  * Removes the dead lock `seen`, under the takeover file; false when another run got there first
  * (the lock is then someone else's, or being taken over).
  */
-async function removeDead (path: string, seen: Seen, now: () => number): Promise<boolean> {
+async function removeDead (path: string, seen: Seen, now: () => number, staleMs: number): Promise<boolean> {
   const mutex = `${path}.takeover`
   if (!await createExclusive(mutex, `${process.pid}\n`)) {
-    // Left by a run that crashed mid-takeover: removed, and the next run's attempt takes over.
+    // Left by a run that crashed mid-takeover, once it is as old as a dead lock: a run stopped
+    // mid-takeover for less than that may still remove a lock, and must find its own there.
     const st = await lstat(mutex).catch(() => undefined)
-    if (st !== undefined && now() - st.mtimeMs >= TAKEOVER_STALE_MS) await unlink(mutex).catch(() => {})
+    if (st !== undefined && !st.isFile()) throw notAFile(mutex)
+    if (st !== undefined && now() - st.mtimeMs >= staleMs) await unlink(mutex).catch(() => {})
     return false
   }
   try {
@@ -204,7 +205,7 @@ export async function lockDeal (path: string, options: LockOptions = defaultLock
     last = await readHolder(path)
     if (last === undefined) continue
     if (!isDead(last, { now: now(), staleMs: options.staleMs, ns, alive: options.alive ?? aliveHere })) break
-    if (!await removeDead(path, last, now)) break
+    if (!await removeDead(path, last, now, options.staleMs)) break
   }
   if (!taken) throw busy(path, (await readHolder(path).catch(() => last))?.holder ?? last?.holder)
 
@@ -212,9 +213,9 @@ export async function lockDeal (path: string, options: LockOptions = defaultLock
   let released = false
   const clock = options.clock ?? (() => performance.now())
   let confirmedAt = clock()
-  const assertHeld = (): void => {
+  const check = (force: boolean): void => {
     if (lost.signal.aborted) throw lost.signal.reason
-    if (clock() - confirmedAt < 2 * options.heartbeatMs) return
+    if (!force && clock() - confirmedAt < 2 * options.heartbeatMs) return
     const holder = readHolderSync(path)
     // Unreadable for another reason: nothing learnt; the heartbeat reads again.
     if (holder === 'unknown') return
@@ -226,6 +227,7 @@ export async function lockDeal (path: string, options: LockOptions = defaultLock
     try { utimesSync(path, t, t) } catch {}
     confirmedAt = clock()
   }
+  const assertHeld = (): void => { check(false) }
   const beat = setInterval(() => {
     void (async () => {
       // A failed read (an NFS hiccup) says nothing: the next beat reads again. A lock gone or
@@ -247,7 +249,7 @@ export async function lockDeal (path: string, options: LockOptions = defaultLock
     path,
     lost: lost.signal,
     assertHeld,
-    held: () => { try { assertHeld(); return true } catch { return false } },
+    held: () => { try { check(true); return true } catch { return false } },
     release: async () => {
       released = true
       clearInterval(beat)

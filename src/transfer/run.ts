@@ -112,7 +112,7 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     // longer than it lives) must not report over the run that took it.
     const status: ProgressSink = {
       progress: (p) => { if (held.held()) return comps.progress.progress(p) },
-      succeeded: async (r, p) => { held.assertHeld(); await comps.progress.succeeded(r, p) },
+      succeeded: async (r, p) => { if (!held.held()) throw held.lost.reason; await comps.progress.succeeded(r, p) },
       failed: async (f, p) => { await comps.progress.failed(f, p) }
     }
     const newSink = (): PieceSink => new PieceSink(comps.hasher, { index: job.index ?? true })
@@ -205,9 +205,11 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     const e = wrap(context, err)
     // The deal's files and status belong to the run holding its lock (or that took it over): a
     // run that lost it while failing for another reason leaves them too.
-    const lostLock = lock !== undefined && !lock.held()
+    const lostLock = lock !== undefined && (err as { code?: unknown }).code !== TransferErrorCodes.Busy && !lock.held()
     if ((err as { code?: unknown }).code === TransferErrorCodes.Busy || lostLock) {
       metrics.operations.inc({ result: 'busy' })
+      // Said as what it is: the other failure may come from the two runs' writes.
+      if (lostLock) throw wrap(context, new TransferError(TransferErrorCodes.Busy, `${(lock!.lost.reason as Error).message} (this run was failing: ${(err as Error).message})`, { retry: 'auto', cause: err }))
       throw e
     }
     const retry = err instanceof DealyardError ? err.retry : 'auto'

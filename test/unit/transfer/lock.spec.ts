@@ -232,3 +232,41 @@ test('a run that resumes after a pause longer than the lock\'s life finds it tak
   assert.equal(status.failure, undefined)
   assert.equal((await holderOf(join(dir, 'paused-1.lock'))).token, 'taker')
 })
+
+test('held() reads the lock file: a takeover is seen at once, not a heartbeat later', async () => {
+  const path = join(await tempDir(), 'now.lock')
+  const lock = await lockDeal(path, { heartbeatMs: 3_600_000, staleMs: 60_000 })
+  assert.equal(lock.held(), true)
+  await replaceLock(path, { host: 'other-node', pid: 12, since: new Date().toISOString(), token: 'taker' })
+  assert.equal(lock.held(), false)
+  assert.match((lock.lost.reason as Error).message, /process 12 on other-node/)
+  await lock.release()
+})
+
+test('a takeover file is a crash\'s only once it is as old as a dead lock; one that is no file is named', async () => {
+  const dir = await tempDir()
+  const path = join(dir, 'mutex.lock')
+  const deadLock = async (): Promise<void> => {
+    await writeFile(path, JSON.stringify({ host: 'other-node', pid: 1, since: new Date().toISOString(), token: 'dead' }))
+    const old = new Date(Date.now() - opts.staleMs - 1000)
+    await utimes(path, old, old)
+  }
+  await deadLock()
+  // A run stopped mid-takeover for less than a lock's life may still remove the dead lock: its
+  // takeover file stands, and this run does not take over.
+  await writeFile(`${path}.takeover`, '1\n')
+  const young = new Date(Date.now() - opts.staleMs / 2)
+  await utimes(`${path}.takeover`, young, young)
+  await assert.rejects(lockDeal(path, opts), { code: 'TRANSFER_BUSY' })
+  assert.ok(existsSync(`${path}.takeover`))
+  // As old as a dead lock: a crash's, removed; the next run takes over.
+  const old = new Date(Date.now() - opts.staleMs - 1000)
+  await utimes(`${path}.takeover`, old, old)
+  await assert.rejects(lockDeal(path, opts), { code: 'TRANSFER_BUSY' })
+  assert.equal(existsSync(`${path}.takeover`), false)
+  const lock = await lockDeal(path, opts)
+  await lock.release()
+  await deadLock()
+  await mkdir(`${path}.takeover`)
+  await assert.rejects(lockDeal(path, opts), /mutex\.lock\.takeover is a directory or device, not a lock file: remove it/)
+})
