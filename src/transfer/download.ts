@@ -5,7 +5,7 @@ import { TransferError, TransferErrorCodes, RetryableError, diskError } from './
 import { getRange, header, parseContentRange, strongEtag, type RangeResponse } from './http-request.ts'
 import { shown } from './http1.ts'
 import type { PieceSink } from './piece-sink.ts'
-import { SlabPool, SlabWriter } from './slab-writer.ts'
+import { BodyOverrun, SlabPool, SlabWriter } from './slab-writer.ts'
 import { contiguousPrefix, downloadRanges, RangesUnsupported } from './ranges.ts'
 import { backoffDelay, sleep } from './retry.ts'
 import { RateFloor, TOO_SLOW, droppedByUs, tickMs, tooSlowFailure, watchRate } from './min-rate.ts'
@@ -268,7 +268,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
           const m = meta
           const saver = new MetaSaver(metaPath, m, comps.guard)
           try {
-            await receive(res, { fh, direct, pool }, at, limit, target, comps, tuning, (n) => { lastByte = now(); floor.add(n) }, result.attempts, expected, (end) => { saver.save(end) })
+            await receive(res, { fh, direct, pool }, at, limit, target, comps, tuning, (n) => { lastByte = now(); floor.add(n) }, result.attempts, expected, (end) => { saver.save(end) }, announced !== undefined ? announced.end + 1 : undefined)
           } catch (err) {
             // Bytes written before a failure are good: the next attempt continues after them. The
             // failure is what gets reported; a sidecar that cannot be saved either only costs a
@@ -451,8 +451,11 @@ async function checkResponse (res: RangeResponse, offset: number, target: Downlo
  */
 async function receive (res: RangeResponse, file: { fh: FileHandle, direct: FileHandle | undefined, pool: SlabPool }, at: { offset: number }, limit: number, target: DownloadTarget,
   comps: DownloadComponents, tuning: DownloadTuning, onBytes: (n: number) => void, attempt: number, expected: number | undefined,
-  onWritten: (end: number) => void): Promise<void> {
+  onWritten: (end: number) => void, endAt?: number): Promise<void> {
   const writer = new SlabWriter(file.fh, at.offset, {
+    // A 206 ends at its range's end: a chunked body running past it (no Content-Length to say
+    // otherwise) had the stray bytes stored, and the next request took up after them (round 43).
+    endAt,
     direct: file.direct,
     pool: file.pool,
     slabBytes: tuning.writeBatchBytes,
@@ -474,7 +477,11 @@ async function receive (res: RangeResponse, file: { fh: FileHandle, direct: File
   let bodyError: unknown
   try {
     await res.body.readBody(writer)
-  } catch (err) { bodyError = err }
+  } catch (err) {
+    // The range's bytes are all in; the rest is not read.
+    if (err instanceof BodyOverrun) res.body.close()
+    else bodyError = err
+  }
   // Whatever arrived before a drop is good data: it is written so the next attempt resumes after it.
   try {
     await writer.finish(bodyError === undefined)

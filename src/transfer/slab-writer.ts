@@ -37,7 +37,15 @@ export interface SlabWriterOptions {
    * the writer's own); without it the writer makes its own pool.
    */
   pool?: SlabPool | undefined
+  /**
+   * A stream position the body may not pass (a 206's range end): bytes past it are dropped and
+   * `accept` throws BodyOverrun once the bytes before it are in.
+   */
+  endAt?: number | undefined
 }
+
+/** The body ran past SlabWriterOptions.endAt: what came before it is kept, the rest dropped. */
+export class BodyOverrun extends Error {}
 
 /**
  * The write buffers of one download, lent to its responses one after the other. A writer's own
@@ -152,6 +160,8 @@ export class SlabWriter implements BodyTarget {
 
   accept (region: Uint8Array, n: number): boolean {
     if (this.#error !== undefined) throw this.#error
+    const over = this.#o.endAt !== undefined ? this.#pos + this.#len + n - this.#o.endAt : 0
+    if (over > 0) n -= over
     this.#o.check(this.#pos + this.#len + n)
     this.#o.onBytes(n)
     let cur = this.#cur
@@ -169,6 +179,7 @@ export class SlabWriter implements BodyTarget {
         if (this.#len === cur.length) { this.#send(); cur = undefined }
       }
     }
+    if (over > 0) throw new BodyOverrun(`the body ran ${over} bytes past its end at ${this.#o.endAt}`)
     if (this.#cur !== undefined && this.#cur.length - this.#len < this.#minFree) this.#send()
     if (this.#cur === undefined && this.#pool.available) this.#cur = this.#take()
     if (this.#cur === undefined) { this.#paused = true; return false }
