@@ -289,8 +289,9 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             offset = at.offset
           }
           if (expected !== undefined && offset > expected) {
-            // Past the length the data was announced at (a 206 without Content-Length runs on, or
-            // names no total after one that did): the data does not agree with itself. Taken as
+            // Past the length the data was announced at (a body without a length after a reply
+            // that named one, or a 206 naming no total after one that did; a 206 is cut at its
+            // own range's end): the data does not agree with itself. Taken as
             // the data having changed, as a reply naming another length is: from byte 0, at most
             // maxAttempts times. Going on asked for bytes past the data's end until the piece's
             // capacity (red-team round 42).

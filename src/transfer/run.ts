@@ -111,7 +111,7 @@ export async function runTransferJob (job: TransferJobSpec, comps: TransferCompo
     // The deal's status is the lock holder's to write: a run that lost the lock (stopped for
     // longer than it lives) must not report over the run that took it.
     const status: ProgressSink = {
-      progress: (p) => { if (held.held()) return comps.progress.progress(p) },
+      progress: (p) => { try { held.assertHeld() } catch { return } return comps.progress.progress(p) },
       succeeded: async (r, p) => { if (!held.held()) throw held.lost.reason; await comps.progress.succeeded(r, p) },
       failed: async (f, p) => { await comps.progress.failed(f, p) }
     }
