@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util'
 import type { TransferHostPolicy } from '../policy/transfer-host.ts'
 import { parseCidr } from '../policy/transfer-host.ts'
 import { intFlag, kubeDeals, progressSinks, reportFailure, cliLogger, UsageError } from '../transfer/cli-support.ts'
+import type { Logger } from '../log.ts'
 import type { KubeDeals, DealRef } from '../transfer/kube.ts'
 import { checkHeader, parseHeaderFlag, parseTransferParams } from '../transfer/params.ts'
 import { MAX_TIMER_SECONDS } from '../api/common.ts'
@@ -96,7 +97,7 @@ export async function runTransfer (argv: string[]): Promise<number> {
   let ref: DealRef | undefined
   let deals: KubeDeals | undefined
   try {
-    const job = await buildJob(values, nums, outDir, (r, d) => { ref = r; deals = d })
+    const job = await buildJob(values, nums, outDir, log, (r, d) => { ref = r; deals = d })
     const workers = nums.workers
     const progress = values.quiet === true && ref === undefined
       ? { progress () {}, async succeeded () {}, async failed () {} }
@@ -126,7 +127,7 @@ function numberFlags (v: Values) {
 }
 type NumberFlags = ReturnType<typeof numberFlags>
 
-async function buildJob (v: Values, n: NumberFlags, outDir: string, onDeal: (ref: DealRef, deals: KubeDeals) => void): Promise<TransferJobSpec> {
+async function buildJob (v: Values, n: NumberFlags, outDir: string, log: Logger, onDeal: (ref: DealRef, deals: KubeDeals) => void): Promise<TransferJobSpec> {
   let url = v.url
   let headers: Record<string, string> = {}
   let size = n.size
@@ -143,6 +144,8 @@ async function buildJob (v: Values, n: NumberFlags, outDir: string, onDeal: (ref
     onDeal(ref, deals)
     const deal = await deals.deal(ref)
     if (deal.transferType === '') throw new TransferError(TransferErrorCodes.Params, `deal ${ref.namespace}/${ref.name} is offline: use dealyard verify`)
+    const overrides = k.dealOverrides(deal, { uuid, size, pieceCid, pieceSize })
+    if (overrides.length > 0) log.warn({ deal: `${ref.namespace}/${ref.name}`, overrides }, `flags override deal ${ref.namespace}/${ref.name}: ${overrides.join(', ')}; this run keeps its files on a failure`)
     uuid ??= deal.uuid
     size ??= deal.transferSize
     pieceCid ??= deal.pieceCid

@@ -2,7 +2,7 @@ import { relative } from 'node:path'
 import { wholeNumber } from '../cli/numbers.ts'
 import { logger, type Logger } from '../log.ts'
 import { TransferError, TransferErrorCodes } from './errors.ts'
-import type { KubeDeals, DealRef } from './kube.ts'
+import type { KubeDeals, DealRef, dealOverrides } from './kube.ts'
 import { FanoutProgress, LogProgress, TerminalProgress, type ProgressSink } from './progress.ts'
 
 /** Parses an integer flag of at least `min` (wholeNumber: digits only). */
@@ -32,9 +32,9 @@ export async function progressSinks (opts: { deals: KubeDeals | undefined, ref: 
  * The kube client is loaded only for `--deal`: @kubernetes/client-node takes about half a second
  * to import, which a person running the command on a file should not pay.
  */
-export async function kubeDeals (): Promise<{ KubeDeals: typeof KubeDeals, parseDealRef: (s: string) => DealRef }> {
+export async function kubeDeals (): Promise<{ KubeDeals: typeof KubeDeals, parseDealRef: (s: string) => DealRef, dealOverrides: typeof dealOverrides }> {
   const m = await import('./kube.ts')
-  return { KubeDeals: m.KubeDeals, parseDealRef: m.parseDealRef }
+  return { KubeDeals: m.KubeDeals, parseDealRef: m.parseDealRef, dealOverrides: m.dealOverrides }
 }
 
 /** One clear line on stderr for a failure; returns the exit code 1. */

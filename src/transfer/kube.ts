@@ -53,6 +53,22 @@ export function dealForTransfer (obj: unknown): DealForTransfer {
   }
 }
 
+/**
+ * The flags of a `--deal` run that differ from the deal's own values (pure): each is named, with
+ * both values, because the flag wins and a typo would otherwise go unnoticed until the CommP check.
+ */
+export function dealOverrides (deal: DealForTransfer, flags: { uuid?: string, size?: number, pieceCid?: string, pieceSize?: number }): string[] {
+  const out: string[] = []
+  const differs = (flag: string, given: string | number | undefined, own: string | number): void => {
+    if (given !== undefined && given !== own) out.push(`${flag} ${given} (the deal's: ${own})`)
+  }
+  differs('--uuid', flags.uuid, deal.uuid)
+  differs('--size', flags.size, deal.transferSize)
+  differs('--piece-cid', flags.pieceCid, deal.pieceCid)
+  differs('--piece-size', flags.pieceSize, deal.pieceSize)
+  return out
+}
+
 /** The StorageProvider settings the transfer honours. */
 export interface ProviderForTransfer { policy: TransferHostPolicy, stallTimeoutSeconds?: number, deadlineSeconds?: number, minBytesPerSecond?: number }
 

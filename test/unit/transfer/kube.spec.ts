@@ -7,7 +7,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { KubeConfig } from '@kubernetes/client-node'
 import { KubeRest } from '../../../src/kube/rest.ts'
-import { KubeDeals, KubeStatusSink, transferStatus, parseDealRef, FIELD_MANAGER } from '../../../src/transfer/kube.ts'
+import { KubeDeals, KubeStatusSink, transferStatus, parseDealRef, dealForTransfer, dealOverrides, FIELD_MANAGER } from '../../../src/transfer/kube.ts'
 
 interface Req { method: string, url: string, contentType: string | undefined, body: string }
 
@@ -106,4 +106,16 @@ test('a failure carries error and errorCode next to the last numbers', () => {
 
 test('a deal reference must be namespace/name', () => {
   for (const bad of ['d1', '/d1', 'ns/', 'a/b/c']) assert.throws(() => parseDealRef(bad), { code: 'TRANSFER_PARAMS' })
+})
+
+test('flags that differ from the deal are named with both values; equal ones and absent ones are not', () => {
+  const d = dealForTransfer(deal)
+  assert.deepEqual(dealOverrides(d, {}), [])
+  assert.deepEqual(dealOverrides(d, { uuid: d.uuid, size: 1211567, pieceCid: 'baga6ea4seaqexample', pieceSize: 2097152 }), [])
+  assert.deepEqual(dealOverrides(d, { size: 1211568, pieceCid: 'baga6ea4seaqother', pieceSize: 4194304, uuid: 'u2' }), [
+    '--uuid u2 (the deal\'s: 5f0c2a3e-1111-4222-8333-444455556666)',
+    '--size 1211568 (the deal\'s: 1211567)',
+    '--piece-cid baga6ea4seaqother (the deal\'s: baga6ea4seaqexample)',
+    '--piece-size 4194304 (the deal\'s: 2097152)'
+  ])
 })
