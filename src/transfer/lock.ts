@@ -20,7 +20,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import { closeSync, openSync, readFileSync, readlinkSync, readSync, utimesSync } from 'node:fs'
+import { closeSync, constants as fsc, fstatSync, openSync, readFileSync, readlinkSync, readSync, utimesSync } from 'node:fs'
 import { open, lstat, unlink, writeFile } from 'node:fs/promises'
 import { TransferError, TransferErrorCodes, diskError } from './errors.ts'
 
@@ -96,6 +96,12 @@ function notAFile (path: string): TransferError {
   return new TransferError(TransferErrorCodes.Params, `the lock ${path} is a directory or device, not a lock file: remove it`)
 }
 
+/**
+ * Non-blocking: a FIFO put in the lock's place (after the lstat, or under a holder) would block an
+ * open or read forever, and the synchronous read with it the whole run; this way it reads as empty.
+ */
+const READ_FLAGS = fsc.O_RDONLY | fsc.O_NONBLOCK
+
 /** The lock as it stands; undefined when there is none. A symbolic link is judged as itself, by age. */
 async function readHolder (path: string): Promise<Seen | undefined> {
   let st
@@ -107,7 +113,7 @@ async function readHolder (path: string): Promise<Seen | undefined> {
   if (!st.isFile()) throw notAFile(path)
   let text = ''
   try {
-    const fh = await open(path, 'r')
+    const fh = await open(path, READ_FLAGS)
     try {
       const buf = Buffer.alloc(MAX_LOCK_BYTES)
       const { bytesRead } = await fh.read(buf, 0, MAX_LOCK_BYTES, 0)
@@ -123,8 +129,10 @@ async function readHolder (path: string): Promise<Seen | undefined> {
 /** The holder, synchronously (the write paths, heartbeats); 'gone' when there is no lock, 'unknown' when unreadable. */
 function readHolderSync (path: string): LockHolder | undefined | 'gone' | 'unknown' {
   let fd: number
-  try { fd = openSync(path, 'r') } catch (err) { return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'unknown' }
+  try { fd = openSync(path, READ_FLAGS) } catch (err) { return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'unknown' }
   try {
+    // Not a file (a FIFO, a device put in its place): not this run's lock, whatever it reads as.
+    if (!fstatSync(fd).isFile()) return undefined
     const buf = Buffer.alloc(MAX_LOCK_BYTES)
     return parseHolder(buf.subarray(0, readSync(fd, buf, 0, MAX_LOCK_BYTES, 0)).toString('utf8'))
   } catch { return 'unknown' } finally { closeSync(fd) }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { lutimes, mkdir, readFile, rename, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { lockDeal, type LockOptions } from '../../../src/transfer/lock.ts'
 import { runTransferJob, type TransferJobSpec } from '../../../src/transfer/run.ts'
@@ -269,4 +269,24 @@ test('a takeover file is a crash\'s only once it is as old as a dead lock; one t
   await deadLock()
   await mkdir(`${path}.takeover`)
   await assert.rejects(lockDeal(path, opts), /mutex\.lock\.takeover is a directory or device, not a lock file: remove it/)
+})
+
+test('a FIFO put in the lock\'s place does not block the holder: it reads as a lost lock', async () => {
+  const dir = await tempDir()
+  // In a child process: a blocked read would stop this one's test runner with it.
+  const script = `
+    import { lockDeal } from ${JSON.stringify(new URL('../../../src/transfer/lock.ts', import.meta.url).href)}
+    import { execFileSync } from 'node:child_process'
+    import { unlinkSync } from 'node:fs'
+    const path = ${JSON.stringify(join(dir, 'fifo.lock'))}
+    const lock = await lockDeal(path, { heartbeatMs: 3_600_000, staleMs: 60_000 })
+    unlinkSync(path)
+    execFileSync('mkfifo', [path])
+    console.log(JSON.stringify({ held: lock.held(), reason: lock.lost.reason?.message }))
+    process.exit(0)`
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, encoding: 'utf8' })
+  assert.equal(r.signal, null, `the child was killed (blocked on the FIFO): ${r.stderr}`)
+  const out = JSON.parse(r.stdout) as { held: boolean, reason: string }
+  assert.equal(out.held, false)
+  assert.match(out.reason, /^this run stopped: another run took its lock over \(unreadable lock file; lock .*fifo\.lock\)/)
 })
