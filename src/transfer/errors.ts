@@ -71,7 +71,7 @@ export function diskError (what: string, err: unknown): TransferError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code
   if (code !== undefined && DISK_FULL.has(code)) {
     const why = code === 'EFBIG' ? 'file size limit reached (EFBIG: the process\'s ulimit -f, or the file system\'s largest file)' : `staging volume full (${code})`
-    return new TransferError(TransferErrorCodes.DiskFull, `${what}: ${why}; the bytes so far are kept: free space and run again to resume`, { retry: 'manual', cause: err })
+    return new TransferError(TransferErrorCodes.DiskFull, `${what}: ${why}; the partial download is kept: free space and run again to resume from its last recorded byte`, { retry: 'manual', cause: err })
   }
   const message = err instanceof Error ? err.message : String(err)
   return new TransferError(TransferErrorCodes.Disk, `${what}: ${message}`, { retry: 'auto', cause: err })

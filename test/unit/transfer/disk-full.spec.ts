@@ -45,7 +45,7 @@ test('a full staging volume fails with TRANSFER_DISK_FULL, keeps the bytes writt
   await assert.rejects(runTransferJob(job, { hasher, progress: sink, log }), (err: Error & { code?: string, retry?: string }) => {
     assert.equal(err.code, 'TRANSFER_DISK_FULL')
     assert.equal(err.retry, 'manual')
-    assert.match(err.message, /^deal full: transfer: write .*full\.car\.part at \d+: staging volume full \(ENOSPC\); the bytes so far are kept: free space and run again to resume$/)
+    assert.match(err.message, /^deal full: transfer: write .*full\.car\.part at \d+: staging volume full \(ENOSPC\); the partial download is kept: free space and run again to resume from its last recorded byte$/)
     return true
   })
   assert.equal(sink.failure?.code, 'TRANSFER_DISK_FULL')
