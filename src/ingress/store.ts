@@ -2,7 +2,8 @@
  * Where accepted proposals go: a StorageDeal named by the deal UUID, and for online deals a Secret
  * with the transfer params owned by it.
  *
- * Order: the StorageDeal first, then the Secret with an ownerReference to the deal's uid.
+ * Order: the StorageDeal first; once the watch has delivered it and it is decided (below), the
+ * Secret with an ownerReference to the deal's uid.
  *  - The deal's create is the atomic duplicate check across replicas (AlreadyExists = same UUID);
  *    a losing replica has written nothing, so a rejection leaves nothing behind.
  *  - The Secret is born owned, so it can never be an orphan: it goes when the deal goes.
@@ -12,10 +13,12 @@
  *    happened: the deal is looked up, and is ours only if it carries this write's attempt
  *    annotation. Still unknown, the client hears a failure and the write is remembered as
  *    abandoned: if the deal shows up in the watch later, it is deleted.
- *  - Windows left: the process ending between the two writes, or before an abandoned deal shows
- *    up. Either leaves an online deal without its params Secret, whose client never heard
- *    "accepted" and which can never be transferred: any replica deletes it once it is two minutes
- *    old (orphans.ts).
+ *  - Windows left: the process ending between the two writes, before an abandoned deal shows up,
+ *    or before a refused deal's delete succeeds. Each leaves an online deal without its params
+ *    Secret, whose client never heard "accepted" and which can never be transferred: any replica
+ *    deletes it once it is two minutes old (orphans.ts). An offline deal has no Secret to be told
+ *    by: one left so stays until an operator deletes it (nothing tells it from an accepted deal
+ *    waiting days for its data).
  * The other order (Secret first) would leave an orphan Secret on every duplicate and on a crash.
  * Once the watch delivers the new deal, it is decided again in the order every replica sees
  * (afterCommit): against an identical proposal another replica accepted first, and against the
@@ -29,7 +32,7 @@ import { Core, isAlreadyExists, isConflict, isNotFound, KubeApiError, METADATA_O
 import { logger } from '../log.ts'
 import { DealyardError } from '../errors.ts'
 import type { PriorDeal, Violation } from '../policy/admission.ts'
-import { HoldingIndex, holdingOf, totalsIn, type HeldSnapshot, type HeldTotals, type Holding } from '../policy/holdings.ts'
+import { HoldingIndex, holdingOf, totalsIn, without, type HeldSnapshot, type HeldTotals, type Holding } from '../policy/holdings.ts'
 import { LABELS, paramsSecret, paramsSecretName } from './deal-object.ts'
 import { dealLookups } from './metrics.ts'
 import { TokenBucket } from '../token-bucket.ts'
@@ -53,15 +56,15 @@ const WATCH_WAIT_MS = 2000
 const RELIST_WAIT_MS = 40_000
 /**
  * Each request persisting a proposal: a slower one is looked up rather than waited for. A
- * proposal's requests in the worst case (each create and its lookup, the watch wait, two deletes:
- * 26 s) end within the ingress's drain on SIGTERM (30 s).
+ * proposal's requests (the deal's create and its lookup, the watch wait, then the Secret's create,
+ * its lookup and the deal's delete) end within the ingress's drain on SIGTERM (30 s): see drain().
  */
 const PERSIST_TIMEOUT_MS = 4000
 /**
- * After drain(), the time left for an undo (a delete of the deal and one of its Secret, each
- * PERSIST_TIMEOUT_MS) before the host stops.
+ * After drain(), the time left for what follows the watch wait (the Secret's create, its lookup and
+ * the deal's delete, each PERSIST_TIMEOUT_MS) before the host stops.
  */
-const UNDO_MS = 2 * PERSIST_TIMEOUT_MS + 1000
+const UNDO_MS = 3 * PERSIST_TIMEOUT_MS + 1000
 /** Names the create attempt that wrote a deal (see create). */
 export const ATTEMPT_ANNOTATION = 'dealyard.io/create-attempt'
 
@@ -113,8 +116,13 @@ export interface CreateOptions {
 
 type Obj = StorageDeal & KubeObject
 
-/** One of this replica's creates, until the watch delivers it: what deals delivered before it hold, and who waits. */
-interface PendingCreate { before?: HeldSnapshot, seen?: () => void }
+/**
+ * One of this replica's creates, until the watch delivers it: what deals delivered before it hold,
+ * and who waits. `listed`: delivered by a full list (after a 410), which does not tell in which
+ * order it and the other deals new to the cache were written: it is decided as if every one of them
+ * came first (both of two conflicting deals may then go; never both stay).
+ */
+interface PendingCreate { before?: HeldSnapshot, seen?: () => void, listed?: boolean }
 
 const log = logger('ingress:store')
 
@@ -191,9 +199,16 @@ export class KubeDealStore implements DealStore {
    * proposals accepted at once by different replicas came first.
    */
   private readonly firstSeen = new Map<string, { uid: string, deal: PriorDeal }>()
+  /** signed proposal CID → the names of every delivered deal with it (two only in a race's window). */
+  private readonly spcDeals = new Map<string, Set<string>>()
   private readonly holdings = new HoldingIndex()
-  /** uuid → the write whose answer was lost, its client told the deal failed (see abandon). */
-  private readonly abandoned = new Map<string, { attempt: string, until: number }>()
+  /**
+   * uuid → the writes whose answers were lost, each one's client told the deal failed (see
+   * abandon): a retry of the UUID may be lost too, and the first write may land after it.
+   */
+  private readonly abandoned = new Map<string, { attempts: Set<string>, until: number }>()
+  /** This replica's creates a full list delivered, decided once the list has been applied. */
+  private listedMine: Array<{ m: PendingCreate, deal: Obj }> = []
   /**
    * What the watch has delivered, and nothing else: the order every replica agrees on. (holdings
    * also counts this replica's creates from the moment they return, for its next decisions.)
@@ -218,19 +233,41 @@ export class KubeDealStore implements DealStore {
       if (cid !== undefined) this.bySpc.set(cid, prior(d))
       this.holdings.set(d.metadata?.name ?? '', holdingOf(d))
     }
-    this.informer.on('add', (d) => {
+    this.informer.on('add', (d, listed) => {
       index(d)
       const cid = spcOf(d)
       const uid = d.metadata?.uid ?? ''
-      if (cid !== undefined && !this.firstSeen.has(cid)) this.firstSeen.set(cid, { uid, deal: prior(d) })
+      const name = d.metadata?.name ?? ''
+      if (cid !== undefined) {
+        if (!this.firstSeen.has(cid)) this.firstSeen.set(cid, { uid, deal: prior(d) })
+        const names = this.spcDeals.get(cid)
+        if (names === undefined) this.spcDeals.set(cid, new Set([name]))
+        else names.add(name)
+      }
       const attempt = d.metadata?.annotations?.[ATTEMPT_ANNOTATION]
       const m = attempt === undefined ? undefined : this.mine.get(attempt)
       if (m !== undefined && m.before === undefined) {
-        m.before = this.committed.snapshot()
+        if (listed) {
+          m.listed = true
+          this.listedMine.push({ m, deal: d })
+        } else {
+          m.before = this.committed.snapshot()
+          m.seen?.()
+        }
+      }
+      this.committed.set(name, holdingOf(d))
+      if (this.abandoned.size > 0) this.reap(d)
+    })
+    this.informer.on('relisted', () => {
+      const decided = this.listedMine
+      this.listedMine = []
+      // Every deal the list holds counts as before each of ours, its own holding taken out.
+      const all = this.committed.snapshot()
+      for (const { m, deal } of decided) {
+        if (m.before !== undefined) continue
+        m.before = without(all, holdingOf(deal))
         m.seen?.()
       }
-      this.committed.set(d.metadata?.name ?? '', holdingOf(d))
-      if (this.abandoned.size > 0) this.reap(d)
     })
     this.informer.on('update', (_old, d) => {
       index(d)
@@ -238,15 +275,45 @@ export class KubeDealStore implements DealStore {
       if (this.abandoned.size > 0) this.reap(d)
     })
     this.informer.on('delete', (d) => {
-      this.holdings.set(d.metadata?.name ?? '', undefined)
-      this.committed.set(d.metadata?.name ?? '', undefined)
+      const name = d.metadata?.name ?? ''
+      this.holdings.set(name, undefined)
+      this.committed.set(name, undefined)
       const cid = spcOf(d)
-      if (cid !== undefined && this.bySpc.get(cid)?.dealUuid === d.metadata?.name) this.bySpc.delete(cid)
-      if (cid !== undefined && this.firstSeen.get(cid)?.uid === d.metadata?.uid) this.firstSeen.delete(cid)
+      if (cid === undefined) return
+      const names = this.spcDeals.get(cid)
+      names?.delete(name)
+      if (names?.size === 0) this.spcDeals.delete(cid)
+      // Another deal with the proposal may still be there (an identical loser not deleted yet, or
+      // two a list delivered): it takes the deleted one's place rather than leave a hole that
+      // lets the next identical proposal through.
+      const other = this.otherWithSpc(cid, name)
+      if (this.firstSeen.get(cid)?.uid === d.metadata?.uid) {
+        if (other === undefined) this.firstSeen.delete(cid)
+        else this.firstSeen.set(cid, { uid: other.metadata?.uid ?? '', deal: prior(other) })
+      }
+      if (this.bySpc.get(cid)?.dealUuid === name) {
+        if (other === undefined) this.bySpc.delete(cid)
+        else this.bySpc.set(cid, prior(other))
+      }
     })
   }
 
   async start (): Promise<void> { await this.informer.start() }
+
+  /** A delivered deal with this signed proposal CID other than `name`, the first seen if it is one. */
+  private otherWithSpc (cid: string, name: string): Obj | undefined {
+    const first = this.firstSeen.get(cid)
+    if (first !== undefined && first.deal.dealUuid !== name) {
+      const d = this.informer.getObject(this.namespace, first.deal.dealUuid)
+      if (d !== undefined && d.metadata?.uid === first.uid) return d
+    }
+    for (const n of this.spcDeals.get(cid) ?? []) {
+      if (n === name) continue
+      const d = this.informer.getObject(this.namespace, n)
+      if (d !== undefined && spcOf(d) === cid) return d
+    }
+    return undefined
+  }
 
   /**
    * The process stops within `withinMs`: creates still waiting for the watch (up to 40 s during a
@@ -297,8 +364,8 @@ export class KubeDealStore implements DealStore {
   async create (deal: StorageDeal, params: Uint8Array | undefined, o: CreateOptions = {}): Promise<CreateResult> {
     // Stopping: a create begun now might not finish its writes (and an undo) before the process
     // ends, leaving a deal nobody decided and whose client heard nothing: none is begun. Its writes
-    // take at most four PERSIST_TIMEOUT_MS (create, lookup, Secret, its lookup) before the wait.
-    if (this.drainBy !== undefined && Date.now() > this.drainBy - 4 * PERSIST_TIMEOUT_MS) {
+    // take at most two PERSIST_TIMEOUT_MS (the deal's create, its lookup) before the wait.
+    if (this.drainBy !== undefined && Date.now() > this.drainBy - 2 * PERSIST_TIMEOUT_MS) {
       throw new DealyardError('ERR_PERSIST', `deal ${deal.metadata.name ?? ''}: not written: the ingress is stopping`, { retry: 'auto' })
     }
     // Names this write: after a create whose answer was lost, the deal found (now or later by the
@@ -323,7 +390,8 @@ export class KubeDealStore implements DealStore {
       created = await this.rest.request<Obj>('POST', resourcePath(StorageDeals, this.namespace), { body: mine, timeoutMs: PERSIST_TIMEOUT_MS })
     } catch (err) {
       if (isAlreadyExists(err)) {
-        const existing = this.informer.getObject(this.namespace, uuid) ?? await this.fetch(uuid)
+        // A failed lookup still leaves the answer "duplicate", only without the prior deal's time.
+        const existing = this.informer.getObject(this.namespace, uuid) ?? await this.fetch(uuid, PERSIST_TIMEOUT_MS).catch(() => undefined)
         return { duplicate: existing === undefined ? { dealUuid: uuid, createdAt: new Date() } : prior(existing) }
       }
       if (!uncertain(err)) throw err
@@ -342,7 +410,11 @@ export class KubeDealStore implements DealStore {
     // Counted as the deal from now (in place of its reservation), not from when the watch delivers it.
     if (o.reservation !== undefined) this.holdings.set(o.reservation, undefined)
     if (!this.holdings.has(uuid)) this.holdings.set(uuid, holdingOf(deal))
-    if (params === undefined) return await this.afterCommit(spc, uuid, created, undefined, m, recheck)
+    // Decided before the params are written: a refused deal (or one the watch did not deliver in
+    // time, as when the apiserver restarts) never had a Secret, so if its undo cannot delete it
+    // before the process ends, it is an online deal without params, which the orphan sweep removes.
+    const decided = await this.afterCommit(spc, uuid, created, m, recheck)
+    if (!('created' in decided) || params === undefined) return decided
     const secret = paramsSecret({ apiVersion: created.apiVersion, name: uuid, uid: created.metadata.uid ?? '' }, this.namespace, params) as KubeObject
     // The Secret written, by uid: an undo deletes that one and no other of its name.
     let secretUid: string | undefined
@@ -377,7 +449,7 @@ export class KubeDealStore implements DealStore {
         throw new DealyardError('ERR_PERSIST', `deal ${uuid}: create params Secret: ${(err as Error).message}`, { cause: err, retry: 'auto' })
       }
     }
-    return await this.afterCommit(spc, uuid, created, secretUid, m, recheck)
+    return decided
   }
 
   /**
@@ -403,10 +475,21 @@ export class KubeDealStore implements DealStore {
    * deletes it when it delivers it (this write's attempt only, by uid).
    */
   private abandon (uuid: string, attempt: string): void {
-    if (this.abandoned.size >= MAX_ABANDONED) this.abandoned.delete(this.abandoned.keys().next().value!)
-    this.abandoned.set(uuid, { attempt, until: Date.now() + ABANDONED_TTL_MS })
+    this.remember(uuid, attempt)
     const d = this.informer.getObject(this.namespace, uuid)
     if (d !== undefined) this.reap(d)
+  }
+
+  private remember (uuid: string, attempt: string): void {
+    const until = Date.now() + ABANDONED_TTL_MS
+    const a = this.abandoned.get(uuid)
+    if (a !== undefined) {
+      a.attempts.add(attempt)
+      a.until = until
+      return
+    }
+    if (this.abandoned.size >= MAX_ABANDONED) this.abandoned.delete(this.abandoned.keys().next().value!)
+    this.abandoned.set(uuid, { attempts: new Set([attempt]), until })
   }
 
   /** Deletes a deal abandoned by a write whose answer was lost, once the watch shows it. */
@@ -415,15 +498,17 @@ export class KubeDealStore implements DealStore {
     const a = this.abandoned.get(uuid)
     if (a === undefined) return
     if (Date.now() > a.until) { this.abandoned.delete(uuid); return }
-    if (d.metadata?.annotations?.[ATTEMPT_ANNOTATION] !== a.attempt) return
-    this.abandoned.delete(uuid)
+    const attempt = d.metadata?.annotations?.[ATTEMPT_ANNOTATION] ?? ''
+    if (!a.attempts.has(attempt)) return
+    a.attempts.delete(attempt)
+    if (a.attempts.size === 0) this.abandoned.delete(uuid)
     log.warn({ deal: uuid }, 'deleting a deal whose client was told it failed (its create was answered after the ingress gave up on it)')
     this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, uuid), {
       body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: d.metadata?.uid } }
     }).catch((err: unknown) => {
       if (isNotFound(err) || isConflict(err)) return
       // Still unreachable: try again in a while (the watch may deliver nothing new for it).
-      this.abandoned.set(uuid, a)
+      this.remember(uuid, attempt)
       log.warn({ deal: uuid, err: (err as Error).message }, 'deleting an abandoned deal failed; will retry')
       setTimeout(() => {
         const again = this.informer.getObject(this.namespace, uuid)
@@ -441,11 +526,11 @@ export class KubeDealStore implements DealStore {
    *    answers.
    *  - Two replicas can each admit proposals the provider's funds or staging space cover only one
    *    of: `recheck` decides ours against what the deals delivered before it hold.
-   * The watch usually has our deal by the time the Secret's create returns. If it has not within
+   * The watch delivers our deal within milliseconds of its create. If it has not within
    * WATCH_WAIT_MS (the watch down or reconnecting after an outage), the deal cannot be decided in
    * that order: it goes, and the client hears a server error it may retry.
    */
-  private async afterCommit (spc: string | undefined, uuid: string, created: Obj, secretUid: string | undefined, m: PendingCreate, recheck: Recheck | undefined): Promise<CreateResult> {
+  private async afterCommit (spc: string | undefined, uuid: string, created: Obj, m: PendingCreate, recheck: Recheck | undefined): Promise<CreateResult> {
     const uid = created.metadata.uid ?? ''
     if (uid === '') return { created: true }
     if (m.before === undefined) {
@@ -471,11 +556,17 @@ export class KubeDealStore implements DealStore {
         m.seen = () => { clearTimeout(timer); this.waiting.delete(expire); resolve(true) }
       })
       if (!seen) {
-        await this.undo(uuid, created, secretUid, spc)
+        await this.undo(uuid, created, spc)
         return { refused: { stage: 'acceptance', reason: 'DealWatchBehind', message: 'server error: save to db', detail: `deal ${uuid}: the StorageDeal watch did not deliver it in time (${WATCH_WAIT_MS} ms, ${RELIST_WAIT_MS} ms during a relist), so it could not be checked against deals other replicas created; deleted` } }
       }
     }
-    const first = spc === undefined ? undefined : this.firstSeen.get(spc)
+    let first = spc === undefined ? undefined : this.firstSeen.get(spc)
+    if (m.listed === true && spc !== undefined && first?.uid === uid) {
+      // Delivered by a list: first in resourceVersion order is not first written. Any other deal
+      // of the proposal is taken to be the earlier one.
+      const other = this.otherWithSpc(spc, uuid)
+      if (other !== undefined) first = { uid: other.metadata?.uid ?? '', deal: prior(other) }
+    }
     let result: CreateResult | undefined
     if (first !== undefined && first.uid !== uid) result = { identical: first.deal }
     else {
@@ -484,18 +575,17 @@ export class KubeDealStore implements DealStore {
       if (v !== undefined) result = { refused: v }
     }
     if (result === undefined) return { created: true }
-    await this.undo(uuid, created, secretUid, spc)
+    await this.undo(uuid, created, spc)
     if (spc !== undefined && first !== undefined && 'identical' in result && !this.bySpc.has(spc)) this.bySpc.set(spc, first.deal)
     return result
   }
 
   /**
-   * Deletes a deal this replica created and will not answer "accepted" for: the deal first (it
-   * holds the funds; its Secret is owned by it and goes with it), then the Secret, each bounded so
-   * the answer comes within the drain. A deal that cannot be deleted now is abandoned (deleted when
-   * the watch next shows it).
+   * Deletes a deal this replica created and will not answer "accepted" for (decided before its
+   * params Secret is written, so there is none), bounded so the answer comes within the drain. A
+   * deal that cannot be deleted now is abandoned (deleted when the watch next shows it).
    */
-  private async undo (uuid: string, created: Obj, secretUid: string | undefined, spc: string | undefined): Promise<void> {
+  private async undo (uuid: string, created: Obj, spc: string | undefined): Promise<void> {
     // Not a deal any more, whatever the watch later shows (a relist never shows one it missed).
     if (spc !== undefined && this.bySpc.get(spc)?.dealUuid === uuid) this.bySpc.delete(spc)
     const deleted = await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, uuid), {
@@ -503,15 +593,6 @@ export class KubeDealStore implements DealStore {
       timeoutMs: PERSIST_TIMEOUT_MS
     }).then(() => true, (e: unknown) => isNotFound(e) || isConflict(e))
     if (!deleted) this.abandon(uuid, created.metadata.annotations?.[ATTEMPT_ANNOTATION] ?? '')
-    // This write's Secret only (uid precondition): a Secret of the name written meanwhile by a
-    // retry of the same UUID, once this deal's delete has landed, is that retry's. Without a uid
-    // (the apiserver's answer had none) the garbage collector removes it with its owner.
-    if (secretUid !== undefined && secretUid !== '') {
-      await this.rest.request('DELETE', resourcePath(Core.secrets, this.namespace, paramsSecretName(uuid)), {
-        body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: secretUid } },
-        timeoutMs: PERSIST_TIMEOUT_MS
-      }).catch(() => {})
-    }
     this.holdings.set(uuid, undefined)
   }
 }

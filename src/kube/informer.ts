@@ -1,8 +1,8 @@
 /**
  * An informer: a local cache of one resource kept current by list + watch, the way client-go's
  * reflector does it. Watches resume from the last resourceVersion (bookmarks keep it fresh on quiet
- * resources), a 410 Gone leads to a full relist that emits `delete` for objects that vanished while
- * we were away, dropped connections reconnect with backoff, and a periodic resync re-delivers every
+ * resources), a 410 Gone (or another error event) leads to a full relist that emits `delete` for
+ * objects that vanished while we were away, dropped connections reconnect with backoff, and a periodic resync re-delivers every
  * object so level-triggered controllers converge even if an event was missed.
  */
 import { EventEmitter } from 'node:events'
@@ -10,11 +10,14 @@ import { Counter } from 'prom-client'
 import { registry } from '../metrics.ts'
 import { logger } from '../log.ts'
 import { Backoff, sleep } from './backoff.ts'
-import { isGone, resourcePath, type KubeObject, type KubeRest, type ResourceCoords } from './rest.ts'
+import { isGone, KubeApiError, resourcePath, type KubeObject, type KubeRest, type ResourceCoords } from './rest.ts'
 
 const log = logger('kube:informer')
 /** An informer is woken by its client's recovery (KubeRest.onRecovered) at most this often. */
 const RECOVERY_WAKE_MS = 2000
+
+/** A watch ending sooner than this without an event waits out a backoff before the next. */
+const SHORT_WATCH_MS = 1000
 
 /** A full list that runs longer than this says how far it got, this often. */
 const LIST_PROGRESS_MS = 5_000
@@ -53,9 +56,16 @@ export function stripManagedFields<T extends KubeObject> (obj: T): T {
 }
 
 export interface InformerEvents<T> {
-  add: [obj: T]
+  /**
+   * `listed`: from a full list, not the watch. A list does not say in which order objects new to
+   * the cache were written (they are announced by resourceVersion, which a later change moves),
+   * so a consumer deciding by that order must not rely on it for these (see `relisted`).
+   */
+  add: [obj: T, listed: boolean]
   update: [oldObj: T, newObj: T]
   delete: [obj: T]
+  /** A full list has been applied: every add, update and delete it caused has been emitted. */
+  relisted: []
   synced: []
   error: [err: Error]
 }
@@ -170,9 +180,11 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
 
   private async run (signal: AbortSignal): Promise<void> {
     const backoff = this.opts.backoff ?? new Backoff(500, 30_000)
+    let relistReason: 'error' | undefined
     while (!signal.aborted) {
       try {
-        if (this.resourceVersion == null) await this.relist(this.syncedOnce ? 'gone' : 'initial')
+        if (this.resourceVersion == null) await this.relist(relistReason ?? (this.syncedOnce ? 'gone' : 'initial'))
+        relistReason = undefined
         const outcome = await this.watchOnce(signal)
         if (outcome === 'gone') {
           log.info({ resource: this.name, resourceVersion: this.resourceVersion }, 'watch expired (410 Gone): relisting')
@@ -181,10 +193,19 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
           continue
         }
         if (outcome === 'closed') { backoff.reset(); continue }
+        if (outcome === 'error') {
+          // As client-go's reflector: a watch ended by an error event is not resumed from its
+          // resourceVersion but listed again (after a backoff), since that version may be what the
+          // apiserver refuses (a restored etcd's "too large resource version").
+          this.resourceVersion = undefined
+          relistReason = 'error'
+        }
+        // 'short' (ended at once, nothing delivered) and 'error': the backoff below, not a tight loop.
       } catch (err) {
         if (signal.aborted) break
         const e = err as Error
         if (isGone(e)) { this.resourceVersion = undefined; this.stats.goneRelists++; continue }
+        if (isTooLargeResourceVersion(e)) { this.resourceVersion = undefined; relistReason = 'error' }
         log.warn({ resource: this.name, err: e.message }, 'list/watch failed; retrying with backoff')
         if (this.listenerCount('error') > 0) this.emit('error', e)
       }
@@ -201,7 +222,7 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
   /** When the last full list ended (ms since the epoch; 0 before any): the watch resumes from there. */
   listedAt = 0
 
-  private async relist (reason: 'initial' | 'gone'): Promise<void> {
+  private async relist (reason: 'initial' | 'gone' | 'error'): Promise<void> {
     // What is new since the cache had it; objects the cache holds at the same resourceVersion
     // are only noted as seen, and changed ones replace the cached copy page by page. Keeping every
     // listed object while the cache still held its own copy doubled memory at each relist (60,000
@@ -232,11 +253,19 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
           const key = objectKey(raw)
           seen.add(key)
           listed++
-          const cached = this.cache.get(key)
+          let cached = this.cache.get(key)
           if (cached?.metadata?.resourceVersion === raw.metadata?.resourceVersion && raw.metadata?.resourceVersion !== undefined) continue
           const item = this.opts.transform?.(raw) ?? raw
           // List items come without apiVersion/kind; watch events carry them. Keep the cache uniform.
           item.apiVersion ??= apiVersion
+          if (cached !== undefined && cached.metadata?.uid !== item.metadata?.uid) {
+            // Deleted and created again under the same name while we were away: two objects, so a
+            // delete and an add, not an update (client-go would say update; consumers keyed by uid
+            // would keep the gone one).
+            this.cache.delete(key)
+            this.emit('delete', cached)
+            cached = undefined
+          }
           if (cached === undefined) { items.push(item); continue }
           // An update's order among other objects matters to no consumer (a new object's does: below).
           this.cache.set(key, item)
@@ -262,16 +291,21 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
     items.sort(byResourceVersion)
     for (const item of items) {
       this.cache.set(objectKey(item), item)
-      this.emit('add', item)
+      this.emit('add', item, true)
     }
     for (const [key, old] of this.cache) {
       if (!seen.has(key)) { this.cache.delete(key); this.emit('delete', old) }
     }
+    this.emit('relisted')
     this.resourceVersion = rv
     if (!this.syncedOnce) { this.syncedOnce = true; this.emit('synced') }
   }
 
-  private async watchOnce (signal: AbortSignal): Promise<'closed' | 'gone'> {
+  /**
+   * How the watch ended: the server's timeout or a dropped connection ('closed'), at once with
+   * nothing delivered ('short'), 410 Gone, or another error event ('error').
+   */
+  private async watchOnce (signal: AbortSignal): Promise<'closed' | 'short' | 'gone' | 'error'> {
     const timeout = this.opts.watchTimeoutSeconds ?? Math.round(300 + Math.random() * 300)
     const path = resourcePath(this.opts.resource, this.opts.namespace)
     const watch = new AbortController()
@@ -280,7 +314,9 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
     this.currentWatch = watch
     this.stats.reconnects++
     reconnects.inc({ resource: this.name })
-    let gone = false
+    let ended: 'gone' | 'error' | 'short' | undefined
+    let events = 0
+    const started = Date.now()
     try {
       await this.rest.watch<WatchEvent>(path, {
         resourceVersion: this.resourceVersion,
@@ -290,7 +326,8 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
         fieldSelector: this.opts.fieldSelector
       }, (event) => {
         watchEvents.inc({ resource: this.name, type: event.type })
-        this.handleEvent(event, () => { gone = true; watch.abort() }, () => { watch.abort() })
+        events++
+        this.handleEvent(event, () => { ended = 'gone'; watch.abort() }, (how) => { ended ??= how; watch.abort() })
       // The server closes the watch at timeoutSeconds; silence well past that is a dead connection.
       }, { signal: watch.signal, idleMs: (timeout + 30) * 1000 })
     } catch (err) {
@@ -299,10 +336,11 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
     } finally {
       signal.removeEventListener('abort', onAbort)
     }
-    return gone ? 'gone' : 'closed'
+    if (ended !== undefined) return ended
+    return events === 0 && Date.now() - started < SHORT_WATCH_MS ? 'short' : 'closed'
   }
 
-  private handleEvent (ev: WatchEvent, onGone: () => void, onEnd: () => void): void {
+  private handleEvent (ev: WatchEvent, onGone: () => void, onEnd: (how: 'short' | 'error') => void): void {
     const obj = ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED'
       ? this.opts.transform?.(ev.object as T) ?? ev.object as T
       : ev.object as T
@@ -310,10 +348,11 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
       case 'ADDED':
       case 'MODIFIED': {
         const key = objectKey(obj)
-        const old = this.cache.get(key)
+        let old = this.cache.get(key)
         this.cache.set(key, obj)
         this.resourceVersion = obj.metadata?.resourceVersion
-        if (old == null) this.emit('add', obj)
+        if (old != null && old.metadata?.uid !== obj.metadata?.uid) { this.emit('delete', old); old = undefined }
+        if (old == null) this.emit('add', obj, false)
         else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit('update', old, obj)
         return
       }
@@ -330,11 +369,22 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
         return
       case 'ERROR':
         if (ev.object.code === 410 || ev.object.reason === 'Expired' || ev.object.reason === 'Gone') { onGone(); return }
-        // Any other error ends this watch; the loop re-watches from the last resourceVersion.
         log.warn({ resource: this.name, status: ev.object }, 'watch error event')
-        onEnd()
+        // Too many requests: the same watch again after a backoff (client-go's choice); any other
+        // error: a new list.
+        onEnd(ev.object.code === 429 ? 'short' : 'error')
     }
   }
+}
+
+/**
+ * The apiserver cannot serve a resourceVersion newer than its own (etcd restored from a backup):
+ * client-go lists again rather than ask for it forever.
+ */
+function isTooLargeResourceVersion (e: unknown): boolean {
+  if (!(e instanceof KubeApiError)) return false
+  const causes = (e.details as { causes?: Array<{ reason?: string }> } | undefined)?.causes ?? []
+  return causes.some((c) => c.reason === 'ResourceVersionTooLarge') || e.message.includes('Too large resource version')
 }
 
 /** etcd's revisions are integers; anything else keeps the list's order. */

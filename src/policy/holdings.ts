@@ -52,6 +52,20 @@ export function holdingOf (deal: StorageDeal): Holding | undefined {
   return { provider: deal.spec.provider, collateral: funds ? BigInt(deal.spec.proposal.providerCollateral) : 0n, publish: funds, stagingBytes }
 }
 
+/** The snapshot with one holding taken out (a copy; the deal's own share of sums that include it). */
+export function without (snapshot: HeldSnapshot, h: Holding | undefined): HeldSnapshot {
+  if (h === undefined) return snapshot
+  const copy = new Map<string, HeldTotals>()
+  for (const [p, t] of snapshot) copy.set(p, { ...t })
+  const t = copy.get(h.provider)
+  if (t !== undefined) {
+    t.collateral -= h.collateral
+    t.publishes -= h.publish ? 1 : 0
+    t.stagingBytes -= h.stagingBytes
+  }
+  return copy
+}
+
 /**
  * Holdings by deal, summed per provider as they change, so a proposal's decision reads a few sums
  * instead of walking every deal in the cache.

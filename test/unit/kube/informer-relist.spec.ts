@@ -160,3 +160,87 @@ it('starts its backoff over when its client sees the apiserver again, so a resou
     await informer.stop()
   }
 })
+
+const withUid = (o: KubeObject, uid: string): KubeObject => ({ ...o, metadata: { ...o.metadata, uid } })
+
+it('an object deleted and created again under its name while away is a delete and a listed add, then `relisted`', async () => {
+  const lists = [
+    { rv: '4', items: [withUid(obj('a', '1'), 'uid-1')] },
+    { rv: '9', items: [withUid(obj('a', '7'), 'uid-2')] }
+  ]
+  let listed = 0
+  let watches = 0
+  let relisted: () => void = () => {}
+  const done = new Promise<void>((resolve) => { relisted = resolve })
+  const rest = {
+    list: async () => {
+      const l = lists[Math.min(listed++, lists.length - 1)]!
+      return { items: structuredClone(l.items), metadata: { resourceVersion: l.rv, continue: '' } }
+    },
+    watch: async (_path: string, _q: unknown, _on: unknown, o: { signal: AbortSignal }) => {
+      if (watches++ === 0) throw new KubeApiError(410, 'Expired', 'too old resource version')
+      relisted()
+      await new Promise((resolve) => { o.signal.addEventListener('abort', resolve) })
+    }
+  } as unknown as KubeRest
+  const informer = new Informer<KubeObject>(rest, { resource: { group: '', version: 'v1', plural: 'configmaps' }, resyncMs: 0, backoff: new Backoff(1, 2) })
+  const events: string[] = []
+  informer.on('add', (o, fromList) => events.push(`add ${o.metadata!.uid!}${fromList ? ' listed' : ''}`))
+  informer.on('update', (_old, o) => events.push(`update ${o.metadata!.uid!}`))
+  informer.on('delete', (o) => events.push(`delete ${o.metadata!.uid!}`))
+  informer.on('relisted', () => events.push('relisted'))
+  await informer.start()
+  await done
+  await informer.stop()
+  assert.deepEqual(events, ['add uid-1 listed', 'relisted', 'delete uid-1', 'add uid-2 listed', 'relisted'])
+})
+
+/**
+ * A watch fake: each watch() call runs the next script step (an error event, an immediate end, or
+ * hold until aborted); the informer's lists and watches are counted.
+ */
+function scriptedWatches (steps: Array<'error-500' | 'error-429' | 'end' | 'too-large' | 'hold'>): { rest: KubeRest, counts: { lists: number, watches: number }, held: Promise<void> } {
+  const counts = { lists: 0, watches: 0 }
+  let holding: () => void = () => {}
+  const held = new Promise<void>((resolve) => { holding = resolve })
+  const rest = {
+    list: async () => { counts.lists++; return { items: [], metadata: { resourceVersion: '5', continue: '' } } },
+    watch: async (_path: string, _q: unknown, on: (ev: unknown) => void, o: { signal: AbortSignal }) => {
+      const step = steps[Math.min(counts.watches++, steps.length - 1)]!
+      if (step === 'too-large') throw new KubeApiError(504, 'Timeout', 'Timeout: Too large resource version: 9, current: 5', { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }] })
+      if (step === 'error-500' || step === 'error-429') {
+        on({ type: 'ERROR', object: { kind: 'Status', code: step === 'error-500' ? 500 : 429, reason: step === 'error-500' ? 'InternalError' : 'TooManyRequests', message: 'test' } })
+        if (o.signal.aborted) return
+        await new Promise((resolve) => { o.signal.addEventListener('abort', resolve) })
+        return
+      }
+      if (step === 'end') return
+      holding()
+      await new Promise((resolve) => { o.signal.addEventListener('abort', resolve) })
+    }
+  } as unknown as KubeRest
+  return { rest, counts, held }
+}
+
+for (const [step, lists] of [['error-500', 2], ['too-large', 2], ['error-429', 1]] as const) {
+  it(`a watch ended by ${step === 'too-large' ? 'a too large resource version' : `an error event (${step.slice(6)})`} ${lists === 2 ? 'lists again, as client-go does' : 'is resumed without a list'}`, async () => {
+    const w = scriptedWatches([step, 'hold'])
+    const informer = new Informer<KubeObject>(w.rest, { resource: { group: '', version: 'v1', plural: 'configmaps' }, resyncMs: 0, backoff: new Backoff(1, 2) })
+    await informer.start()
+    await w.held
+    await informer.stop()
+    assert.deepEqual(w.counts, { lists, watches: 2 })
+    if (lists === 2) assert.equal(informer.stats.relists, 2)
+  })
+}
+
+it('a watch that ends at once with nothing delivered is retried after a backoff, not in a tight loop', async () => {
+  const w = scriptedWatches(['end'])
+  const informer = new Informer<KubeObject>(w.rest, { resource: { group: '', version: 'v1', plural: 'configmaps' }, resyncMs: 0, backoff: new Backoff(100, 100) })
+  await informer.start()
+  await new Promise((resolve) => setTimeout(resolve, 550))
+  await informer.stop()
+  // Equal jitter: each wait 50-100 ms. Without the backoff the loop never yields to a timer at all.
+  assert.ok(w.counts.watches >= 3 && w.counts.watches <= 12, `${w.counts.watches} watches in 550 ms with a 50-100 ms backoff`)
+  assert.equal(w.counts.lists, 1)
+})
