@@ -1,4 +1,5 @@
 import { CID } from 'multiformats/cid'
+import { varint } from 'multiformats'
 import { DealyardError } from '../../errors.ts'
 import { Address } from '../../filecoin/address.ts'
 import type { Signature } from '../../filecoin/signature.ts'
@@ -351,17 +352,41 @@ function cidFromTagBytes (raw: Uint8Array, path: string, r: CborReader): CID {
   if (raw.length < 2) r.fail(path, 'cbor serialized CIDs must have at least two bytes')
   if (raw[0] !== 0) r.fail(path, 'cbor serialized CIDs must have binary multibase')
   const body = raw.subarray(1)
+  const refused = goCidVersionError(body)
+  if (refused !== undefined) r.fail(path, `invalid CID: ${refused}`)
   let cid: CID
   try {
     cid = CID.decode(body)
   } catch (err) {
     r.fail(path, `invalid CID: ${(err as Error).message}`, err)
   }
-  // go-cid accepts only a canonical CIDv0 (0x12 0x20 + 32 bytes) or a CIDv1 with version byte 1;
-  // multiformats is laxer (it reads a version varint of 0 with any codec), so insist the CID
-  // re-encodes to exactly the bytes we got, as go-cid's parse does implicitly.
+  // A safety net for anything else multiformats reads differently from go-cid (a version varint
+  // of 0 with any codec was one, caught above now): the CID must re-encode to exactly the bytes we
+  // got, as go-cid's Cast implies.
   if (cid.bytes.length !== body.length || cid.bytes.some((b, i) => b !== body[i])) r.fail(path, 'invalid CID: not in canonical binary form')
   return cid
+}
+
+/**
+ * go-cid v0.6 CidFromBytes' version dispatch, the one boost applies to every tag-42 CID (cid.Cast):
+ * bytes are a CIDv0 only when they start 0x12 0x20 (sha2-256, 32-byte digest); anything else is
+ * read as a CIDv1 whose leading varint must be 1. multiformats instead takes any leading 0x12 as a
+ * CIDv0 multihash of whatever digest length, which re-encodes to the same bytes, so the re-encode
+ * check alone cannot catch `12 21`+33, `12 10`+16, `12 00` or `12 40`+64. Returns go-cid's reason,
+ * or undefined when the dispatch passes (the rest of the CID is checked by decoding it).
+ */
+function goCidVersionError (body: Uint8Array): string | undefined {
+  if (body.length > 2 && body[0] === 0x12 && body[1] === 0x20) {
+    return body.length < 34 ? 'not enough bytes for cid v0' : undefined
+  }
+  let version: number
+  try {
+    [version] = varint.decode(body)
+  } catch {
+    // A malformed varint: CID.decode refuses it with its own message.
+    return undefined
+  }
+  return version === 1 ? undefined : `expected 1 as the cid version number, got: ${version}`
 }
 
 /**
