@@ -10,8 +10,7 @@ import { addressKey, addressString, type AdmissionInput, type Check, type Fact, 
 import { checkTransferAddress, parseIp } from './transfer-host.ts'
 import { goHostname, goPort, parseGoUrl } from './go-url.ts'
 import { httpRequestOf } from './http-request.ts'
-import { multiaddr } from '@multiformats/multiaddr'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { goMaurlHost, parseGoMultiaddr } from './go-multiaddr.ts'
 
 /** Actors v12 market.DealDurationBounds and miner.MaxSectorExpirationExtension (epochs). */
 export const DEAL_MIN_DURATION = 518_400
@@ -511,9 +510,10 @@ export function isPowerOfTwo (n: number): boolean {
 
 /**
  * boost's Transfer.Host(): the host the provider will download from, or the error text boost
- * reports. `ip` is set when the host is a literal IP address (or a multiaddr's ip4/ip6): Go's
- * Hostname() of it, brackets off and any zone kept. Any scheme passes, as in boost; what dealyard
- * cannot fetch is refused later by its own policy (transferUrlSupported).
+ * reports, for an http(s) URL and for a libp2p multiaddr alike. `ip` is set when the host's name
+ * is a literal IP address (or localhost): Go's Hostname() of it, brackets off and any zone kept.
+ * Any scheme passes, as in boost; what dealyard cannot fetch is refused later by its own policy
+ * (transferUrlSupported).
  */
 export function transferHostOf (type: string, params: Uint8Array): { host: string, ip?: string } | { error: string } {
   if (type !== 'http' && type !== 'libp2p') return { error: `cannot parse params for unrecognized transfer type '${type}'` }
@@ -524,13 +524,15 @@ export function transferHostOf (type: string, params: Uint8Array): { host: strin
   const go = goUrlOf(params, url)
   if ('error' in go) return { error: `cannot parse url '${url}': parsing url '${url}': ${go.error}` }
   if (go.url.scheme === '') return { error: `cannot parse url '${url}': parsing url '${url}': could not parse scheme` }
+  let host = go.url.host
   if (go.url.scheme === 'libp2p') {
     if (!url.startsWith('libp2p://')) return { error: `cannot parse url '${url}': libp2p URL '${url}' must start with prefix 'libp2p://'` }
-    return libp2pHost(url)
+    const r = libp2pHost(url)
+    if ('error' in r) return r
+    host = r.host
   }
-  // boost parses the URL a second time ("cannot parse url '%s' from '%s'"): the same string again,
-  // so that parse cannot fail.
-  const host = go.url.host
+  // boost parses an http URL a second time ("cannot parse url '%s' from '%s'"): the same string
+  // again, so that parse cannot fail.
   const ip = literalIp(goHostname(host))
   return ip === undefined ? { host } : { host, ip }
 }
@@ -544,22 +546,22 @@ function literalIp (hostname: string): string | undefined {
   return hostname.toLowerCase() === 'localhost' ? '127.0.0.1' : undefined
 }
 
-/** boost's libp2p URL: one multiaddr ending in the peer ID; its host is where the data comes from. */
-function libp2pHost (url: string): { host: string, ip?: string } | { error: string } {
-  const bad = (why: string): { error: string } => ({ error: `cannot parse url '${url}': parsing address info from url '${url}': ${why}` })
-  let parts: Array<{ name: string, value?: string }>
-  try { parts = multiaddr(url.slice('libp2p://'.length)).getComponents() } catch (err) { return bad((err as Error).message) }
-  const last = parts.at(-1)
-  if (last?.name !== 'p2p' || last.value === undefined) return bad('invalid p2p multiaddr')
-  try { peerIdFromString(last.value) } catch (err) { return bad(`invalid peer ID ${last.value}: ${(err as Error).message}`) }
-  const [where, port] = parts
-  if (where === undefined || port?.name !== 'tcp' || !['ip4', 'ip6', 'dns', 'dns4', 'dns6'].includes(where.name)) {
-    return { error: `cannot parse url '${url}': multiaddr must start with an IP address or DNS name and a TCP port` }
-  }
-  const host = where.name === 'ip6' ? `[${where.value ?? ''}]:${port.value ?? ''}` : `${where.value ?? ''}:${port.value ?? ''}`
-  return where.name === 'ip4' || where.name === 'ip6' ? { host, ip: where.value ?? '' } : { host }
+/**
+ * boost's util.ParseUrl for a libp2p URL (peer.AddrInfoFromString: a multiaddr ending in /p2p/<id>,
+ * the rest being its one address) and then maurl.ToURL's host. Any address DialArgs reads has a
+ * host (QUIC, WebTransport, no port, a DNS name alone): boost only refuses what parses to no
+ * address or to one that is not a "thin waist" (/dnsaddr, /p2p-circuit first), and the errors
+ * ToURL returns are not wrapped in "cannot parse url".
+ */
+function libp2pHost (url: string): { host: string } | { error: string } {
+  const parsed = parseGoMultiaddr(url.slice('libp2p://'.length))
+  if ('error' in parsed) return { error: `cannot parse url '${url}': parsing address info from url '${url}': ${parsed.error}` }
+  const last = parsed.components.at(-1)!
+  if (last.name !== 'p2p') return { error: `cannot parse url '${url}': parsing address info from url '${url}': invalid p2p multiaddr` }
+  const transport = parsed.components.slice(0, -1)
+  if (transport.length === 0) return { error: `cannot parse url '${url}': expected only one address in url '${url}'` }
+  return goMaurlHost(transport)
 }
-
 
 /** Go's time.Time.String() for a UTC time: "2006-01-02 15:04:05.999999999 +0000 UTC". */
 export function goTime (d: Date): string {

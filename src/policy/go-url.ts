@@ -523,3 +523,65 @@ function goQuote (s: string): string {
   }
   return q + '"'
 }
+
+// ---- for the other Go ports (go-multiaddr.ts) ---------------------------------------------------
+
+/** fmt's %q of a JS string (of its UTF-8 bytes, as Go holds it). */
+export const goQuoteString = (s: string): string => goQuote(bytesOfString(s))
+
+/** fmt's %q of bytes that need not be UTF-8 (each invalid byte as \xHH). */
+export const goQuoteBytes = (b: Uint8Array): string => goQuote(bytesOfArray(b))
+
+/** url.QueryUnescape(s): the result as a byte string, or the text of Go's EscapeError. */
+export function goQueryUnescape (s: string): { bytes: string } | { error: string } {
+  try {
+    return { bytes: unescape(bytesOfString(s), Mode.QueryComponent) }
+  } catch (err) {
+    if (!(err instanceof GoError)) throw err
+    return { error: err.message }
+  }
+}
+
+/** url.QueryEscape of a byte string: unreserved bytes kept, a space as '+', the rest %XX. */
+export function goQueryEscape (bytes: string): string {
+  let t = ''
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes.charCodeAt(i)
+    t += c === 0x20 ? '+' : shouldEscape(c, Mode.QueryComponent) ? '%' + upperhex[c >> 4]! + upperhex[c & 15]! : bytes[i]!
+  }
+  return t
+}
+
+/**
+ * net.ParseIP(s): the address in its 16-byte form (IPv4 as IPv4-mapped), or undefined. Since Go
+ * 1.22 it is netip.ParseAddr refusing zones, so this shares ParseAddr's port above.
+ */
+export function goParseIP (s: string): Uint8Array | undefined {
+  const b = bytesOfString(s)
+  let is4: boolean
+  try {
+    is4 = parseAddrIs4(b)
+  } catch (err) {
+    if (!(err instanceof GoError)) throw err
+    return undefined
+  }
+  if (b.includes('%')) return undefined
+  if (is4) return Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...b.split('.').map(Number)])
+  return ipv6Bytes(b)
+}
+
+/** The 16 bytes of an IPv6 address parseIPv6 has accepted. */
+function ipv6Bytes (s: string): Uint8Array {
+  const groups = (part: string): number[] => part === ''
+    ? []
+    : part.split(':').flatMap((f) => {
+      if (!f.includes('.')) return [parseInt(f, 16)]
+      const [a, b, c, d] = f.split('.').map(Number) as [number, number, number, number]
+      return [a << 8 | b, c << 8 | d]
+    })
+  const ellipsis = s.indexOf('::')
+  const head = groups(ellipsis < 0 ? s : s.slice(0, ellipsis))
+  const tail = ellipsis < 0 ? [] : groups(s.slice(ellipsis + 2))
+  const all = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail]
+  return Uint8Array.from(all.flatMap((g) => [g >> 8, g & 0xff]))
+}

@@ -26,6 +26,7 @@ const other = generateKey('secp256k1')
 const PIECE = pieceCidFromCommP(new Uint8Array(32).fill(7)).toString()
 const ROOT = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi'
 const HEAD = 100_000
+const PEER = '12D3KooWGRUVh7bXzvC7ZJCPpKXr9Ua8C1yyGSGNzkBLd2NDuV7A'
 const START = HEAD + 3000
 
 function sp (policy: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): StorageProvider {
@@ -149,8 +150,22 @@ describe('admission checks', () => {
     'B1 headers that are not a string map': [() => withParams('{"URL":"https://a.example/x","Headers":"abc"}'), 'server error: get deal transfer host: failed to de-serialize transport params bytes \'{"URL":"https://a.example/x","Headers":"abc"}\': json: cannot unmarshal string into Go struct field HttpRequest.Headers of type map[string]string'],
     'B1 a header value that is not a string': [() => withParams('{"URL":"https://a.example/x","Headers":{"Authorization":1}}'), 'server error: get deal transfer host: failed to de-serialize transport params bytes \'{"URL":"https://a.example/x","Headers":{"Authorization":1}}\': json: cannot unmarshal number into Go struct field HttpRequest.Headers of type string'],
     'B1 params that are a JSON array': [() => withParams('[1]'), "server error: get deal transfer host: failed to de-serialize transport params bytes '[1]': json: cannot unmarshal array into Go value of type types.HttpRequest"],
-    'B1 a libp2p URL with a bad peer ID': [() => withParams('{"URL":"libp2p:///ip4/1.2.3.4/tcp/1/p2p/notapeerid"}'), /^server error: get deal transfer host: cannot parse url 'libp2p:\/\/\/ip4\/1.2.3.4\/tcp\/1\/p2p\/notapeerid': parsing address info from url '.*': invalid peer ID notapeerid/],
+    'B1 a libp2p URL with a bad peer ID': [() => withParams('{"URL":"libp2p:///ip4/1.2.3.4/tcp/1/p2p/notapeerid"}'), 'server error: get deal transfer host: cannot parse url \'libp2p:///ip4/1.2.3.4/tcp/1/p2p/notapeerid\': parsing address info from url \'libp2p:///ip4/1.2.3.4/tcp/1/p2p/notapeerid\': failed to parse multiaddr "/ip4/1.2.3.4/tcp/1/p2p/notapeerid": invalid value "notapeerid" for protocol p2p: failed to parse p2p addr: notapeerid invalid cid: selected encoding not supported'],
+    // Round 45: boost's Transfer.Host() takes any address manet.DialArgs reads; only these two of
+    // round 45's libp2p forms fail there, with its texts (ToURL's error is not wrapped).
+    'B1 a libp2p URL that is only a peer ID': [() => withParams(`{"URL":"libp2p:///p2p/${PEER}"}`), `server error: get deal transfer host: cannot parse url 'libp2p:///p2p/${PEER}': expected only one address in url 'libp2p:///p2p/${PEER}'`],
+    'B1 a libp2p URL over /dnsaddr': [() => withParams(`{"URL":"libp2p:///dnsaddr/example.com/p2p/${PEER}"}`), "server error: get deal transfer host: /dnsaddr/example.com is not a 'thin waist' address"],
     'a libp2p:// URL (the transfer program speaks HTTP only)': [() => withParams('{"URL":"libp2p:///ip4/104.131.131.82/tcp/4001/ipfs/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ"}'), 'transfer URLs over libp2p (libp2p://) are not supported by this miner: offer an http or https URL'],
+    ...Object.fromEntries([
+      `/ip4/1.2.3.4/udp/4001/quic-v1/p2p/${PEER}`,
+      `/dns4/example.com/udp/4001/quic-v1/p2p/${PEER}`,
+      `/ip6/::1/udp/4001/quic-v1/webtransport/p2p/${PEER}`,
+      `/ip4/1.2.3.4/p2p/${PEER}`,
+      `/dns/example.com/p2p/${PEER}`
+    ].map((ma): [string, [() => AdmissionInput, string]] => [`a libp2p:// URL boost's B1 takes: ${ma}`, [
+      () => withParams(`{"URL":"libp2p://${ma}"}`),
+      'transfer URLs over libp2p (libp2p://) are not supported by this miner: offer an http or https URL'
+    ]])),
     // What Go's url.Parse (B1) takes and the transfer program cannot fetch: refused by dealyard's policy.
     'an ftp URL (boost passes it at B1)': [() => withParams('{"URL":"ftp://data.example.com/a.car"}'), "transfer URL scheme 'ftp' is not supported by this miner: offer an http or https URL"],
     'a file URL (boost passes it at B1)': [() => withParams('{"URL":"file:///etc/passwd"}'), "transfer URL scheme 'file' is not supported by this miner: offer an http or https URL"],
