@@ -1,3 +1,4 @@
+import { MAX_BIGINT_BYTES, MAX_CID_BYTES, MAX_SIGNATURE_BYTES } from '../protocol/cbor/reader.ts'
 import { arr, enumOf, int, obj, str, withRules, type Schema } from './schema.ts'
 
 export const GROUP = 'dealyard.io'
@@ -36,6 +37,42 @@ export const seconds = (description: string, opts: Partial<Schema> = {}): Schema
 
 export const cid = (description: string): Schema =>
   str(description, { pattern: '^[A-Za-z0-9]+$', maxLength: 160 })
+
+/*
+ * What a StorageDeal copies from a decoded proposal must fit its schema, or a proposal admission
+ * accepted fails the create and the client hears "server error: save to db" (round 45). The bounds
+ * below follow from the decoder's own maxima (src/protocol/cbor/reader.ts), which are boost's.
+ */
+
+/**
+ * The longest CID text of a proposal: a tag-42 byte string of MAX_CID_BYTES (cbor-gen ReadCid's
+ * limit) less its 0x00 multibase byte, printed as a CIDv1 is, base32 with a 'b' (a CIDv0 is 46
+ * characters of base58): 819.
+ */
+export const MAX_WIRE_CID_LENGTH = 1 + Math.ceil((MAX_CID_BYTES - 1) * 8 / 5)
+
+/** A CID as a proposal carries it (PieceCID, DealDataRoot): any the decoder takes. */
+export const wireCid = (description: string): Schema =>
+  str(description, { pattern: '^[A-Za-z0-9]+$', maxLength: MAX_WIRE_CID_LENGTH })
+
+/**
+ * Base64 of a client signature's data: MAX_SIGNATURE_BYTES (go-state-types' SignatureMaxLength)
+ * counts the type byte, which the spec keeps apart: 199 bytes, 268 characters. A contract (f4)
+ * client's signature can be that long (round 45: three 65-byte ECDSA signatures are 195).
+ */
+export const MAX_SIGNATURE_DATA_BASE64 = 4 * Math.ceil((MAX_SIGNATURE_BYTES - 1) / 3)
+
+/**
+ * The most digits of a token amount in a proposal: a big.Int of MAX_BIGINT_BYTES is a sign byte
+ * and 127 bytes of magnitude, below 2^1016: 306 digits. Admission bounds the amounts by escrow
+ * only through chain facts and the provider's collateral multiplier, so the schema does not
+ * count on it.
+ */
+export const MAX_WIRE_AMOUNT_DIGITS = ((1n << BigInt(8 * (MAX_BIGINT_BYTES - 1))) - 1n).toString().length
+
+/** A proposal's token amount: attoFIL, as long as the decoder takes (not negative: admission refuses that). */
+export const wireAttoFil = (description: string): Schema =>
+  attoFil(description, { pattern: `^(0|[1-9][0-9]{0,${MAX_WIRE_AMOUNT_DIGITS - 1}})$`, maxLength: MAX_WIRE_AMOUNT_DIGITS })
 
 export const epoch = (description: string): Schema => int(`${description} (chain epoch)`, { minimum: 0 })
 

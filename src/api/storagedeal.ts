@@ -1,5 +1,5 @@
 import { bool, enumOf, immutableExcept, int, obj, str, withRules, type Schema } from './schema.ts'
-import { address, attoFil, cid, conditions, epoch, k8sName, paddedPieceSize, timestamp, uuid, type KindDefinition } from './common.ts'
+import { address, cid, conditions, epoch, k8sName, MAX_SIGNATURE_DATA_BASE64, paddedPieceSize, timestamp, uuid, wireAttoFil, wireCid, type KindDefinition } from './common.ts'
 
 /** Boost's checkpoints, in order; a failed deal ends in Complete with `status.error` set. */
 export const CHECKPOINTS = ['Accepted', 'Transferred', 'Published', 'PublishConfirmed', 'AddedPiece',
@@ -12,7 +12,7 @@ export const DEAL_CONDITIONS = ['Accepted', 'Transferred', 'Published', 'Publish
   'IndexedAndAnnounced', 'Ready', 'Stalled', 'Paused'] as const
 
 const proposal = obj('The market DealProposal the client signed, field for field.', {
-  pieceCid: cid('Piece CID (CommP, fil-commitment-unsealed / sha2-256-trunc254-padded).'),
+  pieceCid: wireCid('Piece CID (CommP, fil-commitment-unsealed / sha2-256-trunc254-padded).'),
   pieceSize: paddedPieceSize('Padded piece size in bytes: a power of two, at least 128.'),
   verifiedDeal: bool('Whether the deal spends the client\'s DataCap.'),
   client: address('Client wallet address as proposed.'),
@@ -21,9 +21,9 @@ const proposal = obj('The market DealProposal the client signed, field for field
   labelEncoding: enumOf('How the label was encoded on the wire (CBOR text or byte string).', ['string', 'bytes']),
   startEpoch: epoch('Epoch by which the sector must be proven.'),
   endEpoch: epoch('Epoch the deal ends.'),
-  storagePricePerEpoch: attoFil('Price per epoch for the whole piece'),
-  providerCollateral: attoFil('Provider collateral'),
-  clientCollateral: attoFil('Client collateral')
+  storagePricePerEpoch: wireAttoFil('Price per epoch for the whole piece'),
+  providerCollateral: wireAttoFil('Provider collateral'),
+  clientCollateral: wireAttoFil('Client collateral')
 }, {
   title: 'DealProposalSpec',
   required: ['pieceCid', 'pieceSize', 'verifiedDeal', 'client', 'provider', 'label', 'labelEncoding', 'startEpoch',
@@ -38,11 +38,11 @@ const dealSpecBase = obj('The accepted proposal. Written once by the ingress; im
   proposal,
   clientSignature: obj('The client\'s signature over the CBOR DealProposal.', {
     type: enumOf('Signature type.', ['secp256k1', 'bls', 'delegated']),
-    data: str('Signature bytes, base64.', { maxLength: 256 })
+    data: str('Signature bytes without the type byte, base64.', { maxLength: MAX_SIGNATURE_DATA_BASE64 })
   }, { required: ['type', 'data'], title: 'DealSignature' }),
   signedProposalCid: cid('CID (dag-cbor, sha2-256) of the signed ClientDealProposal.'),
   proposalCid: cid('CID (dag-cbor, blake2b-256) of the DealProposal, as the market actor knows it.'),
-  dealDataRoot: cid('Root CID of the payload (the CAR\'s root), used for indexing and announcement.'),
+  dealDataRoot: wireCid('Root CID of the payload (the CAR\'s root), used for indexing and announcement.'),
   isOffline: bool('Offline deal: the provider imports the data (spec.dataSource).'),
   skipIpniAnnounce: bool('Do not announce the deal\'s blocks to IPNI.'),
   removeUnsealedCopy: bool('Do not keep an unsealed copy for fast retrieval.'),

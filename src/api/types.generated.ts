@@ -33,7 +33,7 @@ export interface DealProposalSpec {
 export interface DealSignature {
   /** Signature type. */
   type: 'secp256k1' | 'bls' | 'delegated'
-  /** Signature bytes, base64. */
+  /** Signature bytes without the type byte, base64. */
   data: string
 }
 
