@@ -147,6 +147,8 @@ export const storageProvider: KindDefinition = {
   description: 'A storage provider (miner) this installation makes deals for: endpoints, ask, policy, batching.',
   spec: providerSpec,
   status: providerStatus,
+  // The name is a label value on every deal of the provider: a longer one made each deal's create fail.
+  rootRules: [{ rule: 'self.metadata.name.size() <= 63', message: 'metadata.name must be at most 63 characters: it labels every deal of the provider (dealyard.io/provider)' }],
   printerColumns: [
     { name: 'Address', type: 'string', jsonPath: '.spec.address' },
     { name: 'Paused', type: 'boolean', jsonPath: '.spec.paused' },

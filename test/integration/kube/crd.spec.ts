@@ -126,6 +126,14 @@ test('a StorageProvider\'s ask and address are refused by the apiserver when no 
   await k.rest.delete(StorageProviders, undefined, name)
 })
 
+test('a StorageProvider\'s name fits the label it puts on its deals', async () => {
+  const named = (name: string): StorageProvider => ({ ...storageProvider(name), metadata: { name } })
+  const long = `${k.namespace}-`.padEnd(64, 'x')
+  await rejected(k.rest.create(StorageProviders, undefined, named(long)), /metadata.name must be at most 63 characters: it labels every deal of the provider/)
+  await k.rest.create(StorageProviders, undefined, named(long.slice(0, 63)))
+  await k.rest.delete(StorageProviders, undefined, long.slice(0, 63))
+})
+
 test('status is written through the status subresource only', async () => {
   const deal = storageDeal(k.namespace)
   const name = deal.metadata.name!
