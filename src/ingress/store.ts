@@ -416,36 +416,26 @@ export class KubeDealStore implements DealStore {
     const decided = await this.afterCommit(spc, uuid, created, m, recheck)
     if (!('created' in decided) || params === undefined) return decided
     const secret = paramsSecret({ apiVersion: created.apiVersion, name: uuid, uid: created.metadata.uid ?? '' }, this.namespace, params) as KubeObject
-    // The Secret written, by uid: an undo deletes that one and no other of its name.
-    let secretUid: string | undefined
-    const createSecret = async (): Promise<string> =>
-      (await this.rest.request<KubeObject>('POST', resourcePath(Core.secrets, this.namespace), { body: secret, timeoutMs: PERSIST_TIMEOUT_MS })).metadata?.uid ?? ''
+    const createSecret = async (): Promise<void> => {
+      await this.rest.request<KubeObject>('POST', resourcePath(Core.secrets, this.namespace), { body: secret, timeoutMs: PERSIST_TIMEOUT_MS })
+    }
     try {
       try {
-        secretUid = await createSecret()
+        await createSecret()
       } catch (err) {
         if (!isAlreadyExists(err) || !await this.removeStaleParams(uuid, created.metadata.uid ?? '')) throw err
-        secretUid = await createSecret()
+        await createSecret()
       }
     } catch (err) {
       // The Secret is born owned by this deal's uid: if one owned by it exists, it is this write's.
       // One of the same name owned by another uid (an earlier deal of this UUID whose Secret the
       // garbage collector has not removed yet, or one made by hand) is not: the deal has no params.
-      secretUid = uncertain(err)
-        ? await this.rest.request<KubeObject>('GET', resourcePath(Core.secrets, this.namespace, paramsSecretName(uuid)), {
-          accept: METADATA_ONLY,
-          timeoutMs: PERSIST_TIMEOUT_MS
-        }).then((s) => (s.metadata?.ownerReferences ?? []).some((o) => o.uid === created.metadata.uid) ? s.metadata?.uid ?? '' : undefined, () => undefined)
-        : undefined
-      if (secretUid === undefined) {
-        // uid precondition: never delete a deal some other replica re-created under the same name.
-        const deleted = await this.rest.request('DELETE', resourcePath(StorageDeals, this.namespace, uuid), {
-          body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: created.metadata.uid } },
-          timeoutMs: PERSIST_TIMEOUT_MS
-        }).then(() => true, (e: unknown) => isNotFound(e) || isConflict(e))
-        if (!deleted) this.abandon(uuid, attempt)
-        if (spc !== undefined && this.bySpc.get(spc)?.dealUuid === uuid) this.bySpc.delete(spc)
-        this.holdings.set(uuid, undefined)
+      const written = uncertain(err) && await this.rest.request<KubeObject>('GET', resourcePath(Core.secrets, this.namespace, paramsSecretName(uuid)), {
+        accept: METADATA_ONLY,
+        timeoutMs: PERSIST_TIMEOUT_MS
+      }).then((s) => (s.metadata?.ownerReferences ?? []).some((o) => o.uid === created.metadata.uid), () => false)
+      if (!written) {
+        await this.undo(uuid, created, spc)
         throw new DealyardError('ERR_PERSIST', `deal ${uuid}: create params Secret: ${(err as Error).message}`, { cause: err, retry: 'auto' })
       }
     }
@@ -581,9 +571,10 @@ export class KubeDealStore implements DealStore {
   }
 
   /**
-   * Deletes a deal this replica created and will not answer "accepted" for (decided before its
-   * params Secret is written, so there is none), bounded so the answer comes within the drain. A
-   * deal that cannot be deleted now is abandoned (deleted when the watch next shows it).
+   * Deletes a deal this replica created and will not answer "accepted" for (refused before its
+   * params Secret was written, or whose Secret could not be written), by uid (never a deal another
+   * replica re-created under the name), bounded so the answer comes within the drain. A deal that
+   * cannot be deleted now is abandoned (deleted when the watch next shows it).
    */
   private async undo (uuid: string, created: Obj, spc: string | undefined): Promise<void> {
     // Not a deal any more, whatever the watch later shows (a relist never shows one it missed).

@@ -1,6 +1,6 @@
 /**
  * The deal store's decisions across replicas when one replica's watch was away long enough for a
- * 410 Gone, and when writes' answers are lost: two KubeDealStores on one real apiserver stand in
+ * 410 Gone, and when writes fail or their answers are lost: two KubeDealStores on one real apiserver stand in
  * for two ingress replicas. The plane runs without a watch cache, so compacting etcd while a
  * store's informer is stopped gives it a real 410 and a full relist.
  */
@@ -11,7 +11,7 @@ import { startControlPlane, type ControlPlane } from '../../support/controlplane
 import { applyCrds } from '../../support/crds.ts'
 import { storageDeal } from '../../support/builders.ts'
 import { eventually } from '../../support/kube.ts'
-import { Core, KubeRest, loadKubeConfig, type KubeObject } from '../../../src/kube/index.ts'
+import { Core, KubeApiError, KubeRest, loadKubeConfig, type KubeObject } from '../../../src/kube/index.ts'
 import { StorageDeals, type StorageDeal } from '../../../src/api/index.ts'
 import { KubeDealStore, type Recheck } from '../../../src/ingress/store.ts'
 import { OrphanSweeper } from '../../../src/ingress/orphans.ts'
@@ -26,7 +26,7 @@ before(async () => {
   plane = await startControlPlane({ apiserverArgs: ['--watch-cache=false'] })
   await applyCrds(plane)
   rest = new KubeRest(loadKubeConfig(plane.kubeconfig))
-  ns = `store-relist-${randomBytes(3).toString('hex')}`
+  ns = `store-${randomBytes(3).toString('hex')}`
   await rest.create(Core.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } })
 })
 after(async () => {
@@ -232,6 +232,46 @@ test('an identical deal another replica created and deleted again leaves the acc
     await rest.delete(StorageDeals, ns, c.metadata.name!)
     await eventually(() => store.informer.getObject(ns, c.metadata.name!) === undefined, { what: 'C gone' })
     assert.equal(store.bySignedProposalCid(X)?.dealUuid, b.metadata.name)
+  } finally {
+    await store.stop()
+  }
+})
+
+/** A client whose params Secret creates fail: refused outright, or answered with a timeout while the write lands. */
+function failingSecrets (real: KubeRest, how: 'refused' | 'lost'): KubeRest {
+  const client = Object.create(real) as KubeRest
+  client.request = (async (method: string, path: string, o: unknown) => {
+    if (method === 'POST' && path.endsWith('/secrets')) {
+      if (how === 'refused') throw new KubeApiError(403, 'Forbidden', `${method} ${path}: 403 Forbidden: secrets is forbidden (test)`)
+      await real.request(method, path, o as never)
+      throw new DealyardError('ERR_KUBE_TRANSPORT', `${method} ${path}: timed out (test)`, { retry: 'auto' })
+    }
+    return await real.request(method as never, path, o as never)
+  }) as KubeRest['request']
+  return client
+}
+
+test('a params Secret that cannot be written: the deal is deleted again and the client hears the failure', async () => {
+  const store = await replica(failingSecrets(rest, 'refused'))
+  try {
+    const d = deal()
+    await assert.rejects(store.create(d, params), { message: /^deal [0-9a-f-]+: create params Secret: POST .*403 Forbidden/ })
+    assert.equal(await exists(d.metadata.name!), false)
+    assert.equal(store.bySignedProposalCid(d.spec.signedProposalCid!), undefined)
+  } finally {
+    await store.stop()
+  }
+})
+
+test('a params Secret written although its answer was lost: found by its owner, the deal stands', async () => {
+  const store = await replica(failingSecrets(rest, 'lost'))
+  try {
+    const d = deal()
+    assert.deepEqual(await store.create(d, params), { created: true })
+    assert.equal(await exists(d.metadata.name!), true)
+    const secret = await rest.get(Core.secrets, ns, paramsSecretName(d.metadata.name!))
+    const deal2 = await rest.get(StorageDeals, ns, d.metadata.name!)
+    assert.equal(secret.metadata?.ownerReferences?.[0]?.uid, deal2.metadata?.uid)
   } finally {
     await store.stop()
   }
