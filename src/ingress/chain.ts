@@ -140,24 +140,31 @@ function parsedAddress (s: string): Address {
  * the provider's client lists name ID addresses, so a key-address client's ID is needed too. A
  * client whose account key is delegated (f4) is authenticated on chain once its key is known.
  * `o.signatureOnly`: only what boost's checks before the provider's need (the head, the client's
- * key and signature); the rest is reported as not read.
+ * key and signature); the rest is reported as not read. `o.have`: those facts, read already by a
+ * signatureOnly call for the same proposal (boost reads nothing else before the signature is
+ * checked, so a proposal signed by no one costs no balance or DataCap reads).
  */
-export async function gatherChainFacts (chain: ChainReader, cdp: ClientDealProposal, o: { clientId?: boolean, signatureOnly?: boolean } = {}): Promise<ChainFacts> {
+export async function gatherChainFacts (chain: ChainReader, cdp: ClientDealProposal, o: { clientId?: boolean, signatureOnly?: boolean, have?: ChainFacts } = {}): Promise<ChainFacts> {
   const p = cdp.proposal
   const client = addressString(p.client)
+  const have = o.have
   // A key or delegated address is its own account key (StateAccountKey returns it as is): no call, no parse.
-  const key: Promise<Fact<Address>> = p.client.isKey || p.client.protocol === 4
-    ? Promise.resolve(fact(p.client))
-    : settle(chain.accountKey(client).then(parsedAddress))
+  const key: Promise<Fact<Address>> = have !== undefined
+    ? Promise.resolve(have.clientKey)
+    : p.client.isKey || p.client.protocol === 4
+      ? Promise.resolve(fact(p.client))
+      : settle(chain.accountKey(client).then(parsedAddress))
   // boost's signatureVerifier: an f4 key's signature is the client actor's to judge (AuthenticateMessage
   // over the proposal's CBOR, the signature's data without its type); others are verified here.
-  const clientAuthentication = key.then((k) => k.ok && k.value.protocol === 4
-    ? settle(chain.authenticateMessage(addressString(k.value), cdp.clientSignature.data, encodeDealProposal(p)))
-    : undefined)
+  const clientAuthentication = have !== undefined
+    ? Promise.resolve(have.clientAuthentication)
+    : key.then((k) => k.ok && k.value.protocol === 4
+      ? settle(chain.authenticateMessage(addressString(k.value), cdp.clientSignature.data, encodeDealProposal(p)))
+      : undefined)
   const notRead = Promise.resolve(failedFact<never>('not read'))
   const all = o.signatureOnly !== true
   const [head, clientKey, collateralBounds, clientBalance, datacap, clientId, authentication] = await Promise.all([
-    settle(chain.head()),
+    have !== undefined ? have.head : settle(chain.head()),
     key,
     all ? settle(chain.collateralBounds(p.pieceSize, p.verifiedDeal)) : notRead,
     all ? settle(chain.marketBalance(client)) : notRead,

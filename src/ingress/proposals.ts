@@ -62,7 +62,16 @@ export class ProposalService {
   /** What the operator must see (out of funds or space, a Lotus read failing, a broken StorageProvider): logged, at most about one a second. */
   private readonly operatorLogs = new TokenBucket({ perSecond: 1, burst: 5 })
 
-  constructor (o: ProposalServiceOptions) { this.o = o }
+  /** The checks boost makes before reading more than the head and the client's key (up to the signature's), and the rest. */
+  private readonly earlyChecks: readonly Check[]
+  private readonly lateChecks: readonly Check[]
+
+  constructor (o: ProposalServiceOptions) {
+    this.o = o
+    const checks = o.checks ?? ADMISSION_CHECKS
+    this.earlyChecks = checks.filter((c) => CHECKS_BEFORE_PROVIDER.includes(c))
+    this.lateChecks = checks.filter((c) => !CHECKS_BEFORE_PROVIDER.includes(c))
+  }
 
   /**
    * The answer to a complete, well-formed DealParams that no deal can be made of: an integer beyond
@@ -113,9 +122,14 @@ export class ProposalService {
         return done('rejected', 'IncorrectProvider', `${VALIDATION_PREFIX}incorrect provider for deal; proposal.Provider: ${addressString(p.provider)}; provider.Address: ${this.o.providers.addresses().join(', ') || '(none: no StorageProvider is configured here)'}`)
       }
       provider = entry.terms.name
+      // The head and the signature first, as boost checks them (A1-A3) before it reads anything
+      // else: a proposal no one signed costs no balance, DataCap or ID reads.
+      const signed = await gatherChainFacts(entry.chain, params.clientDealProposal, { signatureOnly: true })
+      const early = evaluate(this.earlyChecks, { params, provider: entry.terms, chain: signed })
+      if (early !== undefined) return done(resultOf(early), early.reason, early.message)
       const spc = signedProposalCid(params.clientDealProposal).toString()
       const ledgers = params.isOffline ? undefined : this.o.ledgers
-      const [chain, fundsBase] = await Promise.all([gatherChainFacts(entry.chain, params.clientDealProposal, { clientId: entry.terms.clientListsNameIds }), ledgers?.fundsOf(entry)])
+      const [chain, fundsBase] = await Promise.all([gatherChainFacts(entry.chain, params.clientDealProposal, { clientId: entry.terms.clientListsNameIds, have: signed }), ledgers?.fundsOf(entry)])
       const stagingBase = ledgers?.stagingOf(entry)
       // Read after the wait for chain facts, then evaluated and claimed in the same turn: an
       // identical proposal that arrived meanwhile is either in the store or in flight here.
@@ -132,7 +146,7 @@ export class ProposalService {
         ...(fundsBase !== undefined ? { funds: fundsPosition(fundsBase, (ps) => this.o.store.held(ps)) } : {}),
         ...(stagingBase !== undefined ? { staging: stagingPosition(stagingBase, (ps) => this.o.store.held(ps)) } : {})
       }
-      const v = evaluate(this.o.checks ?? ADMISSION_CHECKS, input)
+      const v = evaluate(this.lateChecks, input)
       if (v !== undefined) {
         if (v.detail !== undefined && this.operatorLogs.take()) log.warn({ deal: params.dealUuid, provider, reason: v.reason }, v.detail)
         if (claimed !== undefined && identicalTo === claimed.deal && v.reason === 'IdenticalProposal') {

@@ -54,3 +54,39 @@ describe('ProposalService: a provider not served here', () => {
     assert.equal((await svc.propose(proposal(generateKey('secp256k1')), meta)).message, 'failed validation: incorrect provider for deal; proposal.Provider: f09999; provider.Address: f01000')
   })
 })
+
+describe('ProposalService: a provider served here', () => {
+  /** A chain that counts every read by name; `key` is what StateAccountKey answers. */
+  function countingChain (): { chain: ChainReader, reads: string[] } {
+    const reads: string[] = []
+    const read = <T>(name: string, v: T) => async (): Promise<T> => { reads.push(name); return v }
+    const chain = {
+      head: read('head', HEAD),
+      accountKey: read('accountKey', client.address.toString()),
+      collateralBounds: read('collateralBounds', { min: 0n, max: 10n ** 30n }),
+      marketBalance: read('marketBalance', { escrow: 10n ** 30n, locked: 0n }),
+      datacap: read('datacap', 10n ** 20n),
+      lookupId: read('lookupId', 'f01234'),
+      authenticateMessage: read('authenticateMessage', { exitCode: 0, error: '', returned: null })
+    } as unknown as ChainReader
+    return { chain, reads }
+  }
+
+  it('reads only the head and the client\'s key before the signature is checked: a proposal signed by no one costs no balance, DataCap or ID reads', async () => {
+    const { chain, reads } = countingChain()
+    const sp = storageProvider('sp1')
+    sp.spec.address = 'f09999'
+    const providers = { find: async () => ({ resource: sp, terms: providerTerms(sp), chain }) } as unknown as ProviderDirectory
+    const store = { bySignedProposalCid: () => undefined, byUuid: () => undefined, held: () => ({ collateral: 0n, publishes: 0, stagingBytes: 0 }), reserve: () => {}, create: async () => ({ created: true }) } as unknown as DealStore
+    const svc = new ProposalService({ providers, store, namespace: 'ns' })
+    const bad = proposal(generateKey('secp256k1'))
+    bad.clientDealProposal.proposal.verifiedDeal = true
+    assert.equal((await svc.propose(bad, meta)).message, 'failed validation: server error: validating signature')
+    assert.deepEqual(reads, ['head'])
+    // Signed: the rest is read (and the proposal goes on to later checks).
+    reads.length = 0
+    await svc.propose(proposal(), meta)
+    assert.ok(reads.includes('marketBalance') && reads.includes('collateralBounds'), reads.join(' '))
+    assert.equal(reads.filter((r) => r === 'head').length, 1, 'the head read for the signature check is not read again')
+  })
+})
