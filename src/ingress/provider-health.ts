@@ -20,8 +20,14 @@ export const PEER_ID_ON_CHAIN = 'PeerIdOnChain'
 export interface ProviderObservation {
   /** The ingress's libp2p peer ID: the one every provider is served as. */
   peerId: string
+  /** metadata.deletionTimestamp is set (a finalizer holds it): it serves no more. */
+  deleting?: boolean
+  /** Another StorageProvider with the same address is the one served (the oldest), named. */
+  shadowedBy?: string
   /** Why the provider's config cannot be used (ProviderConfigError's message), if it cannot. */
   configError?: string
+  /** configError is a read that failed for a reason that passes (the apiserver unavailable), tried again soon. */
+  configRetrying?: boolean
   /** The FundLedger or StorageLedger the spec names that does not exist (online proposals fail without it). */
   ledgerError?: string
   /** Why the token Secret could not be read again; the token read before is still in use. */
@@ -64,8 +70,16 @@ function clipped (c: ConditionInput): ConditionInput {
 
 function readiness (sp: StorageProvider, o: ProviderObservation): ConditionInput {
   const miner = sp.spec.address
+  if (o.deleting === true) return { type: READY, status: 'False', reason: 'Deleting', message: `being deleted (metadata.deletionTimestamp is set): proposals for ${miner} are refused` }
   if (sp.spec.paused === true) return { type: READY, status: 'False', reason: 'Paused', message: 'spec.paused is set: proposals are refused' }
-  if (o.configError !== undefined) return { type: READY, status: 'False', reason: 'InvalidConfig', message: o.configError }
+  if (o.shadowedBy !== undefined) {
+    return { type: READY, status: 'False', reason: 'DuplicateAddress', message: `StorageProvider ${o.shadowedBy} has the same address ${miner} and is older: it is the one served (its terms, its ask); delete or readdress one of them` }
+  }
+  if (o.configError !== undefined) {
+    return o.configRetrying === true
+      ? { type: READY, status: 'False', reason: 'ConfigUnreadable', message: `${o.configError} (tried again shortly)` }
+      : { type: READY, status: 'False', reason: 'InvalidConfig', message: o.configError }
+  }
   if (o.ledgerError !== undefined) {
     return { type: READY, status: 'False', reason: 'LedgerMissing', message: `${o.ledgerError}: online proposals are refused ("server error: tag funds" / "tag storage")` }
   }

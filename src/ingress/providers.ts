@@ -6,6 +6,7 @@
 import type { StorageProvider, SecretKeyRef } from '../api/types.generated.ts'
 import { LOTUS_TOKEN_LABEL } from '../api/storageprovider.ts'
 import { DealyardError } from '../errors.ts'
+import { KubeApiError } from '../kube/rest.ts'
 import { addressKey, type ProviderTerms } from '../policy/admission.ts'
 import { providerTerms, type TermsOptions } from '../policy/terms.ts'
 import { logger } from '../log.ts'
@@ -42,6 +43,8 @@ export interface ProviderDirectoryOptions extends TermsOptions {
 export const TOKEN_REFRESH_MS = 30_000
 /** A StorageProvider whose config cannot be used is tried again after this long, not on every request. */
 export const FAILED_ENTRY_MS = 5_000
+/** One whose config could not be read for a reason that passes (the apiserver unavailable) is tried again after this long. */
+const TRANSIENT_FAILURE_MS = 1_000
 
 interface CachedEntry {
   /** The spec version it was built from (specVersion). */
@@ -65,20 +68,37 @@ export class ProviderDirectory {
 
   constructor (o: ProviderDirectoryOptions) { this.o = o }
 
-  /** The provider whose spec.address is `address` (f/t letter ignored), or undefined. */
-  async find (address: string): Promise<ProviderEntry | undefined> {
+  /**
+   * The StorageProviders that serve: not those being deleted (a finalizer may keep one for long,
+   * and its operator's delete means no more deals).
+   */
+  private live (): StorageProvider[] { return this.o.list().filter((p) => p.metadata.deletionTimestamp == null) }
+
+  /** The live StorageProviders with this address (f/t letter ignored), the one served first. */
+  private withAddress (address: string): StorageProvider[] {
     const key = addressKey(address)
-    const matches = this.o.list().filter((p) => addressKey(p.spec.address) === key)
+    const matches = this.live().filter((p) => addressKey(p.spec.address) === key)
+    // Several are a misconfiguration: the oldest serves, deterministically on every replica.
     if (matches.length > 1) {
-      // A misconfiguration: serve the oldest one, deterministically on every replica, and say so.
       matches.sort((a, b) => String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? '')) || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))
-      if (this.warnings.take()) log.warn({ address, providers: matches.map((m) => m.metadata.name) }, 'several StorageProviders have this address; using the oldest')
     }
-    const sp = matches[0]
-    return sp === undefined ? undefined : await this.entry(sp)
+    return matches
   }
 
-  addresses (): string[] { return this.o.list().map((p) => p.spec.address) }
+  /** The StorageProvider served for `address`, or undefined. */
+  servedFor (address: string): StorageProvider | undefined { return this.withAddress(address)[0] }
+
+  /** The provider whose spec.address is `address` (f/t letter ignored), or undefined. */
+  async find (address: string): Promise<ProviderEntry | undefined> {
+    const [sp, ...shadowed] = this.withAddress(address)
+    if (sp === undefined) return undefined
+    if (shadowed.length > 0 && this.warnings.take()) {
+      log.warn({ address, served: sp.metadata.name, shadowed: shadowed.map((m) => m.metadata.name) }, 'several StorageProviders have this address; using the oldest')
+    }
+    return await this.entry(sp)
+  }
+
+  addresses (): string[] { return this.live().map((p) => p.spec.address) }
 
   /**
    * A usable provider, any one (the first by name whose config builds): its Lotus reads the chain
@@ -86,7 +106,7 @@ export class ProviderDirectory {
    * (the head, the client's signature) still come first.
    */
   async anyEntry (): Promise<ProviderEntry | undefined> {
-    const sps = [...this.o.list()].sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))
+    const sps = this.live().sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))
     for (const sp of sps) {
       try { return await this.entry(sp) } catch {}
     }
@@ -106,7 +126,9 @@ export class ProviderDirectory {
     const c = this.terms.get(name)
     if (c !== undefined && c.key === key) {
       if (c.entry === undefined) {
-        if (now - c.at < (this.o.failedEntryMs ?? FAILED_ENTRY_MS)) throw c.error!
+        const failedMs = this.o.failedEntryMs ?? FAILED_ENTRY_MS
+        // An apiserver that did not answer is asked again sooner than a config the operator must fix.
+        if (now - c.at < ((c.error as ProviderConfigError).transient ? Math.min(failedMs, TRANSIENT_FAILURE_MS) : failedMs)) throw c.error!
       } else {
         if (now - c.at >= (this.o.tokenRefreshMs ?? TOKEN_REFRESH_MS) && sp.spec.lotus.fullNode.tokenSecretRef !== undefined && c.refreshing !== true) this.refresh(sp, c)
         return c.entry
@@ -115,8 +137,9 @@ export class ProviderDirectory {
     // Requests that come while the entry is being built wait for that one build (one Secret read).
     const pending = this.building.get(name)
     if (pending !== undefined && pending.key === key) return await pending.entry
-    const build = this.build(sp).then((entry) => {
-      this.terms.set(name, { key, entry, at: now })
+    const build = this.build(sp, c?.entry).then(({ entry, staleToken }) => {
+      this.terms.set(name, { key, entry, at: now, ...(staleToken !== undefined ? { refreshError: staleToken } : {}) })
+      this.prune()
       return entry
     }, (err: unknown) => {
       this.terms.set(name, { key, error: err as Error, at: now })
@@ -130,7 +153,7 @@ export class ProviderDirectory {
   private refresh (sp: StorageProvider, c: CachedEntry): void {
     c.refreshing = true
     const name = sp.metadata.name ?? ''
-    this.build(sp).then((entry) => {
+    this.build(sp).then(({ entry }) => {
       if (this.terms.get(name) === c) this.terms.set(name, { key: c.key, entry, at: Date.now() })
       this.prune()
     }, (err: unknown) => {
@@ -140,18 +163,37 @@ export class ProviderDirectory {
     }).finally(() => { c.refreshing = false })
   }
 
-  private async build (sp: StorageProvider): Promise<ProviderEntry> {
+  /**
+   * The entry for `sp`. `previous`: the entry of an earlier spec of it; when the token Secret
+   * cannot be read now for a reason that passes (the apiserver unavailable), and the endpoint and
+   * the token's Secret are the same, its Lotus client (the token read before) serves the new
+   * terms, as a failed background refresh would (reported as a stale token).
+   */
+  private async build (sp: StorageProvider, previous?: ProviderEntry): Promise<{ entry: ProviderEntry, staleToken?: string }> {
+    const name = sp.metadata.name ?? ''
     try {
-      return { resource: sp, terms: providerTerms(sp, this.o), chain: await this.chainOf(sp) }
+      const terms = providerTerms(sp, this.o)
+      try {
+        return { entry: { resource: sp, terms, chain: await this.chainOf(sp) } }
+      } catch (err) {
+        if (!passing(err) || previous === undefined || !sameEndpoint(previous.resource, sp)) throw err
+        if (this.warnings.take()) log.warn({ provider: name, err: (err as Error).message }, 'reading the Lotus token failed; the new spec is served with the token read before')
+        return { entry: { resource: sp, terms, chain: previous.chain }, staleToken: (err as Error).message }
+      }
     } catch (err) {
       // Named, so the log line that reports the failed proposal, ask or status says which
       // StorageProvider to fix.
-      throw new ProviderConfigError(sp.metadata.name ?? '', `StorageProvider ${sp.metadata.name ?? ''}: ${(err as Error).message}`, { cause: err })
+      throw new ProviderConfigError(name, `StorageProvider ${name}: ${(err as Error).message}`, { cause: err, transient: passing(err) })
     }
   }
 
-  /** Drops Lotus clients no provider uses any more (a token was rotated, an endpoint changed). */
+  /**
+   * Drops what no provider uses any more: the entries of deleted providers, and Lotus clients
+   * (a token was rotated, an endpoint changed, the provider went).
+   */
   private prune (): void {
+    const names = new Set(this.o.list().map((p) => p.metadata.name ?? ''))
+    for (const [name, c] of this.terms) if (!names.has(name) && c.refreshing !== true) this.terms.delete(name)
     const used = new Set([...this.terms.values()].map((c) => c.entry?.chain))
     for (const [k, chain] of this.chains) if (!used.has(chain)) this.chains.delete(k)
   }
@@ -206,9 +248,25 @@ export function lotusToken (secret: { metadata?: { namespace?: string, name?: st
  */
 export class ProviderConfigError extends DealyardError {
   readonly provider: string
-  constructor (provider: string, message: string, opts?: ErrorOptions) {
-    super('ERR_PROVIDER_CONFIG', message, { ...opts, retry: 'manual' })
+  /** The config could not be read for a reason that passes (the apiserver unavailable), not because it is wrong. */
+  readonly transient: boolean
+  constructor (provider: string, message: string, opts?: ErrorOptions & { transient?: boolean }) {
+    super('ERR_PROVIDER_CONFIG', message, { ...opts, retry: opts?.transient === true ? 'auto' : 'manual' })
     this.name = 'ProviderConfigError'
     this.provider = provider
+    this.transient = opts?.transient === true
   }
+}
+
+/** A read that failed for a reason that passes: the apiserver's 5xx or 429, or no answer at all. */
+function passing (err: unknown): boolean {
+  if (err instanceof KubeApiError) return err.status >= 500 || err.status === 429
+  return err instanceof DealyardError && err.code === 'ERR_KUBE_TRANSPORT'
+}
+
+/** The same Lotus endpoint and the same token Secret: a client built for one serves the other. */
+function sameEndpoint (a: StorageProvider, b: StorageProvider): boolean {
+  const x = a.spec.lotus.fullNode
+  const y = b.spec.lotus.fullNode
+  return x.url === y.url && JSON.stringify(x.tokenSecretRef ?? null) === JSON.stringify(y.tokenSecretRef ?? null)
 }

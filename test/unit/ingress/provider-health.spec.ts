@@ -63,6 +63,19 @@ describe('providerStatus', () => {
     assert.match(m3, /token read before; reading it again failed: StorageProvider sp1: secrets "lotus" not found/)
   })
 
+  it('a provider being deleted, or shadowed by an older one of the same address, is not Ready, whatever else holds', () => {
+    const sp = storageProvider('sp1')
+    const ready = (o: Partial<ProviderObservation>): [string, string, string] => {
+      const c = condition(providerStatus(sp, healthy(o)), READY)
+      return [c.status, c.reason, c.message]
+    }
+    assert.deepEqual(ready({ deleting: true }), ['False', 'Deleting', 'being deleted (metadata.deletionTimestamp is set): proposals for f01000 are refused'])
+    assert.deepEqual(ready({ shadowedBy: 'sp0' }).slice(0, 2), ['False', 'DuplicateAddress'])
+    assert.match(ready({ shadowedBy: 'sp0' })[2], /^StorageProvider sp0 has the same address f01000 and is older: it is the one served/)
+    // A config read that failed for a reason that passes is not a config to fix.
+    assert.deepEqual(ready({ configError: 'StorageProvider sp1: GET …: 503', configRetrying: true }), ['False', 'ConfigUnreadable', 'StorageProvider sp1: GET …: 503 (tried again shortly)'])
+  })
+
   it('cuts a long error (a Lotus error can be any length; the apiserver refuses a message past 32,768)', () => {
     const sp = storageProvider('sp1')
     const c = condition(providerStatus(sp, healthy({ head: { error: 'x'.repeat(40_000) } })), READY)

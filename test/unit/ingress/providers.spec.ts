@@ -5,7 +5,9 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { lotusToken, ProviderDirectory } from '../../../src/ingress/providers.ts'
+import { lotusToken, ProviderConfigError, ProviderDirectory } from '../../../src/ingress/providers.ts'
+import { KubeApiError } from '../../../src/kube/rest.ts'
+import { DealyardError } from '../../../src/errors.ts'
 import { LOTUS_TOKEN_LABEL } from '../../../src/api/index.ts'
 import { LotusChain } from '../../../src/ingress/chain.ts'
 import { storageProvider } from '../../support/builders.ts'
@@ -86,6 +88,84 @@ describe('ProviderDirectory', () => {
     await sleep(90)
     await assert.rejects(dir.find('f01000'), /forbidden/)
     assert.equal(reads, 3)
+  })
+})
+
+describe('ProviderDirectory: which StorageProviders serve', () => {
+  const named = (name: string, address: string, created: string): ReturnType<typeof storageProvider> => {
+    const sp = storageProvider(name)
+    sp.spec.address = address
+    sp.metadata.creationTimestamp = created as never
+    sp.metadata.generation = 1
+    return sp
+  }
+
+  it('one being deleted (a finalizer holds it) serves no more: not found, not listed, not borrowed', async () => {
+    const sp = named('sp1', 'f01000', '2026-01-01T00:00:00Z')
+    const dir = new ProviderDirectory({ list: () => [sp] })
+    assert.equal((await dir.find('f01000'))?.terms.name, 'sp1')
+    sp.metadata.deletionTimestamp = '2026-11-27T00:00:00Z' as never
+    assert.equal(await dir.find('f01000'), undefined)
+    assert.deepEqual(dir.addresses(), [])
+    assert.equal(await dir.anyEntry(), undefined)
+  })
+
+  it('of several with one address, the oldest serves (the one the others\' status names)', async () => {
+    const older = named('b-old', 'f01000', '2026-01-01T00:00:00Z')
+    const newer = named('a-new', 't01000', '2026-02-01T00:00:00Z')
+    const dir = new ProviderDirectory({ list: () => [newer, older] })
+    assert.equal(dir.servedFor('f01000')?.metadata.name, 'b-old')
+    assert.equal((await dir.find('t01000'))?.terms.name, 'b-old')
+  })
+
+  it('forgets deleted providers and Lotus clients no provider uses any more', async () => {
+    let current: Array<ReturnType<typeof storageProvider>> = []
+    const dir = new ProviderDirectory({ list: () => current })
+    const held = dir as unknown as { terms: Map<string, unknown>, chains: Map<string, unknown> }
+    for (let i = 0; i < 50; i++) {
+      const sp = named(`p${i}`, `f0${1000 + i}`, '2026-01-01T00:00:00Z')
+      sp.spec.lotus.fullNode.url = `http://lotus-${i}.example:1234/rpc/v1`
+      current = [sp]
+      await dir.find(sp.spec.address)
+    }
+    assert.ok(held.terms.size <= 2 && held.chains.size <= 2, `${held.terms.size} entries, ${held.chains.size} clients after 50 providers came and went`)
+    const moving = named('moving', 'f02000', '2026-01-01T00:00:00Z')
+    current = [moving]
+    for (let g = 1; g <= 50; g++) {
+      moving.metadata.generation = g
+      moving.spec.lotus.fullNode.url = `http://moved-${g}.example:1234/rpc/v1`
+      await dir.find('f02000')
+    }
+    assert.equal(held.terms.size, 1)
+    assert.equal(held.chains.size, 1, 'only the client of the current URL')
+  })
+
+  it('a token read that fails for a reason that passes, after a spec edit: the new terms serve with the token read before, as a stale token', async () => {
+    const sp = withToken()
+    sp.metadata.generation = 1
+    let fail: Error | undefined
+    const dir = new ProviderDirectory({ list: () => [sp], readSecret: async () => { if (fail !== undefined) throw fail; return 'tok' } })
+    const first = await dir.find('f01000')
+    sp.metadata.generation = 2
+    sp.spec.ask = { price: '5' }
+    fail = new KubeApiError(503, 'ServiceUnavailable', 'GET /api/v1/namespaces/ns/secrets/lotus: 503 ServiceUnavailable: etcdserver: request timed out')
+    const second = await dir.find('f01000')
+    assert.equal(second?.terms.ask.price, 5n)
+    assert.equal(second?.chain, first?.chain)
+    assert.match(dir.staleTokenError(sp) ?? '', /etcdserver: request timed out/)
+  })
+
+  it('a first build whose token read fails for a reason that passes is tried again within a second, named as such', async () => {
+    const sp = withToken()
+    let reads = 0
+    const dir = new ProviderDirectory({
+      list: () => [sp],
+      readSecret: async () => { reads++; throw new DealyardError('ERR_KUBE_TRANSPORT', 'GET /api/v1/namespaces/ns/secrets/lotus: connect ECONNREFUSED', { retry: 'auto' }) }
+    })
+    await assert.rejects(dir.find('f01000'), (err: unknown) => err instanceof ProviderConfigError && err.transient && err.retry === 'auto')
+    await sleep(1100)
+    await assert.rejects(dir.find('f01000'), /ECONNREFUSED/)
+    assert.equal(reads, 2)
   })
 })
 
