@@ -22,7 +22,7 @@ import { updateStatus } from '../kube/status.ts'
 import { logger } from '../log.ts'
 import { registry } from '../metrics.ts'
 import { conditionEvents, providerStatus, READY, type ProviderObservation } from './provider-health.ts'
-import type { ProviderDirectory } from './providers.ts'
+import { ProviderConfigError, type ProviderDirectory } from './providers.ts'
 
 const log = logger('ingress:provider-status')
 
@@ -66,8 +66,12 @@ interface ProviderLoop {
 export class ProviderStatusWriter {
   private readonly o: ProviderStatusOptions
   private readonly elector: LeaderElector
-  /** One loop per served provider while leading: a provider whose Lotus hangs delays only itself. */
-  private readonly loops = new Map<string, ProviderLoop>()
+  /**
+   * One loop per served provider while leading: a provider whose Lotus hangs delays only itself.
+   * A map per term of leadership: a loop of an earlier term still inside a slow sync must not keep
+   * this term from starting its own.
+   */
+  private loops = new Map<string, ProviderLoop>()
   private wakeLead: (() => void) | undefined
   private active: { at: number, counts: Map<string, number> } | undefined
 
@@ -103,13 +107,15 @@ export class ProviderStatusWriter {
   /** Starts a loop for every provider served (now and as they appear) until leadership ends. */
   private async lead (signal: AbortSignal): Promise<void> {
     const running = new Set<Promise<void>>()
+    const loops = new Map<string, ProviderLoop>()
+    this.loops = loops
     while (!signal.aborted) {
       for (const sp of this.o.providers()) {
         const name = sp.metadata.name ?? ''
-        if (this.loops.has(name)) continue
+        if (loops.has(name)) continue
         const loop: ProviderLoop = { dirty: false }
-        this.loops.set(name, loop)
-        const p: Promise<void> = this.runLoop(name, loop, signal).finally(() => { this.loops.delete(name); running.delete(p) })
+        loops.set(name, loop)
+        const p: Promise<void> = this.runLoop(name, loop, signal).finally(() => { loops.delete(name); running.delete(p) })
         running.add(p)
       }
       await wait(signal, this.o.intervalMs ?? SYNC_INTERVAL_MS, (wake) => { this.wakeLead = wake })
@@ -123,7 +129,7 @@ export class ProviderStatusWriter {
       const sp = this.o.providers().find((p) => p.metadata.name === name)
       if (sp === undefined) { providerReady.remove({ provider: name }); return }
       loop.dirty = false
-      await this.syncOne(sp, loop)
+      await this.syncOne(sp, loop, signal)
       // Dirty: soon, not at once (the informer may not have the new spec yet).
       await wait(signal, loop.dirty ? CHANGE_DELAY_MS : this.o.intervalMs ?? SYNC_INTERVAL_MS, (wake) => { loop.wake = wake })
       loop.wake = undefined
@@ -132,13 +138,14 @@ export class ProviderStatusWriter {
 
   /** One sync of every served provider, all at once (tests; the loops do this while leading). */
   async syncAll (): Promise<void> {
-    await Promise.all(this.o.providers().map(async (sp) => { await this.syncOne(sp, { dirty: false }) }))
+    const always = new AbortController().signal
+    await Promise.all(this.o.providers().map(async (sp) => { await this.syncOne(sp, { dirty: false }, always) }))
   }
 
-  private async syncOne (sp: StorageProvider, loop: ProviderLoop): Promise<void> {
+  private async syncOne (sp: StorageProvider, loop: ProviderLoop, leading: AbortSignal): Promise<void> {
     const name = sp.metadata.name ?? ''
     try {
-      await this.sync(sp, this.activeDeals(name), loop)
+      await this.sync(sp, this.activeDeals(name), loop, leading)
     } catch (err) {
       if (!isNotFound(err)) log.warn({ provider: name, err: (err as Error).message }, 'writing the provider status failed')
     }
@@ -151,11 +158,17 @@ export class ProviderStatusWriter {
     return this.active.counts.get(provider) ?? 0
   }
 
-  private async sync (sp: StorageProvider, activeDeals: number, loop: ProviderLoop): Promise<void> {
+  /**
+   * `leading` aborts when this replica stops leading: an observation that ends after that (a slow
+   * Lotus call) is not written, nor its Events recorded: the replica leading now writes its own.
+   */
+  private async sync (sp: StorageProvider, activeDeals: number, loop: ProviderLoop, leading: AbortSignal): Promise<void> {
     const observation = await this.observe(sp, activeDeals)
+    if (leading.aborted) return
     const name = sp.metadata.name ?? ''
     let before: StorageProvider['status']
     const { object, written } = await updateStatus<StorageProvider & KubeObject>(this.o.rest, StorageProviders, undefined, name, [(current) => {
+      if (leading.aborted) return
       // The spec changed after it was observed (or the provider was deleted and made again under
       // its name): a status stamped with the new generation would describe the old spec. Leave
       // it, and sync again.
@@ -163,6 +176,7 @@ export class ProviderStatusWriter {
       before = structuredClone(current.status)
       current.status = providerStatus(current, observation)
     }])
+    if (leading.aborted) return
     const after = object.status ?? {}
     providerReady.set({ provider: name }, after.conditions?.find((c) => c.type === READY)?.status === 'True' ? 1 : 0)
     if (!written) return
@@ -174,11 +188,21 @@ export class ProviderStatusWriter {
 
   private async observe (sp: StorageProvider, activeDeals: number): Promise<ProviderObservation> {
     const o: ProviderObservation = { peerId: this.o.peerId, activeDeals, now: new Date() }
+    if (sp.metadata.deletionTimestamp != null) {
+      o.deleting = true
+      return o
+    }
+    const served = this.o.directory.servedFor(sp.spec.address)
+    if (served !== undefined && served.metadata.name !== sp.metadata.name) {
+      o.shadowedBy = served.metadata.name ?? ''
+      return o
+    }
     let entry
     try {
       entry = await this.o.directory.entry(sp)
     } catch (err) {
       o.configError = (err as Error).message
+      if (err instanceof ProviderConfigError && err.transient) o.configRetrying = true
       return o
     }
     const ledgerError = this.o.ledgers?.missing(sp)

@@ -47,6 +47,8 @@ export class LeaderElector {
   private leading = false
   private readonly stopCtl = new AbortController()
   private leaderCtl: AbortController | undefined
+  /** onStartedLeading's work of the current or last term. */
+  private leaderWork: Promise<void> | undefined
   private runLoop: Promise<void> | undefined
   private readonly log = logger('kube:leader')
 
@@ -88,8 +90,22 @@ export class LeaderElector {
         if (Date.now() - lastRenew >= this.opts.renewDeadlineMs) break
       }
       this.loseLeadership()
+      await this.leaderWorkEnded()
     }
     if (this.opts.releaseOnStop) await this.release()
+  }
+
+  /**
+   * Waits (up to renewDeadlineMs) for the leader's work to see its signal and end, before the Lease
+   * is released or campaigned for again: work still running would otherwise act next to the next
+   * leader's (a write with what it observed before).
+   */
+  private async leaderWorkEnded (): Promise<void> {
+    const work = this.leaderWork
+    if (work === undefined) return
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([work, new Promise<void>((resolve) => { timer = setTimeout(resolve, this.opts.renewDeadlineMs) })])
+    clearTimeout(timer)
   }
 
   private jittered (): number { return this.opts.retryPeriodMs * (1 + Math.random() * 1.2) }
@@ -99,7 +115,7 @@ export class LeaderElector {
     leaderGauge.set({ lease: this.opts.name }, 1)
     this.log.info({ identity: this.identity, lease: this.opts.name }, 'became leader')
     this.leaderCtl = new AbortController()
-    void Promise.resolve(this.opts.onStartedLeading(this.leaderCtl.signal)).catch((err: Error) => {
+    this.leaderWork = Promise.resolve(this.opts.onStartedLeading(this.leaderCtl.signal)).catch((err: Error) => {
       this.log.error({ err: err.message }, 'onStartedLeading failed')
     })
   }
