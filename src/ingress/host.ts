@@ -34,8 +34,10 @@ import type { AskService } from './ask.ts'
 import { connectionsRefused, openConnections, openStreams, streamErrors } from './metrics.ts'
 import type { ProposalService } from './proposals.ts'
 import type { StatusService } from './status.ts'
-import { RequestMemory, serveRequest, writeAndClose, type StreamLimits } from './streams.ts'
+import { answerUnasked, RequestMemory, serveRequest, type StreamLimits } from './streams.ts'
 
+/** A stream's receive window: js-yamux's initial one, never grown (see the muxer's options). */
+const STREAM_WINDOW_BYTES = 256 * 1024
 const log = logger('ingress:host')
 
 export const DEFAULT_REQUEST_MEMORY_BYTES = 128 << 20
@@ -182,7 +184,19 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     // clients' muxers ping us (go-yamux every 30 s, closing a session that stops answering), and
     // the socket's inactivity timeout ends dead clients' connections on this side. `boost deal` connects for
     // every deal, so the opening ping (a frame and a timer each way) was per proposal.
-    streamMuxers: [yamux({ maxEarlyStreams: Math.max(10, 2 * maxStreams), enableKeepAlive: false })],
+    //
+    // A stream's receive window stays at its initial 256 KiB (js-yamux would double it up to
+    // 16 MiB for a fast sender; no request here comes near): a DATA frame for a stream that does
+    // not exist (one just reset) can be no longer than that, and is refused past it rather than
+    // buffered whole (16 MiB a connection, held for as long as a client trickled its last bytes).
+    // A connection's streams at once, negotiating ones included, at most what the per-protocol
+    // backstop allows one protocol (js-yamux's default 1,000).
+    streamMuxers: [yamux({
+      maxEarlyStreams: Math.max(10, 2 * maxStreams),
+      enableKeepAlive: false,
+      maxInboundStreams: 4 * maxStreams,
+      streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES }
+    })],
     logger: libp2pLogger(),
     // What identify tells peers (boost's host says boost-<version>): an SP's clients and its
     // operators see dealyard, not the js-libp2p default.
@@ -286,7 +300,7 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
     // The client sends nothing: answer at once and close (boost: 30 s write deadline).
     openStreams.inc({ protocol: PROTOCOL_IDS.transports })
     try {
-      await writeAndClose(stream, encodeTransportsQueryResponse({ protocols: transports(node, o.httpRetrievalMultiaddr) }), STREAM_DEADLINES_MS.transportsWrite)
+      await answerUnasked(stream, encodeTransportsQueryResponse({ protocols: transports(node, o.httpRetrievalMultiaddr) }), STREAM_DEADLINES_MS.transportsWrite)
     } catch (err) {
       streamErrors.inc({ protocol: PROTOCOL_IDS.transports, code: (err as Error).name })
       stream.abort(err as Error)

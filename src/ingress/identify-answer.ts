@@ -19,7 +19,7 @@ import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey, Stream, Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { writeAndClose } from './streams.ts'
+import { answerUnasked } from './streams.ts'
 
 export const IDENTIFY_PROTOCOL = '/ipfs/id/1.0.0'
 /** The p2p protocol's multiaddr code: identify announces addresses without it. */
@@ -168,6 +168,8 @@ export async function answerIdentify (node: IdentifyNode, privateKey: PrivateKey
   await node.unhandle(IDENTIFY_PROTOCOL)
   await node.handle(IDENTIFY_PROTOCOL, (stream: Stream, connection: Connection) => {
     // A TCP connection's remote address is always an IP address, which identify reports.
-    writeAndClose(stream, identifyAnswer(fields!, connection.remoteAddr.bytes), WRITE_DEADLINE_MS).catch(() => {})
+    // Guarded as an answered request: what the client sends on it is dropped, and it is reset if
+    // it stays open or the answer cannot be written in time.
+    answerUnasked(stream, identifyAnswer(fields!, connection.remoteAddr.bytes), WRITE_DEADLINE_MS).catch((err: unknown) => { stream.abort(err as Error) })
   }, { maxInboundStreams: 1, runOnLimitedConnection: true })
 }

@@ -120,6 +120,19 @@ function drainAfterRequest (stream: Stream, it: AsyncIterator<Uint8Array | Uint8
 }
 
 /**
+ * Answers a stream whose client sends no request (the transports query, identify) and guards it
+ * like an answered request's: whatever the client sends is read and dropped (past
+ * MAX_BYTES_AFTER_REQUEST the stream is reset), and a stream still open `deadlineMs` after the
+ * answer is reset. A stream nobody read kept every byte sent to it (js-yamux grants window as data
+ * arrives): 512 MiB from one client on one stream, measured.
+ */
+export async function answerUnasked (stream: Stream, bytes: Uint8Array, deadlineMs: number): Promise<void> {
+  const after = drainAfterRequest(stream, stream[Symbol.asyncIterator]())
+  await writeAndClose(stream, bytes, deadlineMs)
+  after.answered(deadlineMs)
+}
+
+/**
  * The stream as readCborItem reads it, without letting it end the iteration: the rest is drained.
  *
  * A peer that closed its side before the handler first read (its FIN in the same read as the

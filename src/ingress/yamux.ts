@@ -72,6 +72,7 @@ export function patchYamuxStreams (): boolean {
     stream.onData(data)
   }
   proto.handleData = function (this: DataFields, frame: Frame): void {
+    if (frame.data != null) frame = { header: frame.header, data: unpinned(frame.data) }
     const len = frame.header.length
     const flag = frame.header.flag
     if ((flag & FLAG_FIN) !== 0 && (flag & FLAG_RST) === 0 && len > 0 && frame.data != null && typeof this.processFlags === 'function') {
@@ -103,6 +104,22 @@ export function patchYamuxStreams (): boolean {
   }
   patched = true
   return true
+}
+
+/**
+ * A DATA frame's body, copied when it is a small part of the buffer it lies in. Bodies are
+ * subarrays of the decrypted socket read (decoding and decryption hand on views, not copies), so a
+ * stream holding a 1-byte frame held the whole ~64 KiB read: what a stream's buffers count (4 MiB
+ * unread, the request limits) was a small part of what it kept (1 GB from 8 KB counted, measured).
+ * Copied, a body keeps at most twice its size.
+ */
+function unpinned (data: Uint8Array | Uint8ArrayList): Uint8Array {
+  const bytes = data instanceof Uint8Array ? data : data.subarray()
+  if (bytes.byteLength * 2 >= bytes.buffer.byteLength) return bytes
+  // Not slice(): on a Node Buffer (what sockets deliver) it is a view too.
+  const copy = new Uint8Array(bytes.byteLength)
+  copy.set(bytes)
+  return copy
 }
 
 const HEADER_BYTES = 12

@@ -305,6 +305,49 @@ describe('ingress: bad input', () => {
     }
   })
 
+  it('ends a connection whose DATA frame for no stream is longer than a stream\'s window, without buffering the body', async () => {
+    const attacker = await createClientNode()
+    try {
+      const conn = await attacker.dial(multiaddr(env.addr))
+      const muxer = (conn as unknown as { muxer: { send: (b: Uint8Array) => boolean } }).muxer
+      // No flag, a stream that was never opened, 1 MiB: more than a stream is granted (256 KiB),
+      // less than js-yamux's largest window (16 MiB), which it buffered whole before dropping.
+      const header = Buffer.alloc(12)
+      header.writeUInt32BE(1_000_001, 4)
+      header.writeUInt32BE(1 << 20, 8)
+      muxer.send(Buffer.concat([header, new Uint8Array((1 << 20) - 1000)]))
+      await eventually(() => conn.status !== 'open', { timeoutMs: 5000, what: 'the connection ended' })
+    } finally {
+      await attacker.stop()
+    }
+  })
+
+  it('drops what a client sends on an answered transports or identify stream, and resets the stream past 64 KiB', async () => {
+    const client = await createClientNode()
+    try {
+      const conn = await client.dial(multiaddr(env.addr))
+      for (const protocol of [PROTOCOL_IDS.transports, '/ipfs/id/1.0.0']) {
+        const stream = await conn.newStream(protocol)
+        const it = stream[Symbol.asyncIterator]()
+        const first = await it.next()
+        assert.ok(first.done !== true && first.value.byteLength > 0, `${protocol}: an answer`)
+        // The client goes on writing instead of closing: 16 KiB at a time.
+        let sent = 0
+        try {
+          while (stream.status === 'open' && stream.writeStatus === 'writable' && sent < 1 << 20) {
+            if (!stream.send(new Uint8Array(16 << 10))) await stream.onDrain({ signal: AbortSignal.timeout(5000) })
+            sent += 16 << 10
+            await new Promise((resolve) => setTimeout(resolve, 2))
+          }
+        } catch {}
+        await eventually(() => stream.status === 'reset' || stream.status === 'aborted', { timeoutMs: 5000, what: `${protocol}: the stream reset (${stream.status})` })
+        assert.ok(sent <= 256 << 10, `${protocol}: ${sent} bytes went out before the reset`)
+      }
+    } finally {
+      await client.stop()
+    }
+  })
+
   it('ends a connection whose DATA frame claims 2 GiB at its header, without buffering the body', async () => {
     const attacker = await createClientNode()
     try {

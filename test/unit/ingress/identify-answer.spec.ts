@@ -94,7 +94,15 @@ test('an answer that would not fit what go-libp2p reads announces only the first
   const trims: Array<[number, number]> = []
   await answerIdentify(view, key, { error: (err) => { throw err }, trimmed: (kept, of) => { trims.push([kept, of]) } })
   const sent: Uint8Array[] = []
-  handler!({ send: (b: Uint8Array) => { sent.push(b); return true }, close: async () => {} }, { remoteAddr: multiaddr('/ip6/2001:db8::1234/tcp/40000') })
+  const stream = {
+    send: (b: Uint8Array) => { sent.push(b); return true },
+    close: async () => {},
+    abort: (err: Error) => { throw err },
+    status: 'closed',
+    // The client sends nothing on it and closes.
+    [Symbol.asyncIterator]: () => ({ next: async () => ({ done: true, value: undefined }) })
+  }
+  handler!(stream, { remoteAddr: multiaddr('/ip6/2001:db8::1234/tcp/40000') })
   await sleep(10)
   const answer = sent[0]!
   assert.ok(answer.byteLength <= MAX_IDENTIFY_BYTES, `${answer.byteLength} bytes`)

@@ -87,6 +87,35 @@ test('DATA frames of one batch reach the stream once, after the batch, and befor
   assert.deepEqual(events, ['data:gh', 'flags:4'], 'no second delivery')
 })
 
+test('a DATA body that is a small view of a large read reaches the stream copied, not holding the read', async () => {
+  patchYamuxStreams()
+  const { s } = stream(StreamState.Established, 0)
+  const got: Uint8Array[] = []
+  const st = Object.assign(s, {
+    onData: (d: Uint8Array | Uint8ArrayList) => { got.push(d instanceof Uint8Array ? d : d.subarray()) },
+    processFlags: () => {},
+    writeBuffer: { byteLength: 0 },
+    sendWindowCapacity: WINDOW,
+    safeDispatchEvent: () => {}
+  }) as unknown as { handleData: (f: unknown) => void }
+  const read = Buffer.alloc(64 * 1024, 7)
+  st.handleData({ header: { type: 0, flag: 0, streamID: 1, length: 1 }, data: read.subarray(100, 101) })
+  // A frame that is most of its read is handed on as it is (no copy of a large body).
+  const whole = new Uint8Array(1000)
+  st.handleData({ header: { type: 0, flag: 0, streamID: 1, length: 900 }, data: whole.subarray(0, 900) })
+  await Promise.resolve()
+  const delivered = got.map((d) => Buffer.from(d))
+  assert.deepEqual(delivered, [Buffer.concat([Buffer.from([7]), Buffer.alloc(900)])])
+  // What the stream keeps of the 1-byte frame: not the 64 KiB read it came in.
+  const st2 = stream(StreamState.Established, 0).s
+  const kept: Array<Uint8Array | Uint8ArrayList> = []
+  Object.assign(st2, { onData: (d: Uint8Array | Uint8ArrayList) => { kept.push(d) }, processFlags: () => {}, writeBuffer: { byteLength: 0 }, sendWindowCapacity: WINDOW, safeDispatchEvent: () => {} })
+  ;(st2 as unknown as { handleData: (f: unknown) => void }).handleData({ header: { type: 0, flag: 0, streamID: 1, length: 1 }, data: read.subarray(5, 6) })
+  await Promise.resolve()
+  const bufs = kept.flatMap((d) => d instanceof Uint8Array ? [d] : [...d])
+  assert.ok(bufs.every((b) => b.buffer.byteLength < 1024), `the kept bytes lie in buffers of ${bufs.map((b) => b.buffer.byteLength).join(', ')} bytes`)
+})
+
 // Frames decoded straight off a read (patchMuxerDecoding): same frames, same order, same errors
 // as the muxer's own decoder, which still handles bytes left over from a previous read.
 const header = (type: number, flag: number, streamID: number, length: number): Buffer => {
