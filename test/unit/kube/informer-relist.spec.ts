@@ -11,15 +11,15 @@ import { Backoff } from '../../../src/kube/backoff.ts'
 
 const obj = (name: string, rv: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: 'ns', name, resourceVersion: rv } })
 
-it('relists keeping unchanged objects as cached, announcing only what changed', async () => {
-  const lists = [
-    { rv: '4', items: [obj('a', '1'), obj('b', '2'), obj('d', '3')] },
-    { rv: '9', items: [obj('a', '1'), obj('b', '5'), obj('c', '6')] }
-  ]
+/**
+ * A client whose lists answer `lists` in turn (the last one again after that) and whose first
+ * watch is refused with 410 Gone; `relisted` resolves when the watch after the relist starts.
+ */
+function goneThenListed (lists: Array<{ rv: string, items: KubeObject[] }>): { rest: KubeRest, relisted: Promise<void> } {
   let listed = 0
   let watches = 0
-  let relisted: () => void = () => {}
-  const gone = new Promise<void>((resolve) => { relisted = resolve })
+  let watching: () => void = () => {}
+  const relisted = new Promise<void>((resolve) => { watching = resolve })
   const rest = {
     list: async () => {
       const l = lists[Math.min(listed++, lists.length - 1)]!
@@ -27,10 +27,19 @@ it('relists keeping unchanged objects as cached, announcing only what changed', 
     },
     watch: async (_path: string, _q: unknown, _on: unknown, o: { signal: AbortSignal }) => {
       if (watches++ === 0) throw new KubeApiError(410, 'Expired', 'too old resource version')
-      relisted()
+      watching()
       await new Promise((resolve) => { o.signal.addEventListener('abort', resolve) })
     }
   } as unknown as KubeRest
+  return { rest, relisted }
+}
+
+it('relists keeping unchanged objects as cached, announcing only what changed', async () => {
+  const lists = [
+    { rv: '4', items: [obj('a', '1'), obj('b', '2'), obj('d', '3')] },
+    { rv: '9', items: [obj('a', '1'), obj('b', '5'), obj('c', '6')] }
+  ]
+  const { rest, relisted: gone } = goneThenListed(lists)
   let transformed = 0
   const informer = new Informer<KubeObject>(rest, { resource: { group: '', version: 'v1', plural: 'configmaps' }, resyncMs: 0, backoff: new Backoff(1, 2), transform: (o) => { transformed++; return o } })
   const events: string[] = []
@@ -168,21 +177,7 @@ it('an object deleted and created again under its name while away is a delete an
     { rv: '4', items: [withUid(obj('a', '1'), 'uid-1')] },
     { rv: '9', items: [withUid(obj('a', '7'), 'uid-2')] }
   ]
-  let listed = 0
-  let watches = 0
-  let relisted: () => void = () => {}
-  const done = new Promise<void>((resolve) => { relisted = resolve })
-  const rest = {
-    list: async () => {
-      const l = lists[Math.min(listed++, lists.length - 1)]!
-      return { items: structuredClone(l.items), metadata: { resourceVersion: l.rv, continue: '' } }
-    },
-    watch: async (_path: string, _q: unknown, _on: unknown, o: { signal: AbortSignal }) => {
-      if (watches++ === 0) throw new KubeApiError(410, 'Expired', 'too old resource version')
-      relisted()
-      await new Promise((resolve) => { o.signal.addEventListener('abort', resolve) })
-    }
-  } as unknown as KubeRest
+  const { rest, relisted: done } = goneThenListed(lists)
   const informer = new Informer<KubeObject>(rest, { resource: { group: '', version: 'v1', plural: 'configmaps' }, resyncMs: 0, backoff: new Backoff(1, 2) })
   const events: string[] = []
   informer.on('add', (o, fromList) => events.push(`add ${o.metadata!.uid!}${fromList ? ' listed' : ''}`))
