@@ -423,7 +423,9 @@ export class KubeDealStore implements DealStore {
       try {
         await createSecret()
       } catch (err) {
-        if (!isAlreadyExists(err) || !await this.removeStaleParams(uuid, created.metadata.uid ?? '')) throw err
+        // Removing an earlier deal's Secret takes three more requests: not while stopping, when
+        // they would run past the drain (the client hears "save to db" and may retry elsewhere).
+        if (!isAlreadyExists(err) || this.drainBy !== undefined || !await this.removeStaleParams(uuid, created.metadata.uid ?? '')) throw err
         await createSecret()
       }
     } catch (err) {

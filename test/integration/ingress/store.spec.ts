@@ -276,3 +276,19 @@ test('a params Secret written although its answer was lost: found by its owner, 
     await store.stop()
   }
 })
+
+test('while stopping, a UUID whose earlier deal left its params Secret is not cleaned up (three more requests past the drain): the deal goes, the client hears the failure', async () => {
+  const store = await replica()
+  try {
+    const d = deal()
+    const uuid = d.metadata.name!
+    // What `kubectl delete --cascade=orphan` of an earlier deal of this UUID leaves.
+    await rest.create(Core.secrets, ns, { apiVersion: 'v1', kind: 'Secret', metadata: { name: paramsSecretName(uuid), labels: { 'dealyard.io/deal-uuid': uuid } }, data: {} } as KubeObject)
+    store.drain(30_000)
+    await assert.rejects(store.create(d, params), { message: new RegExp(`^deal ${uuid}: create params Secret: .*409`) })
+    assert.equal(await exists(uuid), false)
+    assert.equal(await rest.get(Core.secrets, ns, paramsSecretName(uuid)).then(() => true, () => false), true, 'the earlier Secret is left for a later proposal of the UUID')
+  } finally {
+    await store.stop()
+  }
+})
