@@ -38,6 +38,8 @@ import { answerUnasked, RequestMemory, serveRequest, type StreamLimits } from '.
 
 /** A stream's receive window: js-yamux's initial one, never grown (see the muxer's options). */
 const STREAM_WINDOW_BYTES = 256 * 1024
+/** Beyond one largest request, what a connection's negotiating streams may hold (protocol lines, requests of a burst). */
+const NEGOTIATION_SLACK_BYTES = 1 << 20
 const log = logger('ingress:host')
 
 export const DEFAULT_REQUEST_MEMORY_BYTES = 128 << 20
@@ -195,7 +197,10 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
       maxEarlyStreams: Math.max(10, 2 * maxStreams),
       enableKeepAlive: false,
       maxInboundStreams: 4 * maxStreams,
-      streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES }
+      streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES },
+      // What streams still negotiating their protocol may hold on one connection: one request of
+      // the largest size (go-libp2p clients send it right behind the protocol line), and then some.
+      negotiationBytes: maxMessageBytes + NEGOTIATION_SLACK_BYTES
     })],
     logger: libp2pLogger(),
     // What identify tells peers (boost's host says boost-<version>): an SP's clients and its

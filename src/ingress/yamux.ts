@@ -38,6 +38,9 @@ interface WindowFields { state: StreamState, recvWindow: number, recvWindowCapac
 interface Frame { header: { flag: number, length: number }, data?: Uint8Array | Uint8ArrayList | null }
 
 interface DataFields extends WindowFields {
+  protocol?: string
+  abort?: (err: Error) => void
+  [negotiating]?: NegotiatingStream
   onData: (data: Uint8Array | Uint8ArrayList) => void
   processFlags?: (flags: number) => void
   sendWindowUpdate: () => void
@@ -72,6 +75,11 @@ export function patchYamuxStreams (): boolean {
     stream.onData(data)
   }
   proto.handleData = function (this: DataFields, frame: Frame): void {
+    const n = this[negotiating]
+    if (n !== undefined && frame.header.length > 0 && this.protocol === '' && !n.count(frame.header.length)) {
+      this.abort?.(new DealyardError('ERR_RESOURCE', `streams still negotiating their protocol hold more than ${n.budget.limit} bytes on this connection`))
+      return
+    }
     if (frame.data != null) frame = { header: frame.header, data: unpinned(frame.data) }
     const len = frame.header.length
     const flag = frame.header.flag
@@ -241,6 +249,82 @@ export function patchMuxerDecoding (muxer: unknown): boolean {
   return true
 }
 
+const negotiating = Symbol('dealyard.yamux.negotiating')
+const negotiationPatched = Symbol('dealyard.yamux.negotiation')
+const negotiationBudget = Symbol('dealyard.yamux.negotiationBudget')
+
+/** What a connection's streams still negotiating their protocol hold, and the most they may. */
+interface NegotiationBudget { used: number, limit: number }
+
+/**
+ * One stream's share of its connection's NegotiationBudget: counted from its first DATA frame until
+ * libp2p names its protocol (multistream-select done: its handler now reads, and counts what it
+ * buffers) or it closes.
+ */
+class NegotiatingStream {
+  readonly budget: NegotiationBudget
+  private held = 0
+  constructor (budget: NegotiationBudget) { this.budget = budget }
+  /** Counts `bytes`; false when the connection's streams would then hold more than the limit. */
+  count (bytes: number): boolean {
+    if (this.budget.used + bytes > this.budget.limit) return false
+    this.held += bytes
+    this.budget.used += bytes
+    return true
+  }
+
+  release (): void {
+    this.budget.used -= this.held
+    this.held = 0
+  }
+}
+
+interface NegotiationFields {
+  _newStream?: (...args: unknown[]) => unknown
+  [negotiationBudget]?: NegotiationBudget
+  [negotiationPatched]?: boolean
+}
+
+/**
+ * Bounds what a connection's streams hold while they negotiate their protocol. Until
+ * multistream-select has read a stream's protocol, its bytes wait in the negotiation's read buffer
+ * (up to 4 MiB a stream), and js-yamux grants window as they arrive: a client that never read the
+ * "na" answers to its protocol lines (so the negotiation stopped reading while its answers could
+ * not be sent) made 50 streams of one connection hold 550 MB (measured); 256 streams would be
+ * gigabytes. go-yamux grants window only as the negotiation reads. Past `limit` bytes on one
+ * connection, the stream whose frame would go over is reset.
+ */
+export function patchMuxerNegotiation (muxer: unknown, limit: number): boolean {
+  const m = muxer as NegotiationFields
+  const proto = Object.getPrototypeOf(muxer) as NegotiationFields | null
+  if (proto == null || typeof proto._newStream !== 'function') return false
+  m[negotiationBudget] = { used: 0, limit }
+  if (proto[negotiationPatched] === true) return true
+  const newStream = proto._newStream
+  proto._newStream = function (this: NegotiationFields, ...args: unknown[]): unknown {
+    const stream = newStream.apply(this, args) as DataFields & { addEventListener?: (type: string, fn: () => void, o?: { once: boolean }) => void }
+    const budget = this[negotiationBudget]
+    if (budget === undefined || typeof stream?.protocol !== 'string' || typeof stream.addEventListener !== 'function') return stream
+    const n = new NegotiatingStream(budget)
+    stream[negotiating] = n
+    // libp2p sets `protocol` once multistream-select has read it (connection.js).
+    let protocol = stream.protocol
+    Object.defineProperty(stream, 'protocol', {
+      configurable: true,
+      enumerable: true,
+      get: () => protocol,
+      set: (v: string) => {
+        protocol = v
+        if (v !== '') n.release()
+      }
+    })
+    stream.addEventListener('close', () => { n.release() }, { once: true })
+    return stream
+  }
+  proto[negotiationPatched] = true
+  return true
+}
+
 /** Ping replies a connection gets at once, and per second after that (go-yamux: a backlog of 32, the rest dropped). */
 export const PONG_BURST = 32
 export const PONGS_PER_SECOND = 32
@@ -280,9 +364,10 @@ export function patchMuxerPings (muxer: unknown): boolean {
 }
 
 /** The yamux muxer factory, with the stream and decoding patches above applied. */
-export function yamux (...args: Parameters<typeof jsYamux>): ReturnType<typeof jsYamux> {
+export function yamux (init: Parameters<typeof jsYamux>[0] & { negotiationBytes?: number } = {}): ReturnType<typeof jsYamux> {
   patchYamuxStreams()
-  const make = jsYamux(...args)
+  const { negotiationBytes, ...options } = init
+  const make = jsYamux(options)
   return (...c: Parameters<ReturnType<typeof jsYamux>>) => {
     const factory = make(...c)
     const create = factory.createStreamMuxer.bind(factory)
@@ -290,6 +375,7 @@ export function yamux (...args: Parameters<typeof jsYamux>): ReturnType<typeof j
       const muxer = create(maConn)
       patchMuxerDecoding(muxer)
       patchMuxerPings(muxer)
+      if (negotiationBytes !== undefined) patchMuxerNegotiation(muxer, negotiationBytes)
       return muxer
     }
     return factory

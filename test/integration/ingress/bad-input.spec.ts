@@ -348,6 +348,40 @@ describe('ingress: bad input', () => {
     }
   })
 
+  it('resets streams that hold more than a request while still negotiating their protocol (a client not reading the "na" answers)', async () => {
+    const attacker = await createClientNode()
+    try {
+      const conn = await attacker.dial(multiaddr(env.addr))
+      const muxer = (conn as unknown as { muxer: { send: (b: Uint8Array) => boolean } }).muxer
+      const frame = (flag: number, id: number, body: Uint8Array): Buffer => {
+        const h = Buffer.alloc(12)
+        h.writeUInt16BE(flag, 2)
+        h.writeUInt32BE(id, 4)
+        h.writeUInt32BE(body.byteLength, 8)
+        return Buffer.concat([h, body])
+      }
+      const line = (text: string): Buffer => Buffer.from([text.length + 1, ...Buffer.from(`${text}\n`)])
+      // Protocol lines the ingress answers "na" to, 16 KiB at a time, on 8 raw streams whose
+      // answers the client's muxer never takes (no window granted back): the negotiation stops
+      // reading once its answers cannot go out, and what comes after waits in its buffer.
+      const lines = Buffer.concat(Array.from({ length: 4096 }, () => line('/x')))
+      const ids = Array.from({ length: 8 }, (_, i) => 2001 + 2 * i)
+      for (const id of ids) muxer.send(frame(1, id, line('/multistream/1.0.0')))
+      for (let round = 0; round < 48; round++) {
+        for (const id of ids) if (!muxer.send(frame(0, id, lines))) await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      // 6 MiB sent: past what one connection's negotiating streams may hold here (1 MiB + 1 MiB).
+      const peer = attacker.peerId.toString()
+      const negotiating = (): number => env.ingress.host.node.getConnections().filter((c) => c.remotePeer.toString() === peer)
+        .reduce((n, c) => n + c.streams.filter((st) => st.protocol === '' || st.protocol === undefined).length, 0)
+      await eventually(() => negotiating() < ids.length, { timeoutMs: 3000, what: 'negotiating streams reset before the negotiation timeout' })
+    } finally {
+      await attacker.stop()
+    }
+    const ok = await proposeDeal(env.node, env.addr, await env.params())
+    assert.equal(ok.accepted, true, ok.message)
+  })
+
   it('ends a connection whose DATA frame claims 2 GiB at its header, without buffering the body', async () => {
     const attacker = await createClientNode()
     try {
