@@ -12,7 +12,7 @@ import { Gauge } from 'prom-client'
 import { registry } from '../metrics.ts'
 import { logger } from '../log.ts'
 import { sleep } from './backoff.ts'
-import { Core, isAlreadyExists, isConflict, isNotFound, type KubeObject, type KubeRest } from './rest.ts'
+import { Core, isAlreadyExists, isConflict, isNotFound, resourcePath, type KubeObject, type KubeRest } from './rest.ts'
 
 const leaderGauge = new Gauge({ name: 'dealyard_leader_is_leader', help: '1 when this process holds the leader Lease, 0 otherwise.', labelNames: ['lease'], registers: [registry] })
 
@@ -38,6 +38,9 @@ interface LeaseSpec {
   leaseTransitions?: number
 }
 interface Lease extends KubeObject { spec?: LeaseSpec }
+
+/** Milliseconds on a clock that wall-clock steps (NTP, an operator's date) do not move. */
+const monotonic = (): number => performance.now()
 
 export class LeaderElector {
   readonly identity: string
@@ -78,16 +81,19 @@ export class LeaderElector {
     const signal = this.stopCtl.signal
     while (!signal.aborted) {
       // Campaign.
-      while (!signal.aborted && !(await this.tryAcquireOrRenew())) await sleep(this.jittered(), signal)
+      while (!signal.aborted && !(await this.tryAcquireOrRenew(this.opts.renewDeadlineMs))) await sleep(this.jittered(), signal)
       if (signal.aborted) break
       this.becomeLeader()
-      // Renew until a renewal misses the deadline.
-      let lastRenew = Date.now()
+      // Renew until a renewal misses the deadline. Each attempt is bounded by the time left before
+      // it (client-go runs it under a context that ends there): a stalled apiserver connection
+      // held a renewal 30 s, and this replica led on while another had taken the Lease.
+      let lastRenew = monotonic()
       while (!signal.aborted) {
         await sleep(this.opts.retryPeriodMs, signal)
         if (signal.aborted) break
-        if (await this.tryAcquireOrRenew()) { lastRenew = Date.now(); continue }
-        if (Date.now() - lastRenew >= this.opts.renewDeadlineMs) break
+        const left = this.opts.renewDeadlineMs - (monotonic() - lastRenew)
+        if (left > 0 && await this.tryAcquireOrRenew(left)) { lastRenew = monotonic(); continue }
+        if (monotonic() - lastRenew >= this.opts.renewDeadlineMs) break
       }
       this.loseLeadership()
       await this.leaderWorkEnded()
@@ -129,19 +135,26 @@ export class LeaderElector {
     this.opts.onStoppedLeading?.()
   }
 
-  private async tryAcquireOrRenew (): Promise<boolean> {
+  /** One attempt, its requests bounded together by `withinMs`. */
+  private async tryAcquireOrRenew (withinMs: number): Promise<boolean> {
     const now = new V1MicroTime()
     const leaseSeconds = Math.ceil(this.opts.leaseDurationMs / 1000)
+    const by = monotonic() + withinMs
+    const bound = (): { timeoutMs: number } => ({ timeoutMs: Math.max(1, Math.round(by - monotonic())) })
+    const path = resourcePath(Core.leases, this.opts.namespace, this.opts.name)
     let lease: Lease
     try {
-      lease = await this.rest.get<Lease>(Core.leases, this.opts.namespace, this.opts.name)
+      lease = await this.rest.request<Lease>('GET', path, bound())
     } catch (err) {
       if (!isNotFound(err)) { this.log.warn({ err: (err as Error).message }, 'reading the lease failed'); return false }
       try {
-        await this.rest.create<Lease>(Core.leases, this.opts.namespace, {
-          apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
-          metadata: { name: this.opts.name, namespace: this.opts.namespace },
-          spec: { holderIdentity: this.identity, leaseDurationSeconds: leaseSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 }
+        await this.rest.request<Lease>('POST', resourcePath(Core.leases, this.opts.namespace), {
+          ...bound(),
+          body: {
+            apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
+            metadata: { name: this.opts.name, namespace: this.opts.namespace },
+            spec: { holderIdentity: this.identity, leaseDurationSeconds: leaseSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 }
+          }
         })
         this.observe(this.identity, now.toISOString())
         return true
@@ -154,11 +167,13 @@ export class LeaderElector {
     const holder = spec.holderIdentity ?? ''
     const recordKey = `${holder}|${String(spec.renewTime)}|${spec.leaseTransitions ?? 0}`
     if (this.observed?.record !== recordKey) {
-      this.observed = { record: recordKey, at: Date.now() }
+      this.observed = { record: recordKey, at: monotonic() }
       if (holder !== '' && holder !== this.identity) this.opts.onNewLeader?.(holder)
     }
     const held = holder !== '' && holder !== this.identity
-    const expired = Date.now() > this.observed.at + (spec.leaseDurationSeconds ?? leaseSeconds) * 1000
+    // Judged by when this replica saw the record change, on a clock that steps do not move (as
+    // client-go does): the holder's renewTime is its wall clock, not ours.
+    const expired = monotonic() > this.observed.at + (spec.leaseDurationSeconds ?? leaseSeconds) * 1000
     if (held && !expired) return false
     const taking = holder !== this.identity
     const body: Lease = {
@@ -169,12 +184,13 @@ export class LeaderElector {
         leaseDurationSeconds: leaseSeconds,
         renewTime: now,
         acquireTime: taking ? now : spec.acquireTime ?? now,
-        leaseTransitions: (spec.leaseTransitions ?? 0) + (taking && holder !== '' ? 1 : 0)
+        // client-go counts every change of holder, a released Lease's taking included.
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (taking ? 1 : 0)
       }
     }
     try {
-      const updated = await this.rest.replace<Lease>(Core.leases, this.opts.namespace, this.opts.name, body)
-      this.observed = { record: `${this.identity}|${String(updated.spec?.renewTime)}|${updated.spec?.leaseTransitions ?? 0}`, at: Date.now() }
+      const updated = await this.rest.request<Lease>('PUT', path, { ...bound(), body })
+      this.observed = { record: `${this.identity}|${String(updated.spec?.renewTime)}|${updated.spec?.leaseTransitions ?? 0}`, at: monotonic() }
       return true
     } catch (err) {
       if (!isConflict(err)) this.log.warn({ err: (err as Error).message }, 'updating the lease failed')
@@ -183,7 +199,7 @@ export class LeaderElector {
   }
 
   private observe (holder: string, renew: string): void {
-    this.observed = { record: `${holder}|${renew}|0`, at: Date.now() }
+    this.observed = { record: `${holder}|${renew}|0`, at: monotonic() }
   }
 
   /** Hands the Lease back (holder cleared, 1 s duration), as client-go's ReleaseOnCancel does. */

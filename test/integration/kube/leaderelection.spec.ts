@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { Core, type KubeObject } from '../../../src/kube/index.ts'
+import { Core, KubeRest, LeaderElector, loadKubeConfig, type KubeObject } from '../../../src/kube/index.ts'
+import { startStallProxy } from '../../support/stall-proxy.ts'
 import { testKube, eventually, type TestKube } from '../../support/kube.ts'
 
 let k: TestKube
@@ -72,4 +73,31 @@ test('a leader stopped with SIGTERM releases the Lease and a successor takes ove
   assert.ok(takeover < 2000, `released lease taken in ${takeover} ms (a killed leader would need ≥ 3000)`)
   await eventually(() => b.exitCode === 0, { what: 'b to exit cleanly after SIGTERM' })
   assert.equal(await leaseHolder(), 'c')
+})
+
+test('a leader whose apiserver connection stalls stops leading by its renew deadline, before another can take the Lease', async () => {
+  const kc = loadKubeConfig(k.plane.kubeconfig)
+  const proxy = await startStallProxy(kc)
+  const timings = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 300 }
+  const a = new LeaderElector(new KubeRest(proxy.kubeConfig), { namespace: k.namespace, name: 'stalled', identity: 'A', ...timings, onStartedLeading: () => {} })
+  const b = new LeaderElector(new KubeRest(kc), { namespace: k.namespace, name: 'stalled', identity: 'B', ...timings, onStartedLeading: () => {} })
+  try {
+    void a.run()
+    await eventually(() => a.isLeader, { what: 'A leading' })
+    void b.run()
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    proxy.stall()
+    const stalledAt = performance.now()
+    let both = 0
+    while (a.isLeader || !b.isLeader) {
+      if (a.isLeader && b.isLeader) both++
+      assert.ok(performance.now() - stalledAt < 15_000, 'B took over within 15 s')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    assert.equal(both, 0, 'never two leaders at once')
+  } finally {
+    proxy.resume()
+    await Promise.all([a.stop(), b.stop()])
+    await proxy.close()
+  }
 })
