@@ -10,7 +10,7 @@ import { Counter } from 'prom-client'
 import { registry } from '../metrics.ts'
 import { logger } from '../log.ts'
 import { Backoff, sleep } from './backoff.ts'
-import { isGone, KubeApiError, resourcePath, type KubeObject, type KubeRest, type ResourceCoords } from './rest.ts'
+import { isGone, KubeApiError, resourcePath, type KubeObject, type KubeRest, type ObjectList, type ResourceCoords } from './rest.ts'
 
 const log = logger('kube:informer')
 /** An informer is woken by its client's recovery (KubeRest.onRecovered) at most this often. */
@@ -96,6 +96,8 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
   /** The client saw the apiserver answer again: the next wait starts the backoff over. */
   private backoffStale = false
   private syncedOnce = false
+  /** Ends a start() still waiting for its first list when stop() comes first. */
+  private startStopped: (() => void) | undefined
   /** Counters tests and health checks read; the Prometheus metrics carry the same numbers. */
   readonly stats = { relists: 0, goneRelists: 0, reconnects: 0 }
 
@@ -125,7 +127,8 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
     if (this.running) return
     this.running = true
     this.abort = new AbortController()
-    const synced = this.syncedOnce ? Promise.resolve() : new Promise<void>((resolve) => this.once('synced', resolve))
+    // Resolves on the first complete list, or when stop() comes first (hasSynced says which).
+    const synced = this.syncedOnce ? Promise.resolve() : new Promise<void>((resolve) => { this.once('synced', resolve); this.startStopped = resolve })
     // The apiserver answering any request of this client again (KubeRest.onRecovered) ends a
     // backoff wait and starts the backoff over: after a restart it answers 429 "storage is
     // (re)initializing" for a large resource while small ones are ready, and that resource's
@@ -158,6 +161,8 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
 
   async stop (): Promise<void> {
     this.running = false
+    this.startStopped?.()
+    this.startStopped = undefined
     this.unsubscribe?.()
     clearTimeout(this.recoveryTimer)
     this.recoveryTimer = undefined
@@ -183,7 +188,7 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
     let relistReason: 'error' | undefined
     while (!signal.aborted) {
       try {
-        if (this.resourceVersion == null) await this.relist(relistReason ?? (this.syncedOnce ? 'gone' : 'initial'))
+        if (this.resourceVersion == null) await this.relist(relistReason ?? (this.syncedOnce ? 'gone' : 'initial'), signal)
         relistReason = undefined
         const outcome = await this.watchOnce(signal)
         if (outcome === 'gone') {
@@ -222,7 +227,7 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
   /** When the last full list ended (ms since the epoch; 0 before any): the watch resumes from there. */
   listedAt = 0
 
-  private async relist (reason: 'initial' | 'gone' | 'error'): Promise<void> {
+  private async relist (reason: 'initial' | 'gone' | 'error', signal: AbortSignal): Promise<void> {
     // What is new since the cache had it; objects the cache holds at the same resourceVersion
     // are only noted as seen, and changed ones replace the cached copy page by page. Keeping every
     // listed object while the cache still held its own copy doubled memory at each relist (60,000
@@ -230,23 +235,38 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
     // end still did when most had changed (100,000 deals all changed during a watch outage: killed
     // about 60,000 into the list).
     const apiVersion = this.opts.resource.group === '' ? this.opts.resource.version : `${this.opts.resource.group}/${this.opts.resource.version}`
-    const items: T[] = []
+    // By key: a list begun again unpaged (an expired continue token) sees the first pages' objects again.
+    const items = new Map<string, T>()
     let updated = 0
     const seen = new Set<string>()
     let listed = 0
     let cont: string | undefined
     let rv: string | undefined
+    let paged = true
     const t0 = Date.now()
     this.listing = true
     let told = t0
     try {
-      do {
-        const page = await this.rest.list<T>(this.opts.resource, this.opts.namespace, {
-          labelSelector: this.opts.labelSelector,
-          fieldSelector: this.opts.fieldSelector,
-          limit: this.opts.pageSize ?? 500,
-          continue: cont
-        })
+      for (;;) {
+        // Stopped meanwhile: no more pages, no events after stop() (a 60,000-deal list is ~120 pages).
+        if (signal.aborted) throw signal.reason
+        let page: ObjectList<T>
+        try {
+          page = await this.rest.list<T>(this.opts.resource, this.opts.namespace, {
+            labelSelector: this.opts.labelSelector,
+            fieldSelector: this.opts.fieldSelector,
+            ...(paged ? { limit: this.opts.pageSize ?? 500, continue: cont } : {})
+          })
+        } catch (err) {
+          // The continue token expired (etcd compacted past the list's revision while it was paged
+          // through): as client-go's pager, the rest in one unpaged list, not the same paged list
+          // again (which a list slower than compaction would repeat forever).
+          if (cont === undefined || !isGone(err)) throw err
+          log.info({ resource: this.name, listed }, 'the list\'s continue token expired: listing the rest unpaged')
+          paged = false
+          cont = undefined
+          continue
+        }
         // Each page slimmed as it comes: whole pages kept until the last one arrived took ~11 KB
         // a StorageDeal at the peak (60,000 deals: 760 MB of heap), where the cache needs ~1.6 KB.
         for (const raw of page.items) {
@@ -266,7 +286,7 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
             this.emit('delete', cached)
             cached = undefined
           }
-          if (cached === undefined) { items.push(item); continue }
+          if (cached === undefined) { items.set(key, item); continue }
           // An update's order among other objects matters to no consumer (a new object's does: below).
           this.cache.set(key, item)
           updated++
@@ -278,18 +298,18 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
           told = Date.now()
           log.info({ resource: this.name, listed, seconds: Math.round((told - t0) / 1000), reason }, 'listing')
         }
-      } while (cont != null)
+        if (cont == null) break
+      }
     } finally {
       this.listing = false
       this.listedAt = Date.now()
     }
-    if (Date.now() - t0 >= LIST_PROGRESS_MS) log.info({ resource: this.name, listed, added: items.length, updated, seconds: Math.round((Date.now() - t0) / 1000), reason }, 'listed')
+    if (Date.now() - t0 >= LIST_PROGRESS_MS) log.info({ resource: this.name, listed, added: items.size, updated, seconds: Math.round((Date.now() - t0) / 1000), reason }, 'listed')
     this.stats.relists++
     relists.inc({ resource: this.name, reason })
     // In resourceVersion order, not the list's (by name): new objects are announced in the order
     // they were written, as a watch would have delivered them (consumers decide by that order).
-    items.sort(byResourceVersion)
-    for (const item of items) {
+    for (const item of [...items.values()].sort(byResourceVersion)) {
       this.cache.set(objectKey(item), item)
       this.emit('add', item, true)
     }
@@ -306,6 +326,8 @@ export class Informer<T extends KubeObject> extends EventEmitter<InformerEvents<
    * nothing delivered ('short'), 410 Gone, or another error event ('error').
    */
   private async watchOnce (signal: AbortSignal): Promise<'closed' | 'short' | 'gone' | 'error'> {
+    // An abort listener added to an aborted signal never fires: the watch would outlive stop().
+    if (signal.aborted) return 'closed'
     const timeout = this.opts.watchTimeoutSeconds ?? Math.round(300 + Math.random() * 300)
     const path = resourcePath(this.opts.resource, this.opts.namespace)
     const watch = new AbortController()

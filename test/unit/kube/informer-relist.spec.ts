@@ -239,3 +239,47 @@ it('a watch that ends at once with nothing delivered is retried after a backoff,
   assert.ok(w.counts.watches >= 3 && w.counts.watches <= 12, `${w.counts.watches} watches in 550 ms with a 50-100 ms backoff`)
   assert.equal(w.counts.lists, 1)
 })
+
+it('a list whose continue token expires goes on unpaged, as client-go\'s pager does, instead of starting over paged for ever', async () => {
+  const requests: Array<{ limit?: number, continue?: string }> = []
+  const rest = {
+    list: async (_r: unknown, _ns: unknown, q: { limit?: number, continue?: string }) => {
+      requests.push({ ...(q.limit !== undefined ? { limit: q.limit } : {}), ...(q.continue !== undefined ? { continue: q.continue } : {}) })
+      if (q.limit === undefined) return { items: [obj('a', '1'), obj('b', '2'), obj('c', '3')], metadata: { resourceVersion: '9', continue: '' } }
+      if (q.continue === undefined) return { items: [obj('a', '1')], metadata: { resourceVersion: '5', continue: 'page2' } }
+      throw new KubeApiError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result.')
+    },
+    watch: async (_path: string, _q: unknown, _on: unknown, o: { signal: AbortSignal }) => { await new Promise((resolve) => { o.signal.addEventListener('abort', resolve) }) }
+  } as unknown as KubeRest
+  const informer = new Informer<KubeObject>(rest, { resource: { group: '', version: 'v1', plural: 'configmaps' }, resyncMs: 0, pageSize: 1, backoff: new Backoff(1, 2) })
+  const added: string[] = []
+  informer.on('add', (o) => added.push(o.metadata!.name!))
+  await informer.start()
+  await informer.stop()
+  assert.deepEqual(requests, [{ limit: 1 }, { limit: 1, continue: 'page2' }, {}])
+  assert.deepEqual(added, ['a', 'b', 'c'], 'each object announced once')
+})
+
+it('stop() during a relist ends it between pages: no more pages, no events after stop()', async () => {
+  let pages = 0
+  let informer: Informer<KubeObject> | undefined
+  let stopping: Promise<void> | undefined
+  const rest = {
+    list: async (_r: unknown, _ns: unknown, q: { continue?: string }) => {
+      pages++
+      if (pages === 2) stopping = informer!.stop()
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      return { items: [obj(`o${pages}`, String(pages))], metadata: { resourceVersion: '9', continue: `p${pages + 1}` } }
+    },
+    watch: async () => { throw new Error('no watch after stop()') }
+  } as unknown as KubeRest
+  informer = new Informer<KubeObject>(rest, { resource: { group: '', version: 'v1', plural: 'configmaps' }, resyncMs: 0, backoff: new Backoff(1, 2) })
+  const events: string[] = []
+  informer.on('add', (o) => events.push(o.metadata!.name!))
+  // The first list never completes: start() resolves when stop() comes, with nothing synced.
+  await Promise.race([informer.start(), new Promise((_resolve, reject) => setTimeout(() => { reject(new Error('start() did not settle')) }, 2000))])
+  await stopping
+  assert.equal(informer.hasSynced, false)
+  assert.equal(pages, 2)
+  assert.deepEqual(events, [])
+})
