@@ -167,15 +167,23 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
     if (meta === 'corrupt') meta = undefined
     if (meta?.ranges !== undefined) {
       // Left by a parallel download: its good prefix is where the first unfinished range stands.
+      // Recorded so before the file is cut to it: a run that failed before its first byte left the
+      // ranges' sidecar beside the cut file, and a parallel run then resumed its ranges over the
+      // cut bytes, staging zeros (red-team round 50).
       const { ranges: _ranges, size: _size, ...rest } = meta
       meta = { ...rest, written: contiguousPrefix(meta.ranges) }
+      comps.guard?.()
+      await saveMeta(metaPath, meta)
     }
     if (meta?.written !== undefined && meta.written < offset) {
       await truncate(fh, target.partPath, meta.written)
       offset = meta.written
     }
     if (offset > limit || (meta !== undefined && meta.url !== target.url)) {
-      // Longer than the deal allows, or from another URL: not a prefix we can trust.
+      // Longer than the deal allows, or from another URL: not a prefix we can trust. Its sidecar
+      // goes first, for the same reason.
+      comps.guard?.()
+      await rm(metaPath, { force: true })
       await truncate(fh, target.partPath)
       offset = 0
       meta = undefined
@@ -241,6 +249,10 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             // ETag restarts: a server answering every retry with the whole file and dropping it part
             // way held the transfer until its deadline (red-team round 21).
             try { countRestart(result, tuning, 'the server ignored Range', ', sending the data from its start again each time'); comps.guard?.() } catch (err) { res.body.close(); throw err }
+            // The sidecar first, as a restart does: one still saying the old prefix, beside a file
+            // refilled from byte 0 out of order, made a run killed meanwhile resume over a hole.
+            await rm(metaPath, { force: true })
+            meta = undefined
             await truncate(fh, target.partPath)
             await comps.sink.reset()
             offset = 0

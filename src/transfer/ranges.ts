@@ -95,7 +95,8 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
     const length = (await fh.stat()).size
     let meta: Meta
     if (old !== undefined && old !== 'corrupt' && old.url === target.url && old.size === size && validRanges(old.ranges, size)) {
-      meta = old
+      // No range resumes past the file's end: what lies beyond it was cut (or never landed).
+      meta = { ...old, ranges: old.ranges.map((r) => ({ ...r, written: Math.max(r.start, Math.min(r.written, length)) })) }
     } else {
       const ranges = splitRanges(size, tuning.connections, Math.min(1 << 20, tuning.rangeMinBytes))
       if (old !== undefined && old !== 'corrupt' && old.url === target.url && old.ranges === undefined) {

@@ -132,3 +132,22 @@ test('a single stream\'s partial file is taken over by the ranges with its prefi
   assert.deepEqual(srv.seen.map((s) => s.range).sort(), ['bytes=1048576-1211566', 'bytes=600000-1048575'])
   assert.equal(out.pieceCid, piece.pieceCid)
 })
+
+test('a parallel download\'s partial cut back by a one-stream run that then failed is not resumed past the cut by the next parallel run', async (t) => {
+  const dir = await tempDir()
+  // Three ranges, each 100,000 bytes in: the file holds them all (written out of order, as ranges do).
+  const ranges = splitRanges(car.length, 3, 128 << 10).map((r) => ({ ...r, written: r.start + 100_000 }))
+  let failing = true
+  const srv = await serve(car, { behave: (_req, res) => { if (!failing) return undefined; res.writeHead(503); res.end(); return true } })
+  t.after(srv.close)
+  await writeFile(join(dir, 'ranges-1.car.part'), car.subarray(0, ranges[2]!.written))
+  await writeFile(join(dir, 'ranges-1.car.part.json'), JSON.stringify({ url: srv.url, etag: '"v1"', size: car.length, ranges }))
+  // One stream: the file is cut to the first range's prefix; the server fails before any byte.
+  await assert.rejects(runTransferJob(job(srv.url, dir, { tuning: { ...fast, connections: 1, maxAttempts: 1 } }), { hasher, progress: new RecordingSink(), log }))
+  assert.equal((await readFile(join(dir, 'ranges-1.car.part'))).length, 100_000)
+  // The parallel run again, the server answering now: the cut bytes are fetched again.
+  failing = false
+  const out = await runTransferJob(job(srv.url, dir), { hasher, progress: new RecordingSink(), log }).catch((err: Error) => err)
+  assert.ok(!(out instanceof Error), String(out))
+  assert.equal(out.pieceCid, piece.pieceCid)
+})
