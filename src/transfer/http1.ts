@@ -36,6 +36,8 @@ export interface GetOptions {
   ca?: string | Buffer
 }
 
+/** Informational (1xx) heads before the response's own: Go's net/http allows 5. */
+const MAX_INFORMATIONAL = 5
 const MAX_HEAD = 64 << 10
 const SCRATCH = 64 << 10
 const FORBIDDEN = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'te', 'upgrade', 'keep-alive'])
@@ -227,6 +229,8 @@ export class Http1Response {
     this.#bodyReject?.(err)
   }
 
+  #informational = 0
+
   #data (region: Uint8Array, n: number): boolean {
     if (this.#error !== undefined || this.#bodyDone) return false
     if (this.#headDone) return this.#body(region, n)
@@ -246,7 +250,13 @@ export class Http1Response {
       return false
     }
     if (this.statusCode < 200) {
-      // 1xx informational: the real head follows.
+      // 1xx informational: the real head follows. At most MAX_INFORMATIONAL of them, as Go's
+      // client (boost's) allows: a server sending nothing else held a core and ~0.5 GB for each
+      // stall timeout (red-team round 50).
+      if (++this.#informational > MAX_INFORMATIONAL) {
+        this.fail(new RetryableError('TOO_MANY_1XX', `more than ${MAX_INFORMATIONAL} informational (1xx) responses`))
+        return false
+      }
       this.#headBuf = Buffer.allocUnsafe(0)
       return rest.length === 0 ? true : this.#data(rest, rest.length)
     }

@@ -77,6 +77,21 @@ test('a head split across reads, a 100 Continue first, then a Content-Length bod
   assert.match(req, /\r\nrange: bytes=5-\r\n/)
 })
 
+test('five 1xx heads are read past; a sixth ends the request (Go\'s limit), not a head at a time for ever', async (t) => {
+  const srv = await rawServer(async (sock) => {
+    // A read's worth of 100 Continue heads, then nothing.
+    sock.write(Buffer.from('HTTP/1.1 100 X\n\n'.repeat(4000)))
+  })
+  t.after(srv.close)
+  await assert.rejects(get(new URL(srv.url), {}, opts), { code: 'TOO_MANY_1XX', message: 'more than 5 informational (1xx) responses' })
+  const five = await rawServer(async (sock) => {
+    sock.end('HTTP/1.1 100 Continue\r\n\r\n'.repeat(5) + 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')
+  })
+  t.after(five.close)
+  const res = await get(new URL(five.url), {}, opts)
+  assert.equal(res.statusCode, 200)
+})
+
 test('a chunked body with extensions and trailers, split anywhere, decodes to the data', async (t) => {
   const data = randomBytes(30_000)
   const wire = Buffer.concat([
