@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { V1MicroTime } from '@kubernetes/client-node'
 import { logger } from '../log.ts'
-import { Core, type KubeObject, type KubeRest } from './rest.ts'
+import { Core, isNotFound, type KubeObject, type KubeRest } from './rest.ts'
 
 export type EventType = 'Normal' | 'Warning'
 
@@ -38,12 +38,19 @@ export class EventRecorder {
     try {
       if (prev != null && now - prev.first < SERIES_WINDOW_MS) {
         prev.count++
-        await this.rest.mergePatch(Core.events, prev.namespace, prev.name, {
-          series: { count: prev.count, lastObservedTime: new V1MicroTime(now) }
-        })
-        return
+        try {
+          await this.rest.mergePatch(Core.events, prev.namespace, prev.name, {
+            series: { count: prev.count, lastObservedTime: new V1MicroTime(now) }
+          })
+          return
+        } catch (err) {
+          // The series' Event is gone (its TTL, or deleted): a new one, as client-go records it.
+          if (!isNotFound(err)) throw err
+          this.series.delete(key)
+        }
       }
-      const name = `${md.name ?? 'object'}.${randomBytes(8).toString('hex')}`
+      // At most 253 characters (a DNS subdomain): the object's name cut to leave room for the suffix.
+      const name = `${(md.name ?? 'object').slice(0, 253 - 17).replace(/[.-]+$/, '')}.${randomBytes(8).toString('hex')}`
       await this.rest.create(Core.events, namespace, {
         apiVersion: 'events.k8s.io/v1',
         kind: 'Event',
@@ -54,7 +61,7 @@ export class EventRecorder {
         action,
         reason,
         type,
-        note: note.slice(0, 1024),
+        note: utf8Prefix(note, 1024),
         regarding: {
           apiVersion: obj.apiVersion, kind: obj.kind, name: md.name, namespace: md.namespace, uid: md.uid, resourceVersion: md.resourceVersion
         }
@@ -69,4 +76,15 @@ export class EventRecorder {
   private prune (now: number): void {
     for (const [k, s] of this.series) if (now - s.first >= SERIES_WINDOW_MS) this.series.delete(k)
   }
+}
+
+/** The longest prefix of `s` of at most `bytes` UTF-8 bytes (the apiserver counts a note's bytes), not cutting a character. */
+export function utf8Prefix (s: string, bytes: number): string {
+  if (s.length * 3 <= bytes) return s
+  const b = Buffer.from(s, 'utf8')
+  if (b.length <= bytes) return s
+  let end = bytes
+  // Back to the start of the character the cut falls in (continuation bytes are 10xxxxxx).
+  while (end > 0 && (b[end]! & 0xc0) === 0x80) end--
+  return b.subarray(0, end).toString('utf8')
 }
