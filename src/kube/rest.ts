@@ -86,6 +86,8 @@ export interface RequestOptions {
 }
 
 const AUTH_TTL_MS = 10_000
+/** The longest watch event line taken (objects are far smaller: etcd refuses requests over 1.5 MiB by default). */
+const MAX_WATCH_EVENT_CHARS = 16 << 20
 
 export class KubeRest {
   readonly kc: KubeConfig
@@ -174,29 +176,32 @@ export class KubeRest {
     // syncing CRDs and Deployments separately) would otherwise lose a field of every deal
     // silently, and the status protocol would answer from what was left.
     const url = this.url(path, method === 'POST' || method === 'PUT' || method === 'PATCH' ? { fieldValidation: 'Strict', ...opts.query } : opts.query)
-    const headers: Record<string, string> = { ...await this.authHeaders(url, method), accept: opts.accept ?? 'application/json' }
-    let body: string | undefined
-    if (opts.body !== undefined) {
-      body = JSON.stringify(opts.body)
-      headers['content-type'] = opts.contentType ?? ContentType.json
-    }
-    const dispatcher = this.dispatcher ?? getGlobalDispatcher()
     const timeoutMs = opts.timeoutMs ?? 30_000
     // undici's timeouts start once the request is on a connection: waiting for one (the old
-    // connection declared dead, a new one not yet up) is not covered. A caller that asked for a
-    // bound gets one over the whole request: a timer raced against it, not an AbortSignal, which
-    // cost ~40 µs a request in the ingress (EventTarget listeners in Node and in undici). The
-    // request itself may still go out late; callers that bound writes treat the outcome as
-    // unknown (see the ingress's store).
+    // connection declared dead, a new one not yet up) is not covered, nor are the credentials (a
+    // kubeconfig's exec plugin may take its time). A caller that asked for a bound gets one over
+    // the whole request: a timer raced against it, not an AbortSignal, which cost ~40 µs a request
+    // in the ingress (EventTarget listeners in Node and in undici). The request itself may still
+    // go out late; callers that bound writes treat the outcome as unknown (see the ingress's store).
     let bound: ReturnType<typeof setTimeout> | undefined
     const expired = opts.timeoutMs === undefined
       ? undefined
       : new Promise<never>((_resolve, reject) => {
         bound = setTimeout(() => { reject(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')) }, timeoutMs)
       })
+    if (expired !== undefined) expired.catch(() => {})
     let status: number
     let text: string
     try {
+      const auth = this.authHeaders(url, method)
+      if (expired !== undefined) auth.catch(() => {})
+      const headers: Record<string, string> = { ...await (expired === undefined ? auth : Promise.race([auth, expired])), accept: opts.accept ?? 'application/json' }
+      let body: string | undefined
+      if (opts.body !== undefined) {
+        body = JSON.stringify(opts.body)
+        headers['content-type'] = opts.contentType ?? ContentType.json
+      }
+      const dispatcher = this.dispatcher ?? getGlobalDispatcher()
       // undici's dispatcher API rather than fetch: fetch wraps every call in WHATWG Request,
       // Headers and stream objects, ~0.3 ms of CPU per request more (measured in the ingress,
       // which makes two creates per accepted proposal), and its timers are cheaper than an
@@ -259,13 +264,18 @@ export class KubeRest {
       throw apiError(`watch ${path}`, res.statusCode, text)
     }
     const decoder = new StringDecoder('utf8')
-    let pending = ''
+    // The current line's pieces before its newline: each chunk is searched once (a line gathered
+    // by concatenating and searching again from its start cost quadratic time on long lines).
+    let pending: string[] = []
+    let pendingLength = 0
     try {
       for await (const chunk of res.body) {
-        const text = pending + decoder.write(chunk as Buffer)
+        const text = decoder.write(chunk as Buffer)
         let from = 0
         for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
-          const line = text.slice(from, nl)
+          const line = pending.length === 0 ? text.slice(from, nl) : pending.join('') + text.slice(from, nl)
+          pending = []
+          pendingLength = 0
           from = nl + 1
           if (line.trim() === '') continue
           let event: E
@@ -277,7 +287,13 @@ export class KubeRest {
           onEvent(event)
           if (opts.signal.aborted) return
         }
-        pending = text.slice(from)
+        if (from < text.length) {
+          pending.push(text.slice(from))
+          pendingLength += text.length - from
+          // An object is at most etcd's request limit (1.5 MiB by default): a line far past it is
+          // no event, and would otherwise be held for as long as it grew.
+          if (pendingLength > MAX_WATCH_EVENT_CHARS) throw new DealyardError('ERR_KUBE_WATCH', `watch ${path}: an event over ${MAX_WATCH_EVENT_CHARS} characters`, { retry: 'auto' })
+        }
       }
     } catch (err) {
       if (opts.signal.aborted) return

@@ -150,6 +150,29 @@ describe('KubeRest watch streams', () => {
     await w.close()
   })
 
+  it('a line past 16 Mi characters ends the watch with ERR_KUBE_WATCH rather than being held as it grows', async () => {
+    serve = (res) => {
+      res.writeHead(200)
+      res.write(events(1)[0])
+      const piece = Buffer.alloc(1 << 20, 'a')
+      let sent = 0
+      const step = (): void => {
+        if (res.destroyed || sent > 40) { res.end(); return }
+        sent++
+        res.write(piece, () => { setImmediate(step) })
+      }
+      step()
+    }
+    const w = new KubeRest(kubeConfig(base))
+    let n = 0
+    const t0 = performance.now()
+    await assert.rejects(w.watch('/api/v1/configmaps', {}, () => { n++ }, { signal: new AbortController().signal, idleMs: 5000 }),
+      (e: unknown) => e instanceof DealyardError && e.code === 'ERR_KUBE_WATCH' && /an event over 16777216 characters/.test(e.message))
+    assert.equal(n, 1)
+    assert.ok(performance.now() - t0 < 5000, 'in linear time')
+    await w.close()
+  })
+
   it('a line that is not JSON ends the watch with ERR_KUBE_WATCH', async () => {
     serve = (res) => { res.writeHead(200).end(events(1)[0] + '<html>proxy error</html>\n') }
     const w = new KubeRest(kubeConfig(base))
@@ -174,6 +197,15 @@ describe('KubeRest watch streams', () => {
 })
 
 describe('KubeRest timeouts', () => {
+  it('bounds a request by timeoutMs while its credentials are still being fetched (a kubeconfig exec plugin)', async () => {
+    const rest = new KubeRest(kubeConfig('http://127.0.0.1:9'))
+    ;(rest as unknown as { authHeaders: () => Promise<never> }).authHeaders = async () => await new Promise<never>(() => {})
+    const t0 = Date.now()
+    await assert.rejects(rest.request('GET', '/api/v1/namespaces', { timeoutMs: 300 }), (err: unknown) =>
+      err instanceof DealyardError && err.code === 'ERR_KUBE_TRANSPORT' && /no answer within 300 ms/.test(err.message))
+    assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`)
+  })
+
   it('bounds a request by timeoutMs even while it waits for a connection that never comes up', async () => {
     // A TLS server that accepts and never answers the handshake: undici's header and body timeouts
     // have not started yet; its connect timeout is 10 s.
