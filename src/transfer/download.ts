@@ -233,7 +233,11 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             signal: AbortSignal.any([attempt.signal, outer]),
             maxRedirects: tuning.maxRedirects
           })
-          if (res.statusCode === 416 && openEnded) {
+          // A resumed run of data without a declared size whose partial is already whole (the last
+          // run ended after its last byte but before staging): the 416 names exactly our length.
+          // It took the whole piece again from byte 0 (red-team round 50).
+          const whole = res.statusCode === 416 && declared === undefined && offset > 0 && unsatisfiedLength(header(res.headers, 'content-range')) === offset
+          if (res.statusCode === 416 && (openEnded || whole)) {
             res.body.close()
             // RFC 9110 §14.4: the data's length may be unknown to the server until its end, and
             // the range past that end is not satisfiable. A 416 naming another length than ours

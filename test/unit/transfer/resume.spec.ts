@@ -141,6 +141,18 @@ test('without a declared size, a server that ignores Range and now sends a short
   assert.equal(out.bytes, car.length)
 })
 
+test('without a declared size, a partial that is already whole (its run ended before staging) is staged without a second download', async (t) => {
+  const srv = await serve(car)
+  t.after(srv.close)
+  const dir = await tempDir()
+  await writeFile(join(dir, 'resume-1.car.part'), car)
+  await writeFile(join(dir, 'resume-1.car.part.json'), JSON.stringify({ url: srv.url, etag: '"v1"', written: car.length }))
+  const out = await runTransferJob({ ...job(srv.url, dir), size: 0 }, { hasher, progress: new RecordingSink(), log })
+  assert.deepEqual(srv.seen.map((s) => s.range), [`bytes=${car.length}-`], 'one request, answered 416 with the same length')
+  assert.equal(out.pieceCid, piece.pieceCid)
+  assert.equal(out.replayedBytes, car.length)
+})
+
 // Red-team round 42: capped partial responses and what they may say about the data's length.
 
 test('the write buffers are made once for the download, however many capped responses it takes', async (t) => {
