@@ -12,7 +12,7 @@ export interface UpdateStatusResult<T> { object: T, written: boolean }
 
 export async function updateStatus<T extends KubeObject & { status?: unknown }> (
   rest: KubeRest, r: ResourceCoords, namespace: string | undefined, name: string,
-  txs: Array<Transaction<T>>, opts: { attempts?: number, fieldManager?: string } = {}
+  txs: Array<Transaction<T>>, opts: { attempts?: number } = {}
 ): Promise<UpdateStatusResult<T>> {
   const attempts = opts.attempts ?? 5
   for (let i = 1; ; i++) {
