@@ -50,7 +50,8 @@ export class StatusService {
       } else {
         // Through the deal's provider's Lotus, or any provider's (one chain) once that provider is
         // no longer served here: its deals' clients still ask.
-        const entry = await this.providers.find(spec.proposal.provider) ?? await this.providers.anyEntry()
+        // Its own provider's config unusable (a token Secret gone) is no reason not to answer either.
+        const entry = await this.providers.find(spec.proposal.provider).catch(() => undefined) ?? await this.providers.anyEntry()
         if (entry === undefined) throw new Error('no StorageProvider is served here to read the chain through')
         key = Address.fromString(await entry.chain.accountKey(spec.proposal.client))
       }

@@ -12,6 +12,8 @@ import { pieceCidFromCommP } from '../../../src/filecoin/cid.ts'
 import { statusRequestMessage } from '../../../src/protocol/proposal.ts'
 import type { DealStatusRequest } from '../../../src/protocol/types.ts'
 import type { StorageDeal, StorageProvider } from '../../../src/api/index.ts'
+import type { ChainReader } from '../../../src/ingress/chain.ts'
+import { storageProvider } from '../../support/builders.ts'
 
 test('fitText keeps text within the byte limit, cut on a character boundary and marked', () => {
   assert.equal(fitText('short', 8192), 'short')
@@ -73,5 +75,19 @@ describe('StatusService', () => {
     assert.equal(res.dealStatus?.status, 'Accepted')
     const byId = dealAndRequest(undefined, 'f01236')
     assert.equal((await serviceFor(byId.deal).status(byId.req)).error, 'failed to get account key for client addr f01236')
+  })
+
+  it('reads an ID-address client\'s key through another provider\'s chain when the deal\'s own provider\'s config is unusable', async () => {
+    const byId = dealAndRequest(undefined, 'f01236')
+    const broken = storageProvider('sp1')
+    broken.spec.ask = { price: 'not a number' } as never
+    const other = storageProvider('sp2')
+    other.spec.address = 'f02000'
+    const chain = { accountKey: async () => key.address.toString() } as unknown as ChainReader
+    const dir = new ProviderDirectory({ list: () => [broken, other], chainFor: () => chain })
+    await assert.rejects(dir.find('f01000'), /StorageProvider sp1/)
+    const res = await new StatusService(dir, { get: async () => byId.deal } as unknown as DealStore).status(byId.req)
+    assert.equal(res.error, '')
+    assert.equal(res.dealStatus?.status, 'Accepted')
   })
 })
