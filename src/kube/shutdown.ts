@@ -26,7 +26,7 @@ export function onShutdown (name: string, fn: Hook['fn']): void {
 }
 
 /**
- * Each hook gets `deadlineMs` (35 s: the ingress drains proposals whose writes can take 26 s in
+ * Each hook gets `deadlineMs` (35 s: the ingress drains proposals whose writes end within its 30 s drain in
  * the worst case; the chart's termination grace period is 45 s).
  */
 export function shutdown (deadlineMs = 35_000): Promise<void> {
