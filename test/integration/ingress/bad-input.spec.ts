@@ -22,6 +22,19 @@ const READ_DEADLINE_MS = 800
 /** Room for two requests near the 1 MiB limit, not three. */
 const REQUEST_MEMORY = 5 << 19
 
+/** The client's own muxer under a connection (a libp2p internal), to send raw yamux frames. */
+const rawMuxer = (conn: unknown): { send: (b: Uint8Array) => boolean } => (conn as { muxer: { send: (b: Uint8Array) => boolean } }).muxer
+/** A yamux frame: the 12-byte header (version 0, type DATA, flags, stream ID, length), then the body. */
+function frame (flag: number, id: number, body: Uint8Array): Buffer {
+  const h = Buffer.alloc(12)
+  h.writeUInt16BE(flag, 2)
+  h.writeUInt32BE(id, 4)
+  h.writeUInt32BE(body.byteLength, 8)
+  return Buffer.concat([h, body])
+}
+/** A multistream-select line: its length (a one-byte varint here) and the text with its newline. */
+const line = (text: string): Buffer => Buffer.from([text.length + 1, ...Buffer.from(`${text}\n`)])
+
 describe('ingress: bad input', () => {
   let env: Env
   before(async () => { env = await startEnv('ingress-bad-input', { limits: { readDeadlineMs: READ_DEADLINE_MS, maxMessageBytes: 1 << 20 }, requestMemoryBytes: REQUEST_MEMORY }) })
@@ -102,15 +115,7 @@ describe('ingress: bad input', () => {
       // Raw frames under the client's own muxer (a libp2p internal), as go-libp2p sends them once
       // identify has run: a new stream naming its protocol without waiting for the echo, the bytes,
       // and the FIN right behind: the ingress gets all of it in one read, before its handler runs.
-      const muxer = (conn as unknown as { muxer: { send: (b: Uint8Array) => boolean } }).muxer
-      const line = (text: string): Uint8Array => Uint8Array.from([text.length + 1, ...Buffer.from(`${text}\n`)])
-      const frame = (flag: number, id: number, body: Uint8Array): Buffer => {
-        const h = Buffer.alloc(12)
-        h.writeUInt16BE(flag, 2)
-        h.writeUInt32BE(id, 4)
-        h.writeUInt32BE(body.byteLength, 8)
-        return Buffer.concat([h, body])
-      }
+      const muxer = rawMuxer(conn)
       const errors = async (): Promise<number> => (await streamErrors.get()).values.filter((v) => v.labels.protocol === PROTOCOL_IDS.dealProposal121).reduce((n, v) => n + v.value, 0)
       let id = 1001
       for (const bytes of [new Uint8Array(0), full.subarray(0, 100)]) {
@@ -309,7 +314,7 @@ describe('ingress: bad input', () => {
     const attacker = await createClientNode()
     try {
       const conn = await attacker.dial(multiaddr(env.addr))
-      const muxer = (conn as unknown as { muxer: { send: (b: Uint8Array) => boolean } }).muxer
+      const muxer = rawMuxer(conn)
       // No flag, a stream that was never opened, 1 MiB: more than a stream is granted (256 KiB),
       // less than js-yamux's largest window (16 MiB), which it buffered whole before dropping.
       const header = Buffer.alloc(12)
@@ -352,15 +357,7 @@ describe('ingress: bad input', () => {
     const attacker = await createClientNode()
     try {
       const conn = await attacker.dial(multiaddr(env.addr))
-      const muxer = (conn as unknown as { muxer: { send: (b: Uint8Array) => boolean } }).muxer
-      const frame = (flag: number, id: number, body: Uint8Array): Buffer => {
-        const h = Buffer.alloc(12)
-        h.writeUInt16BE(flag, 2)
-        h.writeUInt32BE(id, 4)
-        h.writeUInt32BE(body.byteLength, 8)
-        return Buffer.concat([h, body])
-      }
-      const line = (text: string): Buffer => Buffer.from([text.length + 1, ...Buffer.from(`${text}\n`)])
+      const muxer = rawMuxer(conn)
       // Protocol lines the ingress answers "na" to, 16 KiB at a time, on 8 raw streams whose
       // answers the client's muxer never takes (no window granted back): the negotiation stops
       // reading once its answers cannot go out, and what comes after waits in its buffer.
@@ -387,7 +384,7 @@ describe('ingress: bad input', () => {
     try {
       const conn = await attacker.dial(multiaddr(env.addr))
       // Raw bytes on the secured connection, under the client's own muxer (a libp2p internal).
-      const muxer = (conn as unknown as { muxer: { send: (b: Uint8Array) => boolean } }).muxer
+      const muxer = rawMuxer(conn)
       const header = Buffer.alloc(12)
       header.writeUInt16BE(1, 2) // SYN: a new stream
       header.writeUInt32BE(101, 4)
