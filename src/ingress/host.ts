@@ -22,19 +22,37 @@ import { TokenBucket } from '../token-bucket.ts'
 import { logger } from '../log.ts'
 import { DEALYARD_VERSION } from '../version.ts'
 import { PROTOCOL_IDS, STREAM_DEADLINES_MS } from '../protocol/ids.ts'
-import { DEFAULT_MAX_MESSAGE_BYTES } from '../protocol/codec.ts'
+import { DEFAULT_MAX_MESSAGE_BYTES, MissingFieldError } from '../protocol/codec.ts'
 import { ERR_CBOR_MISSING, ERR_CBOR_RANGE } from '../protocol/cbor/reader.ts'
 import { DealyardError } from '../errors.ts'
 import { decodeDealParams, encodeDealResponse } from '../protocol/deal.ts'
 import { decodeDealStatusRequest, encodeDealStatusResponse } from '../protocol/status.ts'
 import { decodeAskRequest, encodeAskResponse } from '../protocol/ask.ts'
 import { encodeTransportsQueryResponse } from '../protocol/transports.ts'
-import type { TransportProtocol } from '../protocol/types.ts'
+import type { DealStatusRequest, TransportProtocol } from '../protocol/types.ts'
 import type { AskService } from './ask.ts'
 import { connectionsRefused, openConnections, openStreams, streamErrors } from './metrics.ts'
 import type { ProposalService } from './proposals.ts'
 import type { StatusService } from './status.ts'
 import { answerUnasked, RequestMemory, serveRequest, type StreamLimits } from './streams.ts'
+
+/**
+ * A status request, decoded. One without its DealUUID or Signature is answered as boost answers
+ * it (cbor-gen leaves the zero values): the zero UUID finds no deal, an empty signature verifies
+ * nothing; not reset.
+ */
+function statusRequestOf (bytes: Uint8Array, maxBytes: number): DealStatusRequest {
+  try {
+    return decodeDealStatusRequest(bytes, { maxBytes })
+  } catch (err) {
+    if (!(err instanceof MissingFieldError)) throw err
+    const partial = err.partial as Partial<DealStatusRequest>
+    return {
+      dealUuid: partial.dealUuid !== undefined && partial.dealUuid !== '' ? partial.dealUuid : '00000000-0000-0000-0000-000000000000',
+      signature: partial.signature ?? { type: 1, data: new Uint8Array(0) }
+    }
+  }
+}
 
 /** A stream's receive window: js-yamux's initial one, never grown (see the muxer's options). */
 const STREAM_WINDOW_BYTES = 256 * 1024
@@ -295,7 +313,7 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
   await node.handle(PROTOCOL_IDS.dealProposal120, dealHandler(PROTOCOL_IDS.dealProposal120), streamOpts)
   await node.handle(PROTOCOL_IDS.dealStatus, guard(PROTOCOL_IDS.dealStatus, async (stream) => {
     await serveRequest(stream, PROTOCOL_IDS.dealStatus, limits, 'DealStatusRequest', async (req) =>
-      encodeDealStatusResponse(await o.status.status(decodeDealStatusRequest(req, { maxBytes: limits.maxMessageBytes }))))
+      encodeDealStatusResponse(await o.status.status(statusRequestOf(req, limits.maxMessageBytes))))
   }), streamOpts)
   await node.handle(PROTOCOL_IDS.ask, guard(PROTOCOL_IDS.ask, async (stream) => {
     await serveRequest(stream, PROTOCOL_IDS.ask, limits, 'AskRequest', async (req) =>

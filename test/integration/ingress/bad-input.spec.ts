@@ -14,6 +14,8 @@ import type { Stream } from '@libp2p/interface'
 import { StorageDeals } from '../../../src/api/index.ts'
 import { readCborItem, encodeDealParams, decodeDealResponse, decodeDealStatusResponse, encodeDealStatusRequest, PROTOCOL_IDS, ERR_CBOR_DECODE } from '../../../src/protocol/index.ts'
 import { createClientNode, dealStatus, proposeDeal } from '../../../src/client/net.ts'
+import { sign } from '../../../src/filecoin/signature.ts'
+import { statusRequestMessage } from '../../../src/protocol/proposal.ts'
 import { startEnv, type Env } from './env.ts'
 import { streamErrors } from '../../../src/ingress/metrics.ts'
 import { eventually } from '../../support/kube.ts'
@@ -183,6 +185,25 @@ describe('ingress: bad input', () => {
     s.send(bytes)
     const res = decodeDealResponse(await readCborItem(s, { path: 'DealResponse', signal: AbortSignal.timeout(10_000) }))
     assert.deepEqual(res, { accepted: false, message: 'failed validation: DealParams: missing field DealDataRoot' })
+  })
+
+  it('answers a status request that leaves out its DealUUID or Signature as boost does (zero values), not with a reset', async () => {
+    const params = await env.params()
+    const r = await proposeDeal(env.node, env.addr, params)
+    assert.equal(r.accepted, true, r.message)
+    const ask = async (drop: string): Promise<string> => {
+      const bytes = Buffer.from(encodeDealStatusRequest({ dealUuid: params.dealUuid, signature: sign(env.client.key, statusRequestMessage(params.dealUuid)) }))
+      const at = bytes.indexOf(Buffer.from(drop))
+      bytes[at] = 0x58 // 'X': a key the decoder does not know, skipped with its value
+      const s = await env.node.dialProtocol(multiaddr(env.addr), PROTOCOL_IDS.dealStatus)
+      s.send(bytes)
+      return decodeDealStatusResponse(await readCborItem(s, { path: 'DealStatusResponse', signal: AbortSignal.timeout(10_000) })).error
+    }
+    assert.equal(await ask('Signature'), 'signature verification failed')
+    assert.equal(await ask('DealUUID'), 'no storage deal found with deal UUID 00000000-0000-0000-0000-000000000000')
+    // The file's later cases count the deals their bad input must not create.
+    await env.rest.delete(StorageDeals, env.namespace, params.dealUuid)
+    await eventually(async () => await env.rest.get(StorageDeals, env.namespace, params.dealUuid).then(() => false, () => true), { what: 'the deal gone' })
   })
 
   /** A status request for a made-up deal, answered; the stream is left open on the client's side. */
