@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { V1MicroTime } from '@kubernetes/client-node'
 import { logger } from '../log.ts'
+import { utf8Prefix } from '../utf8.ts'
 import { Core, isNotFound, type KubeObject, type KubeRest } from './rest.ts'
 
 export type EventType = 'Normal' | 'Warning'
@@ -61,6 +62,7 @@ export class EventRecorder {
         action,
         reason,
         type,
+        // The apiserver counts a note's bytes, not its characters.
         note: utf8Prefix(note, 1024),
         regarding: {
           apiVersion: obj.apiVersion, kind: obj.kind, name: md.name, namespace: md.namespace, uid: md.uid, resourceVersion: md.resourceVersion
@@ -76,15 +78,4 @@ export class EventRecorder {
   private prune (now: number): void {
     for (const [k, s] of this.series) if (now - s.first >= SERIES_WINDOW_MS) this.series.delete(k)
   }
-}
-
-/** The longest prefix of `s` of at most `bytes` UTF-8 bytes (the apiserver counts a note's bytes), not cutting a character. */
-export function utf8Prefix (s: string, bytes: number): string {
-  if (s.length * 3 <= bytes) return s
-  const b = Buffer.from(s, 'utf8')
-  if (b.length <= bytes) return s
-  let end = bytes
-  // Back to the start of the character the cut falls in (continuation bytes are 10xxxxxx).
-  while (end > 0 && (b[end]! & 0xc0) === 0x80) end--
-  return b.subarray(0, end).toString('utf8')
 }

@@ -1,4 +1,5 @@
 import type { CID } from 'multiformats/cid'
+import { utf8Prefix } from '../../utf8.ts'
 import { DealyardError } from '../../errors.ts'
 import type { Address } from '../../filecoin/address.ts'
 import type { Signature } from '../../filecoin/signature.ts'
@@ -157,9 +158,6 @@ export class CborWriter {
  * cannot be encoded would be a reset stream instead of the reason.
  */
 export function fitText (s: string, maxBytes = MAX_STRING_LENGTH): string {
-  const b = Buffer.from(s, 'utf8')
-  if (b.length <= maxBytes) return s
-  let cut = maxBytes - 3
-  while (cut > 0 && (b[cut]! & 0xc0) === 0x80) cut--
-  return b.subarray(0, cut).toString('utf8') + '…'
+  if (Buffer.byteLength(s, 'utf8') <= maxBytes) return s
+  return utf8Prefix(s, maxBytes - 3) + '…'
 }

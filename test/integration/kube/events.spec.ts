@@ -5,7 +5,8 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Core, type KubeObject } from '../../../src/kube/index.ts'
-import { EventRecorder, utf8Prefix } from '../../../src/kube/events.ts'
+import { EventRecorder } from '../../../src/kube/events.ts'
+import { utf8Prefix } from '../../../src/utf8.ts'
 import { testKube, eventually, type TestKube } from '../../support/kube.ts'
 
 let k: TestKube
