@@ -6,7 +6,6 @@
 import type { StorageProvider, SecretKeyRef } from '../api/types.generated.ts'
 import { LOTUS_TOKEN_LABEL } from '../api/storageprovider.ts'
 import { DealyardError } from '../errors.ts'
-import { KubeApiError } from '../kube/rest.ts'
 import { addressKey, type ProviderTerms } from '../policy/admission.ts'
 import { providerTerms, type TermsOptions } from '../policy/terms.ts'
 import { logger } from '../log.ts'
@@ -258,10 +257,12 @@ export class ProviderConfigError extends DealyardError {
   }
 }
 
-/** A read that failed for a reason that passes: the apiserver's 5xx or 429, or no answer at all. */
+/**
+ * A read that failed for a reason that passes (the apiserver's 5xx or 429, or no answer at all):
+ * what the kube client already classes as retried automatically.
+ */
 function passing (err: unknown): boolean {
-  if (err instanceof KubeApiError) return err.status >= 500 || err.status === 429
-  return err instanceof DealyardError && err.code === 'ERR_KUBE_TRANSPORT'
+  return err instanceof DealyardError && err.retry === 'auto'
 }
 
 /** The same Lotus endpoint and the same token Secret: a client built for one serves the other. */

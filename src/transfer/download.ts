@@ -236,14 +236,14 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
           // A resumed run of data without a declared size whose partial is already whole (the last
           // run ended after its last byte but before staging): the 416 names exactly our length.
           // It took the whole piece again from byte 0 (red-team round 50).
-          const whole = res.statusCode === 416 && declared === undefined && offset > 0 && unsatisfiedLength(header(res.headers, 'content-range')) === offset
+          const unsatisfied = res.statusCode === 416 ? unsatisfiedLength(header(res.headers, 'content-range')) : undefined
+          const whole = declared === undefined && offset > 0 && unsatisfied === offset
           if (res.statusCode === 416 && (openEnded || whole)) {
             res.body.close()
             // RFC 9110 §14.4: the data's length may be unknown to the server until its end, and
             // the range past that end is not satisfiable. A 416 naming another length than ours
             // says the data changed meanwhile.
-            const total = unsatisfiedLength(header(res.headers, 'content-range'))
-            if (total !== undefined && total !== offset) throw new Restart(`the data's length is now ${total} bytes, ${offset} received`)
+            if (unsatisfied !== undefined && unsatisfied !== offset) throw new Restart(`the data's length is now ${unsatisfied} bytes, ${offset} received`)
             expected = offset
             break
           }
