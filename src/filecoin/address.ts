@@ -94,6 +94,9 @@ function validatePayload (protocol: number, payload: Uint8Array): void {
   }
 }
 
+/** The network letter an address is printed with: mainnet's 'f', the testnets' 't'. */
+export type Network = 'f' | 't'
+
 export class Address {
   readonly protocol: AddressProtocol
   /** protocol byte ‖ payload: the form on the wire (CBOR byte string) and in signatures' messages. */
@@ -112,7 +115,7 @@ export class Address {
     return readUvarint(this.payload)[0]
   }
 
-  toString (network: 'f' | 't' = 'f'): string {
+  toString (network: Network = 'f'): string {
     if (this.protocol === 0) return `${network}0${readUvarint(this.payload)[0]}`
     let prefix = `${network}${this.protocol}`
     let payload = this.payload

@@ -3,7 +3,7 @@
  * comes back as a Fact (value or error text) so admission decides, in boost's order, whether a failed
  * read matters.
  */
-import { Address } from '../filecoin/address.ts'
+import { Address, type Network } from '../filecoin/address.ts'
 import { authenticateMessageCall, FullNodeClient, type RpcEndpoint } from '../lotus/index.ts'
 import { addressString, fact, failedFact, type Authentication, type ChainFacts, type Fact } from '../policy/admission.ts'
 import { encodeDealProposal } from '../protocol/market.ts'
@@ -29,6 +29,11 @@ export interface ChainReader {
    * boost's verifier sends it; read now (never cached: a proposal's signature is checked once).
    */
   authenticateMessage (keyAddr: string, signatureData: Uint8Array, message: Uint8Array): Promise<Authentication>
+  /**
+   * The letter addresses are printed with on this chain: 'f' on mainnet, 't' on every other network
+   * (what boost's build and Curio's StateNetworkName check set as go-address's CurrentNetwork).
+   */
+  addressNetwork? (): Promise<Network>
 }
 
 export interface LotusChainOptions {
@@ -48,6 +53,7 @@ export class LotusChain implements ChainReader {
   private readonly state: TtlCache<unknown>
   private readonly accounts: TtlCache<string>
   private readonly timeoutMs: number
+  private network: Promise<Network> | undefined
 
   constructor (ep: RpcEndpoint, o: LotusChainOptions = {}) {
     this.timeoutMs = o.callTimeoutMs ?? 5000
@@ -100,6 +106,14 @@ export class LotusChain implements ChainReader {
   async authenticateMessage (keyAddr: string, signatureData: Uint8Array, message: Uint8Array): Promise<Authentication> {
     const r = await counted('StateCall', this.client.stateCall(authenticateMessageCall(keyAddr, signatureData, message)))
     return { exitCode: r.receipt.exitCode, error: r.error, returned: r.receipt.return }
+  }
+
+  async addressNetwork (): Promise<Network> {
+    // A node's network never changes: read until one read succeeds, then never again.
+    this.network ??= counted('StateNetworkName', this.client.stateNetworkName())
+      .then((name): Network => name === 'mainnet' ? 'f' : 't')
+      .catch((err: unknown) => { this.network = undefined; throw err })
+    return await this.network
   }
 
   async datacap (addr: string): Promise<bigint | null> {
@@ -163,17 +177,22 @@ export async function gatherChainFacts (chain: ChainReader, cdp: ClientDealPropo
       : undefined)
   const notRead = Promise.resolve(failedFact<never>('not read'))
   const all = o.signatureOnly !== true
-  const [head, clientKey, collateralBounds, clientBalance, datacap, clientId, authentication] = await Promise.all([
+  const network = have !== undefined
+    ? Promise.resolve(have.network)
+    : chain.addressNetwork === undefined ? undefined : chain.addressNetwork().catch(() => undefined)
+  const [head, clientKey, collateralBounds, clientBalance, datacap, clientId, authentication, letter] = await Promise.all([
     have !== undefined ? have.head : settle(chain.head()),
     key,
     all ? settle(chain.collateralBounds(p.pieceSize, p.verifiedDeal)) : notRead,
     all ? settle(chain.marketBalance(client)) : notRead,
     all && p.verifiedDeal ? settle(chain.datacap(client)) : Promise.resolve(undefined),
     all && o.clientId === true && p.client.protocol !== 0 ? settle(chain.lookupId(client).then(parsedAddress)) : Promise.resolve(undefined),
-    clientAuthentication
+    clientAuthentication,
+    network
   ])
   return {
     head, clientKey, collateralBounds, clientBalance,
+    ...(letter !== undefined ? { network: letter } : {}),
     ...(datacap !== undefined ? { datacap } : {}),
     ...(clientId !== undefined ? { clientId } : {}),
     ...(authentication !== undefined ? { clientAuthentication: authentication } : {})

@@ -4,6 +4,7 @@
  * (and its params Secret) exist; a rejection writes nothing.
  */
 import { logger } from '../log.ts'
+import type { Network } from '../filecoin/address.ts'
 import { addressString, evaluate, fact, type AdmissionInput, type Check, type Fact, type FundsPosition, type PriorDeal, type StagingPosition } from '../policy/admission.ts'
 import type { HeldTotals, Holding } from '../policy/holdings.ts'
 import { TokenBucket } from '../token-bucket.ts'
@@ -113,13 +114,16 @@ export class ProposalService {
         // A read that fails there (that provider's Lotus down) is no reason to give: the answer
         // is then the provider's, as for a proposal that passes them.
         const any = await this.o.providers.anyEntry()
+        let net: Network | undefined
         if (any !== undefined) {
           const chain = await gatherChainFacts(any.chain, params.clientDealProposal, { signatureOnly: true })
           const v = evaluate(CHECKS_BEFORE_PROVIDER, { params, provider: any.terms, chain })
           if (v !== undefined && !CHAIN_READ_FAILURES.has(v.reason)) return done(resultOf(v), v.reason, v.message)
+          net = chain.network
         }
         // No StorageProvider has this address: boost's A4 text, naming the miners served here.
-        return done('rejected', 'IncorrectProvider', `${VALIDATION_PREFIX}incorrect provider for deal; proposal.Provider: ${addressString(p.provider)}; provider.Address: ${this.o.providers.addresses().join(', ') || '(none: no StorageProvider is configured here)'}`)
+        const served = this.o.providers.addresses().map((a) => net === undefined ? a : net + a.slice(1)).join(', ')
+        return done('rejected', 'IncorrectProvider', `${VALIDATION_PREFIX}incorrect provider for deal; proposal.Provider: ${p.provider.toString(net)}; provider.Address: ${served || '(none: no StorageProvider is configured here)'}`)
       }
       provider = entry.terms.name
       // The head and the signature first, as boost checks them (A1-A3) before it reads anything

@@ -83,6 +83,11 @@ export class FullNodeClient {
     return decodeInvocResult(await this.rpc.call('StateCall', [encodeMessage(msg), tskToJson(tsk)], { maxResponseBytes: 8 << 20 }), 'StateCall')
   }
 
+  /** The chain's name ("mainnet", "calibrationnet", a devnet's), as Lotus's StateNetworkName gives it. */
+  async stateNetworkName (): Promise<string> {
+    return str(await this.rpc.call('StateNetworkName', []), 'StateNetworkName')
+  }
+
   async stateNetworkVersion (tsk?: TipSetKey): Promise<number> {
     return num(await this.rpc.call('StateNetworkVersion', [tskToJson(tsk)]), 'StateNetworkVersion')
   }

@@ -4,7 +4,7 @@
  * informer cache); the checks in checks.ts are pure functions of that input, run in boost's order,
  * and the first violation wins (cert-manager's policy chain shape).
  */
-import type { Address } from '../filecoin/address.ts'
+import type { Address, Network } from '../filecoin/address.ts'
 import type { DealParams } from '../protocol/types.ts'
 import type { CompiledPolicy } from './transfer-host.ts'
 
@@ -45,6 +45,11 @@ export interface ChainFacts {
    * with the signature's data and the proposal's CBOR, from f05 (boost's verifyContractSignature).
    */
   clientAuthentication?: Fact<Authentication>
+  /**
+   * The letter rejection texts print addresses with, as boost prints them on this chain (see
+   * ChainReader.addressNetwork); 'f' when it could not be read (only the texts depend on it).
+   */
+  network?: Network
 }
 
 /** A StorageProvider's spec with every default filled in (see terms.ts). */

@@ -6,7 +6,7 @@
  */
 import { isPieceCid } from '../filecoin/cid.ts'
 import { verifyProposalSignature } from '../protocol/proposal.ts'
-import { addressKey, addressString, type AdmissionInput, type Check, type Fact, type PriorDeal, type Violation } from './admission.ts'
+import { addressKey, type AdmissionInput, type Check, type Fact, type PriorDeal, type Violation } from './admission.ts'
 import { checkTransferAddress, parseIp } from './transfer-host.ts'
 import { goHostname, goPort, parseGoUrl } from './go-url.ts'
 import { httpRequestOf } from './http-request.ts'
@@ -58,7 +58,7 @@ export const clientSignature: Check = (i) => {
     }
     if (auth.value.exitCode !== 0) {
       return A('InvalidSignature', 'invalid signature',
-        `AuthenticateMessage on ${addressString(key.value)} exited ${auth.value.exitCode}${auth.value.error === '' ? '' : `: ${auth.value.error}`}`)
+        `AuthenticateMessage on ${key.value.toString(i.chain.network)} exited ${auth.value.exitCode}${auth.value.error === '' ? '' : `: ${auth.value.error}`}`)
     }
     return undefined
   }
@@ -70,7 +70,8 @@ export const clientSignature: Check = (i) => {
 export const correctProvider: Check = (i) => {
   const p = prop(i).provider
   if (addressKey(p) === addressKey(i.provider.address)) return undefined
-  return A('IncorrectProvider', `incorrect provider for deal; proposal.Provider: ${p.toString()}; provider.Address: ${i.provider.address.toString()}`)
+  const net = i.chain.network
+  return A('IncorrectProvider', `incorrect provider for deal; proposal.Provider: ${p.toString(net)}; provider.Address: ${i.provider.address.toString(net)}`)
 }
 
 /** A5 */
@@ -245,9 +246,9 @@ export const clientAllowed: Check = (i) => {
     if (!id.ok) return P('ClientLookupFailed', 'server error: looking up client ID address', cause('StateLookupID', id))
     keys.push(addressKey(id.value))
   }
-  if (keys.some((k) => i.provider.clientsDeny.has(k))) return P('ClientDenied', `client ${addressString(prop(i).client)} is not allowed to make deals with this miner`)
+  if (keys.some((k) => i.provider.clientsDeny.has(k))) return P('ClientDenied', `client ${prop(i).client.toString(i.chain.network)} is not allowed to make deals with this miner`)
   if (i.provider.clientsAllow.size > 0 && !keys.some((k) => i.provider.clientsAllow.has(k))) {
-    return P('ClientNotAllowed', `client ${addressString(prop(i).client)} is not allowed to make deals with this miner`)
+    return P('ClientNotAllowed', `client ${prop(i).client.toString(i.chain.network)} is not allowed to make deals with this miner`)
   }
   return undefined
 }
@@ -359,7 +360,7 @@ export const clientAuthenticated: Check = (i) => {
   if (auth === undefined || !auth.ok || auth.value.exitCode !== 0) return undefined
   const r = auth.value.returned
   if (r !== null && r.length === 1 && r[0] === CBOR_TRUE) return undefined
-  return P('ClientNotAuthenticated', `client ${addressString(prop(i).client)} did not authenticate the proposal (its actor's AuthenticateMessage returned ${r === null || r.length === 0 ? 'nothing' : `0x${Buffer.from(r).toString('hex')}`}, not true): the market actor would refuse to publish it`)
+  return P('ClientNotAuthenticated', `client ${prop(i).client.toString(i.chain.network)} did not authenticate the proposal (its actor's AuthenticateMessage returned ${r === null || r.length === 0 ? 'nothing' : `0x${Buffer.from(r).toString('hex')}`}, not true): the market actor would refuse to publish it`)
 }
 
 // ---- Tagging funds and staging space (boost's processOnlineDealProposal, after the filter) ------

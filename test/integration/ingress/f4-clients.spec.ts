@@ -89,7 +89,7 @@ describe('ingress: f410 clients (AuthenticateMessage through StateCall)', () => 
     const params = await proposal(eth)
     const res = await proposeDeal(env.node, env.addr, params)
     assert.deepEqual([res.accepted, res.message], [false,
-      `client ${eth.address.toString('f')} did not authenticate the proposal (its actor's AuthenticateMessage returned nothing, not true): the market actor would refuse to publish it`])
+      `client ${eth.address.toString('t')} did not authenticate the proposal (its actor's AuthenticateMessage returned nothing, not true): the market actor would refuse to publish it`])
     assert.equal(await getDeal(params.dealUuid), undefined)
     const metrics = await (await fetch(env.ingress.metricsUrl!)).text()
     assert.match(metrics, new RegExp(`dealyard_proposals_total\\{provider="${env.sp.metadata.name}",result="rejected",reason="ClientNotAuthenticated"\\} [1-9]`))

@@ -19,6 +19,7 @@ import (
 	"github.com/filecoin-project/lotus/api"
 	apitypes "github.com/filecoin-project/lotus/api/types"
 	"github.com/filecoin-project/lotus/chain/types"
+	"github.com/filecoin-project/lotus/node/modules/dtypes"
 )
 
 // chainFinality is policy.ChainFinality; StateWaitMsg refuses a larger confidence.
@@ -131,6 +132,14 @@ func (p *Peer) fullNodeAPI() *api.FullNodeStruct {
 		defer p.mu.Unlock()
 		p.countCall("StateCall")
 		return p.stateCall(msg)
+	}
+	in.StateNetworkName = func(ctx context.Context) (dtypes.NetworkName, error) {
+		p.countCallLocked("StateNetworkName")
+		// A testnet peer says it is calibnet: clients print its addresses with t, as boost there does.
+		if p.cfg.Network == "mainnet" {
+			return "mainnet", nil
+		}
+		return "calibrationnet", nil
 	}
 	in.StateNetworkVersion = func(ctx context.Context, tsk types.TipSetKey) (apitypes.NetworkVersion, error) {
 		p.countCallLocked("StateNetworkVersion")

@@ -1,8 +1,10 @@
 /**
  * gatherChainFacts and LotusChain for delegated (f4) clients: when AuthenticateMessage is called,
- * with what, and what a failed call becomes.
+ * with what, and what a failed call becomes; and the network letter texts print addresses with.
  */
 import { describe, it } from 'node:test'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import assert from 'node:assert/strict'
 import { Address } from '../../../src/filecoin/address.ts'
 import { generateKey } from '../../../src/filecoin/keys.ts'
@@ -77,6 +79,49 @@ describe('gatherChainFacts: delegated (f4) clients', () => {
   it('keeps a failed StateCall as a failed fact', async () => {
     const facts = await gatherChainFacts(fakeChain({}, async () => { throw new Error('lotus full: HTTP 503') }), proposal(f4.address.toString()))
     assert.deepEqual(facts.clientAuthentication, { ok: false, error: 'lotus full: HTTP 503' })
+  })
+})
+
+describe('the network letter', () => {
+  it('comes with the signature facts, is kept by the second phase, and is left out when it cannot be read', async () => {
+    const cdp = proposal(f4.address.toString())
+    const chain = { ...fakeChain(), addressNetwork: async () => 't' as const }
+    const first = await gatherChainFacts(chain, cdp, { signatureOnly: true })
+    assert.equal(first.network, 't')
+    assert.equal((await gatherChainFacts({ ...chain, addressNetwork: async () => { throw new Error('not read twice') } }, cdp, { have: first })).network, 't')
+    const failing = await gatherChainFacts({ ...fakeChain(), addressNetwork: async () => { throw new Error('down') } }, cdp)
+    assert.equal('network' in failing, false)
+    assert.equal(failing.head.ok, true, 'a failed read of the network name fails nothing else')
+  })
+
+  it('LotusChain reads StateNetworkName until it succeeds, then never again: mainnet is f, any other chain t', async () => {
+    const answers: Array<{ result?: string, error?: { code: number, message: string } }> = [
+      { error: { code: 1, message: 'not ready' } }, { result: 'calibrationnet' }, { result: 'mainnet' }
+    ]
+    const seen: string[] = []
+    const server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (c: Buffer) => { body += c.toString() })
+      req.on('end', () => {
+        const call = JSON.parse(body) as { id: number, method: string }
+        seen.push(call.method)
+        res.setHeader('content-type', 'application/json')
+        res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, ...answers.shift() }))
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const chain = new LotusChain({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc/v1` }, { callTimeoutMs: 2000 })
+      await assert.rejects(chain.addressNetwork(), /not ready/)
+      assert.equal(await chain.addressNetwork(), 't')
+      assert.equal(await chain.addressNetwork(), 't')
+      const mainnet = new LotusChain({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc/v1` }, { callTimeoutMs: 2000 })
+      assert.equal(await mainnet.addressNetwork(), 'f')
+      assert.deepEqual(seen, ['Filecoin.StateNetworkName', 'Filecoin.StateNetworkName', 'Filecoin.StateNetworkName'])
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
   })
 })
 

@@ -109,6 +109,10 @@ describe('admission checks', () => {
       return i
     }, 'failed validation: server error: validating signature'],
     'A4 a wrong provider': [() => edit(base(), (p) => { p.provider = Address.fromString('f01001') }), 'failed validation: incorrect provider for deal; proposal.Provider: f01001; provider.Address: f01000'],
+    'A4 a wrong provider on a testnet (addresses printed with t, as boost there prints them)': [() => {
+      const i = edit(base(), (p) => { p.provider = Address.fromString('f01001') })
+      return { ...i, chain: { ...i.chain, network: 't' } }
+    }, 'failed validation: incorrect provider for deal; proposal.Provider: t01001; provider.Address: t01000'],
     'A5 a 257-byte label': [() => edit(base(), (p) => { p.label = { kind: 'string', value: 'é'.repeat(128) + 'x' } }), 'failed validation: deal label can be at most 256 bytes, is 257'],
     'A6 a piece size under 128': [() => edit(base(), (p) => { p.pieceSize = 64 }), 'failed validation: proposal piece size is invalid: minimum padded piece size is 128 bytes'],
     'A6 a non-power-of-two piece size': [() => edit(base(), (p) => { p.pieceSize = 3072 }), 'failed validation: proposal piece size is invalid: padded piece size must be a power of 2'],
