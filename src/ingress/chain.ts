@@ -45,7 +45,12 @@ export interface LotusChainOptions {
   accountTtlMs?: number
   /** Per-attempt timeout (default 5 s; a read is tried twice, so up to 10 s): past it the proposal is answered with boost's "server error". */
   callTimeoutMs?: number
+  /** Default NETWORK_RETRY_MS. */
+  networkRetryMs?: number
 }
+
+/** How long a failed StateNetworkName read is answered with its error before it is read again. */
+export const NETWORK_RETRY_MS = 60_000
 
 export class LotusChain implements ChainReader {
   readonly client: FullNodeClient
@@ -54,9 +59,11 @@ export class LotusChain implements ChainReader {
   private readonly accounts: TtlCache<string>
   private readonly timeoutMs: number
   private network: Promise<Network> | undefined
+  private readonly networkRetryMs: number
 
   constructor (ep: RpcEndpoint, o: LotusChainOptions = {}) {
     this.timeoutMs = o.callTimeoutMs ?? 5000
+    this.networkRetryMs = o.networkRetryMs ?? NETWORK_RETRY_MS
     this.client = new FullNodeClient({ ...ep, timeoutMs: ep.timeoutMs ?? this.timeoutMs }, { retry: { attempts: 2 } })
     this.heads = new TtlCache({ ttlMs: o.headTtlMs ?? 2000 })
     this.state = new TtlCache({ ttlMs: o.stateTtlMs ?? 10_000 })
@@ -109,10 +116,15 @@ export class LotusChain implements ChainReader {
   }
 
   async addressNetwork (): Promise<Network> {
-    // A node's network never changes: read until one read succeeds, then never again.
+    // A node's network never changes: read until one read succeeds, then never again. A failed
+    // read is not tried again for a minute: proposals wait on this read (beside the head's), and
+    // a node without the method would otherwise get it twice per proposal.
     this.network ??= counted('StateNetworkName', this.client.stateNetworkName())
       .then((name): Network => name === 'mainnet' ? 'f' : 't')
-      .catch((err: unknown) => { this.network = undefined; throw err })
+      .catch((err: unknown) => {
+        setTimeout(() => { this.network = undefined }, this.networkRetryMs).unref()
+        throw err
+      })
     return await this.network
   }
 

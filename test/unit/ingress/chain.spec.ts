@@ -94,7 +94,7 @@ describe('the network letter', () => {
     assert.equal(failing.head.ok, true, 'a failed read of the network name fails nothing else')
   })
 
-  it('LotusChain reads StateNetworkName until it succeeds, then never again: mainnet is f, any other chain t', async () => {
+  it('LotusChain reads StateNetworkName until it succeeds (a failure kept for a while), then never again: mainnet is f, any other chain t', async () => {
     const answers: Array<{ result?: string, error?: { code: number, message: string } }> = [
       { error: { code: 1, message: 'not ready' } }, { result: 'calibrationnet' }, { result: 'mainnet' }
     ]
@@ -111,8 +111,11 @@ describe('the network letter', () => {
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     try {
-      const chain = new LotusChain({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc/v1` }, { callTimeoutMs: 2000 })
+      const chain = new LotusChain({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc/v1` }, { callTimeoutMs: 2000, networkRetryMs: 100 })
       await assert.rejects(chain.addressNetwork(), /not ready/)
+      await assert.rejects(chain.addressNetwork(), /not ready/, 'a failure is kept for networkRetryMs, not read again per proposal')
+      assert.equal(seen.length, 1)
+      await new Promise((resolve) => setTimeout(resolve, 150))
       assert.equal(await chain.addressNetwork(), 't')
       assert.equal(await chain.addressNetwork(), 't')
       const mainnet = new LotusChain({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc/v1` }, { callTimeoutMs: 2000 })
