@@ -5,7 +5,7 @@
 import { parseCidAnyBase } from '../filecoin/cid.ts'
 import { API_VERSION } from '../api/common.ts'
 import type { StorageDeal, StorageDealSpec } from '../api/types.generated.ts'
-import { Address } from '../filecoin/address.ts'
+import { Address, type Network } from '../filecoin/address.ts'
 import type { Signature } from '../filecoin/signature.ts'
 import { proposalCid, signedProposalCid } from '../protocol/proposal.ts'
 import { addressString } from '../policy/admission.ts'
@@ -61,7 +61,12 @@ export interface DealContext {
   clientPeerId: string
   /** The signed proposal CID when the caller has it already (it costs an encode and a hash). */
   signedProposalCid?: string
+  /** The letter the chain prints addresses with (default f): a testnet's deals read t…, as its StorageProviders and Lotus do. */
+  network?: Network
 }
+
+/** The address with the network's letter; only the letter differs, so the f form's cached string is reused. */
+const printed = (a: Address, network: Network | undefined): string => network === undefined || network === 'f' ? addressString(a) : network + addressString(a).slice(1)
 
 export function dealObject (params: DealParams, ctx: DealContext): StorageDeal {
   const cdp = params.clientDealProposal
@@ -76,8 +81,8 @@ export function dealObject (params: DealParams, ctx: DealContext): StorageDeal {
       pieceCid: p.pieceCid.toString(),
       pieceSize: p.pieceSize,
       verifiedDeal: p.verifiedDeal,
-      client: addressString(p.client),
-      provider: addressString(p.provider),
+      client: printed(p.client, ctx.network),
+      provider: printed(p.provider, ctx.network),
       label: p.label.kind === 'string' ? p.label.value : Buffer.from(p.label.value).toString('base64'),
       labelEncoding: p.label.kind,
       startEpoch: p.startEpoch,

@@ -159,7 +159,7 @@ export class ProposalService {
         }
         return done(resultOf(v), v.reason, v.message)
       }
-      const deal = dealObject(params, { namespace: this.o.namespace, provider, protocol: meta.protocol, clientPeerId: meta.peerId, signedProposalCid: spc })
+      const deal = dealObject(params, { namespace: this.o.namespace, provider, protocol: meta.protocol, clientPeerId: meta.peerId, signedProposalCid: spc, ...(chain.network !== undefined ? { network: chain.network } : {}) })
       let settle: (d: PriorDeal | undefined) => void = () => {}
       const holding: Holding | undefined = params.isOffline
         ? undefined

@@ -67,7 +67,7 @@ describe('ingress: f410 clients (AuthenticateMessage through StateCall)', () => 
     assert.deepEqual([res.accepted, res.message], [true, ''])
     assert.equal(await stateCalls(), before + 1, 'one StateCall for the proposal')
     const deal = await getDeal(params.dealUuid)
-    assert.equal(deal?.spec.proposal.client, accepts.address.toString('f'))
+    assert.equal(deal?.spec.proposal.client, accepts.address.toString('t'))
     assert.equal(deal?.spec.clientSignature.type, 'delegated')
     const st = await status(params.dealUuid, signDelegated(accepts, statusRequestMessage(params.dealUuid)))
     assert.deepEqual([st.error, st.dealUuid, st.dealStatus?.status], ['', params.dealUuid, 'Accepted'])
@@ -82,7 +82,7 @@ describe('ingress: f410 clients (AuthenticateMessage through StateCall)', () => 
     const params = await proposal(accepts, acceptsId)
     const res = await proposeDeal(env.node, env.addr, params)
     assert.equal(res.accepted, true, res.message)
-    assert.equal((await getDeal(params.dealUuid))?.spec.proposal.client, acceptsId.replace(/^t/, 'f'))
+    assert.equal((await getDeal(params.dealUuid))?.spec.proposal.client, acceptsId)
   })
 
   it('refuses an EthAccount client by policy: AuthenticateMessage exits 0 (boost accepts) but returns no true, so the deal could never publish', async () => {

@@ -251,7 +251,7 @@ describe('ingress: proposals, status, ask, transports', () => {
     const params = await env.params({ key, http: undefined })
     const res = await proposeDeal(env.node, env.addr, params)
     assert.equal(res.accepted, true, res.message)
-    assert.equal((await getDeal(params.dealUuid))?.spec.proposal.client, key.address.toString('f'))
+    assert.equal((await getDeal(params.dealUuid))?.spec.proposal.client, key.address.toString('t'), 'written with the chain\'s letter (the peer is a testnet)')
     const st = await dealStatus(env.node, env.addr, params.dealUuid, key)
     assert.deepEqual({ error: st.error, status: st.dealStatus?.status }, { error: '', status: 'Accepted' })
     const forged = await env.params({ key, http: undefined })

@@ -44,6 +44,20 @@ describe('deal object', () => {
     }
   }
 
+  it('writes addresses with the chain\'s letter, and round-trips them on a testnet too', () => {
+    const key = generateKey('secp256k1')
+    const params = buildDealParams({
+      key, provider: 'f01000', pieceCid: pieceCidFromCommP(new Uint8Array(32)).toString(), pieceSize: 2048,
+      payloadCid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi', startEpoch: 5000, http: { url: 'https://x.example/a', size: 1000 }
+    })
+    const mainnet = dealObject(params, { ...ctx, network: 'f' })
+    assert.deepEqual([mainnet.spec.proposal.client, mainnet.spec.proposal.provider], [key.address.toString('f'), 'f01000'])
+    const testnet = dealObject(params, { ...ctx, network: 't' })
+    assert.deepEqual([testnet.spec.proposal.client, testnet.spec.proposal.provider], [key.address.toString('t'), 't01000'])
+    assert.deepEqual(validate(testnet.spec, schemas.storageDealSpec), [])
+    assert.deepEqual(encodeDealProposal(proposalOf(testnet.spec)), encodeDealProposal(params.clientDealProposal.proposal))
+  })
+
   it('keeps no transfer params in the spec, only the Secret reference', () => {
     const params = buildDealParams({
       key: generateKey('secp256k1'), provider: 'f01000', pieceCid: pieceCidFromCommP(new Uint8Array(32)).toString(), pieceSize: 2048,
