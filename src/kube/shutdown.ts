@@ -1,7 +1,8 @@
 /**
  * Graceful shutdown: on SIGTERM or SIGINT, run the registered hooks in reverse order of
  * registration (stop accepting work before closing what the work uses), each with a deadline, then
- * exit. A second signal exits at once.
+ * exit: 0 when every hook finished, 1 when one failed (the others still run). A second signal
+ * exits at once.
  */
 import { logger } from '../log.ts'
 
@@ -9,7 +10,7 @@ type Hook = { name: string, fn: () => Promise<void> | void }
 
 const hooks: Hook[] = []
 let installed = false
-let stopping: Promise<void> | undefined
+let stopping: Promise<string[]> | undefined
 const log = logger('shutdown')
 
 export function onShutdown (name: string, fn: Hook['fn']): void {
@@ -20,17 +21,21 @@ export function onShutdown (name: string, fn: Hook['fn']): void {
     process.on(sig, () => {
       if (stopping != null) { log.warn({ signal: sig }, 'second signal: exiting now'); process.exit(1) }
       log.info({ signal: sig }, 'shutting down')
-      void shutdown().then(() => process.exit(0))
+      // A hook that failed may have left work unfinished (a drain cut short, a Lease not released):
+      // a non-zero exit tells the kubelet and whoever reads the pod's last state.
+      void shutdown().then((failed) => process.exit(failed.length === 0 ? 0 : 1))
     })
   }
 }
 
 /**
  * Each hook gets `deadlineMs` (35 s: the ingress drains proposals whose writes end within its 30 s drain in
- * the worst case; the chart's termination grace period is 45 s).
+ * the worst case; the chart's termination grace period is 45 s). Resolves to the names of the
+ * hooks that failed or ran out of time.
  */
-export function shutdown (deadlineMs = 35_000): Promise<void> {
+export function shutdown (deadlineMs = 35_000): Promise<string[]> {
   stopping ??= (async () => {
+    const failed: string[] = []
     for (const h of [...hooks].reverse()) {
       const t0 = Date.now()
       let timer: NodeJS.Timeout | undefined
@@ -41,11 +46,14 @@ export function shutdown (deadlineMs = 35_000): Promise<void> {
         ])
         log.info({ hook: h.name, ms: Date.now() - t0 }, 'stopped')
       } catch (err) {
-        log.error({ hook: h.name, err: (err as Error).message }, 'shutdown hook failed')
+        failed.push(h.name)
+        log.error({ hook: h.name, err: err instanceof Error ? err.message : String(err), ms: Date.now() - t0 }, 'shutdown hook failed')
       } finally {
         clearTimeout(timer)
       }
     }
+    if (failed.length > 0) log.error({ failed }, 'shut down with failed hooks')
+    return failed
   })()
   return stopping
 }
