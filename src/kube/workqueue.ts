@@ -72,6 +72,14 @@ export interface WorkQueueOptions {
   rateLimiter?: RateLimiter
 }
 
+/**
+ * Shutting down follows client-go's queue (util/workqueue/queue.go): after `shutdown` adds and
+ * scheduled adds are ignored, but `get` still hands out the keys already queued and resolves
+ * undefined only once none is left (workers idle at that moment get undefined at once); `done`
+ * still queues a key that was added while a worker held it, so that change is not lost to a
+ * worker still looping. `shutdownWithDrain` also waits until no worker holds a key (client-go's
+ * ShutDownWithDrain); a `shutdown` meanwhile ends that wait.
+ */
 export class WorkQueue {
   readonly name: string
   private readonly queue: string[] = []
@@ -79,6 +87,7 @@ export class WorkQueue {
   private readonly processing = new Set<string>()
   private readonly waiting = new Map<string, { at: number, timer: NodeJS.Timeout }>()
   private readonly waiters: Array<(key: string | undefined) => void> = []
+  private readonly drainers: Array<() => void> = []
   private readonly limiter: RateLimiter
   private shuttingDown = false
 
@@ -95,6 +104,11 @@ export class WorkQueue {
     adds.inc({ name: this.name })
     this.dirty.add(key)
     if (this.processing.has(key)) return
+    this.enqueue(key)
+  }
+
+  /** A dirty key nobody holds: to a waiting worker, or to the queue's end. */
+  private enqueue (key: string): void {
     const waiter = this.waiters.shift()
     if (waiter != null) {
       this.dirty.delete(key)
@@ -128,7 +142,7 @@ export class WorkQueue {
   forget (key: string): void { this.limiter.forget(key) }
   numRequeues (key: string): number { return this.limiter.numRequeues(key) }
 
-  /** Waits for the next key; undefined once the queue shuts down. */
+  /** Waits for the next key; undefined once the queue is shut down and empty. */
   get (): Promise<string | undefined> {
     const key = this.queue.shift()
     if (key != null) {
@@ -142,15 +156,27 @@ export class WorkQueue {
   }
 
   done (key: string): void {
-    this.processing.delete(key)
-    if (this.dirty.has(key)) {
-      // Added while a worker held it: hand it out again now that nobody does.
-      this.dirty.delete(key)
-      this.add(key)
-    }
+    // A key nobody holds: nothing to finish (client-go would queue a dirty one a second time).
+    if (!this.processing.delete(key)) return
+    // Added while a worker held it: hand it out again now that nobody does, shutting down or not
+    // (not through add, which ignores keys then).
+    if (this.dirty.has(key)) this.enqueue(key)
+    if (this.processing.size === 0) for (const d of this.drainers.splice(0)) d()
   }
 
   shutdown (): void {
+    this.stopAdding()
+    for (const d of this.drainers.splice(0)) d()
+  }
+
+  /** Shuts down, then waits until no worker holds a key (each called `done`). */
+  async shutdownWithDrain (): Promise<void> {
+    this.stopAdding()
+    if (this.processing.size === 0) return
+    await new Promise<void>((resolve) => this.drainers.push(resolve))
+  }
+
+  private stopAdding (): void {
     this.shuttingDown = true
     for (const { timer } of this.waiting.values()) clearTimeout(timer)
     this.waiting.clear()

@@ -77,6 +77,52 @@ test('shutdown wakes waiting workers with undefined', async () => {
   assert.equal(q.length, 0, 'adds after shutdown are ignored')
 })
 
+test('a key added while held, then shutdown: done() still queues it and get() hands it out before undefined (client-go)', async () => {
+  const q = new WorkQueue({ name: 'done-after-shutdown' })
+  q.add('a')
+  q.add('b')
+  const held = await q.get()
+  q.add('a')
+  q.shutdown()
+  q.add('c')
+  q.addAfter('d', 1)
+  q.done(held!)
+  assert.equal(q.length, 2, 'b, still queued, and a, changed while held')
+  assert.equal(await q.get(), 'b')
+  assert.equal(await q.get(), 'a')
+  q.done('b')
+  q.done('a')
+  assert.equal(await q.get(), undefined, 'adds after shutdown (c, d) were ignored')
+  q.done('a')
+  assert.equal(q.length, 0, 'done for a key nobody holds queues nothing')
+})
+
+test('shutdownWithDrain waits until every held key is done; shutdown ends the wait', async () => {
+  const q = new WorkQueue({ name: 'drain' })
+  q.add('a')
+  q.add('b')
+  const [a, b] = [await q.get(), await q.get()]
+  let drained = false
+  const drain = q.shutdownWithDrain().then(() => { drained = true })
+  q.add('c')
+  assert.equal(q.length, 0, 'no adds while draining')
+  q.done(a!)
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(drained, false, 'b is still held')
+  q.done(b!)
+  await drain
+  assert.equal(q.inFlight, 0)
+  await q.shutdownWithDrain()
+
+  const q2 = new WorkQueue({ name: 'drain-cut-short' })
+  q2.add('x')
+  await q2.get()
+  const wait = q2.shutdownWithDrain()
+  q2.shutdown()
+  await wait
+  assert.equal(q2.inFlight, 1, 'shutdown stopped waiting for x')
+})
+
 test('controller: failures back off per key, success forgets, one key never runs twice at once', async () => {
   const calls: number[] = []
   let running = 0
