@@ -4,11 +4,19 @@
  * operator runtime needs one generic client where content types, field managers and
  * resourceVersion preconditions are explicit.
  */
-import { HttpMethod, KubeConfig, RequestContext, type V1ObjectMeta } from '@kubernetes/client-node'
+import { findHomeDir, HttpMethod, KubeConfig, RequestContext, type V1ObjectMeta } from '@kubernetes/client-node'
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { delimiter, join, resolve } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
 import { getGlobalDispatcher, type Dispatcher } from 'undici'
+import { parse as parseYaml } from 'yaml'
 import { DealyardError } from '../errors.ts'
+import { logger } from '../log.ts'
+import { utf8Prefix } from '../utf8.ts'
 import { kubeUserAgent } from '../version.ts'
+
+const log = logger('kube-rest')
 
 export interface ResourceCoords {
   group: string
@@ -48,6 +56,16 @@ function apiError (what: string, status: number, text: string): KubeApiError {
   let st: { reason?: string, message?: string, details?: unknown } = {}
   try { st = JSON.parse(text) } catch {}
   return new KubeApiError(status, st.reason ?? String(status), `${what}: ${status} ${st.reason ?? ''}: ${st.message ?? text.slice(0, 500)}`, st.details)
+}
+
+/**
+ * The start of a body for an error message: ~`bytes` bytes, control and format characters escaped
+ * so that an HTML page or binary garbage stays one readable log line.
+ */
+function excerpt (text: string, bytes = 100): string {
+  const head = utf8Prefix(text.slice(0, bytes), bytes)
+  const shown = JSON.stringify(head).replace(/\p{C}/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`)
+  return head.length < text.length ? `${shown}…` : shown
 }
 
 export const isNotFound = (e: unknown): boolean => e instanceof KubeApiError && e.status === 404
@@ -106,6 +124,12 @@ export class KubeRest {
    */
   private auth: { headers: Record<string, string>, until: number } | undefined
   /**
+   * A digest of the client certificate and key files the pooled connections present, when the user
+   * has both as files (client-go reloads them only then: transport.loadTLSFiles sets
+   * ReloadTLSFiles). undefined otherwise, and before the first request.
+   */
+  private clientCert: string | undefined
+  /**
    * Sent on every request: without one the apiserver records the objects' field manager as
    * "unknown", and audit logs and API Priority and Fairness cannot tell dealyard's components apart.
    */
@@ -146,11 +170,44 @@ export class KubeRest {
   private async authHeaders (url: URL, method: keyof typeof HttpMethod): Promise<Record<string, string>> {
     const now = Date.now()
     if (this.auth !== undefined && now < this.auth.until) return this.auth.headers
+    // Read before client-node reads the same files into the dispatcher it builds: a rotation in
+    // between shows as a change next time rather than being missed.
+    const cert = this.clientCertDigest()
     const ctx = new RequestContext(url.toString(), HttpMethod[method])
     await this.kc.applySecurityAuthentication(ctx)
-    this.dispatcher ??= (ctx.getDispatcher() as Dispatcher | undefined) ?? getGlobalDispatcher()
+    const fresh = ctx.getDispatcher() as Dispatcher | undefined
+    if (this.dispatcher === undefined) {
+      this.dispatcher = fresh ?? getGlobalDispatcher()
+      this.clientCert = cert
+    } else if (cert !== undefined && cert !== this.clientCert && fresh !== undefined) {
+      this.rotateDispatcher(fresh)
+      this.clientCert = cert
+    }
     this.auth = { headers: { ...ctx.getHeaders(), 'user-agent': this.userAgent }, until: now + AUTH_TTL_MS }
     return this.auth.headers
+  }
+
+  /** See clientCert; undefined when the certificate is not reloadable. */
+  private clientCertDigest (): string | undefined {
+    const user = this.kc.getCurrentUser()
+    if (user?.certFile == null || user.keyFile == null || user.certData != null || user.keyData != null) return undefined
+    return createHash('sha256').update(readFileSync(user.certFile)).update('\0').update(readFileSync(user.keyFile)).digest('hex')
+  }
+
+  /**
+   * A rotated client certificate: TLS presents it only in a handshake, so the pooled connections
+   * keep the old one. client-go (transport/cert_rotation.go) closes every connection when it sees
+   * the change, in-flight requests and watches included; here new requests go out on a new pool
+   * (new connections, new certificate) and the old pool closes once its requests end, so no write
+   * is cut off with its outcome unknown. Watches move over when they next restart.
+   */
+  private rotateDispatcher (fresh: Dispatcher): void {
+    const old = this.dispatcher
+    this.dispatcher = fresh
+    log.info({ server: this.server }, 'client certificate changed: new connections present the new one')
+    if (old !== undefined && old !== getGlobalDispatcher()) {
+      old.close().catch((err: unknown) => { log.warn({ err: (err as Error).message }, 'closing the connections of the old client certificate') })
+    }
   }
 
   async request<T> (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions = {}): Promise<T> {
@@ -192,6 +249,7 @@ export class KubeRest {
     if (expired !== undefined) expired.catch(() => {})
     let status: number
     let text: string
+    let contentType: string
     try {
       const auth = this.authHeaders(url, method)
       if (expired !== undefined) auth.catch(() => {})
@@ -215,11 +273,12 @@ export class KubeRest {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         signal: opts.signal
-      }).then(async (res) => ({ status: res.statusCode, text: await res.body.text() }))
+      }).then(async (res) => ({ status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), text: await res.body.text() }))
       if (expired !== undefined) call.catch(() => {})
       const answer = expired === undefined ? await call : await Promise.race([call, expired])
       status = answer.status
       text = answer.text
+      contentType = answer.contentType
     } catch (err) {
       this.noteAnswer(undefined)
       throw new DealyardError('ERR_KUBE_TRANSPORT', `${method} ${path}: ${(err as Error).message}`, { cause: err, retry: 'auto' })
@@ -227,8 +286,16 @@ export class KubeRest {
       clearTimeout(bound)
     }
     this.noteAnswer(status)
-    if (status >= 200 && status < 300) return (text === '' ? undefined : JSON.parse(text)) as T
-    throw apiError(`${method} ${path}`, status, text)
+    if (status < 200 || status >= 300) throw apiError(`${method} ${path}`, status, text)
+    if (text === '') return undefined as T
+    try {
+      return JSON.parse(text) as T
+    } catch (err) {
+      // A proxy's own page or a body cut short: not the apiserver's answer, so as after a transport
+      // error a write may or may not have happened, and trying again is the way on. Not a
+      // KubeApiError: callers read those as the apiserver's refusal (see the ingress's store).
+      throw new DealyardError('ERR_KUBE_DECODE', `${method} ${path}: a ${status} answer that is not JSON (content-type ${contentType === '' ? 'none' : contentType}): ${excerpt(text)}`, { cause: err, retry: 'auto' })
+    }
   }
 
 
@@ -349,12 +416,43 @@ export class KubeRest {
   }
 }
 
-/** Loads the kubeconfig the usual way: an explicit path, $KUBECONFIG, in-cluster, then ~/.kube/config. */
+/** Loads the kubeconfig the usual way: an explicit path, $KUBECONFIG, ~/.kube/config, then in-cluster. */
 export function loadKubeConfig (path?: string): KubeConfig {
   const kc = new KubeConfig()
   if (path != null) kc.loadFromFile(path)
   else kc.loadFromDefault()
+  for (const file of path != null ? [path] : defaultKubeconfigFiles()) rereadTokenFiles(kc, file)
   return kc
+}
+
+/** The files client-node's loadFromDefault reads (none in-cluster). */
+function defaultKubeconfigFiles (): string[] {
+  const env = process.env.KUBECONFIG
+  if (env != null && env !== '') return env.split(delimiter).filter((f) => f !== '')
+  const home = findHomeDir()
+  const file = home == null ? undefined : join(home, '.kube', 'config')
+  return file != null && existsSync(file) ? [file] : []
+}
+
+/**
+ * client-node reads a user's `token-file` once, at load, so a rotated token gave 401s until a
+ * restart; client-go re-reads it (transport.NewCachedFileTokenSource, at most a minute old). Such
+ * a user gets client-node's `tokenFile` auth provider instead, the in-cluster token's: it re-reads
+ * the file every 60 s. As in client-go, the file wins over an inline `token` beside it. The path
+ * is the one client-node read at load (relative to the working directory; client-go takes it
+ * relative to the kubeconfig's, but client-node fails to load the file otherwise).
+ */
+function rereadTokenFiles (kc: KubeConfig, file: string): void {
+  const doc = parseYaml(readFileSync(file, 'utf8')) as { users?: Array<{ name?: string, user?: { 'token-file'?: unknown } } | null> } | null
+  for (const entry of doc?.users ?? []) {
+    const tokenFile = entry?.user?.['token-file']
+    if (typeof tokenFile !== 'string' || tokenFile === '') continue
+    const i = kc.users.findIndex((u) => u.name === entry?.name)
+    const user = kc.users[i]
+    // An exec plugin or auth provider of its own decides the token itself.
+    if (user === undefined || user.exec != null || user.authProvider != null) continue
+    kc.users[i] = { ...user, token: undefined, authProvider: { name: 'tokenFile', config: { tokenFile: resolve(tokenFile) } } }
+  }
 }
 
 /** Coordinates of the built-in kinds the runtime and the controller use. */

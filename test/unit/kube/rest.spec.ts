@@ -260,3 +260,56 @@ describe('KubeRest: the apiserver answering again', () => {
     }
   })
 })
+
+describe('KubeRest: a 2xx answer that is not JSON', () => {
+  let server: Server
+  let base: string
+  let answer: { status: number, type: string, body: string | Buffer } = { status: 200, type: 'application/json', body: '{}' }
+
+  before(async () => {
+    server = createServer((req, res) => { req.resume(); res.writeHead(answer.status, { 'content-type': answer.type }).end(answer.body) })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  })
+  after(() => { server.close() })
+
+  it('a proxy\'s HTML page is ERR_KUBE_DECODE, retried automatically, naming the request, status, content type and the body\'s start', async () => {
+    const page = `<html><head><title>502 Bad Gateway</title></head><body>${'x'.repeat(5000)}</body></html>`
+    answer = { status: 200, type: 'text/html; charset=utf-8', body: page }
+    const w = new KubeRest(kubeConfig(base))
+    const err = await w.get(Core.secrets, 'ns1', 'a').then(() => undefined, (e: unknown) => e)
+    await w.close()
+    assert.ok(err instanceof DealyardError && !(err instanceof KubeApiError), `got ${String(err)}`)
+    assert.equal(err.code, 'ERR_KUBE_DECODE')
+    assert.equal(err.retry, 'auto')
+    assert.ok(err.cause instanceof SyntaxError)
+    assert.match(err.message, /^GET \/api\/v1\/namespaces\/ns1\/secrets\/a: /)
+    assert.match(err.message, / 200 /)
+    assert.match(err.message, /text\/html; charset=utf-8/)
+    assert.ok(err.message.includes('"<html><head><title>502 Bad Gateway</title>'), err.message)
+    assert.ok(err.message.length < 300, `only the start of the body: ${err.message.length} characters`)
+  })
+
+  it('a JSON body cut short, and control bytes, come out printable', async () => {
+    answer = { status: 201, type: 'application/json', body: '{"kind":"Secret","metadata":{"name":"a","uid":"u-' }
+    const w = new KubeRest(kubeConfig(base))
+    await assert.rejects(w.create(Core.secrets, 'ns1', { metadata: { name: 'a' } }), (e: unknown) =>
+      e instanceof DealyardError && e.code === 'ERR_KUBE_DECODE' && e.retry === 'auto' &&
+      e.message.startsWith('POST /api/v1/namespaces/ns1/secrets: ') && e.message.includes(' 201 ') &&
+      e.message.includes('application/json') && e.message.includes('{\\"kind\\":\\"Secret\\"'))
+    answer = { status: 200, type: 'application/octet-stream', body: Buffer.from([0x00, 0x1b, 0x5b, 0x33, 0x31, 0x6d, 0x0a, 0xc2, 0x85, 0xe2, 0x80, 0xae, 0x41]) }
+    const err = await w.get(Core.secrets, 'ns1', 'b').then(() => undefined, (e: unknown) => e)
+    await w.close()
+    assert.ok(err instanceof DealyardError && err.code === 'ERR_KUBE_DECODE')
+    // NUL, ESC, newline, NEL and a right-to-left override, each escaped; the message stays one line.
+    assert.ok(err.message.endsWith('"\\u0000\\u001b[31m\\n\\u{85}\\u{202e}A"'), err.message)
+    assert.doesNotMatch(err.message, /[\u0000-\u001f\u0080-\u009f\u202e]/)
+  })
+
+  it('an empty 2xx body is still no object at all', async () => {
+    answer = { status: 200, type: 'text/plain', body: '' }
+    const w = new KubeRest(kubeConfig(base))
+    assert.equal(await w.request('DELETE', '/api/v1/namespaces/ns1/secrets/a'), undefined)
+    await w.close()
+  })
+})
