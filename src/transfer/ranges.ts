@@ -5,7 +5,7 @@ import { SlabPool, SlabWriter } from './slab-writer.ts'
 import type { DownloadComponents, DownloadResult, DownloadTarget, DownloadTuning } from './download.ts'
 import { backoffDelay, sleep } from './retry.ts'
 import { droppedByUs, tickMs, tooSlowFailure, watchRate, type RateFloor } from './min-rate.ts'
-import { readMeta, saveMeta, type Meta } from './sidecar.ts'
+import { RangesSaver, readMeta, saveMeta, type Meta } from './sidecar.ts'
 
 /** One range of a parallel download: bytes [start, end), good up to `written`. */
 export interface RangeState { start: number, end: number, written: number }
@@ -37,45 +37,14 @@ function validRanges (ranges: unknown, size: number): ranges is RangeState[] {
 /** The server did not answer a range as asked, or the data changed: the caller goes back to one stream. */
 export class RangesUnsupported extends Error {}
 
-/** Saves the sidecar whenever asked, one write at a time, always the newest state. */
-class Saver {
-  readonly #path: string
-  readonly #meta: Meta
-  #dirty = false
-  #running: Promise<void> | undefined
-  #error: unknown
-
-  readonly #guard: (() => void) | undefined
-
-  constructor (path: string, meta: Meta, guard?: () => void) { this.#path = path; this.#meta = meta; this.#guard = guard }
-
-  save (): void {
-    this.#dirty = true
-    this.#running ??= this.#loop()
-  }
-
-  async #loop (): Promise<void> {
-    while (this.#dirty) {
-      this.#dirty = false
-      try { this.#guard?.() } catch (err) { this.#error ??= err; break }
-      await saveMeta(this.#path, structuredClone(this.#meta)).catch((err: unknown) => { this.#error ??= err })
-    }
-    this.#running = undefined
-  }
-
-  async flush (): Promise<void> {
-    await this.#running
-    if (this.#error !== undefined) throw this.#error
-  }
-}
-
 /**
  * Parallel ranges (boost's NChunks) with the single stream's resume guarantees: the file is cut
  * into `connections` ranges fetched at once, each into its own place in the file. The sidecar
- * keeps every range's written prefix (saved only after the writes below it finished), so after a
- * crash each range resumes where it provably was. Every response must be a 206 with exactly the
- * Content-Range asked for and the first response's strong ETag; anything else (a server without
- * ranges, changed data) throws RangesUnsupported and the caller starts over with one stream.
+ * keeps every range's written prefix (saved only after the writes below it finished and were
+ * synced), so after a crash or a power loss each range resumes where it provably was. Every
+ * response must be a 206 with exactly the Content-Range asked for and the first response's strong
+ * ETag; anything else (a server without ranges, changed data) throws RangesUnsupported and the
+ * caller starts over with one stream.
  * CommP and the index need the bytes in order: they read the file back behind the contiguous
  * prefix (from the page cache) while the ranges still download.
  */
@@ -86,6 +55,10 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
   const metaPath = `${target.partPath}.json`
   const { deadline, outer } = signals
   const fh = await openPartFile(target.partPath)
+  // The data a sidecar save records is synced first (sidecar.ts).
+  const sync = async (): Promise<void> => {
+    try { await fh.datasync() } catch (err) { throw diskError(`fdatasync ${target.partPath}`, err) }
+  }
 
   const result: DownloadResult = { bytes: 0, attempts: 0, restarts: 0, replayedBytes: 0 }
   const stop = new AbortController()
@@ -105,6 +78,7 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
         for (const r of ranges) r.written = Math.max(r.start, Math.min(r.end, prefix))
         meta = { ...old, size, ranges }
         delete meta.written
+        if (prefix > 0) await sync()
       } else {
         comps.guard?.()
         try { await fh.truncate(0) } catch (err) { throw diskError(`truncate ${target.partPath}`, err) }
@@ -114,7 +88,7 @@ export async function downloadRanges (target: DownloadTarget, comps: DownloadCom
       await saveMeta(metaPath, meta)
     }
     const ranges = meta.ranges!
-    const saver = new Saver(metaPath, meta, comps.guard)
+    const saver = new RangesSaver(metaPath, meta, { sync, guard: comps.guard, everyMs: tuning.saveEveryMs })
 
     // CommP + index follow the contiguous prefix by reading the file back, one replay at a time.
     await comps.sink.reset()
