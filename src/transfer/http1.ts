@@ -387,14 +387,40 @@ export function shown (v: string): string {
   return JSON.stringify(v.length > 100 ? `${v.slice(0, 100)}…` : v)
 }
 
-/** Chunked transfer coding, decoded in place (body bytes move left over the framing). */
+/**
+ * Go's net/http limits on the framing (internal/chunked.go, transfer.go): a chunk-size line, CRLF
+ * included, and a trailer section must each fit its 4 KiB read buffer, and the chunk-size lines and
+ * CRLFs may come to 16 bytes per chunk plus twice its data, plus 16 KiB.
+ */
+const MAX_CHUNK_LINE = 4096
+const MAX_TRAILER = 4096
+const MAX_EXCESS = 16 << 10
+
+const CR = 0x0d
+const LF = 0x0a
+
+/**
+ * Chunked transfer coding, decoded in place (body bytes move left over the framing), taking what
+ * Go's net/http (boost's client) takes and refusing what it refuses. Chunk-size lines end in CRLF
+ * only: a bare LF, or a CR anywhere else on the line, is refused (Go since 1.23.8 / 1.24.2,
+ * CVE-2025-22871: a proxy that ends chunk lines at a bare LF reads another body than a client that
+ * takes the LF as part of an extension). After the hex digits comes optional white space to
+ * the line's end, or a `;` and an extension of any bytes but CR and LF; white space before the `;`
+ * is refused, as Go refuses it.
+ */
 export class ChunkedDecoder {
   done = false
-  #state: 'size' | 'ext' | 'size-lf' | 'data' | 'data-cr' | 'data-lf' | 'trailer' | 'trailer-lf' = 'size'
+  #state: 'size' | 'ws' | 'ext' | 'size-lf' | 'data' | 'data-cr' | 'data-lf' | 'trailer' = 'size'
   #size = 0
   #digits = 0
   #left = 0
+  /** Bytes of the current chunk-size line, its CRLF included. */
   #lineLen = 0
+  /** Framing bytes past what the chunks' sizes allow for (Go's `excess`). */
+  #excess = 0
+  /** The trailer section, taken whole before it is checked (Go peeks at it the same way). */
+  #trailer: Buffer | undefined
+  #trailerLen = 0
 
   decode (buf: Uint8Array, n: number): number {
     let o = 0
@@ -408,48 +434,98 @@ export class ChunkedDecoder {
           if (this.#left === 0) this.#state = 'data-cr'
           break
         }
-        case 'size': {
-          const c = buf[i++]!
-          const d = hex(c)
-          if (d >= 0) {
-            // Go's internal/chunked parseHexUint: up to 16 hex digits, so leading zeros pad a size
-            // to 16. A value past 2^53 cannot be counted here exactly, nor be a real chunk of a deal.
-            if (++this.#digits > 16) throw bad('chunk size has more than 16 hex digits')
-            this.#size = this.#size * 16 + d
-            if (this.#size > Number.MAX_SAFE_INTEGER) throw bad('chunk size too large')
-          } else if (c === 0x3b || c === 0x20 || c === 0x09) {
-            this.#state = 'ext'
-          } else if (c === 0x0d) {
-            this.#state = 'size-lf'
-          } else throw bad('bad chunk size')
+        case 'size': case 'ws': case 'ext': case 'size-lf':
+          // Go reads the line into its 4 KiB buffer: without an LF in it, the line is too long.
+          if (++this.#lineLen > MAX_CHUNK_LINE) throw bad(`chunk-size line longer than ${MAX_CHUNK_LINE} bytes`)
+          this.#sizeLine(buf[i++]!)
           break
-        }
-        case 'ext': if (buf[i++] === 0x0d) this.#state = 'size-lf'; break
-        case 'size-lf': {
-          if (buf[i++] !== 0x0a || this.#digits === 0) throw bad('bad chunk size line')
-          this.#left = this.#size
-          this.#state = this.#size === 0 ? 'trailer' : 'data'
-          this.#size = 0; this.#digits = 0; this.#lineLen = 0
-          break
-        }
-        case 'data-cr': if (buf[i++] !== 0x0d) throw bad('missing CRLF after chunk'); this.#state = 'data-lf'; break
-        case 'data-lf': if (buf[i++] !== 0x0a) throw bad('missing CRLF after chunk'); this.#state = 'size'; break
-        case 'trailer': {
-          const c = buf[i++]!
-          if (c === 0x0d) this.#state = 'trailer-lf'
-          else this.#lineLen++
-          break
-        }
-        case 'trailer-lf': {
-          if (buf[i++] !== 0x0a) throw bad('bad trailer')
-          if (this.#lineLen === 0) this.done = true
-          this.#lineLen = 0
-          this.#state = 'trailer'
-          break
-        }
+        case 'data-cr': if (buf[i++] !== CR) throw bad('missing CRLF after chunk'); this.#state = 'data-lf'; break
+        case 'data-lf': if (buf[i++] !== LF) throw bad('missing CRLF after chunk'); this.#state = 'size'; break
+        case 'trailer': this.#trailerByte(buf[i++]!); break
       }
     }
     return o
+  }
+
+  #sizeLine (c: number): void {
+    if (c === LF && this.#state !== 'size-lf') throw bad('chunk-size line ends in a bare LF')
+    switch (this.#state) {
+      case 'size': {
+        const d = hex(c)
+        if (d >= 0) {
+          // Go's internal/chunked parseHexUint: up to 16 hex digits, so leading zeros pad a size
+          // to 16. A value past 2^53 cannot be counted here exactly, nor be a real chunk of a deal.
+          if (++this.#digits > 16) throw bad('chunk size has more than 16 hex digits')
+          this.#size = this.#size * 16 + d
+          if (this.#size > Number.MAX_SAFE_INTEGER) throw bad('chunk size too large')
+        } else if (c === 0x3b) {
+          this.#state = 'ext'
+        } else if (c === 0x20 || c === 0x09) {
+          this.#state = 'ws'
+        } else if (c === CR) {
+          this.#state = 'size-lf'
+        } else throw bad('bad chunk size')
+        break
+      }
+      // Go trims white space off the line's end, then cuts the extension off at the first `;`:
+      // what stays must be hex digits alone.
+      case 'ws':
+        if (c === CR) this.#state = 'size-lf'
+        else if (c !== 0x20 && c !== 0x09) throw bad('bad chunk size (white space inside the chunk-size line)')
+        break
+      case 'ext': if (c === CR) this.#state = 'size-lf'; break
+      case 'size-lf': {
+        if (c !== LF) throw bad('CR inside a chunk-size line')
+        if (this.#digits === 0) throw bad('bad chunk size line')
+        // Go's overhead allowance, not applied to the last chunk (its EOF replaces the error).
+        this.#excess = Math.max(0, this.#excess + this.#lineLen - 16 - 2 * this.#size)
+        if (this.#size > 0 && this.#excess > MAX_EXCESS) throw bad('too much framing for the data (chunk extensions or tiny chunks)')
+        this.#left = this.#size
+        this.#state = this.#size === 0 ? 'trailer' : 'data'
+        this.#size = 0; this.#digits = 0; this.#lineLen = 0
+        break
+      }
+    }
+  }
+
+  /**
+   * The trailer section, as Go's body.readTrailer reads it: a CRLF alone ends the body; otherwise
+   * the section runs to the first CRLF CRLF, which must come within 4 KiB (a bare LF empty line
+   * does not end it), and its fields are checked as textproto.ReadMIMEHeader checks them.
+   */
+  #trailerByte (c: number): void {
+    const t = this.#trailer ??= Buffer.allocUnsafe(MAX_TRAILER)
+    const n = ++this.#trailerLen
+    t[n - 1] = c
+    if (n === 2 && t[0] === CR && t[1] === LF) { this.done = true; return }
+    if (n >= 4 && t[n - 4] === CR && t[n - 3] === LF && t[n - 2] === CR && t[n - 1] === LF) {
+      checkTrailer(t.toString('latin1', 0, n))
+      this.done = true
+      return
+    }
+    if (n === MAX_TRAILER) throw bad(`trailer section longer than ${MAX_TRAILER} bytes`)
+  }
+}
+
+/**
+ * textproto.ReadMIMEHeader's checks up to the first empty line (what follows it is never read):
+ * lines end in LF with or without a CR before it; a line starting with white space continues the
+ * previous field (the first may not); a field has a colon, a name of token characters and spaces,
+ * and a value of visible characters, space, tab and bytes over 0x7f.
+ */
+function checkTrailer (text: string): void {
+  if (text[0] === ' ' || text[0] === '\t') throw bad(`trailer starts with white space: ${shown(text.slice(0, 80))}`)
+  const lines = text.split('\n').map((l) => l.endsWith('\r') ? l.slice(0, -1) : l)
+  for (let i = 0; i < lines.length;) {
+    const first = lines[i++]!
+    if (first === '') return
+    if (!first.includes(':')) throw bad(`trailer field without a colon: ${shown(first)}`)
+    let field = first.replace(/[ \t]+$/, '')
+    while (i < lines.length && /^[ \t]/.test(lines[i]!)) field += ' ' + lines[i++]!.replace(/^[ \t]+|[ \t]+$/g, '')
+    const colon = field.indexOf(':')
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z -]+$/.test(field.slice(0, colon)) || !/^[\t\x20-\x7e\x80-\xff]*$/.test(field.slice(colon + 1))) {
+      throw bad(`malformed trailer field ${shown(field)}`)
+    }
   }
 }
 
