@@ -7,9 +7,9 @@
  */
 
 export interface TransferHostPolicy {
-  /** Ranges always allowed; they override every refusal below (the local demo allows 127.0.0.0/8). */
+  /** Ranges allowed though refused by default (the local demo allows 127.0.0.0/8); see checkTransferAddress. */
   allowCidrs: readonly string[]
-  /** Ranges refused on top of the defaults: the cluster's service and pod CIDRs. */
+  /** Ranges refused on top of the defaults (the cluster's service and pod CIDRs), inside allowed ranges too when as narrow or narrower. */
   denyCidrs: readonly string[]
 }
 
@@ -175,15 +175,29 @@ export function compileTransferHostPolicy (policy: TransferHostPolicy): Compiled
 }
 
 /**
- * Checks one resolved address. Order: allowCidrs (accept), the built-in refusals, then denyCidrs.
- * IPv4-mapped IPv6 addresses (::ffff:10.0.0.1) are judged as the IPv4 address they carry, so the
- * mapping cannot be used to slip past the IPv4 rules.
+ * Checks one resolved address. An address inside an allowCidrs range passes every built-in refusal
+ * (the local demo allows loopback), but not a denyCidrs range inside that allowed range: the
+ * narrowest range that holds the address decides, and a denied range as narrow as an allowed one
+ * wins. So `allow 10.0.0.0/8` for a site's data servers beside `deny 10.96.0.0/12` (the cluster's
+ * services) still refuses the services, and allowing one address of a denied range is still
+ * possible (`allow 10.96.0.10/32`). Without an allowed range holding it: the built-in refusals,
+ * then denyCidrs. IPv4-mapped IPv6 addresses (::ffff:10.0.0.1) are judged as the IPv4 address they
+ * carry, so the mapping cannot be used to slip past the IPv4 rules.
  */
 export function checkTransferAddress (ip: string, policy: TransferHostPolicy | CompiledPolicy): Violation | undefined {
   const compiled = 'allow' in policy ? policy : compileTransferHostPolicy(policy)
   const bytes = parseIp(ip)
   if (bytes === undefined) return { reason: Reasons.InvalidAddress, message: `${JSON.stringify(ip)} is not an IP address` }
-  for (const c of compiled.allow) if (cidrContains(c, bytes)) return undefined
+  let allowed: Cidr | undefined
+  for (const c of compiled.allow) if ((allowed === undefined || c.bits > allowed.bits) && cidrContains(c, bytes)) allowed = c
+  if (allowed !== undefined) {
+    for (const c of compiled.deny) {
+      if (c.bits >= allowed.bits && cidrContains(c, bytes)) {
+        return { reason: Reasons.DeniedCidr, message: `transfer address ${ip} is in denied range ${c.text} (inside allowed range ${allowed.text}: the narrower range decides)` }
+      }
+    }
+    return undefined
+  }
   for (const e of EMBEDDING) {
     if (!cidrContains(e.cidr, bytes)) continue
     const v4 = bytes.subarray(e.at, e.at + 4).join('.')

@@ -5,6 +5,8 @@ import { checkTransferAddress, parseCidr, parseIp, compileTransferHostPolicy, ty
 const none: TransferHostPolicy = { allowCidrs: [], denyCidrs: [] }
 const cluster: TransferHostPolicy = { allowCidrs: [], denyCidrs: ['203.0.113.0/24', '2001:db8:42::/48'] }
 const demo: TransferHostPolicy = { allowCidrs: ['127.0.0.0/8', '::1/128'], denyCidrs: [] }
+/** A site's data servers in 10/8, the cluster's services denied inside it, one of them allowed. */
+const site: TransferHostPolicy = { allowCidrs: ['10.0.0.0/8', '10.96.0.10/32'], denyCidrs: ['10.96.0.0/12'] }
 
 interface Case { ip: string, policy: TransferHostPolicy, reason: string | undefined }
 const cases: Record<string, Case> = {
@@ -49,6 +51,14 @@ const cases: Record<string, Case> = {
   'the demo allows IPv4 loopback explicitly': { ip: '127.0.0.1', policy: demo, reason: undefined },
   'the demo allows IPv6 loopback explicitly': { ip: '::1', policy: demo, reason: undefined },
   'the demo still refuses private addresses': { ip: '10.0.0.1', policy: demo, reason: 'PrivateAddress' },
+  // Regression (round 52, F1): any allowed range was accepted before denyCidrs were read, so a
+  // site allowing 10.0.0.0/8 for its data servers opened the cluster's services denied inside it.
+  'a denied range inside an allowed one is refused': { ip: '10.96.0.1', policy: site, reason: 'DeniedCidr' },
+  'an allowed range outside the denied one inside it is allowed': { ip: '10.1.2.3', policy: site, reason: undefined },
+  'one address allowed inside a denied range is allowed (the narrower range decides)': { ip: '10.96.0.10', policy: site, reason: undefined },
+  'a denied range exactly as narrow as an allowed one wins': { ip: '127.0.0.1', policy: { allowCidrs: ['127.0.0.1/32'], denyCidrs: ['127.0.0.1/32'] }, reason: 'DeniedCidr' },
+  'a denied address inside the demo\'s allowed loopback is refused': { ip: '127.0.0.1', policy: { allowCidrs: ['127.0.0.0/8'], denyCidrs: ['127.0.0.1/32'] }, reason: 'DeniedCidr' },
+  'a denied IPv4 range inside an allowed one holds for the IPv4-mapped form': { ip: '::ffff:10.96.0.1', policy: site, reason: 'DeniedCidr' },
   'a host name is not an address': { ip: 'example.com', policy: none, reason: 'InvalidAddress' },
   'a bad IPv4 octet is not an address': { ip: '1.2.3.256', policy: none, reason: 'InvalidAddress' },
   'octal-looking IPv4 is not an address': { ip: '010.0.0.1', policy: none, reason: 'InvalidAddress' }
