@@ -87,7 +87,7 @@ export const K8S_NAME = { pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', maxLength
 export const k8sName = (description: string): Schema => str(description, K8S_NAME)
 
 export const secretKeyRef = (description: string): Schema => obj(description, {
-  namespace: k8sName('Namespace of the Secret; defaults to the namespace dealyard runs in.'),
+  namespace: k8sName('Namespace of the Secret; left out, the namespace the deals are written to (the ingress\'s --namespace, the chart\'s ingress.dealsNamespace), not the release\'s.'),
   name: k8sName('Name of the Secret.'),
   key: str('Key within the Secret.', { maxLength: 253 })
 }, { required: ['name', 'key'], title: 'SecretKeyRef' })

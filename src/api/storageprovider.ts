@@ -11,7 +11,7 @@ import { address, attoFil, cid, conditions, epoch, k8sName, minerAddress, padded
 export const LOTUS_TOKEN_LABEL = 'dealyard.io/lotus-token'
 
 const endpoint = (what: string): ReturnType<typeof obj> => obj(`${what} JSON-RPC endpoint.`, {
-  url: str('HTTP(S) URL of the JSON-RPC endpoint, e.g. http://lotus:1234/rpc/v1.', { pattern: '^https?://', maxLength: 2048 }),
+  url: str('HTTP(S) URL of the JSON-RPC endpoint: a full node\'s v1 API (e.g. http://lotus:1234/rpc/v1), lotus-miner\'s v0 API (e.g. http://lotus-miner:2345/rpc/v0).', { pattern: '^https?://', maxLength: 2048 }),
   tokenSecretRef: secretKeyRef(`API token (JWT) with the permissions the engine needs. The Secret must be labelled ${LOTUS_TOKEN_LABEL}=true.`)
 }, { required: ['url'], title: 'RpcEndpointSpec' })
 
@@ -58,7 +58,7 @@ export const DEAL_POLICY_DEFAULTS = {
 export const DEFAULT_MIN_BYTES_PER_SECOND = 65536
 
 const providerSpec = obj('A miner this installation makes deals for. Owned by GitOps.', {
-  address: minerAddress('Miner actor address (its ID address, f0…).'),
+  address: minerAddress('Miner actor address: its ID address (f0… or t0…), not a key address.'),
   paused: bool('Refuse new proposals and stop advancing deals (in-flight data stays).', { default: false }),
   lotus: obj('Chain and sealing endpoints.', {
     fullNode: endpoint('Lotus full node (v1 API)'),
@@ -91,9 +91,10 @@ const providerSpec = obj('A miner this installation makes deals for. Owned by Gi
     }, { title: 'ClientFilter' }),
     pieceCidBlocklist: arr('Piece CIDs never accepted.', cid('A piece CID.'), { maxItems: 10000 }),
     transferHosts: obj('Hosts the provider may download from (checked at admission and at connect time). '
-      + 'Loopback, link-local, private and the cluster\'s own ranges are refused unless allowed here.', {
-      allowCidrs: cidrs('Ranges allowed even if refused by default.'),
-      denyCidrs: cidrs('Extra ranges refused (e.g. the cluster\'s pod and service CIDRs).')
+      + 'Loopback, link-local, private and the cluster\'s own ranges are refused unless allowed here. '
+      + 'Where an allowed and a denied range both hold an address, the narrower one decides (a denied range as narrow as an allowed one wins).', {
+      allowCidrs: cidrs('Ranges allowed even if refused by default (e.g. 10.0.0.0/8 for data servers on the site\'s network).'),
+      denyCidrs: cidrs('Extra ranges refused (e.g. the cluster\'s pod and service CIDRs), inside a wider allowed range too.')
     }, { title: 'TransferHostPolicy' })
   }, { title: 'DealPolicySpec' }),
   publish: obj('How deals are batched into PublishStorageDeals messages.', {

@@ -190,7 +190,7 @@ export interface StorageDealStatus {
 
 /** API token (JWT) with the permissions the engine needs. The Secret must be labelled dealyard.io/lotus-token=true. */
 export interface SecretKeyRef {
-  /** Namespace of the Secret; defaults to the namespace dealyard runs in. */
+  /** Namespace of the Secret; left out, the namespace the deals are written to (the ingress's --namespace, the chart's ingress.dealsNamespace), not the release's. */
   namespace?: string
   /** Name of the Secret. */
   name: string
@@ -200,7 +200,7 @@ export interface SecretKeyRef {
 
 /** Lotus full node (v1 API) JSON-RPC endpoint. */
 export interface RpcEndpointSpec {
-  /** HTTP(S) URL of the JSON-RPC endpoint, e.g. http://lotus:1234/rpc/v1. */
+  /** HTTP(S) URL of the JSON-RPC endpoint: a full node's v1 API (e.g. http://lotus:1234/rpc/v1), lotus-miner's v0 API (e.g. http://lotus-miner:2345/rpc/v0). */
   url: string
   /** API token (JWT) with the permissions the engine needs. The Secret must be labelled dealyard.io/lotus-token=true. */
   tokenSecretRef?: SecretKeyRef
@@ -238,11 +238,11 @@ export interface ClientFilter {
   deny?: string[]
 }
 
-/** Hosts the provider may download from (checked at admission and at connect time). Loopback, link-local, private and the cluster's own ranges are refused unless allowed here. */
+/** Hosts the provider may download from (checked at admission and at connect time). Loopback, link-local, private and the cluster's own ranges are refused unless allowed here. Where an allowed and a denied range both hold an address, the narrower one decides (a denied range as narrow as an allowed one wins). */
 export interface TransferHostPolicy {
-  /** Ranges allowed even if refused by default. */
+  /** Ranges allowed even if refused by default (e.g. 10.0.0.0/8 for data servers on the site's network). */
   allowCidrs?: string[]
-  /** Extra ranges refused (e.g. the cluster's pod and service CIDRs). */
+  /** Extra ranges refused (e.g. the cluster's pod and service CIDRs), inside a wider allowed range too. */
   denyCidrs?: string[]
 }
 
@@ -270,7 +270,7 @@ export interface DealPolicySpec {
   clients?: ClientFilter
   /** Piece CIDs never accepted. */
   pieceCidBlocklist?: string[]
-  /** Hosts the provider may download from (checked at admission and at connect time). Loopback, link-local, private and the cluster's own ranges are refused unless allowed here. */
+  /** Hosts the provider may download from (checked at admission and at connect time). Loopback, link-local, private and the cluster's own ranges are refused unless allowed here. Where an allowed and a denied range both hold an address, the narrower one decides (a denied range as narrow as an allowed one wins). */
   transferHosts?: TransferHostPolicy
 }
 
@@ -316,7 +316,7 @@ export interface TransferJobSpec {
 
 /** A miner this installation makes deals for. Owned by GitOps. */
 export interface StorageProviderSpec {
-  /** Miner actor address (its ID address, f0…). */
+  /** Miner actor address: its ID address (f0… or t0…), not a key address. */
   address: string
   /** Refuse new proposals and stop advancing deals (in-flight data stays). */
   paused?: boolean
