@@ -17,13 +17,28 @@ export interface TermsOptions {
   allowCidrs?: readonly string[]
 }
 
+/**
+ * A client list's entries as address keys, each parsed: the CRD's pattern lets a mistyped address
+ * (a wrong checksum) through, and taken as text it matched no client, so a denied client was
+ * accepted and a mistyped allow entry shut out the client it meant.
+ */
+function clientKeys (list: readonly string[] | undefined, which: 'allow' | 'deny'): Set<string> {
+  return new Set((list ?? []).map((text) => {
+    try {
+      return addressKey(Address.fromString(text))
+    } catch (err) {
+      throw new Error(`dealPolicy.clients.${which}: ${JSON.stringify(text)} is not a Filecoin address: ${(err as Error).message}`)
+    }
+  }))
+}
+
 /** Throws (ERR_INVALID_ADDRESS, or an Error naming a bad CIDR or CID) on a spec the CRD schema would refuse or boost's config would not load. */
 export function providerTerms (sp: StorageProvider, opts: TermsOptions = {}): ProviderTerms {
   const s = sp.spec
   const p = s.dealPolicy ?? {}
   const ask = s.ask ?? {}
-  const clientsAllow = new Set((p.clients?.allow ?? []).map(addressKey))
-  const clientsDeny = new Set((p.clients?.deny ?? []).map(addressKey))
+  const clientsAllow = clientKeys(p.clients?.allow, 'allow')
+  const clientsDeny = clientKeys(p.clients?.deny, 'deny')
   return {
     name: sp.metadata.name ?? '',
     address: Address.fromString(s.address),

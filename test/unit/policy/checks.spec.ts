@@ -221,6 +221,16 @@ describe('admission checks', () => {
     assert.throws(() => providerTerms(sp({ pieceCidBlocklist: [PIECE, 'notacid'] })), /dealPolicy\.pieceCidBlocklist: "notacid" is not a CID/)
   })
 
+  // Regression (round 52, F4): entries were taken as text, so a mistyped denied address matched no
+  // client (the client was accepted) and a mistyped allowed one shut every client out, all silently.
+  it('refuses client list entries that are not addresses, naming the list and the entry', () => {
+    const good = secp.address.toString()
+    const typo = good.slice(0, -1) + (good.endsWith('a') ? 'b' : 'a')
+    assert.throws(() => providerTerms(sp({ clients: { deny: [typo] } })), (err: Error) => err.message.startsWith(`dealPolicy.clients.deny: ${JSON.stringify(typo)} is not a Filecoin address: `))
+    assert.throws(() => providerTerms(sp({ clients: { allow: ['f01000', 'f410fabc'] } })), /^Error: dealPolicy\.clients\.allow: "f410fabc" is not a Filecoin address: /)
+    assert.equal(providerTerms(sp({ clients: { deny: ['t' + good.slice(1)] } })).clientsDeny.has(good.slice(1)), true, 'either letter, one key')
+  })
+
   it('judges a host Go keeps as written but WHATWG reads as an address by the address the transfer connects to', () => {
     assert.equal(verdict(base({ params: { http: { url: 'http://8.8.8.8./a.car', size: 10 } } })), undefined)
     assert.equal(verdict(base({ params: { http: { url: 'http://1.2.3/a.car', size: 10 } } })), undefined)
