@@ -3,11 +3,12 @@
  * run the admission chain, persist, answer. The client hears "accepted" only after the StorageDeal
  * (and its params Secret) exist; a rejection writes nothing.
  */
-import { logger } from '../log.ts'
+import { logger, type Logger } from '../log.ts'
 import type { Network } from '../filecoin/address.ts'
 import { addressString, evaluate, fact, type AdmissionInput, type Check, type Fact, type FundsPosition, type PriorDeal, type StagingPosition } from '../policy/admission.ts'
 import type { HeldTotals, Holding } from '../policy/holdings.ts'
 import { TokenBucket } from '../token-bucket.ts'
+import { utf8Prefix } from '../utf8.ts'
 import { ADMISSION_CHECKS, CHECKS_BEFORE_PROVIDER, duplicateUuidMessage, fundsAvailable, identicalProposalMessage, stagingAvailable, VALIDATION_PREFIX } from '../policy/checks.ts'
 import { signedProposalCid } from '../protocol/proposal.ts'
 import type { DealParams, DealResponse } from '../protocol/types.ts'
@@ -42,6 +43,8 @@ export interface ProposalServiceOptions {
   /** The providers' FundLedgers and StorageLedgers; without it funds and staging space are not checked. */
   ledgers?: Pick<LedgerBook, 'fundsOf' | 'stagingOf'>
   checks?: readonly Check[]
+  /** Default: the ingress's `ingress:proposals` logger (tests read the lines through their own). */
+  log?: Logger
 }
 
 /** A deal being created for a signed proposal, and (once its creates are done) the deal that stands for it. */
@@ -49,8 +52,12 @@ interface Claim { deal: PriorDeal, standing: Promise<PriorDeal | undefined> }
 
 export interface ProposalMeta { protocol: DealContext['protocol'], peerId: string }
 
+/** A refusal's text in its log line is cut here (boost's texts quote the client's URL and params, of any length). */
+const MAX_LOGGED_MESSAGE = 1024
+
 export class ProposalService {
   private readonly o: ProposalServiceOptions
+  private readonly log: Logger
   /**
    * Signed proposal CID → the deal being created for it. boost accepts one proposal at a time, so
    * the same signed proposal under a second UUID is always refused as identical; here proposals
@@ -62,6 +69,9 @@ export class ProposalService {
 
   /** What the operator must see (out of funds or space, a Lotus read failing, a broken StorageProvider): logged, at most about one a second. */
   private readonly operatorLogs = new TokenBucket({ perSecond: 1, burst: 5 })
+  /** Refusals logged at info: a steady 20 a second, bursts of 200. */
+  private readonly refusalLogs = new TokenBucket({ perSecond: 20, burst: 200 })
+  private refusalsOmitted = 0
 
   /** The checks boost makes before reading more than the head and the client's key (up to the signature's), and the rest. */
   private readonly earlyChecks: readonly Check[]
@@ -69,6 +79,7 @@ export class ProposalService {
 
   constructor (o: ProposalServiceOptions) {
     this.o = o
+    this.log = o.log ?? log
     const checks = o.checks ?? ADMISSION_CHECKS
     this.earlyChecks = checks.filter((c) => CHECKS_BEFORE_PROVIDER.includes(c))
     this.lateChecks = checks.filter((c) => !CHECKS_BEFORE_PROVIDER.includes(c))
@@ -89,6 +100,18 @@ export class ProposalService {
     return { accepted: false, message: `too many proposals from your address: at most ${perSecond} a second (bursts of ${2 * perSecond}); try again shortly` }
   }
 
+  private refusalLogged (): boolean {
+    if (this.refusalLogs.take()) return true
+    this.refusalsOmitted++
+    return false
+  }
+
+  private takeOmitted (): number {
+    const n = this.refusalsOmitted
+    this.refusalsOmitted = 0
+    return n
+  }
+
   async propose (params: DealParams, meta: ProposalMeta): Promise<DealResponse> {
     const t0 = process.hrtime.bigint()
     const p = params.clientDealProposal.proposal
@@ -96,12 +119,16 @@ export class ProposalService {
     const done = (result: 'accepted' | 'rejected' | 'error', reason: string, message: string): DealResponse => {
       proposalsTotal.inc({ provider, result, reason })
       proposalDuration.observe({ result }, Number(process.hrtime.bigint() - t0) / 1e9)
-      // Debug, not info: the StorageDeal is the record of an accepted deal and
-      // dealyard_ingress_proposals_total counts every outcome by reason; a line per proposal at
-      // info is a synchronous stdout write per proposal (and a flood under a proposal storm).
-      // Server errors are logged at error level where they happen.
-      if (log.isLevelEnabled('debug')) {
-        log.debug({ deal: params.dealUuid, provider, client: addressString(p.client), result, reason, peer: meta.peerId }, result === 'accepted' ? 'deal accepted' : `deal ${result}: ${message}`)
+      // A line per decision, as boost logs each proposal: a refused deal leaves no object, and an
+      // operator looks up the UUID a client quotes. Refusals are rate-limited (a proposal storm
+      // must not flood the log), the lines left out counted on the next; accepted deals are bounded
+      // by the funds and staging they tag. Server errors are logged at error level where they happen.
+      if (result === 'accepted' ? this.log.isLevelEnabled('info') : result === 'rejected' && this.log.isLevelEnabled('info') && this.refusalLogged()) {
+        const omitted = result === 'rejected' ? this.takeOmitted() : 0
+        this.log.info({ deal: params.dealUuid, provider, client: addressString(p.client), result, reason, peer: meta.peerId, ...(omitted > 0 ? { refusalsNotLogged: omitted } : {}) },
+          result === 'accepted' ? 'deal accepted' : `deal rejected: ${utf8Prefix(message, MAX_LOGGED_MESSAGE)}`)
+      } else if (this.log.isLevelEnabled('debug')) {
+        this.log.debug({ deal: params.dealUuid, provider, client: addressString(p.client), result, reason, peer: meta.peerId }, `deal ${result}: ${message}`)
       }
       // Within cbor-gen's string limit: boost's texts quote the client's URL and params, of any length.
       return { accepted: result === 'accepted', message: fitText(message) }
@@ -152,7 +179,7 @@ export class ProposalService {
       }
       const v = evaluate(this.lateChecks, input)
       if (v !== undefined) {
-        if (v.detail !== undefined && this.operatorLogs.take()) log.warn({ deal: params.dealUuid, provider, reason: v.reason }, v.detail)
+        if (v.detail !== undefined && this.operatorLogs.take()) this.log.warn({ deal: params.dealUuid, provider, reason: v.reason }, v.detail)
         if (claimed !== undefined && identicalTo === claimed.deal && v.reason === 'IdenticalProposal') {
           // Name the deal that stands: the one being created may yet lose to another replica's.
           return done('rejected', v.reason, identicalProposalMessage(await claimed.standing ?? claimed.deal))
@@ -184,7 +211,7 @@ export class ProposalService {
       } catch (err) {
         // Rate-limited like the other operator logs: an apiserver outage fails every proposal alike
         // (counted as reason="PersistFailed").
-        if (this.operatorLogs.take()) log.error({ deal: params.dealUuid, err: (err as Error).message }, 'persisting the deal failed')
+        if (this.operatorLogs.take()) this.log.error({ deal: params.dealUuid, err: (err as Error).message }, 'persisting the deal failed')
         return done('error', 'PersistFailed', 'server error: save to db')
       } finally {
         // Created: the store indexes it by now. Not created: the proposal is free to come again.
@@ -195,13 +222,13 @@ export class ProposalService {
       if ('duplicate' in r) return done('rejected', 'DuplicateUuid', duplicateUuidMessage(r.duplicate))
       if ('identical' in r) return done('rejected', 'IdenticalProposal', identicalProposalMessage(r.identical))
       if ('refused' in r) {
-        if (r.refused.detail !== undefined && this.operatorLogs.take()) log.warn({ deal: params.dealUuid, provider, reason: r.refused.reason }, r.refused.detail)
+        if (r.refused.detail !== undefined && this.operatorLogs.take()) this.log.warn({ deal: params.dealUuid, provider, reason: r.refused.reason }, r.refused.detail)
         return done(resultOf(r.refused), r.refused.reason, r.refused.message)
       }
       return done('accepted', '', '')
     } catch (err) {
       // Rate-limited: a broken StorageProvider fails every proposal for it the same way.
-      if (this.operatorLogs.take()) log.error({ deal: params.dealUuid, err: (err as Error).message }, 'proposal failed')
+      if (this.operatorLogs.take()) this.log.error({ deal: params.dealUuid, err: (err as Error).message }, 'proposal failed')
       if (err instanceof ProviderConfigError) {
         // Counted against the StorageProvider to fix (a name the operator chose, so no unbounded label).
         provider = err.provider

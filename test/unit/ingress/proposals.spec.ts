@@ -4,6 +4,7 @@
  * proposal fails them; a failed read there is no reason to give.
  */
 import { describe, it } from 'node:test'
+import { pino, type Logger } from 'pino'
 import assert from 'node:assert/strict'
 import { generateKey } from '../../../src/filecoin/keys.ts'
 import { pieceCidFromCommP } from '../../../src/filecoin/cid.ts'
@@ -88,5 +89,38 @@ describe('ProposalService: a provider served here', () => {
     await svc.propose(proposal(), meta)
     assert.ok(reads.includes('marketBalance') && reads.includes('collateralBounds'), reads.join(' '))
     assert.equal(reads.filter((r) => r === 'head').length, 1, 'the head read for the signature check is not read again')
+  })
+})
+
+// Regression (round 52, F7): proposals left no log line at the default level, so an operator could
+// not find the deal UUID a client quoted (a refused deal leaves no object); boost logs each one.
+describe('ProposalService: a log line per decision', () => {
+  function logged (): { log: Logger, lines: Array<Record<string, unknown>> } {
+    const lines: Array<Record<string, unknown>> = []
+    const log = pino({ level: 'info' }, { write: (s: string) => { lines.push(JSON.parse(s) as Record<string, unknown>) } })
+    return { log, lines }
+  }
+
+  it('logs each refusal at info with the deal, client, reason and text; a storm of them is cut to the bucket, the lines left out counted', async () => {
+    const { log, lines } = logged()
+    const chain = { head: async () => HEAD } as unknown as ChainReader
+    const sp = storageProvider('sp1')
+    const providers = { find: async () => undefined, addresses: () => ['f01000'], anyEntry: async () => ({ resource: sp, terms: providerTerms(sp), chain }) } as unknown as ProviderDirectory
+    const svc = new ProposalService({ providers, store: {} as DealStore, namespace: 'ns', log })
+    const p = proposal()
+    await svc.propose(p, meta)
+    assert.equal(lines.length, 1)
+    assert.deepEqual({ ...lines[0], time: undefined, pid: undefined, hostname: undefined }, {
+      level: 30, time: undefined, pid: undefined, hostname: undefined, deal: p.dealUuid, provider: 'unknown', client: client.address.toString(), result: 'rejected', reason: 'IncorrectProvider', peer: meta.peerId,
+      msg: 'deal rejected: failed validation: incorrect provider for deal; proposal.Provider: f09999; provider.Address: f01000'
+    })
+    for (let i = 0; i < 300; i++) await svc.propose(proposal(), meta)
+    assert.ok(lines.length >= 200 && lines.length < 230, `${lines.length} lines for 301 refusals`)
+    // Past the burst, each line logged says how many were left out since the one before.
+    await new Promise((resolve) => setTimeout(resolve, 120))
+    await svc.propose(proposal(), meta)
+    assert.ok(typeof lines.at(-1)!.refusalsNotLogged === 'number', JSON.stringify(lines.at(-1)))
+    const omitted = lines.reduce((n, l) => n + (typeof l.refusalsNotLogged === 'number' ? l.refusalsNotLogged : 0), 0)
+    assert.equal(lines.length + omitted, 302, 'every refusal is either logged or counted on a later line')
   })
 })
