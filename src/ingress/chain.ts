@@ -34,6 +34,11 @@ export interface ChainReader {
    * (what boost's build and Curio's StateNetworkName check set as go-address's CurrentNetwork).
    */
   addressNetwork? (): Promise<Network>
+  /**
+   * Whether the miner actor is on chain: false only when Lotus says the actor is not found (a
+   * StorageProvider with a mistyped address), an error when the read fails otherwise.
+   */
+  minerExists? (miner: string): Promise<boolean>
 }
 
 export interface LotusChainOptions {
@@ -108,6 +113,16 @@ export class LotusChain implements ChainReader {
   async minerInfo (miner: string): Promise<{ worker: string, peerId: string | null }> {
     const info = await counted('StateMinerInfo', this.client.stateMinerInfo(miner))
     return { worker: info.worker, peerId: info.peerId }
+  }
+
+  async minerExists (miner: string): Promise<boolean> {
+    try {
+      // An actor never leaves the chain: a found one is kept as long as account keys are.
+      return await this.accounts.get(`miner/${miner.slice(1)}`, async () => { await counted('StateMinerInfo', this.client.stateMinerInfo(miner)); return 'found' }) === 'found'
+    } catch (err) {
+      if (/actor not found/i.test((err as Error).message)) return false
+      throw err
+    }
   }
 
   async authenticateMessage (keyAddr: string, signatureData: Uint8Array, message: Uint8Array): Promise<Authentication> {
@@ -192,7 +207,7 @@ export async function gatherChainFacts (chain: ChainReader, cdp: ClientDealPropo
   const network = have !== undefined
     ? Promise.resolve(have.network)
     : chain.addressNetwork === undefined ? undefined : chain.addressNetwork().catch(() => undefined)
-  const [head, clientKey, collateralBounds, clientBalance, datacap, clientId, authentication, letter] = await Promise.all([
+  const [head, clientKey, collateralBounds, clientBalance, datacap, clientId, authentication, letter, minerExists] = await Promise.all([
     have !== undefined ? have.head : settle(chain.head()),
     key,
     all ? settle(chain.collateralBounds(p.pieceSize, p.verifiedDeal)) : notRead,
@@ -200,11 +215,13 @@ export async function gatherChainFacts (chain: ChainReader, cdp: ClientDealPropo
     all && p.verifiedDeal ? settle(chain.datacap(client)) : Promise.resolve(undefined),
     all && o.clientId === true && p.client.protocol !== 0 ? settle(chain.lookupId(client).then(parsedAddress)) : Promise.resolve(undefined),
     clientAuthentication,
-    network
+    network,
+    all && chain.minerExists !== undefined ? settle(chain.minerExists(addressString(p.provider))) : Promise.resolve(undefined)
   ])
   return {
     head, clientKey, collateralBounds, clientBalance,
     ...(letter !== undefined ? { network: letter } : {}),
+    ...(minerExists !== undefined ? { minerExists } : {}),
     ...(datacap !== undefined ? { datacap } : {}),
     ...(clientId !== undefined ? { clientId } : {}),
     ...(authentication !== undefined ? { clientAuthentication: authentication } : {})

@@ -50,6 +50,8 @@ export interface ChainFacts {
    * ChainReader.addressNetwork); 'f' when it could not be read (only the texts depend on it).
    */
   network?: Network
+  /** Whether the proposal's miner is on chain (see ChainReader.minerExists); a failed read decides nothing. */
+  minerExists?: Fact<boolean>
 }
 
 /** A StorageProvider's spec with every default filled in (see terms.ts). */

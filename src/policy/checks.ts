@@ -233,6 +233,17 @@ export const startDelay: Check = (i) => {
 export const notPaused: Check = (i) => i.provider.paused ? P('ProviderPaused', 'miner is paused and not accepting storage deals') : undefined
 
 /**
+ * The miner is on chain. boost never meets one that is not (it will not start for a miner that
+ * StateMinerInfo cannot find); a StorageProvider with a mistyped address took deals no publish
+ * could ever land. A read that fails for another reason decides nothing: boost makes no such read.
+ */
+export const minerOnChain: Check = (i) => {
+  const m = i.chain.minerExists
+  if (m === undefined || !m.ok || m.value) return undefined
+  return P('MinerNotOnChain', `server error: miner ${i.provider.address.toString(i.chain.network)} is not on chain`, 'StateMinerInfo: actor not found (is the StorageProvider\'s spec.address right?)')
+}
+
+/**
  * The deny list always wins; a non-empty allow list admits only its clients. Both forms of the
  * client's address match: its ID address (the proposal's, or StateLookupID of its key address) and
  * its key address (the proposal's, or StateAccountKey of its ID address).
@@ -444,6 +455,7 @@ export const ADMISSION_CHECKS: readonly Check[] = [
   startDelay, // F7
   // the StorageProvider's policy
   notPaused,
+  minerOnChain,
   nonNegativeAmounts,
   clientAuthenticated,
   clientAllowed,

@@ -128,6 +128,49 @@ describe('the network letter', () => {
   })
 })
 
+describe('LotusChain.minerExists', () => {
+  it('is read with the facts after the signature, for the proposal\'s provider', async () => {
+    const cdp = proposal(f4.address.toString())
+    const asked: string[] = []
+    const chain = { ...fakeChain(), minerExists: async (m: string) => { asked.push(m); return false } }
+    assert.equal('minerExists' in await gatherChainFacts(chain, cdp, { signatureOnly: true }), false)
+    assert.deepEqual((await gatherChainFacts(chain, cdp)).minerExists, { ok: true, value: false })
+    assert.deepEqual(asked, ['f01000'])
+  })
+
+  it('is false only on "actor not found", throws on other failures, and keeps a found miner', async () => {
+    const seen: string[] = []
+    const server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (c: Buffer) => { body += c.toString() })
+      req.on('end', () => {
+        const call = JSON.parse(body) as { id: number, method: string, params: [string, unknown] }
+        const miner = call.params[0]
+        seen.push(miner)
+        const answer = miner === 'f01000'
+          ? { result: { Owner: 'f0100', Worker: 'f0101', NewWorker: '<empty>', ControlAddresses: null, WorkerChangeEpoch: -1, PeerId: null, Multiaddrs: null, WindowPoStProofType: 8, SectorSize: 2048, WindowPoStPartitionSectors: 2, ConsensusFaultElapsed: -1, PendingOwnerAddress: null, Beneficiary: 'f0100', BeneficiaryTerm: { Quota: '0', UsedQuota: '0', Expiration: 0 }, PendingBeneficiaryTerm: null } }
+          : miner === 'f01999'
+            ? { error: { code: 1, message: 'resolution lookup failed (f01999): resolve address f01999: actor not found' } }
+            : { error: { code: 1, message: 'loading tipset: context deadline exceeded' } }
+        res.setHeader('content-type', 'application/json')
+        res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, ...answer }))
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const chain = new LotusChain({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc/v1` }, { callTimeoutMs: 2000 })
+      assert.equal(await chain.minerExists('f01000'), true)
+      assert.equal(await chain.minerExists('t01000'), true, 'kept, whatever the letter')
+      assert.equal(await chain.minerExists('f01999'), false)
+      await assert.rejects(chain.minerExists('f01234'), /context deadline exceeded/)
+      assert.deepEqual(seen, ['f01000', 'f01999', 'f01234'])
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+})
+
 describe('LotusChain: delegated addresses', () => {
   it('answers an f4 account key without calling Lotus', async () => {
     // Nothing listens here: a call would fail.

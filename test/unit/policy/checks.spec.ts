@@ -192,6 +192,9 @@ describe('admission checks', () => {
     'F7 an online start too far ahead': [() => edit(base(), (p) => { p.startEpoch = HEAD + 2880 + 40321; p.endEpoch = p.startEpoch + 518_400 }), `deal start epoch is too far in the future: ${HEAD + 2880 + 40321} > ${HEAD + 2880 + 40320}`],
     'a negative client collateral (boost leaves it to the market actor)': [() => edit(base(), (p) => { p.clientCollateral = -5n }), 'proposal client collateral is negative: -5'],
     'a paused provider': [() => base({ terms: providerTerms(sp({}, { paused: true })) }), 'miner is paused and not accepting storage deals'],
+    // Round 52, F2: a StorageProvider whose address is not on chain (mistyped) took deals no publish could land.
+    'a miner that is not on chain': [() => ({ ...base(), chain: { ...base().chain, minerExists: fact(false) } }), 'server error: miner f01000 is not on chain'],
+    'a miner that is not on chain, on a testnet': [() => ({ ...base(), chain: { ...base().chain, minerExists: fact(false), network: 't' as const } }), 'server error: miner t01000 is not on chain'],
     'a denied client (by key address, network letter ignored)': [() => base({ terms: providerTerms(sp({ clients: { deny: ['t' + secp.address.toString().slice(1)] } })) }), `client ${secp.address.toString()} is not allowed to make deals with this miner`],
     'a client missing from a non-empty allow list': [() => base({ terms: providerTerms(sp({ clients: { allow: [other.address.toString()] } })) }), `client ${secp.address.toString()} is not allowed to make deals with this miner`],
     'a transfer type the provider does not take': [() => {
@@ -219,6 +222,11 @@ describe('admission checks', () => {
       assert.equal(verdict(base({ terms: providerTerms(sp({ pieceCidBlocklist: [cid.toString(b)] })) })), `miner has blocklisted piece CID ${PIECE}`, b.name)
     }
     assert.throws(() => providerTerms(sp({ pieceCidBlocklist: [PIECE, 'notacid'] })), /dealPolicy\.pieceCidBlocklist: "notacid" is not a CID/)
+  })
+
+  it('takes a miner on chain, and one whose StateMinerInfo read failed otherwise (boost makes no such read: nothing decided)', () => {
+    assert.equal(verdict({ ...base(), chain: { ...base().chain, minerExists: fact(true) } }), undefined)
+    assert.equal(verdict({ ...base(), chain: { ...base().chain, minerExists: failedFact('connection refused') } }), undefined)
   })
 
   // Regression (round 52, F4): entries were taken as text, so a mistyped denied address matched no
