@@ -31,9 +31,9 @@ export interface ChainReader {
   authenticateMessage (keyAddr: string, signatureData: Uint8Array, message: Uint8Array): Promise<Authentication>
   /**
    * The letter addresses are printed with on this chain: 'f' on mainnet, 't' on every other network
-   * (what boost's build and Curio's StateNetworkName check set as go-address's CurrentNetwork).
+   * (what boost's builds set as go-address's CurrentNetwork: f in the mainnet build only).
    */
-  addressNetwork? (): Promise<Network>
+  addressNetwork? (): Network | Promise<Network>
   /**
    * Whether the miner actor is on chain: false only when Lotus says the actor is not found (a
    * StorageProvider with a mistyped address), an error when the read fails otherwise.
@@ -54,6 +54,17 @@ export interface LotusChainOptions {
   networkRetryMs?: number
 }
 
+/**
+ * StateNetworkName on mainnet: "testnetnet", the name in mainnet's state (Lotus's non-devnet builds
+ * answer it without reading state; "Yes, mainnet is called testnetnet in state", lotus chain/lf3).
+ * "mainnet" is taken too, should a node ever answer it. Every other network (calibrationnet,
+ * butterflynet, a devnet's) prints t.
+ */
+const MAINNET_NAMES: ReadonlySet<string> = new Set(['testnetnet', 'mainnet'])
+
+/** How long past the head read a proposal waits for a StateNetworkName read still under way. */
+export const NETWORK_GRACE_MS = 500
+
 /** How long a failed StateNetworkName read is answered with its error before it is read again. */
 export const NETWORK_RETRY_MS = 60_000
 
@@ -64,6 +75,7 @@ export class LotusChain implements ChainReader {
   private readonly accounts: TtlCache<string>
   private readonly timeoutMs: number
   private network: Promise<Network> | undefined
+  private letter: Network | undefined
   private readonly networkRetryMs: number
 
   constructor (ep: RpcEndpoint, o: LotusChainOptions = {}) {
@@ -130,17 +142,19 @@ export class LotusChain implements ChainReader {
     return { exitCode: r.receipt.exitCode, error: r.error, returned: r.receipt.return }
   }
 
-  async addressNetwork (): Promise<Network> {
+  /** The letter itself once read, so a proposal waits on nothing; until then the read. */
+  addressNetwork (): Network | Promise<Network> {
+    if (this.letter !== undefined) return this.letter
     // A node's network never changes: read until one read succeeds, then never again. A failed
-    // read is not tried again for a minute: proposals wait on this read (beside the head's), and
-    // a node without the method would otherwise get it twice per proposal.
+    // read is not tried again for a minute, so a node without the method is not asked again
+    // beside every proposal's head read.
     this.network ??= counted('StateNetworkName', this.client.stateNetworkName())
-      .then((name): Network => name === 'mainnet' ? 'f' : 't')
+      .then((name): Network => { this.letter = MAINNET_NAMES.has(name) ? 'f' : 't'; return this.letter })
       .catch((err: unknown) => {
         setTimeout(() => { this.network = undefined }, this.networkRetryMs).unref()
         throw err
       })
-    return await this.network
+    return this.network
   }
 
   async datacap (addr: string): Promise<bigint | null> {
@@ -162,6 +176,17 @@ async function counted<T> (method: string, p: Promise<T>): Promise<T> {
 
 async function settle<T> (p: Promise<T>): Promise<Fact<T>> {
   try { return fact(await p) } catch (err) { return failedFact((err as Error).message) }
+}
+
+/**
+ * The network letter while it is being read: waited for until the head is read and NETWORK_GRACE_MS
+ * more at most, so a node that is slow to name its network (or never answers) delays proposals by
+ * that much at worst; their texts and deals then print f.
+ */
+async function letterWithin (read: Promise<Network>, head: unknown): Promise<Network | undefined> {
+  const letter = read.catch(() => undefined)
+  const late = Promise.resolve(head).then(async () => await new Promise<undefined>((resolve) => { setTimeout(() => { resolve(undefined) }, NETWORK_GRACE_MS).unref() }))
+  return await Promise.race([letter, late])
 }
 
 /** Parsed account keys by string, bounded: parsing checks a checksum (a hash) every time. */
@@ -204,11 +229,11 @@ export async function gatherChainFacts (chain: ChainReader, cdp: ClientDealPropo
       : undefined)
   const notRead = Promise.resolve(failedFact<never>('not read'))
   const all = o.signatureOnly !== true
-  const network = have !== undefined
-    ? Promise.resolve(have.network)
-    : chain.addressNetwork === undefined ? undefined : chain.addressNetwork().catch(() => undefined)
+  const headRead = have !== undefined ? have.head : settle(chain.head())
+  const known = have !== undefined ? have.network : chain.addressNetwork?.()
+  const network = typeof known === 'object' ? letterWithin(known, headRead) : known
   const [head, clientKey, collateralBounds, clientBalance, datacap, clientId, authentication, letter, minerExists] = await Promise.all([
-    have !== undefined ? have.head : settle(chain.head()),
+    headRead,
     key,
     all ? settle(chain.collateralBounds(p.pieceSize, p.verifiedDeal)) : notRead,
     all ? settle(chain.marketBalance(client)) : notRead,

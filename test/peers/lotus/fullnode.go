@@ -135,9 +135,9 @@ func (p *Peer) fullNodeAPI() *api.FullNodeStruct {
 	}
 	in.StateNetworkName = func(ctx context.Context) (dtypes.NetworkName, error) {
 		p.countCallLocked("StateNetworkName")
-		// A testnet peer says it is calibnet: clients print its addresses with t, as boost there does.
+		// What Lotus answers: mainnet's state calls it "testnetnet"; a testnet peer says it is calibnet.
 		if p.cfg.Network == "mainnet" {
-			return "mainnet", nil
+			return "testnetnet", nil
 		}
 		return "calibrationnet", nil
 	}

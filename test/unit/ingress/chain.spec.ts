@@ -11,7 +11,7 @@ import { generateKey } from '../../../src/filecoin/keys.ts'
 import { pieceCidFromCommP } from '../../../src/filecoin/cid.ts'
 import { buildDealParams } from '../../../src/client/proposal.ts'
 import { encodeDealProposal } from '../../../src/protocol/index.ts'
-import { gatherChainFacts, LotusChain, type ChainReader } from '../../../src/ingress/chain.ts'
+import { gatherChainFacts, LotusChain, NETWORK_GRACE_MS, type ChainReader } from '../../../src/ingress/chain.ts'
 import { delegatedKey, signDelegated } from '../../support/delegated.ts'
 
 const f4 = delegatedKey()
@@ -94,9 +94,21 @@ describe('the network letter', () => {
     assert.equal(failing.head.ok, true, 'a failed read of the network name fails nothing else')
   })
 
-  it('LotusChain reads StateNetworkName until it succeeds (a failure kept for a while), then never again: mainnet is f, any other chain t', async () => {
+  // Round 53: a node that never answered StateNetworkName held the first proposals for two 5 s attempts.
+  it('is waited for no longer than the head read and a grace after it', async () => {
+    const cdp = proposal(f4.address.toString())
+    const t0 = performance.now()
+    const facts = await gatherChainFacts({ ...fakeChain(), addressNetwork: async () => await new Promise<never>(() => {}) }, cdp, { signatureOnly: true })
+    const ms = performance.now() - t0
+    assert.equal('network' in facts, false)
+    assert.ok(ms >= NETWORK_GRACE_MS - 50 && ms < 5000, `${ms} ms`)
+    const slow = await gatherChainFacts({ ...fakeChain(), addressNetwork: async () => await new Promise<'t'>((resolve) => setTimeout(() => { resolve('t') }, 50)) }, cdp, { signatureOnly: true })
+    assert.equal(slow.network, 't', 'a read that ends within the grace is waited for')
+  })
+
+  it('LotusChain reads StateNetworkName until it succeeds (a failure kept for a while), then never again: mainnet ("testnetnet" in its state) is f, any other chain t', async () => {
     const answers: Array<{ result?: string, error?: { code: number, message: string } }> = [
-      { error: { code: 1, message: 'not ready' } }, { result: 'calibrationnet' }, { result: 'mainnet' }
+      { error: { code: 1, message: 'not ready' } }, { result: 'calibrationnet' }, { result: 'testnetnet' }, { result: 'butterflynet' }
     ]
     const seen: string[] = []
     const server = createServer((req, res) => {
@@ -112,15 +124,17 @@ describe('the network letter', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     try {
       const chain = new LotusChain({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc/v1` }, { callTimeoutMs: 2000, networkRetryMs: 100 })
-      await assert.rejects(chain.addressNetwork(), /not ready/)
-      await assert.rejects(chain.addressNetwork(), /not ready/, 'a failure is kept for networkRetryMs, not read again per proposal')
+      await assert.rejects(async () => await chain.addressNetwork(), /not ready/)
+      await assert.rejects(async () => await chain.addressNetwork(), /not ready/, 'a failure is kept for networkRetryMs, not read again per proposal')
       assert.equal(seen.length, 1)
       await new Promise((resolve) => setTimeout(resolve, 150))
       assert.equal(await chain.addressNetwork(), 't')
-      assert.equal(await chain.addressNetwork(), 't')
+      assert.equal(chain.addressNetwork(), 't', 'once read, the letter itself: nothing to wait on')
       const mainnet = new LotusChain({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc/v1` }, { callTimeoutMs: 2000 })
-      assert.equal(await mainnet.addressNetwork(), 'f')
-      assert.deepEqual(seen, ['Filecoin.StateNetworkName', 'Filecoin.StateNetworkName', 'Filecoin.StateNetworkName'])
+      assert.equal(await mainnet.addressNetwork(), 'f', 'mainnet is "testnetnet" in its state, as Lotus answers')
+      const butterfly = new LotusChain({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc/v1` }, { callTimeoutMs: 2000 })
+      assert.equal(await butterfly.addressNetwork(), 't')
+      assert.deepEqual(seen, ['Filecoin.StateNetworkName', 'Filecoin.StateNetworkName', 'Filecoin.StateNetworkName', 'Filecoin.StateNetworkName'])
     } finally {
       server.closeAllConnections()
       server.close()
