@@ -55,6 +55,12 @@ interface CachedEntry {
   refreshing?: boolean
   /** Why the last background read of the token failed (the entry serves with the token read before). */
   refreshError?: string
+  /**
+   * A failed build's: the entry that served before it, so a later spec that names the same
+   * endpoint and token Secret still gets the token read before (a typo made and fixed while the
+   * Secret is unreadable must not cost the token).
+   */
+  served?: ProviderEntry
 }
 
 export class ProviderDirectory {
@@ -136,12 +142,13 @@ export class ProviderDirectory {
     // Requests that come while the entry is being built wait for that one build (one Secret read).
     const pending = this.building.get(name)
     if (pending !== undefined && pending.key === key) return await pending.entry
-    const build = this.build(sp, c?.entry).then(({ entry, staleToken }) => {
+    const previous = c?.entry ?? c?.served
+    const build = this.build(sp, previous).then(({ entry, staleToken }) => {
       this.terms.set(name, { key, entry, at: now, ...(staleToken !== undefined ? { refreshError: staleToken } : {}) })
       this.prune()
       return entry
     }, (err: unknown) => {
-      this.terms.set(name, { key, error: err as Error, at: now })
+      this.terms.set(name, { key, error: err as Error, at: now, ...(previous !== undefined ? { served: previous } : {}) })
       throw err
     }).finally(() => { if (this.building.get(name)?.entry === build) this.building.delete(name) })
     this.building.set(name, { key, entry: build })
@@ -164,9 +171,10 @@ export class ProviderDirectory {
 
   /**
    * The entry for `sp`. `previous`: the entry of an earlier spec of it; when the token Secret
-   * cannot be read now for a reason that passes (the apiserver unavailable), and the endpoint and
-   * the token's Secret are the same, its Lotus client (the token read before) serves the new
-   * terms, as a failed background refresh would (reported as a stale token).
+   * cannot be read now, for whatever reason, and the URL and the token's Secret ref are the same,
+   * its Lotus client (the token read before) serves the new terms, as a failed background refresh
+   * would (reported as a stale token): an edit of the ask or the policy must not stop a provider
+   * that was serving. Another URL or Secret gets no token it was not read for.
    */
   private async build (sp: StorageProvider, previous?: ProviderEntry): Promise<{ entry: ProviderEntry, staleToken?: string }> {
     const name = sp.metadata.name ?? ''
@@ -175,9 +183,10 @@ export class ProviderDirectory {
       try {
         return { entry: { resource: sp, terms, chain: await this.chainOf(sp) } }
       } catch (err) {
-        if (!passing(err) || previous === undefined || !sameEndpoint(previous.resource, sp)) throw err
+        if (previous === undefined || sp.spec.lotus.fullNode.tokenSecretRef === undefined || !sameEndpoint(previous.resource, sp)) throw err
         if (this.warnings.take()) log.warn({ provider: name, err: (err as Error).message }, 'reading the Lotus token failed; the new spec is served with the token read before')
-        return { entry: { resource: sp, terms, chain: previous.chain }, staleToken: (err as Error).message }
+        // Worded as the background refresh's failure is (ProviderConfigError's message).
+        return { entry: { resource: sp, terms, chain: previous.chain }, staleToken: `StorageProvider ${name}: ${(err as Error).message}` }
       }
     } catch (err) {
       // Named, so the log line that reports the failed proposal, ask or status says which
@@ -193,7 +202,7 @@ export class ProviderDirectory {
   private prune (): void {
     const names = new Set(this.o.list().map((p) => p.metadata.name ?? ''))
     for (const [name, c] of this.terms) if (!names.has(name) && c.refreshing !== true) this.terms.delete(name)
-    const used = new Set([...this.terms.values()].map((c) => c.entry?.chain))
+    const used = new Set([...this.terms.values()].flatMap((c) => [c.entry?.chain, c.served?.chain]))
     for (const [k, chain] of this.chains) if (!used.has(chain)) this.chains.delete(k)
   }
 
@@ -265,9 +274,17 @@ function passing (err: unknown): boolean {
   return err instanceof DealyardError && err.retry === 'auto'
 }
 
-/** The same Lotus endpoint and the same token Secret: a client built for one serves the other. */
+/**
+ * The same Lotus URL and the same token Secret key: a client built for one serves the other. A ref
+ * without a namespace and one naming the ingress's are told apart (this does not know which that
+ * is): at worst a failed read of it is not bridged with the token read before.
+ */
 function sameEndpoint (a: StorageProvider, b: StorageProvider): boolean {
   const x = a.spec.lotus.fullNode
   const y = b.spec.lotus.fullNode
-  return x.url === y.url && JSON.stringify(x.tokenSecretRef ?? null) === JSON.stringify(y.tokenSecretRef ?? null)
+  const r = x.tokenSecretRef
+  const q = y.tokenSecretRef
+  return x.url === y.url && (r === undefined || q === undefined
+    ? r === q
+    : r.namespace === q.namespace && r.name === q.name && r.key === q.key)
 }

@@ -155,6 +155,70 @@ describe('ProviderDirectory: which StorageProviders serve', () => {
     assert.match(dir.staleTokenError(sp) ?? '', /etcdserver: request timed out/)
   })
 
+  it('a token Secret gone (404) while StaleToken, then a spec edit: the new terms serve with the token read before, still StaleToken', async () => {
+    let sp = withToken()
+    sp.metadata.generation = 1
+    // Each edit a new object, as the informer hands over.
+    const edit = (change: (s: typeof sp) => void): void => { sp = structuredClone(sp); sp.metadata.generation = (sp.metadata.generation ?? 0) + 1; change(sp) }
+    let fail: Error | undefined
+    const dir = new ProviderDirectory({ list: () => [sp], readSecret: async () => { if (fail !== undefined) throw fail; return 'tok' }, tokenRefreshMs: 20 })
+    const first = await dir.find('f01000')
+    fail = new KubeApiError(404, 'NotFound', 'GET /api/v1/namespaces/ns/secrets/lotus: 404 NotFound: secrets "lotus" not found')
+    await sleep(30)
+    await dir.find('f01000')
+    await sleep(10)
+    const refreshed = dir.staleTokenError(sp)
+    assert.match(refreshed ?? '', /^StorageProvider sp1: GET .*404 NotFound/)
+    // An unrelated edit (the ask price): the rebuild's failed read is bridged as the refresh's is.
+    edit((s) => { s.spec.ask = { price: '6' } })
+    const second = await dir.find('f01000')
+    assert.equal(second?.terms.ask.price, 6n)
+    assert.equal(second?.chain, first?.chain, 'the token read before')
+    assert.equal(dir.staleTokenError(sp), refreshed, 'reported in the same words as the background refresh')
+    // An edit that breaks the terms, then one that fixes them: the token read before still serves.
+    edit((s) => { s.spec.dealPolicy = { pieceCidBlocklist: ['not-a-cid'] } })
+    await assert.rejects(dir.find('f01000'), /pieceCidBlocklist/)
+    edit((s) => { s.spec.dealPolicy = {} })
+    assert.equal((await dir.find('f01000'))?.chain, first?.chain)
+    assert.match(dir.staleTokenError(sp) ?? '', /404 NotFound/)
+    // The Secret back: the next refresh reads it and the provider is no longer stale.
+    fail = undefined
+    await sleep(30)
+    await dir.find('f01000')
+    await sleep(10)
+    assert.equal(dir.staleTokenError(sp), undefined)
+  })
+
+  it('a failed token read after an edit of the URL or of the token Secret ref does not reuse the token read before', async () => {
+    const edits: Array<[string, (sp: ReturnType<typeof withToken>) => void]> = [
+      ['url', (sp) => { sp.spec.lotus.fullNode.url = 'http://lotus-2.example:1234/rpc/v1' }],
+      ['namespace', (sp) => { sp.spec.lotus.fullNode.tokenSecretRef = { namespace: 'other', name: 'lotus', key: 'token' } }],
+      ['namespace left out', (sp) => { sp.spec.lotus.fullNode.tokenSecretRef = { name: 'lotus', key: 'token' } }],
+      ['name', (sp) => { sp.spec.lotus.fullNode.tokenSecretRef = { namespace: 'ns', name: 'lotus-2', key: 'token' } }],
+      ['key', (sp) => { sp.spec.lotus.fullNode.tokenSecretRef = { namespace: 'ns', name: 'lotus', key: 'token-2' } }],
+      ['no token', (sp) => { delete sp.spec.lotus.fullNode.tokenSecretRef }]
+    ]
+    for (const [what, edit] of edits) {
+      let sp = withToken()
+      sp.metadata.generation = 1
+      let fail: Error | undefined
+      const dir = new ProviderDirectory({
+        list: () => [sp],
+        readSecret: async () => { if (fail !== undefined) throw fail; return 'tok' },
+        // Without a token Secret, the client is what fails to build.
+        chainFor: (s) => { if (fail !== undefined) throw fail; return new LotusChain({ url: s.spec.lotus.fullNode.url }) }
+      })
+      await dir.find('f01000')
+      fail = new KubeApiError(404, 'NotFound', 'GET …: 404 NotFound: secrets not found')
+      // A new object, as the informer hands over.
+      sp = structuredClone(sp)
+      sp.metadata.generation = 2
+      edit(sp)
+      await assert.rejects(dir.find('f01000'), (err: unknown) => err instanceof ProviderConfigError && /404 NotFound/.test(err.message), what)
+      assert.equal(dir.staleTokenError(sp), undefined, what)
+    }
+  })
+
   it('a first build whose token read fails for a reason that passes is tried again within a second, named as such', async () => {
     const sp = withToken()
     let reads = 0
