@@ -8,9 +8,12 @@
 import type { FundLedger, StorageLedger, StorageProvider } from '../api/types.generated.ts'
 import { FundLedgers, StorageLedgers } from '../api/index.ts'
 import { PUBLISH_BUDGET_PER_DEAL } from '../api/ledgers.ts'
+import { Address } from '../filecoin/address.ts'
 import { Informer, stripManagedFields } from '../kube/informer.ts'
 import type { KubeObject, KubeRest } from '../kube/rest.ts'
+import { LotusRpcError } from '../lotus/errors.ts'
 import { fact, failedFact, type Fact } from '../policy/admission.ts'
+import type { ChainReader } from './chain.ts'
 import type { ProviderEntry } from './providers.ts'
 
 /** A FundLedger's position before what deals hold is known. */
@@ -50,6 +53,9 @@ export class LedgerBook {
     const name = entry.resource.spec.fundLedger
     const fl = this.funds.getObject(undefined, name)
     if (fl === undefined) return failedFact(`provider ${entry.terms.name}: FundLedger ${name} not found`)
+    // Lotus would refuse it too, but only as "invalid encoding", naming neither ledger nor field.
+    const unparsed = addressError(fl)
+    if (unparsed !== undefined) return failedFact(`FundLedger ${name}: ${unparsed}`)
     try {
       const [bal, wallet] = await Promise.all([
         entry.chain.marketBalance(fl.spec.escrowAddress),
@@ -89,7 +95,48 @@ export class LedgerBook {
     return gone.length === 0 ? undefined : `${gone.join(' and ')} not found`
   }
 
+  /**
+   * Why the FundLedger `sp` names cannot be used to tag funds, so that every online proposal
+   * fails ("server error: tag funds"): what fundsOf reads, read the same way (through `chain`'s
+   * cache). Undefined when it can be, when it does not exist (missing() says so), or when Lotus
+   * did not answer (the chain's own condition says so).
+   */
+  async unusable (sp: StorageProvider, chain: ChainReader): Promise<string | undefined> {
+    const fl = this.funds.getObject(undefined, sp.spec.fundLedger)
+    return fl === undefined ? undefined : await fundLedgerProblem(fl, chain)
+  }
+
   private sharing (uses: (sp: StorageProvider) => boolean): string[] {
     return this.providers().filter(uses).map((sp) => sp.metadata.name ?? '')
   }
+}
+
+/**
+ * What makes a FundLedger unusable for tagging funds, naming the field: an address that does not
+ * parse (the CRD's pattern takes a bad checksum), or one Lotus answers with an error (an escrow
+ * address that is no actor on chain). A read Lotus did not answer is no fault of the ledger's.
+ */
+export async function fundLedgerProblem (fl: FundLedger, chain: ChainReader): Promise<string | undefined> {
+  const name = fl.metadata?.name ?? ''
+  const unparsed = addressError(fl)
+  if (unparsed !== undefined) return `FundLedger ${name}: ${unparsed}`
+  const [escrow, wallet] = await Promise.allSettled([chain.marketBalance(fl.spec.escrowAddress), chain.walletBalance(fl.spec.publishWallet)])
+  for (const [r, field, read] of [[escrow, 'escrowAddress', 'market balance'], [wallet, 'publishWallet', 'balance']] as const) {
+    if (r.status === 'rejected' && r.reason instanceof LotusRpcError && r.reason.code === 'ERR_LOTUS_RPC') {
+      return `FundLedger ${name}: reading the ${read} of spec.${field} ${fl.spec[field]} failed: ${r.reason.message}`
+    }
+  }
+  return undefined
+}
+
+function addressError (fl: FundLedger): string | undefined {
+  for (const field of ['escrowAddress', 'publishWallet'] as const) {
+    const text = fl.spec[field]
+    try {
+      Address.fromString(text)
+    } catch (err) {
+      return `spec.${field} ${JSON.stringify(text)} is not a Filecoin address: ${(err as Error).message}`
+    }
+  }
+  return undefined
 }

@@ -6,6 +6,7 @@
  * subresource; the Events to record are the conditions that changed.
  */
 import type { StorageProvider, StorageProviderStatus } from '../api/types.generated.ts'
+import { DEAL_POLICY_DEFAULTS as D } from '../api/storageprovider.ts'
 import { getCondition, setCondition, type Condition, type ConditionInput } from '../kube/conditions.ts'
 
 /**
@@ -30,8 +31,14 @@ export interface ProviderObservation {
   configRetrying?: boolean
   /** The FundLedger or StorageLedger the spec names that does not exist (online proposals fail without it). */
   ledgerError?: string
+  /** Why the FundLedger cannot tag funds (a field that does not parse, or Lotus refuses): online proposals fail. */
+  ledgerUnusable?: string
   /** Why the token Secret could not be read again; the token read before is still in use. */
   staleTokenError?: string
+  /** A chain read Lotus answered with HTTP 401 or 403 (the error): the token is wrong, not the node down. */
+  tokenRefused?: string
+  /** The namespace a tokenSecretRef without one points to (the ingress's), to name the Secret to fix. */
+  secretNamespace?: string
   head?: { epoch: number } | { error: string }
   miner?: { worker: string, peerId: string | null } | { error: string }
   /** Deals of this provider in the namespace that are not Complete. */
@@ -80,9 +87,18 @@ function readiness (sp: StorageProvider, o: ProviderObservation): ConditionInput
       ? { type: READY, status: 'False', reason: 'ConfigUnreadable', message: `${o.configError} (tried again shortly)` }
       : { type: READY, status: 'False', reason: 'InvalidConfig', message: o.configError }
   }
+  const refused = policyRefusals(sp)
+  if (refused.all !== undefined) {
+    // Not Ready, as a paused provider is not: every proposal gets a rejection, whatever the chain.
+    return { type: READY, status: 'False', reason: 'PolicyRefusesAll', message: `no proposal for ${miner} can be accepted: ${refused.all}` }
+  }
   if (o.ledgerError !== undefined) {
     return { type: READY, status: 'False', reason: 'LedgerMissing', message: `${o.ledgerError}: online proposals are refused ("server error: tag funds" / "tag storage")` }
   }
+  if (o.ledgerUnusable !== undefined) {
+    return { type: READY, status: 'False', reason: 'LedgerUnusable', message: `${o.ledgerUnusable}: online proposals are refused ("server error: tag funds")` }
+  }
+  if (o.tokenRefused !== undefined) return { type: READY, status: 'False', reason: 'TokenRefused', message: tokenRefusedMessage(sp, o, o.tokenRefused) }
   if (o.head === undefined || failed(o.head)) {
     return { type: READY, status: 'False', reason: 'ChainUnreachable', message: `reading the chain head from ${sp.spec.lotus.fullNode.url} failed: ${o.head?.error ?? 'not tried'}` }
   }
@@ -93,7 +109,38 @@ function readiness (sp: StorageProvider, o: ProviderObservation): ConditionInput
     // Serving, but only until this replica restarts or the entry is rebuilt: fix it now.
     return { type: READY, status: 'True', reason: 'StaleToken', message: `accepting proposals for ${miner} with the Lotus token read before; reading it again failed: ${o.staleTokenError}` }
   }
-  return { type: READY, status: 'True', reason: 'Serving', message: `accepting proposals for ${miner} (chain head ${o.head.epoch})` }
+  const only = refused.online !== undefined ? `; offline ones only: online ones are refused (${refused.online})` : refused.offline !== undefined ? `; online ones only: offline ones are refused (${refused.offline})` : ''
+  return { type: READY, status: 'True', reason: 'Serving', message: `accepting proposals for ${miner} (chain head ${o.head.epoch})${only}` }
+}
+
+/**
+ * Which proposals the deal policy refuses whatever they say (the spec with the CRD's defaults, as
+ * terms.ts reads it): online ones, offline ones, and `all` when that leaves none, with the
+ * fields that say so.
+ */
+export function policyRefusals (sp: StorageProvider): { online?: string, offline?: string, all?: string } {
+  const p = sp.spec.dealPolicy ?? {}
+  const online = !(p.acceptOnline ?? D.acceptOnline)
+    ? 'dealPolicy.acceptOnline is false'
+    : (p.transferTypes ?? D.transferTypes).length === 0 ? 'dealPolicy.transferTypes is empty' : undefined
+  const offline = !(p.acceptOffline ?? D.acceptOffline) ? 'dealPolicy.acceptOffline is false' : undefined
+  // Every deal is verified or not.
+  const kinds = !(p.acceptVerified ?? D.acceptVerified) && !(p.acceptUnverified ?? D.acceptUnverified)
+    ? 'dealPolicy.acceptVerified and dealPolicy.acceptUnverified are both false'
+    : undefined
+  const all = kinds ?? (online !== undefined && offline !== undefined ? `online ones are refused (${online}), offline ones too (${offline})` : undefined)
+  return { ...(online !== undefined ? { online } : {}), ...(offline !== undefined ? { offline } : {}), ...(all !== undefined ? { all } : {}) }
+}
+
+function tokenRefusedMessage (sp: StorageProvider, o: ProviderObservation, error: string): string {
+  const ep = sp.spec.lotus.fullNode
+  const ref = ep.tokenSecretRef
+  if (ref === undefined) return `Lotus at ${ep.url} refused the request without an API token: name a Secret key holding one in spec.lotus.fullNode.tokenSecretRef (${error})`
+  const ns = ref.namespace ?? o.secretNamespace
+  const secret = `Secret ${ns !== undefined ? `${ns}/` : ''}${ref.name} key ${ref.key}`
+  // The Secret itself may be what changed: then the token sent is not the one in it.
+  const stale = o.staleTokenError !== undefined ? `; the token sent is the one read before, as reading the Secret again failed: ${o.staleTokenError}` : ''
+  return `Lotus at ${ep.url} refused the API token from ${secret}: put a token that node accepts there (${error})${stale}`
 }
 
 function peerIdOnChain (sp: StorageProvider, o: ProviderObservation): ConditionInput {
@@ -113,20 +160,34 @@ function peerIdOnChain (sp: StorageProvider, o: ProviderObservation): ConditionI
   }
 }
 
-export interface ProviderEvent { type: 'Normal' | 'Warning', reason: string, note: string }
+export interface ProviderEvent {
+  type: 'Normal' | 'Warning'
+  /** The condition's type (Ready, PeerIdOnChain). */
+  condition: string
+  reason: string
+  note: string
+  /** Only the message changed: the same failure with another cause. */
+  newCause?: boolean
+}
 
 /**
  * One Event per condition whose status or reason changed (an Unknown one says nothing new): the
  * provider becoming ready or not, its peer ID on chain starting or ceasing to match. A Warning for
- * what the operator must fix, including a token that works only until the next restart.
+ * what the operator must fix, including a token that works only until the next restart. A Warning
+ * whose message alone changed is one too: its message is the cause (a Secret now found but not
+ * labelled, Lotus now timing out rather than refusing connections), and the Event before it
+ * names the old one. A Normal one's message changes on every sync (the chain head): no Event.
  */
 export function conditionEvents (before: StorageProviderStatus | undefined, after: StorageProviderStatus): ProviderEvent[] {
   const events: ProviderEvent[] = []
   for (const type of [READY, PEER_ID_ON_CHAIN]) {
     const a = getCondition(before?.conditions as Condition[] | undefined, type)
     const b = getCondition(after.conditions as Condition[] | undefined, type)
-    if (b === undefined || b.status === 'Unknown' || (a?.status === b.status && a.reason === b.reason)) continue
-    events.push({ type: b.status === 'True' && b.reason !== 'StaleToken' ? 'Normal' : 'Warning', reason: b.reason, note: b.message })
+    if (b === undefined || b.status === 'Unknown') continue
+    const kind = b.status === 'True' && b.reason !== 'StaleToken' ? 'Normal' : 'Warning'
+    const same = a?.status === b.status && a.reason === b.reason
+    if (same && (kind === 'Normal' || a.message === b.message)) continue
+    events.push({ type: kind, condition: type, reason: b.reason, note: b.message, ...(same ? { newCause: true } : {}) })
   }
   return events
 }

@@ -1,7 +1,8 @@
 /**
  * Keeps every served StorageProvider's status: whether it can take proposals (Ready, with the
- * reason when not: paused, an unusable token Secret or policy, Lotus unreachable, the miner not on
- * chain), whether its peer ID on chain is this ingress's, its chain head, worker and active deals.
+ * reason when not: paused, an unusable token Secret or policy, a policy that refuses every
+ * proposal, a missing or unusable ledger, Lotus unreachable or refusing the token, the miner not
+ * on chain), whether its peer ID on chain is this ingress's, its chain head, worker and active deals.
  * Without it a misconfigured provider showed only in the ingress's logs and metrics, while
  * `kubectl get storageproviders` showed empty columns.
  *
@@ -19,8 +20,11 @@ import { LeaderElector } from '../kube/leaderelection.ts'
 import type { KubeObject, KubeRest } from '../kube/rest.ts'
 import { isNotFound } from '../kube/rest.ts'
 import { updateStatus } from '../kube/status.ts'
+import { LotusRpcError } from '../lotus/errors.ts'
 import { logger } from '../log.ts'
 import { registry } from '../metrics.ts'
+import { TokenBucket } from '../token-bucket.ts'
+import type { LedgerBook } from './ledgers.ts'
 import { conditionEvents, providerStatus, READY, type ProviderObservation } from './provider-health.ts'
 import { ProviderConfigError, type ProviderDirectory } from './providers.ts'
 
@@ -37,6 +41,13 @@ export const PROVIDER_STATUS_LEASE = 'dealyard-ingress-provider-status'
 export const SYNC_INTERVAL_MS = 30_000
 /** A spec change is synced this soon (changes in a burst, as GitOps applies them, are synced once). */
 const CHANGE_DELAY_MS = 1_000
+/**
+ * Events (and log lines) for a failure whose cause alone changed, per provider and condition: a
+ * few at once (an operator fixing one cause after another), then one every few minutes. An
+ * error text that differs on every sync (a proxy's error page with a request ID) would otherwise
+ * be an Event every sync.
+ */
+const NEW_CAUSE_EVENTS = { burst: 5, perSecond: 1 / 120 }
 
 export interface ProviderStatusOptions {
   rest: KubeRest
@@ -48,8 +59,8 @@ export interface ProviderStatusOptions {
   /** The deals the ingress's store caches (this namespace). */
   deals: () => Iterable<StorageDeal>
   events: EventRecorder
-  /** The ledgers each provider names: a missing one makes it not Ready. */
-  ledgers?: { missing: (sp: StorageProvider) => string | undefined }
+  /** The ledgers each provider names: a missing or unusable one makes it not Ready. */
+  ledgers?: Pick<LedgerBook, 'missing' | 'unusable'>
   intervalMs?: number
   leaseName?: string
   /** Lease timings (tests shorten them). */
@@ -74,6 +85,8 @@ export class ProviderStatusWriter {
   private loops = new Map<string, ProviderLoop>()
   private wakeLead: (() => void) | undefined
   private active: { at: number, counts: Map<string, number> } | undefined
+  /** By provider name and condition type (NEW_CAUSE_EVENTS). */
+  private readonly newCauses = new Map<string, TokenBucket>()
 
   constructor (o: ProviderStatusOptions) {
     this.o = o
@@ -127,7 +140,11 @@ export class ProviderStatusWriter {
   private async runLoop (name: string, loop: ProviderLoop, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const sp = this.o.providers().find((p) => p.metadata.name === name)
-      if (sp === undefined) { providerReady.remove({ provider: name }); return }
+      if (sp === undefined) {
+        providerReady.remove({ provider: name })
+        for (const k of this.newCauses.keys()) if (k.startsWith(`${name}/`)) this.newCauses.delete(k)
+        return
+      }
       loop.dirty = false
       await this.syncOne(sp, loop, signal)
       // Dirty: soon, not at once (the informer may not have the new spec yet).
@@ -181,13 +198,21 @@ export class ProviderStatusWriter {
     providerReady.set({ provider: name }, after.conditions?.find((c) => c.type === READY)?.status === 'True' ? 1 : 0)
     if (!written) return
     for (const e of conditionEvents(before, after)) {
+      if (e.newCause === true && !this.newCauseBucket(`${name}/${e.condition}`).take()) continue
       log.info({ provider: name, reason: e.reason, note: e.note }, 'provider condition changed')
       await this.o.events.record(object, e.type, e.reason, 'Sync', e.note)
     }
   }
 
+  private newCauseBucket (key: string): TokenBucket {
+    let b = this.newCauses.get(key)
+    if (b === undefined) this.newCauses.set(key, b = new TokenBucket(NEW_CAUSE_EVENTS))
+    return b
+  }
+
   private async observe (sp: StorageProvider, activeDeals: number): Promise<ProviderObservation> {
-    const o: ProviderObservation = { peerId: this.o.peerId, activeDeals, now: new Date() }
+    // The ingress's namespace is also where a tokenSecretRef without one points (index.ts).
+    const o: ProviderObservation = { peerId: this.o.peerId, activeDeals, now: new Date(), secretNamespace: this.o.namespace }
     if (sp.metadata.deletionTimestamp != null) {
       o.deleting = true
       return o
@@ -210,9 +235,16 @@ export class ProviderStatusWriter {
     const stale = this.o.directory.staleTokenError(sp)
     if (stale !== undefined) o.staleTokenError = stale
     // Read now: the admission cache serves a stale head while a refresh is slow.
-    const [head, miner] = await Promise.allSettled([entry.chain.head({ fresh: true }), entry.chain.minerInfo(sp.spec.address)])
+    const [head, miner, unusable] = await Promise.allSettled([
+      entry.chain.head({ fresh: true }),
+      entry.chain.minerInfo(sp.spec.address),
+      ledgerError === undefined ? this.o.ledgers?.unusable(sp, entry.chain) : undefined
+    ])
     o.head = head.status === 'fulfilled' ? { epoch: head.value } : { error: errorText(head.reason) }
     o.miner = miner.status === 'fulfilled' ? miner.value : { error: errorText(miner.reason) }
+    const refused = [head, miner].find((r) => r.status === 'rejected' && tokenRefused(r.reason))
+    if (refused?.status === 'rejected') o.tokenRefused = errorText(refused.reason)
+    if (unusable.status === 'fulfilled' && unusable.value !== undefined) o.ledgerUnusable = unusable.value
     o.now = new Date()
     return o
   }
@@ -226,6 +258,14 @@ async function wait (signal: AbortSignal, ms: number, setWake: (wake: () => void
 }
 
 function errorText (err: unknown): string { return err instanceof Error ? err.message : String(err) }
+
+/**
+ * Lotus answered, refusing the token: 401 (what Lotus answers a token it cannot verify), or 403
+ * from a proxy in front of it. Whatever the client calls it (a 403 comes as a failed transport).
+ */
+function tokenRefused (err: unknown): boolean {
+  return err instanceof LotusRpcError && (err.code === 'ERR_LOTUS_AUTH' || err.httpStatus === 401 || err.httpStatus === 403)
+}
 
 /** Deals not yet Complete, by StorageProvider name. */
 export function activeDealsByProvider (deals: Iterable<StorageDeal>): Map<string, number> {

@@ -7,7 +7,7 @@
 import { describe, it, before, after } from 'node:test'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import assert from 'node:assert/strict'
-import { FundLedgers, StorageProviders } from '../../../src/api/index.ts'
+import { FundLedgers, LOTUS_TOKEN_LABEL, StorageProviders } from '../../../src/api/index.ts'
 import type { StorageProvider } from '../../../src/api/index.ts'
 import { Core, type KubeObject } from '../../../src/kube/rest.ts'
 import { proposeDeal } from '../../../src/client/net.ts'
@@ -88,6 +88,89 @@ describe('ingress: StorageProvider status', () => {
       await env.rest.create(FundLedgers, undefined, { apiVersion: fl.apiVersion, kind: fl.kind, metadata: { name: env.ledgers.funds }, spec: (fl as KubeObject & { spec: unknown }).spec } as KubeObject)
     }
     await until('Ready=True with the FundLedger back', (s) => cond(s, 'Ready')?.status === 'True')
+  })
+
+  it('keeps serving with the token read before when the token Secret is gone and the spec is edited (StaleToken, not InvalidConfig)', async () => {
+    const secret = await env.rest.get<KubeObject>(Core.secrets, env.namespace, 'lotus-token')
+    const price = env.sp.spec.ask?.price ?? '0'
+    await env.rest.delete(Core.secrets, env.namespace, 'lotus-token')
+    try {
+      const patched = await env.rest.mergePatch<StorageProvider & KubeObject>(StorageProviders, undefined, name(), { spec: { ask: { price: '7' } } })
+      const stale = await until('Ready=True StaleToken for the edited spec', (s) => s.status?.observedGeneration === patched.metadata?.generation && cond(s, 'Ready')?.reason !== 'Serving')
+      assert.deepEqual([cond(stale, 'Ready')?.status, cond(stale, 'Ready')?.reason], ['True', 'StaleToken'], cond(stale, 'Ready')?.message)
+      assert.match(cond(stale, 'Ready')!.message, /reading it again failed: StorageProvider \S+: GET .*lotus-token: 404 NotFound/)
+      // Still serving: a proposal is taken on the new terms.
+      const r = await proposeDeal(env.node, env.addr, await env.params())
+      assert.equal(r.accepted, true, r.message)
+    } finally {
+      await env.rest.create(Core.secrets, env.namespace, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'lotus-token', labels: secret.metadata?.labels }, data: (secret as KubeObject & { data: unknown }).data } as unknown as KubeObject)
+      await env.rest.mergePatch(StorageProviders, undefined, name(), { spec: { ask: { price } } })
+    }
+    await until('Ready=True Serving with the Secret back', (s) => cond(s, 'Ready')?.reason === 'Serving')
+  })
+
+  it('says Lotus refused the token, naming the Secret to fix, rather than that the chain is unreachable', async () => {
+    await env.rest.create(Core.secrets, env.namespace, {
+      apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wrong-token', labels: { [LOTUS_TOKEN_LABEL]: 'true' } }, stringData: { token: 'eyJhbGciOiJIUzI1NiJ9.e30.wrongsig' }
+    } as unknown as KubeObject)
+    const ref = env.sp.spec.lotus.fullNode.tokenSecretRef!
+    await env.rest.mergePatch(StorageProviders, undefined, name(), { spec: { lotus: { fullNode: { tokenSecretRef: { ...ref, name: 'wrong-token' } } } } })
+    try {
+      const refused = await until('Ready=False TokenRefused', (s) => cond(s, 'Ready')?.reason === 'TokenRefused')
+      assert.equal(cond(refused, 'Ready')?.status, 'False')
+      assert.match(cond(refused, 'Ready')!.message, new RegExp(`^Lotus at ${env.sp.spec.lotus.fullNode.url} refused the API token from Secret ${env.namespace}/wrong-token key token: .*HTTP 401`))
+    } finally {
+      await env.rest.mergePatch(StorageProviders, undefined, name(), { spec: { lotus: { fullNode: { tokenSecretRef: ref } } } })
+      await env.rest.delete(Core.secrets, env.namespace, 'wrong-token').catch(() => {})
+    }
+    await until('Ready=True with the right token', (s) => cond(s, 'Ready')?.status === 'True')
+  })
+
+  it('records an Event when a failure\'s cause changes under the same reason (the Secret found, but not labelled)', async () => {
+    const ref = env.sp.spec.lotus.fullNode.tokenSecretRef!
+    await env.rest.mergePatch(StorageProviders, undefined, name(), { spec: { lotus: { fullNode: { tokenSecretRef: { ...ref, name: 'later' } } } } })
+    try {
+      await until('Ready=False InvalidConfig: not found', (s) => cond(s, 'Ready')?.reason === 'InvalidConfig' && /404 NotFound/.test(cond(s, 'Ready')!.message))
+      await eventually(async () => (await events()).some((e) => e.type === 'Warning' && e.reason === 'InvalidConfig' && /later.*404 NotFound/.test(e.note)), { what: 'the Event for the missing Secret' })
+      await env.rest.create(Core.secrets, env.namespace, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'later' }, stringData: { token: env.peer.fullNode.token ?? '' } } as unknown as KubeObject)
+      await until('Ready=False InvalidConfig: not labelled', (s) => cond(s, 'Ready')?.reason === 'InvalidConfig' && /later is not labelled/.test(cond(s, 'Ready')!.message))
+      await eventually(async () => (await events()).some((e) => e.type === 'Warning' && e.reason === 'InvalidConfig' && /Secret \S+\/later is not labelled/.test(e.note)), { what: 'an Event with the new cause' })
+    } finally {
+      await env.rest.mergePatch(StorageProviders, undefined, name(), { spec: { lotus: { fullNode: { tokenSecretRef: ref } } } })
+      await env.rest.delete(Core.secrets, env.namespace, 'later').catch(() => {})
+    }
+    await until('Ready=True again', (s) => cond(s, 'Ready')?.status === 'True')
+  })
+
+  it('says a FundLedger that cannot tag funds makes the provider not ready, naming the field', async () => {
+    const fl = await env.rest.get<KubeObject & { spec: { escrowAddress: string, publishWallet: string } }>(FundLedgers, undefined, env.ledgers.funds)
+    const { escrowAddress, publishWallet } = fl.spec
+    // Accepted by the CRD's pattern; refused by every address parser.
+    const bad = publishWallet.slice(0, 5) + (publishWallet[5] === 'a' ? 'b' : 'a') + publishWallet.slice(6)
+    try {
+      await env.rest.mergePatch(FundLedgers, undefined, env.ledgers.funds, { spec: { publishWallet: bad } })
+      const unparsed = await until('Ready=False LedgerUnusable: publishWallet', (s) => cond(s, 'Ready')?.reason === 'LedgerUnusable')
+      assert.equal(cond(unparsed, 'Ready')?.status, 'False')
+      assert.match(cond(unparsed, 'Ready')!.message, new RegExp(`^FundLedger ${env.ledgers.funds}: spec\\.publishWallet "${bad}" is not a Filecoin address: invalid address checksum`))
+      assert.equal(await readyMetric(), 0)
+      await env.rest.mergePatch(FundLedgers, undefined, env.ledgers.funds, { spec: { publishWallet, escrowAddress: 't0999999999' } })
+      const noActor = await until('Ready=False LedgerUnusable: escrowAddress', (s) => cond(s, 'Ready')?.reason === 'LedgerUnusable' && /escrowAddress/.test(cond(s, 'Ready')!.message))
+      assert.match(cond(noActor, 'Ready')!.message, /spec\.escrowAddress t0999999999 failed: .*actor not found.*: online proposals are refused/)
+    } finally {
+      await env.rest.mergePatch(FundLedgers, undefined, env.ledgers.funds, { spec: { publishWallet, escrowAddress } })
+    }
+    await until('Ready=True with the FundLedger fixed', (s) => cond(s, 'Ready')?.status === 'True')
+  })
+
+  it('says when the deal policy refuses every proposal', async () => {
+    await env.rest.mergePatch(StorageProviders, undefined, name(), { spec: { dealPolicy: { transferTypes: [], acceptOffline: false } } })
+    try {
+      const none = await until('Ready=False PolicyRefusesAll', (s) => cond(s, 'Ready')?.reason === 'PolicyRefusesAll')
+      assert.match(cond(none, 'Ready')!.message, /no proposal for \S+ can be accepted: online ones are refused \(dealPolicy\.transferTypes is empty\), offline ones too \(dealPolicy\.acceptOffline is false\)/)
+    } finally {
+      await env.rest.mergePatch(StorageProviders, undefined, name(), { spec: { dealPolicy: { transferTypes: ['http'], acceptOffline: true } } })
+    }
+    await until('Ready=True again', (s) => cond(s, 'Ready')?.status === 'True')
   })
 
   it('keeps the last head while Lotus is down, and says so', async () => {

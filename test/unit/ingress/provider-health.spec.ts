@@ -63,6 +63,57 @@ describe('providerStatus', () => {
     assert.match(m3, /token read before; reading it again failed: StorageProvider sp1: secrets "lotus" not found/)
   })
 
+  it('says a FundLedger that cannot tag funds makes online proposals fail, after a missing ledger and before the chain', () => {
+    const sp = storageProvider('sp1')
+    const ready = (o: Partial<ProviderObservation>): [string, string, string] => {
+      const c = condition(providerStatus(sp, healthy(o)), READY)
+      return [c.status, c.reason, c.message]
+    }
+    const ledgerUnusable = 'FundLedger f: spec.publishWallet "t1x" is not a Filecoin address: invalid address checksum: t1x'
+    assert.deepEqual(ready({ ledgerUnusable, head: { error: 'connect ECONNREFUSED' } }),
+      ['False', 'LedgerUnusable', `${ledgerUnusable}: online proposals are refused ("server error: tag funds")`])
+    assert.equal(ready({ ledgerUnusable, ledgerError: 'StorageLedger s not found' })[1], 'LedgerMissing')
+  })
+
+  it('says Lotus refused the token, naming the URL and the Secret key to fix, not that the chain is unreachable', () => {
+    const sp = storageProvider('sp1')
+    sp.spec.lotus.fullNode.tokenSecretRef = { namespace: 'lotus', name: 'tokens', key: 'fullnode' }
+    const refused = 'lotus full: Filecoin.ChainHead: token refused (HTTP 401)'
+    const c = condition(providerStatus(sp, healthy({ head: { error: refused }, miner: { error: refused }, tokenRefused: refused })), READY)
+    assert.deepEqual([c.status, c.reason], ['False', 'TokenRefused'])
+    assert.equal(c.message, `Lotus at http://127.0.0.1:9/rpc/v1 refused the API token from Secret lotus/tokens key fullnode: put a token that node accepts there (${refused})`)
+    // A ref without a namespace: the ingress's, which the writer passes.
+    sp.spec.lotus.fullNode.tokenSecretRef = { name: 'tokens', key: 'fullnode' }
+    assert.match(condition(providerStatus(sp, healthy({ tokenRefused: refused, secretNamespace: 'dealyard' })), READY).message, /from Secret dealyard\/tokens key fullnode:/)
+    // The token sent may not be the Secret's: say so.
+    assert.match(condition(providerStatus(sp, healthy({ tokenRefused: refused, staleTokenError: 'StorageProvider sp1: … 404 NotFound' })), READY).message,
+      /the token sent is the one read before, as reading the Secret again failed: StorageProvider sp1: … 404 NotFound$/)
+    delete sp.spec.lotus.fullNode.tokenSecretRef
+    assert.match(condition(providerStatus(sp, healthy({ tokenRefused: refused })), READY).message, /refused the request without an API token: .*spec\.lotus\.fullNode\.tokenSecretRef/)
+  })
+
+  it('says when the deal policy leaves no proposal it can accept, and why; and which kind alone it accepts', () => {
+    const ready = (dealPolicy: NonNullable<StorageProvider['spec']['dealPolicy']>, o: Partial<ProviderObservation> = {}): [string, string, string] => {
+      const sp = storageProvider('sp1')
+      sp.spec.dealPolicy = dealPolicy
+      const c = condition(providerStatus(sp, healthy(o)), READY)
+      return [c.status, c.reason, c.message]
+    }
+    assert.deepEqual(ready({ transferTypes: [], acceptOffline: false }), ['False', 'PolicyRefusesAll',
+      'no proposal for f01000 can be accepted: online ones are refused (dealPolicy.transferTypes is empty), offline ones too (dealPolicy.acceptOffline is false)'])
+    assert.deepEqual(ready({ acceptOnline: false, acceptOffline: false }), ['False', 'PolicyRefusesAll',
+      'no proposal for f01000 can be accepted: online ones are refused (dealPolicy.acceptOnline is false), offline ones too (dealPolicy.acceptOffline is false)'])
+    assert.deepEqual(ready({ acceptVerified: false, acceptUnverified: false }), ['False', 'PolicyRefusesAll',
+      'no proposal for f01000 can be accepted: dealPolicy.acceptVerified and dealPolicy.acceptUnverified are both false'])
+    // Whatever the chain says: no proposal gets that far.
+    assert.equal(ready({ transferTypes: [], acceptOffline: false }, { head: { error: 'timeout' } })[1], 'PolicyRefusesAll')
+    // One kind left: Serving, saying which.
+    assert.deepEqual(ready({ transferTypes: [] }), ['True', 'Serving',
+      'accepting proposals for f01000 (chain head 1200); offline ones only: online ones are refused (dealPolicy.transferTypes is empty)'])
+    assert.deepEqual(ready({ acceptOffline: false }), ['True', 'Serving', 'accepting proposals for f01000 (chain head 1200); online ones only: offline ones are refused (dealPolicy.acceptOffline is false)'])
+    assert.deepEqual(ready({ transferTypes: ['http'] }), ['True', 'Serving', 'accepting proposals for f01000 (chain head 1200)'])
+  })
+
   it('a provider being deleted, or shadowed by an older one of the same address, is not Ready, whatever else holds', () => {
     const sp = storageProvider('sp1')
     const ready = (o: Partial<ProviderObservation>): [string, string, string] => {
@@ -124,6 +175,25 @@ describe('conditionEvents', () => {
     assert.deepEqual(conditionEvents(broken, unknown), [], 'Unknown says nothing new')
     const stale = providerStatus({ ...sp, status: first }, healthy({ staleTokenError: 'gone', miner: { worker: 'f01001', peerId: null } }))
     assert.deepEqual(conditionEvents(first, stale).map((e) => [e.type, e.reason]), [['Warning', 'StaleToken']], 'still True, but to be fixed')
+  })
+
+  it('is an Event too when a Warning condition\'s cause changes under the same reason; not when a Normal one\'s figures do', () => {
+    const at = (before: StorageProvider['status'], o: Partial<ProviderObservation>): ReturnType<typeof providerStatus> => providerStatus({ ...sp, status: before }, healthy(o))
+    const missing = at(undefined, { configError: 'StorageProvider sp1: GET …: 404 NotFound: secrets "lotus" not found' })
+    const unlabelled = at(missing, { configError: 'StorageProvider sp1: Secret ns/lotus is not labelled dealyard.io/lotus-token=true: …' })
+    assert.deepEqual(conditionEvents(missing, unlabelled), [{ type: 'Warning', condition: READY, reason: 'InvalidConfig', note: 'StorageProvider sp1: Secret ns/lotus is not labelled dealyard.io/lotus-token=true: …', newCause: true }])
+    assert.deepEqual(conditionEvents(unlabelled, at(unlabelled, { configError: 'StorageProvider sp1: Secret ns/lotus is not labelled dealyard.io/lotus-token=true: …' })), [], 'the same cause: no Event')
+    const refusing = at(undefined, { head: { error: 'lotus full: Filecoin.ChainHead: connect ECONNREFUSED 127.0.0.1:9 (gave up after 2 attempts)' } })
+    const hanging = at(refusing, { head: { error: 'lotus full: Filecoin.ChainHead: no answer within 5000 ms' } })
+    assert.deepEqual(conditionEvents(refusing, hanging).map((e) => [e.type, e.reason, e.newCause]), [['Warning', 'ChainUnreachable', true]])
+    const stale = at(undefined, { staleTokenError: 'StorageProvider sp1: … 404 NotFound' })
+    assert.deepEqual(conditionEvents(stale, at(stale, { staleTokenError: 'StorageProvider sp1: … 403 Forbidden', head: { epoch: 1300 } })).map((e) => [e.type, e.reason]), [['Warning', 'StaleToken']])
+    // Serving's and Matches' messages carry the head and peer IDs: news only when the reason changes.
+    const serving = at(undefined, {})
+    assert.deepEqual(conditionEvents(serving, at(serving, { head: { epoch: 1300 } })), [])
+    const otherPeer = at(undefined, { miner: { worker: 'f01001', peerId: OTHER } })
+    assert.deepEqual(conditionEvents(otherPeer, at(otherPeer, { miner: { worker: 'f01001', peerId: PEER.replace('DpJ', 'Xyz') } })).map((e) => [e.condition, e.reason, e.newCause]),
+      [[PEER_ID_ON_CHAIN, 'Mismatch', true]], 'another peer ID on chain, still not this one')
   })
 })
 
