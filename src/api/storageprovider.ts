@@ -128,7 +128,8 @@ const providerSpec = obj('A miner this installation makes deals for. Owned by Gi
 }, { title: 'StorageProviderSpec', required: ['address', 'lotus', 'fundLedger', 'storageLedger'] })
 
 const providerStatus = obj('What the ingress observed about the provider (one replica writes it, every 30 s and on spec changes). '
-  + 'Conditions: Ready (False: Paused, InvalidConfig, ChainUnreachable, MinerInfoUnavailable; True: Serving, or StaleToken when the token Secret could not be read again), '
+  + 'Conditions: Ready (False: Deleting, Paused, DuplicateAddress, InvalidConfig, ConfigUnreadable, PolicyRefusesAll, LedgerMissing, LedgerUnusable, TokenRefused, ChainUnreachable, MinerInfoUnavailable; '
+  + 'True: Serving, or StaleToken when the token Secret could not be read again and the token read before is in use), '
   + 'PeerIdOnChain (False: NotSet or Mismatch, with the lotus-miner command that fixes it).', {
   observedGeneration: int('The .metadata.generation last observed.', { minimum: 0 }),
   peerId: str('libp2p peer ID the ingress serves every provider as (its --identity-file; set it on chain with lotus-miner actor set-peer-id).', { maxLength: 128 }),

@@ -338,7 +338,7 @@ export interface StorageProviderSpec {
   storageLedger: string
 }
 
-/** What the ingress observed about the provider (one replica writes it, every 30 s and on spec changes). Conditions: Ready (False: Paused, InvalidConfig, ChainUnreachable, MinerInfoUnavailable; True: Serving, or StaleToken when the token Secret could not be read again), PeerIdOnChain (False: NotSet or Mismatch, with the lotus-miner command that fixes it). */
+/** What the ingress observed about the provider (one replica writes it, every 30 s and on spec changes). Conditions: Ready (False: Deleting, Paused, DuplicateAddress, InvalidConfig, ConfigUnreadable, PolicyRefusesAll, LedgerMissing, LedgerUnusable, TokenRefused, ChainUnreachable, MinerInfoUnavailable; True: Serving, or StaleToken when the token Secret could not be read again and the token read before is in use), PeerIdOnChain (False: NotSet or Mismatch, with the lotus-miner command that fixes it). */
 export interface StorageProviderStatus {
   /** The .metadata.generation last observed. */
   observedGeneration?: number
