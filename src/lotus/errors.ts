@@ -8,7 +8,7 @@ import { DealyardError, type RetryClass } from '../errors.ts'
  *   (1 = the method returned an error, 11 = actor not found, -32xxx = our request was malformed).
  * - ERR_LOTUS_TIMEOUT: no answer within the per-call timeout.
  * - ERR_LOTUS_UNAVAILABLE: transport errors on every attempt: the node is down or unreachable.
- * - ERR_LOTUS_AUTH: HTTP 401, the token was refused (a configuration problem, not transient).
+ * - ERR_LOTUS_AUTH: HTTP 401 or 403, the token was refused (a configuration problem, not transient).
  * - ERR_LOTUS_DECODE: the answer did not have the shape Lotus gives this method.
  * - ERR_LOTUS_STREAM: the piece data upload of a streamed call failed.
  */

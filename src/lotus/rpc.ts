@@ -174,8 +174,9 @@ export class RpcClient {
 
 /** Interprets one HTTP answer of go-jsonrpc. Exported for unit tests. */
 export function parseResponse (name: string, method: string, status: number, text: string): unknown {
-  if (status === 401) {
-    throw new LotusRpcError('ERR_LOTUS_AUTH', `lotus ${name}: ${method}: token refused (HTTP 401)`, { method, httpStatus: 401 })
+  // 403 too: a proxy or gateway in front of Lotus refusing the token; retrying will not change it.
+  if (status === 401 || status === 403) {
+    throw new LotusRpcError('ERR_LOTUS_AUTH', `lotus ${name}: ${method}: token refused (HTTP ${status})`, { method, httpStatus: status })
   }
   let parsed: unknown
   try { parsed = JSON.parse(text) } catch { parsed = undefined }

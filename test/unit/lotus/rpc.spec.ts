@@ -148,6 +148,7 @@ describe('parseResponse', () => {
     'a result': [200, '{"jsonrpc":"2.0","id":1,"result":{"a":1}}', { a: 1 }],
     'no result member (a method returning only error)': [200, '{"jsonrpc":"2.0","id":1}', null],
     'HTTP 401 is an auth error': [401, '', 'ERR_LOTUS_AUTH'],
+    'HTTP 403 (a gateway refusing the token) is an auth error too, not retried': [403, '<html>forbidden</html>', 'ERR_LOTUS_AUTH'],
     'an error object on HTTP 200': [200, '{"jsonrpc":"2.0","id":1,"error":{"code":11,"message":"actor not found"}}', 'ERR_LOTUS_RPC'],
     'a -32xxx error on HTTP 500 is ours, not transient': [500, '{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"wrong param count"}}', 'ERR_LOTUS_RPC'],
     'an HTML 502 from a proxy is transport': [502, '<html>bad gateway</html>', 'ERR_LOTUS_TRANSPORT'],
