@@ -135,6 +135,9 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
         ledgers.funds.on(ev, ledgerChanged('fundLedger'))
         ledgers.staging.on(ev, ledgerChanged('storageLedger'))
       }
+      // A ledger's spec edited (a publish wallet fixed, say): its providers' status within a second, not at the next sync.
+      ledgers.funds.on('update', (a, b) => { if (a.metadata?.generation !== b.metadata?.generation) ledgerChanged('fundLedger')(b) })
+      ledgers.staging.on('update', (a, b) => { if (a.metadata?.generation !== b.metadata?.generation) ledgerChanged('storageLedger')(b) })
       providers.on('update', (a, b) => { if (a.metadata?.generation !== b.metadata?.generation) writer.changed(b.metadata?.name ?? '') })
       writer.start()
       started.push(async () => { await writer.stop() })
