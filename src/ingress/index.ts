@@ -19,7 +19,7 @@ import type { ChainReader, LotusChainOptions } from './chain.ts'
 import { startHost, type HostOptions, type IngressHost } from './host.ts'
 import { LedgerBook } from './ledgers.ts'
 import { ProposalService } from './proposals.ts'
-import { lotusToken, ProviderDirectory } from './providers.ts'
+import { ProviderDirectory, readLotusToken } from './providers.ts'
 import { StatusService } from './status.ts'
 import { KubeDealStore } from './store.ts'
 import { OrphanSweeper, type OrphanSweepOptions } from './orphans.ts'
@@ -87,7 +87,7 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
     started.push(async () => { await Promise.all([providers.stop(), store.stop(), ledgers.stop()]) })
     await Promise.all([providers.start(), store.start(), ledgers.start()])
     const readSecret = async (ref: SecretKeyRef): Promise<string> =>
-      lotusToken(await rest.get<KubeObject & { data?: Record<string, string> }>(Core.secrets, ref.namespace ?? o.namespace, ref.name), ref)
+      await readLotusToken(async (ns, name) => await rest.get<KubeObject & { data?: Record<string, string> }>(Core.secrets, ns, name), ref, o.namespace)
     const directory = new ProviderDirectory({
       list: () => providers.list(),
       readSecret,

@@ -6,6 +6,7 @@
 import type { StorageProvider, SecretKeyRef } from '../api/types.generated.ts'
 import { LOTUS_TOKEN_LABEL } from '../api/storageprovider.ts'
 import { DealyardError } from '../errors.ts'
+import { KubeApiError } from '../kube/rest.ts'
 import { addressKey, type ProviderTerms } from '../policy/admission.ts'
 import { providerTerms, type TermsOptions } from '../policy/terms.ts'
 import { logger } from '../log.ts'
@@ -234,12 +235,32 @@ export function specVersion (sp: StorageProvider): string {
   return sp.metadata.generation !== undefined ? `${sp.metadata.uid ?? ''}/${sp.metadata.generation}` : sp.metadata.resourceVersion ?? JSON.stringify(sp.spec)
 }
 
+type SecretRead = { metadata?: { namespace?: string, name?: string, labels?: Record<string, string> }, data?: Record<string, string> }
+
+/**
+ * Reads the token `ref` names (a ref without a namespace: `namespace`, the deals'). A read RBAC
+ * forbids says which chart setting grants it, as the 403 alone names only the Secret.
+ */
+export async function readLotusToken (get: (namespace: string, name: string) => Promise<SecretRead>, ref: SecretKeyRef, namespace: string): Promise<string> {
+  const ns = ref.namespace ?? namespace
+  let secret: SecretRead
+  try {
+    secret = await get(ns, ref.name)
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 403) {
+      throw new DealyardError('ERR_PROVIDER_CONFIG', `${err.message} (the chart lets the ingress read token Secrets in its release and deals namespaces and in ingress.secretNamespaces, only those named in ingress.tokenSecretNames when that is set: add ${ns} or ${ref.name} there, or move the Secret)`, { cause: err })
+    }
+    throw err
+  }
+  return lotusToken(secret, ref)
+}
+
 /**
  * The token a StorageProvider's tokenSecretRef names, from the Secret read: only from a Secret
  * marked as a Lotus token (LOTUS_TOKEN_LABEL=true), since the token goes to the URL the
  * StorageProvider gives.
  */
-export function lotusToken (secret: { metadata?: { namespace?: string, name?: string, labels?: Record<string, string> }, data?: Record<string, string> }, ref: SecretKeyRef): string {
+export function lotusToken (secret: SecretRead, ref: SecretKeyRef): string {
   const ns = secret.metadata?.namespace ?? ref.namespace ?? ''
   const name = `${ns}/${secret.metadata?.name ?? ref.name}`
   if (secret.metadata?.labels?.[LOTUS_TOKEN_LABEL] !== 'true') {

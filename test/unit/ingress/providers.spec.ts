@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { lotusToken, ProviderConfigError, ProviderDirectory } from '../../../src/ingress/providers.ts'
+import { lotusToken, ProviderConfigError, ProviderDirectory, readLotusToken } from '../../../src/ingress/providers.ts'
 import { KubeApiError } from '../../../src/kube/rest.ts'
 import { DealyardError } from '../../../src/errors.ts'
 import { LOTUS_TOKEN_LABEL } from '../../../src/api/index.ts'
@@ -250,5 +250,18 @@ describe('lotusToken', () => {
 
   it('names a missing key', () => {
     assert.throws(() => lotusToken(secret({ [LOTUS_TOKEN_LABEL]: 'true' }), { ...ref, key: 'miner' }), /^Error: Secret ns\/lotus has no key miner$/)
+  })
+
+  // Round 52: a read RBAC forbids named the Secret, not the chart setting that grants it.
+  it('reads through the ref\'s namespace or the deals\' one, and names the chart settings when RBAC forbids the read', async () => {
+    const asked: string[] = []
+    const get = async (ns: string, name: string): Promise<ReturnType<typeof secret>> => { asked.push(`${ns}/${name}`); return secret({ [LOTUS_TOKEN_LABEL]: 'true' }) }
+    assert.equal(await readLotusToken(get, ref, 'deals'), 'eyJhbGc')
+    assert.equal(await readLotusToken(get, { name: 'lotus', key: 'token' }, 'deals'), 'eyJhbGc')
+    assert.deepEqual(asked, ['ns/lotus', 'deals/lotus'])
+    const forbidden = async (): Promise<never> => { throw new KubeApiError(403, 'Forbidden', 'GET /api/v1/namespaces/ns/secrets/lotus: 403 Forbidden: secrets "lotus" is forbidden') }
+    await assert.rejects(readLotusToken(forbidden, ref, 'deals'), (err: Error) => /is forbidden \(the chart lets the ingress read token Secrets .*ingress\.secretNamespaces.*ingress\.tokenSecretNames.*: add ns or lotus there, or move the Secret\)$/.test(err.message))
+    const missing = new KubeApiError(404, 'NotFound', 'secrets "lotus" not found')
+    await assert.rejects(readLotusToken(async () => { throw missing }, ref, 'deals'), (err) => err === missing)
   })
 })
