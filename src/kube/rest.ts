@@ -4,17 +4,16 @@
  * operator runtime needs one generic client where content types, field managers and
  * resourceVersion preconditions are explicit.
  */
-import { findHomeDir, HttpMethod, KubeConfig, RequestContext, type V1ObjectMeta } from '@kubernetes/client-node'
-import { createHash } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
-import { delimiter, join, resolve } from 'node:path'
+import { HttpMethod, KubeConfig, RequestContext, type V1ObjectMeta } from '@kubernetes/client-node'
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { StringDecoder } from 'node:string_decoder'
 import { getGlobalDispatcher, type Dispatcher } from 'undici'
-import { parse as parseYaml } from 'yaml'
 import { DealyardError } from '../errors.ts'
 import { logger } from '../log.ts'
 import { utf8Prefix } from '../utf8.ts'
 import { kubeUserAgent } from '../version.ts'
+import { tokenFileAuth, type TokenFileAuth } from './kubeconfig.ts'
 
 const log = logger('kube-rest')
 
@@ -129,6 +128,10 @@ export class KubeRest {
    * ReloadTLSFiles). undefined otherwise, and before the first request.
    */
   private clientCert: string | undefined
+  /** The client certificate files last refused (not a pair, unreadable), so that it is logged once. */
+  private refusedCert: string | undefined
+  /** The users' bearer token files (kubeconfig token-file, in-cluster token). */
+  private readonly tokenFiles: TokenFileAuth
   /**
    * Sent on every request: without one the apiserver records the objects' field manager as
    * "unknown", and audit logs and API Priority and Fairness cannot tell dealyard's components apart.
@@ -144,6 +147,7 @@ export class KubeRest {
     this.kc = kc
     this.server = cluster.server.replace(/\/$/, '')
     this.userAgent = opts.userAgent ?? kubeUserAgent('dealyard')
+    this.tokenFiles = tokenFileAuth(kc)
   }
 
   /**
@@ -172,26 +176,74 @@ export class KubeRest {
     if (this.auth !== undefined && now < this.auth.until) return this.auth.headers
     // Read before client-node reads the same files into the dispatcher it builds: a rotation in
     // between shows as a change next time rather than being missed.
-    const cert = this.clientCertDigest()
+    const cert = this.readClientCert()
+    if (cert?.error !== undefined && this.auth !== undefined && this.dispatcher !== undefined) {
+      // Gone for a moment (a rotation that removes them first): client-node cannot build anything
+      // without them, so the current connections and headers go on until the next refresh.
+      this.refusedClientCert(cert.digest, cert.error)
+      this.auth = { headers: this.auth.headers, until: now + AUTH_TTL_MS }
+      return this.auth.headers
+    }
     const ctx = new RequestContext(url.toString(), HttpMethod[method])
     await this.kc.applySecurityAuthentication(ctx)
     const fresh = ctx.getDispatcher() as Dispatcher | undefined
     if (this.dispatcher === undefined) {
       this.dispatcher = fresh ?? getGlobalDispatcher()
-      this.clientCert = cert
-    } else if (cert !== undefined && cert !== this.clientCert && fresh !== undefined) {
-      this.rotateDispatcher(fresh)
-      this.clientCert = cert
+      this.clientCert = cert?.digest
+    } else if (cert !== undefined && cert.digest !== this.clientCert && fresh !== undefined) {
+      const refused = this.refuseClientCert(cert)
+      if (refused === undefined) {
+        this.rotateDispatcher(fresh)
+        this.clientCert = cert.digest
+        this.refusedCert = undefined
+      } else {
+        this.refusedClientCert(cert.digest, refused)
+      }
     }
     this.auth = { headers: { ...ctx.getHeaders(), 'user-agent': this.userAgent }, until: now + AUTH_TTL_MS }
     return this.auth.headers
   }
 
-  /** See clientCert; undefined when the certificate is not reloadable. */
-  private clientCertDigest (): string | undefined {
+  /** Logs client certificate files refused: once per change, not per refresh (each tries again). */
+  private refusedClientCert (digest: string, reason: string): void {
+    if (digest === this.refusedCert) return
+    this.refusedCert = digest
+    log.warn({ server: this.server, reason }, 'client certificate files changed but are not a usable pair yet: connections keep presenting the current one')
+  }
+
+  /**
+   * The client certificate and key files with their digest (see clientCert); undefined when the
+   * certificate is not reloadable. Files that cannot be read have a digest of their own (the error).
+   */
+  private readClientCert (): { digest: string, cert?: Buffer, key?: Buffer, error?: string } | undefined {
     const user = this.kc.getCurrentUser()
     if (user?.certFile == null || user.keyFile == null || user.certData != null || user.keyData != null) return undefined
-    return createHash('sha256').update(readFileSync(user.certFile)).update('\0').update(readFileSync(user.keyFile)).digest('hex')
+    try {
+      const cert = readFileSync(user.certFile)
+      const key = readFileSync(user.keyFile)
+      return { digest: createHash('sha256').update(cert).update('\0').update(key).digest('hex'), cert, key }
+    } catch (err) {
+      return { digest: `unreadable: ${(err as Error).message}`, error: (err as Error).message }
+    }
+  }
+
+  /**
+   * Why changed client certificate files are not to be presented yet, or undefined when they are.
+   * As client-go's reload (transport/cert_rotation.go: loadClientCert, tls.X509KeyPair): files
+   * that do not make a pair (a rotation that has written one of the two so far) are refused and
+   * the current certificate stays; a pool built from them would fail every handshake ("key values
+   * mismatch", transport errors, so no 401 to refresh on) until the next refresh. Also refused:
+   * files that changed again while client-node read them (its pool may hold either version).
+   */
+  private refuseClientCert (seen: { digest: string, cert?: Buffer, key?: Buffer, error?: string }): string | undefined {
+    if (seen.error !== undefined) return seen.error
+    try {
+      if (!new X509Certificate(seen.cert!).checkPrivateKey(createPrivateKey(seen.key!))) return 'the key is not the certificate\'s'
+    } catch (err) {
+      return (err as Error).message
+    }
+    if (this.readClientCert()?.digest !== seen.digest) return 'the files changed while being read'
+    return undefined
   }
 
   /**
@@ -216,9 +268,15 @@ export class KubeRest {
     } catch (err) {
       if (!(err instanceof KubeApiError && err.status === 401 && this.auth !== undefined)) throw err
       // Credentials rotated under the cache: fetch them again and retry once.
-      this.auth = undefined
+      this.dropCredentials()
       return await this.requestOnce<T>(method, path, opts)
     }
+  }
+
+  /** After a 401: the next request builds its credentials again, token files read again included. */
+  private dropCredentials (): void {
+    if (this.auth !== undefined) this.auth.until = 0
+    this.tokenFiles.expire()
   }
 
   private url (path: string, query: RequestOptions['query']): URL {
@@ -287,15 +345,21 @@ export class KubeRest {
     }
     this.noteAnswer(status)
     if (status < 200 || status >= 300) throw apiError(`${method} ${path}`, status, text)
-    if (text === '') return undefined as T
+    // A proxy's own page, a body cut short, or no body at all (a proxy's bare 200 or 201): not the
+    // apiserver's answer, which to a GET, POST, PUT, PATCH or DELETE of an object is always a JSON
+    // object (the object, or a Status). As after a transport error, a write may or may not have
+    // happened, and trying again is the way on. Not a KubeApiError: callers read those as the
+    // apiserver's refusal (see the ingress's store). No caller here reads a body-less endpoint.
+    const type = contentType === '' ? 'none' : contentType
+    if (text === '') throw new DealyardError('ERR_KUBE_DECODE', `${method} ${path}: a ${status} answer with an empty body (content-type ${type})`, { retry: 'auto' })
+    let parsed: unknown
     try {
-      return JSON.parse(text) as T
+      parsed = JSON.parse(text)
     } catch (err) {
-      // A proxy's own page or a body cut short: not the apiserver's answer, so as after a transport
-      // error a write may or may not have happened, and trying again is the way on. Not a
-      // KubeApiError: callers read those as the apiserver's refusal (see the ingress's store).
-      throw new DealyardError('ERR_KUBE_DECODE', `${method} ${path}: a ${status} answer that is not JSON (content-type ${contentType === '' ? 'none' : contentType}): ${excerpt(text)}`, { cause: err, retry: 'auto' })
+      throw new DealyardError('ERR_KUBE_DECODE', `${method} ${path}: a ${status} answer that is not JSON (content-type ${type}): ${excerpt(text)}`, { cause: err, retry: 'auto' })
     }
+    if (typeof parsed !== 'object' || parsed === null) throw new DealyardError('ERR_KUBE_DECODE', `${method} ${path}: a ${status} answer that is not a JSON object (content-type ${type}): ${excerpt(text)}`, { retry: 'auto' })
+    return parsed as T
   }
 
 
@@ -327,7 +391,7 @@ export class KubeRest {
     this.noteAnswer(res.statusCode)
     if (res.statusCode !== 200) {
       const text = await res.body.text().catch(() => '')
-      if (res.statusCode === 401) this.auth = undefined
+      if (res.statusCode === 401) this.dropCredentials()
       throw apiError(`watch ${path}`, res.statusCode, text)
     }
     const decoder = new StringDecoder('utf8')
@@ -416,44 +480,7 @@ export class KubeRest {
   }
 }
 
-/** Loads the kubeconfig the usual way: an explicit path, $KUBECONFIG, ~/.kube/config, then in-cluster. */
-export function loadKubeConfig (path?: string): KubeConfig {
-  const kc = new KubeConfig()
-  if (path != null) kc.loadFromFile(path)
-  else kc.loadFromDefault()
-  for (const file of path != null ? [path] : defaultKubeconfigFiles()) rereadTokenFiles(kc, file)
-  return kc
-}
-
-/** The files client-node's loadFromDefault reads (none in-cluster). */
-function defaultKubeconfigFiles (): string[] {
-  const env = process.env.KUBECONFIG
-  if (env != null && env !== '') return env.split(delimiter).filter((f) => f !== '')
-  const home = findHomeDir()
-  const file = home == null ? undefined : join(home, '.kube', 'config')
-  return file != null && existsSync(file) ? [file] : []
-}
-
-/**
- * client-node reads a user's `token-file` once, at load, so a rotated token gave 401s until a
- * restart; client-go re-reads it (transport.NewCachedFileTokenSource, at most a minute old). Such
- * a user gets client-node's `tokenFile` auth provider instead, the in-cluster token's: it re-reads
- * the file every 60 s. As in client-go, the file wins over an inline `token` beside it. The path
- * is the one client-node read at load (relative to the working directory; client-go takes it
- * relative to the kubeconfig's, but client-node fails to load the file otherwise).
- */
-function rereadTokenFiles (kc: KubeConfig, file: string): void {
-  const doc = parseYaml(readFileSync(file, 'utf8')) as { users?: Array<{ name?: string, user?: { 'token-file'?: unknown } } | null> } | null
-  for (const entry of doc?.users ?? []) {
-    const tokenFile = entry?.user?.['token-file']
-    if (typeof tokenFile !== 'string' || tokenFile === '') continue
-    const i = kc.users.findIndex((u) => u.name === entry?.name)
-    const user = kc.users[i]
-    // An exec plugin or auth provider of its own decides the token itself.
-    if (user === undefined || user.exec != null || user.authProvider != null) continue
-    kc.users[i] = { ...user, token: undefined, authProvider: { name: 'tokenFile', config: { tokenFile: resolve(tokenFile) } } }
-  }
-}
+export { loadKubeConfig } from './kubeconfig.ts'
 
 /** Coordinates of the built-in kinds the runtime and the controller use. */
 export const Core = {

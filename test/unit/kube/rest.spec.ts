@@ -306,10 +306,19 @@ describe('KubeRest: a 2xx answer that is not JSON', () => {
     assert.doesNotMatch(err.message, /[\u0000-\u001f\u0080-\u009f\u202e]/)
   })
 
-  it('an empty 2xx body is still no object at all', async () => {
-    answer = { status: 200, type: 'text/plain', body: '' }
+  it('an empty 2xx body (a proxy\'s bare 201 to a create), or JSON that is no object, is ERR_KUBE_DECODE too: the apiserver always answers with an object', async () => {
     const w = new KubeRest(kubeConfig(base))
-    assert.equal(await w.request('DELETE', '/api/v1/namespaces/ns1/secrets/a'), undefined)
+    const decodeError = (status: number, what: RegExp) => (e: unknown): boolean =>
+      e instanceof DealyardError && !(e instanceof KubeApiError) && e.code === 'ERR_KUBE_DECODE' && e.retry === 'auto' &&
+      e.message.includes(` ${status} `) && what.test(e.message)
+    answer = { status: 201, type: '', body: '' }
+    await assert.rejects(w.create(Core.secrets, 'ns1', { metadata: { name: 'a' } }), decodeError(201, /^POST \/api\/v1\/namespaces\/ns1\/secrets: .*empty body/))
+    answer = { status: 200, type: 'application/json', body: '' }
+    await assert.rejects(w.request('DELETE', '/api/v1/namespaces/ns1/secrets/a'), decodeError(200, /^DELETE .*empty body.*application\/json/))
+    answer = { status: 204, type: 'text/plain', body: '' }
+    await assert.rejects(w.get(Core.secrets, 'ns1', 'a'), decodeError(204, /^GET .*empty body/))
+    answer = { status: 200, type: 'application/json', body: 'null' }
+    await assert.rejects(w.mergePatch(Core.secrets, 'ns1', 'a', {}), decodeError(200, /^PATCH .*not a JSON object.*"null"/))
     await w.close()
   })
 })
