@@ -18,7 +18,7 @@ import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
 import { createServer } from 'node:http'
 import { createReadStream } from 'node:fs'
-import { copyFile, mkdir, mkdtemp, rm, writeFile, stat } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, open, rm, writeFile, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer as createNetServer, type AddressInfo } from 'node:net'
@@ -66,11 +66,13 @@ async function freePort (): Promise<number> {
   return port
 }
 const keep = process.argv.includes('--keep')
+/** Set once the demo tears down: processes exiting then are expected to. */
+let stopping = false
 const step = (msg: string): void => { console.log(`\n==> ${msg}`) }
 
 async function main (): Promise<void> {
   const cleanups: Array<() => Promise<void>> = []
-  const teardown = async (): Promise<void> => { for (const c of cleanups.reverse()) await c().catch(() => {}) }
+  const teardown = async (): Promise<void> => { stopping = true; for (const c of cleanups.reverse()) await c().catch(() => {}) }
   process.once('SIGINT', () => { void teardown().then(() => process.exit(130)) })
   try {
     step('building (cached) and starting the control plane: etcd + kube-apiserver + kube-controller-manager')
@@ -134,11 +136,21 @@ async function main (): Promise<void> {
     const identityFile = join(work, 'identity.key')
     const peerId = (await dealyard('ingress', '--generate-identity', identityFile)).stdout.trim().split(/\s+/).pop()!
     const port = await freePort()
+    const metricsAddr = `127.0.0.1:${await freePort()}`
+    // With --keep the cluster is for poking at: the ingress logs at info (every proposal's
+    // decision) to a file named below; otherwise only its warnings, on this terminal.
+    const logFile = join(work, 'ingress.log')
     const ingress = spawn(process.execPath, [join(import.meta.dirname, '../src/cli/main.ts'), 'ingress',
       '--identity-file', identityFile, '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--kubeconfig', plane.kubeconfig,
-      '--namespace', 'dealyard', '--allow-cidr', '127.0.0.0/8', '--metrics-addr', '127.0.0.1:0', '--provider-status-interval', '5'],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEALYARD_LOG_LEVEL: 'warn' } })
-    cleanups.push(async () => { ingress.kill('SIGTERM'); await new Promise((resolve) => ingress.once('exit', resolve)) })
+      '--namespace', 'dealyard', '--allow-cidr', '127.0.0.0/8', '--metrics-addr', metricsAddr, '--provider-status-interval', '5'],
+    { stdio: ['ignore', keep ? (await open(logFile, 'a')).fd : 'ignore', 'inherit'], env: { ...process.env, DEALYARD_LOG_LEVEL: keep ? 'info' : 'warn' } })
+    ingress.once('exit', (code, signal) => { if (!stopping) console.error(`\nthe ingress exited (${signal ?? `code ${code}`})${keep ? `: see ${logFile}` : ''}`) })
+    cleanups.push(async () => {
+      // One that has exited already would never say so again.
+      if (ingress.exitCode !== null || ingress.signalCode !== null) return
+      ingress.kill('SIGTERM')
+      await new Promise((resolve) => ingress.once('exit', resolve))
+    })
     const providerAddr = `/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`
     console.log(`listening on ${providerAddr}`)
     // What `lotus-miner actor set-peer-id` and `set-addrs` put on chain: boost's client (and
@@ -255,7 +267,9 @@ async function main (): Promise<void> {
       'until then CHECKPOINT stays empty and PROGRESS shows what the transfer and verify programs wrote.')
 
     if (keep) {
-      console.log(`\nThe cluster keeps running. In another shell:\n  export KUBECONFIG=${plane.kubeconfig}\n  ${plane.bin} kubectl get sd -A\nCtrl-C stops everything.`)
+      console.log(`\nThe cluster keeps running. In another shell:\n  export KUBECONFIG=${plane.kubeconfig}\n  ${plane.bin} kubectl get sd -A\n` +
+        `The ingress: ${providerAddr}, metrics at http://${metricsAddr}/metrics, logs in ${logFile}\n` +
+        `Lotus: ${lotus.fullNode.url} (miner ${lotus.minerAddress})\nCtrl-C stops everything.`)
       await new Promise(() => {})
     }
   } finally {
