@@ -1,5 +1,5 @@
 import { rm, type FileHandle } from 'node:fs/promises'
-import { deadlineSignal, openPartFile, type TransferSignals } from './part-file.ts'
+import { deadlineSignal, openPartFile, PartSync, type TransferSignals } from './part-file.ts'
 import { openDirect } from './direct-io.ts'
 import { TransferError, TransferErrorCodes, RetryableError, diskError } from './errors.ts'
 import { getRange, header, parseContentRange, strongEtag, type RangeResponse } from './http-request.ts'
@@ -163,10 +163,10 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
   // On the buffered handle, for the direct one's writes too: an fdatasync covers the file's data
   // whichever descriptor wrote it. O_DIRECT alone is no durability: a finished direct write may
   // sit in the disk's volatile cache, and the file's new length and extents are not committed.
-  const sync = async (): Promise<void> => {
-    try { await fh.datasync() } catch (err) { throw diskError(`fdatasync ${target.partPath}`, err) }
-  }
-  const saver = new MetaSaver(metaPath, { sync, guard: comps.guard, everyMs: tuning.saveEveryMs })
+  // Every sync of the file goes through `part`: after one failed, no other proves anything.
+  const part = new PartSync(fh, target.partPath)
+  const sync = part.data
+  const saver = new MetaSaver(metaPath, { sync, failed: () => part.failed, guard: comps.guard, everyMs: tuning.saveEveryMs })
   // One set of write buffers for all the responses, however many a capping server sends.
   const pool = new SlabPool({ slabBytes: tuning.writeBatchBytes, slabs: tuning.writeBuffers, aligned: direct !== undefined })
 
@@ -188,7 +188,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
       const { ranges: _ranges, size: _size, ...rest } = meta
       meta = { ...rest, written: contiguousPrefix(meta.ranges) }
       comps.guard?.()
-      await saveDurable(sync, metaPath, meta)
+      await saveDurable(sync, comps.guard, metaPath, meta)
     }
     if (meta?.written !== undefined && meta.written < offset) {
       await truncate(fh, target.partPath, meta.written)
@@ -299,23 +299,27 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
             meta = { url: target.url, ...(etag !== undefined ? { etag } : {}), written: offset }
             comps.guard?.()
             // A partial kept without a sidecar is recorded at its length: synced first too.
-            if (offset > 0) await saveDurable(sync, metaPath, meta)
+            if (offset > 0) await saveDurable(sync, comps.guard, metaPath, meta)
             else await saveMeta(metaPath, meta)
             saver.use(meta)
           }
           const m = meta
           try {
-            await receive(res, { fh, direct, pool }, at, limit, target, comps, tuning, (n) => { lastByte = now(); floor.add(n) }, result.attempts, expected, (end) => { saver.save(end) }, announced !== undefined ? announced.end + 1 : undefined)
+            await receive(res, { fh, direct, pool, part }, at, limit, target, comps, tuning, (n) => { lastByte = now(); floor.add(n) }, result.attempts, expected, (end) => { saver.save(end) }, announced !== undefined ? announced.end + 1 : undefined)
           } catch (err) {
             // Bytes written before a failure are good: the next attempt continues after them. The
             // failure is what gets reported; a sidecar that cannot be saved either only costs a
             // longer resume.
-            await flushWritten(saver, sync, fh, target.partPath, metaPath, m, at).catch((flushErr: unknown) => {
+            await flushWritten(saver, part, comps.guard, fh, target.partPath, metaPath, m, at).catch((flushErr: unknown) => {
               // A full volume that made the file give bytes back ends the run (the hasher has seen
-              // them: only a new run, replaying the file, may go on from the shorter prefix). Any
-              // other failure to save the sidecar only costs a longer resume.
+              // them: only a new run, replaying the file, may go on from the shorter prefix). So
+              // does a failed sync of the part file, with its error whatever ended the attempt: no
+              // later sync of this run proves anything (PartSync), so no sidecar could record the
+              // bytes of another attempt, and a retry only downloaded them for nothing. Any other
+              // failure to save the sidecar only costs a longer resume.
               const full = (e: unknown): boolean => (e as { code?: unknown }).code === TransferErrorCodes.DiskFull
               if (full(flushErr)) { offset = at.offset; throw full(err) ? err : flushErr }
+              if (part.failed !== undefined) { offset = at.offset; throw part.failed }
             })
             offset = at.offset
             throw err
@@ -325,7 +329,7 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
           // cost an fdatasync per MiB.
           const continues = announced !== undefined && at.offset === announced.end + 1 && at.offset > before && (expected === undefined || at.offset < expected)
           try {
-            await flushWritten(saver, sync, fh, target.partPath, metaPath, m, at, !continues)
+            await flushWritten(saver, part, comps.guard, fh, target.partPath, metaPath, m, at, !continues)
           } finally {
             offset = at.offset
           }
@@ -415,12 +419,13 @@ async function downloadStream (target: DownloadTarget, comps: DownloadComponents
     } finally {
       clearInterval(rateTimer)
     }
-    try { await fh.sync() } catch (err) { throw diskError(`fsync ${target.partPath}`, err) }
+    // Throws an earlier failed sync too: this one returning 0 would not prove the bytes it covers.
+    await part.full()
     result.bytes = offset
     return result
   } finally {
     // Whatever ended the download, the prefix is on record and no save runs on after it (the
-    // caller may remove the files next).
+    // caller may remove the files next); after a failed sync nothing more is recorded (PartSync).
     await saver.flush().catch(() => {})
     await direct?.close().catch(() => {})
     await fh.close().catch(() => {})
@@ -496,7 +501,7 @@ async function checkResponse (res: RangeResponse, offset: number, target: Downlo
  * each full buffer is written and, at the same time, handed to the sink's thread (CommP + CAR
  * index) while the next ones fill. `at.offset` follows the written prefix.
  */
-async function receive (res: RangeResponse, file: { fh: FileHandle, direct: FileHandle | undefined, pool: SlabPool }, at: { offset: number }, limit: number, target: DownloadTarget,
+async function receive (res: RangeResponse, file: { fh: FileHandle, direct: FileHandle | undefined, pool: SlabPool, part: PartSync }, at: { offset: number }, limit: number, target: DownloadTarget,
   comps: DownloadComponents, tuning: DownloadTuning, onBytes: (n: number) => void, attempt: number, expected: number | undefined,
   onWritten: (end: number) => void, endAt?: number): Promise<void> {
   const writer = new SlabWriter(file.fh, at.offset, {
@@ -509,8 +514,11 @@ async function receive (res: RangeResponse, file: { fh: FileHandle, direct: File
     slabs: tuning.writeBuffers,
     writes: Math.max(1, Math.min(tuning.writesInFlight, tuning.writeBuffers - 1)),
     syncEveryBytes: tuning.syncEveryBytes,
-    // A body that is too long: nothing of it past the limit is queued.
-    check: (end) => { comps.guard?.(); if (end > limit) throw tooLong(target, end) },
+    // Its writeback syncs are the part file's too: one that fails ends the run (PartSync).
+    sync: file.part.data,
+    // A body that is too long: nothing of it past the limit is queued. After a failed sync (a
+    // paced save's, in the background) nothing more is: no sidecar of this run can record it.
+    check: (end) => { comps.guard?.(); file.part.check(); if (end > limit) throw tooLong(target, end) },
     onBytes,
     onSlab: (data) => comps.sink.update(data),
     // Progress is what is on the staging volume (the status field says so), not what is queued
@@ -545,9 +553,9 @@ const GIVE_BACK_BYTES = 64 << 10
  * then gives back its last 64–128 KiB (down to a 64 KiB boundary, which direct I/O can resume from)
  * so that the prefix before it is on record, and the next run resumes there rather than from the
  * last save (perhaps from 0, a whole piece again). `at.offset` follows; what the save threw is
- * thrown still.
+ * thrown still. Both files are touched only while `guard` says the run still holds its lock.
  */
-async function flushWritten (saver: MetaSaver, sync: () => Promise<void>, fh: FileHandle, partPath: string, metaPath: string, meta: Meta, at: { offset: number }, force = true): Promise<void> {
+async function flushWritten (saver: MetaSaver, part: PartSync, guard: (() => void) | undefined, fh: FileHandle, partPath: string, metaPath: string, meta: Meta, at: { offset: number }, force = true): Promise<void> {
   try {
     if (force) await saver.flush(at.offset)
     else saver.check()
@@ -555,24 +563,42 @@ async function flushWritten (saver: MetaSaver, sync: () => Promise<void>, fh: Fi
     if ((err as { code?: unknown }).code !== TransferErrorCodes.DiskFull) throw err
     // The saves below are the last word: a paced one after them would record a prefix given back.
     await saver.stop()
+    // A failed sync of the part file (ENOSPC from the file system's writeback, or any failure
+    // before): no sidecar of this run may record more than it did before it, so there is nothing
+    // to give bytes back for. The file is left as it is and the run ends with the sync's error
+    // (TRANSFER_DISK_FULL for an ENOSPC, to wait for room; TRANSFER_DISK otherwise). The next run
+    // cuts the file to what the sidecar recorded before the failure and downloads the rest again:
+    // giving back here and recording the shorter prefix took a sync returning 0 for proof, which
+    // after a failed one it is not (PartSync).
+    part.check()
+    // A run that lost its lock writes neither file (the saver checks before each save too).
+    guard?.()
     // The saver keeps the first error of the attempt; the volume may have room again since (another
     // deal's file removed): one more save, as is, before anything is given back.
-    if (await saveDurable(sync, metaPath, { ...meta, written: at.offset }).then(() => true, () => false)) return
+    if (await saveDurable(part.data, guard, metaPath, { ...meta, written: at.offset }).then(() => true, () => false)) return
+    part.check()
     if (at.offset > 0) {
       const back = Math.max(0, Math.floor((at.offset - GIVE_BACK_BYTES) / GIVE_BACK_BYTES) * GIVE_BACK_BYTES)
+      guard?.()
       try {
         await truncate(fh, partPath, back)
         at.offset = back
-        await saveDurable(sync, metaPath, { ...meta, written: back })
+        await saveDurable(part.data, guard, metaPath, { ...meta, written: back })
       } catch {}
     }
+    // Bytes given back whose sync then failed: the sync's error is the run's (see above).
+    part.check()
     throw err
   }
 }
 
-/** A sidecar save that records data this run may have written: the data is synced first. */
-async function saveDurable (sync: () => Promise<void>, metaPath: string, meta: Meta): Promise<void> {
+/**
+ * A sidecar save that records data this run may have written: the data is synced first, and the
+ * lock checked after the sync, just before the write, as the paced saves do.
+ */
+async function saveDurable (sync: () => Promise<void>, guard: (() => void) | undefined, metaPath: string, meta: Meta): Promise<void> {
   await sync()
+  guard?.()
   await saveMeta(metaPath, meta)
 }
 

@@ -57,9 +57,15 @@ export interface SaverOptions {
    * Makes the part file's data durable (its fdatasync). A save that records more than the last
    * one runs it first, once the writes below what it records finished: a sidecar saved before
    * its data reached the disk survives a power loss that the data does not, and the next run
-   * resumes past zeros (or a file shorter than it says).
+   * resumes past zeros (or a file shorter than it says). Once it failed, no save follows: a later
+   * sync returning 0 proves nothing about the bytes written before the failure (PartSync).
    */
   sync: () => Promise<void>
+  /**
+   * The part file's first failed sync in this run, whoever ran it (PartSync.failed): the slab
+   * writer's writeback too. No save follows it either, not even one that needs no sync.
+   */
+  failed?: (() => unknown) | undefined
   /** Throws when this run may no longer write the deal's files (lock.ts). */
   guard?: (() => void) | undefined
   /**
@@ -85,6 +91,8 @@ class PacedSaver {
   #dirty = false
   #running: Promise<void> | undefined
   #error: unknown
+  /** A sync of the part file failed: nothing more is saved in this run, and every flush throws it. */
+  #syncFailed: unknown
   #last = -Infinity
   #hurry = false
   #wake: (() => void) | undefined
@@ -100,11 +108,17 @@ class PacedSaver {
     this.#running ??= this.#loop()
   }
 
-  /** The sidecar changed hands (a new one saved, or removed): nothing it recorded is synced. */
+  /**
+   * The sidecar changed hands (a new one saved, or removed): nothing it recorded is synced. A failed
+   * sync stays: the open file's pages that failed are marked clean whatever sidecar follows.
+   */
   reset (): void { this.#synced = 0 }
 
+  /** The failed sync that ends this saver's saves, its own or another caller's. */
+  #failed (): unknown { return this.#syncFailed ?? this.#o.failed?.() }
+
   async #loop (): Promise<void> {
-    while (this.#dirty) {
+    while (this.#dirty && this.#failed() === undefined) {
       const wait = this.#last + this.#o.everyMs - performance.now()
       if (wait > 0 && !this.#hurry) {
         await new Promise<void>((resolve) => {
@@ -113,7 +127,7 @@ class PacedSaver {
           this.#wake = () => { clearTimeout(timer); resolve() }
         })
         this.#wake = undefined
-        if (!this.#dirty) break
+        if (!this.#dirty || this.#failed() !== undefined) break
       }
       this.#dirty = false
       const snap = this.#snapshot()
@@ -124,7 +138,13 @@ class PacedSaver {
           await this.#o.sync()
           this.#synced = snap.progress
         }
-      } catch (err) { this.#error ??= err; continue }
+      } catch (err) {
+        // For good: on Linux the failed pages are now clean, and the next sync returns 0 without
+        // them having reached the disk (PartSync). Going on here saved, on the next request, a
+        // sidecar vouching for them (red-team round 53).
+        this.#syncFailed = err
+        break
+      }
       // Checked last, just before the write: a run that lost its lock during the sync writes nothing.
       try { this.#o.guard?.() } catch (err) { this.#error ??= err; break }
       await saveMeta(this.#path, snap.meta).catch((err: unknown) => { this.#error ??= err })
@@ -140,14 +160,22 @@ class PacedSaver {
     this.check()
   }
 
-  /** Throws (once) the first failure of a save since the last one thrown. */
+  /**
+   * Throws a failed sync of the part file, every time; otherwise (once) the first failure of a save
+   * since the last one thrown.
+   */
   check (): void {
+    const failed = this.#failed()
+    if (failed !== undefined) throw failed
     const err = this.#error
     this.#error = undefined
     if (err !== undefined) throw err
   }
 
-  /** Drops what was asked and waits for a save under way: the caller writes the sidecar next. */
+  /**
+   * Drops what was asked and waits for a save under way: the caller writes the sidecar next. A
+   * failed sync is kept (check throws it still).
+   */
   async stop (): Promise<void> {
     this.#dirty = false
     this.#hurry = true

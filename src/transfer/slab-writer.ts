@@ -27,6 +27,11 @@ export interface SlabWriterOptions {
   /** Flush written data to disk in the background every this many bytes (0: never). */
   syncEveryBytes: number
   /**
+   * That flush: the file's fdatasync unless given. The download gives its PartSync's, which
+   * remembers a failure: the next fdatasync returns 0 without the failed bytes on disk.
+   */
+  sync?: (() => Promise<void>) | undefined
+  /**
    * An O_DIRECT handle on the same file (direct-io.ts). Buffers are then memory-aligned and each
    * write covers whole aligned blocks: a buffer's unaligned tail moves to the start of the next
    * one. Writes the filesystem refuses fall back to the buffered handle for good.
@@ -276,7 +281,7 @@ export class SlabWriter implements BodyTarget {
       if (this.#direct === undefined && this.#o.syncEveryBytes > 0 && this.#sinceSync >= this.#o.syncEveryBytes && this.#syncing === undefined) {
         // Start writeback now so the final fsync has little left (the kernel would wait ~30 s).
         this.#sinceSync = 0
-        this.#syncing = this.#fh.datasync().catch((err: unknown) => { this.#error ??= err }).finally(() => { this.#syncing = undefined })
+        this.#syncing = (this.#o.sync ?? (async () => { await this.#fh.datasync() }))().catch((err: unknown) => { this.#error ??= err }).finally(() => { this.#syncing = undefined })
       }
     }, (err: unknown) => { this.#error ??= err }).finally(async () => {
       this.#writing--
