@@ -37,7 +37,18 @@ export const Reasons = {
 
 export const defaultTransferHostPolicy: TransferHostPolicy = { allowCidrs: [], denyCidrs: [] }
 
-export interface Cidr { text: string, bytes: Uint8Array, bits: number }
+/**
+ * `v4`: an IPv4 range (written as one, or as ::ffff:a.b.c.d/n with n ≥ 96). As in Go's net.IPNet,
+ * an IPv4 range holds only IPv4 addresses and an IPv6 range only IPv6 ones, so `::/0` is not every
+ * IPv4 address too (the 16-byte form maps IPv4 into ::ffff:0:0/96).
+ */
+export interface Cidr { text: string, bytes: Uint8Array, bits: number, v4: boolean }
+
+/** Whether a 16-byte address (parseIp's form) is an IPv4 address (::ffff:a.b.c.d). */
+export function isIpv4 (ip: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (ip[i] !== 0) return false
+  return ip[10] === 0xff && ip[11] === 0xff
+}
 
 /** Parses an IPv4 or IPv6 address into 16 bytes (IPv4 as ::ffff:a.b.c.d), or undefined. */
 export function parseIp (text: string): Uint8Array | undefined {
@@ -112,11 +123,13 @@ export function parseCidr (text: string): Cidr {
   if (!Number.isInteger(bits) || bits < 0 || bits > max || (slash >= 0 && !/^\d+$/.test(text.slice(slash + 1)))) {
     throw new Error(`invalid CIDR ${JSON.stringify(text)}: bad prefix length`)
   }
-  return { text, bytes, bits: v4 ? bits + 96 : bits }
+  const full = v4 ? bits + 96 : bits
+  return { text, bytes, bits: full, v4: v4 || (full >= 96 && isIpv4(bytes)) }
 }
 
 /** Whether the 16-byte address (parseIp's form) is inside the range. */
 export function cidrContains (c: Cidr, ip: Uint8Array): boolean {
+  if (c.v4 !== isIpv4(ip)) return false
   const full = c.bits >> 3
   for (let i = 0; i < full; i++) if (c.bytes[i] !== ip[i]) return false
   const rest = c.bits & 7
@@ -181,13 +194,22 @@ export function compileTransferHostPolicy (policy: TransferHostPolicy): Compiled
  * wins. So `allow 10.0.0.0/8` for a site's data servers beside `deny 10.96.0.0/12` (the cluster's
  * services) still refuses the services, and allowing one address of a denied range is still
  * possible (`allow 10.96.0.10/32`). Without an allowed range holding it: the built-in refusals,
- * then denyCidrs. IPv4-mapped IPv6 addresses (::ffff:10.0.0.1) are judged as the IPv4 address they
- * carry, so the mapping cannot be used to slip past the IPv4 rules.
+ * then denyCidrs. IPv4-mapped IPv6 addresses (::ffff:10.0.0.1) are the IPv4 address they carry,
+ * and an IPv6 address that carries one for a translator or relay (NAT64, SIIT, 6to4) is judged by
+ * that IPv4 address first, allowed range or not, so no IPv6 form slips past the IPv4 rules.
  */
 export function checkTransferAddress (ip: string, policy: TransferHostPolicy | CompiledPolicy): Violation | undefined {
   const compiled = 'allow' in policy ? policy : compileTransferHostPolicy(policy)
   const bytes = parseIp(ip)
   if (bytes === undefined) return { reason: Reasons.InvalidAddress, message: `${JSON.stringify(ip)} is not an IP address` }
+  // First, whatever range allows the IPv6 address: the connection reaches the IPv4 address it
+  // carries, which the IPv4 rules judge (an allowed 2000::/3 must not open 6to4's loopback).
+  for (const e of EMBEDDING) {
+    if (!cidrContains(e.cidr, bytes)) continue
+    const v4 = bytes.subarray(e.at, e.at + 4).join('.')
+    const inner = checkTransferAddress(v4, compiled)
+    if (inner !== undefined) return { reason: inner.reason, message: `transfer address ${ip} is ${e.what} for ${v4}: ${inner.message}` }
+  }
   let allowed: Cidr | undefined
   for (const c of compiled.allow) if ((allowed === undefined || c.bits > allowed.bits) && cidrContains(c, bytes)) allowed = c
   if (allowed !== undefined) {
@@ -197,12 +219,6 @@ export function checkTransferAddress (ip: string, policy: TransferHostPolicy | C
       }
     }
     return undefined
-  }
-  for (const e of EMBEDDING) {
-    if (!cidrContains(e.cidr, bytes)) continue
-    const v4 = bytes.subarray(e.at, e.at + 4).join('.')
-    const inner = checkTransferAddress(v4, compiled)
-    if (inner !== undefined) return { reason: inner.reason, message: `transfer address ${ip} is ${e.what} for ${v4}: ${inner.message}` }
   }
   for (const b of builtinCidrs) {
     if (cidrContains(b.cidr, bytes)) {

@@ -59,6 +59,16 @@ const cases: Record<string, Case> = {
   'a denied range exactly as narrow as an allowed one wins': { ip: '127.0.0.1', policy: { allowCidrs: ['127.0.0.1/32'], denyCidrs: ['127.0.0.1/32'] }, reason: 'DeniedCidr' },
   'a denied address inside the demo\'s allowed loopback is refused': { ip: '127.0.0.1', policy: { allowCidrs: ['127.0.0.0/8'], denyCidrs: ['127.0.0.1/32'] }, reason: 'DeniedCidr' },
   'a denied IPv4 range inside an allowed one holds for the IPv4-mapped form': { ip: '::ffff:10.96.0.1', policy: site, reason: 'DeniedCidr' },
+  // Round 54: an allowed IPv6 range returned before the IPv4 address it carries was judged, and
+  // IPv6 ranges of /96 or wider held every IPv4 address (Go's IPNet keeps the families apart).
+  'NAT64 of a denied address inside an allowed IPv6 range is refused': { ip: '64:ff9b::10.96.0.1', policy: { allowCidrs: ['::/0', '0.0.0.0/0'], denyCidrs: ['10.96.0.0/12'] }, reason: 'DeniedCidr' },
+  '6to4 of loopback inside an allowed 2000::/3 is refused': { ip: '2002:7f00:1::1', policy: { allowCidrs: ['2000::/3'], denyCidrs: [] }, reason: 'LoopbackAddress' },
+  'NAT64 of loopback inside an allowed NAT64 prefix is refused': { ip: '64:ff9b::127.0.0.1', policy: { allowCidrs: ['64:ff9b::/96'], denyCidrs: [] }, reason: 'LoopbackAddress' },
+  'NAT64 of a public address inside an allowed NAT64 prefix is allowed': { ip: '64:ff9b::8.8.8.8', policy: { allowCidrs: ['64:ff9b::/96'], denyCidrs: [] }, reason: undefined },
+  'an allowed ::/0 does not allow IPv4 loopback': { ip: '127.0.0.1', policy: { allowCidrs: ['::/0'], denyCidrs: [] }, reason: 'LoopbackAddress' },
+  'a denied ::/0 (no IPv6) does not refuse IPv4': { ip: '8.8.8.8', policy: { allowCidrs: [], denyCidrs: ['::/0'] }, reason: undefined },
+  'a denied ::/0 refuses IPv6': { ip: '2606:4700::1', policy: { allowCidrs: [], denyCidrs: ['::/0'] }, reason: 'DeniedCidr' },
+  'an IPv4 range written in its IPv6-mapped form is an IPv4 range': { ip: '10.96.0.1', policy: { allowCidrs: ['10.0.0.0/8'], denyCidrs: ['::ffff:10.96.0.0/108'] }, reason: 'DeniedCidr' },
   'a host name is not an address': { ip: 'example.com', policy: none, reason: 'InvalidAddress' },
   'a bad IPv4 octet is not an address': { ip: '1.2.3.256', policy: none, reason: 'InvalidAddress' },
   'octal-looking IPv4 is not an address': { ip: '010.0.0.1', policy: none, reason: 'InvalidAddress' }
