@@ -35,8 +35,9 @@ export interface ChainReader {
    */
   addressNetwork? (): Network | Promise<Network>
   /**
-   * Whether the miner actor is on chain: false only when Lotus says the actor is not found (a
-   * StorageProvider with a mistyped address), an error when the read fails otherwise.
+   * Whether the address is a miner actor on chain: false only when Lotus says there is no actor
+   * there or it is not a miner (a StorageProvider with a mistyped address), an error when the read
+   * fails otherwise.
    */
   minerExists? (miner: string): Promise<boolean>
 }
@@ -132,7 +133,10 @@ export class LotusChain implements ChainReader {
       // An actor never leaves the chain: a found one is kept as long as account keys are.
       return await this.accounts.get(`miner/${miner.slice(1)}`, async () => { await counted('StateMinerInfo', this.client.stateMinerInfo(miner)); return 'found' }) === 'found'
     } catch (err) {
-      if (/actor not found/i.test((err as Error).message)) return false
+      // Lotus and venus: "actor not found" when no actor has the ID, "actor code is not miner:
+      // account" (multisig, evm…) when another actor does: a transposed digit of a mainnet miner's
+      // ID more likely lands on one of those than on a free ID.
+      if (/actor not found|actor code is not miner/i.test((err as Error).message)) return false
       throw err
     }
   }

@@ -234,13 +234,13 @@ export const notPaused: Check = (i) => i.provider.paused ? P('ProviderPaused', '
 
 /**
  * The miner is on chain. boost never meets one that is not (it will not start for a miner that
- * StateMinerInfo cannot find); a StorageProvider with a mistyped address took deals no publish
- * could ever land. A read that fails for another reason decides nothing: boost makes no such read.
+ * StateMinerInfo cannot find); a StorageProvider with a mistyped address (no actor there, or one
+ * that is not a miner) took deals no publish could ever land. A read that fails for another reason decides nothing: boost makes no such read.
  */
 export const minerOnChain: Check = (i) => {
   const m = i.chain.minerExists
   if (m === undefined || !m.ok || m.value) return undefined
-  return P('MinerNotOnChain', `server error: miner ${i.provider.address.toString(i.chain.network)} is not on chain`, 'StateMinerInfo: actor not found (is the StorageProvider\'s spec.address right?)')
+  return P('MinerNotOnChain', `server error: ${i.provider.address.toString(i.chain.network)} is not a miner on chain`, 'StateMinerInfo found no miner actor at this address (is the StorageProvider\'s spec.address right?)')
 }
 
 /**

@@ -152,7 +152,7 @@ describe('LotusChain.minerExists', () => {
     assert.deepEqual(asked, ['f01000'])
   })
 
-  it('is false only on "actor not found", throws on other failures, and keeps a found miner', async () => {
+  it('is false only when Lotus finds no actor or one that is not a miner, throws on other failures, and keeps a found miner', async () => {
     const seen: string[] = []
     const server = createServer((req, res) => {
       let body = ''
@@ -164,8 +164,10 @@ describe('LotusChain.minerExists', () => {
         const answer = miner === 'f01000'
           ? { result: { Owner: 'f0100', Worker: 'f0101', NewWorker: '<empty>', ControlAddresses: null, WorkerChangeEpoch: -1, PeerId: null, Multiaddrs: null, WindowPoStProofType: 8, SectorSize: 2048, WindowPoStPartitionSectors: 2, ConsensusFaultElapsed: -1, PendingOwnerAddress: null, Beneficiary: 'f0100', BeneficiaryTerm: { Quota: '0', UsedQuota: '0', Expiration: 0 }, PendingBeneficiaryTerm: null } }
           : miner === 'f01999'
-            ? { error: { code: 1, message: 'resolution lookup failed (f01999): resolve address f01999: actor not found' } }
-            : { error: { code: 1, message: 'loading tipset: context deadline exceeded' } }
+            ? { error: { code: 1, message: 'failed to load miner actor: actor not found' } }
+            : miner === 'f0100'
+              ? { error: { code: 1, message: 'failed to load miner actor state: actor code is not miner: account' } }
+              : { error: { code: 1, message: 'loading tipset: context deadline exceeded' } }
         res.setHeader('content-type', 'application/json')
         res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, ...answer }))
       })
@@ -176,8 +178,9 @@ describe('LotusChain.minerExists', () => {
       assert.equal(await chain.minerExists('f01000'), true)
       assert.equal(await chain.minerExists('t01000'), true, 'kept, whatever the letter')
       assert.equal(await chain.minerExists('f01999'), false)
+      assert.equal(await chain.minerExists('f0100'), false, 'an actor that is not a miner (a mistyped ID lands on an account)')
       await assert.rejects(chain.minerExists('f01234'), /context deadline exceeded/)
-      assert.deepEqual(seen, ['f01000', 'f01999', 'f01234'])
+      assert.deepEqual(seen, ['f01000', 'f01999', 'f0100', 'f01234'])
     } finally {
       server.closeAllConnections()
       server.close()

@@ -193,8 +193,8 @@ describe('admission checks', () => {
     'a negative client collateral (boost leaves it to the market actor)': [() => edit(base(), (p) => { p.clientCollateral = -5n }), 'proposal client collateral is negative: -5'],
     'a paused provider': [() => base({ terms: providerTerms(sp({}, { paused: true })) }), 'miner is paused and not accepting storage deals'],
     // Round 52, F2: a StorageProvider whose address is not on chain (mistyped) took deals no publish could land.
-    'a miner that is not on chain': [() => ({ ...base(), chain: { ...base().chain, minerExists: fact(false) } }), 'server error: miner f01000 is not on chain'],
-    'a miner that is not on chain, on a testnet': [() => ({ ...base(), chain: { ...base().chain, minerExists: fact(false), network: 't' as const } }), 'server error: miner t01000 is not on chain'],
+    'a miner that is not on chain': [() => ({ ...base(), chain: { ...base().chain, minerExists: fact(false) } }), 'server error: f01000 is not a miner on chain'],
+    'a miner that is not on chain, on a testnet': [() => ({ ...base(), chain: { ...base().chain, minerExists: fact(false), network: 't' as const } }), 'server error: t01000 is not a miner on chain'],
     'a denied client (by key address, network letter ignored)': [() => base({ terms: providerTerms(sp({ clients: { deny: ['t' + secp.address.toString().slice(1)] } })) }), `client ${secp.address.toString()} is not allowed to make deals with this miner`],
     'a client missing from a non-empty allow list': [() => base({ terms: providerTerms(sp({ clients: { allow: [other.address.toString()] } })) }), `client ${secp.address.toString()} is not allowed to make deals with this miner`],
     'a transfer type the provider does not take': [() => {
