@@ -106,6 +106,13 @@ export class LedgerBook {
     return fl === undefined ? undefined : await fundLedgerProblem(fl, chain)
   }
 
+  /** Why the FundLedger `sp` names has an address that does not parse: what no chain read changes. */
+  unparsable (sp: StorageProvider): string | undefined {
+    const fl = this.funds.getObject(undefined, sp.spec.fundLedger)
+    const e = fl === undefined ? undefined : addressError(fl)
+    return e === undefined ? undefined : `FundLedger ${fl!.metadata?.name ?? ''}: ${e}`
+  }
+
   private sharing (uses: (sp: StorageProvider) => boolean): string[] {
     return this.providers().filter(uses).map((sp) => sp.metadata.name ?? '')
   }
@@ -122,7 +129,8 @@ export async function fundLedgerProblem (fl: FundLedger, chain: ChainReader): Pr
   if (unparsed !== undefined) return `FundLedger ${name}: ${unparsed}`
   const [escrow, wallet] = await Promise.allSettled([chain.marketBalance(fl.spec.escrowAddress), chain.walletBalance(fl.spec.publishWallet)])
   for (const [r, field, read] of [[escrow, 'escrowAddress', 'market balance'], [wallet, 'publishWallet', 'balance']] as const) {
-    if (r.status === 'rejected' && r.reason instanceof LotusRpcError && r.reason.code === 'ERR_LOTUS_RPC') {
+    // An error Lotus returned about the call, not "method not found" (-32601: another API at the URL, the endpoint's fault).
+    if (r.status === 'rejected' && r.reason instanceof LotusRpcError && r.reason.code === 'ERR_LOTUS_RPC' && r.reason.rpcCode !== -32601) {
       return `FundLedger ${name}: reading the ${read} of spec.${field} ${fl.spec[field]} failed: ${r.reason.message}`
     }
   }

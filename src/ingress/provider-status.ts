@@ -60,7 +60,7 @@ export interface ProviderStatusOptions {
   deals: () => Iterable<StorageDeal>
   events: EventRecorder
   /** The ledgers each provider names: a missing or unusable one makes it not Ready. */
-  ledgers?: Pick<LedgerBook, 'missing' | 'unusable'>
+  ledgers?: Pick<LedgerBook, 'missing' | 'unusable' | 'unparsable'>
   intervalMs?: number
   leaseName?: string
   /** Lease timings (tests shorten them). */
@@ -244,7 +244,10 @@ export class ProviderStatusWriter {
     o.miner = miner.status === 'fulfilled' ? miner.value : { error: errorText(miner.reason) }
     const refused = [head, miner].find((r) => r.status === 'rejected' && tokenRefused(r.reason))
     if (refused?.status === 'rejected') o.tokenRefused = errorText(refused.reason)
-    if (unusable.status === 'fulfilled' && unusable.value !== undefined) o.ledgerUnusable = unusable.value
+    // With the head unread, the ledger's reads failed for the endpoint's reason (another API at the
+    // URL answers "method not found" to all): only what needs no chain is the ledger's fault then.
+    const ledgerProblem = head.status === 'fulfilled' ? (unusable.status === 'fulfilled' ? unusable.value : undefined) : this.o.ledgers?.unparsable(sp)
+    if (ledgerProblem !== undefined) o.ledgerUnusable = ledgerProblem
     o.now = new Date()
     return o
   }

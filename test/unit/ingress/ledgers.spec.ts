@@ -57,6 +57,9 @@ describe('fundLedgerProblem', () => {
     const down = new LotusRpcError('ERR_LOTUS_UNAVAILABLE', 'lotus full: Filecoin.StateMarketBalance: connect ECONNREFUSED (gave up after 2 attempts)')
     const refused = new LotusRpcError('ERR_LOTUS_AUTH', 'lotus full: Filecoin.WalletBalance: token refused (HTTP 401)', { httpStatus: 401 })
     assert.equal(await fundLedgerProblem(ledger(), chainOf({ market: down, wallet: refused })), undefined)
+    // Round 54: another API at the URL answers every call so; the endpoint's fault, not the ledger's.
+    const noMethod = new LotusRpcError('ERR_LOTUS_RPC', "lotus full: Filecoin.StateMarketBalance: method 'Filecoin.StateMarketBalance' not found", { rpcCode: -32601 })
+    assert.equal(await fundLedgerProblem(ledger(), chainOf({ market: noMethod, wallet: noMethod })), undefined)
   })
 })
 

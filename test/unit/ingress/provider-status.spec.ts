@@ -97,13 +97,29 @@ describe('ProviderStatusWriter.syncAll', () => {
     const asked: unknown[] = []
     const ledgers = {
       missing: () => undefined,
-      unusable: async (s: StorageProvider, c: ChainReader) => { asked.push(s.metadata.name, c); return 'FundLedger f: spec.escrowAddress …: actor not found' }
+      unusable: async (s: StorageProvider, c: ChainReader) => { asked.push(s.metadata.name, c); return 'FundLedger f: spec.escrowAddress …: actor not found' },
+      unparsable: () => undefined
     }
     const { writer, ready } = setup(sp, sp, { ledgers })
     await writer.syncAll()
     assert.deepEqual([ready().status, ready().reason, ready().message], ['False', 'LedgerUnusable', 'FundLedger f: spec.escrowAddress …: actor not found: online proposals are refused ("server error: tag funds")'])
     assert.equal(asked[0], 'sp1')
     assert.equal(typeof (asked[1] as ChainReader).head, 'function')
+  })
+
+  // Round 54: a fullNode URL of another API ("method not found" to every call) was reported as the
+  // FundLedger's fault, sending the operator to a ledger other providers share without trouble.
+  it('blames the ledger\'s chain reads only when the head was read; an address that does not parse always', async () => {
+    const sp = storageProvider('sp1')
+    const chain = { head: async () => { throw new LotusRpcError('ERR_LOTUS_RPC', "lotus full: Filecoin.ChainHead: method 'Filecoin.ChainHead' not found", { rpcCode: -32601 }) }, minerInfo: async () => ({ worker: 'f01001', peerId: PEER }) } as unknown as ChainReader
+    let unparsable: string | undefined
+    const ledgers = { missing: () => undefined, unusable: async () => 'FundLedger f: reading the market balance of spec.escrowAddress f01000 failed: method not found', unparsable: () => unparsable }
+    const { writer, ready } = setup(sp, sp, { ledgers, chain })
+    await writer.syncAll()
+    assert.equal(ready().reason, 'ChainUnreachable')
+    unparsable = 'FundLedger f: spec.publishWallet "t1x" is not a Filecoin address: invalid address checksum'
+    await writer.syncAll()
+    assert.deepEqual([ready().reason, ready().message], ['LedgerUnusable', `${unparsable}: online proposals are refused ("server error: tag funds")`])
   })
 
   it('records an Event for a failure whose cause changed under the same reason, a few at once and then at most one every few minutes', async () => {
