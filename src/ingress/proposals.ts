@@ -69,7 +69,7 @@ export class ProposalService {
 
   /** What the operator must see (out of funds or space, a Lotus read failing, a broken StorageProvider): logged, at most about one a second. */
   private readonly operatorLogs = new TokenBucket({ perSecond: 1, burst: 5 })
-  /** Refusals logged at info: a steady 20 a second, bursts of 200. */
+  /** Refusals and server errors logged: a steady 20 a second, bursts of 200. */
   private readonly refusalLogs = new TokenBucket({ perSecond: 20, burst: 200 })
   private refusalsOmitted = 0
 
@@ -120,13 +120,15 @@ export class ProposalService {
       proposalsTotal.inc({ provider, result, reason })
       proposalDuration.observe({ result }, Number(process.hrtime.bigint() - t0) / 1e9)
       // A line per decision, as boost logs each proposal: a refused deal leaves no object, and an
-      // operator looks up the UUID a client quotes. Refusals are rate-limited (a proposal storm
-      // must not flood the log), the lines left out counted on the next; accepted deals are bounded
-      // by the funds and staging they tag. Server errors are logged at error level where they happen.
-      if (result === 'accepted' ? this.log.isLevelEnabled('info') : result === 'rejected' && this.log.isLevelEnabled('info') && this.refusalLogged()) {
-        const omitted = result === 'rejected' ? this.takeOmitted() : 0
-        this.log.info({ deal: params.dealUuid, provider, client: addressString(p.client), result, reason, peer: meta.peerId, ...(omitted > 0 ? { refusalsNotLogged: omitted } : {}) },
-          result === 'accepted' ? 'deal accepted' : `deal rejected: ${utf8Prefix(message, MAX_LOGGED_MESSAGE)}`)
+      // operator looks up the UUID a client quotes. Refusals (and server errors, at warn) are
+      // rate-limited: a proposal storm, or every proposal during a Lotus outage, must not flood the
+      // log; the lines left out are counted on the next. Accepted deals are bounded by the funds
+      // and staging they tag.
+      const level = result === 'error' ? 'warn' : 'info'
+      if (result === 'accepted' ? this.log.isLevelEnabled('info') : this.log.isLevelEnabled(level) && this.refusalLogged()) {
+        const omitted = result === 'accepted' ? 0 : this.takeOmitted()
+        this.log[level]({ deal: params.dealUuid, provider, client: addressString(p.client), result, reason, peer: meta.peerId, ...(omitted > 0 ? { refusalsNotLogged: omitted } : {}) },
+          result === 'accepted' ? 'deal accepted' : `deal ${result === 'error' ? 'failed' : 'rejected'}: ${utf8Prefix(message, MAX_LOGGED_MESSAGE)}`)
       } else if (this.log.isLevelEnabled('debug')) {
         this.log.debug({ deal: params.dealUuid, provider, client: addressString(p.client), result, reason, peer: meta.peerId }, `deal ${result}: ${message}`)
       }

@@ -123,4 +123,17 @@ describe('ProposalService: a log line per decision', () => {
     const omitted = lines.reduce((n, l) => n + (typeof l.refusalsNotLogged === 'number' ? l.refusalsNotLogged : 0), 0)
     assert.equal(lines.length + omitted, 302, 'every refusal is either logged or counted on a later line')
   })
+
+  // Round 54: decisions counted as server errors (the chain unreadable) left no line at all.
+  it('logs a server error at warn, through the same bucket', async () => {
+    const { log, lines } = logged()
+    const chain = { head: async () => { throw new Error('HTTP 502') } } as unknown as ChainReader
+    const sp = storageProvider('sp1')
+    sp.spec.address = 'f09999'
+    const providers = { find: async () => ({ resource: sp, terms: providerTerms(sp), chain }) } as unknown as ProviderDirectory
+    const svc = new ProposalService({ providers, store: {} as DealStore, namespace: 'ns', log })
+    const p = proposal()
+    await svc.propose(p, meta)
+    assert.deepEqual(lines.map((l) => [l.level, l.deal, l.result, l.reason, l.msg]), [[40, p.dealUuid, 'error', 'ChainHeadUnavailable', 'deal failed: failed validation: server error: getting chain head']])
+  })
 })
