@@ -140,10 +140,13 @@ async function main (): Promise<void> {
     // With --keep the cluster is for poking at: the ingress logs at info (every proposal's
     // decision) to a file named below; otherwise only its warnings, on this terminal.
     const logFile = join(work, 'ingress.log')
+    const log = keep ? await open(logFile, 'a') : undefined
     const ingress = spawn(process.execPath, [join(import.meta.dirname, '../src/cli/main.ts'), 'ingress',
       '--identity-file', identityFile, '--listen', `/ip4/127.0.0.1/tcp/${port}`, '--kubeconfig', plane.kubeconfig,
       '--namespace', 'dealyard', '--allow-cidr', '127.0.0.0/8', '--metrics-addr', metricsAddr, '--provider-status-interval', '5'],
-    { stdio: ['ignore', keep ? (await open(logFile, 'a')).fd : 'ignore', 'inherit'], env: { ...process.env, DEALYARD_LOG_LEVEL: keep ? 'info' : 'warn' } })
+    { stdio: ['ignore', log?.fd ?? 'ignore', 'inherit'], env: { ...process.env, DEALYARD_LOG_LEVEL: keep ? 'info' : 'warn' } })
+    // The child has its own copy of the descriptor.
+    await log?.close()
     ingress.once('exit', (code, signal) => { if (!stopping) console.error(`\nthe ingress exited (${signal ?? `code ${code}`})${keep ? `: see ${logFile}` : ''}`) })
     cleanups.push(async () => {
       // One that has exited already would never say so again.
