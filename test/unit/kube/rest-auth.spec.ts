@@ -1,6 +1,6 @@
 // KubeRest reuses auth headers for a short while instead of rebuilding them per request, and a 401
 // (credentials rotated under the cache) makes it fetch them again and retry once.
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -13,6 +13,9 @@ import type { TLSSocket } from 'node:tls'
 import { KubeConfig } from '@kubernetes/client-node'
 import { stringify } from 'yaml'
 import { KubeRest, KubeApiError, loadKubeConfig } from '../../../src/kube/rest.ts'
+
+/** A ConfigMap path the test apiservers answer. */
+const cm = { group: '', version: 'v1', plural: 'configmaps' }
 
 async function apiserver (accept: () => string): Promise<{ url: string, seen: string[], close: () => Promise<void> }> {
   const seen: string[] = []
@@ -63,7 +66,6 @@ test('a 401 drops the cached credentials and retries once with fresh ones', asyn
   const kc = kubeconfig(srv.url, 'old')
   const rest = new KubeRest(kc)
   t.after(async () => { await rest.close() })
-  const cm = { group: '', version: 'v1', plural: 'configmaps' }
   await rest.get(cm, 'default', 'x')
   // The token rotates: the server takes only the new one, the kubeconfig now holds it.
   valid = 'new'
@@ -100,20 +102,28 @@ function writeKubeconfig (dir: string, server: string, user: Record<string, stri
   return file
 }
 
-test('a kubeconfig token-file is read again, at most a minute later, as in-cluster', async (t) => {
-  let valid = 'old'
-  const srv = await apiserver(() => valid)
+/**
+ * A KubeRest whose kubeconfig user has a token-file holding `first`, against an apiserver that
+ * takes only the token `valid` names.
+ */
+async function tokenFileClient (t: TestContext, first: string): Promise<{ srv: Awaited<ReturnType<typeof apiserver>>, tokenFile: string, rest: KubeRest, valid: { token: string } }> {
+  const valid = { token: first.trim() }
+  const srv = await apiserver(() => valid.token)
   t.after(srv.close)
   const dir = tempDir(t)
   const tokenFile = join(dir, 'token')
-  writeFileSync(tokenFile, 'old')
+  writeFileSync(tokenFile, first)
   const rest = new KubeRest(loadKubeConfig(writeKubeconfig(dir, srv.url, { 'token-file': tokenFile })))
   t.after(async () => { await rest.close() })
-  const cm = { group: '', version: 'v1', plural: 'configmaps' }
+  return { srv, tokenFile, rest, valid }
+}
+
+test('a kubeconfig token-file is read again, at most a minute later, as in-cluster', async (t) => {
+  const { srv, tokenFile, rest, valid } = await tokenFileClient(t, 'old')
   await rest.get(cm, 'default', 'x')
   // The token is rotated: the file holds the new one, the server takes only it.
   writeFileSync(tokenFile, 'new')
-  valid = 'new'
+  valid.token = 'new'
   t.mock.timers.enable({ apis: ['Date'], now: Date.now() })
   t.mock.timers.tick(61_000)
   const got = await rest.get(cm, 'default', 'x')
@@ -191,7 +201,6 @@ async function clientCertApiserver (t: { after: (fn: () => unknown) => void }) {
 
 test('rotated client certificate files: the next credentials refresh (a 401, or their TTL) moves requests to new connections presenting the new certificate, and the old ones close', async (t) => {
   const { a, b, seen, rest, install, closedSoon, setAccepted } = await clientCertApiserver(t)
-  const cm = { group: '', version: 'v1', plural: 'configmaps' }
 
   await rest.get(cm, 'default', 'x')
   await rest.get(cm, 'default', 'x')
@@ -219,7 +228,6 @@ test('rotated client certificate files: the next credentials refresh (a 401, or 
 
 test('client certificate files rotated one at a time: while they do not make a pair, connections keep presenting the current certificate (client-go refuses the pair too)', async (t) => {
   const { a, b, seen, rest, certFile, keyFile, closedSoon, setAccepted } = await clientCertApiserver(t)
-  const cm = { group: '', version: 'v1', plural: 'configmaps' }
   setAccepted('client-a', 'client-b')
   await rest.get(cm, 'default', 'x')
   assert.deepEqual(seen, ['client-a'])
@@ -263,22 +271,14 @@ test('client certificate files rotated one at a time: while they do not make a p
 // fileTokenSource), for a kubeconfig's token-file and the in-cluster token alike.
 
 test('a token file\'s surrounding white space is not part of the token; a re-read that fails or finds it empty keeps the last token, and is tried again a minute later', async (t) => {
-  let valid = 'tok1'
-  const srv = await apiserver(() => valid)
-  t.after(srv.close)
-  const dir = tempDir(t)
-  const tokenFile = join(dir, 'token')
   // As `kubectl create token … > file` writes it.
-  writeFileSync(tokenFile, 'tok1\n')
-  const rest = new KubeRest(loadKubeConfig(writeKubeconfig(dir, srv.url, { 'token-file': tokenFile })))
-  t.after(async () => { await rest.close() })
-  const cm = { group: '', version: 'v1', plural: 'configmaps' }
+  const { srv, tokenFile, rest, valid } = await tokenFileClient(t, 'tok1\n')
   await rest.get(cm, 'default', 'x')
   assert.deepEqual(srv.seen, ['Bearer tok1'])
   t.mock.timers.enable({ apis: ['Date'], now: Date.now() })
 
   writeFileSync(tokenFile, ' tok2\r\n')
-  valid = 'tok2'
+  valid.token = 'tok2'
   t.mock.timers.tick(61_000)
   await rest.get(cm, 'default', 'x')
   assert.equal(srv.seen.at(-1), 'Bearer tok2')
@@ -293,7 +293,7 @@ test('a token file\'s surrounding white space is not part of the token; a re-rea
   t.mock.timers.tick(30_000)
   await rest.get(cm, 'default', 'x')
   assert.equal(srv.seen.at(-1), 'Bearer tok2')
-  valid = 'tok3'
+  valid.token = 'tok3'
   t.mock.timers.tick(31_000)
   await rest.get(cm, 'default', 'x')
   assert.equal(srv.seen.at(-1), 'Bearer tok3')
@@ -309,19 +309,11 @@ test('a token file\'s surrounding white space is not part of the token; a re-rea
 })
 
 test('a 401 reads the token file again at once rather than a minute later (client-go waits out its minute)', async (t) => {
-  let valid = 'old'
-  const srv = await apiserver(() => valid)
-  t.after(srv.close)
-  const dir = tempDir(t)
-  const tokenFile = join(dir, 'token')
-  writeFileSync(tokenFile, 'old')
-  const rest = new KubeRest(loadKubeConfig(writeKubeconfig(dir, srv.url, { 'token-file': tokenFile })))
-  t.after(async () => { await rest.close() })
-  const cm = { group: '', version: 'v1', plural: 'configmaps' }
+  const { srv, tokenFile, rest, valid } = await tokenFileClient(t, 'old')
   await rest.get(cm, 'default', 'x')
   // Rotated and the old token revoked within the minute the file is not read again.
   writeFileSync(tokenFile, 'new')
-  valid = 'new'
+  valid.token = 'new'
   await rest.get(cm, 'default', 'x')
   assert.deepEqual(srv.seen, ['Bearer old', 'Bearer old', 'Bearer new'])
 })
@@ -362,7 +354,6 @@ test('the in-cluster service account token is read the same way', async (t) => {
   kc.clusters = [{ name: kc.clusters[0]!.name, server: srv.url, skipTLSVerify: true }]
   const rest = new KubeRest(kc)
   t.after(async () => { await rest.close() })
-  const cm = { group: '', version: 'v1', plural: 'configmaps' }
   await rest.get(cm, 'default', 'x')
   assert.deepEqual(srv.seen, ['Bearer sa1'])
   t.mock.timers.enable({ apis: ['Date'], now: Date.now() })
