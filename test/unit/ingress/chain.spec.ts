@@ -44,6 +44,24 @@ function fakeChain (keys: Record<string, string> = {}, auth: ChainReader['authen
   }
 }
 
+/**
+ * A go-jsonrpc-shaped Lotus endpoint answering each call with `answer(call)` (a result or an error
+ * member); `url` to dial, `close` when done.
+ */
+async function lotusEndpoint (answer: (call: { method: string, params: unknown[] }) => { result?: unknown, error?: { code: number, message: string } }): Promise<{ url: string, close: () => void }> {
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c: Buffer) => { body += c.toString() })
+    req.on('end', () => {
+      const call = JSON.parse(body) as { id: number, method: string, params: unknown[] }
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, ...answer(call) }))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc/v1`, close: () => { server.closeAllConnections(); server.close() } }
+}
+
 describe('gatherChainFacts: delegated (f4) clients', () => {
   it('authenticates an f4 client with the signature\'s data and the proposal\'s CBOR, its key read from no chain', async () => {
     const cdp = proposal(f4.address.toString())
@@ -111,33 +129,22 @@ describe('the network letter', () => {
       { error: { code: 1, message: 'not ready' } }, { result: 'calibrationnet' }, { result: 'testnetnet' }, { result: 'butterflynet' }
     ]
     const seen: string[] = []
-    const server = createServer((req, res) => {
-      let body = ''
-      req.on('data', (c: Buffer) => { body += c.toString() })
-      req.on('end', () => {
-        const call = JSON.parse(body) as { id: number, method: string }
-        seen.push(call.method)
-        res.setHeader('content-type', 'application/json')
-        res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, ...answers.shift() }))
-      })
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const lotus = await lotusEndpoint((call) => { seen.push(call.method); return answers.shift()! })
     try {
-      const chain = new LotusChain({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc/v1` }, { callTimeoutMs: 2000, networkRetryMs: 100 })
+      const chain = new LotusChain({ url: lotus.url }, { callTimeoutMs: 2000, networkRetryMs: 100 })
       await assert.rejects(async () => await chain.addressNetwork(), /not ready/)
       await assert.rejects(async () => await chain.addressNetwork(), /not ready/, 'a failure is kept for networkRetryMs, not read again per proposal')
       assert.equal(seen.length, 1)
       await new Promise((resolve) => setTimeout(resolve, 150))
       assert.equal(await chain.addressNetwork(), 't')
       assert.equal(chain.addressNetwork(), 't', 'once read, the letter itself: nothing to wait on')
-      const mainnet = new LotusChain({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc/v1` }, { callTimeoutMs: 2000 })
+      const mainnet = new LotusChain({ url: lotus.url }, { callTimeoutMs: 2000 })
       assert.equal(await mainnet.addressNetwork(), 'f', 'mainnet is "testnetnet" in its state, as Lotus answers')
-      const butterfly = new LotusChain({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc/v1` }, { callTimeoutMs: 2000 })
+      const butterfly = new LotusChain({ url: lotus.url }, { callTimeoutMs: 2000 })
       assert.equal(await butterfly.addressNetwork(), 't')
       assert.deepEqual(seen, ['Filecoin.StateNetworkName', 'Filecoin.StateNetworkName', 'Filecoin.StateNetworkName', 'Filecoin.StateNetworkName'])
     } finally {
-      server.closeAllConnections()
-      server.close()
+      lotus.close()
     }
   })
 })
@@ -154,27 +161,19 @@ describe('LotusChain.minerExists', () => {
 
   it('is false only when Lotus finds no actor or one that is not a miner, throws on other failures, and keeps a found miner', async () => {
     const seen: string[] = []
-    const server = createServer((req, res) => {
-      let body = ''
-      req.on('data', (c: Buffer) => { body += c.toString() })
-      req.on('end', () => {
-        const call = JSON.parse(body) as { id: number, method: string, params: [string, unknown] }
-        const miner = call.params[0]
-        seen.push(miner)
-        const answer = miner === 'f01000'
-          ? { result: { Owner: 'f0100', Worker: 'f0101', NewWorker: '<empty>', ControlAddresses: null, WorkerChangeEpoch: -1, PeerId: null, Multiaddrs: null, WindowPoStProofType: 8, SectorSize: 2048, WindowPoStPartitionSectors: 2, ConsensusFaultElapsed: -1, PendingOwnerAddress: null, Beneficiary: 'f0100', BeneficiaryTerm: { Quota: '0', UsedQuota: '0', Expiration: 0 }, PendingBeneficiaryTerm: null } }
-          : miner === 'f01999'
-            ? { error: { code: 1, message: 'failed to load miner actor: actor not found' } }
-            : miner === 'f0100'
-              ? { error: { code: 1, message: 'failed to load miner actor state: actor code is not miner: account' } }
-              : { error: { code: 1, message: 'loading tipset: context deadline exceeded' } }
-        res.setHeader('content-type', 'application/json')
-        res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, ...answer }))
-      })
+    const lotus = await lotusEndpoint((call) => {
+      const miner = call.params[0] as string
+      seen.push(miner)
+      return miner === 'f01000'
+        ? { result: { Owner: 'f0100', Worker: 'f0101', NewWorker: '<empty>', ControlAddresses: null, WorkerChangeEpoch: -1, PeerId: null, Multiaddrs: null, WindowPoStProofType: 8, SectorSize: 2048, WindowPoStPartitionSectors: 2, ConsensusFaultElapsed: -1, PendingOwnerAddress: null, Beneficiary: 'f0100', BeneficiaryTerm: { Quota: '0', UsedQuota: '0', Expiration: 0 }, PendingBeneficiaryTerm: null } }
+        : miner === 'f01999'
+          ? { error: { code: 1, message: 'failed to load miner actor: actor not found' } }
+          : miner === 'f0100'
+            ? { error: { code: 1, message: 'failed to load miner actor state: actor code is not miner: account' } }
+            : { error: { code: 1, message: 'loading tipset: context deadline exceeded' } }
     })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     try {
-      const chain = new LotusChain({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/rpc/v1` }, { callTimeoutMs: 2000 })
+      const chain = new LotusChain({ url: lotus.url }, { callTimeoutMs: 2000 })
       assert.equal(await chain.minerExists('f01000'), true)
       assert.equal(await chain.minerExists('t01000'), true, 'kept, whatever the letter')
       assert.equal(await chain.minerExists('f01999'), false)
@@ -182,8 +181,7 @@ describe('LotusChain.minerExists', () => {
       await assert.rejects(chain.minerExists('f01234'), /context deadline exceeded/)
       assert.deepEqual(seen, ['f01000', 'f01999', 'f0100', 'f01234'])
     } finally {
-      server.closeAllConnections()
-      server.close()
+      lotus.close()
     }
   })
 })
