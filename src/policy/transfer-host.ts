@@ -115,7 +115,8 @@ function parseIpv6 (text: string): Uint8Array | undefined {
 export function parseCidr (text: string): Cidr {
   const slash = text.indexOf('/')
   const addr = slash < 0 ? text : text.slice(0, slash)
-  const bytes = parseIp(addr)
+  // A zone or brackets are an address's (parseIp takes them from resolvers), never a range's (Go's ParseCIDR refuses them).
+  const bytes = /[%[\]]/.test(addr) ? undefined : parseIp(addr)
   if (bytes === undefined) throw new Error(`invalid CIDR ${JSON.stringify(text)}: bad address`)
   const v4 = !addr.includes(':')
   const max = v4 ? 32 : 128
@@ -171,13 +172,24 @@ const builtinCidrs = builtin.map(([reason, cidr, what]) => ({ reason, cidr: pars
  * Prefixes that carry an IPv4 address a translator or relay connects to, and where in the 16 bytes
  * it sits: such an address is judged by that IPv4 address too.
  */
-const EMBEDDING: Array<{ cidr: Cidr, at: number, what: string }> = [
+const EMBEDDING: Array<{ cidr: Cidr, at: number, what: string, xor?: number, except?: Cidr[] }> = [
   // NAT64's well-known prefix (RFC 6052): on an IPv6-only cluster the gateway connects to it.
   { cidr: parseCidr('64:ff9b::/96'), at: 12, what: 'NAT64' },
+  // Local-use NAT64 (RFC 8215), refused whole below unless allowed; once allowed, judged by the
+  // IPv4 address a /96 network-specific prefix carries (the layout DNS64 deployments use; a gateway
+  // on such a prefix does translate to non-global addresses, which the well-known one must not).
+  { cidr: parseCidr('64:ff9b:1::/48'), at: 12, what: 'local-use NAT64 (as a /96 prefix)' },
   // SIIT's IPv4-translated addresses (RFC 2765).
   { cidr: parseCidr('::ffff:0:0:0/96'), at: 12, what: 'IPv4-translated (SIIT)' },
+  // IPv4-compatible (deprecated, RFC 4291), refused whole below unless allowed.
+  // :: and ::1 are IPv6's own unspecified and loopback addresses, not IPv4 ones (RFC 4291 2.5.5.1).
+  { cidr: parseCidr('::/96'), at: 12, what: 'IPv4-compatible', except: [parseCidr('::/128'), parseCidr('::1/128')] },
   // 6to4 (RFC 3056): a relay connects to the IPv4 address in bits 16–48.
-  { cidr: parseCidr('2002::/16'), at: 2, what: '6to4' }
+  { cidr: parseCidr('2002::/16'), at: 2, what: '6to4' },
+  // Teredo (RFC 4380), refused whole below unless allowed: its server's IPv4 address in bits
+  // 32–63, its client's in the last 32, inverted.
+  { cidr: parseCidr('2001::/32'), at: 4, what: 'Teredo (server)' },
+  { cidr: parseCidr('2001::/32'), at: 12, what: 'Teredo (client)', xor: 0xff }
 ]
 
 /** A policy with its CIDRs parsed once; build it when the policy is loaded, then check many addresses. */
@@ -195,8 +207,10 @@ export function compileTransferHostPolicy (policy: TransferHostPolicy): Compiled
  * services) still refuses the services, and allowing one address of a denied range is still
  * possible (`allow 10.96.0.10/32`). Without an allowed range holding it: the built-in refusals,
  * then denyCidrs. IPv4-mapped IPv6 addresses (::ffff:10.0.0.1) are the IPv4 address they carry,
- * and an IPv6 address that carries one for a translator or relay (NAT64, SIIT, 6to4) is judged by
- * that IPv4 address first, allowed range or not, so no IPv6 form slips past the IPv4 rules.
+ * and an IPv6 address that carries one for a translator or relay (NAT64 well-known and local-use
+ * as /96, SIIT, IPv4-compatible, 6to4, Teredo) is judged by that IPv4 address first, allowed IPv6
+ * range or not (allow the IPv4 address itself to reach it), so no IPv6 form slips past the IPv4
+ * rules.
  */
 export function checkTransferAddress (ip: string, policy: TransferHostPolicy | CompiledPolicy): Violation | undefined {
   const compiled = 'allow' in policy ? policy : compileTransferHostPolicy(policy)
@@ -205,10 +219,10 @@ export function checkTransferAddress (ip: string, policy: TransferHostPolicy | C
   // First, whatever range allows the IPv6 address: the connection reaches the IPv4 address it
   // carries, which the IPv4 rules judge (an allowed 2000::/3 must not open 6to4's loopback).
   for (const e of EMBEDDING) {
-    if (!cidrContains(e.cidr, bytes)) continue
-    const v4 = bytes.subarray(e.at, e.at + 4).join('.')
+    if (!cidrContains(e.cidr, bytes) || e.except?.some((c) => cidrContains(c, bytes)) === true) continue
+    const v4 = [...bytes.subarray(e.at, e.at + 4)].map((b) => b ^ (e.xor ?? 0)).join('.')
     const inner = checkTransferAddress(v4, compiled)
-    if (inner !== undefined) return { reason: inner.reason, message: `transfer address ${ip} is ${e.what} for ${v4}: ${inner.message}` }
+    if (inner !== undefined) return { reason: inner.reason, message: `transfer address ${ip} is ${e.what} for ${v4}, judged as that IPv4 address: ${inner.message}` }
   }
   let allowed: Cidr | undefined
   for (const c of compiled.allow) if ((allowed === undefined || c.bits > allowed.bits) && cidrContains(c, bytes)) allowed = c

@@ -34,9 +34,11 @@ const cases: Record<string, Case> = {
   'a NAT64 address of a loopback is judged by the IPv4 it carries': { ip: '64:ff9b::7f00:1', policy: none, reason: 'LoopbackAddress' },
   'a NAT64 address of a link-local (metadata) address is judged by the IPv4 it carries': { ip: '64:ff9b::a9fe:a9fe', policy: none, reason: 'LinkLocalAddress' },
   'a NAT64 address of a public address is allowed': { ip: '64:ff9b::808:808', policy: none, reason: undefined },
-  'the local-use NAT64 prefix is refused whole': { ip: '64:ff9b:1::7f00:1', policy: none, reason: 'PrivateAddress' },
+  'the local-use NAT64 prefix is refused whole': { ip: '64:ff9b:1::808:808', policy: none, reason: 'PrivateAddress' },
+  'local-use NAT64 of loopback is loopback': { ip: '64:ff9b:1::7f00:1', policy: none, reason: 'LoopbackAddress' },
   'deprecated site-local IPv6 is refused': { ip: 'fec0::1', policy: none, reason: 'PrivateAddress' },
-  'an IPv4-compatible address is refused': { ip: '::127.0.0.1', policy: none, reason: 'ReservedAddress' },
+  'an IPv4-compatible address is refused': { ip: '::8.8.8.8', policy: none, reason: 'ReservedAddress' },
+  'an IPv4-compatible loopback is loopback': { ip: '::127.0.0.1', policy: none, reason: 'LoopbackAddress' },
   'an IPv4-compatible public address is refused too (never a real destination)': { ip: '::8.8.8.8', policy: none, reason: 'ReservedAddress' },
   'a 6to4 address of a private IPv4 address is judged by it': { ip: '2002:a00:1::1', policy: none, reason: 'PrivateAddress' },
   'a 6to4 address of loopback is judged by it': { ip: '2002:7f00:1::', policy: none, reason: 'LoopbackAddress' },
@@ -69,6 +71,15 @@ const cases: Record<string, Case> = {
   'a denied ::/0 (no IPv6) does not refuse IPv4': { ip: '8.8.8.8', policy: { allowCidrs: [], denyCidrs: ['::/0'] }, reason: undefined },
   'a denied ::/0 refuses IPv6': { ip: '2606:4700::1', policy: { allowCidrs: [], denyCidrs: ['::/0'] }, reason: 'DeniedCidr' },
   'an IPv4 range written in its IPv6-mapped form is an IPv4 range': { ip: '10.96.0.1', policy: { allowCidrs: ['10.0.0.0/8'], denyCidrs: ['::ffff:10.96.0.0/108'] }, reason: 'DeniedCidr' },
+  // Round 55: the forms refused whole by default (local-use NAT64, Teredo, IPv4-compatible) were not
+  // judged by their IPv4 address once an IPv6 range allowed them.
+  'local-use NAT64 (as /96) of a cluster service inside its allowed prefix is refused': { ip: '64:ff9b:1:abcd::a60:1', policy: { allowCidrs: ['64:ff9b:1:abcd::/96'], denyCidrs: ['10.96.0.0/12'] }, reason: 'PrivateAddress' },
+  'local-use NAT64 (as /96) of a denied public range inside its allowed prefix is refused': { ip: '64:ff9b:1:abcd::cb00:7107', policy: { allowCidrs: ['64:ff9b:1:abcd::/96'], denyCidrs: ['203.0.113.0/24'] }, reason: 'DeniedCidr' },
+  'local-use NAT64 (as /96) of the metadata service inside its allowed prefix is refused': { ip: '64:ff9b:1:abcd::a9fe:a9fe', policy: { allowCidrs: ['64:ff9b:1:abcd::/96'], denyCidrs: [] }, reason: 'LinkLocalAddress' },
+  'local-use NAT64 (as /96) of a public address inside its allowed prefix is allowed': { ip: '64:ff9b:1:abcd::808:808', policy: { allowCidrs: ['64:ff9b:1:abcd::/96'], denyCidrs: [] }, reason: undefined },
+  'Teredo of a private server inside an allowed 2000::/3 is refused': { ip: '2001:0:a60:1::80ff:fffe', policy: { allowCidrs: ['2000::/3'], denyCidrs: [] }, reason: 'PrivateAddress' },
+  'Teredo of a private client (inverted) inside an allowed 2000::/3 is refused': { ip: '2001:0:808:808::f5ff:fffa', policy: { allowCidrs: ['2000::/3'], denyCidrs: [] }, reason: 'PrivateAddress' },
+  'IPv4-compatible of a private address inside an allowed ::/0 is refused': { ip: '::a60:1', policy: { allowCidrs: ['::/0'], denyCidrs: [] }, reason: 'PrivateAddress' },
   'a host name is not an address': { ip: 'example.com', policy: none, reason: 'InvalidAddress' },
   'a bad IPv4 octet is not an address': { ip: '1.2.3.256', policy: none, reason: 'InvalidAddress' },
   'octal-looking IPv4 is not an address': { ip: '010.0.0.1', policy: none, reason: 'InvalidAddress' }
@@ -89,7 +100,8 @@ test('a violation message names the address and the range', () => {
 })
 
 test('malformed CIDRs are rejected when the policy is compiled', () => {
-  for (const bad of ['10.0.0.0/33', '10.0.0/8', 'fe80::/129', '10.0.0.0/x', '1:2:3:4:5:6:7:8:9/64']) {
+  // Round 55: a zone or brackets (an address's forms) made '10.0.0.0%a:b/8' the IPv6 range ::/8.
+  for (const bad of ['10.0.0.0/33', '10.0.0/8', 'fe80::/129', '10.0.0.0/x', '1:2:3:4:5:6:7:8:9/64', '[::1]/128', '10.0.0.0%eth0/8', '10.0.0.0%a:b/8', 'fe80::1%eth0/64']) {
     assert.throws(() => parseCidr(bad), /invalid CIDR/, bad)
   }
 })
