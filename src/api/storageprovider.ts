@@ -92,7 +92,8 @@ const providerSpec = obj('A miner this installation makes deals for. Owned by Gi
     pieceCidBlocklist: arr('Piece CIDs never accepted.', cid('A piece CID.'), { maxItems: 10000 }),
     transferHosts: obj('Hosts the provider may download from (checked at admission and at connect time). '
       + 'Loopback, link-local, private and the cluster\'s own ranges are refused unless allowed here. '
-      + 'Where an allowed and a denied range both hold an address, the narrower one decides (a denied range as narrow as an allowed one wins).', {
+      + 'Where an allowed and a denied range both hold an address, the narrower one decides (a denied range as narrow as an allowed one wins). '
+      + 'IPv4 and IPv6 ranges hold only their own family (::/0 is not every IPv4 address); an IPv6 address that carries an IPv4 one (NAT64, SIIT, 6to4, Teredo) is judged by that IPv4 address first, whatever IPv6 range allows it.', {
       allowCidrs: cidrs('Ranges allowed even if refused by default (e.g. 10.0.0.0/8 for data servers on the site\'s network).'),
       denyCidrs: cidrs('Extra ranges refused (e.g. the cluster\'s pod and service CIDRs), inside a wider allowed range too.')
     }, { title: 'TransferHostPolicy' })

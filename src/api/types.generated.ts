@@ -238,7 +238,7 @@ export interface ClientFilter {
   deny?: string[]
 }
 
-/** Hosts the provider may download from (checked at admission and at connect time). Loopback, link-local, private and the cluster's own ranges are refused unless allowed here. Where an allowed and a denied range both hold an address, the narrower one decides (a denied range as narrow as an allowed one wins). */
+/** Hosts the provider may download from (checked at admission and at connect time). Loopback, link-local, private and the cluster's own ranges are refused unless allowed here. Where an allowed and a denied range both hold an address, the narrower one decides (a denied range as narrow as an allowed one wins). IPv4 and IPv6 ranges hold only their own family (::/0 is not every IPv4 address); an IPv6 address that carries an IPv4 one (NAT64, SIIT, 6to4, Teredo) is judged by that IPv4 address first, whatever IPv6 range allows it. */
 export interface TransferHostPolicy {
   /** Ranges allowed even if refused by default (e.g. 10.0.0.0/8 for data servers on the site's network). */
   allowCidrs?: string[]
@@ -270,7 +270,7 @@ export interface DealPolicySpec {
   clients?: ClientFilter
   /** Piece CIDs never accepted. */
   pieceCidBlocklist?: string[]
-  /** Hosts the provider may download from (checked at admission and at connect time). Loopback, link-local, private and the cluster's own ranges are refused unless allowed here. Where an allowed and a denied range both hold an address, the narrower one decides (a denied range as narrow as an allowed one wins). */
+  /** Hosts the provider may download from (checked at admission and at connect time). Loopback, link-local, private and the cluster's own ranges are refused unless allowed here. Where an allowed and a denied range both hold an address, the narrower one decides (a denied range as narrow as an allowed one wins). IPv4 and IPv6 ranges hold only their own family (::/0 is not every IPv4 address); an IPv6 address that carries an IPv4 one (NAT64, SIIT, 6to4, Teredo) is judged by that IPv4 address first, whatever IPv6 range allows it. */
   transferHosts?: TransferHostPolicy
 }
 

@@ -32,7 +32,8 @@ const usage = `usage: dealyard transfer [--deal <ns>/<name>] [options]
   --out-dir DIR         staging directory (default .)
   --uuid UUID           deal UUID naming the staged files (default: the deal's)
   --allow-cidr CIDR     allow a range the default policy refuses, repeatable (e.g. 127.0.0.0/8)
-  --deny-cidr CIDR      refuse a range (cluster service/pod CIDRs), repeatable
+  --deny-cidr CIDR      refuse a range (cluster service/pod CIDRs), repeatable; inside an allowed
+                        range too when as narrow or narrower (the narrower range decides)
   --stall-timeout S     reconnect after S seconds without a byte (default 60)
   --deadline S          fail after S seconds in total (default 86400)
   --min-rate B          reconnect when under B bytes/s over the stall timeout, all connections
