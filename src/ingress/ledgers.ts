@@ -129,10 +129,13 @@ export async function fundLedgerProblem (fl: FundLedger, chain: ChainReader): Pr
   if (unparsed !== undefined) return `FundLedger ${name}: ${unparsed}`
   const [escrow, wallet] = await Promise.allSettled([chain.marketBalance(fl.spec.escrowAddress), chain.walletBalance(fl.spec.publishWallet)])
   for (const [r, field, read] of [[escrow, 'escrowAddress', 'market balance'], [wallet, 'publishWallet', 'balance']] as const) {
-    // An error Lotus returned about the call, not "method not found" (-32601: another API at the URL, the endpoint's fault).
-    if (r.status === 'rejected' && r.reason instanceof LotusRpcError && r.reason.code === 'ERR_LOTUS_RPC' && r.reason.rpcCode !== -32601) {
-      return `FundLedger ${name}: reading the ${read} of spec.${field} ${fl.spec[field]} failed: ${r.reason.message}`
+    if (!(r.status === 'rejected' && r.reason instanceof LotusRpcError && r.reason.code === 'ERR_LOTUS_RPC')) continue
+    // "Method not found" (-32601): the node at the URL (or a proxy filtering methods) serves no such
+    // read, whatever the ledger says: named as the endpoint's fault, the ledger's read failing with it.
+    if (r.reason.rpcCode === -32601) {
+      return `the full node does not serve ${r.reason.method ?? read} (method not found), so FundLedger ${name}'s funds cannot be read: is spec.lotus.fullNode.url a Lotus full node's v1 API, with nothing filtering its methods?`
     }
+    return `FundLedger ${name}: reading the ${read} of spec.${field} ${fl.spec[field]} failed: ${r.reason.message}`
   }
   return undefined
 }

@@ -57,9 +57,14 @@ describe('fundLedgerProblem', () => {
     const down = new LotusRpcError('ERR_LOTUS_UNAVAILABLE', 'lotus full: Filecoin.StateMarketBalance: connect ECONNREFUSED (gave up after 2 attempts)')
     const refused = new LotusRpcError('ERR_LOTUS_AUTH', 'lotus full: Filecoin.WalletBalance: token refused (HTTP 401)', { httpStatus: 401 })
     assert.equal(await fundLedgerProblem(ledger(), chainOf({ market: down, wallet: refused })), undefined)
-    // Round 54: another API at the URL answers every call so; the endpoint's fault, not the ledger's.
-    const noMethod = new LotusRpcError('ERR_LOTUS_RPC', "lotus full: Filecoin.StateMarketBalance: method 'Filecoin.StateMarketBalance' not found", { rpcCode: -32601 })
-    assert.equal(await fundLedgerProblem(ledger(), chainOf({ market: noMethod, wallet: noMethod })), undefined)
+  })
+
+  // Round 54 blamed the ledger for another API at the URL (that case now fails the head read first:
+  // ChainUnreachable); round 55: a proxy that filters methods left Ready=True while funds failed.
+  it('names the endpoint when the node serves no such read (method not found)', async () => {
+    const noMethod = new LotusRpcError('ERR_LOTUS_RPC', "lotus full: Filecoin.StateMarketBalance: method 'Filecoin.StateMarketBalance' not found", { rpcCode: -32601, method: 'Filecoin.StateMarketBalance' })
+    assert.equal(await fundLedgerProblem(ledger(), chainOf({ market: noMethod })),
+      "the full node does not serve Filecoin.StateMarketBalance (method not found), so FundLedger f's funds cannot be read: is spec.lotus.fullNode.url a Lotus full node's v1 API, with nothing filtering its methods?")
   })
 })
 
