@@ -69,9 +69,12 @@ export class ProposalService {
 
   /** What the operator must see (out of funds or space, a Lotus read failing, a broken StorageProvider): logged, at most about one a second. */
   private readonly operatorLogs = new TokenBucket({ perSecond: 1, burst: 5 })
-  /** Refusals and server errors logged: a steady 20 a second, bursts of 200. */
-  private readonly refusalLogs = new TokenBucket({ perSecond: 20, burst: 200 })
-  private refusalsOmitted = 0
+  /**
+   * Refusals, and apart from them server errors, logged: each a steady 20 a second, bursts of 200
+   * (a client's storm of refusals must not hide the failures an operator has to see).
+   */
+  private readonly decisionLogs = { rejected: new TokenBucket({ perSecond: 20, burst: 200 }), error: new TokenBucket({ perSecond: 20, burst: 200 }) }
+  private readonly omitted = { rejected: 0, error: 0 }
 
   /** The checks boost makes before reading more than the head and the client's key (up to the signature's), and the rest. */
   private readonly earlyChecks: readonly Check[]
@@ -100,15 +103,17 @@ export class ProposalService {
     return { accepted: false, message: `too many proposals from your address: at most ${perSecond} a second (bursts of ${2 * perSecond}); try again shortly` }
   }
 
-  private refusalLogged (): boolean {
-    if (this.refusalLogs.take()) return true
-    this.refusalsOmitted++
+  /** Whether a line for this refusal or failure may be written; one that may not is counted. */
+  private logged (result: 'rejected' | 'error'): boolean {
+    if (this.decisionLogs[result].take()) return true
+    this.omitted[result]++
     return false
   }
 
-  private takeOmitted (): number {
-    const n = this.refusalsOmitted
-    this.refusalsOmitted = 0
+  /** The lines of this kind left out since the last one written. */
+  private takeOmitted (result: 'rejected' | 'error'): number {
+    const n = this.omitted[result]
+    this.omitted[result] = 0
     return n
   }
 
@@ -120,14 +125,14 @@ export class ProposalService {
       proposalsTotal.inc({ provider, result, reason })
       proposalDuration.observe({ result }, Number(process.hrtime.bigint() - t0) / 1e9)
       // A line per decision, as boost logs each proposal: a refused deal leaves no object, and an
-      // operator looks up the UUID a client quotes. Refusals (and server errors, at warn) are
-      // rate-limited: a proposal storm, or every proposal during a Lotus outage, must not flood the
-      // log; the lines left out are counted on the next. Accepted deals are bounded by the funds
-      // and staging they tag.
+      // operator looks up the UUID a client quotes. Refusals and server errors (at warn) are
+      // rate-limited, each on its own: a proposal storm, or every proposal during a Lotus outage,
+      // must not flood the log; the lines left out are counted on the next of their kind.
+      // Accepted deals are bounded by the funds and staging they tag.
       const level = result === 'error' ? 'warn' : 'info'
-      if (result === 'accepted' ? this.log.isLevelEnabled('info') : this.log.isLevelEnabled(level) && this.refusalLogged()) {
-        const omitted = result === 'accepted' ? 0 : this.takeOmitted()
-        this.log[level]({ deal: params.dealUuid, provider, client: addressString(p.client), result, reason, peer: meta.peerId, ...(omitted > 0 ? { refusalsNotLogged: omitted } : {}) },
+      if (result === 'accepted' ? this.log.isLevelEnabled('info') : this.log.isLevelEnabled(level) && this.logged(result)) {
+        const omitted = result === 'accepted' ? 0 : this.takeOmitted(result)
+        this.log[level]({ deal: params.dealUuid, provider, client: addressString(p.client), result, reason, peer: meta.peerId, ...(omitted > 0 ? { [result === 'error' ? 'failuresNotLogged' : 'refusalsNotLogged']: omitted } : {}) },
           result === 'accepted' ? 'deal accepted' : `deal ${result === 'error' ? 'failed' : 'rejected'}: ${utf8Prefix(message, MAX_LOGGED_MESSAGE)}`)
       } else if (this.log.isLevelEnabled('debug')) {
         this.log.debug({ deal: params.dealUuid, provider, client: addressString(p.client), result, reason, peer: meta.peerId }, `deal ${result}: ${message}`)

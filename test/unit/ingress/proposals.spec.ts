@@ -136,4 +136,26 @@ describe('ProposalService: a log line per decision', () => {
     await svc.propose(p, meta)
     assert.deepEqual(lines.map((l) => [l.level, l.deal, l.result, l.reason, l.msg]), [[40, p.dealUuid, 'error', 'ChainHeadUnavailable', 'deal failed: failed validation: server error: getting chain head']])
   })
+
+  // Round 55: the failures shared the refusals' bucket, so one client's storm of refusals hid them.
+  it('keeps a bucket of its own for server errors: a storm of refusals does not hide them', async () => {
+    const { log, lines } = logged()
+    // Refused as for another miner while `served` is false; then served, its Lotus down.
+    let served = false
+    const other = storageProvider('sp0')
+    const sp = storageProvider('sp1')
+    sp.spec.address = 'f09999'
+    const chainOf = (up: boolean): ChainReader => ({ head: async () => { if (!up) throw new Error('HTTP 502'); return HEAD } }) as unknown as ChainReader
+    const providers = {
+      find: async () => served ? { resource: sp, terms: providerTerms(sp), chain: chainOf(false) } : undefined,
+      addresses: () => ['f01000'],
+      anyEntry: async () => ({ resource: other, terms: providerTerms(other), chain: chainOf(true) })
+    } as unknown as ProviderDirectory
+    const svc = new ProposalService({ providers, store: {} as DealStore, namespace: 'ns', log })
+    for (let i = 0; i < 250; i++) await svc.propose(proposal(), meta)
+    served = true
+    for (let i = 0; i < 5; i++) await svc.propose(proposal(), meta)
+    assert.equal(lines.filter((l) => l.result === 'error').length, 5, 'every failure logged after 250 refusals')
+    assert.ok(lines.filter((l) => l.result === 'rejected').length < 250)
+  })
 })
