@@ -31,8 +31,19 @@ const log = logger('ingress:proposals')
 const NOT_OUR_FAULT: ReadonlySet<string> = new Set(['InsufficientFunds', 'InsufficientPublishFunds', 'NoStagingSpace', 'InvalidSignature', 'InvalidTransfer'])
 /** The checks before the provider's that fail for want of a chain read, not for the proposal. */
 const CHAIN_READ_FAILURES: ReadonlySet<string> = new Set(['ChainHeadUnavailable', 'SignatureLookupFailed', 'AuthenticateMessageFailed'])
-const resultOf = (v: { reason: string, message: string }): 'rejected' | 'error' =>
-  v.message.includes('server error') && !NOT_OUR_FAULT.has(v.reason) ? 'error' : 'rejected'
+/**
+ * The reads of the client's own address: one Lotus answers "actor not found" is about the address
+ * the client proposed with (never on chain), boost's "server error" text or not. Counted as a
+ * rejection, so a client cannot make `result="error"` (and the operator's log lines) its own.
+ */
+const CLIENT_READS: ReadonlySet<string> = new Set(['SignatureLookupFailed', 'MarketBalanceUnavailable', 'DatacapUnavailable', 'ClientLookupFailed'])
+const resultOf = (v: { reason: string, message: string, detail?: string }): 'rejected' | 'error' =>
+  v.message.includes('server error') && !NOT_OUR_FAULT.has(v.reason) &&
+  !(CLIENT_READS.has(v.reason) && v.detail !== undefined && /actor not found/.test(v.detail)) ? 'error' : 'rejected'
+/** Refusals that are the provider's state to change (funds, space): the operator's to see, like errors here. */
+const PROVIDER_STATE: ReadonlySet<string> = new Set(['InsufficientFunds', 'InsufficientPublishFunds', 'NoStagingSpace'])
+/** Whether a violation's detail is for the operator's log (warn), not only for debugging a client's proposal. */
+const forOperator = (v: { reason: string, message: string, detail?: string }): boolean => resultOf(v) === 'error' || PROVIDER_STATE.has(v.reason)
 const TAGGING_CHECKS = [fundsAvailable, stagingAvailable]
 
 export interface ProposalServiceOptions {
@@ -101,6 +112,19 @@ export class ProposalService {
   refuseRateLimited (perSecond: number): DealResponse {
     proposalsTotal.inc({ provider: 'unknown', result: 'rejected', reason: 'RateLimited' })
     return { accepted: false, message: `too many proposals from your address: at most ${perSecond} a second (bursts of ${2 * perSecond}); try again shortly` }
+  }
+
+  /**
+   * A violation's detail: at warn, within the operator's bucket, for what the operator must act on
+   * (a fault here, the provider out of funds or space); at debug for a client's own mistakes, which
+   * any client could otherwise send to use the bucket up.
+   */
+  private detail (v: { reason: string, message: string, detail?: string }, deal: string, provider: string): void {
+    if (forOperator(v)) {
+      if (this.operatorLogs.take()) this.log.warn({ deal, provider, reason: v.reason }, v.detail)
+    } else if (this.log.isLevelEnabled('debug')) {
+      this.log.debug({ deal, provider, reason: v.reason }, v.detail)
+    }
   }
 
   /** Whether a line for this refusal or failure may be written; one that may not is counted. */
@@ -186,7 +210,7 @@ export class ProposalService {
       }
       const v = evaluate(this.lateChecks, input)
       if (v !== undefined) {
-        if (v.detail !== undefined && this.operatorLogs.take()) this.log.warn({ deal: params.dealUuid, provider, reason: v.reason }, v.detail)
+        if (v.detail !== undefined) this.detail(v, params.dealUuid, provider)
         if (claimed !== undefined && identicalTo === claimed.deal && v.reason === 'IdenticalProposal') {
           // Name the deal that stands: the one being created may yet lose to another replica's.
           return done('rejected', v.reason, identicalProposalMessage(await claimed.standing ?? claimed.deal))
@@ -229,7 +253,7 @@ export class ProposalService {
       if ('duplicate' in r) return done('rejected', 'DuplicateUuid', duplicateUuidMessage(r.duplicate))
       if ('identical' in r) return done('rejected', 'IdenticalProposal', identicalProposalMessage(r.identical))
       if ('refused' in r) {
-        if (r.refused.detail !== undefined && this.operatorLogs.take()) this.log.warn({ deal: params.dealUuid, provider, reason: r.refused.reason }, r.refused.detail)
+        if (r.refused.detail !== undefined) this.detail(r.refused, params.dealUuid, provider)
         return done(resultOf(r.refused), r.refused.reason, r.refused.message)
       }
       return done('accepted', '', '')

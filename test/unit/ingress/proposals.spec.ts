@@ -137,6 +137,45 @@ describe('ProposalService: a log line per decision', () => {
     assert.deepEqual(lines.map((l) => [l.level, l.deal, l.result, l.reason, l.msg]), [[40, p.dealUuid, 'error', 'ChainHeadUnavailable', 'deal failed: failed validation: server error: getting chain head']])
   })
 
+  // Round 56: a client proposing as an address with no actor made "server error" decisions counted
+  // as failures here, and its warn detail lines used the operator's bucket up.
+  it('counts a client address Lotus finds no actor for as the client\'s refusal, not a failure here, and keeps its detail at debug', async () => {
+    const { log, lines } = logged()
+    let keyError = 'resolution lookup failed (f01999): resolve address f01999: actor not found'
+    const chain = { head: async () => HEAD, accountKey: async () => { throw new Error(keyError) } } as unknown as ChainReader
+    const sp = storageProvider('sp1')
+    sp.spec.address = 'f09999'
+    const providers = { find: async () => ({ resource: sp, terms: providerTerms(sp), chain }) } as unknown as ProviderDirectory
+    const svc = new ProposalService({ providers, store: {} as DealStore, namespace: 'ns', log })
+    const unknown = buildDealParams({
+      key: client, client: 'f01999', provider: 'f09999', pieceCid: pieceCidFromCommP(new Uint8Array(32).fill(3)).toString(), pieceSize: 2048,
+      payloadCid: 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi', startEpoch: HEAD + 3000
+    })
+    assert.equal((await svc.propose(unknown, meta)).message, 'failed validation: server error: validating signature', 'boost\'s text, whatever the count')
+    assert.deepEqual(lines.map((l) => [l.level, l.result, l.reason]), [[30, 'rejected', 'SignatureLookupFailed']])
+    keyError = 'connect ECONNREFUSED 127.0.0.1:1234'
+    await svc.propose({ ...unknown, dealUuid: '8c3e7d8a-5d2b-4f4e-9a36-0c0a5a8f1b21' }, meta)
+    assert.deepEqual(lines.slice(1).map((l) => [l.level, l.result, l.reason]), [[40, 'error', 'SignatureLookupFailed']], 'a read that failed here is a failure')
+  })
+
+  it('keeps a client\'s own mistakes out of the operator\'s warn lines: a balance read of an address with no actor', async () => {
+    const { log, lines } = logged()
+    const chain = {
+      head: async () => HEAD,
+      accountKey: async () => client.address.toString(),
+      collateralBounds: async () => ({ min: 0n, max: 10n ** 30n }),
+      marketBalance: async () => { throw new Error('failed to resolve address: actor not found') }
+    } as unknown as ChainReader
+    const sp = storageProvider('sp1')
+    sp.spec.address = 'f09999'
+    sp.spec.ask = { price: '0', verifiedPrice: '0' }
+    const providers = { find: async () => ({ resource: sp, terms: providerTerms(sp), chain }) } as unknown as ProviderDirectory
+    const store = { bySignedProposalCid: () => undefined, byUuid: () => undefined } as unknown as DealStore
+    const svc = new ProposalService({ providers, store, namespace: 'ns', log })
+    for (let i = 0; i < 10; i++) await svc.propose(proposal(), meta)
+    assert.deepEqual([...new Set(lines.map((l) => `${l.level} ${l.result} ${l.reason}`))], ['30 rejected MarketBalanceUnavailable'], 'no warn detail line')
+  })
+
   // Round 55: the failures shared the refusals' bucket, so one client's storm of refusals hid them.
   it('keeps a bucket of its own for server errors: a storm of refusals does not hide them', async () => {
     const { log, lines } = logged()
