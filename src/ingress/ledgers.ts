@@ -133,7 +133,9 @@ export async function fundLedgerProblem (fl: FundLedger, chain: ChainReader): Pr
     // "Method not found" (-32601): the node at the URL (or a proxy filtering methods) serves no such
     // read, whatever the ledger says: named as the endpoint's fault, the ledger's read failing with it.
     if (r.reason.rpcCode === -32601) {
-      return `the full node does not serve ${r.reason.method ?? read} (method not found), so FundLedger ${name}'s funds cannot be read: is spec.lotus.fullNode.url a Lotus full node's v1 API, with nothing filtering its methods?`
+      // The market balance is every proposal's read too (the client's escrow): offline ones fail as well.
+      const also = field === 'escrowAddress' ? ' (nor a client\'s escrow: offline proposals fail too)' : ''
+      return `the full node does not serve ${r.reason.method ?? read} (method not found; is spec.lotus.fullNode.url a Lotus full node's v1 API, with nothing filtering its methods), so the funds of FundLedger ${name} cannot be read${also}`
     }
     return `FundLedger ${name}: reading the ${read} of spec.${field} ${fl.spec[field]} failed: ${r.reason.message}`
   }

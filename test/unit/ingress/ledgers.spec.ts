@@ -64,7 +64,9 @@ describe('fundLedgerProblem', () => {
   it('names the endpoint when the node serves no such read (method not found)', async () => {
     const noMethod = new LotusRpcError('ERR_LOTUS_RPC', "lotus full: Filecoin.StateMarketBalance: method 'Filecoin.StateMarketBalance' not found", { rpcCode: -32601, method: 'Filecoin.StateMarketBalance' })
     assert.equal(await fundLedgerProblem(ledger(), chainOf({ market: noMethod })),
-      "the full node does not serve Filecoin.StateMarketBalance (method not found), so FundLedger f's funds cannot be read: is spec.lotus.fullNode.url a Lotus full node's v1 API, with nothing filtering its methods?")
+      "the full node does not serve Filecoin.StateMarketBalance (method not found; is spec.lotus.fullNode.url a Lotus full node's v1 API, with nothing filtering its methods), so the funds of FundLedger f cannot be read (nor a client's escrow: offline proposals fail too)")
+    const noWallet = new LotusRpcError('ERR_LOTUS_RPC', "lotus full: Filecoin.WalletBalance: method 'Filecoin.WalletBalance' not found", { rpcCode: -32601, method: 'Filecoin.WalletBalance' })
+    assert.match(await fundLedgerProblem(ledger(), chainOf({ wallet: noWallet })) ?? '', /does not serve Filecoin\.WalletBalance .*cannot be read$/)
   })
 })
 
