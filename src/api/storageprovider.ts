@@ -93,7 +93,7 @@ const providerSpec = obj('A miner this installation makes deals for. Owned by Gi
     transferHosts: obj('Hosts the provider may download from (checked at admission and at connect time). '
       + 'Loopback, link-local, private and the cluster\'s own ranges are refused unless allowed here. '
       + 'Where an allowed and a denied range both hold an address, the narrower one decides (a denied range as narrow as an allowed one wins). '
-      + 'IPv4 and IPv6 ranges hold only their own family (::/0 is not every IPv4 address); an IPv6 address that carries an IPv4 one (NAT64 at 64:ff9b::/96 or, in any RFC 6052 layout, 64:ff9b:1::/48; SIIT; IPv4-compatible; 6to4; Teredo) is judged by that IPv4 address first, whatever IPv6 range allows it. '
+      + 'IPv4 and IPv6 ranges hold only their own family (::/0 is not every IPv4 address); an IPv6 address that carries an IPv4 one (NAT64 at 64:ff9b::/96, or at a /96 prefix of 64:ff9b:1::/48, the only way to allow the local-use range; SIIT; IPv4-compatible; 6to4; Teredo) is judged by that IPv4 address first, whatever IPv6 range allows it. '
       + 'A NAT64 prefix of the network\'s own choosing cannot be told from ordinary IPv6: deny it, or its forms of the internal ranges.', {
       allowCidrs: cidrs('Ranges allowed even if refused by default (e.g. 10.0.0.0/8 for data servers on the site\'s network).'),
       denyCidrs: cidrs('Extra ranges refused (e.g. the cluster\'s pod and service CIDRs), inside a wider allowed range too.')

@@ -172,19 +172,22 @@ const builtinCidrs = builtin.map(([reason, cidr, what]) => ({ reason, cidr: pars
  * Prefixes that carry an IPv4 address a translator or relay connects to, and where in the 16 bytes
  * it sits: such an address is judged by that IPv4 address too.
  */
-const EMBEDDING: Array<{ cidr: Cidr, at: readonly number[], zero?: readonly number[], what: string, xor?: number, except?: Cidr[] }> = [
+/**
+ * Local-use NAT64 (RFC 8215). Its network-specific prefixes may be /48 to /96 long (RFC 6052 2.2),
+ * and where the IPv4 address sits depends on the length, which only the network knows: read with
+ * the wrong one, an internal address passes as a public one (and a public one is refused). So only
+ * a /96 prefix of it can be allowed, whose layout is fixed; an allowed range shorter than that
+ * does not open it.
+ */
+const LOCAL_NAT64 = parseCidr('64:ff9b:1::/48')
+
+const EMBEDDING: Array<{ cidr: Cidr, at: readonly number[], what: string, xor?: number, except?: Cidr[] }> = [
   // NAT64's well-known prefix (RFC 6052): on an IPv6-only cluster the gateway connects to it.
   { cidr: parseCidr('64:ff9b::/96'), at: [12, 13, 14, 15], what: 'NAT64' },
-  // Local-use NAT64 (RFC 8215), refused whole below unless allowed; once allowed, judged by the
-  // IPv4 address its network-specific prefix carries (a gateway there does translate to non-global
-  // addresses, which the well-known one must not). The prefix length is the network's (RFC 6052
-  // 2.2: /48, /56, /64 or /96 inside this /48), so every layout whose suffix and bits 64–71 are
-  // zero, as that RFC requires, is judged; an all-zero candidate is no destination (the zeros of a
-  // shorter layout read as a /96 one) and is skipped.
-  { cidr: parseCidr('64:ff9b:1::/48'), at: [6, 7, 9, 10], zero: [8, 11, 12, 13, 14, 15], what: 'local-use NAT64 (as a /48 prefix)' },
-  { cidr: parseCidr('64:ff9b:1::/48'), at: [7, 9, 10, 11], zero: [8, 12, 13, 14, 15], what: 'local-use NAT64 (as a /56 prefix)' },
-  { cidr: parseCidr('64:ff9b:1::/48'), at: [9, 10, 11, 12], zero: [8, 13, 14, 15], what: 'local-use NAT64 (as a /64 prefix)' },
-  { cidr: parseCidr('64:ff9b:1::/48'), at: [12, 13, 14, 15], zero: [8], what: 'local-use NAT64 (as a /96 prefix)' },
+  // Local-use NAT64 (RFC 8215), refused whole below unless a /96 prefix of it is allowed (see
+  // LOCAL_NAT64), then judged by the IPv4 address that prefix carries: a gateway there does
+  // translate to non-global addresses, which the well-known one must not.
+  { cidr: LOCAL_NAT64, at: [12, 13, 14, 15], what: 'local-use NAT64 (a /96 prefix)' },
   // SIIT's IPv4-translated addresses (RFC 2765).
   { cidr: parseCidr('::ffff:0:0:0/96'), at: [12, 13, 14, 15], what: 'IPv4-translated (SIIT)' },
   // IPv4-compatible (deprecated, RFC 4291), refused whole below unless allowed. :: and ::1 are
@@ -213,8 +216,8 @@ export function compileTransferHostPolicy (policy: TransferHostPolicy): Compiled
  * services) still refuses the services, and allowing one address of a denied range is still
  * possible (`allow 10.96.0.10/32`). Without an allowed range holding it: the built-in refusals,
  * then denyCidrs. IPv4-mapped IPv6 addresses (::ffff:10.0.0.1) are the IPv4 address they carry,
- * and an IPv6 address that carries one for a translator or relay (NAT64's well-known prefix and
- * the local-use one in each RFC 6052 layout, SIIT, IPv4-compatible, 6to4, Teredo) is judged by that
+ * and an IPv6 address that carries one for a translator or relay (NAT64's well-known prefix and a
+ * /96 prefix of the local-use one, SIIT, IPv4-compatible, 6to4, Teredo) is judged by that
  * IPv4 address first, allowed IPv6 range or not, so no such IPv6 form slips past the IPv4 rules
  * (to reach one, allow the IPv4 address, and for the forms refused whole the IPv6 range too). A
  * NAT64 prefix of the network's own choosing outside 64:ff9b:1::/48 cannot be told from ordinary
@@ -228,13 +231,15 @@ export function checkTransferAddress (ip: string, policy: TransferHostPolicy | C
   // carries, which the IPv4 rules judge (an allowed 2000::/3 must not open 6to4's loopback).
   for (const e of EMBEDDING) {
     if (!cidrContains(e.cidr, bytes) || e.except?.some((c) => cidrContains(c, bytes)) === true) continue
-    if (e.zero !== undefined && (e.zero.some((i) => bytes[i] !== 0) || e.at.every((i) => bytes[i] === 0))) continue
     const v4 = e.at.map((i) => bytes[i]! ^ (e.xor ?? 0)).join('.')
     const inner = checkTransferAddress(v4, compiled)
     if (inner !== undefined) return { reason: inner.reason, message: `transfer address ${ip} is ${e.what} for ${v4}, judged as that IPv4 address: ${inner.message}` }
   }
   let allowed: Cidr | undefined
   for (const c of compiled.allow) if ((allowed === undefined || c.bits > allowed.bits) && cidrContains(c, bytes)) allowed = c
+  if (allowed !== undefined && allowed.bits < 96 && cidrContains(LOCAL_NAT64, bytes)) {
+    return { reason: Reasons.PrivateAddress, message: `transfer address ${ip} is local-use NAT64 (${LOCAL_NAT64.text}): allowed range ${allowed.text} is shorter than /96, and only a /96 prefix of it can be allowed (where a shorter prefix puts the IPv4 address is the network's to know)` }
+  }
   if (allowed !== undefined) {
     for (const c of compiled.deny) {
       if (c.bits >= allowed.bits && cidrContains(c, bytes)) {

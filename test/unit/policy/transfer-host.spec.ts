@@ -80,14 +80,14 @@ const cases: Record<string, Case> = {
   'Teredo of a private server inside an allowed 2000::/3 is refused': { ip: '2001:0:a60:1::80ff:fffe', policy: { allowCidrs: ['2000::/3'], denyCidrs: [] }, reason: 'PrivateAddress' },
   'Teredo of a private client (inverted) inside an allowed 2000::/3 is refused': { ip: '2001:0:808:808::f5ff:fffa', policy: { allowCidrs: ['2000::/3'], denyCidrs: [] }, reason: 'PrivateAddress' },
   'IPv4-compatible of a private address inside an allowed ::/0 is refused': { ip: '::a60:1', policy: { allowCidrs: ['::/0'], denyCidrs: [] }, reason: 'PrivateAddress' },
-  // Round 56: local-use NAT64 read only as /96 refused every destination of a /48 or /56 prefix
-  // (their zero suffix read as 0.0.0.0) and let a /64 prefix's 10.96.0.1 through (read as 1.0.0.0).
-  'local-use NAT64 /64 layout of a cluster service is refused': { ip: '64:ff9b:1:0:a:6000:100:0', policy: { allowCidrs: ['64:ff9b:1::/48'], denyCidrs: [] }, reason: 'PrivateAddress' },
-  'local-use NAT64 /64 layout of a public address is allowed': { ip: '64:ff9b:1:0:8:808:800:0', policy: { allowCidrs: ['64:ff9b:1::/48'], denyCidrs: [] }, reason: undefined },
-  'local-use NAT64 /48 layout of a public address is allowed': { ip: '64:ff9b:1:808:8:800::', policy: { allowCidrs: ['64:ff9b:1::/48'], denyCidrs: [] }, reason: undefined },
-  'local-use NAT64 /48 layout of loopback is refused': { ip: '64:ff9b:1:7f00:0:100::', policy: { allowCidrs: ['64:ff9b:1::/48'], denyCidrs: [] }, reason: 'LoopbackAddress' },
-  'local-use NAT64 /56 layout of a public address is allowed': { ip: '64:ff9b:1:8:8:808::', policy: { allowCidrs: ['64:ff9b:1::/48'], denyCidrs: [] }, reason: undefined },
-  'local-use NAT64 /56 layout of the metadata service is refused': { ip: '64:ff9b:1:a9:fe:a9fe::', policy: { allowCidrs: ['64:ff9b:1::/48'], denyCidrs: [] }, reason: 'LinkLocalAddress' },
+  // Rounds 56 and 57: which bytes of a local-use NAT64 address hold the IPv4 one depends on the
+  // prefix length the network chose (/48 to /96); read with the wrong layout an internal address
+  // passed as public (and public ones were refused). Only a /96 prefix of it can be allowed.
+  'local-use NAT64 under an allowed /48: a /64 layout of a cluster service is refused': { ip: '64:ff9b:1:0:a:6000:100:0', policy: { allowCidrs: ['64:ff9b:1::/48'], denyCidrs: [] }, reason: 'PrivateAddress' },
+  'local-use NAT64 under an allowed /48: a /64 layout of a public address is refused too': { ip: '64:ff9b:1:0:8:808:800:0', policy: { allowCidrs: ['64:ff9b:1::/48'], denyCidrs: [] }, reason: 'PrivateAddress' },
+  'local-use NAT64 under an allowed /48: a nonzero u octet is refused': { ip: '64:ff9b:1:0:ff0a:6000:100:0', policy: { allowCidrs: ['64:ff9b:1::/48'], denyCidrs: [] }, reason: 'PrivateAddress' },
+  'local-use NAT64 under an allowed ::/0: refused': { ip: '64:ff9b:1:abcd::808:808', policy: { allowCidrs: ['::/0'], denyCidrs: [] }, reason: 'PrivateAddress' },
+  'local-use NAT64 of all zeros under an allowed /96 prefix is refused': { ip: '64:ff9b:1::', policy: { allowCidrs: ['64:ff9b:1::/96'], denyCidrs: [] }, reason: 'UnspecifiedAddress' },
   'a host name is not an address': { ip: 'example.com', policy: none, reason: 'InvalidAddress' },
   'a bad IPv4 octet is not an address': { ip: '1.2.3.256', policy: none, reason: 'InvalidAddress' },
   'octal-looking IPv4 is not an address': { ip: '010.0.0.1', policy: none, reason: 'InvalidAddress' }
