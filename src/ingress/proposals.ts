@@ -32,14 +32,18 @@ const NOT_OUR_FAULT: ReadonlySet<string> = new Set(['InsufficientFunds', 'Insuff
 /** The checks before the provider's that fail for want of a chain read, not for the proposal. */
 const CHAIN_READ_FAILURES: ReadonlySet<string> = new Set(['ChainHeadUnavailable', 'SignatureLookupFailed', 'AuthenticateMessageFailed'])
 /**
- * The reads of the client's own address: one Lotus answers "actor not found" is about the address
- * the client proposed with (never on chain), boost's "server error" text or not. Counted as a
- * rejection, so a client cannot make `result="error"` (and the operator's log lines) its own.
+ * The reads of the client's own address: one Lotus answers with no such actor, or one that is no
+ * account, is about the address the client proposed with, boost's "server error" text or not.
+ * Counted as a rejection, so a client cannot make `result="error"` (and the operator's log lines)
+ * its own. Lotus's texts: "actor not found" (address resolution), "failed to find actor: f0…"
+ * (StateAccountKey of an unknown ID, lotus chain/vm), "actor code is not account" (an ID of
+ * another actor).
  */
 const CLIENT_READS: ReadonlySet<string> = new Set(['SignatureLookupFailed', 'MarketBalanceUnavailable', 'DatacapUnavailable', 'ClientLookupFailed'])
+const NO_SUCH_CLIENT = /actor not found|failed to find actor|actor code is not account/
 const resultOf = (v: { reason: string, message: string, detail?: string }): 'rejected' | 'error' =>
   v.message.includes('server error') && !NOT_OUR_FAULT.has(v.reason) &&
-  !(CLIENT_READS.has(v.reason) && v.detail !== undefined && /actor not found/.test(v.detail)) ? 'error' : 'rejected'
+  !(CLIENT_READS.has(v.reason) && v.detail !== undefined && NO_SUCH_CLIENT.test(v.detail)) ? 'error' : 'rejected'
 /** Refusals that are the provider's state to change (funds, space): the operator's to see, like errors here. */
 const PROVIDER_STATE: ReadonlySet<string> = new Set(['InsufficientFunds', 'InsufficientPublishFunds', 'NoStagingSpace'])
 /** Whether a violation's detail is for the operator's log (warn), not only for debugging a client's proposal. */
@@ -188,7 +192,11 @@ export class ProposalService {
       // else: a proposal no one signed costs no balance, DataCap or ID reads.
       const signed = await gatherChainFacts(entry.chain, params.clientDealProposal, { signatureOnly: true })
       const early = evaluate(this.earlyChecks, { params, provider: entry.terms, chain: signed })
-      if (early !== undefined) return done(resultOf(early), early.reason, early.message)
+      if (early !== undefined) {
+        // The chain read behind it (a 401, a timeout) is the operator's to see, as a later check's is.
+        if (early.detail !== undefined) this.detail(early, params.dealUuid, provider)
+        return done(resultOf(early), early.reason, early.message)
+      }
       const spc = signedProposalCid(params.clientDealProposal).toString()
       const ledgers = params.isOffline ? undefined : this.o.ledgers
       const [chain, fundsBase] = await Promise.all([gatherChainFacts(entry.chain, params.clientDealProposal, { clientId: entry.terms.clientListsNameIds, have: signed }), ledgers?.fundsOf(entry)])

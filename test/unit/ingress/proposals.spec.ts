@@ -134,7 +134,10 @@ describe('ProposalService: a log line per decision', () => {
     const svc = new ProposalService({ providers, store: {} as DealStore, namespace: 'ns', log })
     const p = proposal()
     await svc.propose(p, meta)
-    assert.deepEqual(lines.map((l) => [l.level, l.deal, l.result, l.reason, l.msg]), [[40, p.dealUuid, 'error', 'ChainHeadUnavailable', 'deal failed: failed validation: server error: getting chain head']])
+    assert.deepEqual(lines.map((l) => [l.level, l.deal, l.result, l.reason, l.msg]), [
+      [40, p.dealUuid, undefined, 'ChainHeadUnavailable', 'ChainHead: HTTP 502'],
+      [40, p.dealUuid, 'error', 'ChainHeadUnavailable', 'deal failed: failed validation: server error: getting chain head']
+    ])
   })
 
   // Round 56: a client proposing as an address with no actor made "server error" decisions counted
@@ -153,9 +156,18 @@ describe('ProposalService: a log line per decision', () => {
     })
     assert.equal((await svc.propose(unknown, meta)).message, 'failed validation: server error: validating signature', 'boost\'s text, whatever the count')
     assert.deepEqual(lines.map((l) => [l.level, l.result, l.reason]), [[30, 'rejected', 'SignatureLookupFailed']])
+    // Round 57: real Lotus's texts for an unknown ID and for an ID of another actor.
+    for (const text of ['failed to find actor: f01999', 'failed to get account actor state for f05: actor code is not account: storagemarket']) {
+      keyError = text
+      await svc.propose({ ...unknown, dealUuid: crypto.randomUUID() }, meta)
+    }
+    assert.deepEqual(lines.map((l) => [l.level, l.result]), [[30, 'rejected'], [30, 'rejected'], [30, 'rejected']])
     keyError = 'connect ECONNREFUSED 127.0.0.1:1234'
     await svc.propose({ ...unknown, dealUuid: '8c3e7d8a-5d2b-4f4e-9a36-0c0a5a8f1b21' }, meta)
-    assert.deepEqual(lines.slice(1).map((l) => [l.level, l.result, l.reason]), [[40, 'error', 'SignatureLookupFailed']], 'a read that failed here is a failure')
+    assert.deepEqual(lines.slice(3).map((l) => [l.level, l.result, l.reason, l.msg]), [
+      [40, undefined, 'SignatureLookupFailed', 'StateAccountKey: connect ECONNREFUSED 127.0.0.1:1234'],
+      [40, 'error', 'SignatureLookupFailed', 'deal failed: failed validation: server error: validating signature']
+    ], 'a read that failed here is a failure, its cause logged for the operator (round 57)')
   })
 
   it('keeps a client\'s own mistakes out of the operator\'s warn lines: a balance read of an address with no actor', async () => {
