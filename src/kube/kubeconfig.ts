@@ -178,10 +178,12 @@ interface TokenFileUser { name: string, path: string }
 
 /**
  * client-node's loadFromFile, with every user's token-file made absolute against the file's
- * directory first (the document rewritten only when one is relative). Returns those users.
+ * directory first (the document rewritten only when one is relative), the file read once. Returns
+ * those users.
  */
 function loadFile (kc: KubeConfig, file: string): TokenFileUser[] {
-  const doc = parseDocument(readFileSync(file, 'utf8'))
+  const text = readFileSync(file, 'utf8')
+  const doc = parseDocument(text)
   const found: TokenFileUser[] = []
   let relative = false
   const users = doc.errors.length === 0 ? doc.get('users') : undefined
@@ -199,11 +201,8 @@ function loadFile (kc: KubeConfig, file: string): TokenFileUser[] {
       relative = true
     }
   }
-  if (relative) {
-    kc.loadFromString(doc.toString({ lineWidth: 0 }))
-    kc.makePathsAbsolute(dirname(file))
-  } else {
-    kc.loadFromFile(file)
-  }
+  // What client-node's loadFromFile does, from the text read here once.
+  kc.loadFromString(relative ? doc.toString({ lineWidth: 0 }) : text)
+  kc.makePathsAbsolute(dirname(file))
   return found
 }
