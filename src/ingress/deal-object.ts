@@ -65,9 +65,6 @@ export interface DealContext {
   network?: Network
 }
 
-/** The address with the network's letter; only the letter differs, so the f form's cached string is reused. */
-const printed = (a: Address, network: Network | undefined): string => network === undefined || network === 'f' ? addressString(a) : network + addressString(a).slice(1)
-
 export function dealObject (params: DealParams, ctx: DealContext): StorageDeal {
   const cdp = params.clientDealProposal
   const p = cdp.proposal
@@ -81,8 +78,8 @@ export function dealObject (params: DealParams, ctx: DealContext): StorageDeal {
       pieceCid: p.pieceCid.toString(),
       pieceSize: p.pieceSize,
       verifiedDeal: p.verifiedDeal,
-      client: printed(p.client, ctx.network),
-      provider: printed(p.provider, ctx.network),
+      client: addressString(p.client, ctx.network),
+      provider: addressString(p.provider, ctx.network),
       label: p.label.kind === 'string' ? p.label.value : Buffer.from(p.label.value).toString('base64'),
       labelEncoding: p.label.kind,
       startEpoch: p.startEpoch,

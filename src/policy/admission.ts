@@ -150,16 +150,17 @@ export function evaluate (chain: readonly Check[], input: AdmissionInput): Viola
 const strings = new WeakMap<Address, string>()
 
 /**
- * `a.toString()` (f form), computed once per Address object: the string carries a checksum, so
- * every conversion hashes, and one proposal's client and provider are converted several times.
+ * `a.toString(network)`, the f form computed once per Address object: the string carries a
+ * checksum, so every conversion hashes, and one proposal's client and provider are converted
+ * several times. Only the letter differs between networks.
  */
-export function addressString (a: Address): string {
+export function addressString (a: Address, network: Network = 'f'): string {
   let s = strings.get(a)
   if (s === undefined) {
     s = a.toString()
     strings.set(a, s)
   }
-  return s
+  return network === 'f' ? s : network + s.slice(1)
 }
 
 /** An address without its network letter: what allow/deny lists and provider matching compare. */
