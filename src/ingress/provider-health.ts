@@ -6,7 +6,7 @@
  * subresource; the Events to record are the conditions that changed.
  */
 import type { StorageProvider, StorageProviderStatus } from '../api/types.generated.ts'
-import { DEAL_POLICY_DEFAULTS as D } from '../api/storageprovider.ts'
+import { providerTerms } from '../policy/terms.ts'
 import { getCondition, setCondition, type Condition, type ConditionInput } from '../kube/conditions.ts'
 
 /**
@@ -114,18 +114,18 @@ function readiness (sp: StorageProvider, o: ProviderObservation): ConditionInput
 }
 
 /**
- * Which proposals the deal policy refuses whatever they say (the spec with the CRD's defaults, as
- * terms.ts reads it): online ones, offline ones, and `all` when that leaves none, with the
- * fields that say so.
+ * Which proposals the deal policy refuses whatever they say (its terms, the CRD's defaults filled
+ * in by terms.ts): online ones, offline ones, and `all` when that leaves none, with the fields that
+ * say so.
  */
 export function policyRefusals (sp: StorageProvider): { online?: string, offline?: string, all?: string } {
-  const p = sp.spec.dealPolicy ?? {}
-  const online = !(p.acceptOnline ?? D.acceptOnline)
+  const t = providerTerms(sp)
+  const online = !t.acceptOnline
     ? 'dealPolicy.acceptOnline is false'
-    : (p.transferTypes ?? D.transferTypes).length === 0 ? 'dealPolicy.transferTypes is empty' : undefined
-  const offline = !(p.acceptOffline ?? D.acceptOffline) ? 'dealPolicy.acceptOffline is false' : undefined
+    : t.transferTypes.length === 0 ? 'dealPolicy.transferTypes is empty' : undefined
+  const offline = !t.acceptOffline ? 'dealPolicy.acceptOffline is false' : undefined
   // Every deal is verified or not.
-  const kinds = !(p.acceptVerified ?? D.acceptVerified) && !(p.acceptUnverified ?? D.acceptUnverified)
+  const kinds = !t.acceptVerified && !t.acceptUnverified
     ? 'dealPolicy.acceptVerified and dealPolicy.acceptUnverified are both false'
     : undefined
   const all = kinds ?? (online !== undefined && offline !== undefined ? `online ones are refused (${online}), offline ones too (${offline})` : undefined)

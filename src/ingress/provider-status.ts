@@ -264,7 +264,8 @@ function errorText (err: unknown): string { return err instanceof Error ? err.me
 
 /**
  * Lotus answered, refusing the token: 401 (what Lotus answers a token it cannot verify), or 403
- * from a proxy in front of it. Whatever the client calls it (a 403 comes as a failed transport).
+ * from a proxy in front of it; the Lotus client calls both ERR_LOTUS_AUTH, and an error that wraps
+ * one keeps its HTTP status.
  */
 function tokenRefused (err: unknown): boolean {
   return err instanceof LotusRpcError && (err.code === 'ERR_LOTUS_AUTH' || err.httpStatus === 401 || err.httpStatus === 403)
