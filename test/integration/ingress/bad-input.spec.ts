@@ -24,6 +24,16 @@ const READ_DEADLINE_MS = 800
 /** Room for two requests near the 1 MiB limit, not three. */
 const REQUEST_MEMORY = 5 << 19
 
+/** A libp2p client node for one spec, stopped whatever the spec does. */
+async function withClient (fn: (node: Awaited<ReturnType<typeof createClientNode>>) => Promise<void>): Promise<void> {
+  const node = await createClientNode()
+  try {
+    await fn(node)
+  } finally {
+    await node.stop()
+  }
+}
+
 /** The client's own muxer under a connection (a libp2p internal), to send raw yamux frames. */
 const rawMuxer = (conn: unknown): { send: (b: Uint8Array) => boolean } => (conn as { muxer: { send: (b: Uint8Array) => boolean } }).muxer
 /** A yamux frame: the 12-byte header (version 0, type DATA, flags, stream ID, length), then the body. */
@@ -111,8 +121,7 @@ describe('ingress: bad input', () => {
 
   it('ends at once a stream whose client closed its side before the ingress read it (no request, half a request)', async () => {
     const full = encodeDealParams(await env.params())
-    const attacker = await createClientNode()
-    try {
+    await withClient(async (attacker) => {
       const conn = await attacker.dial(multiaddr(env.addr))
       // Raw frames under the client's own muxer (a libp2p internal), as go-libp2p sends them once
       // identify has run: a new stream naming its protocol without waiting for the echo, the bytes,
@@ -136,9 +145,7 @@ describe('ingress: bad input', () => {
       await eventually(async () => await env.rest.get(StorageDeals, env.namespace, params.dealUuid).then(() => true, () => false), { timeoutMs: 5000 })
       await env.rest.delete(StorageDeals, env.namespace, params.dealUuid)
       await eventually(async () => await dealCount() === 0)
-    } finally {
-      await attacker.stop()
-    }
+    })
   })
 
   it('refuses unknown protocol IDs at negotiation', async () => {
@@ -238,17 +245,14 @@ describe('ingress: bad input', () => {
 
   it('resets a stream the client keeps open after the answer, once the write deadline has passed again', async () => {
     const replica = await env.startReplica({ limits: { readDeadlineMs: READ_DEADLINE_MS, writeDeadlineMs: 300, maxMessageBytes: 1 << 20 } })
-    const node = await createClientNode()
-    try {
+    await withClient(async (node) => {
       const s = await answeredStatusStream(node, replica.host.addresses()[0]!)
       await resetWithin(s, 3000)
       // A client that closes after reading, as boost's does, is not reset.
       const polite = await answeredStatusStream(node, replica.host.addresses()[0]!)
       await polite.close()
       assert.equal(polite.status, 'closed')
-    } finally {
-      await node.stop()
-    }
+    })
   })
 
   it('created nothing and still accepts a good proposal', async () => {
@@ -262,16 +266,13 @@ describe('ingress: bad input', () => {
   })
 
   it('keeps a new connection whose client opens a dozen streams as soon as its dial returns', async () => {
-    const eager = await createClientNode()
-    try {
+    await withClient(async (eager) => {
       await eager.dial(multiaddr(env.addr))
       const streams = await Promise.all(Array.from({ length: 12 }, async () => await eager.dialProtocol(multiaddr(env.addr), PROTOCOL_IDS.dealProposal121)))
       await new Promise((resolve) => setTimeout(resolve, 200))
       assert.deepEqual(streams.map((s) => s.status), streams.map(() => 'open'))
       for (const s of streams) s.abort(new Error('test done'))
-    } finally {
-      await eager.stop()
-    }
+    })
   })
 
   it('resets streams beyond the per-connection limit at once, holds the rest to their deadline, and serves another client meanwhile', async () => {
@@ -317,8 +318,7 @@ describe('ingress: bad input', () => {
     const limit = 12
     const replica = await env.startReplica({ maxStreamsPerConnection: limit })
     const at = replica.host.addresses()[0]!
-    const burst = await createClientNode()
-    try {
+    await withClient(async (burst) => {
       const params = await Promise.all(Array.from({ length: limit + 1 }, async () => await env.params()))
       const before = await tooManyStreams()
       // All opened as the connection comes up, with the client's identify stream: an early-stream
@@ -326,14 +326,11 @@ describe('ingress: bad input', () => {
       const results = await Promise.all(params.map(async (p) => await proposeDeal(burst, at, p).then((r) => r.accepted ? 'accepted' : r.message, (e: Error) => e.message)))
       assert.equal(results.filter((r) => r === 'accepted').length, limit, results.join(' | '))
       assert.equal(await tooManyStreams() - before, 1)
-    } finally {
-      await burst.stop()
-    }
+    })
   })
 
   it('ends a connection whose DATA frame for no stream is longer than a stream\'s window, without buffering the body', async () => {
-    const attacker = await createClientNode()
-    try {
+    await withClient(async (attacker) => {
       const conn = await attacker.dial(multiaddr(env.addr))
       const muxer = rawMuxer(conn)
       // No flag, a stream that was never opened, 1 MiB: more than a stream is granted (256 KiB),
@@ -343,14 +340,11 @@ describe('ingress: bad input', () => {
       header.writeUInt32BE(1 << 20, 8)
       muxer.send(Buffer.concat([header, new Uint8Array((1 << 20) - 1000)]))
       await eventually(() => conn.status !== 'open', { timeoutMs: 5000, what: 'the connection ended' })
-    } finally {
-      await attacker.stop()
-    }
+    })
   })
 
   it('drops what a client sends on an answered transports or identify stream, and resets the stream past 64 KiB', async () => {
-    const client = await createClientNode()
-    try {
+    await withClient(async (client) => {
       const conn = await client.dial(multiaddr(env.addr))
       for (const protocol of [PROTOCOL_IDS.transports, '/ipfs/id/1.0.0']) {
         const stream = await conn.newStream(protocol)
@@ -369,14 +363,11 @@ describe('ingress: bad input', () => {
         await eventually(() => stream.status === 'reset' || stream.status === 'aborted', { timeoutMs: 5000, what: `${protocol}: the stream reset (${stream.status})` })
         assert.ok(sent <= 256 << 10, `${protocol}: ${sent} bytes went out before the reset`)
       }
-    } finally {
-      await client.stop()
-    }
+    })
   })
 
   it('resets streams that hold more than a request while still negotiating their protocol (a client not reading the "na" answers)', async () => {
-    const attacker = await createClientNode()
-    try {
+    await withClient(async (attacker) => {
       const conn = await attacker.dial(multiaddr(env.addr))
       const muxer = rawMuxer(conn)
       // Protocol lines the ingress answers "na" to, 16 KiB at a time, on 8 raw streams whose
@@ -393,16 +384,13 @@ describe('ingress: bad input', () => {
       const negotiating = (): number => env.ingress.host.node.getConnections().filter((c) => c.remotePeer.toString() === peer)
         .reduce((n, c) => n + c.streams.filter((st) => st.protocol === '' || st.protocol === undefined).length, 0)
       await eventually(() => negotiating() < ids.length, { timeoutMs: 3000, what: 'negotiating streams reset before the negotiation timeout' })
-    } finally {
-      await attacker.stop()
-    }
+    })
     const ok = await proposeDeal(env.node, env.addr, await env.params())
     assert.equal(ok.accepted, true, ok.message)
   })
 
   it('ends a connection whose DATA frame claims 2 GiB at its header, without buffering the body', async () => {
-    const attacker = await createClientNode()
-    try {
+    await withClient(async (attacker) => {
       const conn = await attacker.dial(multiaddr(env.addr))
       // Raw bytes on the secured connection, under the client's own muxer (a libp2p internal).
       const muxer = rawMuxer(conn)
@@ -420,9 +408,7 @@ describe('ingress: bad input', () => {
       }
       assert.notEqual(conn.status, 'open', `still open after ${sent} bytes`)
       assert.ok(sent < 50_000_000, `${sent} bytes went out before the connection ended`)
-    } finally {
-      await attacker.stop()
-    }
+    })
     const ok = await proposeDeal(env.node, env.addr, await env.params())
     assert.equal(ok.accepted, true, ok.message)
   })
