@@ -38,6 +38,13 @@ export const connectionsRefused = new Counter({
   registers: [registry]
 })
 
+export const connectionsClosed = new Counter({
+  name: 'dealyard_ingress_connections_closed_total',
+  help: 'Connections the ingress closed for what their peer did, by reason (StreamOpenRate: new streams faster than the budget; WriteBacklog: too many unsent bytes; WriteTimeout: the peer read nothing for the write timeout).',
+  labelNames: ['reason'],
+  registers: [registry]
+})
+
 export const dealLookups = new Counter({
   name: 'dealyard_ingress_deal_lookups_total',
   help: 'Status requests for deals missing from the cache, by result: apiserver (looked up) or throttled (answered not found).',

@@ -31,7 +31,8 @@ import { YamuxStream, StreamState } from '@chainsafe/libp2p-yamux/stream'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { DealyardError } from '../errors.ts'
 import { TokenBucket } from '../token-bucket.ts'
-import { pingsDropped } from './metrics.ts'
+import { connectionsClosed, pingsDropped } from './metrics.ts'
+import { logger } from '../log.ts'
 
 interface WindowFields { state: StreamState, recvWindow: number, recvWindowCapacity: number }
 
@@ -363,6 +364,75 @@ export function patchMuxerPings (muxer: unknown): boolean {
   return true
 }
 
+/**
+ * New inbound streams a connection may open at once, and per second after that. Clients open one
+ * stream per request (boost's client: a proposal, a status query, an ask); a bot reusing one
+ * connection for hundreds of status queries stays far below these.
+ */
+export const STREAM_OPEN_BURST = 256
+export const STREAMS_OPENED_PER_SECOND = 128
+const streamOpens = Symbol('dealyard.yamux.streamOpens')
+const streamOpensPatched = Symbol('dealyard.yamux.streamOpensPatched')
+const log = logger('ingress:yamux')
+/** One warn line a second at most for connections closed here: an attack closes many. */
+const closedLogs = new TokenBucket({ burst: 1, perSecond: 1 })
+
+interface StreamOpenFields {
+  incomingStream?: (id: number) => void
+  handleGoAway?: (reason: number) => void
+  streams?: Array<{ streamId?: number }>
+  maConn?: { abort?: (err: Error) => void, remoteAddr?: unknown, stream?: { remoteAddr?: unknown } }
+  [streamOpens]?: TokenBucket
+  [streamOpensPatched]?: boolean
+}
+
+/** The peer's address, for a log line: the muxer's connection is noise's, which wraps the TCP one. */
+function peerAddress (m: StreamOpenFields): string {
+  return String(m.maConn?.stream?.remoteAddr ?? m.maConn?.remoteAddr ?? 'unknown')
+}
+
+/**
+ * A connection opening streams faster than STREAMS_OPENED_PER_SECOND (after a burst of
+ * STREAM_OPEN_BURST) is closed, and a GoAway from the peer ends the connection.
+ *
+ * Why: every new stream costs the ingress's one thread its setup, multistream-select and teardown,
+ * and a stream past the 256-stream limit an RST frame written back: one connection opening and
+ * resetting streams as fast as it could took the whole event loop (43,000 pairs a second, other
+ * clients' asks 1–6 s late, /metrics past the liveness probe's timeout, watches dropped), and one
+ * that also never read made the RSTs pile up until the heap ran out (round 58). go-libp2p bounds
+ * streams by count, not rate; nothing a real client does comes near this rate. The error thrown
+ * here is the one the muxer's read handler turns into aborting the muxer and the connection.
+ *
+ * GoAway: js-yamux ends its streams but leaves the TCP connection open (and, for a normal
+ * termination, goes on accepting new streams on it); go-yamux, boost's, ends the session on any
+ * GoAway (session.go handleGoAway returns an error).
+ */
+export function patchMuxerStreamOpens (muxer: unknown): boolean {
+  const proto = Object.getPrototypeOf(muxer) as StreamOpenFields | null
+  if (proto == null) return false
+  if (proto[streamOpensPatched] === true) return true
+  const incomingStream = proto.incomingStream
+  const handleGoAway = proto.handleGoAway
+  if (typeof incomingStream !== 'function' || typeof handleGoAway !== 'function' || !Array.isArray((muxer as StreamOpenFields).streams)) return false
+  proto.incomingStream = function (this: StreamOpenFields, id: number): void {
+    if (this.streams?.some((s) => s.streamId === id) !== true) {
+      const bucket = this[streamOpens] ??= new TokenBucket({ burst: STREAM_OPEN_BURST, perSecond: STREAMS_OPENED_PER_SECOND })
+      if (!bucket.take()) {
+        connectionsClosed.inc({ reason: 'StreamOpenRate' })
+        if (closedLogs.take()) log.warn({ peer: peerAddress(this) }, `connection closed: more than ${STREAMS_OPENED_PER_SECOND} new streams a second`)
+        throw new DealyardError('ERR_RESOURCE', `more than ${STREAMS_OPENED_PER_SECOND} new streams a second on this connection`)
+      }
+    }
+    incomingStream.call(this, id)
+  }
+  proto.handleGoAway = function (this: StreamOpenFields, reason: number): void {
+    handleGoAway.call(this, reason)
+    this.maConn?.abort?.(new DealyardError('ERR_YAMUX_GOAWAY', `the peer sent GoAway (code ${reason})`))
+  }
+  proto[streamOpensPatched] = true
+  return true
+}
+
 /** The yamux muxer factory, with the stream and decoding patches above applied. */
 export function yamux (init: Parameters<typeof jsYamux>[0] & { negotiationBytes?: number } = {}): ReturnType<typeof jsYamux> {
   patchYamuxStreams()
@@ -375,6 +445,7 @@ export function yamux (init: Parameters<typeof jsYamux>[0] & { negotiationBytes?
       const muxer = create(maConn)
       patchMuxerDecoding(muxer)
       patchMuxerPings(muxer)
+      patchMuxerStreamOpens(muxer)
       if (negotiationBytes !== undefined) patchMuxerNegotiation(muxer, negotiationBytes)
       return muxer
     }

@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto'
 import { yamux as jsYamux } from '@chainsafe/libp2p-yamux'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { patchMuxerDecoding, patchYamuxStreams, PONG_BURST, PONGS_PER_SECOND, yamux } from '../../../src/ingress/yamux.ts'
-import { pingsDropped } from '../../../src/ingress/metrics.ts'
+import { patchMuxerDecoding, patchYamuxStreams, PONG_BURST, PONGS_PER_SECOND, STREAM_OPEN_BURST, STREAMS_OPENED_PER_SECOND, yamux } from '../../../src/ingress/yamux.ts'
+import { connectionsClosed, pingsDropped } from '../../../src/ingress/metrics.ts'
 
 const WINDOW = 256 * 1024
 const FrameType = { WindowUpdate: 1 }
@@ -273,5 +273,40 @@ test('the data of a DATA frame that also carries the FIN reaches the stream befo
     const onData = muxer.onData as (b: Uint8Array) => void
     onData.call(muxer, Buffer.concat([header(0, 1 | 4, 1, 5), Buffer.from('hello')]))
     assert.deepEqual(await got, { text: 'hello', remote: 'closed' }, readLater ? 'read after the frame' : 'read as it came')
+  }
+})
+
+test('a connection opening streams faster than its budget is closed and counted; within the budget they open', async () => {
+  const [, conn] = multiaddrConnectionPair()
+  const muxer = track(yamux()().createStreamMuxer(conn)) as unknown as Record<string, unknown>
+  muxer.sendFrame = () => true
+  const onData = muxer.onData as (b: Uint8Array) => void
+  const closed = async (): Promise<number> => (await connectionsClosed.get()).values.find((v) => v.labels.reason === 'StreamOpenRate')?.value ?? 0
+  const before = await closed()
+  // The burst of SYNs (client streams have odd IDs), every one accepted or refused the stock way.
+  onData.call(muxer, Buffer.concat(Array.from({ length: STREAM_OPEN_BURST }, (_, i) => header(1, 1, 2 * i + 1, 0))))
+  assert.throws(() => { onData.call(muxer, header(1, 1, 2 * STREAM_OPEN_BURST + 1, 0)) }, new RegExp(`more than ${STREAMS_OPENED_PER_SECOND} new streams a second`))
+  assert.equal(await closed() - before, 1)
+  // Frames of streams already open are not new streams.
+  assert.doesNotThrow(() => { onData.call(muxer, header(1, 0, 1, 10)) })
+  await new Promise((resolve) => setTimeout(resolve, 1000 / STREAMS_OPENED_PER_SECOND * 4))
+  assert.doesNotThrow(() => { onData.call(muxer, header(1, 1, 2 * STREAM_OPEN_BURST + 3, 0)) }, 'the budget refills')
+})
+
+test('a stream flood closes the whole connection, not just the muxer', async () => {
+  const [client, server] = multiaddrConnectionPair()
+  track(yamux()().createStreamMuxer(server))
+  client.send(Buffer.concat(Array.from({ length: STREAM_OPEN_BURST + 10 }, (_, i) => header(1, 1, 2 * i + 1, 0))))
+  for (let i = 0; i < 50 && server.status === 'open'; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  assert.notEqual(server.status, 'open')
+})
+
+test('a GoAway from the peer ends the connection, whatever its code', async () => {
+  for (const code of [0, 1, 2]) {
+    const [client, server] = multiaddrConnectionPair()
+    track(yamux()().createStreamMuxer(server))
+    client.send(header(3, 0, 0, code))
+    for (let i = 0; i < 50 && server.status === 'open'; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.notEqual(server.status, 'open', `GoAway code ${code}`)
   }
 })
