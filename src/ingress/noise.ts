@@ -22,6 +22,7 @@ import { noise as jsNoise, type ICryptoInterface, type NoiseInit } from '@chains
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
 import type { ConnectionEncrypter } from '@libp2p/interface'
 import { loadNative } from '../filecoin/commp/native.ts'
+import { boundWriteBacklog } from './write-bounds.ts'
 
 /** ChaCha20-Poly1305's tag. */
 const TAG_BYTES = 16
@@ -239,11 +240,14 @@ export function noise (init?: NoiseInit): ReturnType<typeof jsNoise> {
     encrypter.secureInbound = async (conn, options) => {
       const secured = await inbound(conn, options)
       batchDecryption(secured.connection)
+      // Frames queue here, in plaintext, once the TCP connection under it stops taking data.
+      boundWriteBacklog(secured.connection)
       return secured
     }
     encrypter.secureOutbound = async (conn, options) => {
       const secured = await outbound(conn, options)
       batchDecryption(secured.connection)
+      boundWriteBacklog(secured.connection)
       return secured
     }
     return encrypter as ReturnType<ReturnType<typeof jsNoise>>

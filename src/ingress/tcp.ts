@@ -22,6 +22,7 @@ import type { MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface
 import type { ConnectionsPerIp } from './ip-limit.ts'
 import type { AddressRate } from './address-rate.ts'
 import { DealyardError } from '../errors.ts'
+import { boundWriteBacklog, writeTimeout } from './write-bounds.ts'
 
 /**
  * Decides on an inbound connection as soon as its socket is accepted, before libp2p's own checks
@@ -54,7 +55,7 @@ function gathering (upgrader: Upgrader, gate?: InboundGate): Upgrader {
         return async (c: MultiaddrConnection, o: Parameters<Upgrader['upgradeInbound']>[1]) => {
           const settled = gate?.(c)
           try {
-            await target.upgradeInbound(gatherWrites(c), o)
+            await target.upgradeInbound(boundWrites(gatherWrites(c)), o)
           } finally {
             settled?.()
           }
@@ -106,6 +107,27 @@ export function gatherWrites<C extends MultiaddrConnection> (conn: C): C {
   socket.resetAndDestroy = function (this: Socket) {
     flush()
     return resetAndDestroy.call(this)
+  }
+  return conn
+}
+
+/**
+ * The connection's unsent bytes bounded and its stuck writes timed out (write-bounds.ts): inbound
+ * connections only, where the ingress writes nothing but small answers. An outbound one (the
+ * client CLI's) may have a large proposal in flight behind a peer's wide window. A connection
+ * that is not a TCP socket one gets the byte bound only, when it has one.
+ */
+export function boundWrites<C extends MultiaddrConnection> (conn: C, o: { maxUnsentBytes?: number, writeTimeoutMs?: number } = {}): C {
+  boundWriteBacklog(conn, o.maxUnsentBytes)
+  const c = conn as unknown as SocketConnection
+  const socket = c.socket
+  const send = c.sendData
+  if (!(socket instanceof Socket) || typeof send !== 'function') return conn
+  const stuck = writeTimeout(socket, (err) => { conn.abort(err) }, o.writeTimeoutMs)
+  c.sendData = (data) => {
+    const sent = send.call(conn, data)
+    if (!sent.canSendMore) stuck.blocked()
+    return sent
   }
   return conn
 }

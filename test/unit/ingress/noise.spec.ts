@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { noise as stockNoise } from '@chainsafe/libp2p-noise'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { MAX_UNSENT_BYTES } from '../../../src/ingress/write-bounds.ts'
 import { defaultLogger } from '@libp2p/logger'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import type { MultiaddrConnection } from '@libp2p/interface'
@@ -153,6 +154,12 @@ test('real noise: this side batched, the stock side unchanged, bytes intact both
   inbound.connection.send(Buffer.from('answer'))
   for (let i = 0; i < 100 && echoed.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
   assert.equal(Buffer.concat(echoed).toString(), 'answer')
+  // What this side queues while the connection under it takes nothing is bounded (write-bounds.ts):
+  // past MAX_UNSENT_BYTES the connection is aborted, where stock noise queues without limit.
+  const secured = inbound.connection as unknown as { writableNeedsDrain: boolean, status: string, send: (b: Uint8Array) => boolean }
+  secured.writableNeedsDrain = true
+  for (let i = 0; i * 64 * 1024 <= MAX_UNSENT_BYTES && secured.status === 'open'; i++) secured.send(new Uint8Array(64 * 1024))
+  assert.equal(secured.status, 'aborted')
 })
 
 test('native ChaCha20-Poly1305 matches noise\'s default crypto, in place and from lists', () => {
