@@ -14,10 +14,13 @@ import { DealyardError } from '../errors.ts'
 import { connectionsClosed } from './metrics.ts'
 
 /**
- * Unsent bytes a connection may queue (above the kernel's socket buffers): every answer the
- * ingress writes is a few KiB at most, 64 streams' answers together far below this.
+ * Unsent bytes a connection may queue (above the kernel's socket buffers). Every answer the
+ * ingress writes is a few KiB at most, but noise hands the whole of its queue to the TCP
+ * connection at once: a stream writing MiBs through a wide yamux window queued ~2 MB there
+ * while its peer was reading (measured). A peer that reads nothing is caught by the write
+ * timeout long before this, the frames it can provoke being rate-limited (yamux.ts).
  */
-export const MAX_UNSENT_BYTES = 1 << 20
+export const MAX_UNSENT_BYTES = 4 << 20
 /** How long a connection's writes may make no progress (go-yamux's ConnectionWriteTimeout). */
 export const WRITE_TIMEOUT_MS = 10_000
 
