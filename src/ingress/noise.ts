@@ -240,14 +240,15 @@ export function noise (init?: NoiseInit): ReturnType<typeof jsNoise> {
     encrypter.secureInbound = async (conn, options) => {
       const secured = await inbound(conn, options)
       batchDecryption(secured.connection)
-      // Frames queue here, in plaintext, once the TCP connection under it stops taking data.
+      // Frames queue here, in plaintext, once the TCP connection under it stops taking data (the
+      // ingress writes only small answers; see write-bounds.ts).
       boundWriteBacklog(secured.connection)
       return secured
     }
     encrypter.secureOutbound = async (conn, options) => {
       const secured = await outbound(conn, options)
       batchDecryption(secured.connection)
-      boundWriteBacklog(secured.connection)
+      // Not bounded: the client CLI's proposal (up to 5 MiB) may queue here behind a wide window.
       return secured
     }
     return encrypter as ReturnType<ReturnType<typeof jsNoise>>
