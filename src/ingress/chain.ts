@@ -4,7 +4,7 @@
  * read matters.
  */
 import { Address, type Network } from '../filecoin/address.ts'
-import { authenticateMessageCall, FullNodeClient, type RpcEndpoint } from '../lotus/index.ts'
+import { authenticateMessageCall, FullNodeClient, noActorOfKind, type RpcEndpoint } from '../lotus/index.ts'
 import { addressString, fact, failedFact, type Authentication, type ChainFacts, type Fact } from '../policy/admission.ts'
 import { encodeDealProposal } from '../protocol/market.ts'
 import type { ClientDealProposal } from '../protocol/types.ts'
@@ -133,10 +133,9 @@ export class LotusChain implements ChainReader {
       // An actor never leaves the chain: a found one is kept as long as account keys are.
       return await this.accounts.get(`miner/${miner.slice(1)}`, async () => { await counted('StateMinerInfo', this.client.stateMinerInfo(miner)); return 'found' }) === 'found'
     } catch (err) {
-      // Lotus and venus: "actor not found" when no actor has the ID, "actor code is not miner:
-      // account" (multisig, evm…) when another actor does: a transposed digit of a mainnet miner's
-      // ID more likely lands on one of those than on a free ID.
-      if (/actor not found|actor code is not miner/i.test((err as Error).message)) return false
+      // No actor at the ID, or one that is no miner (an account, multisig, evm…): a transposed
+      // digit of a mainnet miner's ID more likely lands on one of those than on a free ID.
+      if (noActorOfKind((err as Error).message, 'miner')) return false
       throw err
     }
   }

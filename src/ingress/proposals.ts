@@ -19,6 +19,7 @@ import type { FundsBase, LedgerBook, StagingBase } from './ledgers.ts'
 import { proposalDuration, proposalsTotal } from './metrics.ts'
 import { ProviderConfigError, type ProviderDirectory } from './providers.ts'
 import type { DealStore, Recheck } from './store.ts'
+import { noActorOfKind } from '../lotus/errors.ts'
 
 const log = logger('ingress:proposals')
 
@@ -33,17 +34,14 @@ const NOT_OUR_FAULT: ReadonlySet<string> = new Set(['InsufficientFunds', 'Insuff
 const CHAIN_READ_FAILURES: ReadonlySet<string> = new Set(['ChainHeadUnavailable', 'SignatureLookupFailed', 'AuthenticateMessageFailed'])
 /**
  * The reads of the client's own address: one Lotus answers with no such actor, or one that is no
- * account, is about the address the client proposed with, boost's "server error" text or not.
- * Counted as a rejection, so a client cannot make `result="error"` (and the operator's log lines)
- * its own. Lotus's texts: "actor not found" (address resolution), "failed to find actor: f0…"
- * (StateAccountKey of an unknown ID, lotus chain/vm), "actor code is not account" (an ID of
- * another actor).
+ * account (noActorOfKind), is about the address the client proposed with, boost's "server error"
+ * text or not. Counted as a rejection, so a client cannot make `result="error"` (and the
+ * operator's log lines) its own.
  */
 const CLIENT_READS: ReadonlySet<string> = new Set(['SignatureLookupFailed', 'MarketBalanceUnavailable', 'DatacapUnavailable', 'ClientLookupFailed'])
-const NO_SUCH_CLIENT = /actor not found|failed to find actor|actor code is not account/
 const resultOf = (v: { reason: string, message: string, detail?: string }): 'rejected' | 'error' =>
   v.message.includes('server error') && !NOT_OUR_FAULT.has(v.reason) &&
-  !(CLIENT_READS.has(v.reason) && v.detail !== undefined && NO_SUCH_CLIENT.test(v.detail)) ? 'error' : 'rejected'
+  !(CLIENT_READS.has(v.reason) && v.detail !== undefined && noActorOfKind(v.detail, 'account')) ? 'error' : 'rejected'
 /** Refusals that are the provider's state to change (funds, space): the operator's to see, like errors here. */
 const PROVIDER_STATE: ReadonlySet<string> = new Set(['InsufficientFunds', 'InsufficientPublishFunds', 'NoStagingSpace'])
 /** Whether a violation's detail is for the operator's log (warn), not only for debugging a client's proposal. */

@@ -76,3 +76,13 @@ export const RpcCode = {
   MethodNotFound: -32601,
   InvalidParams: -32602
 } as const
+
+/**
+ * Whether a Lotus (or venus) error text says there is no actor of this kind at the address: none at
+ * all ("actor not found" from address resolution and state reads, "failed to find actor: f0…" from
+ * the VM, as StateAccountKey of an unknown ID says it), or another kind of actor ("actor code is
+ * not account", "… not miner"). Lotus gives no code of its own for these.
+ */
+export function noActorOfKind (message: string, kind: 'account' | 'miner'): boolean {
+  return /actor not found|failed to find actor/i.test(message) || message.toLowerCase().includes(`actor code is not ${kind}`)
+}

@@ -10,7 +10,7 @@
  *   { maxFee: 50_000_000_000_000_000n, msgUuid })   // same msgUuid on every retry
  * const lookup = await full.stateWaitMsg(sm.cid, 10)
  */
-export { LotusRpcError, RpcCode, type LotusErrorCode } from './errors.ts'
+export { LotusRpcError, RpcCode, noActorOfKind, type LotusErrorCode } from './errors.ts'
 export { RpcClient, DEFAULT_TIMEOUT_MS, type RpcEndpoint, type ClientOptions, type CallOptions } from './rpc.ts'
 export { DEFAULT_RETRY, backoffDelay, type RetryPolicy } from './backoff.ts'
 export { FullNodeClient, type WaitOptions, type SearchOptions } from './fullnode.ts'
