@@ -55,7 +55,7 @@ export class LedgerBook {
     if (fl === undefined) return failedFact(`provider ${entry.terms.name}: FundLedger ${name} not found`)
     // Lotus would refuse it too, but only as "invalid encoding", naming neither ledger nor field.
     const unparsed = addressError(fl)
-    if (unparsed !== undefined) return failedFact(`FundLedger ${name}: ${unparsed}`)
+    if (unparsed !== undefined) return failedFact(unparsed)
     try {
       const [bal, wallet] = await Promise.all([
         entry.chain.marketBalance(fl.spec.escrowAddress),
@@ -109,8 +109,7 @@ export class LedgerBook {
   /** Why the FundLedger `sp` names has an address that does not parse: what no chain read changes. */
   unparsable (sp: StorageProvider): string | undefined {
     const fl = this.funds.getObject(undefined, sp.spec.fundLedger)
-    const e = fl === undefined ? undefined : addressError(fl)
-    return e === undefined ? undefined : `FundLedger ${fl!.metadata?.name ?? ''}: ${e}`
+    return fl === undefined ? undefined : addressError(fl)
   }
 
   private sharing (uses: (sp: StorageProvider) => boolean): string[] {
@@ -126,7 +125,7 @@ export class LedgerBook {
 export async function fundLedgerProblem (fl: FundLedger, chain: ChainReader): Promise<string | undefined> {
   const name = fl.metadata?.name ?? ''
   const unparsed = addressError(fl)
-  if (unparsed !== undefined) return `FundLedger ${name}: ${unparsed}`
+  if (unparsed !== undefined) return unparsed
   const [escrow, wallet] = await Promise.allSettled([chain.marketBalance(fl.spec.escrowAddress), chain.walletBalance(fl.spec.publishWallet)])
   for (const [r, field, read] of [[escrow, 'escrowAddress', 'market balance'], [wallet, 'publishWallet', 'balance']] as const) {
     if (!(r.status === 'rejected' && r.reason instanceof LotusRpcError && r.reason.code === 'ERR_LOTUS_RPC')) continue
@@ -142,13 +141,14 @@ export async function fundLedgerProblem (fl: FundLedger, chain: ChainReader): Pr
   return undefined
 }
 
+/** Which of the ledger's addresses does not parse, as a message naming the ledger and the field. */
 function addressError (fl: FundLedger): string | undefined {
   for (const field of ['escrowAddress', 'publishWallet'] as const) {
     const text = fl.spec[field]
     try {
       Address.fromString(text)
     } catch (err) {
-      return `spec.${field} ${JSON.stringify(text)} is not a Filecoin address: ${(err as Error).message}`
+      return `FundLedger ${fl.metadata?.name ?? ''}: spec.${field} ${JSON.stringify(text)} is not a Filecoin address: ${(err as Error).message}`
     }
   }
   return undefined
