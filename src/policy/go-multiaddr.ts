@@ -13,6 +13,7 @@ import { base58btc } from 'multiformats/bases/base58'
 import { castMultihash, decodeCid, fromB58String } from './go-cid.ts'
 import { B64_I2P, base32Encode, base64Encode, corrupt32, corrupt64, goBase32, goBase64, multibaseDecode, RFC4648 } from './go-multibase.ts'
 import { goParseIP, goQueryEscape, goQueryUnescape, goQuoteString } from './go-url.ts'
+import { isIpv4 } from './transfer-host.ts'
 
 /** One component: its protocol and Value() as Go prints it ('' for a protocol without one). */
 export interface GoComponent {
@@ -57,7 +58,6 @@ function parseUint (s: string, bits: number): bigint {
   return n
 }
 
-const isV4InV6 = (ip: Uint8Array): boolean => ip.subarray(0, 10).every((b) => b === 0) && ip[10] === 0xff && ip[11] === 0xff
 const dotted = (ip: Uint8Array): string => Array.from(ip.subarray(12)).join('.')
 
 /** net.IP.String() of an IPv6 address that is not IPv4-mapped: RFC 5952, the first longest zero run cut. */
@@ -77,7 +77,7 @@ function ipv6String (ip: Uint8Array): string {
 
 const ip4: Transcoder = (s) => {
   const ip = goParseIP(s)
-  if (ip === undefined || !isV4InV6(ip)) throw new GoValueError(`failed to parse ip4 addr: ${s}`)
+  if (ip === undefined || !isIpv4(ip)) throw new GoValueError(`failed to parse ip4 addr: ${s}`)
   return { value: dotted(ip), size: 4 }
 }
 
@@ -85,7 +85,7 @@ const ip6: Transcoder = (s) => {
   const ip = goParseIP(s)
   if (ip === undefined) throw new GoValueError(`failed to parse ip6 addr: ${s}`)
   // go-multiaddr's ip6BtS writes an IPv4-mapped address as ::ffff:a.b.c.d (net.IP would drop the prefix).
-  return { value: isV4InV6(ip) ? `::ffff:${dotted(ip)}` : ipv6String(ip), size: 16 }
+  return { value: isIpv4(ip) ? `::ffff:${dotted(ip)}` : ipv6String(ip), size: 16 }
 }
 
 const ip6zone: Transcoder = (s) => {
@@ -356,5 +356,5 @@ export function goMaurlHost (m: readonly GoComponent[]): { host: string } | { er
   const r = goDialArgsHost(m)
   if ('error' in r) return r
   const ip = goParseIP(r.host)
-  return ip !== undefined && !isV4InV6(ip) ? { host: `[${r.host}]` } : r
+  return ip !== undefined && !isIpv4(ip) ? { host: `[${r.host}]` } : r
 }

@@ -169,10 +169,6 @@ const builtin: Array<[string, string, string]> = [
 ]
 const builtinCidrs = builtin.map(([reason, cidr, what]) => ({ reason, cidr: parseCidr(cidr), what }))
 /**
- * Prefixes that carry an IPv4 address a translator or relay connects to, and where in the 16 bytes
- * it sits: such an address is judged by that IPv4 address too.
- */
-/**
  * Local-use NAT64 (RFC 8215). Its network-specific prefixes may be /48 to /96 long (RFC 6052 2.2),
  * and where the IPv4 address sits depends on the length, which only the network knows: read with
  * the wrong one, an internal address passes as a public one (and a public one is refused). So only
@@ -181,6 +177,10 @@ const builtinCidrs = builtin.map(([reason, cidr, what]) => ({ reason, cidr: pars
  */
 const LOCAL_NAT64 = parseCidr('64:ff9b:1::/48')
 
+/**
+ * Prefixes that carry an IPv4 address a translator or relay connects to, and where in the 16 bytes
+ * it sits (`xor`: stored inverted): such an address is judged by that IPv4 address too.
+ */
 const EMBEDDING: Array<{ cidr: Cidr, at: readonly number[], what: string, xor?: number, except?: Cidr[] }> = [
   // NAT64's well-known prefix (RFC 6052): on an IPv6-only cluster the gateway connects to it.
   { cidr: parseCidr('64:ff9b::/96'), at: [12, 13, 14, 15], what: 'NAT64' },
