@@ -117,13 +117,13 @@ export function gatherWrites<C extends MultiaddrConnection> (conn: C): C {
  * client CLI's) may have a large proposal in flight behind a peer's wide window. A connection
  * that is not a TCP socket one gets the byte bound only, when it has one.
  */
-export function boundWrites<C extends MultiaddrConnection> (conn: C, o: { maxUnsentBytes?: number, writeTimeoutMs?: number } = {}): C {
-  boundWriteBacklog(conn, o.maxUnsentBytes)
+export function boundWrites<C extends MultiaddrConnection> (conn: C): C {
+  boundWriteBacklog(conn)
   const c = conn as unknown as SocketConnection
   const socket = c.socket
   const send = c.sendData
   if (!(socket instanceof Socket) || typeof send !== 'function') return conn
-  const stuck = writeTimeout(socket, (err) => { conn.abort(err) }, o.writeTimeoutMs)
+  const stuck = writeTimeout(socket, (err) => { conn.abort(err) })
   c.sendData = (data) => {
     const sent = send.call(conn, data)
     if (!sent.canSendMore) stuck.blocked()
