@@ -30,8 +30,16 @@ describe('ingress: StorageProvider status', () => {
   const events = async (): Promise<Array<{ reason: string, type: string, note: string }>> =>
     ((await env.rest.list<KubeObject & { reason: string, type: string, note: string, regarding: { name: string, kind: string } }>(Core.events, 'default')).items)
       .filter((e) => e.regarding.kind === 'StorageProvider' && e.regarding.name === name())
-  const readyMetric = async (): Promise<number | undefined> =>
-    (await registry.getSingleMetric('dealyard_provider_ready')!.get()).values.find((v) => v.labels.provider === name())?.value
+  /**
+   * The provider's dealyard_provider_ready once it is `want`, or what it last was after the wait:
+   * the writer sets it when its status write returns, which may be just after a reader sees the
+   * status it wrote.
+   */
+  const readyMetric = async (want: number): Promise<number | undefined> => {
+    const value = async (): Promise<number | undefined> => (await registry.getSingleMetric('dealyard_provider_ready')!.get()).values.find((v) => v.labels.provider === name())?.value
+    for (let i = 0; i < 50 && await value() !== want; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    return await value()
+  }
 
   it('reports a working provider Ready, with the ingress\'s peer ID, the head, the worker and its active deals', async () => {
     const sp = await until('Ready=True', (s) => cond(s, 'Ready')?.status === 'True')
@@ -43,7 +51,7 @@ describe('ingress: StorageProvider status', () => {
     // The Lotus peer starts with another peer ID for the miner.
     assert.deepEqual([cond(sp, 'PeerIdOnChain')?.status, cond(sp, 'PeerIdOnChain')?.reason], ['False', 'Mismatch'])
     assert.match(cond(sp, 'PeerIdOnChain')!.message, new RegExp(`set-peer-id ${env.ingress.host.peerId}`))
-    assert.equal(await readyMetric(), 1)
+    assert.equal(await readyMetric(1), 1)
 
     const r = await proposeDeal(env.node, env.addr, await env.params())
     assert.equal(r.accepted, true, r.message)
@@ -69,7 +77,7 @@ describe('ingress: StorageProvider status', () => {
     try {
       const broken = await until('Ready=False InvalidConfig', (s) => cond(s, 'Ready')?.reason === 'InvalidConfig')
       assert.match(cond(broken, 'Ready')!.message, /is not labelled dealyard\.io\/lotus-token=true: .*kubectl -n \S+ label secret unmarked dealyard\.io\/lotus-token=true/)
-      assert.equal(await readyMetric(), 0)
+      assert.equal(await readyMetric(0), 0)
       await eventually(async () => (await events()).some((e) => e.type === 'Warning' && e.reason === 'InvalidConfig'), { what: 'a Warning Event (in "default", as for every cluster-scoped object)' })
     } finally {
       await env.rest.mergePatch(StorageProviders, undefined, name(), { spec: { lotus: { fullNode: { tokenSecretRef: ref } } } })
@@ -83,7 +91,7 @@ describe('ingress: StorageProvider status', () => {
     try {
       const missing = await until('Ready=False LedgerMissing', (s) => cond(s, 'Ready')?.reason === 'LedgerMissing')
       assert.match(cond(missing, 'Ready')!.message, new RegExp(`^FundLedger ${env.ledgers.funds} not found: online proposals are refused`))
-      assert.equal(await readyMetric(), 0)
+      assert.equal(await readyMetric(0), 0)
     } finally {
       await env.rest.create(FundLedgers, undefined, { apiVersion: fl.apiVersion, kind: fl.kind, metadata: { name: env.ledgers.funds }, spec: (fl as KubeObject & { spec: unknown }).spec } as KubeObject)
     }
@@ -152,7 +160,7 @@ describe('ingress: StorageProvider status', () => {
       const unparsed = await until('Ready=False LedgerUnusable: publishWallet', (s) => cond(s, 'Ready')?.reason === 'LedgerUnusable')
       assert.equal(cond(unparsed, 'Ready')?.status, 'False')
       assert.match(cond(unparsed, 'Ready')!.message, new RegExp(`^FundLedger ${env.ledgers.funds}: spec\\.publishWallet "${bad}" is not a Filecoin address: invalid address checksum`))
-      assert.equal(await readyMetric(), 0)
+      assert.equal(await readyMetric(0), 0)
       await env.rest.mergePatch(FundLedgers, undefined, env.ledgers.funds, { spec: { publishWallet, escrowAddress: 't0999999999' } })
       const noActor = await until('Ready=False LedgerUnusable: escrowAddress', (s) => cond(s, 'Ready')?.reason === 'LedgerUnusable' && /escrowAddress/.test(cond(s, 'Ready')!.message))
       assert.match(cond(noActor, 'Ready')!.message, /spec\.escrowAddress t0999999999 failed: .*actor not found.*: online proposals are refused/)
