@@ -18,6 +18,19 @@ export const proposalDuration = new Histogram({
   registers: [registry]
 })
 
+/**
+ * Where persisting a proposal waits, for each step it got through: the deal's create, the
+ * StorageDeal watch delivering it (what it is decided again against), the params Secret's create.
+ * All three are the apiserver's time: a growing `watch` is a watch falling behind its writes.
+ */
+export const persistStepDuration = new Histogram({
+  name: 'dealyard_ingress_persist_step_duration_seconds',
+  help: 'Time of each step persisting a proposal that succeeded: step deal_create|watch|params_create.',
+  labelNames: ['step'],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  registers: [registry]
+})
+
 export const openStreams = new Gauge({
   name: 'dealyard_ingress_open_streams',
   help: 'Protocol streams being served now, by protocol.',

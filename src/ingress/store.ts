@@ -34,7 +34,7 @@ import { DealyardError } from '../errors.ts'
 import type { PriorDeal, Violation } from '../policy/admission.ts'
 import { HoldingIndex, holdingOf, totalsIn, without, type HeldSnapshot, type HeldTotals, type Holding } from '../policy/holdings.ts'
 import { LABELS, paramsSecret, paramsSecretName } from './deal-object.ts'
-import { dealLookups } from './metrics.ts'
+import { dealLookups, persistStepDuration } from './metrics.ts'
 import { TokenBucket } from '../token-bucket.ts'
 
 export type CreateResult = { created: true } | { duplicate: PriorDeal } | { identical: PriorDeal } | { refused: Violation }
@@ -393,8 +393,10 @@ export class KubeDealStore implements DealStore {
     const uuid = deal.metadata.name ?? ''
     const mine = { ...deal, metadata: { ...deal.metadata, annotations: { ...deal.metadata.annotations, [ATTEMPT_ANNOTATION]: attempt } } } as Obj
     let created: Obj
+    const createStarted = performance.now()
     try {
       created = await this.rest.request<Obj>('POST', resourcePath(StorageDeals, this.namespace), { body: mine, timeoutMs: PERSIST_TIMEOUT_MS })
+      persistStepDuration.observe({ step: 'deal_create' }, (performance.now() - createStarted) / 1000)
     } catch (err) {
       if (isAlreadyExists(err)) {
         // A failed lookup still leaves the answer "duplicate", only without the prior deal's time.
@@ -424,7 +426,9 @@ export class KubeDealStore implements DealStore {
     if (!('created' in decided) || params === undefined) return decided
     const secret = paramsSecret({ apiVersion: created.apiVersion, name: uuid, uid: created.metadata.uid ?? '' }, this.namespace, params) as KubeObject
     const createSecret = async (): Promise<void> => {
+      const started = performance.now()
       await this.rest.request<KubeObject>('POST', resourcePath(Core.secrets, this.namespace), { body: secret, timeoutMs: PERSIST_TIMEOUT_MS })
+      persistStepDuration.observe({ step: 'params_create' }, (performance.now() - started) / 1000)
     }
     try {
       try {
@@ -532,6 +536,8 @@ export class KubeDealStore implements DealStore {
   private async afterCommit (spc: string | undefined, uuid: string, created: Obj, m: PendingCreate, recheck: Recheck | undefined): Promise<CreateResult> {
     const uid = created.metadata.uid ?? ''
     if (uid === '') return { created: true }
+    // Zero when the watch delivered the deal before the create's answer came.
+    const waitStarted = performance.now()
     if (m.before === undefined) {
       const seen = await new Promise<boolean>((resolve) => {
         const started = Date.now()
@@ -559,6 +565,7 @@ export class KubeDealStore implements DealStore {
         return { refused: { stage: 'acceptance', reason: 'DealWatchBehind', message: 'server error: save to db', detail: `deal ${uuid}: the StorageDeal watch did not deliver it in time (${WATCH_WAIT_MS} ms, ${RELIST_WAIT_MS} ms during a relist), so it could not be checked against deals other replicas created; deleted` } }
       }
     }
+    persistStepDuration.observe({ step: 'watch' }, (performance.now() - waitStarted) / 1000)
     let first = spc === undefined ? undefined : this.firstSeen.get(spc)
     if (m.listed === true && spc !== undefined && first?.uid === uid) {
       // Delivered by a list: first in resourceVersion order is not first written. Any other deal

@@ -25,7 +25,7 @@ import { DEALYARD_VERSION } from '../../../src/version.ts'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { LOTUS_TOKEN_LABEL } from '../../../src/api/index.ts'
-import { proposalsTotal } from '../../../src/ingress/metrics.ts'
+import { persistStepDuration, proposalsTotal } from '../../../src/ingress/metrics.ts'
 import { ATTEMPT_ANNOTATION, attemptTime } from '../../../src/ingress/store.ts'
 import { LABELS } from '../../../src/ingress/deal-object.ts'
 import { goTime } from '../../../src/policy/checks.ts'
@@ -487,6 +487,22 @@ describe('ingress: proposals, status, ask, transports', () => {
     } finally {
       await env.peer.faults({ reset: true })
     }
+  })
+
+  it('times each persistence step of an accepted deal: the deal\'s create, the watch, the params Secret\'s create (an offline deal has none)', async () => {
+    const counts = async (): Promise<Record<string, number>> => Object.fromEntries((await persistStepDuration.get()).values
+      .filter((v) => v.metricName === 'dealyard_ingress_persist_step_duration_seconds_count').map((v) => [String(v.labels.step), v.value]))
+    const at0 = await counts()
+    const online = await proposeDeal(env.node, env.addr, await env.params({ http: { url: 'http://127.0.0.1:9/data.car', headers: {}, size: 1900 } }))
+    assert.equal(online.accepted, true, online.message)
+    const at1 = await counts()
+    const offline = await proposeDeal(env.node, env.addr, await env.params({ http: undefined }))
+    assert.equal(offline.accepted, true, offline.message)
+    const at2 = await counts()
+    const delta = (a: Record<string, number>, b: Record<string, number>): Record<string, number> => Object.fromEntries(['deal_create', 'watch', 'params_create'].map((k) => [k, (b[k] ?? 0) - (a[k] ?? 0)]))
+    assert.deepEqual([delta(at0, at1), delta(at1, at2)], [{ deal_create: 1, watch: 1, params_create: 1 }, { deal_create: 1, watch: 1, params_create: 0 }])
+    const text = await (await fetch(env.ingress.metricsUrl!)).text()
+    assert.match(text, /dealyard_ingress_persist_step_duration_seconds_bucket\{le="0.005",step="watch"\}/)
   })
 
   it('counts proposals by provider, result and reason on /metrics', async () => {
