@@ -1,5 +1,5 @@
 /**
- * Ingress benchmark (`npm run bench ingress [--clients N] [--per-client K] [--rounds R] [--warmup W] [--client-impl go|js] [--reconnect] [--marks]`):
+ * Ingress benchmark (`npm run bench ingress [--clients N] [--per-client K] [--rounds R] [--warmup W] [--client-impl go|js] [--reconnect] [--topology shared|split|both] [--marks]`):
  * a real control plane, the Lotus peer, and `dealyard ingress` in its own process. N libp2p
  * clients (one connection each, dialled beforehand, proposals signed beforehand) send R waves of
  * online proposals, after W unmeasured waves of each kind (JIT, caches, the apiserver's heap). In
@@ -12,7 +12,10 @@
  * namespace the ingress does not watch), and the ratio; ingress waves and reference waves alternate, each started with the other processes
  * quiet. Then CPU milliseconds per deal of each process (ingress, the clients, the control plane,
  * the Lotus peer) for both, what each kind of wave left the processes to do after its last
- * answer, and each wave's paired ratio and apiserver price, to show the run's spread.
+ * answer, each wave's paired ratio and apiserver price, to show the run's spread, how long the
+ * ingress's accepted deals waited on each persistence step, and how idle each core was. All of
+ * it once per topology (below): by default with every process on every core, then with the
+ * control plane on a core of its own.
  * Goal: p99 < 1 s at 200 concurrent proposals; ratio ≥ 0.7.
  * Profiling: DEALYARD_BENCH_INGRESS_NODE_OPTIONS adds node flags to the ingress process (e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/p`, `--perf-basic-prof`), DEALYARD_BENCH_INGRESS_LOG appends its
@@ -21,7 +24,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
-import { appendFileSync, mkdtempSync, readdirSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -42,7 +45,7 @@ import { applyCrds } from '../support/crds.ts'
 import { startLotusPeer } from '../support/lotus-peer.ts'
 import { cpuNanos, procStat, settle } from './support.ts'
 
-const { values } = parseArgs({ options: { clients: { type: 'string' }, rounds: { type: 'string' }, warmup: { type: 'string' }, 'client-impl': { type: 'string' }, marks: { type: 'boolean' }, 'per-client': { type: 'string' }, reconnect: { type: 'boolean' } } })
+const { values } = parseArgs({ options: { clients: { type: 'string' }, rounds: { type: 'string' }, warmup: { type: 'string' }, 'client-impl': { type: 'string' }, marks: { type: 'boolean' }, topology: { type: 'string' }, 'per-client': { type: 'string' }, reconnect: { type: 'boolean' } } })
 const N = Number(values.clients ?? 200)
 const clientImpl = values['client-impl'] ?? 'go'
 if (clientImpl !== 'go' && clientImpl !== 'js') throw new Error(`--client-impl must be go or js, got ${clientImpl}`)
@@ -104,6 +107,30 @@ class CpuMeter {
   }
 }
 
+/** Per core, the share of the start()/stop() intervals it sat idle and the share of that spent waiting on I/O (/proc/stat, 10 ms ticks). */
+class CoreMeter {
+  private readonly sum: Array<{ all: number, idle: number, iowait: number }> = []
+  private at: number[][] = []
+  start (): void { this.at = CoreMeter.sample() }
+  stop (): void {
+    CoreMeter.sample().forEach((t, core) => {
+      const [all, idle, iowait] = t.map((x, i) => x - this.at[core]![i]!) as [number, number, number]
+      const s = this.sum[core] ??= { all: 0, idle: 0, iowait: 0 }
+      s.all += all; s.idle += idle; s.iowait += iowait
+    })
+  }
+
+  toString (): string { return this.sum.map((s, core) => `core ${core} idle ${(100 * (s.idle + s.iowait) / s.all).toFixed(0)} % (I/O wait ${(100 * s.iowait / s.all).toFixed(0)} %)`).join(', ') }
+
+  /** [all ticks, idle, iowait] per core. */
+  private static sample (): number[][] {
+    return readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d+ /.test(l)).map((l) => {
+      const f = l.split(/\s+/).slice(1, 9).map(Number)
+      return [f.reduce((a, b) => a + b, 0), f[3]!, f[4]!]
+    })
+  }
+}
+
 /** This process and every process it started (and theirs), named by the child of ours they descend from. */
 function processTree (): Map<number, string> {
   const stats = new Map<number, { ppid: number, comm: string }>()
@@ -120,6 +147,23 @@ function processTree (): Map<number, string> {
   walk(process.pid, label(process.pid))
   return out
 }
+
+/**
+ * Where the processes run. `shared`: every process on every core, as on one machine running the
+ * whole cluster; the ingress and its clients then take CPU from the apiserver, and the ratio
+ * prices the total CPU of a deal. `split`: the control plane (etcd + kube-apiserver) on core 0,
+ * every other process (the ingress, its clients, the reference's writer, the Lotus peer) on core
+ * 1, as in a cluster, where the apiserver runs on control-plane nodes and the ingress on a worker:
+ * the ratio then prices what the ingress asks of the apiserver. --topology both (the default on
+ * two or more cores) measures one after the other in the same run.
+ */
+type Topology = 'shared' | 'split'
+const topologyArg = values.topology ?? (cpus().length >= 2 ? 'both' : 'shared')
+if (!['shared', 'split', 'both'].includes(topologyArg)) throw new Error(`--topology must be shared, split or both, got ${topologyArg}`)
+if (topologyArg !== 'shared' && cpus().length < 2) throw new Error(`--topology ${topologyArg} needs two cores, this machine has ${cpus().length}`)
+const topologies: Topology[] = topologyArg === 'both' ? ['shared', 'split'] : [topologyArg as Topology]
+/** Every thread of a process (threads it starts later inherit this) on the given cores. */
+const pinTo = (pid: number, cores: string): void => { execFileSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' }) }
 
 async function pool<T> (n: number, items: T[], fn: (t: T) => Promise<void>): Promise<void> {
   let i = 0
@@ -170,7 +214,7 @@ try {
     '--allow-cidr', '127.0.0.0/8', '--ask-signer', 'none', '--max-streams', '64', '--inbound-connection-rate', '10000'],
   // At the production log level (info): whatever the ingress logs per proposal is part of its cost.
   { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DEALYARD_LOG_LEVEL: process.env.DEALYARD_LOG_LEVEL ?? 'info' } })
-  const ready = await new Promise<{ addresses: string[] }>((resolve, reject) => {
+  const ready = await new Promise<{ addresses: string[], metrics: string }>((resolve, reject) => {
     let out = ''
     let found = false
     ingressProc!.stdout!.on('data', (b: Buffer) => {
@@ -180,7 +224,7 @@ try {
       const line = out.split('\n').find((l) => l.startsWith('{') && !l.includes('"level"') && l.includes('"addresses"'))
       if (line !== undefined) {
         found = true
-        resolve(JSON.parse(line) as { addresses: string[] })
+        resolve(JSON.parse(line) as { addresses: string[], metrics: string })
       }
     })
     ingressProc!.once('exit', (code) => { reject(new Error(`ingress exited ${code}`)) })
@@ -272,107 +316,145 @@ try {
     await pool(N, await rawWave(), rawCreate)
   }
 
-  // Ingress waves and reference waves alternate, so both see the same background load (other
-  // work on this machine drifts over a run); CPU is read from /proc for every process involved.
-  const lat: number[] = []
-  let accepted = 0
-  let rejected = 0
-  const messages = new Map<string, number>()
-  let busy = 0
-  let rawBusy = 0
-  const procs = processTree()
-  const cpuIngress = new CpuMeter(procs)
-  const cpuRaw = new CpuMeter(procs)
-  // Each wave starts with the other processes quiet, and what a wave leaves behind is metered as
-  // its own: after a reference wave's last response the apiserver sometimes works on for ~100 ms
-  // of CPU (a GC cycle its creates started), which back to back the next ingress wave paid for.
-  const others = [...procs.keys()].filter((pid) => pid !== process.pid)
-  const tailIngress = new CpuMeter(procs)
-  const tailRaw = new CpuMeter(procs)
-  let settledMs = 0
-  const quiet = async (): Promise<void> => { settledMs += await settle(others) }
-  const drain = async (meter: CpuMeter): Promise<void> => { meter.start(); await quiet(); meter.stop() }
-  const waves: Array<{ ingressPerS: number, rawPerS: number, testplaneIngress: number, testplaneRaw: number }> = []
-  for (let r = 0; r < ROUNDS; r++) {
-    const busyBefore = busy
-    const acceptedBefore = accepted
-    const rawBusyBefore = rawBusy
-    const waveIngress = new CpuMeter(procs)
-    const waveRaw = new CpuMeter(procs)
-    if (clientImpl === 'go') {
-      const res = await goWave((await full.chainHead()).height + 200, async (run) => {
+  const allCores = `0-${cpus().length - 1}`
+  const place = (topology: Topology): void => {
+    for (const [pid, name] of processTree()) pinTo(pid, topology === 'shared' ? allCores : name === 'testplane' ? '0' : '1')
+  }
+  /** The ingress's persistence steps so far: seconds and count per step, from its /metrics. */
+  const persistSteps = async (): Promise<Map<string, { s: number, n: number }>> => {
+    const text = await (await fetch(ready.metrics)).text()
+    const out = new Map<string, { s: number, n: number }>()
+    for (const m of text.matchAll(/^dealyard_ingress_persist_step_duration_seconds_(sum|count)\{step="(\w+)"\} (\S+)$/gm)) {
+      const e = out.get(m[2]!) ?? { s: 0, n: 0 }
+      if (m[1] === 'sum') e.s = Number(m[3]); else e.n = Number(m[3])
+      out.set(m[2]!, e)
+    }
+    return out
+  }
+  /** Measured rounds in one placement of the processes on the cores; prints what they showed. */
+  const measure = async (topology: Topology): Promise<void> => {
+    place(topology)
+    // Go (1.25 on) resizes GOMAXPROCS to the cores a process may use about once a second: the
+    // control plane, the clients and the Lotus peer run each topology with as many Ps as cores.
+    await new Promise((resolve) => setTimeout(resolve, 2500))
+    const stepsBefore = await persistSteps()
+    // Ingress waves and reference waves alternate, so both see the same background load (other
+    // work on this machine drifts over a run); CPU is read from /proc for every process involved.
+    const lat: number[] = []
+    /** The reference's deals' latencies (both creates), to set the ingress's against. */
+    const rawLat: number[] = []
+    let accepted = 0
+    let rejected = 0
+    const messages = new Map<string, number>()
+    let busy = 0
+    let rawBusy = 0
+    const procs = processTree()
+    const cpuIngress = new CpuMeter(procs)
+    const cpuRaw = new CpuMeter(procs)
+    const coresIngress = new CoreMeter()
+    const coresRaw = new CoreMeter()
+    // Each wave starts with the other processes quiet, and what a wave leaves behind is metered as
+    // its own: after a reference wave's last response the apiserver sometimes works on for ~100 ms
+    // of CPU (a GC cycle its creates started), which back to back the next ingress wave paid for.
+    const others = [...procs.keys()].filter((pid) => pid !== process.pid)
+    const tailIngress = new CpuMeter(procs)
+    const tailRaw = new CpuMeter(procs)
+    let settledMs = 0
+    const quiet = async (): Promise<void> => { settledMs += await settle(others) }
+    const drain = async (meter: CpuMeter): Promise<void> => { meter.start(); await quiet(); meter.stop() }
+    const waves: Array<{ ingressPerS: number, rawPerS: number, testplaneIngress: number, testplaneRaw: number }> = []
+    for (let r = 0; r < ROUNDS; r++) {
+      const busyBefore = busy
+      const acceptedBefore = accepted
+      const rawBusyBefore = rawBusy
+      const waveIngress = new CpuMeter(procs)
+      const waveRaw = new CpuMeter(procs)
+      if (clientImpl === 'go') {
+        const res = await goWave((await full.chainHead()).height + 200, async (run) => {
+          await quiet()
+          cpuIngress.start()
+          waveIngress.start()
+          coresIngress.start()
+          mark('ingress start')
+          const t0 = performance.now()
+          await run()
+          busy += performance.now() - t0
+          cpuIngress.stop()
+          waveIngress.stop()
+          coresIngress.stop()
+          mark('ingress stop')
+          await drain(tailIngress)
+        })
+        lat.push(...res.latenciesMs)
+        accepted += res.accepted
+        for (const [m, k] of Object.entries(res.messages)) { rejected += k; messages.set(m, (messages.get(m) ?? 0) + k) }
+      } else {
+        const wave = await makeWave()
         await quiet()
         cpuIngress.start()
         waveIngress.start()
-        mark('ingress start')
         const t0 = performance.now()
-        await run()
+        await jsWave(wave, (ms, res) => {
+          lat.push(ms)
+          if (res.accepted) accepted++; else { rejected++; messages.set(res.message, (messages.get(res.message) ?? 0) + 1) }
+        })
         busy += performance.now() - t0
         cpuIngress.stop()
         waveIngress.stop()
-        mark('ingress stop')
         await drain(tailIngress)
-      })
-      lat.push(...res.latenciesMs)
-      accepted += res.accepted
-      for (const [m, k] of Object.entries(res.messages)) { rejected += k; messages.set(m, (messages.get(m) ?? 0) + k) }
-    } else {
-      const wave = await makeWave()
+      }
+      const raw = await rawWave()
       await quiet()
-      cpuIngress.start()
-      waveIngress.start()
-      const t0 = performance.now()
-      await jsWave(wave, (ms, res) => {
-        lat.push(ms)
-        if (res.accepted) accepted++; else { rejected++; messages.set(res.message, (messages.get(res.message) ?? 0) + 1) }
+      cpuRaw.start()
+      waveRaw.start()
+      coresRaw.start()
+      mark('raw start')
+      const tr = performance.now()
+      await pool(N, raw, async (d) => { const t = performance.now(); await rawCreate(d); rawLat.push(performance.now() - t) })
+      mark('raw stop')
+      rawBusy += performance.now() - tr
+      cpuRaw.stop()
+      waveRaw.stop()
+      coresRaw.stop()
+      await drain(tailRaw)
+      waves.push({
+        ingressPerS: (accepted - acceptedBefore) / ((busy - busyBefore) / 1000),
+        rawPerS: WAVE / ((rawBusy - rawBusyBefore) / 1000),
+        testplaneIngress: (waveIngress.totals().get('testplane') ?? 0) / WAVE,
+        testplaneRaw: (waveRaw.totals().get('testplane') ?? 0) / WAVE
       })
-      busy += performance.now() - t0
-      cpuIngress.stop()
-      waveIngress.stop()
-      await drain(tailIngress)
     }
-    const raw = await rawWave()
-    await quiet()
-    cpuRaw.start()
-    waveRaw.start()
-    mark('raw start')
-    const tr = performance.now()
-    await pool(N, raw, rawCreate)
-    mark('raw stop')
-    rawBusy += performance.now() - tr
-    cpuRaw.stop()
-    waveRaw.stop()
-    await drain(tailRaw)
-    waves.push({
-      ingressPerS: (accepted - acceptedBefore) / ((busy - busyBefore) / 1000),
-      rawPerS: WAVE / ((rawBusy - rawBusyBefore) / 1000),
-      testplaneIngress: (waveIngress.totals().get('testplane') ?? 0) / WAVE,
-      testplaneRaw: (waveRaw.totals().get('testplane') ?? 0) / WAVE
-    })
-  }
-  const rate = accepted / (busy / 1000)
-  const rawRate = (WAVE * ROUNDS) / (rawBusy / 1000)
-  const perDeal = (m: CpuMeter, n: number): string => [...m.totals()].map(([name, ms]) => `${name} ${(ms / n).toFixed(2)}`).join(', ')
+    const rate = accepted / (busy / 1000)
+    const rawRate = (WAVE * ROUNDS) / (rawBusy / 1000)
+    const perDeal = (m: CpuMeter, n: number): string => [...m.totals()].map(([name, ms]) => `${name} ${(ms / n).toFixed(2)}`).join(', ')
 
-  console.log(`# ingress bench: ${N} concurrent libp2p clients (${clientImpl === 'go' ? 'go-libp2p, boost\'s DealClient framing' : 'js-libp2p, in the bench process'}) × ${K} proposals each per wave${reconnect ? ', a connection per proposal (as `boost deal`)' : ''}, ${ROUNDS} waves, kube-apiserver ${plane.version}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`)
-  console.log(`accepted ${accepted}, rejected ${rejected}${messages.size > 0 ? ' ' + JSON.stringify([...messages]) : ''}`)
-  console.log(`accepted/s ${rate.toFixed(1)}   p50 ${pct(lat, 0.5).toFixed(0)} ms   p99 ${pct(lat, 0.99).toFixed(0)} ms   max ${Math.max(...lat).toFixed(0)} ms`)
-  console.log(`raw apiserver create rate (StorageDeal + Secret, ${N} writers × ${K} each, waves interleaved): ${rawRate.toFixed(1)} deals/s`)
-  console.log(`ratio accepted/s ÷ raw: ${(rate / rawRate).toFixed(2)}   (goals: p99 < 1000 ms, ratio ≥ 0.7)`)
-  console.log(`CPU ms per deal, ingress waves: ${perDeal(cpuIngress, accepted + rejected)}`)
-  console.log(`CPU ms per deal, reference waves: ${perDeal(cpuRaw, WAVE * ROUNDS)}`)
-  console.log(`CPU ms per deal left behind (after a wave's last response, until quiet; ${(settledMs / ROUNDS / 4).toFixed(0)} ms per pause on average): ingress waves ${perDeal(tailIngress, accepted + rejected)}; reference waves ${perDeal(tailRaw, WAVE * ROUNDS)}`)
-  // Each ingress wave is paired with the reference wave right after it: drifts in the machine's
-  // speed (other tenants of the host) hit both alike, so the spread of the paired ratios shows
-  // how much a single run's ratio can be trusted.
-  const paired = waves.map((w) => w.ingressPerS / w.rawPerS)
-  console.log(`per wave, ingress/s ÷ reference/s: ${paired.map((x) => x.toFixed(2)).join(' ')}   median ${pct(paired, 0.5).toFixed(2)}`)
-  console.log(`per wave, apiserver CPU ms per deal (ingress | reference): ${waves.map((w) => `${w.testplaneIngress.toFixed(2)}|${w.testplaneRaw.toFixed(2)}`).join(' ')}`)
-  if (rejected > 0) {
-    // A refused proposal costs a fraction of an accepted one: the figures above do not measure the path the goal is about.
-    console.error(`ingress bench: ${rejected} proposals refused; the rates above are not the accepted path's`)
-    process.exitCode = 1
+    console.log(`# ingress bench: ${N} concurrent libp2p clients (${clientImpl === 'go' ? 'go-libp2p, boost\'s DealClient framing' : 'js-libp2p, in the bench process'}) × ${K} proposals each per wave${reconnect ? ', a connection per proposal (as `boost deal`)' : ''}, ${ROUNDS} waves, ${topology === 'shared' ? 'all processes on all cores' : 'the control plane on core 0, the rest on core 1'}, kube-apiserver ${plane.version}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`)
+    console.log(`accepted ${accepted}, rejected ${rejected}${messages.size > 0 ? ' ' + JSON.stringify([...messages]) : ''}`)
+    console.log(`accepted/s ${rate.toFixed(1)}   p50 ${pct(lat, 0.5).toFixed(0)} ms   p99 ${pct(lat, 0.99).toFixed(0)} ms   max ${Math.max(...lat).toFixed(0)} ms`)
+    console.log(`raw apiserver create rate (StorageDeal + Secret, ${N} writers × ${K} each, waves interleaved): ${rawRate.toFixed(1)} deals/s   p50 ${pct(rawLat, 0.5).toFixed(0)} ms   p99 ${pct(rawLat, 0.99).toFixed(0)} ms`)
+    console.log(`ratio accepted/s ÷ raw: ${(rate / rawRate).toFixed(2)}   (goals: p99 < 1000 ms, ratio ≥ 0.7)`)
+    console.log(`CPU ms per deal, ingress waves: ${perDeal(cpuIngress, accepted + rejected)}`)
+    console.log(`CPU ms per deal, reference waves: ${perDeal(cpuRaw, WAVE * ROUNDS)}`)
+    console.log(`CPU ms per deal left behind (after a wave's last response, until quiet; ${(settledMs / ROUNDS / 4).toFixed(0)} ms per pause on average): ingress waves ${perDeal(tailIngress, accepted + rejected)}; reference waves ${perDeal(tailRaw, WAVE * ROUNDS)}`)
+    // Each ingress wave is paired with the reference wave right after it: drifts in the machine's
+    // speed (other tenants of the host) hit both alike, so the spread of the paired ratios shows
+    // how much a single run's ratio can be trusted.
+    const steps = [...await persistSteps()].map(([step, { s, n }]) => {
+      const b = stepsBefore.get(step) ?? { s: 0, n: 0 }
+      return `${step} ${(1000 * (s - b.s) / Math.max(1, n - b.n)).toFixed(0)} ms`
+    })
+    console.log(`ingress's persistence steps, mean per accepted deal in measured waves: ${steps.join(', ')}`)
+    console.log(`cores during waves: ingress ${coresIngress}; reference ${coresRaw}`)
+    const paired = waves.map((w) => w.ingressPerS / w.rawPerS)
+    console.log(`per wave, ingress/s ÷ reference/s: ${paired.map((x) => x.toFixed(2)).join(' ')}   median ${pct(paired, 0.5).toFixed(2)}`)
+    console.log(`per wave, apiserver CPU ms per deal (ingress | reference): ${waves.map((w) => `${w.testplaneIngress.toFixed(2)}|${w.testplaneRaw.toFixed(2)}`).join(' ')}`)
+    if (rejected > 0) {
+      // A refused proposal costs a fraction of an accepted one: the figures above do not measure the path the goal is about.
+      console.error(`ingress bench: ${rejected} proposals refused; the rates above are not the accepted path's`)
+      process.exitCode = 1
+    }
   }
+  for (const t of topologies) await measure(t)
 } finally {
   goClients?.stdin?.end()
   goClients?.kill()
