@@ -138,6 +138,7 @@ const FRAME_WINDOW_UPDATE = 1
 const decodingPatched = Symbol('dealyard.yamux.decoding')
 
 const FLAG_SYN = 1
+const FLAG_ACK = 2
 const FLAG_FIN = 4
 const FLAG_RST = 8
 /** @chainsafe/libp2p-yamux's defaults, for a muxer that does not say. */
@@ -334,6 +335,7 @@ const pingsPatched = Symbol('dealyard.yamux.pings')
 
 interface PingFields {
   handlePing?: (header: { flag: number, length: number }) => void
+  activePing?: { id: number }
   [pongBucket]?: TokenBucket
   [pingsPatched]?: boolean
 }
@@ -345,6 +347,7 @@ interface PingFields {
  * ingress hold ~20 bytes for each byte received (1.4 GB RSS from 36 MB of pings, measured).
  * go-yamux, under boost, queues at most 32 replies and drops the rest (session.go, PingBacklog);
  * a peer's keepalive (one ping every 30 s) is never near this budget. Dropped: counted, not fatal.
+ * A ping that is neither a request nor the answer to the muxer's own is ignored, as go-yamux does.
  * Patched on the muxer class once per process, like the decoding patch.
  */
 export function patchMuxerPings (muxer: unknown): boolean {
@@ -357,6 +360,10 @@ export function patchMuxerPings (muxer: unknown): boolean {
     if (header.flag === FLAG_SYN) {
       const bucket = this[pongBucket] ??= new TokenBucket({ burst: PONG_BURST, perSecond: PONGS_PER_SECOND })
       if (!bucket.take()) { pingsDropped.inc(); return }
+    } else if (header.flag !== FLAG_ACK || this.activePing?.id !== header.length) {
+      // Neither a request nor the answer to our own ping (a late or repeated pong, flags 0):
+      // go-yamux (session.go, handlePing) ignores it, where js-yamux ends the connection.
+      return
     }
     handlePing.call(this, header)
   }

@@ -252,6 +252,25 @@ test('a flood of pings gets a backlog of replies, the rest dropped and counted; 
   assert.equal(pongs.at(-1), 5000, 'the budget refills')
 })
 
+test('a ping that is neither a request nor the answer to our own (flags 0, an unsolicited or late pong) is ignored, as go-yamux does', async () => {
+  const [, conn] = multiaddrConnectionPair()
+  const muxer = track(yamux()().createStreamMuxer(conn)) as unknown as Record<string, unknown> & { status: string }
+  const pongs: number[] = []
+  muxer.sendFrame = (h: { type: number, flag: number, length: number }) => { if (h.type === 2) pongs.push(h.length); return true }
+  const onData = muxer.onData as (b: Uint8Array) => void
+  for (const frame of [header(2, 0, 0, 7), header(2, 2, 0, 8), header(2, 2 | 4, 0, 9)]) onData.call(muxer, frame)
+  assert.equal(muxer.status, 'open')
+  assert.deepEqual(pongs, [], 'nothing answered')
+  // Our own ping still completes on its answer.
+  const rtt = (muxer.ping as () => Promise<number>).call(muxer)
+  const id = pongs.at(-1)!
+  onData.call(muxer, header(2, 2, 0, id))
+  assert.equal(typeof await rtt, 'number')
+  // And a request is still answered.
+  onData.call(muxer, header(2, 1, 0, 4242))
+  assert.equal(pongs.at(-1), 4242)
+})
+
 test('the data of a DATA frame that also carries the FIN reaches the stream before its end, read at once or later', async () => {
   for (const readLater of [false, true]) {
     const [, conn] = multiaddrConnectionPair()
