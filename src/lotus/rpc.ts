@@ -83,6 +83,8 @@ const log = logger('lotus')
 export class RpcClient {
   readonly endpoint: RpcEndpoint
   readonly name: string
+  /** host:port of the URL: the metrics' `node` label. */
+  readonly #node: string
   readonly #retry: RetryPolicy
   readonly #dispatcher: Dispatcher
   readonly #random: () => number
@@ -100,6 +102,7 @@ export class RpcClient {
     }
     this.endpoint = endpoint
     this.name = name
+    this.#node = u.host
     this.#retry = { ...DEFAULT_RETRY, ...opts.retry }
     this.#dispatcher = opts.dispatcher ?? defaultDispatcher()
     this.#random = opts.random ?? Math.random
@@ -116,7 +119,7 @@ export class RpcClient {
   /** Calls `Filecoin.<method>` and returns the raw `result` (null when absent). */
   async call (method: string, params: unknown[], opts: CallOptions = {}): Promise<unknown> {
     const full = `Filecoin.${method}`
-    const labels = { endpoint: this.name, method }
+    const labels = { endpoint: this.name, node: this.#node, method }
     rpcOperations.inc(labels)
     const end = rpcDuration.startTimer(labels)
     const attempts = opts.idempotent === false ? 1 : Math.max(1, this.#retry.attempts)

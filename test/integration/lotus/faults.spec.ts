@@ -31,7 +31,9 @@ describe('Lotus clients under injected faults', () => {
   beforeEach(async () => { await peer.faults({ reset: true }) })
 
   it('retries a read through transient 503s and dropped connections', async () => {
-    const before = await metric('dealyard_lotus_rpc_attempts_total', { endpoint: 'full', method: 'ChainHead' })
+    // Labelled with the node's host:port as well (an installation may use several Lotus nodes).
+    const node = new URL(peer.fullNode.url).host
+    const before = await metric('dealyard_lotus_rpc_attempts_total', { endpoint: 'full', node, method: 'ChainHead' })
     await peer.faults({ failMethod: { method: 'ChainHead', times: 2, mode: 'transport' } })
     const h = await full.chainHead()
     assert.ok(h.height > 0)
@@ -40,7 +42,7 @@ describe('Lotus clients under injected faults', () => {
     const intro = await peer.introspect()
     assert.equal(intro.injected['full:ChainHead:transport'], 2)
     assert.equal(intro.injected['full:StateNetworkVersion:drop'], 1)
-    assert.equal(await metric('dealyard_lotus_rpc_attempts_total', { endpoint: 'full', method: 'ChainHead' }) - before, 3)
+    assert.equal(await metric('dealyard_lotus_rpc_attempts_total', { endpoint: 'full', node, method: 'ChainHead' }) - before, 3)
   })
 
   it('survives a random 30% error rate on reads', async () => {
