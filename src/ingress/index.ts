@@ -8,7 +8,7 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { KubeConfig } from '@kubernetes/client-node'
-import { StorageProviders } from '../api/index.ts'
+import { StorageDeals, StorageProviders } from '../api/index.ts'
 import type { SecretKeyRef, StorageDeal, StorageProvider } from '../api/types.generated.ts'
 import { Informer, stripManagedFields } from '../kube/informer.ts'
 import { Core, KubeApiError, KubeRest, type KubeObject } from '../kube/rest.ts'
@@ -26,6 +26,8 @@ import { OrphanSweeper, type OrphanSweepOptions } from './orphans.ts'
 import { ProviderStatusWriter, type ProviderStatusOptions } from './provider-status.ts'
 import { EventRecorder } from '../kube/events.ts'
 import { hostname } from 'node:os'
+import { randomUUID } from 'node:crypto'
+import { paramsSecret } from './deal-object.ts'
 import { kubeUserAgent } from '../version.ts'
 
 const log = logger('ingress')
@@ -84,6 +86,7 @@ export async function startIngress (o: IngressOptions): Promise<Ingress> {
   const undo = async (): Promise<void> => { for (const stop of started.reverse()) await stop().catch(() => {}) }
   try {
     if (o.providerSelector !== undefined) await checkSelector(rest, o.providerSelector)
+    await checkDealsNamespace(rest, o.namespace)
     started.push(async () => { await Promise.all([providers.stop(), store.stop(), ledgers.stop()]) })
     await Promise.all([providers.start(), store.start(), ledgers.start()])
     const readSecret = async (ref: SecretKeyRef): Promise<string> =>
@@ -177,6 +180,23 @@ async function checkSelector (rest: KubeRest, selector: string): Promise<void> {
     await rest.list(StorageProviders, undefined, { labelSelector: selector, limit: 1 })
   } catch (err) {
     if (err instanceof KubeApiError && err.status === 400) throw new Error(`provider selector ${JSON.stringify(selector)}: ${err.message}`)
+  }
+}
+
+/**
+ * The deals namespace exists and the ingress may create a deal's params Secret in it: a dry-run
+ * create (nothing is written) of one shaped like the real ones (the chart's write guard admits only
+ * those). Without it a namespace that does not exist (a typo, or GitOps applying the Deployment
+ * before the namespace) or a refusing RBAC rule showed first as the first client's "server error:
+ * save to db". Other failures (the apiserver not up yet) are left to the informers, which retry.
+ */
+async function checkDealsNamespace (rest: KubeRest, namespace: string): Promise<void> {
+  const uuid = randomUUID()
+  const probe = paramsSecret({ apiVersion: `${StorageDeals.group}/${StorageDeals.version}`, name: uuid, uid: randomUUID() }, namespace, new Uint8Array(0))
+  try {
+    await rest.create(Core.secrets, namespace, probe as unknown as KubeObject, { dryRun: 'All' })
+  } catch (err) {
+    if (err instanceof KubeApiError && (err.status === 404 || err.status === 403)) throw new Error(`deals namespace ${JSON.stringify(namespace)}: ${err.message}`)
   }
 }
 

@@ -11,6 +11,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
+import { KubeConfig } from '@kubernetes/client-node'
 import { encodeKeyFile } from '../../../src/filecoin/keys.ts'
 import { encodeDealParams, decodeDealResponse, readCborItem, PROTOCOL_IDS } from '../../../src/protocol/index.ts'
 import { repoRoot, sharedControlPlane } from '../../support/controlplane.ts'
@@ -315,6 +316,19 @@ describe('dealyard ingress and dealyard client as processes', () => {
     const selector = await start('--metrics-addr', '127.0.0.1:0', '--provider-selector', 'tier in (a')
     assert.equal(selector.code, 1, `still running after ${selector.ms} ms`)
     assert.match(selector.stderr, /provider selector "tier in \(a": .*unable to parse requirement/)
+    // A deals namespace that does not exist used to show first as the first client's "save to db".
+    const ns = await start('--metrics-addr', '127.0.0.1:0', '--namespace', 'no-such-deals-ns')
+    assert.equal(ns.code, 1, `still running after ${ns.ms} ms`)
+    assert.match(ns.stderr, /deals namespace "no-such-deals-ns": .*namespaces "no-such-deals-ns" not found/)
+    // Nor may it run where RBAC refuses it the params Secrets (a ServiceAccount without the chart's Role).
+    const kc = new KubeConfig()
+    kc.loadFromFile(plane.kubeconfig)
+    Object.assign(kc.getCurrentUser()!, { impersonateUser: `system:serviceaccount:${env.namespace}:nobody` })
+    const nobody = join(dir, 'nobody.kubeconfig')
+    await writeFile(nobody, kc.exportConfig())
+    const rbac = await start('--metrics-addr', '127.0.0.1:0', '--kubeconfig', nobody)
+    assert.equal(rbac.code, 1, `still running after ${rbac.ms} ms`)
+    assert.match(rbac.stderr, new RegExp(`deals namespace "${env.namespace}": .*cannot create resource "secrets"`))
     const lease = await start('--metrics-addr', '127.0.0.1:0', '--provider-status-lease', 'Bad_Name')
     assert.equal(lease.code, 1)
     assert.match(lease.stderr, /--provider-status-lease must be a Lease name/)
