@@ -163,7 +163,14 @@ if (!['shared', 'split', 'both'].includes(topologyArg)) throw new Error(`--topol
 if (topologyArg !== 'shared' && cpus().length < 2) throw new Error(`--topology ${topologyArg} needs two cores, this machine has ${cpus().length}`)
 const topologies: Topology[] = topologyArg === 'both' ? ['shared', 'split'] : [topologyArg as Topology]
 /** Every thread of a process (threads it starts later inherit this) on the given cores. */
-const pinTo = (pid: number, cores: string): void => { execFileSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' }) }
+const pinTo = (pid: number, cores: string): void => {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' })
+  } catch (err) {
+    // A process that has just exited is no error; a missing taskset is.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('--topology split needs taskset (util-linux); --topology shared runs without it')
+  }
+}
 
 async function pool<T> (n: number, items: T[], fn: (t: T) => Promise<void>): Promise<void> {
   let i = 0
