@@ -325,6 +325,8 @@ try {
 
   const allCores = `0-${cpus().length - 1}`
   const place = (topology: Topology): void => {
+    // Processes start on every core: only a run that also splits them has to put them back.
+    if (topology === 'shared' && !topologies.includes('split')) return
     for (const [pid, name] of processTree()) pinTo(pid, topology === 'shared' ? allCores : name === 'testplane' ? '0' : '1')
   }
   /** The ingress's persistence steps so far: seconds and count per step, from its /metrics. */
