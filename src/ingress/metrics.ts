@@ -38,6 +38,12 @@ export const openStreams = new Gauge({
   registers: [registry]
 })
 
+export const streamsWaiting = new Gauge({
+  name: 'dealyard_ingress_streams_waiting',
+  help: 'New streams held back because their connection opened more than its per-second budget; served in order as it allows.',
+  registers: [registry]
+})
+
 export const openConnections = new Gauge({
   name: 'dealyard_ingress_open_connections',
   help: 'libp2p connections open now.',

@@ -31,7 +31,7 @@ import { YamuxStream, StreamState } from '@chainsafe/libp2p-yamux/stream'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { DealyardError } from '../errors.ts'
 import { TokenBucket } from '../token-bucket.ts'
-import { connectionsClosed, pingsDropped } from './metrics.ts'
+import { connectionsClosed, pingsDropped, streamsWaiting } from './metrics.ts'
 import { logger } from '../log.ts'
 
 interface WindowFields { state: StreamState, recvWindow: number, recvWindowCapacity: number }
@@ -165,7 +165,7 @@ interface MuxerFields {
  * measured). go-yamux checks the window before it reads a body; so does this.
  */
 function checkFrameHeader (m: MuxerFields, h: Uint8Array): void {
-  if (h[0] !== YAMUX_VERSION) throw new DealyardError('ERR_YAMUX_FRAME', `Invalid frame version ${h[0]}`)
+  if (h[0] !== YAMUX_VERSION) throw goAwayError('ERR_YAMUX_FRAME', `Invalid frame version ${h[0]}`, GOAWAY_PROTOCOL_ERROR)
   if (h[1] !== FRAME_DATA) return
   const flag = (h[2]! << 8) + h[3]!
   const streamID = (h[4]! * 2 ** 24) + (h[5]! << 16) + (h[6]! << 8) + h[7]!
@@ -174,7 +174,7 @@ function checkFrameHeader (m: MuxerFields, h: Uint8Array): void {
   const limit = typeof stream?.recvWindowCapacity === 'number'
     ? stream.recvWindowCapacity
     : (flag & FLAG_SYN) !== 0 ? m.streamOptions?.initialStreamWindowSize ?? INITIAL_WINDOW : m.streamOptions?.maxStreamWindowSize ?? MAX_WINDOW
-  if (length > limit) throw new DealyardError('ERR_YAMUX_FRAME', `DATA frame of ${length} bytes for stream ${streamID} exceeds its receive window of ${limit}`)
+  if (length > limit) throw goAwayError('ERR_YAMUX_FRAME', `DATA frame of ${length} bytes for stream ${streamID} exceeds its receive window of ${limit}`, GOAWAY_PROTOCOL_ERROR)
 }
 
 /**
@@ -372,25 +372,55 @@ export function patchMuxerPings (muxer: unknown): boolean {
 }
 
 /**
- * New inbound streams a connection may open at once, and per second after that. Clients open one
- * stream per request (boost's client: a proposal, a status query, an ask); a bot reusing one
- * connection for hundreds of status queries stays far below these.
+ * New inbound streams a connection has served at once, and per second after that; the streams
+ * past it wait their turn (the peer's requests are answered later, none fails).
  */
-export const STREAM_OPEN_BURST = 256
-export const STREAMS_OPENED_PER_SECOND = 128
+export const STREAM_SERVE_BURST = 256
+export const STREAMS_SERVED_PER_SECOND = 128
+/**
+ * New inbound streams a connection may open at once, and per second after that, or it is closed.
+ * Twice the serving rate: a client waiting for its answers opens streams no faster than they are
+ * served (plus its concurrency, at most js-yamux's 256 streams at once), so only a peer opening
+ * streams without waiting for them (and resetting them) gets here.
+ */
+export const STREAM_OPEN_BURST = 512
+export const STREAMS_OPENED_PER_SECOND = 2 * STREAMS_SERVED_PER_SECOND
+/** yamux's GoAway codes (spec: 0 normal termination, 1 protocol error, 2 internal error). */
+export const GOAWAY_PROTOCOL_ERROR = 1
+export const GOAWAY_INTERNAL_ERROR = 2
 const streamOpens = Symbol('dealyard.yamux.streamOpens')
+const streamServes = Symbol('dealyard.yamux.streamServes')
+const waiting = Symbol('dealyard.yamux.waitingStreams')
 const streamOpensPatched = Symbol('dealyard.yamux.streamOpensPatched')
 const log = logger('ingress:yamux')
 /** One warn line a second at most for connections closed here: an attack closes many. */
 const closedLogs = new TokenBucket({ burst: 1, perSecond: 1 })
 
+interface InboundStream { status?: string }
+
 interface StreamOpenFields {
+  status?: string
   incomingStream?: (id: number) => void
+  onRemoteStream?: (stream: InboundStream) => void
+  cleanUpStream?: (stream: InboundStream) => void
+  safeDispatchEvent?: (type: string, init: { detail: InboundStream }) => void
+  listenerCount?: (type: string) => number
   handleGoAway?: (reason: number) => void
   streams?: Array<{ streamId?: number }>
   maConn?: { abort?: (err: Error) => void, remoteAddr?: unknown, stream?: { remoteAddr?: unknown } }
   [streamOpens]?: TokenBucket
+  [streamServes]?: TokenBucket
+  [waiting]?: { queue: InboundStream[], timer: ReturnType<typeof setTimeout> | undefined }
   [streamOpensPatched]?: boolean
+}
+
+/**
+ * An error the muxer's read handler turns into aborting the muxer and the connection, with the
+ * GoAway code js-yamux takes from `reason` (without one it sends 0, "normal termination", which
+ * go-yamux reports as an orderly close).
+ */
+export function goAwayError (code: string, message: string, reason: number): DealyardError {
+  return Object.assign(new DealyardError(code, message), { reason })
 }
 
 /** The peer's address, for a log line: the muxer's connection is noise's, which wraps the TCP one. */
@@ -399,16 +429,21 @@ function peerAddress (m: StreamOpenFields): string {
 }
 
 /**
- * A connection opening streams faster than STREAMS_OPENED_PER_SECOND (after a burst of
- * STREAM_OPEN_BURST) is closed, and a GoAway from the peer ends the connection.
+ * New inbound streams are served at most STREAMS_SERVED_PER_SECOND a connection (after a burst of
+ * STREAM_SERVE_BURST): the others wait, held by js-yamux as any stream (their bytes under the
+ * negotiation bound), and are handed to libp2p in order as the budget allows; one the peer resets
+ * meanwhile is dropped. A connection opening streams faster than STREAMS_OPENED_PER_SECOND
+ * (after STREAM_OPEN_BURST) is closed. A GoAway from the peer ends the connection.
  *
- * Why: every new stream costs the ingress's one thread its setup, multistream-select and teardown,
- * and a stream past the 256-stream limit an RST frame written back: one connection opening and
- * resetting streams as fast as it could took the whole event loop (43,000 pairs a second, other
- * clients' asks 1–6 s late, /metrics past the liveness probe's timeout, watches dropped), and one
- * that also never read made the RSTs pile up until the heap ran out (round 58). go-libp2p bounds
- * streams by count, not rate; nothing a real client does comes near this rate. The error thrown
- * here is the one the muxer's read handler turns into aborting the muxer and the connection.
+ * Why: every stream served costs the ingress's one thread its setup, multistream-select and
+ * teardown, and a stream past js-yamux's 256-stream limit an RST frame written back: one
+ * connection opening and resetting streams as fast as it could took the whole event loop (43,000
+ * pairs a second, other clients' asks 1–6 s late, /metrics past the liveness probe's timeout,
+ * watches dropped), and one that also never read made the RSTs pile up until the heap ran out
+ * (round 58). Closing a connection at the serving rate, as first done, also closed clients that
+ * reuse one connection for many requests (a sequential status poller on a LAN makes ~1,000 a
+ * second), and with it every request in flight on it, accepted proposals included (round 59):
+ * they are slowed down now instead. go-libp2p bounds streams by count, not rate.
  *
  * GoAway: js-yamux ends its streams but leaves the TCP connection open (and, for a normal
  * termination, goes on accepting new streams on it); go-yamux, boost's, ends the session on any
@@ -418,19 +453,35 @@ export function patchMuxerStreamOpens (muxer: unknown): boolean {
   const proto = Object.getPrototypeOf(muxer) as StreamOpenFields | null
   if (proto == null) return false
   if (proto[streamOpensPatched] === true) return true
-  const incomingStream = proto.incomingStream
-  const handleGoAway = proto.handleGoAway
-  if (typeof incomingStream !== 'function' || typeof handleGoAway !== 'function' || !Array.isArray((muxer as StreamOpenFields).streams)) return false
+  const { incomingStream, onRemoteStream, handleGoAway } = proto
+  if (typeof incomingStream !== 'function' || typeof onRemoteStream !== 'function' || typeof handleGoAway !== 'function' ||
+    typeof proto.cleanUpStream !== 'function' || typeof proto.safeDispatchEvent !== 'function' || !Array.isArray((muxer as StreamOpenFields).streams)) return false
   proto.incomingStream = function (this: StreamOpenFields, id: number): void {
     if (this.streams?.some((s) => s.streamId === id) !== true) {
       const bucket = this[streamOpens] ??= new TokenBucket({ burst: STREAM_OPEN_BURST, perSecond: STREAMS_OPENED_PER_SECOND })
       if (!bucket.take()) {
         connectionsClosed.inc({ reason: 'StreamOpenRate' })
         if (closedLogs.take()) log.warn({ peer: peerAddress(this) }, `connection closed: more than ${STREAMS_OPENED_PER_SECOND} new streams a second`)
-        throw new DealyardError('ERR_RESOURCE', `more than ${STREAMS_OPENED_PER_SECOND} new streams a second on this connection`)
+        throw goAwayError('ERR_RESOURCE', `more than ${STREAMS_OPENED_PER_SECOND} new streams a second on this connection`, GOAWAY_INTERNAL_ERROR)
       }
     }
     incomingStream.call(this, id)
+  }
+  proto.onRemoteStream = function (this: StreamOpenFields, stream: InboundStream): void {
+    const serves = this[streamServes] ??= new TokenBucket({ burst: STREAM_SERVE_BURST, perSecond: STREAMS_SERVED_PER_SECOND })
+    const w = this[waiting]
+    // Before any listener (the connection still being set up), js-yamux keeps early streams itself.
+    if ((w === undefined || w.queue.length === 0) && (this.listenerCount?.('stream') === 0 || serves.take())) {
+      onRemoteStream.call(this, stream)
+      return
+    }
+    // What js-yamux's onRemoteStream does first: track the stream, so its frames reach it.
+    this.streams!.push(stream as { streamId?: number })
+    this.cleanUpStream!(stream)
+    const q = this[waiting] ??= { queue: [], timer: undefined }
+    q.queue.push(stream)
+    streamsWaiting.inc()
+    if (q.timer === undefined) serveWaiting(this, serves)
   }
   proto.handleGoAway = function (this: StreamOpenFields, reason: number): void {
     handleGoAway.call(this, reason)
@@ -438,6 +489,21 @@ export function patchMuxerStreamOpens (muxer: unknown): boolean {
   }
   proto[streamOpensPatched] = true
   return true
+}
+
+/** Hands waiting streams to libp2p as the budget allows; again once a token is due, while any wait. */
+function serveWaiting (m: StreamOpenFields, serves: TokenBucket): void {
+  const q = m[waiting]!
+  q.timer = undefined
+  while (q.queue.length > 0) {
+    const stream = q.queue[0]!
+    if (m.status !== 'open' || stream.status !== 'open') { q.queue.shift(); streamsWaiting.dec(); continue }
+    if (!serves.take()) break
+    q.queue.shift()
+    streamsWaiting.dec()
+    m.safeDispatchEvent!('stream', { detail: stream })
+  }
+  if (q.queue.length > 0) q.timer = setTimeout(() => { serveWaiting(m, serves) }, Math.ceil(1000 / STREAMS_SERVED_PER_SECOND)).unref()
 }
 
 /** The yamux muxer factory, with the stream and decoding patches above applied. */

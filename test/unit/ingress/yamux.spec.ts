@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto'
 import { yamux as jsYamux } from '@chainsafe/libp2p-yamux'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { patchMuxerDecoding, patchYamuxStreams, PONG_BURST, PONGS_PER_SECOND, STREAM_OPEN_BURST, STREAMS_OPENED_PER_SECOND, yamux } from '../../../src/ingress/yamux.ts'
-import { connectionsClosed, pingsDropped } from '../../../src/ingress/metrics.ts'
+import { patchMuxerDecoding, patchYamuxStreams, PONG_BURST, PONGS_PER_SECOND, STREAM_OPEN_BURST, STREAM_SERVE_BURST, STREAMS_OPENED_PER_SECOND, STREAMS_SERVED_PER_SECOND, yamux } from '../../../src/ingress/yamux.ts'
+import { connectionsClosed, pingsDropped, streamsWaiting } from '../../../src/ingress/metrics.ts'
 
 const WINDOW = 256 * 1024
 const FrameType = { WindowUpdate: 1 }
@@ -201,7 +201,9 @@ test('a DATA frame longer than the window its stream may receive is refused from
   const { muxer } = await ourMuxer()
   const onData = muxer.onData as (b: Uint8Array) => void
   // A new stream (SYN): the initial window, 256 KiB.
-  assert.throws(() => { onData.call(muxer, Buffer.concat([header(0, 1, 1, 256 * 1024 + 1), Buffer.alloc(10)])) }, /DATA frame of 262145 bytes for stream 1 exceeds its receive window of 262144/)
+  // GoAway "protocol error" (1) to the peer, as go-yamux answers a frame over the window.
+  assert.throws(() => { onData.call(muxer, Buffer.concat([header(0, 1, 1, 256 * 1024 + 1), Buffer.alloc(10)])) },
+    (e: Error & { reason?: number }) => e.reason === 1 && /DATA frame of 262145 bytes for stream 1 exceeds its receive window of 262144/.test(e.message))
   assert.equal(buffered(muxer), 0, 'nothing of it was kept')
   // An open stream: what is left of its window.
   const again = await ourMuxer()
@@ -312,12 +314,48 @@ test('a connection opening streams faster than its budget is closed and counted;
   assert.doesNotThrow(() => { onData.call(muxer, header(1, 1, 2 * STREAM_OPEN_BURST + 3, 0)) }, 'the budget refills')
 })
 
-test('a stream flood closes the whole connection, not just the muxer', async () => {
+test('streams opened past the serving budget wait and are served in order, none refused; one reset while waiting is dropped', async () => {
+  const [, conn] = multiaddrConnectionPair()
+  const muxer = track(yamux()().createStreamMuxer(conn)) as unknown as Record<string, unknown> & EventTarget & { status: string }
+  const frames: Array<{ flag: number, streamID: number }> = []
+  muxer.sendFrame = (h: { flag: number, streamID: number }) => { frames.push(h); return true }
+  const served: number[] = []
+  muxer.addEventListener('stream', (e) => { served.push((e as unknown as { detail: { streamId: number } }).detail.streamId) })
+  const onData = muxer.onData as (b: Uint8Array) => void
+  const waitingNow = async (): Promise<number> => (await streamsWaiting.get()).values[0]?.value ?? 0
+  // A client that has used up the burst (each stream reset after use, as a request's ends), then
+  // opens six more at once: a sequential poller on a LAN, or a batch of status queries.
+  for (let i = 0; i < STREAM_SERVE_BURST; i++) onData.call(muxer, Buffer.concat([header(1, 1, 2 * i + 1, 0), header(1, 8, 2 * i + 1, 0)]))
+  assert.equal(served.length, STREAM_SERVE_BURST)
+  const next = Array.from({ length: 6 }, (_, i) => 2 * (STREAM_SERVE_BURST + i) + 1)
+  onData.call(muxer, Buffer.concat(next.map((id) => header(1, 1, id, 0))))
+  // (The budget refills while the burst above runs: a token every ~8 ms.)
+  assert.ok(served.length <= STREAM_SERVE_BURST + 3, `${served.length - STREAM_SERVE_BURST} of 6 served at once`)
+  const heldBack = STREAM_SERVE_BURST + 6 - served.length
+  assert.equal(await waitingNow(), heldBack)
+  // The peer resets one that waits: it is never handed on.
+  onData.call(muxer, header(1, 8, next[3]!, 0))
+  await new Promise((resolve) => setTimeout(resolve, 1000 / STREAMS_SERVED_PER_SECOND * 10))
+  assert.deepEqual(served.slice(STREAM_SERVE_BURST), next.filter((id) => id !== next[3]))
+  assert.equal(await waitingNow(), 0)
+  assert.equal(muxer.status, 'open')
+  assert.deepEqual(frames.filter((f) => (f.flag & 8) !== 0 && next.includes(f.streamID)), [], 'no stream refused')
+})
+
+test('a stream flood closes the whole connection, not just the muxer, telling the peer GoAway "internal error"', async () => {
   const [client, server] = multiaddrConnectionPair()
-  track(yamux()().createStreamMuxer(server))
+  const muxer = track(yamux()().createStreamMuxer(server))
+  // A listener, as the ingress's upgrader has (without one js-yamux ends a connection past 10 early streams).
+  muxer.addEventListener('stream', () => {})
+  const m = muxer as unknown as { sendFrame: (h: { type: number, length: number }, d?: unknown) => boolean }
+  const sendFrame = m.sendFrame.bind(muxer)
+  const goAways: number[] = []
+  m.sendFrame = (h, d) => { if (h.type === 3) goAways.push(h.length); return sendFrame(h, d) }
   client.send(Buffer.concat(Array.from({ length: STREAM_OPEN_BURST + 10 }, (_, i) => header(1, 1, 2 * i + 1, 0))))
   for (let i = 0; i < 50 && server.status === 'open'; i++) await new Promise((resolve) => setTimeout(resolve, 10))
   assert.notEqual(server.status, 'open')
+  // js-yamux sent 0 ("normal termination", which go-yamux reports as an orderly close) for an error without a code.
+  assert.deepEqual(goAways, [2])
 })
 
 test('a GoAway from the peer ends the connection, whatever its code', async () => {
