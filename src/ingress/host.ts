@@ -291,6 +291,7 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
 
   const dealHandler = (protocol: typeof PROTOCOL_IDS.dealProposal120 | typeof PROTOCOL_IDS.dealProposal121) =>
     guard(protocol, async (stream, conn) => {
+      let accepted: string | undefined
       await serveRequest(stream, protocol, limits, 'DealParams', async (req) => {
         let params
         try {
@@ -306,7 +307,12 @@ export async function startHost (o: HostOptions): Promise<IngressHost> {
         const ip = conn.remoteAddr.getComponents()[0]?.value
         if (ip !== undefined && !proposalRate.admit(ip)) return encodeDealResponse(o.proposals.refuseRateLimited(proposalRate.limit))
         const res = await o.proposals.propose(params, { protocol, peerId: conn.remotePeer.toString() })
+        if (res.accepted) accepted = params.dealUuid
         return encodeDealResponse(res)
+      }, (err) => {
+        // The deal stands (its funds and space tagged) while its client heard nothing: it may
+        // propose again, or ask the deal's status. Bounded by the deals accepted, each logged.
+        if (accepted !== undefined) log.warn({ deal: accepted, peer: conn.remotePeer.toString(), err: err.message }, 'deal accepted, but its answer could not be written: the client may not know')
       })
     })
   await node.handle(PROTOCOL_IDS.dealProposal121, dealHandler(PROTOCOL_IDS.dealProposal121), streamOpts)

@@ -164,9 +164,10 @@ function keepOpen (stream: Stream, it: AsyncIterator<Uint8Array | Uint8ArrayList
 
 /**
  * Serves one request: `handle` gets the request's bytes and returns the answer's bytes, or throws
- * (ERR_CBOR_DECODE for a bad request) to reset without answering.
+ * (ERR_CBOR_DECODE for a bad request) to reset without answering. `lost` hears of an answer that
+ * was made but could not be written (the stream or its connection gone meanwhile).
  */
-export async function serveRequest (stream: Stream, protocol: string, limits: StreamLimits, path: string, handle: (req: Uint8Array) => Promise<Uint8Array>): Promise<void> {
+export async function serveRequest (stream: Stream, protocol: string, limits: StreamLimits, path: string, handle: (req: Uint8Array) => Promise<Uint8Array>, lost?: (err: Error) => void): Promise<void> {
   openStreams.inc({ protocol })
   const deadline = new AbortController()
   const timer = setTimeout(() => { deadline.abort(new Error('read deadline')) }, limits.readDeadlineMs)
@@ -176,7 +177,12 @@ export async function serveRequest (stream: Stream, protocol: string, limits: St
     clearTimeout(timer)
     const after = drainAfterRequest(stream, it)
     const res = await handle(req)
-    await writeAndClose(stream, res, limits.writeDeadlineMs)
+    try {
+      await writeAndClose(stream, res, limits.writeDeadlineMs)
+    } catch (err) {
+      lost?.(err as Error)
+      throw err
+    }
     after.answered(limits.writeDeadlineMs)
   } catch (err) {
     const code = err instanceof DealyardError ? err.code : (err as { name?: string }).name ?? 'Error'

@@ -4,7 +4,7 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { coalescingTcp } from '../../../src/ingress/tcp.ts'
-import { deadline, RequestMemory, writeAndClose } from '../../../src/ingress/streams.ts'
+import { deadline, RequestMemory, serveRequest, writeAndClose } from '../../../src/ingress/streams.ts'
 
 const PROTO = '/dealyard/test/sink/1'
 
@@ -51,6 +51,44 @@ describe('stream deadlines', () => {
     await writeAndClose(fine, new Uint8Array(1 << 20), 5000)
     await new Promise((resolve) => setTimeout(resolve, 200))
     assert.equal(received, 1 << 20)
+  })
+})
+
+describe('serveRequest', () => {
+  const nodes: Libp2p[] = []
+  after(async () => { await Promise.all(nodes.map(async (n) => { await n.stop() })) })
+
+  it('tells `lost` of an answer made but not written (the client gone meanwhile), and not of one delivered', async () => {
+    const server = await node(true)
+    const client = await node(false)
+    nodes.push(server, client)
+    const limits = { maxMessageBytes: 1024, readDeadlineMs: 2000, writeDeadlineMs: 2000 }
+    const lost: string[] = []
+    let clientGone: () => void = () => {}
+    const gone = new Promise<void>((resolve) => { clientGone = resolve })
+    await server.handle(`${PROTO}/req`, async (s) => {
+      await serveRequest(s, `${PROTO}/req`, limits, 'Test', async (req) => {
+        if (req[0] === 0x02) await gone
+        return Uint8Array.of(0x01)
+      }, (err) => { lost.push(err.message) })
+    })
+    const addr = server.getMultiaddrs()[0]!
+    // Answered: nothing lost.
+    const ok = await client.dialProtocol(addr, `${PROTO}/req`)
+    ok.send(Uint8Array.of(0x01))
+    await ok.close()
+    const answer: number[] = []
+    for await (const c of ok) answer.push(...c.subarray())
+    assert.deepEqual(answer, [0x01])
+    // The client resets its stream while the answer is being made.
+    const reset = await client.dialProtocol(addr, `${PROTO}/req`)
+    reset.send(Uint8Array.of(0x02))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    reset.abort(new Error('client went away'))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    clientGone()
+    for (let i = 0; i < 50 && lost.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.equal(lost.length, 1, 'the reset stream\'s answer was lost, and only it')
   })
 })
 
