@@ -12,6 +12,12 @@
 import type { Socket } from 'node:net'
 import { DealyardError } from '../errors.ts'
 import { connectionsClosed } from './metrics.ts'
+import { logger } from '../log.ts'
+import { TokenBucket } from '../token-bucket.ts'
+
+const log = logger('ingress:write-bounds')
+/** One warn line a second at most for connections closed here (a peer with many connections makes many). */
+const closedLogs = new TokenBucket({ burst: 1, perSecond: 1 })
 
 /**
  * Unsent bytes a connection may queue (above the kernel's socket buffers). Every answer the
@@ -25,6 +31,7 @@ export const MAX_UNSENT_BYTES = 4 << 20
 export const WRITE_TIMEOUT_MS = 10_000
 
 interface QueueFields {
+  remoteAddr?: unknown
   writeBuffer?: { byteLength: number }
   checkWriteBufferLength?: () => void
   abort: (err: Error) => void
@@ -42,7 +49,9 @@ export function boundWriteBacklog (stream: unknown, limit = MAX_UNSENT_BYTES): b
     const queued = this.writeBuffer?.byteLength ?? 0
     if (queued <= limit) return
     connectionsClosed.inc({ reason: 'WriteBacklog' })
-    this.abort(new DealyardError('ERR_WRITE_BACKLOG', `the peer does not read: ${queued} bytes unsent, more than ${limit}`))
+    const err = new DealyardError('ERR_WRITE_BACKLOG', `the peer does not read: ${queued} bytes unsent, more than ${limit}`)
+    if (closedLogs.take()) log.warn({ peer: String(this.remoteAddr ?? 'unknown') }, `connection closed: ${err.message}`)
+    this.abort(err)
   }
   return true
 }
@@ -67,7 +76,9 @@ export function writeTimeout (socket: Socket, abort: (err: Error) => void, ms = 
         timer = undefined
         if (socket.destroyed || socket.writableLength === 0) return
         connectionsClosed.inc({ reason: 'WriteTimeout' })
-        abort(new DealyardError('ERR_WRITE_TIMEOUT', `the peer read nothing for ${ms} ms (${socket.writableLength} bytes unsent)`))
+        const err = new DealyardError('ERR_WRITE_TIMEOUT', `the peer read nothing for ${ms} ms (${socket.writableLength} bytes unsent)`)
+        if (closedLogs.take()) log.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}` }, `connection closed: ${err.message}`)
+        abort(err)
       }, ms)
       timer.unref?.()
     }
