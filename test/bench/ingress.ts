@@ -378,19 +378,17 @@ try {
       const rawBusyBefore = rawBusy
       const waveIngress = new CpuMeter(procs)
       const waveRaw = new CpuMeter(procs)
+      const ingressMeters = [cpuIngress, waveIngress, coresIngress]
+      const rawMeters = [cpuRaw, waveRaw, coresRaw]
       if (clientImpl === 'go') {
         const res = await goWave((await full.chainHead()).height + 200, async (run) => {
           await quiet()
-          cpuIngress.start()
-          waveIngress.start()
-          coresIngress.start()
+          for (const m of ingressMeters) m.start()
           mark('ingress start')
           const t0 = performance.now()
           await run()
           busy += performance.now() - t0
-          cpuIngress.stop()
-          waveIngress.stop()
-          coresIngress.stop()
+          for (const m of ingressMeters) m.stop()
           mark('ingress stop')
           await drain(tailIngress)
         })
@@ -400,31 +398,25 @@ try {
       } else {
         const wave = await makeWave()
         await quiet()
-        cpuIngress.start()
-        waveIngress.start()
+        for (const m of ingressMeters) m.start()
         const t0 = performance.now()
         await jsWave(wave, (ms, res) => {
           lat.push(ms)
           if (res.accepted) accepted++; else { rejected++; messages.set(res.message, (messages.get(res.message) ?? 0) + 1) }
         })
         busy += performance.now() - t0
-        cpuIngress.stop()
-        waveIngress.stop()
+        for (const m of ingressMeters) m.stop()
         await drain(tailIngress)
       }
       const raw = await rawWave()
       await quiet()
-      cpuRaw.start()
-      waveRaw.start()
-      coresRaw.start()
+      for (const m of rawMeters) m.start()
       mark('raw start')
       const tr = performance.now()
       await pool(N, raw, async (d) => { const t = performance.now(); await rawCreate(d); rawLat.push(performance.now() - t) })
       mark('raw stop')
       rawBusy += performance.now() - tr
-      cpuRaw.stop()
-      waveRaw.stop()
-      coresRaw.stop()
+      for (const m of rawMeters) m.stop()
       await drain(tailRaw)
       waves.push({
         ingressPerS: (accepted - acceptedBefore) / ((busy - busyBefore) / 1000),
