@@ -40,9 +40,10 @@ interface QueueFields {
 /**
  * Aborts `stream` (a js-libp2p message stream: the TCP connection, or noise's over it) once it
  * queues more than `limit` unsent bytes: the check js-libp2p runs whenever its peer is not taking
- * data, made to count and say why. False when the stream is not one of those.
+ * data, made to count and say why (`peer` names it in the log where the stream has no address of
+ * its own, as noise's has not). False when the stream is not one of those.
  */
-export function boundWriteBacklog (stream: unknown, limit = MAX_UNSENT_BYTES): boolean {
+export function boundWriteBacklog (stream: unknown, limit = MAX_UNSENT_BYTES, peer?: string): boolean {
   const s = stream as QueueFields
   if (typeof s.checkWriteBufferLength !== 'function' || typeof s.writeBuffer?.byteLength !== 'number' || typeof s.abort !== 'function') return false
   s.checkWriteBufferLength = function (this: QueueFields): void {
@@ -50,7 +51,7 @@ export function boundWriteBacklog (stream: unknown, limit = MAX_UNSENT_BYTES): b
     if (queued <= limit) return
     connectionsClosed.inc({ reason: 'WriteBacklog' })
     const err = new DealyardError('ERR_WRITE_BACKLOG', `the peer does not read: ${queued} bytes unsent, more than ${limit}`)
-    if (closedLogs.take()) log.warn({ peer: String(this.remoteAddr ?? 'unknown') }, `connection closed: ${err.message}`)
+    if (closedLogs.take()) log.warn({ peer: peer ?? String(this.remoteAddr ?? 'unknown') }, `connection closed: ${err.message}`)
     this.abort(err)
   }
   return true

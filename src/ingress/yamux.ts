@@ -381,7 +381,9 @@ export const STREAMS_SERVED_PER_SECOND = 128
  * New inbound streams a connection may open at once, and per second after that, or it is closed.
  * Twice the serving rate: a client waiting for its answers opens streams no faster than they are
  * served (plus its concurrency, at most js-yamux's 256 streams at once), so only a peer opening
- * streams without waiting for them (and resetting them) gets here.
+ * streams without waiting for them (and resetting them) gets here, or one retrying without pause
+ * the opens its own stream limit refused (go-libp2p sends the SYN, then the RST; boost's client
+ * waits a second before it retries). Each such pair costs ~0.1 ms here (round 59).
  */
 export const STREAM_OPEN_BURST = 512
 export const STREAMS_OPENED_PER_SECOND = 2 * STREAMS_SERVED_PER_SECOND

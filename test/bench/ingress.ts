@@ -25,7 +25,7 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
-import { cpus, loadavg, tmpdir } from 'node:os'
+import { cpus, loadavg, setPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { randomBytes, randomUUID } from 'node:crypto'
@@ -154,7 +154,8 @@ function processTree (): Map<number, string> {
  * prices the total CPU of a deal. `split`: the control plane (etcd + kube-apiserver) on core 0,
  * every other process (the ingress, its clients, the reference's writer, the Lotus peer) on core
  * 1, as in a cluster, where the apiserver runs on control-plane nodes and the ingress on a worker:
- * the ratio then prices what the ingress asks of the apiserver. --topology both (the default on
+ * the ratio then prices what the ingress asks of the apiserver. The clients, which would be other
+ * machines, run there at nice 19. --topology both (the default on
  * two or more cores) measures one after the other in the same run.
  */
 type Topology = 'shared' | 'split'
@@ -327,7 +328,12 @@ try {
   const place = (topology: Topology): void => {
     // Processes start on every core: only a run that also splits them has to put them back.
     if (topology === 'shared' && !topologies.includes('split')) return
-    for (const [pid, name] of processTree()) pinTo(pid, topology === 'shared' ? allCores : name === 'testplane' ? '0' : '1')
+    for (const [pid, name] of processTree()) {
+      pinTo(pid, topology === 'shared' ? allCores : name === 'testplane' ? '0' : '1')
+      // The clients stand in for other machines: on the ingress's core they take only what it
+      // leaves (every thread; threads started later inherit it).
+      if (name === 'clients (go)') for (const tid of readdirSync(`/proc/${pid}/task`)) setPriority(Number(tid), topology === 'split' ? 19 : 0)
+    }
   }
   /** The ingress's persistence steps so far: seconds and count per step, from its /metrics. */
   const persistSteps = async (): Promise<Map<string, { s: number, n: number }>> => {
@@ -429,7 +435,7 @@ try {
     const rawRate = (WAVE * ROUNDS) / (rawBusy / 1000)
     const perDeal = (m: CpuMeter, n: number): string => [...m.totals()].map(([name, ms]) => `${name} ${(ms / n).toFixed(2)}`).join(', ')
 
-    console.log(`# ingress bench: ${N} concurrent libp2p clients (${clientImpl === 'go' ? 'go-libp2p, boost\'s DealClient framing' : 'js-libp2p, in the bench process'}) × ${K} proposals each per wave${reconnect ? ', a connection per proposal (as `boost deal`)' : ''}, ${ROUNDS} waves, ${topology === 'shared' ? 'all processes on all cores' : 'the control plane on core 0, the rest on core 1'}, kube-apiserver ${plane.version}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`)
+    console.log(`# ingress bench: ${N} concurrent libp2p clients (${clientImpl === 'go' ? 'go-libp2p, boost\'s DealClient framing' : 'js-libp2p, in the bench process'}) × ${K} proposals each per wave${reconnect ? ', a connection per proposal (as `boost deal`)' : ''}, ${ROUNDS} waves, ${topology === 'shared' ? 'all processes on all cores' : `the control plane on core 0, the rest on core 1${clientImpl === 'go' ? ' (the clients at nice 19)' : ''}`}, kube-apiserver ${plane.version}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}`)
     console.log(`accepted ${accepted}, rejected ${rejected}${messages.size > 0 ? ' ' + JSON.stringify([...messages]) : ''}`)
     console.log(`accepted/s ${rate.toFixed(1)}   p50 ${pct(lat, 0.5).toFixed(0)} ms   p99 ${pct(lat, 0.99).toFixed(0)} ms   max ${Math.max(...lat).toFixed(0)} ms`)
     console.log(`raw apiserver create rate (StorageDeal + Secret, ${N} writers × ${K} each, waves interleaved): ${rawRate.toFixed(1)} deals/s   p50 ${pct(rawLat, 0.5).toFixed(0)} ms   p99 ${pct(rawLat, 0.99).toFixed(0)} ms`)
