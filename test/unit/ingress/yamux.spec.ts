@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { yamux as jsYamux } from '@chainsafe/libp2p-yamux'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { patchMuxerDecoding, patchYamuxStreams, PONG_BURST, PONGS_PER_SECOND, STREAM_OPEN_BURST, STREAM_SERVE_BURST, STREAMS_OPENED_PER_SECOND, STREAMS_SERVED_PER_SECOND, yamux } from '../../../src/ingress/yamux.ts'
+import { patchMuxerDecoding, patchYamuxStreams, PONG_BURST, PONGS_PER_SECOND, STREAM_OPEN_BURST, STREAM_SERVE_BURST, STREAMS_OPENED_PER_SECOND, yamux } from '../../../src/ingress/yamux.ts'
 import { connectionsClosed, pingsDropped, streamsWaiting } from '../../../src/ingress/metrics.ts'
 
 const WINDOW = 256 * 1024
@@ -314,7 +314,9 @@ test('a connection opening streams faster than its budget is closed and counted;
   assert.doesNotThrow(() => { onData.call(muxer, header(1, 1, 2 * STREAM_OPEN_BURST + 3, 0)) }, 'the budget refills')
 })
 
-test('streams opened past the serving budget wait and are served in order, none refused; one reset while waiting is dropped', async () => {
+test('streams opened past the serving budget wait and are served in order, none refused; one reset while waiting is dropped', async (t) => {
+  // The budgets' clock stands still until the test moves it (their buckets read Date.now).
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() })
   const [, conn] = multiaddrConnectionPair()
   const muxer = track(yamux()().createStreamMuxer(conn)) as unknown as Record<string, unknown> & EventTarget & { status: string }
   const frames: Array<{ flag: number, streamID: number }> = []
@@ -329,13 +331,13 @@ test('streams opened past the serving budget wait and are served in order, none 
   assert.equal(served.length, STREAM_SERVE_BURST)
   const next = Array.from({ length: 6 }, (_, i) => 2 * (STREAM_SERVE_BURST + i) + 1)
   onData.call(muxer, Buffer.concat(next.map((id) => header(1, 1, id, 0))))
-  // (The budget refills while the burst above runs: a token every ~8 ms.)
-  assert.ok(served.length <= STREAM_SERVE_BURST + 3, `${served.length - STREAM_SERVE_BURST} of 6 served at once`)
-  const heldBack = STREAM_SERVE_BURST + 6 - served.length
-  assert.equal(await waitingNow(), heldBack)
+  assert.equal(served.length, STREAM_SERVE_BURST, 'none served before the budget refills')
+  assert.equal(await waitingNow(), 6)
   // The peer resets one that waits: it is never handed on.
   onData.call(muxer, header(1, 8, next[3]!, 0))
-  await new Promise((resolve) => setTimeout(resolve, 1000 / STREAMS_SERVED_PER_SECOND * 10))
+  // A second later (the budget's clock), the queue's timer hands the rest on in order.
+  t.mock.timers.tick(1000)
+  for (let i = 0; i < 100 && served.length < STREAM_SERVE_BURST + 5; i++) await new Promise((resolve) => setTimeout(resolve, 5))
   assert.deepEqual(served.slice(STREAM_SERVE_BURST), next.filter((id) => id !== next[3]))
   assert.equal(await waitingNow(), 0)
   assert.equal(muxer.status, 'open')
