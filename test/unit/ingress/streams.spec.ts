@@ -66,9 +66,14 @@ describe('serveRequest', () => {
     const lost: string[] = []
     let clientGone: () => void = () => {}
     const gone = new Promise<void>((resolve) => { clientGone = resolve })
+    let requested: (s: { status: string }) => void = () => {}
+    const slowOne = new Promise<{ status: string }>((resolve) => { requested = resolve })
     await server.handle(`${PROTO}/req`, async (s) => {
       await serveRequest(s, `${PROTO}/req`, limits, 'Test', async (req) => {
-        if (req[0] === 0x02) await gone
+        if (req[0] === 0x02) {
+          requested(s)
+          await gone
+        }
         return Uint8Array.of(0x01)
       }, (err) => { lost.push(err.message) })
     })
@@ -83,9 +88,10 @@ describe('serveRequest', () => {
     // The client resets its stream while the answer is being made.
     const reset = await client.dialProtocol(addr, `${PROTO}/req`)
     reset.send(Uint8Array.of(0x02))
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    // Once the server is making the answer, the client resets; the answer is written after the reset arrived.
+    const serverSide = await slowOne
     reset.abort(new Error('client went away'))
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    for (let i = 0; i < 100 && serverSide.status === 'open'; i++) await new Promise((resolve) => setTimeout(resolve, 10))
     clientGone()
     for (let i = 0; i < 50 && lost.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
     assert.equal(lost.length, 1, 'the reset stream\'s answer was lost, and only it')
