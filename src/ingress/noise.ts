@@ -242,7 +242,7 @@ export function noise (init?: NoiseInit): ReturnType<typeof jsNoise> {
       batchDecryption(secured.connection)
       // Frames queue here, in plaintext, once the TCP connection under it stops taking data (the
       // ingress writes only small answers; see write-bounds.ts).
-      boundWriteBacklog(secured.connection, undefined, String((conn as { remoteAddr?: unknown }).remoteAddr ?? 'unknown'))
+      boundWriteBacklog(secured.connection, String((conn as { remoteAddr?: unknown }).remoteAddr ?? 'unknown'))
       return secured
     }
     encrypter.secureOutbound = async (conn, options) => {

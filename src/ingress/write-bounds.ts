@@ -11,13 +11,7 @@
  */
 import type { Socket } from 'node:net'
 import { DealyardError } from '../errors.ts'
-import { connectionsClosed } from './metrics.ts'
-import { logger } from '../log.ts'
-import { TokenBucket } from '../token-bucket.ts'
-
-const log = logger('ingress:write-bounds')
-/** One warn line a second at most for connections closed here (a peer with many connections makes many). */
-const closedLogs = new TokenBucket({ burst: 1, perSecond: 1 })
+import { noteConnectionClosed } from './connection-closes.ts'
 
 /**
  * Unsent bytes a connection may queue (above the kernel's socket buffers). Every answer the
@@ -39,19 +33,18 @@ interface QueueFields {
 
 /**
  * Aborts `stream` (a js-libp2p message stream: the TCP connection, or noise's over it) once it
- * queues more than `limit` unsent bytes: the check js-libp2p runs whenever its peer is not taking
+ * queues more than MAX_UNSENT_BYTES: the check js-libp2p runs whenever its peer is not taking
  * data, made to count and say why (`peer` names it in the log where the stream has no address of
  * its own, as noise's has not). False when the stream is not one of those.
  */
-export function boundWriteBacklog (stream: unknown, limit = MAX_UNSENT_BYTES, peer?: string): boolean {
+export function boundWriteBacklog (stream: unknown, peer?: string): boolean {
   const s = stream as QueueFields
   if (typeof s.checkWriteBufferLength !== 'function' || typeof s.writeBuffer?.byteLength !== 'number' || typeof s.abort !== 'function') return false
   s.checkWriteBufferLength = function (this: QueueFields): void {
     const queued = this.writeBuffer?.byteLength ?? 0
-    if (queued <= limit) return
-    connectionsClosed.inc({ reason: 'WriteBacklog' })
-    const err = new DealyardError('ERR_WRITE_BACKLOG', `the peer does not read: ${queued} bytes unsent, more than ${limit}`)
-    if (closedLogs.take()) log.warn({ peer: peer ?? String(this.remoteAddr ?? 'unknown') }, `connection closed: ${err.message}`)
+    if (queued <= MAX_UNSENT_BYTES) return
+    const err = new DealyardError('ERR_WRITE_BACKLOG', `the peer does not read: ${queued} bytes unsent, more than ${MAX_UNSENT_BYTES}`)
+    noteConnectionClosed('WriteBacklog', peer ?? String(this.remoteAddr ?? 'unknown'), err.message)
     this.abort(err)
   }
   return true
@@ -76,9 +69,8 @@ export function writeTimeout (socket: Socket, abort: (err: Error) => void, ms = 
       timer = setTimeout(() => {
         timer = undefined
         if (socket.destroyed || socket.writableLength === 0) return
-        connectionsClosed.inc({ reason: 'WriteTimeout' })
         const err = new DealyardError('ERR_WRITE_TIMEOUT', `the peer read nothing for ${ms} ms (${socket.writableLength} bytes unsent)`)
-        if (closedLogs.take()) log.warn({ peer: `${socket.remoteAddress}:${socket.remotePort}` }, `connection closed: ${err.message}`)
+        noteConnectionClosed('WriteTimeout', `${socket.remoteAddress}:${socket.remotePort}`, err.message)
         abort(err)
       }, ms)
       timer.unref?.()

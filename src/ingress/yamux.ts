@@ -26,13 +26,13 @@
  * once per process; where a release changes the fields they rest on (state, recvWindow,
  * recvWindowCapacity, onData), they stand aside and test/unit/ingress/yamux.spec.ts fails.
  */
-import { yamux as jsYamux } from '@chainsafe/libp2p-yamux'
+import { GoAwayCode, yamux as jsYamux } from '@chainsafe/libp2p-yamux'
 import { YamuxStream, StreamState } from '@chainsafe/libp2p-yamux/stream'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { DealyardError } from '../errors.ts'
 import { TokenBucket } from '../token-bucket.ts'
-import { connectionsClosed, pingsDropped, streamsWaiting } from './metrics.ts'
-import { logger } from '../log.ts'
+import { pingsDropped, streamsWaiting } from './metrics.ts'
+import { noteConnectionClosed } from './connection-closes.ts'
 
 interface WindowFields { state: StreamState, recvWindow: number, recvWindowCapacity: number }
 
@@ -165,7 +165,7 @@ interface MuxerFields {
  * measured). go-yamux checks the window before it reads a body; so does this.
  */
 function checkFrameHeader (m: MuxerFields, h: Uint8Array): void {
-  if (h[0] !== YAMUX_VERSION) throw goAwayError('ERR_YAMUX_FRAME', `Invalid frame version ${h[0]}`, GOAWAY_PROTOCOL_ERROR)
+  if (h[0] !== YAMUX_VERSION) throw goAwayError('ERR_YAMUX_FRAME', `Invalid frame version ${h[0]}`, GoAwayCode.ProtocolError)
   if (h[1] !== FRAME_DATA) return
   const flag = (h[2]! << 8) + h[3]!
   const streamID = (h[4]! * 2 ** 24) + (h[5]! << 16) + (h[6]! << 8) + h[7]!
@@ -174,7 +174,7 @@ function checkFrameHeader (m: MuxerFields, h: Uint8Array): void {
   const limit = typeof stream?.recvWindowCapacity === 'number'
     ? stream.recvWindowCapacity
     : (flag & FLAG_SYN) !== 0 ? m.streamOptions?.initialStreamWindowSize ?? INITIAL_WINDOW : m.streamOptions?.maxStreamWindowSize ?? MAX_WINDOW
-  if (length > limit) throw goAwayError('ERR_YAMUX_FRAME', `DATA frame of ${length} bytes for stream ${streamID} exceeds its receive window of ${limit}`, GOAWAY_PROTOCOL_ERROR)
+  if (length > limit) throw goAwayError('ERR_YAMUX_FRAME', `DATA frame of ${length} bytes for stream ${streamID} exceeds its receive window of ${limit}`, GoAwayCode.ProtocolError)
 }
 
 /**
@@ -387,26 +387,17 @@ export const STREAMS_SERVED_PER_SECOND = 128
  */
 export const STREAM_OPEN_BURST = 512
 export const STREAMS_OPENED_PER_SECOND = 2 * STREAMS_SERVED_PER_SECOND
-/** yamux's GoAway codes (spec: 0 normal termination, 1 protocol error, 2 internal error). */
-export const GOAWAY_PROTOCOL_ERROR = 1
-export const GOAWAY_INTERNAL_ERROR = 2
 const streamOpens = Symbol('dealyard.yamux.streamOpens')
 const streamServes = Symbol('dealyard.yamux.streamServes')
 const waiting = Symbol('dealyard.yamux.waitingStreams')
 const streamOpensPatched = Symbol('dealyard.yamux.streamOpensPatched')
-const log = logger('ingress:yamux')
-/** One warn line a second at most for connections closed here: an attack closes many. */
-const closedLogs = new TokenBucket({ burst: 1, perSecond: 1 })
 
 interface InboundStream { status?: string }
 
 interface StreamOpenFields {
   status?: string
   incomingStream?: (id: number) => void
-  onRemoteStream?: (stream: InboundStream) => void
-  cleanUpStream?: (stream: InboundStream) => void
-  safeDispatchEvent?: (type: string, init: { detail: InboundStream }) => void
-  listenerCount?: (type: string) => number
+  safeDispatchEvent?: (type: string, init?: { detail: InboundStream }) => boolean
   handleGoAway?: (reason: number) => void
   streams?: Array<{ streamId?: number }>
   maConn?: { abort?: (err: Error) => void, remoteAddr?: unknown, stream?: { remoteAddr?: unknown } }
@@ -421,7 +412,7 @@ interface StreamOpenFields {
  * GoAway code js-yamux takes from `reason` (without one it sends 0, "normal termination", which
  * go-yamux reports as an orderly close).
  */
-export function goAwayError (code: string, message: string, reason: number): DealyardError {
+function goAwayError (code: string, message: string, reason: GoAwayCode): DealyardError {
   return Object.assign(new DealyardError(code, message), { reason })
 }
 
@@ -432,9 +423,9 @@ function peerAddress (m: StreamOpenFields): string {
 
 /**
  * New inbound streams are served at most STREAMS_SERVED_PER_SECOND a connection (after a burst of
- * STREAM_SERVE_BURST): the others wait, held by js-yamux as any stream (their bytes under the
- * negotiation bound), and are handed to libp2p in order as the budget allows; one the peer resets
- * meanwhile is dropped. A connection opening streams faster than STREAMS_OPENED_PER_SECOND
+ * STREAM_SERVE_BURST): the others wait, tracked by js-yamux as any stream (their bytes under the
+ * negotiation bound) but not yet handed to libp2p (their 'stream' event held back), and are handed
+ * on in order as the budget allows; one the peer resets meanwhile is dropped. A connection opening streams faster than STREAMS_OPENED_PER_SECOND
  * (after STREAM_OPEN_BURST) is closed. A GoAway from the peer ends the connection.
  *
  * Why: every stream served costs the ingress's one thread its setup, multistream-select and
@@ -455,35 +446,31 @@ export function patchMuxerStreamOpens (muxer: unknown): boolean {
   const proto = Object.getPrototypeOf(muxer) as StreamOpenFields | null
   if (proto == null) return false
   if (proto[streamOpensPatched] === true) return true
-  const { incomingStream, onRemoteStream, handleGoAway } = proto
-  if (typeof incomingStream !== 'function' || typeof onRemoteStream !== 'function' || typeof handleGoAway !== 'function' ||
-    typeof proto.cleanUpStream !== 'function' || typeof proto.safeDispatchEvent !== 'function' || !Array.isArray((muxer as StreamOpenFields).streams)) return false
+  const { incomingStream, safeDispatchEvent: dispatch, handleGoAway } = proto
+  if (typeof incomingStream !== 'function' || typeof dispatch !== 'function' || typeof handleGoAway !== 'function' ||
+    !Array.isArray((muxer as StreamOpenFields).streams)) return false
   proto.incomingStream = function (this: StreamOpenFields, id: number): void {
     if (this.streams?.some((s) => s.streamId === id) !== true) {
       const bucket = this[streamOpens] ??= new TokenBucket({ burst: STREAM_OPEN_BURST, perSecond: STREAMS_OPENED_PER_SECOND })
       if (!bucket.take()) {
-        connectionsClosed.inc({ reason: 'StreamOpenRate' })
-        if (closedLogs.take()) log.warn({ peer: peerAddress(this) }, `connection closed: more than ${STREAMS_OPENED_PER_SECOND} new streams a second`)
-        throw goAwayError('ERR_RESOURCE', `more than ${STREAMS_OPENED_PER_SECOND} new streams a second on this connection`, GOAWAY_INTERNAL_ERROR)
+        const why = `more than ${STREAMS_OPENED_PER_SECOND} new streams a second on this connection`
+        noteConnectionClosed('StreamOpenRate', peerAddress(this), why)
+        throw goAwayError('ERR_RESOURCE', why, GoAwayCode.InternalError)
       }
     }
     incomingStream.call(this, id)
   }
-  proto.onRemoteStream = function (this: StreamOpenFields, stream: InboundStream): void {
+  // Every inbound stream reaches libp2p through the muxer's 'stream' event (early ones too, once a
+  // listener is added): held back there, the stream is already tracked, its frames reach it.
+  proto.safeDispatchEvent = function (this: StreamOpenFields, type: string, init?: { detail: InboundStream }): boolean {
+    if (type !== 'stream' || init === undefined) return dispatch.call(this, type, init)
     const serves = this[streamServes] ??= new TokenBucket({ burst: STREAM_SERVE_BURST, perSecond: STREAMS_SERVED_PER_SECOND })
-    const w = this[waiting]
-    // Before any listener (the connection still being set up), js-yamux keeps early streams itself.
-    if ((w === undefined || w.queue.length === 0) && (this.listenerCount?.('stream') === 0 || serves.take())) {
-      onRemoteStream.call(this, stream)
-      return
-    }
-    // What js-yamux's onRemoteStream does first: track the stream, so its frames reach it.
-    this.streams!.push(stream as { streamId?: number })
-    this.cleanUpStream!(stream)
     const q = this[waiting] ??= { queue: [], timer: undefined }
-    q.queue.push(stream)
+    if (q.queue.length === 0 && serves.take()) return dispatch.call(this, type, init)
+    q.queue.push(init.detail)
     streamsWaiting.inc()
-    if (q.timer === undefined) serveWaiting(this, serves)
+    if (q.timer === undefined) serveWaiting(this, serves, dispatch)
+    return true
   }
   proto.handleGoAway = function (this: StreamOpenFields, reason: number): void {
     handleGoAway.call(this, reason)
@@ -494,7 +481,7 @@ export function patchMuxerStreamOpens (muxer: unknown): boolean {
 }
 
 /** Hands waiting streams to libp2p as the budget allows; again once a token is due, while any wait. */
-function serveWaiting (m: StreamOpenFields, serves: TokenBucket): void {
+function serveWaiting (m: StreamOpenFields, serves: TokenBucket, dispatch: NonNullable<StreamOpenFields['safeDispatchEvent']>): void {
   const q = m[waiting]!
   q.timer = undefined
   while (q.queue.length > 0) {
@@ -503,9 +490,9 @@ function serveWaiting (m: StreamOpenFields, serves: TokenBucket): void {
     if (!serves.take()) break
     q.queue.shift()
     streamsWaiting.dec()
-    m.safeDispatchEvent!('stream', { detail: stream })
+    dispatch.call(m, 'stream', { detail: stream })
   }
-  if (q.queue.length > 0) q.timer = setTimeout(() => { serveWaiting(m, serves) }, Math.ceil(1000 / STREAMS_SERVED_PER_SECOND)).unref()
+  if (q.queue.length > 0) q.timer = setTimeout(() => { serveWaiting(m, serves, dispatch) }, Math.ceil(1000 / STREAMS_SERVED_PER_SECOND)).unref()
 }
 
 /** The yamux muxer factory, with the stream and decoding patches above applied. */
