@@ -8,7 +8,7 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { KubeConfig } from '@kubernetes/client-node'
-import { StorageDeals, StorageProviders } from '../api/index.ts'
+import { API_VERSION, StorageProviders } from '../api/index.ts'
 import type { SecretKeyRef, StorageDeal, StorageProvider } from '../api/types.generated.ts'
 import { Informer, stripManagedFields } from '../kube/informer.ts'
 import { Core, KubeApiError, KubeRest, type KubeObject } from '../kube/rest.ts'
@@ -192,7 +192,7 @@ async function checkSelector (rest: KubeRest, selector: string): Promise<void> {
  */
 async function checkDealsNamespace (rest: KubeRest, namespace: string): Promise<void> {
   const uuid = randomUUID()
-  const probe = paramsSecret({ apiVersion: `${StorageDeals.group}/${StorageDeals.version}`, name: uuid, uid: randomUUID() }, namespace, new Uint8Array(0))
+  const probe = paramsSecret({ apiVersion: API_VERSION, name: uuid, uid: randomUUID() }, namespace, new Uint8Array(0))
   try {
     await rest.create(Core.secrets, namespace, probe as unknown as KubeObject, { dryRun: 'All' })
   } catch (err) {
