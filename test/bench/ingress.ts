@@ -325,15 +325,16 @@ try {
   }
 
   const allCores = `0-${cpus().length - 1}`
-  const place = (topology: Topology): void => {
-    // Processes start on every core: only a run that also splits them has to put them back.
-    if (topology === 'shared' && !topologies.includes('split')) return
+  /** Puts the processes where `topology` has them; false when they are there already (they start on every core). */
+  const place = (topology: Topology): boolean => {
+    if (topology === 'shared' && !topologies.includes('split')) return false
     for (const [pid, name] of processTree()) {
       pinTo(pid, topology === 'shared' ? allCores : name === 'testplane' ? '0' : '1')
       // The clients stand in for other machines: on the ingress's core they take only what it
       // leaves (every thread; threads started later inherit it).
       if (name === 'clients (go)') for (const tid of readdirSync(`/proc/${pid}/task`)) setPriority(Number(tid), topology === 'split' ? 19 : 0)
     }
+    return true
   }
   /** The ingress's persistence steps so far: seconds and count per step, from its /metrics. */
   const persistSteps = async (): Promise<Map<string, { s: number, n: number }>> => {
@@ -348,10 +349,9 @@ try {
   }
   /** Measured rounds in one placement of the processes on the cores; prints what they showed. */
   const measure = async (topology: Topology): Promise<void> => {
-    place(topology)
     // Go (1.25 on) resizes GOMAXPROCS to the cores a process may use about once a second: the
     // control plane, the clients and the Lotus peer run each topology with as many Ps as cores.
-    await new Promise((resolve) => setTimeout(resolve, 2500))
+    if (place(topology)) await new Promise((resolve) => setTimeout(resolve, 2500))
     const stepsBefore = await persistSteps()
     // Ingress waves and reference waves alternate, so both see the same background load (other
     // work on this machine drifts over a run); CPU is read from /proc for every process involved.
